@@ -1,0 +1,56 @@
+/**
+ * The one logger (pino). Everything logs through `logger` or a `child` of it; nothing writes
+ * secrets: known header/field paths are censored by pino's `redact`, and every message and string
+ * field goes through `redactString` in a formatter, so secrets embedded in text are scrubbed too.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+import { redact, redactString } from './redact.js';
+
+export { redact, redactString, registerSecret, safeUrl, isSensitiveKey } from './redact.js';
+export type { Logger } from 'pino';
+
+const REDACT_PATHS = [
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers["x-byterover-session-id"]',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["x-byterover-session-id"]',
+  '*.access_token',
+  '*.refresh_token',
+  '*.id_token',
+  '*.session_key',
+  '*.client_secret',
+  '*.apiKey',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  destination?: DestinationStream;
+  name?: string;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? process.env.CLAW_BYTEROVER_LOG_LEVEL ?? 'warn';
+  return pino(
+    {
+      name: opts.name ?? 'claw-byterover',
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      formatters: {
+        log: (obj) => redact(obj),
+      },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((a) => (typeof a === 'string' ? redactString(a) : a));
+          return method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+      },
+    },
+    opts.destination ?? pino.destination(2),
+  );
+}
+
+/** Process-wide default logger (stderr). Tests and services may pass their own. */
+export const logger: Logger = createLogger();

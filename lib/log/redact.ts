@@ -1,0 +1,70 @@
+/**
+ * Secret scrubbing for strings and objects. pino's `redact` covers known field paths; this covers
+ * secrets inside free text: query strings, Authorization values, JWT-looking strings, and any value
+ * registered at run time with `registerSecret` (API keys, tokens, client secrets as they are loaded).
+ */
+const REDACTED = '[REDACTED]';
+const registered = new Set<string>();
+
+/** Remember a secret value so every later log line, error message and CLI output scrubs it. */
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 6) registered.add(value);
+}
+
+const SENSITIVE_KEY =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-byterover-session-id|api[-_]?key|apikey|access[-_]?token|refresh[-_]?token|id[-_]?token|session[-_]?key|client[-_]?secret|secret|password|code|code[-_]?verifier|token|webhook[-_]?secret|x-byterover-signature|webhook-signature)$/i;
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+const PATTERNS: Array<[RegExp, string]> = [
+  // Authorization schemes: "Bearer abc", "Basic abc"
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
+  // JWT / JWS compact serialisation
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // key=value pairs in query strings, form bodies and free text
+  [
+    /\b(access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|apikey|key|session_key|password|secret|state)=([^&\s"',;]+)/gi,
+    `$1=${REDACTED}`,
+  ],
+  // JSON-ish "field":"value" for sensitive fields
+  [
+    /("(?:access_token|refresh_token|id_token|session_key|client_secret|api_key|apiKey|password|secret)"\s*:\s*)"[^"]*"/g,
+    `$1"${REDACTED}"`,
+  ],
+];
+
+export function redactString(input: string): string {
+  let out = input;
+  for (const secret of registered) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
+  return out;
+}
+
+/** Deep copy of a plain value with sensitive keys and embedded secrets scrubbed. */
+export function redact<T>(value: T, depth = 0): T {
+  if (depth > 8) return value;
+  if (typeof value === 'string') return redactString(value) as unknown as T;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1)) as unknown as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = isSensitiveKey(k) && v !== undefined && v !== null ? REDACTED : redact(v, depth + 1);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** URL for logs: origin + path only (query strings carry codes and tokens). */
+export function safeUrl(url: string | URL): string {
+  try {
+    const u = new URL(String(url));
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return redactString(String(url).split('?')[0] ?? '');
+  }
+}
