@@ -55,6 +55,8 @@ export interface HttpResponse<T = unknown> {
   /** Attempts made (1 = no retry). */
   attempts: number;
   durationMs: number;
+  /** The idempotency key sent on every attempt, when the request carried one. (Added; optional.) */
+  idempotencyKey?: string;
 }
 
 /** Observer for telemetry (lib/telemetry attaches one); called once per attempt and per call. */
@@ -87,4 +89,39 @@ export interface HttpClient {
   request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>>;
   /** Closes every per-origin agent. */
   close(): Promise<void>;
+}
+
+/**
+ * Options of `createHttpClient` (lib/http/client.ts). Every field is optional; the defaults are the
+ * transport's documented behaviour (docs/readme/http.md).
+ */
+export interface HttpClientOptions {
+  /** Max sockets per origin (one keep-alive undici Pool per origin). Default 50. */
+  connections?: number;
+  /** Idle keep-alive socket lifetime in ms (undici `keepAliveTimeout`). Default 4 000. */
+  keepAliveTimeoutMs?: number;
+  /** TCP/TLS connect timeout in ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Default per-attempt timeout in ms (a request's `timeoutMs` wins). Default 30 000. */
+  timeoutMs?: number;
+  /** Default overall deadline in ms across attempts and waits (a request's `deadlineMs` wins). Default 120 000. */
+  deadlineMs?: number;
+  /** Default retry policy (merged over the AWS standard-mode defaults). */
+  retry?: Partial<RetryPolicy>;
+  /** Retry budget (token bucket). Default: the process-wide `defaultRetryBudget`. */
+  budget?: import('./retry.js').RetryBudget;
+  /** The pino logger to log through. Default: lib/log's `logger`. A child `{component: 'http'}` is used. */
+  logger?: import('pino').Logger;
+  /** Telemetry observers, called once per attempt and once per call. */
+  observers?: HttpObserver[];
+  /** Headers sent on every request (a request's own headers win). Default: a `user-agent`. */
+  headers?: Record<string, string>;
+  /** Largest response body accepted, in bytes. Default 64 MiB. */
+  maxResponseBytes?: number;
+  /** Characters of an error response body kept in logs (after redaction). Default 512. */
+  logBodyChars?: number;
+  /** Source of randomness for jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Extra undici Pool options (TLS `connect` options, pipelining…), applied to every origin's pool. */
+  poolOptions?: import('undici').Pool.Options;
 }
