@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * `claw-byterover`: the command-line face of the project. `run(argv, io)` is the whole CLI and
+ * never exits the process, so tests drive it in-process; executed directly, this file runs it on
+ * the real process and sets `process.exitCode`.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CommanderError } from 'commander';
+import { ExitCode, type ExitCodeValue } from './exit.js';
+import { processIo, type CliIo } from './io.js';
+import { Output } from './output.js';
+import { buildProgram, type CommandModule, type RunState } from './program.js';
+import { COMMANDS } from './commands/index.js';
+
+export { ExitCode, EXIT_CODE_TABLE, exitCodeFor } from './exit.js';
+export type { CliIo } from './io.js';
+export type { CommandModule, CliRuntime, CommandResult } from './program.js';
+
+export interface RunOptions {
+  /** Command modules to register (default: every command). */
+  commands?: CommandModule[];
+}
+
+/**
+ * Runs the CLI with `argv` (the user's arguments, without `node` and the script) and returns the
+ * exit code. Everything it prints goes to `io.stdout` / `io.stderr`, redacted.
+ */
+export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Promise<ExitCodeValue> {
+  // --json and --debug shape even the errors commander raises before any action runs.
+  const dashDash = argv.indexOf('--');
+  const flagsPart = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const out = new Output(io.stdout, io.stderr, { json: flagsPart.includes('--json'), debug: flagsPart.includes('--debug') });
+  const state: RunState = { exitCode: ExitCode.OK };
+  const program = buildProgram(io, out, state, opts.commands ?? COMMANDS);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return ExitCode.USAGE;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError && e.exitCode === 0) return ExitCode.OK; // --help, --version
+    if (e instanceof CommanderError && e.code === 'commander.help') return ExitCode.USAGE; // help shown for a bare group
+    return out.error(e);
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const io = processIo();
+  run(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      // run() catches everything; this is the last resort and still prints no stack or secret.
+      process.stderr.write(`error CLI_UNEXPECTED: ${e instanceof Error ? e.name : 'failure'}\n`);
+      process.exitCode = ExitCode.FAILURE;
+    },
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * The commander program: global options, the command registry and the action wrapper that turns a
+ * handler's result or failure into output and an exit code.
+ *
+ * Adding a command: write `commands/<name>.ts` exporting a `CommandModule` and list it in
+ * `commands/index.ts`. The handler returns `{data, human}`; printing, `--json`, errors, exit codes
+ * and cleanup are handled here, the same way for every command.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../config/index.js';
+import { CommandContext, type ConfigFlag, type GlobalOptions } from './context.js';
+import { ExitCode, type ExitCodeValue } from './exit.js';
+import type { CliIo } from './io.js';
+import type { Output } from './output.js';
+
+export interface CommandResult {
+  /** The machine result (`--json` prints it as the one document on stdout). Always an object. */
+  data: Record<string, unknown>;
+  /** What a human sees on stdout. */
+  human?: string | string[];
+  /** Exit code when the command "succeeded" with a finding (e.g. doctor with a failing check). */
+  exitCode?: ExitCodeValue;
+}
+
+export type Handler<O> = (ctx: CommandContext, opts: O, args: string[]) => Promise<CommandResult>;
+
+/** What command modules use to build their actions. */
+export interface CliRuntime {
+  readonly io: CliIo;
+  /**
+   * Wraps a handler into a commander action. `configFlags` names the command's options that set
+   * config keys (they become the highest-precedence config layer).
+   */
+  action<O extends Record<string, unknown>>(handler: Handler<O>, configFlags?: ConfigFlag[]): (...args: unknown[]) => Promise<void>;
+}
+
+/** A command (or group of commands) registering itself on the program. */
+export type CommandModule = (program: Command, rt: CliRuntime) => void;
+
+/** Options shared by the team/space/branch commands, mapped to config keys. */
+export const SCOPE_FLAGS: ConfigFlag[] = [
+  { option: 'team', path: 'team', flag: '--team' },
+  { option: 'space', path: 'space', flag: '--space' },
+  { option: 'branch', path: 'branch', flag: '--branch' },
+  { option: 'dir', path: 'contextTree', flag: '--dir' },
+];
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export interface RunState {
+  exitCode: ExitCodeValue;
+}
+
+export function buildProgram(io: CliIo, out: Output, state: RunState, modules: CommandModule[]): Command {
+  const program = new Command('claw-byterover');
+  program
+    .description('ByteRover memory for OpenClaw-family agents: login, teams and spaces, context tree sync.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--json', 'machine output: one JSON document on stdout (errors as {"error":{…}})', false)
+    .option('--profile <name>', 'credential and config profile (default: "default")')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices([...LOG_LEVELS]))
+    .option('--config <path>', 'config file (default: $XDG_CONFIG_HOME/claw-byterover/config.yaml)')
+    .option('--debug', 'show stack traces and error details (secrets stay redacted)', false)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Usage errors are rendered by Output (code, message, next step; JSON in --json mode).
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 network/unavailable, 5 conflict, 6 not found/config, 130 interrupted.\nDocs: docs/readme/cli.md',
+    );
+
+  const rt: CliRuntime = {
+    io,
+    action<O extends Record<string, unknown>>(handler: Handler<O>, configFlags: ConfigFlag[] = []) {
+      return async (...args: unknown[]): Promise<void> => {
+        const cmd = args[args.length - 1] as Command;
+        const opts = cmd.opts<O>();
+        const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+        const globals = cmd.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+        const flags = configFlags.map((f) => ({ path: f.path, value: opts[f.option], flag: f.flag }));
+        const ctx = new CommandContext(io, out, globals, flags);
+        try {
+          const result = await handler(ctx, opts, positional);
+          out.result(result.data, result.human);
+          state.exitCode = result.exitCode ?? ExitCode.OK;
+        } finally {
+          await ctx.close();
+        }
+      };
+    },
+  };
+  // Subcommands made with program.command() inherit exitOverride, output and help settings.
+  for (const register of modules) register(program, rt);
+  return program;
+}

@@ -1,0 +1,152 @@
+/**
+ * Merging configuration layers and validating the result once.
+ *
+ * A layer is a nested partial config plus the name of its source (`file ~/.config/…`,
+ * `env BRV_IAM_BASE_URL`, `flag --team`, `openclaw plugins.entries.byterover.config`). Later layers
+ * win key by key. The resolved config remembers which source gave each value, so errors and
+ * `claw-byterover config show` can say where a value came from.
+ */
+import { z } from 'zod';
+import { ClawError } from '../errors.js';
+import { registerSecret, redactString } from '../log/redact.js';
+import { ClawConfigSchema, SECRET_PATHS, type ClawConfig } from './schema.js';
+
+export interface ConfigLayer {
+  /** Where these values came from, shown in errors and `config show`. */
+  source: string;
+  /** Nested partial config; values are validated after merging. */
+  values: Record<string, unknown>;
+}
+
+export interface ResolvedConfig {
+  config: ClawConfig;
+  /** The profile these settings belong to (also the token store slot). */
+  profile: string;
+  /** Dotted leaf path → source of the value in effect (`default` when the schema supplied it). */
+  sources: Record<string, string>;
+}
+
+type LeafKind = 'string' | 'number' | 'enum';
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema as z.ZodType & { def: { innerType?: z.ZodType } };
+  while (s.def.innerType) s = s.def.innerType as typeof s;
+  return s;
+}
+
+function collectLeaves(schema: z.ZodType, prefix: string, out: Map<string, LeafKind>): void {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodObject) {
+    for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+      collectLeaves(child, prefix ? `${prefix}.${key}` : key, out);
+    }
+    return;
+  }
+  out.set(prefix, inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodEnum ? 'enum' : 'string');
+}
+
+/** Every settable dotted path of the schema and the kind of value it takes. */
+export const CONFIG_KEYS: ReadonlyMap<string, LeafKind> = (() => {
+  const m = new Map<string, LeafKind>();
+  collectLeaves(ClawConfigSchema, '', m);
+  return m;
+})();
+
+export function isSecretPath(path: string): boolean {
+  return (SECRET_PATHS as readonly string[]).includes(path);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Dotted leaf paths of a nested object (arrays and scalars are leaves). */
+export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (isPlainObject(v)) Object.assign(out, flatten(v, path));
+    else if (v !== undefined) out[path] = v;
+  }
+  return out;
+}
+
+/** Sets `path` (dotted) in a nested object, creating intermediate objects. */
+export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) {
+    const next = cur[part];
+    if (!isPlainObject(next)) cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+/**
+ * Converts a string from env, a flag or `config set` to the kind its key takes.
+ * Returns the string unchanged for string keys; numbers are parsed (validation reports bad ones).
+ */
+export function coerceValue(path: string, raw: string): unknown {
+  if (CONFIG_KEYS.get(path) === 'number') {
+    const n = Number(raw.trim());
+    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+  }
+  return raw;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, sources: Record<string, string>): string {
+  const path = issue.path.map(String).join('.');
+  const from = sources[path];
+  // zod messages name the expected type, never the rejected value, so they are safe to show;
+  // redactString is the belt to those braces.
+  return `${path || '(root)'}: ${redactString(issue.message)}${from ? ` (from ${from})` : ''}`;
+}
+
+/**
+ * Merges the layers (later wins per leaf), validates once and registers every secret value with
+ * the log redactor. Throws ClawError CONFIG_INVALID naming each bad key and its source.
+ */
+export function resolveConfig(layers: ConfigLayer[], profile = 'default'): ResolvedConfig {
+  const merged: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  for (const layer of layers) {
+    for (const [path, value] of Object.entries(flatten(layer.values))) {
+      if (isSecretPath(path) && typeof value === 'string') registerSecret(value);
+      setPath(merged, path, value);
+      sources[path] = layer.source;
+    }
+  }
+  // Unknown keys are reported at any depth (composed sub-schemas may strip them silently).
+  const keys = [...CONFIG_KEYS.keys()];
+  const unknown = Object.keys(sources).filter((p) => !CONFIG_KEYS.has(p) && !keys.some((k) => k.startsWith(`${p}.`)));
+  const parsed = ClawConfigSchema.safeParse(merged);
+  if (!parsed.success || unknown.length > 0) {
+    const problems = [
+      ...unknown.map((p) => `unknown key ${p} (from ${sources[p]})`),
+      ...(parsed.success ? [] : parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => describeIssue(i, sources))),
+    ];
+    throw new ClawError('CONFIG_INVALID', `Invalid configuration: ${problems.join('; ')}.`, {
+      hint: `Fix the value at its source (config file, environment variable or flag). Valid keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`,
+      details: { problems },
+    });
+  }
+  const config = parsed.data;
+  const effective = flatten(config as unknown as Record<string, unknown>);
+  for (const path of Object.keys(effective)) sources[path] ??= 'default';
+  for (const path of Object.keys(sources)) if (!(path in effective)) delete sources[path];
+  for (const path of SECRET_PATHS) {
+    const v = effective[path];
+    if (typeof v === 'string') registerSecret(v);
+  }
+  return { config, profile, sources };
+}
+
+/** The resolved config as plain data with every secret replaced by `[REDACTED]` (for display). */
+export function displayConfig(config: ClawConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(flatten(config as unknown as Record<string, unknown>))) {
+    setPath(out, path, isSecretPath(path) ? '[REDACTED]' : value);
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * The one configuration schema of claw-byterover. Every entry point (the CLI, the OpenClaw plugin,
+ * the bridge service) validates its settings with it, whatever their source: a config file, the
+ * environment, command-line flags or an OpenClaw plugin config block. Layers are merged first
+ * (see resolve.ts) and validated once, so a value means the same thing wherever it came from.
+ */
+import { z } from 'zod';
+import { byteRoverConfigSchema } from '../byterover/config.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const nonEmpty = z.string().trim().min(1);
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => /^https?:\/\/[^\s]+$/i.test(s) && URL.canParse(s), { message: 'expected an http(s) URL' });
+
+/** OAuth 2.0 authorization code + PKCE login (public client, as `brv` does). */
+export const OAuthConfigSchema = z.strictObject({
+  /** Issuer; default `{byterover.iamBaseUrl}/api/v1/oidc`. */
+  issuer: httpUrl.optional(),
+  clientId: nonEmpty.default('byterover-cli-client'),
+  /** Space-separated scopes. */
+  scope: nonEmpty.default('read write'),
+  /** How long the loopback callback waits for the browser, in ms (default 5 minutes). */
+  callbackTimeoutMs: z.number().int().positive().default(300_000),
+});
+
+/** OAuth 2.0 client credentials grant for services (bridge, CI). The secret is a secret. */
+export const ClientCredentialsConfigSchema = z.strictObject({
+  issuer: httpUrl.optional(),
+  clientId: nonEmpty,
+  clientSecret: nonEmpty,
+  scope: nonEmpty.optional(),
+});
+
+/** The settings one profile resolves to. Every key may appear at the file's top level, in a profile, in env or flags. */
+export const ClawConfigSchema = z.strictObject({
+  /** pino level of the one logger. */
+  logLevel: z.enum(LOG_LEVELS).default('warn'),
+  /** Where credentials and local state live; default the XDG data dir (see lib/byterover/auth). */
+  dataDir: nonEmpty.optional(),
+  /** The local context tree, relative to the working directory unless absolute. */
+  contextTree: nonEmpty.default('.brv/context-tree'),
+  /** Default team (id) for commands that take `--team`; else the API's default team. */
+  team: nonEmpty.optional(),
+  /** Default space (id) for commands that take `--space`; else the team's default space. */
+  space: nonEmpty.optional(),
+  /** CoGit branch. */
+  branch: nonEmpty.default('main'),
+  /**
+   * A ByteRover API key. Used by `login --api-key` without a value, and as the session when no
+   * credential is stored for the profile. Never printed; registered with the log redactor on load.
+   */
+  apiKey: nonEmpty.optional(),
+  oauth: OAuthConfigSchema.prefault({}),
+  clientCredentials: ClientCredentialsConfigSchema.optional(),
+  /** ByteRover service base URLs, timeouts and page size: lib/byterover's own schema, composed. */
+  byterover: byteRoverConfigSchema.prefault({}),
+});
+
+export type ClawConfig = z.infer<typeof ClawConfigSchema>;
+/** What a layer may hold before merging and validation (every key optional, values unchecked). */
+export type ClawConfigInput = z.input<typeof ClawConfigSchema>;
+
+/** Dotted paths of the values that are secrets: never printed, registered with the redactor. */
+export const SECRET_PATHS = ['apiKey', 'clientCredentials.clientSecret'] as const;
+
+/**
+ * The config file: the profile settings at the top level (shared by every profile), a `profiles`
+ * map whose entries override them, and `profile` naming the default profile.
+ */
+export const ConfigFileSchema = z.looseObject({
+  profile: nonEmpty.optional(),
+  profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
