@@ -102,7 +102,7 @@ export async function readConfigFile(path: string, explicit: boolean): Promise<C
       { hint: `Create the file, fix its permissions, or point --config / ${CONFIG_PATH_ENV} elsewhere.` },
     );
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text); // prettyErrors (default) fills linePos
   if (doc.errors.length > 0) {
     throw new ClawError('CONFIG_INVALID', `Expected YAML or JSON in ${path}, found a syntax error: ${yamlProblem(doc.errors[0])}.`, {
       hint: 'Fix the syntax at that position (YAML is a superset of JSON).',

@@ -2,9 +2,14 @@
  * `claw-byterover config [show|path|set|unset]`: the effective configuration and where each value
  * came from (secrets shown as [REDACTED]), and editing the config file's non-secret keys.
  */
-import { displayConfig, writeConfigValue, CONFIG_KEYS, ENV_VARS, flatten } from '../../config/index.js';
+import { configFilePath, displayConfig, writeConfigValue, CONFIG_KEYS, ENV_VARS, flatten } from '../../config/index.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
+
+/** The file `set`/`unset` edit: the one in effect, which need not exist yet. */
+function editedFile(ctx: CommandContext): string {
+  return configFilePath(ctx.io.env, ctx.globals.config, ctx.io.cwd).path;
+}
 
 async function show(ctx: CommandContext): Promise<CommandResult> {
   const loaded = await ctx.config();
@@ -12,7 +17,13 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
   const flat = flatten(values);
   const width = Math.max(...Object.keys(flat).map((k) => k.length));
   return {
-    data: { profile: loaded.profile, file: loaded.file, config: values, sources: loaded.sources },
+    data: {
+      profile: loaded.profile,
+      file: loaded.file,
+      config: values,
+      // A list, not a map keyed by setting: a key named `apiKey` would itself look like a secret.
+      settings: Object.entries(flat).map(([key, value]) => ({ key, value, source: loaded.sources[key] ?? 'default' })),
+    },
     human: [
       `profile: ${loaded.profile}`,
       `file:    ${loaded.file.path}${loaded.file.exists ? '' : ' (not found; defaults apply)'}`,
@@ -51,9 +62,9 @@ export const configCommands: CommandModule = (program, rt) => {
     .description('set a key in the config file (under profiles.<name> with --profile); secrets are refused')
     .action(
       rt.action(async (ctx, _opts, [key, value]) => {
-        const { file } = await ctx.config();
-        await writeConfigValue(file.path, key as string, value as string, ctx.globals.profile);
-        return { data: { path: file.path, key, value, profile: ctx.globals.profile ?? null }, human: `set ${key} in ${file.path}` };
+        const path = editedFile(ctx);
+        await writeConfigValue(path, key as string, value as string, ctx.globals.profile);
+        return { data: { path, key, value, profile: ctx.globals.profile ?? null }, human: `set ${key} in ${path}` };
       }),
     );
 
@@ -62,9 +73,9 @@ export const configCommands: CommandModule = (program, rt) => {
     .description('remove a key from the config file (under profiles.<name> with --profile)')
     .action(
       rt.action(async (ctx, _opts, [key]) => {
-        const { file } = await ctx.config();
-        await writeConfigValue(file.path, key as string, undefined, ctx.globals.profile);
-        return { data: { path: file.path, key, profile: ctx.globals.profile ?? null }, human: `removed ${key} from ${file.path}` };
+        const path = editedFile(ctx);
+        await writeConfigValue(path, key as string, undefined, ctx.globals.profile);
+        return { data: { path, key, profile: ctx.globals.profile ?? null }, human: `removed ${key} from ${path}` };
       }),
     );
 };
