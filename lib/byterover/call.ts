@@ -1,0 +1,158 @@
+/**
+ * One ByteRover API call over lib/http: session header, the 401 → onUnauthorized → retry-once rule,
+ * error bodies → ByteRoverError, and response validation → BYTEROVER_BAD_RESPONSE.
+ * Retries for 429/5xx/network failures happen inside lib/http (one policy for the whole process).
+ */
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import type { HttpClient, HttpMethod, HttpResponse } from '../http/types.js';
+import type { SessionProvider } from './auth/types.js';
+import { isClawError } from '../errors.js';
+import { registerSecret } from '../log/index.js';
+import { type ByteRoverConfig, type ByteRoverService, serviceBaseUrl } from './config.js';
+import { ByteRoverError, LOGIN_HINT, errorFromResponse, parseErrorBody } from './errors.js';
+import { badResponse, parseResponse } from './schemas.js';
+
+export const SESSION_HEADER = 'x-byterover-session-id';
+export const API_KEY_HEADER = 'x-api-key';
+
+export interface CallSpec<S extends z.ZodType> {
+  service: ByteRoverService;
+  method: HttpMethod;
+  /** Path below the service base, starting with `/`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Stable label for logs and metrics, e.g. `iam.user.me`. */
+  endpoint: string;
+  /** What the caller was doing, for messages: "Listing teams". */
+  what: string;
+  schema: S;
+  /** One key per logical operation; lib/http reuses it on every attempt. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+export interface CallResult<T> {
+  data: T;
+  status: number;
+  requestId: string | undefined;
+  /** Transport attempts of the final exchange (1 = no retry inside lib/http). */
+  attempts: number;
+}
+
+export interface CallContext {
+  http: HttpClient;
+  config: ByteRoverConfig;
+  logger: Logger;
+  /** Session-authenticated services (IAM, CoGit, billing). */
+  session?: SessionProvider;
+  /** Legacy memories API key (x-api-key). */
+  legacyApiKey?: string;
+}
+
+/** Sends one request; resolves with the raw response for any HTTP status. */
+async function send(
+  ctx: CallContext,
+  spec: CallSpec<z.ZodType>,
+  authHeader: Record<string, string>,
+): Promise<HttpResponse> {
+  try {
+    return await ctx.http.request({
+      method: spec.method,
+      url: `${serviceBaseUrl(ctx.config, spec.service)}${spec.path}`,
+      headers: { accept: 'application/json', ...authHeader },
+      ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.body !== undefined ? { body: spec.body } : {}),
+      ...(spec.idempotencyKey ? { idempotencyKey: spec.idempotencyKey } : {}),
+      timeoutMs: ctx.config.timeouts[spec.service],
+      endpoint: spec.endpoint,
+      ...(spec.signal ? { signal: spec.signal } : {}),
+    });
+  } catch (e) {
+    // A 2xx whose body is not the JSON it announces: the same failure class as a wrong shape.
+    if (isClawError(e, 'HTTP_INVALID_RESPONSE')) {
+      const d = e.details ?? {};
+      const status = typeof d.status === 'number' ? d.status : 200;
+      const requestId = typeof d.requestId === 'string' ? d.requestId : undefined;
+      throw badResponse({ endpoint: spec.endpoint, what: spec.what, status, requestId }, '(body)', 'valid JSON', 'malformed JSON', e);
+    }
+    throw e;
+  }
+}
+
+function unauthorized(spec: CallSpec<z.ZodType>, res: HttpResponse, why: string): ByteRoverError {
+  const parsed = parseErrorBody(res.body);
+  const base = errorFromResponse(res, spec.endpoint, spec.what);
+  return new ByteRoverError('BYTEROVER_UNAUTHORIZED', `${spec.what}: ByteRover rejected the session (${spec.endpoint}, HTTP 401${parsed.code ? ` ${parsed.code}` : ''}); ${why}`, {
+    status: 401,
+    requestId: res.requestId,
+    retryable: false,
+    endpoint: spec.endpoint,
+    hint: LOGIN_HINT,
+    details: base.details,
+  });
+}
+
+/**
+ * Calls a session-authenticated endpoint. On 401 it asks the SessionProvider once
+ * (`onUnauthorized(rejectedKey)`); when that yields a new key the call is repeated once, otherwise
+ * (or on a second 401) it fails with BYTEROVER_UNAUTHORIZED.
+ */
+export async function callWithSession<S extends z.ZodType>(ctx: CallContext, spec: CallSpec<S>): Promise<CallResult<z.output<S>>> {
+  const session = ctx.session;
+  if (!session) {
+    throw new ByteRoverError('BYTEROVER_NO_SESSION', `${spec.what}: expected a session provider for ${spec.endpoint}, found none`, {
+      hint: LOGIN_HINT,
+      endpoint: spec.endpoint,
+    });
+  }
+  let key = await session.sessionKey(spec.signal);
+  registerSecret(key);
+  let res = await send(ctx, spec, { [SESSION_HEADER]: key });
+  if (res.status === 401) {
+    const renewed = session.onUnauthorized ? await session.onUnauthorized(key) : false;
+    if (!renewed) throw unauthorized(spec, res, 'the credential could not be renewed');
+    ctx.logger.debug({ endpoint: spec.endpoint }, 'session rejected; retrying once with a renewed session key');
+    key = await session.sessionKey(spec.signal);
+    registerSecret(key);
+    res = await send(ctx, spec, { [SESSION_HEADER]: key });
+    if (res.status === 401) throw unauthorized(spec, res, 'it was rejected again after renewing the credential');
+  }
+  return finish(spec, res);
+}
+
+/** Calls the legacy memories API with `x-api-key` (no session key is sent to that host). */
+export async function callWithApiKey<S extends z.ZodType>(ctx: CallContext, spec: CallSpec<S>): Promise<CallResult<z.output<S>>> {
+  const apiKey = ctx.legacyApiKey;
+  if (!apiKey) {
+    throw new ByteRoverError(
+      'BYTEROVER_LEGACY_NOT_CONFIGURED',
+      `${spec.what}: expected a legacy API key (option legacy.apiKey) for ${spec.endpoint}, found none`,
+      { hint: 'Pass `legacy: { apiKey }` to createByteRoverClient (the key from the ByteRover web app).', endpoint: spec.endpoint },
+    );
+  }
+  const res = await send(ctx, spec, { [API_KEY_HEADER]: apiKey });
+  if (res.status === 401 || res.status === 403) {
+    const base = errorFromResponse(res, spec.endpoint, spec.what);
+    throw new ByteRoverError('BYTEROVER_LEGACY_UNAUTHORIZED', `${spec.what}: the legacy memories API rejected the API key (${spec.endpoint}, HTTP ${res.status})`, {
+      status: res.status,
+      requestId: res.requestId,
+      endpoint: spec.endpoint,
+      hint: 'Check the legacy API key (legacy.apiKey): create a new one in the ByteRover web app if it was revoked.',
+      details: base.details,
+    });
+  }
+  return finish(spec, res);
+}
+
+function finish<S extends z.ZodType>(spec: CallSpec<S>, res: HttpResponse): CallResult<z.output<S>> {
+  if (res.status < 200 || res.status > 299) throw errorFromResponse(res, spec.endpoint, spec.what);
+  const data = parseResponse(spec.schema, res.body, {
+    endpoint: spec.endpoint,
+    what: spec.what,
+    status: res.status,
+    requestId: res.requestId,
+  });
+  return { data, status: res.status, requestId: res.requestId, attempts: res.attempts };
+}
