@@ -22,6 +22,8 @@ export interface StoredCredential {
   idToken?: string;
   /** Epoch seconds. */
   expiresAt?: number;
+  /** Epoch seconds when the token response was received (bounds the refresh margin for short-lived tokens). */
+  issuedAt?: number;
   scope?: string;
   issuer?: string;
   clientId?: string;
