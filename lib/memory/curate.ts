@@ -1,0 +1,126 @@
+/**
+ * curate(note): a new markdown file in the context tree plus a durable outbox entry.
+ *
+ * Steps (each durable before the next starts):
+ * 1. id = noteId(title, content, tags, path) (or the caller's id). If the outbox already holds it, or a
+ *    note with that `claw_id` is already in the tree, nothing new is written (`status: 'existing'`;
+ *    a missing outbox entry for a never-synced file is recreated: that is the crash-after-step-2 case).
+ * 2. The file is created exclusively (never replacing anything) at a fresh safe name; frontmatter
+ *    carries title, tags, `claw_id` and `created`.
+ * 3. The outbox entry `<id>.json` is written atomically.
+ * A crash after 2 leaves a file with a `claw_id` and no entry: `recoverOrphans` (run by every push and
+ * when LocalMemory opens) re-enqueues such files unless they are already synced.
+ */
+import { ClawError } from '../errors.js';
+import { createFileExclusive, sha256 } from './fsx.js';
+import { step, type StepHooks } from './hooks.js';
+import { renderNote } from './markdown.js';
+import { noteId, type Outbox, type OutboxEntry } from './outbox.js';
+import { chooseNotePath } from './paths.js';
+import type { SyncState } from './state.js';
+import type { ContextTree, TreeDoc } from './tree.js';
+import type { CurateResult, Note } from './types.js';
+
+export const MAX_NOTE_CHARS = 1_000_000;
+
+export interface CurateContext {
+  tree: ContextTree;
+  outbox: Outbox;
+  loadState(): Promise<SyncState>;
+  hooks?: StepHooks;
+  now?: () => Date;
+}
+
+function deriveTitle(note: Note): string {
+  const given = note.title?.trim();
+  if (given) return given.slice(0, 200);
+  const line = note.content.split(/\r?\n/).map((l) => l.replace(/^\s*#+\s*/, '').trim()).find(Boolean) ?? '';
+  return (line.length > 80 ? `${line.slice(0, 79)}…` : line) || 'Note';
+}
+
+function normalizeTags(tags: readonly unknown[] | undefined): string[] {
+  const out: string[] = [];
+  for (const t of tags ?? []) {
+    if (typeof t !== 'string') continue;
+    const v = t.trim();
+    if (v && !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+export function entryFor(doc: TreeDoc, id: string, createdAt: string): OutboxEntry {
+  return { v: 1, id, path: doc.path, title: doc.note.title, tags: doc.note.tags, content: doc.text, createdAt, state: 'pending', attempts: 0 };
+}
+
+/** A file is synced when the state's manifest has it with exactly this content. */
+function isSynced(state: SyncState, doc: TreeDoc): boolean {
+  return state.manifest[doc.path] === sha256(doc.text);
+}
+
+export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: string } = {}): Promise<CurateResult> {
+  if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
+    throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
+      hint: 'Pass the text to remember, e.g. `claw-byterover curate "Auth uses JWT with 24h expiry"`.',
+    });
+  }
+  if (note.content.length > MAX_NOTE_CHARS) {
+    throw new ClawError('MEMORY_NOTE_TOO_LARGE', `expected a note of at most ${MAX_NOTE_CHARS} characters, found ${note.content.length}`, {
+      hint: 'Split it into several notes; each should hold one decision, pattern or fact.',
+    });
+  }
+  const title = deriveTitle(note);
+  const tags = normalizeTags(note.tags);
+  const id = opts.id ?? noteId({ title, content: note.content, tags, path: note.path });
+
+  const queued = await ctx.outbox.get(id);
+  if (queued) return { id, path: queued.path, status: 'existing' };
+
+  await ctx.tree.ensure();
+  await ctx.tree.refresh();
+  const already = ctx.tree.findById(id);
+  if (already) {
+    if (!isSynced(await ctx.loadState(), already)) {
+      await ctx.outbox.put(entryFor(already, id, (ctx.now?.() ?? new Date()).toISOString()));
+    }
+    return { id, path: already.path, status: 'existing' };
+  }
+
+  const created = (ctx.now?.() ?? new Date()).toISOString();
+  const text = renderNote({ id, title, tags, created }, note.content);
+  let rel: string | undefined;
+  const refused = new Set<string>();
+  for (let i = 0; i < 100 && rel === undefined; i++) {
+    const target = await chooseNotePath(ctx.tree.root, { title, ...(note.path !== undefined ? { desired: note.path } : {}) }, (p) => refused.has(p));
+    if (await createFileExclusive(target.abs, text)) rel = target.rel;
+    else refused.add(target.rel); // created by someone else between the check and the link: next name
+  }
+  if (rel === undefined) {
+    throw new ClawError('MEMORY_NAME_EXHAUSTED', `expected to create a new file for "${title}", found every candidate name taken while writing`, {
+      hint: 'Another process is writing the same names; try again.',
+    });
+  }
+  await step(ctx.hooks, 'curate:file-written', { id, path: rel });
+
+  await ctx.outbox.put({ v: 1, id, path: rel, title, tags, content: text, createdAt: created, state: 'pending', attempts: 0 });
+  await step(ctx.hooks, 'curate:outbox-written', { id, path: rel });
+  return { id, path: rel, status: 'written' };
+}
+
+/**
+ * Re-enqueues notes written by curate (they carry `claw_id`) that have no outbox entry and are not
+ * synced: what a crash between writing the file and writing its entry leaves. Returns the ids added.
+ */
+export async function recoverOrphans(ctx: Pick<CurateContext, 'tree' | 'outbox' | 'loadState' | 'now'>): Promise<string[]> {
+  await ctx.tree.refresh();
+  const state = await ctx.loadState();
+  const queued = new Set((await ctx.outbox.list()).map((e) => e.id));
+  const added: string[] = [];
+  for (const doc of ctx.tree.all()) {
+    const id = doc.note.id;
+    if (!id || queued.has(id) || state.manifest[doc.path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
+    await ctx.outbox.put(entryFor(doc, id, (ctx.now?.() ?? new Date()).toISOString()));
+    queued.add(id);
+    added.push(id);
+  }
+  return added;
+}

@@ -1,0 +1,179 @@
+/**
+ * The local backend: the context tree on disk, indexed in-process by a RecallIndex (the native engine
+ * by default), with curate → outbox and sync through lib/byterover.
+ *
+ * Freshness: every change the tree reports (watch events, polls, explicit `refresh()`) is applied to
+ * the index incrementally (add/update/remove by path). With `watch` on (default) the tree is rescanned
+ * on fs events (debounced) and at least every `pollMs` (5 s), so the index is never staler than that
+ * even if events are lost; with `watch` off, a query first rescans when the last scan is older than
+ * `maxStalenessMs` (default 1 s).
+ */
+import { ClawError } from '../errors.js';
+import { logger as rootLogger, type Logger } from '../log/index.js';
+import { fitToBudget } from './budget.js';
+import { curateNote, recoverOrphans } from './curate.js';
+import type { StepHooks } from './hooks.js';
+import { loadNativeRecall } from './native-index.js';
+import { Outbox } from './outbox.js';
+import { defaultStateDir, loadSyncState } from './state.js';
+import { MemorySync, type CoGitClient } from './sync.js';
+import { ContextTree, type TreeChanges, type TreeDoc } from './tree.js';
+import type {
+  CurateResult,
+  MemoryBackend,
+  MemoryStats,
+  Note,
+  RecallDoc,
+  RecallHit,
+  RecallIndex,
+  RecallIndexFactory,
+  RecallOptions,
+  RecallResult,
+  SearchOptions,
+} from './types.js';
+
+export interface LocalMemoryOptions {
+  projectRoot: string;
+  /** Default `<projectRoot>/.brv/context-tree`. */
+  treeRoot?: string;
+  /** Default `<projectRoot>/.brv/claw-byterover`. */
+  stateDir?: string;
+  /** The engine (default: the native one from lib/native.ts). */
+  index?: RecallIndexFactory;
+  /** Watch the tree (default true). */
+  watch?: boolean | { debounceMs?: number; pollMs?: number };
+  /** Without watching: rescan before a query when the last scan is older than this (default 1000 ms). */
+  maxStalenessMs?: number;
+  /** Default k for search/recall (10). */
+  defaultK?: number;
+  hooks?: StepHooks;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export function toRecallDoc(doc: TreeDoc): RecallDoc {
+  return { title: doc.note.title, headings: doc.note.headings, body: doc.note.body, tags: doc.note.tags };
+}
+
+export class LocalMemory implements MemoryBackend {
+  readonly kind = 'local' as const;
+  readonly tree: ContextTree;
+  readonly outbox: Outbox;
+  readonly stateDir: string;
+  private readonly index: RecallIndex;
+  private readonly o: LocalMemoryOptions;
+  private readonly log: Logger;
+  private readonly watching: boolean;
+  private closed = false;
+
+  private constructor(opts: LocalMemoryOptions, index: RecallIndex) {
+    this.o = opts;
+    this.log = (opts.logger ?? rootLogger).child({ component: 'memory.local' });
+    this.tree = new ContextTree({
+      projectRoot: opts.projectRoot,
+      ...(opts.treeRoot ? { treeRoot: opts.treeRoot } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    this.stateDir = opts.stateDir ?? defaultStateDir(opts.projectRoot);
+    this.outbox = new Outbox(this.stateDir, opts.logger);
+    this.index = index;
+    this.watching = opts.watch !== false;
+    this.tree.onChange((c) => this.apply(c));
+  }
+
+  /** Opens the tree, indexes it, re-enqueues crash orphans, and starts watching. */
+  static async open(opts: LocalMemoryOptions): Promise<LocalMemory> {
+    let factory = opts.index;
+    if (!factory) {
+      const native = await loadNativeRecall();
+      if (!native.factory) {
+        throw new ClawError('MEMORY_ENGINE_UNAVAILABLE', `expected the native recall engine, found none: ${native.reason ?? 'unknown reason'}`, {
+          hint: 'Build the addon (`npm run build:native`) or use the brv backend (ByteRover\'s CLI).',
+        });
+      }
+      factory = native.factory;
+    }
+    const mem = new LocalMemory(opts, factory());
+    try {
+      await mem.tree.ensure();
+      await mem.tree.refresh();
+      await recoverOrphans({ tree: mem.tree, outbox: mem.outbox, loadState: () => loadSyncState(mem.stateDir) });
+      if (mem.watching) mem.tree.watch(typeof opts.watch === 'object' ? opts.watch : {});
+    } catch (e) {
+      await mem.close();
+      throw e;
+    }
+    return mem;
+  }
+
+  private apply(c: TreeChanges): void {
+    for (const d of c.added) this.index.add(d.path, toRecallDoc(d));
+    for (const d of c.updated) this.index.update(d.path, toRecallDoc(d));
+    for (const p of c.removed) this.index.remove(p);
+    this.log.debug({ added: c.added.length, updated: c.updated.length, removed: c.removed.length }, 'index updated');
+  }
+
+  /** Rescans the tree now and applies what changed to the index. */
+  async refresh(): Promise<TreeChanges> {
+    return this.tree.refresh();
+  }
+
+  private async fresh(): Promise<void> {
+    if (this.closed) throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', { hint: 'Open a new one with LocalMemory.open().' });
+    if (!this.watching && this.tree.staleness() > (this.o.maxStalenessMs ?? 1000)) await this.tree.refresh();
+  }
+
+  async search(query: string, opts: SearchOptions = {}): Promise<RecallHit[]> {
+    await this.fresh();
+    if (opts.signal?.aborted) throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', { hint: 'The caller cancelled it.' });
+    return this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10));
+  }
+
+  async recall(query: string, opts: RecallOptions = {}): Promise<RecallResult> {
+    const hits = await this.search(query, opts);
+    return fitToBudget(hits, opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
+  }
+
+  async curate(note: Note, opts: { id?: string; signal?: AbortSignal } = {}): Promise<CurateResult> {
+    if (this.closed) throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', { hint: 'Open a new one with LocalMemory.open().' });
+    const res = await curateNote(
+      { tree: this.tree, outbox: this.outbox, loadState: () => loadSyncState(this.stateDir), ...(this.o.hooks ? { hooks: this.o.hooks } : {}), ...(this.o.now ? { now: this.o.now } : {}) },
+      note,
+      opts.id === undefined ? {} : { id: opts.id },
+    );
+    await this.tree.refresh();
+    return res;
+  }
+
+  /** Sync with one ByteRover space through lib/byterover's client. */
+  sync(client: CoGitClient, space: { teamId: string; spaceId: string; branch?: string; batchSize?: number }): MemorySync {
+    return new MemorySync({
+      tree: this.tree,
+      outbox: this.outbox,
+      stateDir: this.stateDir,
+      client,
+      ...space,
+      ...(this.o.hooks ? { hooks: this.o.hooks } : {}),
+      ...(this.o.logger ? { logger: this.o.logger } : {}),
+    });
+  }
+
+  async stats(): Promise<MemoryStats> {
+    const state = await loadSyncState(this.stateDir);
+    return {
+      backend: 'local',
+      treeRoot: this.tree.root,
+      documents: this.tree.size,
+      pending: await this.outbox.size(),
+      engine: this.index.stats(),
+      ...(state.commitSha ? { commitSha: state.commitSha } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tree.close();
+    this.index.close?.();
+  }
+}

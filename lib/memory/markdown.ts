@@ -1,0 +1,114 @@
+/**
+ * Markdown → RecallDoc: optional YAML frontmatter (title, tags, claw_id), ATX headings, body.
+ * Pure functions, no I/O.
+ */
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { RecallDoc } from './types.js';
+
+export interface ParsedNote extends RecallDoc {
+  /** Parsed frontmatter mapping ({} when absent or invalid). */
+  frontmatter: Record<string, unknown>;
+  /** `claw_id` from the frontmatter: the stable id curate() gives each note. */
+  id: string | undefined;
+  /** Set when a frontmatter block was present but not a valid YAML mapping (then ignored). */
+  frontmatterError: string | undefined;
+}
+
+const FENCE_OPEN = /^---[ \t]*$/;
+const FENCE_CLOSE = /^(?:---|\.\.\.)[ \t]*$/;
+
+/**
+ * Splits `---\n<yaml>\n---\n<body>`. The opening fence must be the very first line (a UTF-8 BOM is
+ * ignored); the closing fence is `---` or `...` on its own line. Without both fences there is no
+ * frontmatter and the whole text is the body.
+ */
+export function splitFrontmatter(text: string): { yaml: string | undefined; body: string } {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const lines = src.split(/\r?\n/);
+  if (lines.length < 2 || !FENCE_OPEN.test(lines[0] ?? '')) return { yaml: undefined, body: src };
+  for (let i = 1; i < lines.length; i++) {
+    if (FENCE_CLOSE.test(lines[i] ?? '')) {
+      return { yaml: lines.slice(1, i).join('\n'), body: lines.slice(i + 1).join('\n') };
+    }
+  }
+  return { yaml: undefined, body: src };
+}
+
+const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const CODE_FENCE = /^ {0,3}(`{3,}|~{3,})/;
+
+/** ATX headings (levels 1–6) outside fenced code blocks, in order. Setext headings are not read. */
+export function extractHeadings(body: string): Array<{ level: number; text: string }> {
+  const out: Array<{ level: number; text: string }> = [];
+  let fence: string | undefined;
+  for (const line of body.split(/\r?\n/)) {
+    const f = CODE_FENCE.exec(line);
+    if (f) {
+      const marker = f[1] ?? '';
+      if (fence === undefined) fence = marker;
+      else if (marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (fence !== undefined) continue;
+    const m = ATX.exec(line);
+    if (!m) continue;
+    const text = (m[2] ?? '').trim();
+    if (text) out.push({ level: (m[1] ?? '#').length, text });
+  }
+  return out;
+}
+
+function asTags(v: unknown): string[] {
+  if (Array.isArray(v)) return v.filter((t) => typeof t === 'string' || typeof t === 'number').map((t) => String(t).trim()).filter(Boolean);
+  if (typeof v === 'string') return v.split(',').map((t) => t.trim()).filter(Boolean);
+  return [];
+}
+
+function asText(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.trim()) return v.trim();
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+/** The file name without folders and `.md`, used as the last-resort title. */
+export function titleFromPath(path: string): string {
+  const base = path.split('/').pop() ?? path;
+  return base.replace(/\.md$/i, '');
+}
+
+export function parseNote(text: string, path = ''): ParsedNote {
+  const { yaml, body } = splitFrontmatter(text);
+  let frontmatter: Record<string, unknown> = {};
+  let frontmatterError: string | undefined;
+  if (yaml !== undefined && yaml.trim() !== '') {
+    try {
+      const data: unknown = parseYaml(yaml);
+      if (data && typeof data === 'object' && !Array.isArray(data)) frontmatter = data as Record<string, unknown>;
+      else frontmatterError = `expected a YAML mapping, found ${Array.isArray(data) ? 'a list' : typeof data}`;
+    } catch (e) {
+      frontmatterError = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    }
+  }
+  const headings = extractHeadings(body);
+  const h1 = headings.find((h) => h.level === 1) ?? headings[0];
+  const title = asText(frontmatter.title) ?? h1?.text ?? titleFromPath(path);
+  return {
+    title,
+    headings: headings.map((h) => h.text),
+    body,
+    tags: asTags(frontmatter.tags),
+    frontmatter,
+    id: asText(frontmatter.claw_id),
+    frontmatterError,
+  };
+}
+
+/** Renders a note file: frontmatter (title, tags, claw_id, created) then the body. */
+export function renderNote(fields: { id: string; title: string; tags: string[]; created: string }, content: string): string {
+  const fm = stringifyYaml(
+    { title: fields.title, tags: fields.tags, claw_id: fields.id, created: fields.created },
+    { lineWidth: 0 },
+  );
+  const body = content.endsWith('\n') ? content : `${content}\n`;
+  return `---\n${fm}---\n\n${body}`;
+}
