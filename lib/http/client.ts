@@ -318,7 +318,7 @@ function positive(v: number | undefined, fallback: number, name: string, call: C
   return v;
 }
 
-const URL_RE = /^(https?:\/\/[^/?#@\s]+)([^#]*)/i;
+const URL_RE = /^(https?:\/\/[^/?#@\s]+)(?=[/?#]|$)([^#]*)/i;
 
 /** [origin, path+query] of an absolute http(s) URL, without building a URL object when possible. */
 export function splitUrl(url: string | URL): [string, string] {
@@ -699,7 +699,8 @@ class Client implements HttpClient {
     const type = call.req.responseType ?? (isJsonType(headers['content-type']) ? 'json' : 'text');
     let body: unknown;
     let error: ClawError | undefined;
-    if (type === 'bytes') body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (status === 204 || status === 205 || status === 304 || call.method === 'HEAD') body = undefined;
+    else if (type === 'bytes') body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     else if (raw.length === 0) body = type === 'json' ? undefined : '';
     else if (type === 'text') body = raw.toString('utf8');
     else {
