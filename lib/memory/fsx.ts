@@ -16,7 +16,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** Writes `data` to a fresh, fsynced temp file beside `path` (the folder is created) and returns its name. */
+async function writeTemp(path: string, data: string | Uint8Array): Promise<{ dir: string; tmp: string }> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -30,6 +31,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw e;
   }
   await fh.close();
+  return { dir, tmp };
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const { dir, tmp } = await writeTemp(path, data);
   try {
     await rename(tmp, path);
   } catch (e) {
@@ -45,16 +51,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * Returns false when the target already existed.
  */
 export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  const { dir, tmp } = await writeTemp(path, data);
   try {
     await link(tmp, path);
   } catch (e) {
