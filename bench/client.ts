@@ -3,7 +3,7 @@
  * default level) against bare undici (a Pool with 50 connections) on the same local server in the
  * same run, printed with their ratio (target ≥ 0.9).
  *
- *   node --import tsx bench/client.ts [--seconds 3] [--rounds 3] [--concurrency 50]
+ *   node --import tsx bench/client.ts [--seconds 2] [--rounds 5] [--concurrency 50]
  *
  * The server runs in a child process so the load generator and the server do not share one event
  * loop. Rounds alternate baseline/candidate so drift (CPU frequency, GC, page cache) hits both.
@@ -29,16 +29,19 @@ export interface BenchResult {
   errors: number;
   seconds: number;
   rps: number;
+  /** Load-generator CPU time (user + system) per completed request, in µs: the client's own cost. */
+  cpuUsPerRequest: number;
 }
 
 /** Runs `fn` with `concurrency` loops for warm-up then `durationMs`; counts completions. */
 export async function benchRequests(fn: () => Promise<unknown>, opts: BenchOptions = {}): Promise<BenchResult> {
   const concurrency = opts.concurrency ?? 50;
-  const run = async (ms: number): Promise<{ ok: number; errors: number; seconds: number }> => {
+  const run = async (ms: number): Promise<{ ok: number; errors: number; seconds: number; cpuUs: number }> => {
     let ok = 0;
     let errors = 0;
     let stop = false;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const timer = setTimeout(() => {
       stop = true;
     }, ms);
@@ -54,11 +57,12 @@ export async function benchRequests(fn: () => Promise<unknown>, opts: BenchOptio
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
     clearTimeout(timer);
-    return { ok, errors, seconds: (performance.now() - t0) / 1000 };
+    const cpu = process.cpuUsage(cpu0);
+    return { ok, errors, seconds: (performance.now() - t0) / 1000, cpuUs: cpu.user + cpu.system };
   };
   await run(opts.warmupMs ?? 500);
   const r = await run(opts.durationMs ?? 3000);
-  return { requests: r.ok, errors: r.errors, seconds: r.seconds, rps: r.ok / r.seconds };
+  return { requests: r.ok, errors: r.errors, seconds: r.seconds, rps: r.ok / r.seconds, cpuUsPerRequest: r.cpuUs / Math.max(1, r.ok) };
 }
 
 export interface BenchServer {
@@ -97,8 +101,8 @@ function arg(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 3);
-  const rounds = arg('rounds', 3);
+  const seconds = arg('seconds', 2);
+  const rounds = arg('rounds', 5);
   const concurrency = arg('concurrency', 50);
   const server = await startBenchServer();
   const url = `${server.url}/api/v1/user/me`;
@@ -127,14 +131,20 @@ async function main(): Promise<void> {
   await Promise.all([pool.close(), client.close()]);
   await server.close();
 
+  // Each round pairs a baseline and a candidate run measured back to back; the median of the
+  // per-round ratios is robust against load changes on the machine between rounds.
+  const ratio = median(candidate.map((x, i) => x.rps / (baseline[i] as BenchResult).rps));
   const b = median(baseline.map((x) => x.rps));
   const c = median(candidate.map((x) => x.rps));
+  const bCpu = median(baseline.map((x) => x.cpuUsPerRequest));
+  const cCpu = median(candidate.map((x) => x.cpuUsPerRequest));
   const errors = [...baseline, ...candidate].reduce((n, x) => n + x.errors, 0);
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-  console.log(`bench/client: GET ${path}, ${concurrency} in flight, ${rounds} alternating rounds of ${seconds} s (median)`);
+  console.log(`bench/client: GET ${path}, ${concurrency} in flight, ${rounds} alternating rounds of ${seconds} s (medians)`);
   console.log(`  bare undici Pool(50)          ${fmt(b).padStart(8)} req/s   rounds: ${baseline.map((x) => fmt(x.rps)).join(', ')}`);
   console.log(`  createHttpClient (retry+log)  ${fmt(c).padStart(8)} req/s   rounds: ${candidate.map((x) => fmt(x.rps)).join(', ')}`);
-  console.log(`  ratio client/bare             ${(c / b).toFixed(3)}   (target ≥ 0.9: ${c / b >= 0.9 ? 'met' : 'NOT met'})`);
+  console.log(`  ratio client/bare             ${ratio.toFixed(3)}   (median of per-round ratios; target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
+  console.log(`  load-generator CPU per request: bare ${bCpu.toFixed(1)} µs, client ${cCpu.toFixed(1)} µs (ratio bare/client ${(bCpu / cCpu).toFixed(3)})`);
   if (errors > 0) console.log(`  errors: ${errors}`);
 }
 

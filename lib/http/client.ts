@@ -36,12 +36,12 @@ import {
   type RetryBudget,
 } from './retry.js';
 import type {
-  HttpClient,
   HttpClientOptions,
   HttpMethod,
   HttpObserver,
   HttpRequest,
   HttpResponse,
+  HttpTransport,
   RetryPolicy,
 } from './types.js';
 
@@ -160,6 +160,8 @@ class Call {
   readonly signal: AbortSignal | undefined;
   attempt = 0;
   lastRetryCost: number | undefined = undefined;
+  /** Why a retryable failure was not retried (deadline, budget), for the call's log line. */
+  stopNote: string | undefined = undefined;
   current: Attempt | null = null;
   aborted = false;
   sleepTimer: NodeJS.Timeout | undefined = undefined;
@@ -206,7 +208,6 @@ class Call {
         throw this.invalid('an idempotency key of 1 to 255 characters (or true)', `${typeof key === 'string' ? key.length : typeof key} characters`);
       }
     }
-    this.idempotencyKey = key;
     if (req.headers !== undefined || contentType !== undefined || key !== undefined) {
       headers = { ...headers };
       if (req.headers !== undefined) {
@@ -218,6 +219,12 @@ class Call {
       if (contentType !== undefined && headers['content-type'] === undefined) headers['content-type'] = contentType;
       if (key !== undefined) headers[(req.idempotencyHeader ?? 'Idempotency-Key').toLowerCase()] = key;
     }
+    // A caller that set the idempotency header itself is carrying a key too.
+    if (key === undefined && !isIdempotentMethod(method)) {
+      const given = headers[(req.idempotencyHeader ?? 'Idempotency-Key').toLowerCase()];
+      if (given !== undefined && given.length > 0) key = given;
+    }
+    this.idempotencyKey = key;
     this.headers = headers;
     this.body = body;
 
@@ -423,7 +430,7 @@ interface Outcome {
   timeoutish: boolean;
 }
 
-class Client implements HttpClient {
+class Client implements HttpTransport {
   readonly policy: RetryPolicy;
   readonly budget: RetryBudget;
   readonly log: Logger;
@@ -443,7 +450,7 @@ class Client implements HttpClient {
     if (!(this.policy.maxAttempts >= 1)) throw new RangeError(`retry.maxAttempts must be ≥ 1, got ${this.policy.maxAttempts}`);
     this.budget = opts.budget ?? defaultRetryBudget;
     this.log = (opts.logger ?? defaultLogger).child({ component: 'http' });
-    this.observers = opts.observers ?? [];
+    this.observers = [...(opts.observers ?? [])];
     const headers: Record<string, string> = { 'user-agent': `claw-byterover/${VERSION} node/${process.versions.node}` };
     for (const k in opts.headers ?? {}) headers[k.toLowerCase()] = (opts.headers as Record<string, string>)[k] as string;
     this.defaultHeaders = headers;
@@ -475,9 +482,16 @@ class Client implements HttpClient {
     return p;
   }
 
-  /** Number of origins with a pool (for tests and diagnostics). */
   get origins(): string[] {
     return [...this.#pools.keys()];
+  }
+
+  addObserver(observer: HttpObserver): () => void {
+    this.observers.push(observer);
+    return () => {
+      const i = this.observers.indexOf(observer);
+      if (i !== -1) this.observers.splice(i, 1);
+    };
   }
 
   async close(): Promise<void> {
@@ -591,6 +605,7 @@ class Client implements HttpClient {
         }
       }
 
+      call.stopNote = stopNote;
       this.#attemptDone(call, o, durationMs, retryInMs, stopNote);
       if (stopError !== undefined) throw stopError;
       if (retryInMs === undefined) {
@@ -734,14 +749,7 @@ class Client implements HttpClient {
   #attemptDone(call: Call, o: Outcome, durationMs: number, retryInMs: number | undefined, stopNote: string | undefined): void {
     const status = o.response?.status;
     if (this.observers.length > 0) {
-      const info = { endpoint: call.endpoint, method: call.method, attempt: call.attempt, status, errorCode: o.code, durationMs };
-      for (const ob of this.observers) {
-        try {
-          ob.onAttempt?.(info);
-        } catch (e) {
-          this.#observerFailed(e);
-        }
-      }
+      this.#notify('onAttempt', { endpoint: call.endpoint, method: call.method, attempt: call.attempt, status, errorCode: o.code, durationMs });
     }
     const level = retryInMs !== undefined ? 'info' : 'debug';
     if (!this.log.isLevelEnabled(level)) return;
@@ -767,14 +775,7 @@ class Client implements HttpClient {
     const durationMs = now() - call.startedAt;
     const status = res?.status;
     if (this.observers.length > 0) {
-      const info = { endpoint: call.endpoint, method: call.method, status, errorCode: err?.code, attempts: call.attempt, durationMs };
-      for (const ob of this.observers) {
-        try {
-          ob.onCall?.(info);
-        } catch (e) {
-          this.#observerFailed(e);
-        }
-      }
+      this.#notify('onCall', { endpoint: call.endpoint, method: call.method, status, errorCode: err?.code, attempts: call.attempt, durationMs });
     }
     const level = err !== undefined || (status !== undefined && status >= 500) ? 'warn' : status !== undefined && status >= 400 ? 'info' : 'debug';
     if (!this.log.isLevelEnabled(level)) return;
@@ -792,6 +793,7 @@ class Client implements HttpClient {
       line.errorCode = err.code;
       line.error = err.message;
     }
+    if (call.stopNote !== undefined) line.notRetried = call.stopNote;
     this.log[level](line, err !== undefined ? 'http call failed' : 'http call');
   }
 
@@ -802,8 +804,15 @@ class Client implements HttpClient {
     return text.length > this.logBodyChars ? `${text.slice(0, this.logBodyChars)}…` : text;
   }
 
-  #observerFailed(e: unknown): void {
-    if (this.log.isLevelEnabled('warn')) this.log.warn({ event: 'http.observer_failed', error: redactString(String(e)) }, 'http observer threw');
+  /** Calls one hook on every observer; an observer that throws is logged, never breaks the call. */
+  #notify<K extends keyof HttpObserver>(hook: K, info: Parameters<NonNullable<HttpObserver[K]>>[0]): void {
+    for (const ob of this.observers) {
+      try {
+        (ob[hook] as ((i: typeof info) => void) | undefined)?.call(ob, info);
+      } catch (e) {
+        if (this.log.isLevelEnabled('warn')) this.log.warn({ event: 'http.observer_failed', hook, error: redactString(String(e)) }, 'http observer threw');
+      }
+    }
   }
 }
 
@@ -827,6 +836,6 @@ function fmtMs(ms: number): string {
 }
 
 /** Creates the transport. One client per process (or per service) is the intended use. */
-export function createHttpClient(opts: HttpClientOptions = {}): HttpClient & { readonly origins: string[] } {
+export function createHttpClient(opts: HttpClientOptions = {}): HttpTransport {
   return new Client(opts);
 }

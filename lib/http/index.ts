@@ -25,5 +25,6 @@ export type {
   HttpObserver,
   HttpRequest,
   HttpResponse,
+  HttpTransport,
   RetryPolicy,
 } from './types.js';

@@ -92,6 +92,18 @@ export interface HttpClient {
 }
 
 /**
+ * What `createHttpClient` returns: an `HttpClient` plus diagnostics and late observer attachment
+ * (telemetry can attach after the client was built). Code that only sends requests should depend
+ * on `HttpClient`.
+ */
+export interface HttpTransport extends HttpClient {
+  /** Origins that currently have a keep-alive pool. */
+  readonly origins: string[];
+  /** Adds an observer; returns a function that removes it. */
+  addObserver(observer: HttpObserver): () => void;
+}
+
+/**
  * Options of `createHttpClient` (lib/http/client.ts). Every field is optional; the defaults are the
  * transport's documented behaviour (docs/readme/http.md).
  */

@@ -177,4 +177,15 @@ describe('observers', () => {
     ]);
     expect(calls).toEqual([{ endpoint: 'test.x', method: 'GET', status: 200, errorCode: undefined, attempts: 2, durationMs: 'number' }]);
   });
+
+  it('can be attached and detached after the client was built', async () => {
+    const s = await server((_req, res) => send(res, 200, {}));
+    const c = client();
+    const seen: number[] = [];
+    const remove = c.addObserver({ onCall: (i) => seen.push(i.status ?? 0) });
+    await c.request({ method: 'GET', url: s.origin });
+    remove();
+    await c.request({ method: 'GET', url: s.origin });
+    expect(seen).toEqual([200]);
+  });
 });

@@ -145,4 +145,17 @@ describe('log levels', () => {
     ]);
     expect(parsed.filter((l) => l.event === 'http.call').map((l) => l.level)).toEqual([40]);
   });
+
+  it('says in the call line when the retry budget stopped a retry', async () => {
+    const s = await startServer((_req, res) => send(res, 500, ''));
+    open.push(s);
+    const { lines, logger } = capture((dest) => createLogger({ level: 'warn', destination: dest }));
+    const c = createHttpClient({ logger, budget: new RetryBudget({ capacity: 0 }) });
+    open.push(c);
+    const res = await c.request({ method: 'GET', url: s.origin });
+    expect(res.attempts).toBe(1);
+    const call = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'http.call');
+    expect(call).toMatchObject({ level: 40, status: 500, attempts: 1 });
+    expect(String(call?.notRetried)).toContain('retry budget exhausted (0/0 tokens)');
+  });
 });

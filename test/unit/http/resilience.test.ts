@@ -162,6 +162,13 @@ describe('idempotency', () => {
     expect(s.seen[0]!.headers['idempotency-key']).toBeUndefined();
   });
 
+  it('treats a POST whose caller set the Idempotency-Key header as keyed', async () => {
+    const s = await server((_req, res, seen) => (seen.n === 1 ? send(res, 503, '') : send(res, 200, {})));
+    const res = await client({ retry: { throttledBaseMs: 1 } }).request({ method: 'POST', url: s.origin, body: {}, headers: { 'Idempotency-Key': 'hdr-1' } });
+    expect([res.status, res.attempts, res.idempotencyKey]).toEqual([200, 2, 'hdr-1']);
+    expect(s.seen.map((x) => x.headers['idempotency-key'])).toEqual(['hdr-1', 'hdr-1']);
+  });
+
   it('does not retry at all with retry: false', async () => {
     const s = await server((_req, res) => send(res, 503, ''));
     const res = await client().request({ method: 'GET', url: s.origin, retry: false });
