@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { extractHeadings, parseNote, renderNote, splitFrontmatter } from '../../../lib/memory/markdown.js';
+
+describe('frontmatter', () => {
+  it('reads title and tags (flow list) and strips the block from the body', () => {
+    const n = parseNote('---\ntitle: JWT tokens\ntags: [auth, jwt]\n---\n\n# Heading\nBody text.\n', 'a/b.md');
+    expect(n.title).toBe('JWT tokens');
+    expect(n.tags).toEqual(['auth', 'jwt']);
+    expect(n.body).toBe('\n# Heading\nBody text.\n');
+    expect(n.headings).toEqual(['Heading']);
+    expect(n.frontmatterError).toBeUndefined();
+  });
+
+  it('accepts block lists, comma-separated tag strings, numbers, CRLF, a BOM and a `...` closing fence', () => {
+    expect(parseNote('---\ntags:\n  - a\n  - 7\n---\nx').tags).toEqual(['a', '7']);
+    expect(parseNote('---\ntags: "db, postgres ,  "\n---\nx').tags).toEqual(['db', 'postgres']);
+    const crlf = parseNote('\ufeff---\r\ntitle: Windows\r\n...\r\nbody\r\n');
+    expect(crlf.title).toBe('Windows');
+    expect(crlf.body).toBe('body\n');
+  });
+
+  it('keeps the claw_id curate writes', () => {
+    expect(parseNote('---\nclaw_id: 0123456789abcdef01234567\n---\nx').id).toBe('0123456789abcdef01234567');
+  });
+
+  it('treats an unclosed or non-first-line fence as body', () => {
+    expect(splitFrontmatter('---\ntitle: x\nno closing fence\n')).toEqual({ yaml: undefined, body: '---\ntitle: x\nno closing fence\n' });
+    expect(splitFrontmatter('intro\n---\ntitle: x\n---\n').yaml).toBeUndefined();
+  });
+
+  it('ignores invalid YAML (reporting it) and falls back to the first heading for the title', () => {
+    const n = parseNote('---\ntitle: [unclosed\n---\n# Real title\ntext', 'x.md');
+    expect(n.frontmatterError).toBeTruthy();
+    expect(n.title).toBe('Real title');
+    expect(n.body).toBe('# Real title\ntext');
+    const list = parseNote('---\n- a\n- b\n---\nbody', 'dir/list-note.md');
+    expect(list.frontmatterError).toMatch(/expected a YAML mapping, found a list/);
+    expect(list.title).toBe('list-note');
+  });
+
+  it('title: frontmatter, else first H1 (even after an H2), else first heading, else the file name', () => {
+    expect(parseNote('## Sub\n# Main\n', 'f.md').title).toBe('Main');
+    expect(parseNote('### Only h3\n', 'f.md').title).toBe('Only h3');
+    expect(parseNote('no headings at all', 'notes/deploy-checklist.md').title).toBe('deploy-checklist');
+  });
+});
+
+describe('headings', () => {
+  it('reads ATX headings of every level, strips closing hashes, skips fenced code and non-headings', () => {
+    const md = [
+      '# One',
+      '  ## Two ##',
+      '###### Six',
+      '####### seven is not a heading',
+      '#hashtag is not a heading',
+      '```sh',
+      '# a shell comment',
+      '```',
+      '~~~~',
+      '## inside tilde fence',
+      '~~~',
+      '## still inside (shorter closing fence)',
+      '~~~~',
+      '    # indented four: code, not heading',
+      '## After fences',
+    ].join('\n');
+    expect(extractHeadings(md)).toEqual([
+      { level: 1, text: 'One' },
+      { level: 2, text: 'Two' },
+      { level: 6, text: 'Six' },
+      { level: 2, text: 'After fences' },
+    ]);
+  });
+});
+
+describe('renderNote', () => {
+  it('writes frontmatter that parses back to the same fields', () => {
+    const text = renderNote({ id: 'abcdef0123456789abcdef01', title: 'Deploys: blue/green', tags: ['deploy', 'ci: cd'], created: '2025-01-02T03:04:05.000Z' }, 'Body line');
+    const n = parseNote(text);
+    expect(n.title).toBe('Deploys: blue/green');
+    expect(n.tags).toEqual(['deploy', 'ci: cd']);
+    expect(n.id).toBe('abcdef0123456789abcdef01');
+    expect(n.frontmatter.created).toBe('2025-01-02T03:04:05.000Z');
+    expect(n.body).toBe('\nBody line\n');
+  });
+});
