@@ -76,13 +76,17 @@ export class CommandContext {
     return this.loaded;
   }
 
-  /** The one logger of this run, writing to the io's stderr at the configured level. */
+  /**
+   * The one logger of this run, writing to the io's stderr at the configured level. Unless a level
+   * is configured (flag, env, file), the CLI logs errors only: every failure a user meets is already
+   * printed as code + message + next step, and warnings would repeat it.
+   */
   async logger(): Promise<Logger> {
     if (this.log) return this.log;
-    const { config } = await this.config();
+    const { config, sources } = await this.config();
     const out = this.out;
     this.log = createLogger({
-      level: config.logLevel,
+      level: sources.logLevel === 'default' ? 'error' : config.logLevel,
       destination: { write: (s: string) => out.writeErr(out.json ? s : humanLogLine(s)) },
     });
     return this.log;

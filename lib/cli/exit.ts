@@ -3,7 +3,8 @@
  * The table is the contract (documented in docs/readme/cli.md); codes never change meaning.
  *
  * An error picks its exit code in this order: `ClawError.exitCode` when the thrower set one, then
- * its stable `code` by pattern, then the HTTP status it carries (`status` / `details.status`).
+ * its stable `code` by pattern, then the HTTP status it carries (`status` / `details.status`), then
+ * its `cause`'s exit code.
  */
 import { isClawError } from '../errors.js';
 
@@ -89,8 +90,11 @@ export function exitCodeForErrorCode(code: string): ExitCodeValue {
   return ExitCode.FAILURE;
 }
 
-/** The exit code a thrown value maps to. */
-export function exitCodeFor(e: unknown): ExitCodeValue {
+/**
+ * The exit code a thrown value maps to. A wrapper error whose own code says nothing specific (e.g.
+ * MEMORY_PUSH_FAILED around BYTEROVER_CONFLICT) takes the exit code of its `cause`.
+ */
+export function exitCodeFor(e: unknown, depth = 0): ExitCodeValue {
   if (isClawError(e) && e.exitCode !== undefined) return e.exitCode as ExitCodeValue;
   const code = e && typeof e === 'object' ? (e as { code?: unknown }).code : undefined;
   if (typeof code === 'string') {
@@ -98,6 +102,9 @@ export function exitCodeFor(e: unknown): ExitCodeValue {
     if (byCode !== ExitCode.FAILURE) return byCode;
   }
   const status = statusOf(e);
-  if (status !== undefined) return exitCodeForStatus(status) ?? ExitCode.FAILURE;
+  const byStatus = status === undefined ? undefined : exitCodeForStatus(status);
+  if (byStatus !== undefined) return byStatus;
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (cause !== undefined && depth < 5) return exitCodeFor(cause, depth + 1);
   return ExitCode.FAILURE;
 }

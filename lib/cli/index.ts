@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
+import { registerSecret } from '../log/redact.js';
 import { ExitCode, type ExitCodeValue } from './exit.js';
 import { processIo, type CliIo } from './io.js';
 import { Output } from './output.js';
@@ -27,6 +28,7 @@ export interface RunOptions {
  * exit code. Everything it prints goes to `io.stdout` / `io.stderr`, redacted.
  */
 export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Promise<ExitCodeValue> {
+  registerArgvSecrets(argv);
   // --json and --debug shape even the errors commander raises before any action runs.
   const dashDash = argv.indexOf('--');
   const flagsPart = dashDash === -1 ? argv : argv.slice(0, dashDash);
@@ -45,6 +47,18 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
     if (e instanceof CommanderError && e.code === 'commander.help') return ExitCode.USAGE; // help shown for a bare group
     return out.error(e);
   }
+}
+
+/**
+ * A secret given as a flag value is registered with the redactor before parsing, so no message
+ * (not even commander's usage errors about other arguments) can echo it.
+ */
+function registerArgvSecrets(argv: string[]): void {
+  argv.forEach((arg, i) => {
+    const next = argv[i + 1];
+    if (arg === '--api-key' && next !== undefined && !next.startsWith('-')) registerSecret(next);
+    else if (arg.startsWith('--api-key=')) registerSecret(arg.slice('--api-key='.length));
+  });
 }
 
 function isMain(): boolean {

@@ -3,7 +3,7 @@
  * streams, environment, working directory, cancellation and a browser opener.
  */
 import type { Readable } from 'node:stream';
-import { spawn } from 'node:child_process';
+import { openBrowser } from '../byterover/auth/index.js';
 
 export interface CliOutStream {
   write(chunk: string): unknown;
@@ -25,37 +25,18 @@ export interface CliIo {
   /** Aborted when the user interrupts (SIGINT); every network call and wait observes it. */
   signal?: AbortSignal;
   /**
-   * Opens a URL in the user's browser. Absent: the URL is only printed. Must never log the URL
-   * (it carries `state` and the PKCE challenge).
+   * Opens a URL in the user's browser; resolves false when none could be opened. Absent: the URL
+   * is only printed. Must never log the URL (it carries `state` and the PKCE challenge).
    */
-  openUrl?: (url: string) => Promise<void>;
+  openUrl?: (url: string) => Promise<boolean>;
   /** How long an operation runs before a progress indicator appears on a TTY stderr (ms). */
   progressDelayMs?: number;
-}
-
-/** Opens a URL with the platform opener, silently doing nothing when there is none. */
-export function platformOpenUrl(env: Record<string, string | undefined>): ((url: string) => Promise<void>) | undefined {
-  if (env.CI || env.CLAW_BYTEROVER_NO_BROWSER) return undefined;
-  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-  if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return undefined;
-  return (url: string) =>
-    new Promise<void>((resolve) => {
-      try {
-        const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
-        child.on('error', () => resolve());
-        child.unref();
-        resolve();
-      } catch {
-        resolve();
-      }
-    });
 }
 
 /** The real process's io, with SIGINT turned into an abort of the running command. */
 export function processIo(): CliIo {
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort(new Error('interrupted')));
-  const openUrl = platformOpenUrl(process.env);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -63,6 +44,7 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     signal: ac.signal,
-    ...(openUrl ? { openUrl } : {}),
+    // lib/byterover/auth decides whether a browser can exist here (graphical session, opener on PATH).
+    openUrl: (url) => openBrowser(url, { env: process.env }),
   };
 }

@@ -21,6 +21,8 @@ export interface CliErrorView {
   status?: number;
   requestId?: string;
   details?: Record<string, unknown>;
+  /** Code of the underlying error when a wrapper reports it (e.g. BYTEROVER_CONFLICT under MEMORY_PUSH_FAILED). */
+  causeCode?: string;
 }
 
 function pick<T>(obj: unknown, key: string, type: 'string' | 'number'): T | undefined {
@@ -65,6 +67,8 @@ export function toErrorView(e: unknown): CliErrorView {
   if (status !== undefined) view.status = status;
   if (requestId !== undefined) view.requestId = redactString(requestId);
   if (isClawError(e) && e.details) view.details = redact(e.details);
+  const causeCode = pick<string>(e instanceof Error ? e.cause : undefined, 'code', 'string');
+  if (causeCode !== undefined && causeCode !== view.code) view.causeCode = causeCode;
   return view;
 }
 
@@ -106,6 +110,15 @@ export class Output {
     this.writeErr(`${line}\n`);
   }
 
+  /**
+   * Shows a URL the user must open (the OAuth authorization URL) on stderr. The URL itself is written
+   * unredacted on purpose: its `state` and `code_challenge` are what the browser must carry (neither
+   * is a secret: the PKCE verifier never leaves the process). The label still goes through the redactor.
+   */
+  showUrl(label: string, url: string): void {
+    this.stderr.write(`${redactString(label)}\n\n  ${url}\n\n`);
+  }
+
   /** The command's result: one JSON document in --json mode, else the human text on stdout. */
   result(data: Record<string, unknown>, human?: string | string[]): void {
     if (this.printedResult) throw new ClawError('CLI_INTERNAL', 'A command printed two results.');
@@ -130,7 +143,7 @@ export class Output {
       if (this.debug) this.writeErr(`${debugDump(e)}\n`);
       return exitCode;
     }
-    const lines = [`error ${view.code}: ${view.message}`];
+    const lines = [`error ${view.code}${view.causeCode ? ` (${view.causeCode})` : ''}: ${view.message}`];
     if (view.status !== undefined || view.requestId !== undefined) {
       lines.push(
         `  server: ${[view.status !== undefined ? `HTTP ${view.status}` : '', view.requestId ? `request id ${view.requestId}` : '']

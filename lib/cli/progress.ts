@@ -1,7 +1,7 @@
 /**
  * A one-line progress indicator on stderr for long transfers. It appears only when stderr is a
  * TTY and the operation has run longer than `delayMs` (short commands print nothing), redraws in
- * place, and erases itself when done so the result (or error) starts on a clean line.
+ * place (phase, then a counter bar or the elapsed seconds), and erases itself when done so the result (or error) starts on a clean line.
  */
 import type { Output } from './output.js';
 
@@ -31,10 +31,13 @@ export function createProgress(out: Output, delayMs = 400): Progress {
   let shown = false;
   let finished = false;
   let lastWidth = 0;
+  const started = Date.now();
 
   const render = (): void => {
     if (finished) return;
-    const line = `${FRAMES[frame++ % FRAMES.length]} ${phase}${counter ? ` ${counter}` : ''}`;
+    // Without a counter, elapsed seconds show that a single long request is still alive.
+    const tail = counter || `${Math.floor((Date.now() - started) / 1000)}s`;
+    const line = `${FRAMES[frame++ % FRAMES.length]} ${phase} ${tail}`;
     out.writeErr(`\r${line}${' '.repeat(Math.max(0, lastWidth - line.length))}`);
     lastWidth = line.length;
     shown = true;

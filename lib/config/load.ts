@@ -37,6 +37,11 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
   { name: 'BRV_API_KEY', path: 'apiKey', description: 'ByteRover API key (secret), alternative name' },
   { name: 'CLAW_BYTEROVER_OAUTH_ISSUER', path: 'oauth.issuer', description: 'OAuth issuer URL' },
   { name: 'CLAW_BYTEROVER_OAUTH_CLIENT_ID', path: 'oauth.clientId', description: 'OAuth public client id' },
+  {
+    name: 'CLAW_BYTEROVER_OAUTH_OFFLINE_ACCESS',
+    path: 'oauth.offlineAccess',
+    description: 'request offline_access (refresh token) from a standard OIDC issuer',
+  },
   { name: 'CLAW_BYTEROVER_CLIENT_ID', path: 'clientCredentials.clientId', description: 'client credentials: client id' },
   {
     name: 'CLAW_BYTEROVER_CLIENT_SECRET',

@@ -26,7 +26,7 @@ export interface ResolvedConfig {
   sources: Record<string, string>;
 }
 
-type LeafKind = 'string' | 'number' | 'enum';
+type LeafKind = 'string' | 'number' | 'boolean' | 'enum';
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema as z.ZodType & { def: { innerType?: z.ZodType } };
@@ -42,7 +42,10 @@ function collectLeaves(schema: z.ZodType, prefix: string, out: Map<string, LeafK
     }
     return;
   }
-  out.set(prefix, inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodEnum ? 'enum' : 'string');
+  out.set(
+    prefix,
+    inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string',
+  );
 }
 
 /** Every settable dotted path of the schema and the kind of value it takes. */
@@ -85,12 +88,19 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 
 /**
  * Converts a string from env, a flag or `config set` to the kind its key takes.
- * Returns the string unchanged for string keys; numbers are parsed (validation reports bad ones).
+ * Returns the string unchanged for string keys; numbers and booleans (true/false, 1/0, yes/no, on/off)
+ * are parsed, anything else is left for validation to report.
  */
 export function coerceValue(path: string, raw: string): unknown {
-  if (CONFIG_KEYS.get(path) === 'number') {
-    const n = Number(raw.trim());
-    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+  const kind = CONFIG_KEYS.get(path);
+  const v = raw.trim();
+  if (kind === 'number') {
+    const n = Number(v);
+    return v !== '' && Number.isFinite(n) ? n : raw;
+  }
+  if (kind === 'boolean') {
+    if (/^(true|1|yes|on)$/i.test(v)) return true;
+    if (/^(false|0|no|off)$/i.test(v)) return false;
   }
   return raw;
 }

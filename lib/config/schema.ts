@@ -23,6 +23,11 @@ export const OAuthConfigSchema = z.strictObject({
   clientId: nonEmpty.default('byterover-cli-client'),
   /** Space-separated scopes. */
   scope: nonEmpty.default('read write'),
+  /**
+   * Ask for a refresh token the OpenID Connect way (`offline_access` scope + `prompt=consent`), for
+   * standard issuers; ByteRover's IAM issues refresh tokens without it.
+   */
+  offlineAccess: z.boolean().default(false),
   /** How long the loopback callback waits for the browser, in ms (default 5 minutes). */
   callbackTimeoutMs: z.number().int().positive().default(300_000),
 });

@@ -2,6 +2,9 @@
  * Every command of `claw-byterover`, in help order. A new command is one module here.
  */
 import type { CommandModule } from '../program.js';
+import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
+import { syncCommands } from './sync.js';
+import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [configCommands];
+export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, configCommands];

@@ -15,7 +15,7 @@ export interface MemoryIoOptions {
   stdoutTTY?: boolean;
   stderrTTY?: boolean;
   progressDelayMs?: number;
-  openUrl?: (url: string) => Promise<void>;
+  openUrl?: (url: string) => Promise<boolean>;
   signal?: AbortSignal;
 }
 
