@@ -1,0 +1,330 @@
+/**
+ * The native addon (claw_byterover.node) behind a typed facade.
+ *
+ * Loading, prebuild first (the order node-gyp-build itself uses is build/ first; we invert it so a
+ * shipped, tested prebuild wins over a stale local build):
+ *   1. `CLAW_BYTEROVER_PREBUILD=<dir>`: use <dir> in place of the package root (node-gyp-build's
+ *      `<NAME>_PREBUILD` convention);
+ *   2. `prebuilds/<platform>-<arch>/*.node` matched by node-gyp-build's own tag rules (napi, libc,
+ *      armv, abi, runtime);
+ *   3. unless `PREBUILDS_ONLY` is set: `build/Release/claw_byterover.node`, then `build/Debug/…`.
+ * Each candidate that exists is actually `require`d; one that fails to load is recorded and the next
+ * is tried. When none loads, `NATIVE_LOAD_FAILED` lists every path tried and why, the platform,
+ * arch, libc, Node and Node-API versions seen, and the next step.
+ *
+ * Nothing is loaded at import time: the first call loads (and caches) the addon, so modules that
+ * import this file still load on a machine without the addon and get the error only when used.
+ * The package root is one level up from this file, whether it runs from lib/ (tsx) or dist/.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch as osArch, platform as osPlatform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClawError, errorMessage } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+/** The addon's file name in build/Release (binding.gyp target `claw_byterover`). */
+export const ADDON_FILE = 'claw_byterover.node';
+
+/** ABI major this TypeScript layer is written against (claw/plugin.h CLAW_ABI_MAJOR). */
+export const CLAW_ABI_MAJOR = 1;
+
+/** Stable status codes of the claw ABI (claw/plugin.h); the addon exports the same table. */
+export const CLAW_STATUS = {
+  CLAW_OK: 0,
+  CLAW_E_INVALID_ARG: -1,
+  CLAW_E_STRUCT_SIZE: -2,
+  CLAW_E_ABI_MAJOR: -3,
+  CLAW_E_ABI_TOO_OLD: -4,
+  CLAW_E_ABI_TOO_NEW: -5,
+  CLAW_E_PROTOCOL_MISMATCH: -6,
+  CLAW_E_NOT_INITIALIZED: -7,
+  CLAW_E_INTERNAL: -8,
+} as const;
+export type ClawStatusCode = keyof typeof CLAW_STATUS;
+
+/** What the plugin is (claw_abi_info()). */
+export interface AbiInfo {
+  abiMajor: number;
+  abiMinorMin: number;
+  abiMinorMax: number;
+  pluginName: string;
+  pluginVersion: string;
+  gitRevision: string;
+  compiler: string;
+  /** 'node-addon' for the .node, 'shared-library' for libclaw_byterover.so. */
+  flavor: string;
+  napiVersion: number;
+  agentProtocolMin: number;
+  agentProtocolMax: number;
+  capabilities: number;
+}
+
+/** A host's ABI offer: one major, a minor range, and optionally who it is (for the message). */
+export interface HostAbiRange {
+  major: number;
+  minorMin: number;
+  minorMax: number;
+  name?: string;
+  version?: string;
+}
+
+interface Outcome {
+  ok: boolean;
+  /** Numeric CLAW_* status. */
+  status: number;
+  /** Its stable name: switch on this, never on `message`. */
+  code: ClawStatusCode;
+  /** One line naming both sides' versions and, on a refusal, what to upgrade. */
+  message: string;
+}
+export interface AbiNegotiation extends Outcome {
+  version?: { major: number; minor: number };
+}
+export interface ProtocolNegotiation extends Outcome {
+  version?: number;
+}
+
+/** The raw binding (what the .node exports). */
+export interface NativeBinding {
+  abiInfo(): AbiInfo;
+  negotiateAbi(host: HostAbiRange): AbiNegotiation;
+  negotiateAgentProtocol(min: number, max: number): ProtocolNegotiation;
+  strerror(status: number): string;
+  statuses: Record<string, number>;
+}
+
+/** One place the loader looked. */
+export interface TriedPath {
+  path: string;
+  /** 'loaded', 'missing', 'no-match' (prebuild for other tags), 'skipped' or 'failed'. */
+  outcome: 'loaded' | 'missing' | 'no-match' | 'skipped' | 'failed';
+  reason?: string;
+}
+
+export interface ResolveOptions {
+  /** Package root (default: one level up from this file). */
+  root?: string;
+  /** Environment to read CLAW_BYTEROVER_PREBUILD / PREBUILDS_ONLY / LIBC from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The package root: lib/native.ts and dist/native.js both sit one level below it. */
+export function packageRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+interface Tags {
+  file: string;
+  specificity: number;
+  runtime?: string;
+  napi?: boolean;
+  abi?: string;
+  uv?: string;
+  armv?: string;
+  libc?: string;
+}
+interface Tuple {
+  name: string;
+  platform: string;
+  architectures: string[];
+}
+interface NodeGypBuild {
+  parseTags(file: string): Tags | undefined;
+  matchTags(runtime: string, abi: string): (tags: Tags | undefined) => boolean;
+  compareTags(runtime: string): (a: Tags, b: Tags) => number;
+  parseTuple(name: string): Tuple | undefined;
+  matchTuple(platform: string, arch: string): (t: Tuple | undefined) => boolean;
+  compareTuples(a: Tuple, b: Tuple): number;
+}
+
+/** node-gyp-build's own tag rules (the same file its install script uses). */
+function nodeGypBuild(): NodeGypBuild {
+  return require('node-gyp-build/node-gyp-build.js') as NodeGypBuild;
+}
+
+/** libc as node-gyp-build sees it (LIBC env, musl on Alpine, else glibc) plus the glibc version. */
+export function describeLibc(env: NodeJS.ProcessEnv = process.env): string {
+  const family = env.LIBC ?? (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  if (family !== 'glibc') return family;
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const version = report?.header?.glibcVersionRuntime;
+  return version ? `glibc ${version}` : 'glibc';
+}
+
+/** The prebuild that fits this process in <root>/prebuilds, by node-gyp-build's rules. */
+function findPrebuild(root: string, tried: TriedPath[]): string | undefined {
+  const ngb = nodeGypBuild();
+  const dir = join(root, 'prebuilds');
+  const platform = osPlatform();
+  const arch = osArch();
+  let tuples: string[];
+  try {
+    tuples = readdirSync(dir);
+  } catch {
+    tried.push({ path: `${dir}/${platform}-${arch}/`, outcome: 'missing', reason: 'no prebuilds directory' });
+    return undefined;
+  }
+  const tuple = tuples
+    .map((n) => ngb.parseTuple(n))
+    .filter((t): t is Tuple => ngb.matchTuple(platform, arch)(t))
+    .sort((a, b) => ngb.compareTuples(a, b))[0];
+  if (!tuple) {
+    tried.push({
+      path: `${dir}/${platform}-${arch}/`,
+      outcome: 'missing',
+      reason: `no prebuild for ${platform}-${arch} (have: ${tuples.join(', ') || 'none'})`,
+    });
+    return undefined;
+  }
+  const tupleDir = join(dir, tuple.name);
+  const files = readdirSync(tupleDir);
+  const parsed = files.map((f) => ngb.parseTags(f)).filter((t): t is Tags => t !== undefined);
+  const fits = ngb.matchTags('node', process.versions.modules ?? '');
+  const winners = parsed.filter(fits).sort(ngb.compareTags('node'));
+  for (const t of parsed)
+    if (!fits(t))
+      tried.push({ path: join(tupleDir, t.file), outcome: 'no-match', reason: `tags do not fit this process (${describeTags(t)})` });
+  if (winners.length === 0 && parsed.length === 0)
+    tried.push({ path: tupleDir + '/', outcome: 'missing', reason: 'no .node file' });
+  return winners[0] ? join(tupleDir, winners[0].file) : undefined;
+}
+
+function describeTags(t: Tags): string {
+  const parts = [t.runtime, t.napi ? 'napi' : undefined, t.abi && `abi${t.abi}`, t.libc, t.armv && `armv${t.armv}`, t.uv && `uv${t.uv}`];
+  return parts.filter(Boolean).join(', ') || 'untagged';
+}
+
+function isBinding(x: unknown): x is NativeBinding {
+  const b = x as Partial<NativeBinding> | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.abiInfo === 'function' &&
+    typeof b.negotiateAbi === 'function' &&
+    typeof b.negotiateAgentProtocol === 'function'
+  );
+}
+
+/** Candidate files in load order, and what was learned while listing them. */
+export function addonCandidates(opts: ResolveOptions = {}): { candidates: string[]; tried: TriedPath[] } {
+  const env = opts.env ?? process.env;
+  const override = env.CLAW_BYTEROVER_PREBUILD;
+  const root = override ? resolve(override) : (opts.root ?? packageRoot());
+  const tried: TriedPath[] = [];
+  const candidates: string[] = [];
+  const prebuild = findPrebuild(root, tried);
+  if (prebuild) candidates.push(prebuild);
+  const local = [join(root, 'build', 'Release', ADDON_FILE), join(root, 'build', 'Debug', ADDON_FILE)];
+  if (env.PREBUILDS_ONLY) {
+    for (const p of local) tried.push({ path: p, outcome: 'skipped', reason: 'PREBUILDS_ONLY is set' });
+  } else {
+    candidates.push(...local);
+  }
+  return { candidates, tried };
+}
+
+/** Loads the addon (no cache). Throws ClawError NATIVE_LOAD_FAILED when nothing loads. */
+export function loadAddon(opts: ResolveOptions = {}): { binding: NativeBinding; path: string; tried: TriedPath[] } {
+  const env = opts.env ?? process.env;
+  const { candidates, tried } = addonCandidates(opts);
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      tried.push({ path, outcome: 'missing' });
+      continue;
+    }
+    let mod: unknown;
+    try {
+      mod = require(path);
+    } catch (e) {
+      tried.push({ path, outcome: 'failed', reason: firstLine(errorMessage(e)) });
+      continue;
+    }
+    if (!isBinding(mod)) {
+      tried.push({ path, outcome: 'failed', reason: 'loaded, but it is not the claw-byterover addon (no abiInfo/negotiateAbi)' });
+      continue;
+    }
+    const info = mod.abiInfo();
+    if (info.abiMajor !== CLAW_ABI_MAJOR) {
+      tried.push({
+        path,
+        outcome: 'failed',
+        reason: `claw ABI ${info.abiMajor}.x addon (${info.pluginName} ${info.pluginVersion}), this code needs ABI ${CLAW_ABI_MAJOR}`,
+      });
+      continue;
+    }
+    tried.push({ path, outcome: 'loaded' });
+    return { binding: mod, path, tried };
+  }
+  throw loadFailure(tried, env);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function loadFailure(tried: TriedPath[], env: NodeJS.ProcessEnv): ClawError {
+  const seen = {
+    platform: osPlatform(),
+    arch: osArch(),
+    libc: describeLibc(env),
+    node: process.versions.node,
+    napi: process.versions.napi,
+    modules: process.versions.modules,
+  };
+  const lines = tried.map((t) => `  ${t.path}: ${t.outcome}${t.reason ? ` (${t.reason})` : ''}`);
+  const failedToLoad = tried.some((t) => t.outcome === 'failed');
+  const hint = env.PREBUILDS_ONLY
+    ? `PREBUILDS_ONLY is set, so local builds were not tried: install a claw-byterover release that ships a prebuild for ${seen.platform}-${seen.arch} (${seen.libc}), or unset PREBUILDS_ONLY and run \`npm rebuild claw-byterover\``
+    : failedToLoad
+      ? 'a binary was found but did not load (see the reasons above): run `npm rebuild claw-byterover` to compile a fresh one (needs python3, make and a C++17 compiler)'
+      : `no binary fits ${seen.platform}-${seen.arch}: run \`npm rebuild claw-byterover\` to compile one with node-gyp (needs python3, make and a C++17 compiler), or install a release with a prebuild for this platform`;
+  return new ClawError(
+    'NATIVE_LOAD_FAILED',
+    `could not load the claw-byterover native addon for ${seen.platform}-${seen.arch} (${seen.libc}, Node ${seen.node}, Node-API ${seen.napi ?? 'unknown'}); tried:\n${lines.join('\n')}`,
+    { hint, details: { tried, ...seen } },
+  );
+}
+
+let loaded: { binding: NativeBinding; path: string } | undefined;
+
+/** The loaded addon (loads on first use, then cached). Throws NATIVE_LOAD_FAILED. */
+export function binding(): NativeBinding {
+  loaded ??= loadAddon();
+  return loaded.binding;
+}
+
+/** Path of the addon file in use (loads it if needed). */
+export function addonPath(): string {
+  binding();
+  return (loaded as { path: string }).path;
+}
+
+/** The plugin's static ABI description (claw_abi_info). */
+export function abiInfo(): AbiInfo {
+  return binding().abiInfo();
+}
+
+/**
+ * What claw_init would agree with a host offering `host` (pure: takes no reference). Refusals come
+ * back as `{ ok: false, code, message }`, e.g. code 'CLAW_E_ABI_TOO_OLD'.
+ */
+export function negotiateAbi(host: HostAbiRange): AbiNegotiation {
+  return binding().negotiateAbi(host);
+}
+
+/**
+ * Picks the OpenClaw Gateway protocol version to speak with an agent accepting [min, max]
+ * (the plugin speaks abiInfo().agentProtocolMin..Max). A mismatch is `{ ok: false, code:
+ * 'CLAW_E_PROTOCOL_MISMATCH', message: 'plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover' }`.
+ */
+export function negotiateAgentProtocol(min: number, max: number): ProtocolNegotiation {
+  return binding().negotiateAgentProtocol(min, max);
+}
+
+/** claw_strerror: one-line description of a numeric status. */
+export function strerror(status: number): string {
+  return binding().strerror(status);
+}
