@@ -110,7 +110,13 @@ interface FaultBase {
 export type Fault = FaultBase &
   (
     | { kind: 'latency'; ms: number }
-    | { kind: 'status'; status: number; code?: string; message?: string; errorField?: 'message' | 'error' }
+    /** An error answer; `code: null` leaves `code` out of the body. */
+    | { kind: 'status'; status: number; code?: string | null; message?: string; errorField?: 'message' | 'error' }
+    /**
+     * Opens a rate-limit window: this request and every matching one until the window closes get
+     * 429 (or `status`) with the Retry-After left; `times` counts windows, not requests. Seconds
+     * (number or numeric string) or an HTTP-date (Date or string).
+     */
     | { kind: 'rateLimit'; retryAfter: number | Date | string; status?: number }
     | { kind: 'reset' }
     | { kind: 'unauthorized' }
@@ -144,6 +150,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Status answered (undefined while in flight or when the socket was reset). */
   status: number | undefined;
+  /** Body answered (parsed JSON, or the raw text of a malformed one). */
+  response: unknown;
   requestId: string;
   /** Kinds of the faults applied to it. */
   faults: string[];
@@ -163,6 +171,8 @@ export interface StandinOptions {
   record?: boolean;
   /** Honour Idempotency-Key on commits (default true). */
   idempotency?: boolean;
+  /** Largest page the list endpoints serve (default 100, like ByteRover). */
+  maxLimit?: number;
 }
 
 export interface ByteRoverStandin {
@@ -206,6 +216,21 @@ export const DEFAULT_LEGACY_API_KEY = 'standin-legacy-api-key-0123456789';
 
 const MAX_LIMIT = 100;
 const DEFAULT_LIMIT = 20;
+/** A request this close to the end of a rate-limit window counts as after it (timer granularity). */
+const WINDOW_SLACK_MS = 25;
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  429: 'TOO_MANY_REQUESTS',
+  500: 'INTERNAL_SERVER_ERROR',
+  502: 'BAD_GATEWAY',
+  503: 'SERVICE_UNAVAILABLE',
+  504: 'GATEWAY_TIMEOUT',
+};
 
 /** git blob SHA-1 of some bytes (what `git hash-object` prints). */
 export function gitBlobSha(bytes: Uint8Array): string {
@@ -297,6 +322,7 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
   const sessionKeys = new Set(opts.sessionKeys ?? [DEFAULT_SESSION_KEY]);
   const legacyApiKeys = new Set(opts.legacyApiKeys ?? [DEFAULT_LEGACY_API_KEY]);
   const record = opts.record ?? true;
+  const maxLimit = opts.maxLimit ?? MAX_LIMIT;
   const idempotency = opts.idempotency ?? true;
   const user: StandinUser = {
     id: 'user-1',
@@ -314,6 +340,8 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
   const tiers = new Map<string, { tier: string; isTrialing: boolean }>();
   const legacyMemories: LegacyMemory[] = [];
   const faults: ActiveFault[] = [];
+  /** Open rate-limit windows: the fault that opened it, until when (epoch ms), and its status. */
+  const windows: Array<{ fault: Fault; until: number; status: number }> = [];
   const requests: RecordedRequest[] = [];
   const errorStyle: Partial<Record<StandinEndpoint, 'message' | 'error'>> = { 'cogit.commits': 'error' };
   const idem = new Map<string, { fingerprint: string; status: number; body: unknown }>();
@@ -369,7 +397,7 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     };
     const limit = num('limit', DEFAULT_LIMIT);
     if (limit < 1) fail(400, 'VALIDATION_ERROR', 'limit must be at least 1', { details: { limit } });
-    return { limit: Math.min(limit, MAX_LIMIT), offset: num('offset', 0) };
+    return { limit: Math.min(limit, maxLimit), offset: num('offset', 0) };
   }
 
   function findSpace(teamId: string, spaceId: string): StandinSpace {
@@ -564,7 +592,10 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
   }
 
   function send(res: ServerResponse, rec: RecordedRequest | undefined, status: number, body: unknown, headers: Record<string, string> = {}) {
-    if (rec) rec.status = status;
+    if (rec) {
+      rec.status = status;
+      rec.response = body;
+    }
     if (res.destroyed || res.writableEnded) return;
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, {
@@ -573,6 +604,22 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       ...headers,
     });
     res.end(text);
+  }
+
+  /** The rate-limit window covering this request, if one is open. */
+  function openWindow(endpoint: StandinEndpoint | undefined, method: string) {
+    const t = Date.now();
+    return windows.find((w) => {
+      if (t >= w.until - WINDOW_SLACK_MS) return false;
+      const eps = w.fault.endpoint === undefined ? undefined : ([] as StandinEndpoint[]).concat(w.fault.endpoint);
+      if (eps && (!endpoint || !eps.includes(endpoint))) return false;
+      return !w.fault.method || w.fault.method.toUpperCase() === method;
+    });
+  }
+
+  function tooMany(res: ServerResponse, rec: RecordedRequest, endpoint: StandinEndpoint | undefined, status: number, until: number, header?: string) {
+    const value = header ?? String(Math.max(1, Math.ceil((until - Date.now()) / 1000)));
+    return send(res, rec, status, errorBody(endpoint, status, 'TOO_MANY_REQUESTS', 'Too many requests, slow down'), { 'retry-after': value });
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -635,6 +682,7 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       idempotencyKey: headers['idempotency-key'],
       body,
       status: undefined,
+      response: undefined,
       requestId,
       faults: [],
       replayed: false,
@@ -645,6 +693,11 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     // 1. network/gateway-level faults
     const latency = takeFault(endpoint, method, ['latency'], rec);
     if (latency?.kind === 'latency') await new Promise((r) => setTimeout(r, latency.ms));
+    const limited = openWindow(endpoint, method);
+    if (limited) {
+      rec.faults.push('rateLimit');
+      return tooMany(res, rec, endpoint, limited.status, limited.until);
+    }
     const gateway = takeFault(endpoint, method, ['reset', 'rateLimit', 'status'], rec);
     if (gateway?.kind === 'reset') {
       req.socket.destroy();
@@ -652,13 +705,22 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     }
     if (gateway?.kind === 'rateLimit') {
       const ra = gateway.retryAfter;
-      const value = ra instanceof Date ? ra.toUTCString() : String(ra);
+      const until =
+        typeof ra === 'number' || /^\d+(\.\d+)?$/.test(String(ra).trim())
+          ? Date.now() + Number(ra) * 1000
+          : ra instanceof Date
+            ? Math.floor(ra.getTime() / 1000) * 1000
+            : Date.parse(ra);
       const status = gateway.status ?? 429;
-      return send(res, rec, status, errorBody(endpoint, status, 'TOO_MANY_REQUESTS', 'Too many requests, slow down'), { 'retry-after': value });
+      windows.push({ fault: gateway, until, status });
+      const header = ra instanceof Date ? ra.toUTCString() : String(ra);
+      return tooMany(res, rec, endpoint, status, until, header);
     }
     if (gateway?.kind === 'status') {
-      const code = gateway.code ?? (gateway.status >= 500 ? 'INTERNAL_SERVER_ERROR' : `HTTP_${gateway.status}`);
-      return send(res, rec, gateway.status, errorBody(endpoint, gateway.status, code, gateway.message ?? 'Injected failure', gateway.errorField));
+      const code = gateway.code === undefined ? (STATUS_CODES[gateway.status] ?? `HTTP_${gateway.status}`) : gateway.code;
+      const b = errorBody(endpoint, gateway.status, code ?? '', gateway.message ?? 'Injected failure', gateway.errorField);
+      if (code === null) delete (b as Record<string, unknown>).code;
+      return send(res, rec, gateway.status, b);
     }
 
     if (!route) {
@@ -866,6 +928,7 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     },
     clearFaults() {
       faults.length = 0;
+      windows.length = 0;
     },
     requests,
     requestsTo: (endpoint) => requests.filter((r) => r.endpoint === endpoint),
