@@ -1,14 +1,17 @@
 /**
  * bench/client: requests per second through `createHttpClient` (retry layer, logging at the
  * default level) against bare undici (a Pool with 50 connections) on the same local server in the
- * same run, printed with their ratio (target ≥ 0.9).
+ * same run, printed with their ratio (target ≥ 0.9), and the load generator's CPU time per request
+ * for each side (the client's own cost, which the server's speed does not mask).
  *
  *   node --import tsx bench/client.ts [--seconds 2] [--rounds 5] [--concurrency 50]
  *
  * The server runs in a child process so the load generator and the server do not share one event
- * loop. Rounds alternate baseline/candidate so drift (CPU frequency, GC, page cache) hits both.
- * `benchRequests` benchmarks any async request function and `startBenchServer` any handler module,
- * so a full-client benchmark (e.g. ByteRover `whoami`) can reuse both.
+ * loop. Rounds pair a baseline and a candidate run back to back (alternating which goes first); the ratio
+ * is the median of the per-round ratios, so load drift on a shared machine hits both sides.
+ * Building blocks for other client benchmarks (e.g. ByteRover `whoami` through the full client):
+ * `startBenchServer` (any server module), `bareUndiciGet` (the baseline), `benchRequests` (any async
+ * request function), `comparePaired` + `printComparison` (paired rounds, ratio, CPU per request).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -100,52 +103,95 @@ function arg(name: string, fallback: number): number {
   return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+/** A GET through a bare undici Pool (50 connections), reading the JSON body: the baseline. */
+export function bareUndiciGet(origin: string, path: string, connections = 50): { fn: () => Promise<unknown>; close: () => Promise<void> } {
+  const pool = new Pool(origin, { connections });
+  return {
+    fn: async () => {
+      const res = await pool.request({ path, method: 'GET' });
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      return res.body.json();
+    },
+    close: () => pool.close(),
+  };
+}
+
+export interface Side {
+  /** Label printed in the report. */
+  name: string;
+  fn: () => Promise<unknown>;
+}
+
+export interface Comparison {
+  baseline: BenchResult[];
+  candidate: BenchResult[];
+  /** Median of the per-round candidate/baseline throughput ratios. */
+  ratio: number;
+}
+
+/**
+ * Runs `rounds` pairs of baseline and candidate back to back, alternating which goes first so
+ * neither always meets the machine in the same state; the ratio is the median of the per-round
+ * ratios, robust against load changes on a shared machine between rounds.
+ */
+export async function comparePaired(baseline: Side, candidate: Side, rounds: number, opts: BenchOptions): Promise<Comparison> {
+  const b: BenchResult[] = [];
+  const c: BenchResult[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      b.push(await benchRequests(baseline.fn, opts));
+      c.push(await benchRequests(candidate.fn, opts));
+    } else {
+      c.push(await benchRequests(candidate.fn, opts));
+      b.push(await benchRequests(baseline.fn, opts));
+    }
+  }
+  return { baseline: b, candidate: c, ratio: median(c.map((x, i) => x.rps / (b[i] as BenchResult).rps)) };
+}
+
+/** Prints both figures, the ratio against `target`, and the load generator's CPU per request. */
+export function printComparison(title: string, baseline: Side, candidate: Side, cmp: Comparison, target = 0.9): void {
+  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const width = Math.max(baseline.name.length, candidate.name.length) + 2;
+  const row = (side: Side, rs: BenchResult[]): string =>
+    `  ${side.name.padEnd(width)}${fmt(median(rs.map((x) => x.rps))).padStart(8)} req/s   rounds: ${rs.map((x) => fmt(x.rps)).join(', ')}`;
+  const bCpu = median(cmp.baseline.map((x) => x.cpuUsPerRequest));
+  const cCpu = median(cmp.candidate.map((x) => x.cpuUsPerRequest));
+  const errors = [...cmp.baseline, ...cmp.candidate].reduce((n, x) => n + x.errors, 0);
+  console.log(title);
+  console.log(row(baseline, cmp.baseline));
+  console.log(row(candidate, cmp.candidate));
+  console.log(`  ${'ratio'.padEnd(width)}${cmp.ratio.toFixed(3).padStart(8)}         (median of per-round ratios; target ≥ ${target}: ${cmp.ratio >= target ? 'met' : 'NOT met'})`);
+  console.log(`  load-generator CPU per request: ${baseline.name} ${bCpu.toFixed(1)} µs, ${candidate.name} ${cCpu.toFixed(1)} µs`);
+  if (errors > 0) console.log(`  errors: ${errors}`);
+}
+
 async function main(): Promise<void> {
   const seconds = arg('seconds', 2);
   const rounds = arg('rounds', 5);
   const concurrency = arg('concurrency', 50);
   const server = await startBenchServer();
-  const url = `${server.url}/api/v1/user/me`;
   const path = '/api/v1/user/me';
+  const url = `${server.url}${path}`;
 
-  const pool = new Pool(server.url, { connections: 50 });
-  const bare = async (): Promise<unknown> => {
-    const res = await pool.request({ path, method: 'GET' });
-    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-    return res.body.json();
-  };
+  const bare = bareUndiciGet(server.url, path);
   const client = createHttpClient({ connections: 50 });
-  const viaClient = async (): Promise<unknown> => {
-    const res = await client.request({ method: 'GET', url, endpoint: 'bench.user.me' });
-    if (res.status !== 200) throw new Error(`status ${res.status}`);
-    return res.body;
+  const baseline: Side = { name: 'bare undici Pool(50)', fn: bare.fn };
+  const candidate: Side = {
+    name: 'createHttpClient (retry+log)',
+    fn: async () => {
+      const res = await client.request({ method: 'GET', url, endpoint: 'bench.user.me' });
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      return res.body;
+    },
   };
-
-  const opts = { durationMs: seconds * 1000, warmupMs: 500, concurrency };
-  const baseline: BenchResult[] = [];
-  const candidate: BenchResult[] = [];
-  for (let r = 0; r < rounds; r++) {
-    baseline.push(await benchRequests(bare, opts));
-    candidate.push(await benchRequests(viaClient, opts));
+  try {
+    const cmp = await comparePaired(baseline, candidate, rounds, { durationMs: seconds * 1000, warmupMs: 500, concurrency });
+    printComparison(`bench/client: GET ${path}, ${concurrency} in flight, ${rounds} paired rounds of ${seconds} s (medians)`, baseline, candidate, cmp);
+  } finally {
+    await Promise.all([bare.close(), client.close()]);
+    await server.close();
   }
-  await Promise.all([pool.close(), client.close()]);
-  await server.close();
-
-  // Each round pairs a baseline and a candidate run measured back to back; the median of the
-  // per-round ratios is robust against load changes on the machine between rounds.
-  const ratio = median(candidate.map((x, i) => x.rps / (baseline[i] as BenchResult).rps));
-  const b = median(baseline.map((x) => x.rps));
-  const c = median(candidate.map((x) => x.rps));
-  const bCpu = median(baseline.map((x) => x.cpuUsPerRequest));
-  const cCpu = median(candidate.map((x) => x.cpuUsPerRequest));
-  const errors = [...baseline, ...candidate].reduce((n, x) => n + x.errors, 0);
-  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-  console.log(`bench/client: GET ${path}, ${concurrency} in flight, ${rounds} alternating rounds of ${seconds} s (medians)`);
-  console.log(`  bare undici Pool(50)          ${fmt(b).padStart(8)} req/s   rounds: ${baseline.map((x) => fmt(x.rps)).join(', ')}`);
-  console.log(`  createHttpClient (retry+log)  ${fmt(c).padStart(8)} req/s   rounds: ${candidate.map((x) => fmt(x.rps)).join(', ')}`);
-  console.log(`  ratio client/bare             ${ratio.toFixed(3)}   (median of per-round ratios; target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
-  console.log(`  load-generator CPU per request: bare ${bCpu.toFixed(1)} µs, client ${cCpu.toFixed(1)} µs (ratio bare/client ${(bCpu / cCpu).toFixed(3)})`);
-  if (errors > 0) console.log(`  errors: ${errors}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

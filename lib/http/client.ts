@@ -61,6 +61,7 @@ const REDACTED = '[REDACTED]';
 const REQUEST_ID_HEADERS = ['x-request-id', 'x-amzn-requestid', 'x-amz-request-id', 'request-id', 'x-correlation-id'] as const;
 const EMPTY = Buffer.alloc(0);
 const now = (): number => performance.now();
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']);
 
 type StopReason = 'timeout' | 'deadline' | 'aborted' | 'too-large';
 type RawHeaders = Record<string, string | string[] | undefined>;
@@ -172,12 +173,17 @@ class Call {
   constructor(client: Client, req: HttpRequest) {
     this.req = req;
     this.startedAt = now();
-    const method = req.method;
-    this.method = method;
     const [origin, path] = splitUrl(req.url);
     this.origin = origin;
     this.path = req.query === undefined ? path : appendQuery(path, req.query);
     this.endpoint = req.endpoint ?? origin;
+    this.method = req.method; // provisional, for messages while validating
+    let method = req.method;
+    if (!KNOWN_METHODS.has(method)) {
+      method = String(method).toUpperCase() as HttpMethod;
+      if (!KNOWN_METHODS.has(method)) throw this.invalid(`one of ${[...KNOWN_METHODS].join(', ')} as the method`, JSON.stringify(String(req.method)));
+    }
+    this.method = method;
 
     // Headers: the client's defaults (already lower-case), then the request's, lower-cased.
     let headers = client.defaultHeaders;
@@ -194,10 +200,25 @@ class Call {
       } else if (b instanceof Uint8Array) {
         body = b;
         contentType = 'application/octet-stream';
-      } else if (typeof (b as { pipe?: unknown }).pipe === 'function' || typeof (b as { getReader?: unknown }).getReader === 'function') {
-        throw this.invalid('a body that can be sent again on retry (object, string or bytes)', 'a stream');
+      } else if (b instanceof ArrayBuffer) {
+        body = new Uint8Array(b);
+        contentType = 'application/octet-stream';
+      } else if (b instanceof URLSearchParams) {
+        body = b.toString();
+        contentType = 'application/x-www-form-urlencoded';
+      } else if (
+        typeof (b as { pipe?: unknown }).pipe === 'function' ||
+        typeof (b as { getReader?: unknown }).getReader === 'function' ||
+        b instanceof Blob ||
+        b instanceof FormData
+      ) {
+        throw this.invalid('a body that can be sent again on retry (plain object/array, string, bytes or URLSearchParams)', (b as object).constructor?.name ?? 'a stream');
       } else {
-        body = JSON.stringify(b);
+        try {
+          body = JSON.stringify(b);
+        } catch (e) {
+          throw this.invalid('a JSON-serialisable body', (e as Error).message);
+        }
         contentType = 'application/json';
       }
     }
@@ -625,6 +646,10 @@ class Client implements HttpTransport {
 
   #sleep(call: Call, ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (call.aborted) {
+        reject(call.error(HttpErrorCode.ABORTED, 'cancelled by the caller while waiting to retry', {}));
+        return;
+      }
       call.sleepReject = reject;
       call.sleepTimer = setTimeout(() => {
         call.sleepTimer = undefined;

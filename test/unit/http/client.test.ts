@@ -68,6 +68,10 @@ describe('requests', () => {
     expect(text.body.ct).toBe('text/plain;charset=utf-8');
     const bytes = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, body: new TextEncoder().encode('raw') });
     expect(bytes.body).toEqual({ ct: 'application/octet-stream', body: 'raw' });
+    const usp = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, body: new URLSearchParams({ q: '1' }) });
+    expect(usp.body).toEqual({ ct: 'application/x-www-form-urlencoded', body: 'q=1' });
+    const lower = await c.request<{ ct: string; body: string }>({ method: 'post' as 'POST', url: s.origin, body: [1, 2] });
+    expect(lower.body).toEqual({ ct: 'application/json', body: '[1,2]' });
     const own = await c.request<{ ct: string }>({ method: 'POST', url: s.origin, body: '<a/>', headers: { 'Content-Type': 'application/xml' } });
     expect(own.body.ct).toBe('application/xml');
   });
@@ -91,6 +95,9 @@ describe('requests', () => {
       () => c.request({ method: 'POST', url: s.origin, idempotencyKey: '' }),
       () => c.request({ method: 'GET', url: s.origin, headers: { 'bad header': 'x' } }),
       () => c.request({ method: 'GET', url: s.origin, headers: { 'x-ok': 'line\r\nbreak' } }),
+      () => c.request({ method: 'TRACE' as 'GET', url: s.origin }),
+      () => c.request({ method: 'POST', url: s.origin, body: new Blob(['x']) }),
+      () => c.request({ method: 'POST', url: s.origin, body: { n: 1n } }),
     ];
     for (const make of cases) {
       const e = await failWith(make());
