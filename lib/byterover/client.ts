@@ -175,8 +175,10 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
       return pushCommit(
         ctx,
         {
-          fetchHead: async (t, s, branch, signal) =>
-            (await snapshotWire(t, s, branch, signal ? { signal } : undefined)).data.commit_sha,
+          fetchHead: async (t, s, branch, signal) => {
+            const { data } = await snapshotWire(t, s, branch, signal ? { signal } : undefined);
+            return { sha: data.commit_sha, files: new Map(data.files.map((f) => [f.path, f.content.replace(/[\r\n]/g, '')])) };
+          },
         },
         teamId,
         spaceId,

@@ -6,9 +6,11 @@
  *    push. lib/http repeats the POST on 429/5xx/network failures with the same key, so a commit whose
  *    response was lost is answered from the server's idempotency record instead of applied twice.
  * 3. A stale base is rejected by CoGit with an error naming the current head ("Expected SHA 'a' but
- *    current SHA is 'b'"). The client refetches the head and sends the commit once more (same key: a
- *    rejected request stores no idempotent result). A second stale rejection is BYTEROVER_CONFLICT,
- *    naming the SHA sent and the head found.
+ *    current SHA is 'b'"). The client refetches the head; when it already holds every change (our own
+ *    commit whose answer was lost, on a server without idempotency records) the push is done.
+ *    Otherwise it sends the commit once more on the new head (same key: a rejected request stores no
+ *    idempotent result). A second stale rejection is BYTEROVER_CONFLICT, naming the SHA sent and the
+ *    head found.
  */
 import { randomUUID } from 'node:crypto';
 import { ByteRoverError, isByteRoverError } from './errors.js';
@@ -79,9 +81,35 @@ export function staleShaRejection(e: unknown): { currentSha: string | undefined 
   return { currentSha: undefined };
 }
 
+/** A branch head as read from the snapshot endpoint: its SHA and its files' base64 contents by path. */
+export interface BranchHead {
+  sha: string;
+  files: ReadonlyMap<string, string>;
+}
+
 export interface PushDeps {
-  /** Head commit of a branch (the snapshot endpoint). */
-  fetchHead(teamId: string, spaceId: string, branch: string, signal: AbortSignal | undefined): Promise<string>;
+  /** Head of a branch (the snapshot endpoint). */
+  fetchHead(teamId: string, spaceId: string, branch: string, signal: AbortSignal | undefined): Promise<BranchHead>;
+}
+
+/** CoGit snapshot paths start with `/`; memory paths may not. */
+function snapshotPath(p: string): string {
+  const t = p.trim();
+  return t.startsWith('/') ? t : `/${t}`;
+}
+
+/**
+ * True when the head already holds every change: each added/edited path has exactly this content and
+ * each deleted path is gone. That is the state after our own commit was applied but its answer lost
+ * (a server without idempotency records then rejects the repeat as stale), or after someone else made
+ * the very same changes: either way there is nothing left to push.
+ */
+export function changesPresent(head: BranchHead, memories: readonly MemoryChange[]): boolean {
+  return memories.every((m) => {
+    const current = head.files.get(snapshotPath(m.path));
+    if (m.operation === 'delete') return current === undefined;
+    return current !== undefined && current === Buffer.from(m.content, 'utf8').toString('base64');
+  });
 }
 
 export async function pushCommit(
@@ -131,7 +159,7 @@ export async function pushCommit(
     return res;
   };
 
-  const firstBase = opts.currentSha ?? (await deps.fetchHead(teamId, spaceId, branch, signal));
+  const firstBase = opts.currentSha ?? (await deps.fetchHead(teamId, spaceId, branch, signal)).sha;
   let base = firstBase;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -140,7 +168,9 @@ export async function pushCommit(
       const stale = staleShaRejection(e);
       if (!stale) throw e;
       if (attempt >= 2) {
-        const current = stale.currentSha ?? (await deps.fetchHead(teamId, spaceId, branch, signal).catch(() => undefined));
+        const head = await deps.fetchHead(teamId, spaceId, branch, signal).catch(() => undefined);
+        if (head && changesPresent(head, opts.memories)) return present(head, base);
+        const current = head?.sha ?? stale.currentSha;
         throw new ByteRoverError(
           'BYTEROVER_CONFLICT',
           `${what}: the ${branch} branch moved twice under this push: sent current_sha ${base}, but ByteRover's head is ${current ?? '(unknown)'} (the first attempt was based on ${firstBase})`,
@@ -159,8 +189,25 @@ export async function pushCommit(
         { endpoint: 'cogit.commits', branch, sent: base, current: stale.currentSha },
         'stale current_sha; refetching the head and pushing once more',
       );
-      base = await deps.fetchHead(teamId, spaceId, branch, signal);
+      const head = await deps.fetchHead(teamId, spaceId, branch, signal);
+      if (changesPresent(head, opts.memories)) {
+        ctx.logger.info({ endpoint: 'cogit.commits', branch, head: head.sha }, 'the head already holds these changes; nothing to push');
+        return present(head, base);
+      }
+      base = head.sha;
     }
+  }
+
+  function present(head: BranchHead, sent: string): PushResult {
+    return {
+      commitSha: head.sha,
+      parentSha: sent,
+      message: undefined,
+      retriedAfterConflict: false,
+      alreadyApplied: true,
+      idempotencyKey,
+      requestId: undefined,
+    };
   }
 
   function done(res: Awaited<ReturnType<typeof commit>>, parentSha: string, retried: boolean): PushResult {
@@ -169,6 +216,7 @@ export async function pushCommit(
       parentSha,
       message: res.data.message,
       retriedAfterConflict: retried,
+      alreadyApplied: false,
       idempotencyKey,
       requestId: res.requestId,
     };

@@ -115,6 +115,12 @@ export interface PushResult {
   message: string | undefined;
   /** True when the first attempt met a stale head and the push was repeated on the new one. */
   retriedAfterConflict: boolean;
+  /**
+   * True when, after a stale-head rejection, the new head already held every change (our own commit
+   * whose answer was lost, or identical changes by someone else): nothing more was committed.
+   * `commitSha` is then that head and `parentSha` the base the client had sent.
+   */
+  alreadyApplied: boolean;
   /** The idempotency key every commit attempt of this push carried. */
   idempotencyKey: string;
   requestId: string | undefined;

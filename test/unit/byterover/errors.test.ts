@@ -166,6 +166,19 @@ describe('throttling and server failures (retries inside lib/http)', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('passes the caller\'s AbortSignal to lib/http (a list stops at the page in flight)', async () => {
+    const { client, standin } = await rig();
+    for (let i = 0; i < 150; i++) standin.addTeam();
+    standin.inject({ kind: 'latency', ms: 2_000, endpoint: 'iam.teams', times: 1 });
+    const ac = new AbortController();
+    const pending = client.teams({ signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    expect((await rejectionOf(pending)).code).toBe('HTTP_ABORTED');
+    expect(standin.requestsTo('iam.teams')).toHaveLength(1);
+  });
+});
+
 describe('error bodies', () => {
   it('reads `error` when an endpoint uses it instead of `message`', async () => {
     const { client, standin } = await rig();

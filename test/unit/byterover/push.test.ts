@@ -15,8 +15,8 @@ const note = (n: number): MemoryChange => ({
   operation: 'add',
 });
 
-async function space() {
-  const r = await rigWithSpace();
+async function space(o: Parameters<typeof rigWithSpace>[0] = {}) {
+  const r = await rigWithSpace(o);
   return { ...r, seed: r.standin.commitFiles(r.teamId, r.spaceId, 'main', { 'seed.md': 'seed' }) };
 }
 
@@ -67,7 +67,7 @@ describe('pushCommit()', () => {
     const history = standin.history(teamId, spaceId);
     expect(history.map((c) => c.message)).toEqual(['Direct commit', 'Concurrent change 1', 'Push 1 memory']);
     const moved = history[1]?.sha;
-    expect(res).toMatchObject({ retriedAfterConflict: true, parentSha: moved, commitSha: history[2]?.sha });
+    expect(res).toMatchObject({ retriedAfterConflict: true, alreadyApplied: false, parentSha: moved, commitSha: history[2]?.sha });
     const commits = standin.requestsTo('cogit.commits');
     expect(commits.map((r) => [r.status, (r.body as { current_sha: string }).current_sha])).toEqual([
       [400, seed],
@@ -122,7 +122,21 @@ describe('pushCommit()', () => {
     expect(commits[0]?.idempotencyKey).toBe(commits[1]?.idempotencyKey);
     expect(standin.history(teamId, spaceId)).toHaveLength(2);
     expect(res.commitSha).toBe(standin.head(teamId, spaceId));
-    expect(res.retriedAfterConflict).toBe(false);
+    expect(res).toMatchObject({ retriedAfterConflict: false, alreadyApplied: false });
+  });
+
+  it('without idempotency records on the server, a lost answer is recognised from the new head, not committed twice', async () => {
+    const { client, standin, teamId, spaceId, seed } = await space({ standin: { idempotency: false } });
+    standin.inject({ kind: 'failAfterCommit', endpoint: 'cogit.commits', status: 502 });
+    const res = await client.pushCommit(teamId, spaceId, {
+      currentSha: seed,
+      memories: [note(6), { path: 'gone.md', title: '', content: '', operation: 'delete' }],
+    });
+    // lib/http repeated the POST (same key); the server, keeping no record, found the head moved.
+    expect(standin.requestsTo('cogit.commits').map((r) => r.status)).toEqual([502, 400]);
+    expect(standin.requestsTo('cogit.snapshot')).toHaveLength(1);
+    expect(standin.history(teamId, spaceId)).toHaveLength(2);
+    expect(res).toMatchObject({ alreadyApplied: true, commitSha: standin.head(teamId, spaceId), parentSha: seed });
   });
 
   it('two pushes get two different idempotency keys', async () => {
