@@ -555,6 +555,7 @@ class Client implements HttpTransport {
     for (;;) {
       const attemptNo = ++call.attempt;
       if (call.aborted) throw call.error(HttpErrorCode.ABORTED, `cancelled by the caller before attempt ${attemptNo}`, {});
+      if (this.#closed) throw call.error(HttpErrorCode.CLIENT_CLOSED, `expected an open HTTP client for attempt ${attemptNo}, found it closed`, {});
       const remaining = call.deadlineAt - now();
       if (remaining <= 0) throw this.#deadlineError(call);
 

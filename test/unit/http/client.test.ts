@@ -39,6 +39,20 @@ describe('keep-alive pools', () => {
   });
 });
 
+describe('close during a call', () => {
+  it('does not start another attempt (or a new pool) after close()', async () => {
+    const s = await server((_req, res) => send(res, 503, '', { 'retry-after': '1' }));
+    const c = client();
+    const p = failWith(c.request({ method: 'GET', url: s.origin }));
+    while (s.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await c.close();
+    const e = await p;
+    expect(e.code).toBe('HTTP_CLIENT_CLOSED');
+    expect(s.seen).toHaveLength(1);
+    expect(c.origins).toEqual([]);
+  });
+});
+
 describe('requests', () => {
   it('sends query parameters, JSON bodies and default + caller headers', async () => {
     const s = await server((req, res, seen) => send(res, 200, { url: req.url, ct: req.headers['content-type'], ua: req.headers['user-agent'], x: req.headers['x-team'], body: seen.body }));

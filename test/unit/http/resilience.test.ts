@@ -41,6 +41,13 @@ describe('Retry-After', () => {
     expect(s.seen[1]!.at).toBeGreaterThanOrEqual(until);
   });
 
+  it('never truncates Retry-After to the per-wait cap', async () => {
+    const s = await server((_req, res, seen) => (seen.n === 1 ? send(res, 503, '', { 'retry-after': '1' }) : send(res, 200, {})));
+    const res = await client({ retry: { maxWaitMs: 100 } }).request({ method: 'GET', url: s.origin });
+    expect(res.attempts).toBe(2);
+    expect(s.seen[1]!.at - s.seen[0]!.at).toBeGreaterThanOrEqual(1000);
+  });
+
   it('fails fast with HTTP_RETRY_AFTER_EXCEEDS_DEADLINE when Retry-After is beyond the deadline', async () => {
     const s = await server((_req, res) => send(res, 503, { code: 'MAINTENANCE' }, { 'retry-after': '30', 'x-request-id': 'rid-maint' }));
     const call = client().request({ method: 'GET', url: `${s.origin}/busy`, deadlineMs: 5000 });
@@ -182,7 +189,7 @@ describe('timeouts, deadline and abort', () => {
     const s = await server((_req, res, seen) => {
       if (seen.n > 1) send(res, 200, { ok: true }); // the first request is never answered
     });
-    const res = await client({ retry: { baseMs: 1 } }).request({ method: 'GET', url: `${s.origin}/slow`, timeoutMs: 200 });
+    const res = await client({ retry: { baseMs: 1 } }).request({ method: 'GET', url: `${s.origin}/slow`, timeoutMs: 1000 });
     expect(res.status).toBe(200);
     expect(res.attempts).toBe(2);
   });
@@ -206,9 +213,9 @@ describe('timeouts, deadline and abort', () => {
 
   it('does not start a retry whose wait cannot fit before the deadline', async () => {
     const s = await server((_req, res) => send(res, 503, ''));
-    // A 10 s computed wait (0.5 · the 20 s cap) cannot fit in a 500 ms deadline: stop, return the 503.
+    // A 10 s computed wait (0.5 · the 20 s cap) cannot fit in a 3 s deadline: stop, return the 503.
     const c = client({ retry: { throttledBaseMs: 100_000 }, random: () => 0.5 });
-    const res = await c.request({ method: 'GET', url: s.origin, deadlineMs: 500 });
+    const res = await c.request({ method: 'GET', url: s.origin, deadlineMs: 3000 });
     expect(res.status).toBe(503);
     expect(res.attempts).toBe(1);
   });
