@@ -489,13 +489,16 @@ static void diagnose_dlopen(result *r, const options *o, const char *path, const
     return;
   }
   const char *cannot = strstr(err, ": cannot open shared object file");
+  char dep[512] = "";
   if (cannot != NULL) {
-    /* "<name>: cannot open shared object file: ..." where <name> is a dependency, not the plugin. */
-    char dep[512];
     size_t len = (size_t)(cannot - err);
     if (len >= sizeof dep) len = sizeof dep - 1;
     memcpy(dep, err, len);
     dep[len] = '\0';
+  }
+  /* "<name>: cannot open shared object file: ..." names a dependency; when it names the plugin
+   * itself (which exists: checked before dlopen), glibc rejected the file, e.g. another machine. */
+  if (cannot != NULL && strcmp(dep, path) != 0 && strcmp(dep, o->plugin) != 0) {
     fail(r, EXIT_MISSING_DEP, "load", "cannot load %s: a library it depends on is missing: %s", path, dep);
     note(r, "dependencies of %s (what ldd would show):", path);
     diagnose_dependencies(r, path);
@@ -702,9 +705,11 @@ static void run_cycle(result *r, const options *o, const char *path) {
   claw_init_fn init = (claw_init_fn)dlsym(handle, "claw_init");
   claw_strerror_fn strerr = (claw_strerror_fn)dlsym(handle, "claw_strerror");
   if (abi_info == NULL || init == NULL) {
-    const char *missing = abi_info == NULL ? "claw_abi_info" : "claw_init";
+    /* claw_init is the one a host cannot do without: name it first when both are missing. */
+    const char *missing = init == NULL ? "claw_init" : "claw_abi_info";
     fail(r, EXIT_NO_ENTRY, "symbols", "%s loaded, but dlsym failed: undefined symbol: %s", o->plugin, missing);
     diagnose_missing_entry(r, o->plugin, missing);
+    if (init == NULL && abi_info == NULL) note(r, "claw_abi_info is missing too (same cause)");
     dlclose(handle);
     return;
   }
