@@ -1,0 +1,680 @@
+#include "index.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <new>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "excerpt.h"
+#include "markdown.h"
+#include "shared_mutex.h"
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define CLAW_RECALL_EXCEPTIONS 1
+#else
+#define CLAW_RECALL_EXCEPTIONS 0
+#endif
+
+namespace claw {
+namespace recall {
+
+namespace {
+
+constexpr size_t kMaxQueryTerms = kMaxExcerptTerms;
+constexpr size_t kBatchChunk = 256;  // documents applied per exclusive lock in UpsertBatch
+enum Field { kTitle = 0, kHeadings = 1, kBody = 2, kFields = 3 };
+
+// One (term, document) pair: 8 bytes. Field frequencies saturate (title/headings 255, body 65535).
+struct Posting {
+  uint32_t doc;
+  uint16_t body;
+  uint8_t title;
+  uint8_t headings;
+};
+static_assert(sizeof(Posting) == 8, "postings stay compact");
+
+struct Term {
+  std::string text;
+  uint32_t hash = 0;
+  std::vector<Posting> postings;  // sorted by doc; empty ⇔ the term id is free
+};
+
+struct DocLens {
+  uint32_t len[kFields];
+};
+
+struct Doc {
+  std::string path;
+  std::string title;
+  std::string body;
+  std::vector<uint32_t> terms;  // term ids of this document's postings
+  bool live = false;
+};
+
+// ---- preparing a document (outside any lock) ----------------------------------------------
+
+struct PreparedTerm {
+  uint32_t offset;  // into Prepared::term_bytes
+  uint32_t len;
+  uint32_t hash;
+  uint32_t tf[kFields];
+};
+
+struct Prepared {
+  std::string path;
+  std::string title;
+  std::string body;
+  DocLens lens{};
+  std::string term_bytes;
+  std::vector<PreparedTerm> terms;
+
+  std::string_view TermText(const PreparedTerm& t) const {
+    return std::string_view(term_bytes).substr(t.offset, t.len);
+  }
+};
+
+// Counts term frequencies per field for one document (open addressing over Prepared::terms).
+class TermCounter {
+ public:
+  void Reset(Prepared* p) {
+    p_ = p;
+    p_->term_bytes.clear();
+    p_->terms.clear();
+    if (slots_.empty()) slots_.assign(256, kEmpty);
+    std::fill(slots_.begin(), slots_.end(), kEmpty);
+  }
+
+  void Add(std::string_view tok, Field f) {
+    const uint32_t h = HashTerm(tok);
+    size_t mask = slots_.size() - 1;
+    size_t i = h & mask;
+    while (slots_[i] != kEmpty) {
+      PreparedTerm& t = p_->terms[slots_[i]];
+      if (t.hash == h && p_->TermText(t) == tok) {
+        ++t.tf[f];
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    PreparedTerm t{static_cast<uint32_t>(p_->term_bytes.size()), static_cast<uint32_t>(tok.size()),
+                   h, {0, 0, 0}};
+    t.tf[f] = 1;
+    p_->term_bytes.append(tok.data(), tok.size());
+    slots_[i] = static_cast<uint32_t>(p_->terms.size());
+    p_->terms.push_back(t);
+    if (p_->terms.size() * 2 > slots_.size()) Grow();
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+
+  void Grow() {
+    slots_.assign(slots_.size() * 2, kEmpty);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t k = 0; k < p_->terms.size(); ++k) {
+      size_t i = p_->terms[k].hash & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = k;
+    }
+  }
+
+  Prepared* p_ = nullptr;
+  std::vector<uint32_t> slots_;
+};
+
+struct PrepareScratch {
+  ParsedDoc parsed;
+  TermCounter counter;
+};
+
+void Prepare(std::string_view path, std::string_view markdown, const TokenizerOptions& topts,
+             PrepareScratch* scratch, Prepared* out) {
+  ParsedDoc& doc = scratch->parsed;
+  ParseMarkdown(path, markdown, &doc);
+  Tokenizer tok(topts);
+  scratch->counter.Reset(out);
+  out->lens = DocLens{{0, 0, 0}};
+  auto field = [&](std::string_view text, Field f) {
+    tok.Run(text, [&](std::string_view t, size_t, size_t) {
+      scratch->counter.Add(t, f);
+      ++out->lens.len[f];
+      return true;
+    });
+  };
+  field(doc.title, kTitle);
+  for (const std::string& tag : doc.tags) field(tag, kTitle);
+  field(doc.headings, kHeadings);
+  field(doc.body, kBody);
+  out->path.assign(path.data(), path.size());
+  out->title.assign(doc.title);
+  out->body.assign(doc.body);  // an exact-size copy; the parse buffer keeps its capacity
+}
+
+size_t SsoCapacity() {
+  static const size_t cap = std::string().capacity();
+  return cap;
+}
+size_t HeapBytes(const std::string& s) { return s.capacity() > SsoCapacity() ? s.capacity() + 1 : 0; }
+template <class T>
+size_t HeapBytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
+// ---- per-thread query buffers --------------------------------------------------------------
+
+struct QueryScratch {
+  std::vector<double> acc;
+  std::vector<uint32_t> stamp;
+  uint32_t epoch = 0;
+  std::vector<uint32_t> touched;
+  std::vector<std::pair<double, uint32_t>> heap;
+  std::string qbytes;
+  std::vector<std::pair<uint32_t, uint32_t>> qranges;  // (offset, len) into qbytes
+  std::vector<uint32_t> qterm_ids;                     // term id per found query term
+  std::vector<std::string_view> qviews;
+  std::vector<double> qidf;
+  ExcerptScratch excerpt_scratch;
+  std::string excerpt;
+  bool busy = false;
+};
+
+QueryScratch& ThreadScratch() {
+  thread_local QueryScratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+const char* StatusName(Status s) {
+  switch (s) {
+    case Status::kOk: return "OK";
+    case Status::kInvalidArgument: return "RECALL_INVALID_ARGUMENT";
+    case Status::kNotFound: return "RECALL_NOT_FOUND";
+    case Status::kBufferTooSmall: return "RECALL_BUFFER_TOO_SMALL";
+    case Status::kNoMemory: return "RECALL_OUT_OF_MEMORY";
+    case Status::kTooLarge: return "RECALL_DOCUMENT_TOO_LARGE";
+    case Status::kInternal: return "RECALL_INTERNAL";
+  }
+  return "RECALL_UNKNOWN_STATUS";
+}
+
+Status ValidateOptions(const Options& o) {
+  auto finite_nonneg = [](double v) { return std::isfinite(v) && v >= 0; };
+  auto unit = [](double v) { return std::isfinite(v) && v >= 0 && v <= 1; };
+  if (!finite_nonneg(o.k1)) return Status::kInvalidArgument;
+  for (const FieldParams* f : {&o.title, &o.headings, &o.body}) {
+    if (!finite_nonneg(f->weight) || !unit(f->b)) return Status::kInvalidArgument;
+  }
+  if (o.max_document_bytes == 0 || o.max_path_bytes == 0) return Status::kInvalidArgument;
+  return Status::kOk;
+}
+
+struct Index::Impl {
+  explicit Impl(const Options& o) : opts(o) {
+    auto clamp = [](double v, double lo, double hi) { return std::isfinite(v) ? std::min(hi, std::max(lo, v)) : lo; };
+    opts.k1 = clamp(opts.k1, 0, 1e9);
+    for (FieldParams* f : {&opts.title, &opts.headings, &opts.body}) {
+      f->weight = clamp(f->weight, 0, 1e9);
+      f->b = clamp(f->b, 0, 1);
+    }
+    if (opts.max_document_bytes == 0) opts.max_document_bytes = Options().max_document_bytes;
+    if (opts.max_path_bytes == 0) opts.max_path_bytes = Options().max_path_bytes;
+    slots.assign(1024, Slot{0, 0});
+  }
+
+  Options opts;
+  mutable WriterPreferringMutex mu;
+
+  // Documents.
+  std::vector<Doc> docs;
+  std::vector<DocLens> lens;  // parallel to docs, read in the scoring loop
+  std::vector<uint32_t> free_docs;
+  std::unordered_map<std::string, uint32_t> by_path;
+  uint64_t live_docs = 0;
+  uint64_t len_sum[kFields] = {0, 0, 0};
+  uint64_t postings = 0;
+  uint64_t generation = 0;
+
+  // Terms: ids index `terms`; the dictionary maps text → id by open addressing (linear probing,
+  // backward-shift deletion, so no tombstones accumulate).
+  struct Slot {
+    uint32_t id_plus_1;
+    uint32_t hash;
+  };
+  std::vector<Term> terms;
+  std::vector<uint32_t> free_terms;
+  std::vector<Slot> slots;
+  size_t live_terms = 0;
+
+  Status CheckInput(std::string_view path, size_t markdown_size) const {
+    if (path.empty() || path.size() > opts.max_path_bytes ||
+        path.find('\0') != std::string_view::npos) {
+      return Status::kInvalidArgument;
+    }
+    if (markdown_size > opts.max_document_bytes) return Status::kTooLarge;
+    return Status::kOk;
+  }
+
+  // ---- dictionary ----
+  static constexpr uint32_t kNoTerm = 0xFFFFFFFFu;
+
+  uint32_t FindTerm(std::string_view text, uint32_t hash) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = hash & mask; slots[i].id_plus_1 != 0; i = (i + 1) & mask) {
+      if (slots[i].hash == hash && terms[slots[i].id_plus_1 - 1].text == text) {
+        return slots[i].id_plus_1 - 1;
+      }
+    }
+    return kNoTerm;
+  }
+
+  void PlaceSlot(uint32_t id, uint32_t hash) {
+    const size_t mask = slots.size() - 1;
+    size_t i = hash & mask;
+    while (slots[i].id_plus_1 != 0) i = (i + 1) & mask;
+    slots[i] = Slot{id + 1, hash};
+  }
+
+  uint32_t InternTerm(std::string_view text, uint32_t hash) {
+    const uint32_t found = FindTerm(text, hash);
+    if (found != kNoTerm) return found;
+    if ((live_terms + 1) * 10 > slots.size() * 7) {
+      std::vector<Slot> old(slots.size() * 2, Slot{0, 0});
+      old.swap(slots);
+      for (const Slot& s : old) {
+        if (s.id_plus_1 != 0) PlaceSlot(s.id_plus_1 - 1, s.hash);
+      }
+    }
+    uint32_t id;
+    if (!free_terms.empty()) {
+      id = free_terms.back();
+      free_terms.pop_back();
+    } else {
+      id = static_cast<uint32_t>(terms.size());
+      terms.emplace_back();
+    }
+    terms[id].text.assign(text.data(), text.size());
+    terms[id].hash = hash;
+    PlaceSlot(id, hash);
+    ++live_terms;
+    return id;
+  }
+
+  void ReleaseTerm(uint32_t id) {
+    Term& t = terms[id];
+    const size_t mask = slots.size() - 1;
+    size_t i = t.hash & mask;
+    while (slots[i].id_plus_1 != id + 1) i = (i + 1) & mask;
+    // Backward-shift deletion: pull later entries of the probe run into the hole.
+    size_t j = i;
+    while (true) {
+      j = (j + 1) & mask;
+      if (slots[j].id_plus_1 == 0) break;
+      const size_t home = slots[j].hash & mask;
+      const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (stays) continue;
+      slots[i] = slots[j];
+      i = j;
+    }
+    slots[i] = Slot{0, 0};
+    std::string().swap(t.text);
+    std::vector<Posting>().swap(t.postings);
+    t.hash = 0;
+    free_terms.push_back(id);
+    --live_terms;
+  }
+
+  // ---- documents ----
+  void RemovePostings(uint32_t doc) {
+    Doc& d = docs[doc];
+    for (uint32_t tid : d.terms) {
+      std::vector<Posting>& pl = terms[tid].postings;
+      auto it = std::lower_bound(pl.begin(), pl.end(), doc,
+                                 [](const Posting& p, uint32_t v) { return p.doc < v; });
+      if (it != pl.end() && it->doc == doc) pl.erase(it);
+      if (pl.empty()) {
+        ReleaseTerm(tid);
+      } else if (pl.capacity() > 64 && pl.size() * 4 < pl.capacity()) {
+        pl.shrink_to_fit();
+      }
+    }
+    postings -= d.terms.size();
+    d.terms.clear();
+    for (int f = 0; f < kFields; ++f) len_sum[f] -= lens[doc].len[f];
+    lens[doc] = DocLens{{0, 0, 0}};
+  }
+
+  // Indexes a prepared document; true when it replaced one at the same path.
+  bool Apply(Prepared* p) {
+    uint32_t doc;
+    auto it = by_path.find(p->path);
+    const bool existed = it != by_path.end();
+    if (existed) {
+      doc = it->second;
+      RemovePostings(doc);
+    } else {
+      if (!free_docs.empty()) {
+        doc = free_docs.back();
+      } else {
+        doc = static_cast<uint32_t>(docs.size());
+        docs.emplace_back();
+        lens.push_back(DocLens{{0, 0, 0}});
+        free_docs.push_back(doc);
+      }
+      by_path.emplace(p->path, doc);
+      free_docs.pop_back();
+      ++live_docs;
+    }
+    Doc& d = docs[doc];
+    d.live = true;
+    d.path.swap(p->path);
+    d.title.swap(p->title);
+    d.body.swap(p->body);
+    lens[doc] = p->lens;
+    for (int f = 0; f < kFields; ++f) len_sum[f] += p->lens.len[f];
+    d.terms.reserve(p->terms.size());
+    for (const PreparedTerm& pt : p->terms) {
+      const uint32_t tid = InternTerm(p->TermText(pt), pt.hash);
+      const Posting posting{doc, static_cast<uint16_t>(std::min<uint32_t>(pt.tf[kBody], 65535)),
+                            static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kTitle], 255)),
+                            static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kHeadings], 255))};
+      std::vector<Posting>& pl = terms[tid].postings;
+      if (pl.empty() || pl.back().doc < doc) {
+        pl.push_back(posting);
+      } else {
+        auto pos = std::lower_bound(pl.begin(), pl.end(), doc,
+                                    [](const Posting& q, uint32_t v) { return q.doc < v; });
+        pl.insert(pos, posting);
+      }
+      d.terms.push_back(tid);  // capacity reserved above: cannot throw
+      ++postings;
+    }
+    ++generation;
+    return existed;
+  }
+
+  Status RemoveLocked(std::string_view path) {
+    auto it = by_path.find(std::string(path));
+    if (it == by_path.end()) return Status::kNotFound;
+    const uint32_t doc = it->second;
+    RemovePostings(doc);
+    by_path.erase(it);
+    Doc& d = docs[doc];
+    d.live = false;
+    std::string().swap(d.path);
+    std::string().swap(d.title);
+    std::string().swap(d.body);
+    std::vector<uint32_t>().swap(d.terms);
+    free_docs.push_back(doc);
+    --live_docs;
+    ++generation;
+    return Status::kOk;
+  }
+
+  // ---- search ----
+  bool Better(const std::pair<double, uint32_t>& a, const std::pair<double, uint32_t>& b) const {
+    if (a.first != b.first) return a.first > b.first;
+    return docs[a.second].path < docs[b.second].path;
+  }
+
+  size_t Search(std::string_view query, const QueryOptions& qo, HitCallback cb, void* ctx,
+                QueryScratch* s) const {
+    // Distinct query terms, folded like the documents (outside the lock).
+    s->qbytes.clear();
+    s->qranges.clear();
+    Tokenizer tok(opts.tokenizer);
+    tok.Run(query, [&](std::string_view t, size_t, size_t) {
+      for (const auto& r : s->qranges) {
+        if (std::string_view(s->qbytes).substr(r.first, r.second) == t) return true;
+      }
+      s->qranges.emplace_back(static_cast<uint32_t>(s->qbytes.size()), static_cast<uint32_t>(t.size()));
+      s->qbytes.append(t.data(), t.size());
+      return s->qranges.size() < kMaxQueryTerms;
+    });
+    if (qo.k == 0 || s->qranges.empty()) return 0;
+
+    std::shared_lock<WriterPreferringMutex> lock(mu);
+    if (live_docs == 0) return 0;
+    const double n = static_cast<double>(live_docs);
+    const FieldParams* fp[kFields] = {&opts.title, &opts.headings, &opts.body};
+    double w[kFields], a[kFields], c[kFields];
+    for (int f = 0; f < kFields; ++f) {
+      const double avg = static_cast<double>(len_sum[f]) / n;
+      w[f] = fp[f]->weight;
+      a[f] = 1.0 - fp[f]->b;
+      c[f] = avg > 0 ? fp[f]->b / avg : 0.0;
+    }
+    const double k1 = opts.k1;
+
+    if (s->stamp.size() < docs.size()) {
+      s->stamp.resize(docs.size(), 0);
+      s->acc.resize(docs.size(), 0.0);
+    }
+    if (++s->epoch == 0) {  // wrapped: forget every old stamp
+      std::fill(s->stamp.begin(), s->stamp.end(), 0);
+      s->epoch = 1;
+    }
+    const uint32_t epoch = s->epoch;
+    s->touched.clear();
+    s->qterm_ids.clear();
+    s->qviews.clear();
+    s->qidf.clear();
+    const DocLens* L = lens.data();
+    double* acc = s->acc.data();
+    uint32_t* stamp = s->stamp.data();
+
+    for (const auto& r : s->qranges) {
+      const std::string_view text = std::string_view(s->qbytes).substr(r.first, r.second);
+      const uint32_t tid = FindTerm(text, HashTerm(text));
+      if (tid == kNoTerm) continue;
+      const std::vector<Posting>& pl = terms[tid].postings;
+      const double df = static_cast<double>(pl.size());
+      const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+      s->qterm_ids.push_back(tid);
+      s->qviews.push_back(text);
+      s->qidf.push_back(idf);
+      for (const Posting& p : pl) {
+        const DocLens& dl = L[p.doc];
+        double tf = 0;
+        if (p.title) tf += w[kTitle] * p.title / (a[kTitle] + c[kTitle] * dl.len[kTitle]);
+        if (p.headings) tf += w[kHeadings] * p.headings / (a[kHeadings] + c[kHeadings] * dl.len[kHeadings]);
+        if (p.body) tf += w[kBody] * p.body / (a[kBody] + c[kBody] * dl.len[kBody]);
+        const double score = tf > 0 ? idf * tf * (k1 + 1) / (k1 + tf) : 0.0;
+        if (stamp[p.doc] != epoch) {
+          stamp[p.doc] = epoch;
+          acc[p.doc] = score;
+          s->touched.push_back(p.doc);
+        } else {
+          acc[p.doc] += score;
+        }
+      }
+    }
+
+    auto better = [this](const std::pair<double, uint32_t>& x, const std::pair<double, uint32_t>& y) {
+      return Better(x, y);
+    };
+    auto& heap = s->heap;
+    heap.clear();
+    for (uint32_t doc : s->touched) {
+      const std::pair<double, uint32_t> cand{acc[doc], doc};
+      if (heap.size() < qo.k) {
+        heap.push_back(cand);
+        std::push_heap(heap.begin(), heap.end(), better);  // top = worst kept
+      } else if (better(cand, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.back() = cand;
+        std::push_heap(heap.begin(), heap.end(), better);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), better);  // best first
+
+    Tokenizer excerpt_tok(opts.tokenizer);
+    for (const auto& h : heap) {
+      const Doc& d = docs[h.second];
+      size_t present = 0;
+      if (qo.excerpt_chars > 0) {
+        for (uint32_t tid : s->qterm_ids) {
+          const std::vector<Posting>& pl = terms[tid].postings;
+          auto it = std::lower_bound(pl.begin(), pl.end(), h.second,
+                                     [](const Posting& q, uint32_t v) { return q.doc < v; });
+          if (it != pl.end() && it->doc == h.second && it->body > 0) ++present;
+        }
+        static const std::vector<std::string_view> kNoTerms;
+        BuildExcerpt(d.body, present > 0 ? s->qviews : kNoTerms, present, qo.excerpt_chars,
+                     &excerpt_tok, &s->excerpt_scratch, &s->excerpt);
+      } else {
+        s->excerpt.clear();
+      }
+      cb(ctx, HitView{d.path, d.title, s->excerpt, h.first});
+    }
+    return heap.size();
+  }
+
+  uint64_t Bytes() const {
+    uint64_t b = sizeof(Impl);
+    b += HeapBytes(terms) + HeapBytes(free_terms) + HeapBytes(slots);
+    for (const Term& t : terms) b += HeapBytes(t.text) + HeapBytes(t.postings);
+    b += HeapBytes(docs) + HeapBytes(lens) + HeapBytes(free_docs);
+    for (const Doc& d : docs) {
+      b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.terms);
+    }
+    // unordered_map: bucket array + one node (next pointer, key, value, cached hash) per entry.
+    b += by_path.bucket_count() * sizeof(void*);
+    for (const auto& kv : by_path) {
+      b += sizeof(void*) + sizeof(kv) + sizeof(size_t) + HeapBytes(kv.first);
+    }
+    return b;
+  }
+};
+
+Index::Index(const Options& options) : impl_(new Impl(options)) {}
+Index::~Index() = default;
+
+const Options& Index::options() const { return impl_->opts; }
+
+Status Index::Upsert(std::string_view path, std::string_view markdown, bool* replaced) {
+  const Status st = impl_->CheckInput(path, markdown.size());
+  if (st != Status::kOk) return st;
+  thread_local PrepareScratch scratch;
+  Prepared p;
+  Prepare(path, markdown, impl_->opts.tokenizer, &scratch, &p);
+  std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+  const bool existed = impl_->Apply(&p);
+  if (replaced) *replaced = existed;
+  return Status::kOk;
+}
+
+Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned threads,
+                          size_t* bad_index) {
+  if (count == 0) return Status::kOk;
+  if (docs == nullptr) return Status::kInvalidArgument;
+  for (size_t i = 0; i < count; ++i) {
+    const Status st = impl_->CheckInput(docs[i].path, docs[i].markdown.size());
+    if (st != Status::kOk) {
+      if (bad_index) *bad_index = i;
+      return st;
+    }
+  }
+  if (threads == 0) threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  const size_t chunk = std::min(count, kBatchChunk);
+  threads = static_cast<unsigned>(std::min<size_t>(threads, chunk));
+  std::vector<Prepared> prepared(chunk);
+  std::vector<PrepareScratch> scratch(threads);
+  const TokenizerOptions topts = impl_->opts.tokenizer;
+
+  for (size_t base = 0; base < count; base += chunk) {
+    const size_t n = std::min(chunk, count - base);
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&](unsigned w) {
+#if CLAW_RECALL_EXCEPTIONS
+      try {
+#endif
+        for (size_t i = next++; i < n; i = next++) {
+          Prepare(docs[base + i].path, docs[base + i].markdown, topts, &scratch[w], &prepared[i]);
+        }
+#if CLAW_RECALL_EXCEPTIONS
+      } catch (...) {
+        failed = true;
+      }
+#endif
+    };
+    if (threads <= 1 || n < 8) {
+      work(0);
+    } else {
+      std::vector<std::thread> pool;
+      pool.reserve(threads - 1);
+      for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
+      work(0);
+      for (std::thread& t : pool) t.join();
+    }
+    if (failed) {
+      if (bad_index) *bad_index = base;
+      return Status::kNoMemory;
+    }
+    std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+    for (size_t i = 0; i < n; ++i) impl_->Apply(&prepared[i]);
+  }
+  return Status::kOk;
+}
+
+Status Index::Remove(std::string_view path) {
+  if (path.empty()) return Status::kInvalidArgument;
+  std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+  return impl_->RemoveLocked(path);
+}
+
+bool Index::Contains(std::string_view path) const {
+  std::shared_lock<WriterPreferringMutex> lock(impl_->mu);
+  return impl_->by_path.count(std::string(path)) != 0;
+}
+
+size_t Index::SearchRaw(std::string_view query, const QueryOptions& options, HitCallback cb,
+                        void* ctx) const {
+  QueryScratch& shared = ThreadScratch();
+  if (shared.busy) {  // a callback searching again on this thread: use fresh buffers
+    QueryScratch local;
+    return impl_->Search(query, options, cb, ctx, &local);
+  }
+  shared.busy = true;
+  struct Release {
+    QueryScratch* s;
+    ~Release() { s->busy = false; }
+  } release{&shared};
+  return impl_->Search(query, options, cb, ctx, &shared);
+}
+
+std::vector<Hit> Index::Search(std::string_view query, const QueryOptions& options) const {
+  std::vector<Hit> hits;
+  SearchVisit(query, options, [&hits](const HitView& h) {
+    hits.push_back(Hit{std::string(h.path), std::string(h.title), std::string(h.excerpt), h.score});
+  });
+  return hits;
+}
+
+Stats Index::GetStats() const {
+  std::shared_lock<WriterPreferringMutex> lock(impl_->mu);
+  const Impl& m = *impl_;
+  Stats s;
+  s.documents = m.live_docs;
+  s.terms = m.live_terms;
+  s.postings = m.postings;
+  s.doc_slots = m.docs.size();
+  s.term_slots = m.terms.size();
+  s.bytes = m.Bytes();
+  s.generation = m.generation;
+  if (m.live_docs > 0) {
+    const double n = static_cast<double>(m.live_docs);
+    s.avg_title_tokens = static_cast<double>(m.len_sum[kTitle]) / n;
+    s.avg_headings_tokens = static_cast<double>(m.len_sum[kHeadings]) / n;
+    s.avg_body_tokens = static_cast<double>(m.len_sum[kBody]) / n;
+  }
+  return s;
+}
+
+}  // namespace recall
+}  // namespace claw

@@ -1,0 +1,161 @@
+// claw::recall::Index — an in-memory inverted index over markdown notes with BM25F ranking.
+//
+// Fields and default weights: title (frontmatter title or first H1 or file name, plus frontmatter
+// tags/keywords) 3.0, headings 2.0, body 1.0. Score of document d for query terms Q:
+//
+//   tf~(t,d)  = Σ_f  w_f · tf_f(t,d) / (1 − b_f + b_f · len_f(d) / avglen_f)
+//   score(d)  = Σ_{t∈Q}  idf(t) · tf~(t,d) · (k1 + 1) / (k1 + tf~(t,d))
+//   idf(t)    = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
+//
+// with k1 = 1.2 and b_f = 0.75 by default; len_f counts the indexed tokens of field f (stop words
+// excluded), avglen_f averages it over the N live documents, df(t) counts the documents holding t
+// in any field. Query terms are deduplicated; a query's first 64 distinct terms are used.
+//
+// Threading: every method may be called from any thread at any time. Searches run concurrently
+// under a shared lock; Upsert/UpsertBatch/Remove parse and tokenize outside the lock and then take
+// it exclusively for the short index update. A waiting writer holds off new readers (writers never
+// starve). Memory: postings are removed eagerly, empty terms are deleted from the dictionary and
+// their ids reused, freed document slots are reused, so repeated updates of the same documents keep
+// the footprint bounded (Stats::bytes).
+#ifndef CLAW_RECALL_INDEX_H_
+#define CLAW_RECALL_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "tokenizer.h"
+
+namespace claw {
+namespace recall {
+
+// Stable status codes, identical to the CLAW_RECALL_* values of recall_c.h.
+enum class Status : int {
+  kOk = 0,
+  kInvalidArgument = 1,  // null/empty path, path with NUL or too long, bad option value
+  kNotFound = 2,         // Remove() of a path that is not indexed
+  kBufferTooSmall = 3,   // (C facade) caller-provided buffer too small
+  kNoMemory = 4,         // allocation failed; the index is unchanged for that document
+  kTooLarge = 5,         // document larger than Options::max_document_bytes
+  kInternal = 6,         // unexpected exception
+};
+
+// The stable name of a status ("RECALL_NOT_FOUND", ...), for error codes in host languages.
+const char* StatusName(Status s);
+
+struct FieldParams {
+  double weight;
+  double b;
+};
+
+struct Options {
+  double k1 = 1.2;
+  FieldParams title{3.0, 0.75};
+  FieldParams headings{2.0, 0.75};
+  FieldParams body{1.0, 0.75};
+  TokenizerOptions tokenizer;
+  size_t max_document_bytes = size_t{16} << 20;
+  size_t max_path_bytes = 4096;
+};
+
+// kOk when k1 and the weights are finite and >= 0 and each b is in [0, 1].
+Status ValidateOptions(const Options& options);
+
+struct QueryOptions {
+  uint32_t k = 10;               // hits wanted (0 → none)
+  uint32_t excerpt_chars = 200;  // excerpt length in code points, "…" included (0 → no excerpt)
+};
+
+// A hit as seen by a search callback: the views are valid only during the callback.
+struct HitView {
+  std::string_view path;
+  std::string_view title;
+  std::string_view excerpt;
+  double score;
+};
+
+struct Hit {
+  std::string path;
+  std::string title;
+  std::string excerpt;
+  double score = 0;
+};
+
+struct Stats {
+  uint64_t documents = 0;   // live documents
+  uint64_t terms = 0;       // distinct live terms
+  uint64_t postings = 0;    // (term, document) pairs
+  uint64_t doc_slots = 0;   // document slots allocated (live + free for reuse)
+  uint64_t term_slots = 0;  // term ids allocated (live + free for reuse)
+  uint64_t bytes = 0;       // heap bytes held by the index (capacity-based estimate)
+  uint64_t generation = 0;  // number of successful changes since creation
+  double avg_title_tokens = 0;
+  double avg_headings_tokens = 0;
+  double avg_body_tokens = 0;
+};
+
+struct DocumentInput {
+  std::string_view path;
+  std::string_view markdown;
+};
+
+class Index {
+ public:
+  // `options` must pass ValidateOptions (invalid values are clamped into range otherwise).
+  explicit Index(const Options& options = Options());
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  const Options& options() const;
+
+  // Adds the document at `path`, or replaces it when the path is already indexed (*replaced, if
+  // not null, tells which). On kNoMemory the document may be partly indexed; upserting or removing
+  // it again restores a consistent state.
+  Status Upsert(std::string_view path, std::string_view markdown, bool* replaced = nullptr);
+
+  // Upserts `count` documents in order (a later duplicate path wins). Parsing runs on `threads`
+  // worker threads (0 → one per core, at most 8); the index is updated in chunks so searches keep
+  // running. Sizes and paths are checked before anything changes: on kTooLarge/kInvalidArgument
+  // nothing is applied and *bad_index (if not null) names the document. On kNoMemory the documents
+  // before *bad_index were applied.
+  Status UpsertBatch(const DocumentInput* docs, size_t count, unsigned threads,
+                     size_t* bad_index = nullptr);
+
+  // Removes the document at `path`; kNotFound when it is not indexed.
+  Status Remove(std::string_view path);
+
+  bool Contains(std::string_view path) const;
+
+  // Runs a query and calls `cb(ctx, hit)` for each of the top hits, best first (score descending,
+  // then path ascending). The callback runs under the read lock: it must not call Upsert/Remove on
+  // this index (that would deadlock). Returns the number of hits.
+  using HitCallback = void (*)(void* ctx, const HitView& hit);
+  size_t SearchRaw(std::string_view query, const QueryOptions& options, HitCallback cb,
+                   void* ctx) const;
+
+  template <class F>
+  size_t SearchVisit(std::string_view query, const QueryOptions& options, F&& f) const {
+    using Fn = typename std::remove_reference<F>::type;
+    return SearchRaw(
+        query, options, [](void* ctx, const HitView& h) { (*static_cast<Fn*>(ctx))(h); },
+        const_cast<void*>(static_cast<const void*>(&f)));
+  }
+
+  std::vector<Hit> Search(std::string_view query, const QueryOptions& options = QueryOptions()) const;
+
+  Stats GetStats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace recall
+}  // namespace claw
+
+#endif  // CLAW_RECALL_INDEX_H_
