@@ -107,8 +107,9 @@ export class LocalMemory implements MemoryBackend {
   }
 
   private apply(c: TreeChanges): void {
-    for (const d of c.added) this.index.add(d.path, toRecallDoc(d));
-    for (const d of c.updated) this.index.update(d.path, toRecallDoc(d));
+    if (c.added.length > 1 && this.index.addBatch) this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
+    else for (const d of c.added) this.index.add(d.path, d.text);
+    for (const d of c.updated) this.index.update(d.path, d.text);
     for (const p of c.removed) this.index.remove(p);
     this.log.debug({ added: c.added.length, updated: c.updated.length, removed: c.removed.length }, 'index updated');
   }

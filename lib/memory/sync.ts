@@ -226,7 +226,7 @@ export class MemorySync {
         manifest[hit.path] = hit.hash;
       }
       if (landed.length > 0) {
-        state = { ...state, manifest };
+        state = { ...state, branch: this.branch, commitSha: snap.commitSha, manifest, pushedAt: new Date().toISOString() };
         await saveSyncState(this.o.stateDir, state);
         for (const e of landed) await outbox.remove(e.id);
         summary.confirmed.push(...landed.map((e) => e.id));

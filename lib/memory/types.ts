@@ -47,7 +47,10 @@ export interface RecallIndexStats {
  * - `add` on a path already present replaces that document (same as `update`); `update` on an absent
  *   path adds it. Neither rebuilds the index.
  * - `doc` is either a parsed `RecallDoc` or the raw markdown text of the file (the engine then parses
- *   frontmatter/headings itself). lib/memory always passes a `RecallDoc`.
+ *   frontmatter/headings itself, as native/src/recall does). LocalMemory passes the raw file text, so
+ *   an engine sees exactly what is on disk.
+ * - `addBatch`, when present, adds or replaces many documents at once (a later duplicate path wins);
+ *   LocalMemory uses it for the initial load and large rescans (the native engine parses in parallel).
  * - `remove` returns whether the path was indexed.
  * - `query(text, k)` returns at most `k` hits, best first (descending score); an empty or all-stop-word
  *   query returns `[]`. It never throws for ordinary text.
@@ -56,6 +59,7 @@ export interface RecallIndexStats {
  */
 export interface RecallIndex {
   add(path: string, doc: RecallDoc | string): void;
+  addBatch?(docs: ReadonlyArray<{ path: string; doc: RecallDoc | string }>): void;
   update(path: string, doc: RecallDoc | string): void;
   remove(path: string): boolean;
   query(text: string, k: number): RecallHit[];
