@@ -175,7 +175,8 @@ describe('cancellation', () => {
     const pending = client.teams({ signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     expect((await rejectionOf(pending)).code).toBe('HTTP_ABORTED');
-    expect(standin.requestsTo('iam.teams')).toHaveLength(1);
+    // the first page was in flight (or not yet sent); no later page was asked for
+    expect(standin.requestsTo('iam.teams').length).toBeLessThanOrEqual(1);
   });
 });
 
