@@ -89,6 +89,8 @@ stage() {
   cp -R package.json binding.gyp native "$dir/"
   rm -rf "$dir/native/fuzz" "$dir/native/test" "$dir/native/abi"
   ln -s "$ROOT/node_modules" "$dir/node_modules"
+  # binding.gyp embeds `git rev-parse` of the package's own checkout when there is one.
+  if [ -e "$ROOT/.git" ]; then ln -s "$ROOT/.git" "$dir/.git"; fi
 }
 
 # build_arch ARCH: prebuildify in the scratch copy, then collect the addon and the plain library.
@@ -118,7 +120,7 @@ build_arch() {
 
 declare -A pids=()
 for arch in $ARCHES; do
-  log "building linux-$arch (log: $SCRATCH/$arch.log)"
+  log "building linux-$arch"
   build_arch "$arch" >"$SCRATCH/$arch.log" 2>&1 &
   pids[$arch]=$!
 done
