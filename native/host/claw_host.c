@@ -105,6 +105,7 @@ typedef struct result {
   char *notes[MAX_NOTES]; /* diagnosis / hint lines */
   int note_count;
   abi_copy abi; /* copied from claw_abi_info() while the library is loaded */
+  bool init_called; /* claw_init was reached (status/code are meaningful) */
   int32_t init_status;
   bool negotiated;
   claw_plugin_info info; /* what claw_init wrote (copied) */
@@ -669,10 +670,12 @@ static void run_threads(result *r, const options *o, claw_init_fn init) {
     }
   }
   free(seen);
+  r->init_called = true;
   if (ok != n) {
     int32_t code = CLAW_OK;
     for (int i = 0; i < n; i++)
       if (jobs[i].status != CLAW_OK) code = jobs[i].status;
+    r->init_status = code;
     fail(r, exit_for_init(code), "init", "%d of %d concurrent claw_init calls failed (%s)", n - ok, n, status_name(code));
   } else if (!same_table) {
     fail(r, EXIT_CONTRACT, "checks", "concurrent claw_init calls returned different function tables");
@@ -759,6 +762,7 @@ static void run_cycle(result *r, const options *o, const char *path) {
   }
 
   int32_t st = init(host, (claw_plugin_info *)outbuf);
+  r->init_called = true;
   r->init_status = st;
   if (st != CLAW_OK) {
     fail(r, exit_for_init(st), "init", "claw_init refused: %s (%d): %s", status_name(st), st,
@@ -885,7 +889,7 @@ static void print_json(const result *r, const options *o, const abi_copy *a) {
     fprintf(out, ",\"napiVersion\":%u,\"agentProtocolMin\":%u,\"agentProtocolMax\":%u,\"capabilities\":%" PRIu64 "}",
             a->d.build_napi_version, a->d.agent_protocol_min, a->d.agent_protocol_max, a->d.capabilities);
   }
-  if (r->stage == NULL || strcmp(r->stage, "load") != 0) {
+  if (r->init_called) {
     fprintf(out, ",\"status\":%d,\"code\":", r->init_status);
     json_str(out, status_name(r->init_status));
   }

@@ -307,6 +307,8 @@ describe.skipIf(skip)('claw-host matrix', () => {
       const lib = compileScratchPlugin(join(tmp, 'libnoexport.so'), { defines: ['CLAW_TEST_NO_EXPORT'] });
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.NO_ENTRY);
+      expect(r.json.stage).toBe('symbols');
+      expect(r.json.code).toBeUndefined(); // claw_init was never reached
       expect(r.json.error).toBe(`${lib} loaded, but dlsym failed: undefined symbol: claw_init`);
       expect(r.json.diagnosis).toEqual([
         'hidden visibility: claw_init is defined in the file but not exported (local/hidden symbol, so it is not in the dynamic symbol table)',
