@@ -47,6 +47,11 @@ std::string Show(const T& v) {
 inline std::string Show(const std::string& v) { return "\"" + v + "\""; }
 inline std::string Show(std::string_view v) { return "\"" + std::string(v) + "\""; }
 inline std::string Show(const char* v) { return v ? "\"" + std::string(v) + "\"" : "(null)"; }
+inline std::string Show(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (const std::string& e : v) s += (s.size() > 1 ? ", " : "") + Show(e);
+  return s + "]";
+}
 
 inline void Fail(const char* file, int line, const std::string& what) {
   ++Failures();
@@ -75,8 +80,8 @@ inline void Fail(const char* file, int line, const std::string& what) {
 
 #define CHECK_EQ(a, b)                                                                        \
   do {                                                                                        \
-    const auto& va_ = (a);                                                                    \
-    const auto& vb_ = (b);                                                                    \
+    const auto va_ = (a);                                                                     \
+    const auto vb_ = (b);                                                                     \
     if (!(va_ == vb_)) {                                                                      \
       ::recall_test::Fail(__FILE__, __LINE__,                                                 \
                           "CHECK_EQ(" #a ", " #b "): " + ::recall_test::Show(va_) + " vs " +  \

@@ -500,6 +500,7 @@ struct Index::Impl {
     auto& heap = s->heap;
     heap.clear();
     for (uint32_t doc : s->touched) {
+      if (!(acc[doc] > 0)) continue;  // matched only in zero-weight fields
       const std::pair<double, uint32_t> cand{acc[doc], doc};
       if (heap.size() < qo.k) {
         heap.push_back(cand);
