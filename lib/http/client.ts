@@ -259,7 +259,7 @@ class Call {
     this.signal = req.signal;
   }
 
-  /** EventListener for the caller's AbortSignal: stops the attempt in flight or the wait. */
+  /** Called when the caller's AbortSignal fires: stops the attempt in flight or the wait. */
   handleEvent(): void {
     this.aborted = true;
     if (this.current !== null) this.current.abort('aborted');
@@ -329,6 +329,35 @@ class Call {
   invalid(expected: string, found: string): ClawError {
     return this.error(HttpErrorCode.INVALID_REQUEST, `expected ${expected}, found ${found}`, {});
   }
+}
+
+/**
+ * Calls waiting on each caller AbortSignal. One listener per signal, however many calls share it,
+ * so a signal passed to 50 concurrent calls (a CLI's Ctrl-C signal) does not trip Node's
+ * "possible EventTarget memory leak" warning at 11 listeners.
+ */
+const signalCalls = new WeakMap<AbortSignal, Set<Call>>();
+
+function watchSignal(signal: AbortSignal, call: Call): void {
+  let calls = signalCalls.get(signal);
+  if (calls === undefined) {
+    const set = new Set<Call>();
+    calls = set;
+    signalCalls.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const c of set) c.handleEvent();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  calls.add(call);
+}
+
+function unwatchSignal(signal: AbortSignal, call: Call): void {
+  signalCalls.get(signal)?.delete(call);
 }
 
 /** A copy of an underlying error that keeps its name, code and scrubbed message, nothing else. */
@@ -534,7 +563,7 @@ class Client implements HttpTransport {
         this.#finishCall(call, undefined, e);
         throw e;
       }
-      signal.addEventListener('abort', call);
+      watchSignal(signal, call);
     }
     let res: HttpResponse | undefined;
     let err: ClawError | undefined;
@@ -543,7 +572,7 @@ class Client implements HttpTransport {
     } catch (e) {
       err = e instanceof ClawError ? e : call.error(HttpErrorCode.NETWORK, `unexpected failure: ${String(e)}`, {}, e instanceof Error ? e : undefined);
     }
-    if (signal !== undefined) signal.removeEventListener('abort', call);
+    if (signal !== undefined) unwatchSignal(signal, call);
     this.#finishCall(call, res, err);
     if (err !== undefined) throw err;
     return res as HttpResponse<T>;

@@ -244,6 +244,26 @@ describe('timeouts, deadline and abort', () => {
     expect(s.seen).toHaveLength(1);
   });
 
+  it('aborts every call sharing one signal, without an EventTarget leak warning', async () => {
+    const s = await server(() => undefined);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const c = client({ connections: 50 });
+      const calls = Array.from({ length: 40 }, () => failWith(c.request({ method: 'GET', url: s.origin, signal: ac.signal })));
+      while (s.seen.length < 40) await new Promise((r) => setTimeout(r, 5));
+      ac.abort();
+      const errors = await Promise.all(calls);
+      expect(errors.every((e) => e.code === 'HTTP_ABORTED')).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('rejects at once with an already-aborted signal, sending nothing', async () => {
     const s = await server((_req, res) => send(res, 200, {}));
     const e = await failWith(client().request({ method: 'GET', url: s.origin, signal: AbortSignal.abort() }));
