@@ -84,3 +84,54 @@ describe('renderNote', () => {
     expect(n.body).toBe('\nBody line\n');
   });
 });
+
+describe('fast frontmatter path', () => {
+  it('agrees with the YAML parser wherever it answers, and declines everything else', async () => {
+    const { parse } = await import('yaml');
+    const { fastFrontmatter } = await import('../../../lib/memory/markdown.js');
+    const lines = [
+      'title: JWT session tokens',
+      'title: Deploys at 10:30',
+      'title: a #not-comment',
+      'title: a # comment',
+      'title: "quoted"',
+      "title: 'single'",
+      'title: 123',
+      'title: 1e3',
+      'title: true',
+      'title: Yes',
+      'title: null',
+      'title: ~',
+      'title: - dash',
+      'title: key: value',
+      'title: 0x1f',
+      'title: .5',
+      'title: trailing   ',
+      'title:',
+      'tags: [auth, jwt, security]',
+      'tags: []',
+      'tags: [a, "b"]',
+      'tags: [a, [b]]',
+      'tags: [true, x]',
+      'tags: [ci: cd]',
+      'claw_id: 0123456789abcdef01234567',
+      'claw_id: 123456789012345678901234',
+      'created: 2025-06-01T12:00:00.000Z',
+      'weird key: x',
+      '  indented: x',
+    ];
+    let answered = 0;
+    for (const a of lines) {
+      for (const b of ['tags: [x]', 'owner: ops team']) {
+        const src = `${a}\n${b}`;
+        const fast = fastFrontmatter(src);
+        if (fast === undefined) continue;
+        answered++;
+        expect(fast, src).toEqual(parse(src));
+      }
+    }
+    expect(answered).toBeGreaterThan(10);
+    expect(fastFrontmatter('title: x\ntitle: y')).toBeUndefined(); // duplicate keys: YAML decides
+    expect(fastFrontmatter('tags:\n  - a')).toBeUndefined();
+  });
+});
