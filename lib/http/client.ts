@@ -30,7 +30,7 @@ import {
   defaultRetryBudget,
   isIdempotentMethod,
   isThrottlingCode,
-  parseRetryAfter,
+  retryAfterOf,
   retryWaitMs,
   throttlingCodeOf,
   type RetryBudget,
@@ -470,6 +470,16 @@ function isJsonType(ct: string | undefined): boolean {
   return ct !== undefined && ct.includes('json');
 }
 
+interface RetryPlan {
+  /** Wait before the next attempt; undefined when there is none. */
+  retryInMs: number | undefined;
+  /** Fail the call with this instead of returning/throwing the attempt's outcome. */
+  stopError: ClawError | undefined;
+  /** Why a retryable failure is not retried (for logs and error details). */
+  stopNote: string | undefined;
+}
+const NO_RETRY: RetryPlan = Object.freeze({ retryInMs: undefined, stopError: undefined, stopNote: undefined });
+
 interface Outcome {
   response: HttpResponse | undefined;
   raw: Buffer;
@@ -580,7 +590,6 @@ class Client implements HttpTransport {
 
   async #run(call: Call): Promise<HttpResponse> {
     const policy = call.policy;
-    const budget = this.budget;
     for (;;) {
       const attemptNo = ++call.attempt;
       if (call.aborted) throw call.error(HttpErrorCode.ABORTED, `cancelled by the caller before attempt ${attemptNo}`, {});
@@ -603,59 +612,8 @@ class Client implements HttpTransport {
       const durationMs = now() - t0;
       const o = this.#outcome(call, a, limit);
 
-      let retryInMs: number | undefined;
-      let stopError: ClawError | undefined;
-      let stopNote: string | undefined;
-      if (o.retryable && call.mayRetry && attemptNo < policy.maxAttempts) {
-        const res = o.response;
-        const h = res?.headers;
-        const retryAfterHeader = h === undefined ? undefined : (h['retry-after-ms'] !== undefined ? undefined : h['retry-after']);
-        const retryAfterMs =
-          h === undefined
-            ? undefined
-            : h['retry-after-ms'] !== undefined && /^\d+(\.\d+)?$/.test(h['retry-after-ms'].trim())
-              ? Math.ceil(Number(h['retry-after-ms']))
-              : parseRetryAfter(retryAfterHeader);
-        const throttled =
-          res !== undefined &&
-          (THROTTLING_STATUSES.has(res.status) || isThrottlingCode(h?.['x-amzn-errortype']) || throttlingCodeOf(res.body) !== undefined);
-        const wait = retryWaitMs(backoffMs(policy, attemptNo - 1, throttled, this.random), retryAfterMs);
-        const left = call.deadlineAt - now();
-        if (retryAfterMs !== undefined && retryAfterMs >= left) {
-          stopError = call.error(
-            HttpErrorCode.RETRY_AFTER_EXCEEDS_DEADLINE,
-            `expected to retry within the ${fmtMs(call.deadlineMs)} deadline, found Retry-After ${JSON.stringify(
-              h?.['retry-after-ms'] !== undefined ? `${h['retry-after-ms']} ms` : (retryAfterHeader ?? ''),
-            )} (${fmtMs(retryAfterMs)}) with only ${fmtMs(Math.max(0, left))} left; not waiting`,
-            {
-              status: res?.status,
-              requestId: res?.requestId,
-              retryAfter: h?.['retry-after-ms'] !== undefined ? `${h['retry-after-ms']} ms` : retryAfterHeader,
-              retryAfterMs,
-              remainingMs: Math.max(0, Math.floor(left)),
-              deadlineMs: call.deadlineMs,
-            },
-          );
-        } else if (wait >= left) {
-          stopNote = `no time left before the deadline for another attempt (next wait ${fmtMs(wait)}, ${fmtMs(Math.max(0, left))} left)`;
-        } else {
-          const cost = budget.acquire(o.timeoutish);
-          if (cost === false) {
-            stopNote = `retry budget exhausted (${budget.available}/${budget.capacity} tokens)`;
-            if (res === undefined) {
-              stopError = call.error(
-                HttpErrorCode.RETRY_BUDGET_EXHAUSTED,
-                `expected to retry after ${o.code ?? 'a failure'}, found the process-wide retry budget exhausted (${budget.available} of ${budget.capacity} tokens left, a retry costs ${o.timeoutish ? budget.timeoutRetryCost : budget.retryCost})`,
-                { lastErrorCode: o.code, budgetAvailable: budget.available, budgetCapacity: budget.capacity },
-              );
-            }
-          } else {
-            call.lastRetryCost = cost;
-            retryInMs = wait;
-          }
-        }
-      }
-
+      const plan: RetryPlan = o.retryable && call.mayRetry && attemptNo < policy.maxAttempts ? this.#planRetry(call, o) : NO_RETRY;
+      const { retryInMs, stopError, stopNote } = plan;
       call.stopNote = stopNote;
       this.#attemptDone(call, o, durationMs, retryInMs, stopNote);
       if (stopError !== undefined) throw stopError;
@@ -665,13 +623,69 @@ class Client implements HttpTransport {
           throw o.error;
         }
         const res = o.response as HttpResponse;
-        if (res.status < 400) budget.recordSuccess(call.lastRetryCost);
+        if (res.status < 400) this.budget.recordSuccess(call.lastRetryCost);
         res.attempts = attemptNo;
         res.durationMs = now() - call.startedAt;
         return res;
       }
       if (retryInMs > 0) await this.#sleep(call, retryInMs);
     }
+  }
+
+  /**
+   * After a retryable failure: the wait before the next attempt, or why there is none. Order:
+   * a Retry-After beyond the deadline fails the call; a wait that cannot fit before the deadline
+   * stops retrying; then the budget must pay for the retry.
+   */
+  #planRetry(call: Call, o: Outcome): RetryPlan {
+    const res = o.response;
+    const retryAfter = res === undefined ? undefined : retryAfterOf(res.headers);
+    const throttled =
+      res !== undefined &&
+      (THROTTLING_STATUSES.has(res.status) || isThrottlingCode(res.headers['x-amzn-errortype']) || throttlingCodeOf(res.body) !== undefined);
+    const wait = retryWaitMs(backoffMs(call.policy, call.attempt - 1, throttled, this.random), retryAfter?.ms);
+    const left = call.deadlineAt - now();
+    if (retryAfter !== undefined && retryAfter.ms >= left) {
+      const stopError = call.error(
+        HttpErrorCode.RETRY_AFTER_EXCEEDS_DEADLINE,
+        `expected to retry within the ${fmtMs(call.deadlineMs)} deadline, found Retry-After ${JSON.stringify(retryAfter.raw)} (${fmtMs(
+          retryAfter.ms,
+        )}) with only ${fmtMs(Math.max(0, left))} left; not waiting`,
+        {
+          status: res?.status,
+          requestId: res?.requestId,
+          retryAfter: retryAfter.raw,
+          retryAfterMs: retryAfter.ms,
+          remainingMs: Math.max(0, Math.floor(left)),
+          deadlineMs: call.deadlineMs,
+        },
+      );
+      return { retryInMs: undefined, stopError, stopNote: undefined };
+    }
+    if (wait >= left) {
+      return {
+        retryInMs: undefined,
+        stopError: undefined,
+        stopNote: `no time left before the deadline for another attempt (next wait ${fmtMs(wait)}, ${fmtMs(Math.max(0, left))} left)`,
+      };
+    }
+    const budget = this.budget;
+    const cost = budget.acquire(o.timeoutish);
+    if (cost !== false) {
+      call.lastRetryCost = cost;
+      return { retryInMs: wait, stopError: undefined, stopNote: undefined };
+    }
+    const stopNote = `retry budget exhausted (${budget.available}/${budget.capacity} tokens)`;
+    // With a response in hand the call returns it; with none there is only the budget to blame.
+    const stopError =
+      res !== undefined
+        ? undefined
+        : call.error(
+            HttpErrorCode.RETRY_BUDGET_EXHAUSTED,
+            `expected to retry after ${o.code ?? 'a failure'}, found the process-wide retry budget exhausted (${budget.available} of ${budget.capacity} tokens left, a retry costs ${o.timeoutish ? budget.timeoutRetryCost : budget.retryCost})`,
+            { lastErrorCode: o.code, budgetAvailable: budget.available, budgetCapacity: budget.capacity },
+          );
+    return { retryInMs: undefined, stopError, stopNote };
   }
 
   #sleep(call: Call, ms: number): Promise<void> {

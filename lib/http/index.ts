@@ -14,6 +14,7 @@ export {
   isIdempotentMethod,
   isThrottlingCode,
   parseRetryAfter,
+  retryAfterOf,
   retryWaitMs,
   type RetryBudgetOptions,
 } from './retry.js';

@@ -101,6 +101,19 @@ export function parseRetryAfter(value: string | undefined | null, now: number = 
 }
 
 /**
+ * The server's requested wait from response headers: `retry-after-ms` (milliseconds, used by some
+ * APIs for sub-second precision) when valid, else `Retry-After`. `raw` is the value as sent, for
+ * messages. Undefined when neither header is present and parseable.
+ */
+export function retryAfterOf(headers: Record<string, string | undefined>, now: number = Date.now()): { ms: number; raw: string } | undefined {
+  const ms = headers['retry-after-ms']?.trim();
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return { ms: Math.ceil(Number(ms)), raw: `${ms} ms` };
+  const value = headers['retry-after'];
+  const parsed = parseRetryAfter(value, now);
+  return parsed === undefined ? undefined : { ms: parsed, raw: (value as string).trim() };
+}
+
+/**
  * Full-jitter backoff before retry number `retry` (0 for the first retry):
  * `random · min(maxWaitMs, base · 2^retry)`, base = throttledBaseMs when throttled.
  */

@@ -8,6 +8,7 @@ import {
   isIdempotentMethod,
   isThrottlingCode,
   parseRetryAfter,
+  retryAfterOf,
   retryWaitMs,
 } from '../../../lib/http/index.js';
 
@@ -30,6 +31,16 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('-5', now)).toBeUndefined();
     expect(parseRetryAfter('2025', now)).toBe(2_025_000); // digits are seconds, not a year
     expect(parseRetryAfter('Wed, 99 Foo 2025 00:00:30 GMT', now)).toBeUndefined();
+  });
+});
+
+describe('retryAfterOf', () => {
+  const now = Date.parse('2025-01-01T00:00:00Z');
+  it('prefers a valid retry-after-ms, falls back to Retry-After, keeps the raw value', () => {
+    expect(retryAfterOf({ 'retry-after-ms': '250', 'retry-after': '9' }, now)).toEqual({ ms: 250, raw: '250 ms' });
+    expect(retryAfterOf({ 'retry-after-ms': 'soon', 'retry-after': '9' }, now)).toEqual({ ms: 9000, raw: '9' });
+    expect(retryAfterOf({ 'retry-after': 'Wed, 01 Jan 2025 00:00:05 GMT' }, now)).toEqual({ ms: 5000, raw: 'Wed, 01 Jan 2025 00:00:05 GMT' });
+    expect(retryAfterOf({}, now)).toBeUndefined();
   });
 });
 
