@@ -204,6 +204,20 @@ describe('timeouts, deadline and abort', () => {
     expect(s.seen).toHaveLength(3);
   });
 
+  it('counts time spent waiting for a socket against the attempt timeout', async () => {
+    const s = await server(() => undefined); // never answers: the single socket stays busy
+    const c = client({ connections: 1 });
+    const ac = new AbortController();
+    const first = failWith(c.request({ method: 'GET', url: `${s.origin}/a`, signal: ac.signal }));
+    while (s.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // Queued behind the hung request, this one never reaches a socket before its timeout.
+    const e = await failWith(c.request({ method: 'GET', url: `${s.origin}/b`, timeoutMs: 200, retry: false }));
+    expect(e.code).toBe('HTTP_TIMEOUT');
+    expect(s.seen.map((x) => x.url)).toEqual(['/a']);
+    ac.abort();
+    expect((await first).code).toBe('HTTP_ABORTED');
+  });
+
   it('fails with HTTP_DEADLINE_EXCEEDED when the overall deadline passes mid-attempt', async () => {
     const s = await server(() => undefined);
     const e = await failWith(client().request({ method: 'GET', url: s.origin, timeoutMs: 60_000, deadlineMs: 300 }));
