@@ -17,7 +17,6 @@
  * output line, an error field, a getter, a child process's output), so this test can fail.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
@@ -39,7 +38,7 @@ import {
 } from '../../lib/byterover/auth/index.js';
 import { browse, startOidcServer, type OidcServer } from '../servers/oidc.js';
 import { memoryIo } from './../unit/cli/memory-io.js';
-import { startCliEnv, type CliEnv } from './cli/harness.js';
+import { deadPort, startCliEnv, type CliEnv } from './cli/harness.js';
 
 // ---------------------------------------------------------------------------------------------
 // Sentinels and the scanner
@@ -138,14 +137,6 @@ function capturingLogger(): { logger: Logger; text: () => string } {
     },
   });
   return { logger: createLogger({ level: 'trace', destination: sink }), text: () => lines.join('') };
-}
-
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 // ---------------------------------------------------------------------------------------------

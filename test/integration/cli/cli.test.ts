@@ -6,22 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SESSION_KEY } from '../../standin/byterover.js';
-import { startCliEnv, type CliEnv } from './harness.js';
+import { deadPort, startCliEnv, type CliEnv } from './harness.js';
 
 const KEY = DEFAULT_SESSION_KEY;
-
-/** A loopback port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('claw-byterover against the ByteRover stand-in', () => {
   let e: CliEnv;

@@ -5,7 +5,8 @@
  * - `spawnCli(argv)`: a real child process `node --import tsx lib/cli/index.ts` (real exit code,
  *   real stdin pipe, everything the process writes to fd 1 and 2).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -89,15 +90,20 @@ export async function startCliEnv(o: { standin?: StandinOptions; env?: Record<st
   return self;
 }
 
+/** Starts the CLI as a child process with only the given env (plus PATH); the caller drives its pipes. */
+export function startCliProcess(argv: string[], o: { cwd: string; env: Record<string, string> }): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, ...argv], {
+    cwd: o.cwd,
+    // Only what the CLI needs: no inherited secrets, no inherited CI/TTY quirks.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
 /** Runs the CLI as a child process; stdin is the given text (then closed) or empty. */
 export function spawnCli(argv: string[], o: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, ...argv], {
-      cwd: o.cwd,
-      // Only what the CLI needs: no inherited secrets, no inherited CI/TTY quirks.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...o.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = startCliProcess(argv, o);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -106,4 +112,13 @@ export function spawnCli(argv: string[], o: { cwd: string; env: Record<string, s
     child.on('close', (code, signal) => resolvePromise(result(code ?? (signal ? 128 : 1), out, err)));
     child.stdin.end(o.stdin ?? '');
   });
+}
+
+/** A loopback port nothing listens on (bound, then released): "the server is down". */
+export async function deadPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }

@@ -5,11 +5,10 @@
  * invalid_grant after the grant is revoked, a denied login — in-process and as a child process
  * whose printed URL the test opens as the browser.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFileTokenStore } from '../../../lib/byterover/auth/index.js';
 import { browse, startOidcServer, type BrowseResult, type OidcServer } from '../../servers/oidc.js';
-import { CLI_ENTRY, TSX_LOADER, startCliEnv, type CliEnv } from './harness.js';
+import { startCliEnv, startCliProcess, type CliEnv } from './harness.js';
 
 describe('claw-byterover login with OAuth against oidc-provider', () => {
   let oidc: OidcServer;
@@ -129,11 +128,8 @@ describe('claw-byterover login with OAuth against oidc-provider', () => {
   });
 
   it('as a child process: `login --no-browser` prints the URL; opening it completes the login', async () => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'login', '--no-browser', '--profile', 'child'], {
-      cwd: e.root,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...e.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = startCliProcess(['login', '--no-browser', '--profile', 'child'], { cwd: e.root, env: e.env });
+    child.stdin.end();
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
