@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --root) ROOT=$(cd "$2" && pwd); shift 2 ;;
     --so) SO=$2; shift 2 ;;
     --update) UPDATE=1; shift ;;
-    -h | --help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "abi-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +46,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/claw-abi.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 if [ -z "$SO" ]; then
-  bash "$HERE/scripts/abi-build.sh" --root "$ROOT" --out "$WORK" so
+  # -O0: the DWARF types abidw reads do not depend on optimization, and it compiles faster.
+  CLAW_SO_OPT=${CLAW_SO_OPT:--O0} bash "$HERE/scripts/abi-build.sh" --root "$ROOT" --out "$WORK" so
   SO=$WORK/libclaw_byterover.so
 fi
 [ -f "$SO" ] || { echo "abi-check: $SO does not exist" >&2; exit 2; }
@@ -118,10 +119,12 @@ def describe(by_id, tid, depth=0):
         return "?" + str(tid)
     tag = el.tag
     sub = lambda t: describe(by_id, t, depth + 1)
-    if tag in ("type-decl", "typedef-decl"):
-        # Typedef names are part of the contract (uint32_t, claw_log_fn); also resolve the target so
-        # a typedef that silently changes meaning is caught.
-        return el.get("name") + ("=" + sub(el.get("type-id")) if tag == "typedef-decl" else "")
+    if tag == "type-decl":
+        return el.get("name")
+    if tag == "typedef-decl":
+        # Compare what a typedef stands for, not its spelling: DWARF of different translation units
+        # may say `int32_t` or `int` for the same member (uint64_t -> int64_t still differs).
+        return sub(el.get("type-id"))
     if tag == "pointer-type-def":
         return sub(el.get("type-id")) + "*"
     if tag == "reference-type-def":
