@@ -5,16 +5,17 @@
  * `push` sends the outbox (notes curated here). `push <files…>` first queues the named files of the
  * tree that differ from what was last synced, then pushes everything queued.
  */
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ClawError } from '../../errors.js';
-import { ContextTree, MemorySync, Outbox, defaultStateDir, noteId, resolveInTree } from '../../memory/index.js';
+import { ContextTree, MemorySync, Outbox, noteId, resolveInTree } from '../../memory/index.js';
 import { entryFor } from '../../memory/curate.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import { SCOPE_FLAGS, type CommandModule, type CommandResult } from '../program.js';
 import { resolveScope, type Scope } from '../scope.js';
 import { services } from '../services.js';
+import { treeLocation } from '../tree.js';
 
 interface SyncFlags extends Record<string, unknown> {
   team?: string;
@@ -23,26 +24,10 @@ interface SyncFlags extends Record<string, unknown> {
   dir?: string;
 }
 
-/**
- * Where lib/memory keeps the sync state for a tree: `<project>/.brv/claw-byterover` for the standard
- * `<project>/.brv/context-tree`; for any other directory `<parent>/.<name>.claw-byterover`, so two
- * trees never share a manifest.
- */
-export function stateDirFor(treeRoot: string): { projectRoot: string; stateDir: string } {
-  const standard = `${sep}.brv${sep}context-tree`;
-  if (treeRoot.endsWith(standard)) {
-    const projectRoot = dirname(dirname(treeRoot));
-    return { projectRoot, stateDir: defaultStateDir(projectRoot) };
-  }
-  return { projectRoot: dirname(treeRoot), stateDir: join(dirname(treeRoot), `.${basename(treeRoot)}.claw-byterover`) };
-}
-
 async function openSync(ctx: CommandContext, scope: Scope) {
-  const { config } = await ctx.config();
   const s = await services(ctx);
   const logger = await ctx.logger();
-  const treeRoot = resolve(ctx.io.cwd, config.contextTree);
-  const { projectRoot, stateDir } = stateDirFor(treeRoot);
+  const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
   const tree = new ContextTree({ projectRoot, treeRoot, logger });
   ctx.onCleanup(() => tree.close());
   const outbox = new Outbox(stateDir, logger);
