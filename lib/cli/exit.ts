@@ -29,16 +29,16 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Human description per exit code, in the order of the documented table. */
-export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCodeValue; name: keyof typeof ExitCode; meaning: string }> = [
-  { code: 0, name: 'OK', meaning: 'success' },
-  { code: 1, name: 'FAILURE', meaning: 'generic failure (unexpected answer, local I/O error, bug)' },
-  { code: 2, name: 'USAGE', meaning: 'usage error: unknown command/option, missing or invalid argument' },
-  { code: 3, name: 'AUTH', meaning: 'authentication required, invalid, expired or not refreshable' },
-  { code: 4, name: 'UNAVAILABLE', meaning: 'network error, timeout, server unavailable (5xx) or rate limited' },
-  { code: 5, name: 'CONFLICT', meaning: 'conflict: the remote changed (stale SHA) or local work would be overwritten' },
-  { code: 6, name: 'NOT_FOUND', meaning: 'not found (team, space, branch, file) or invalid configuration' },
-  { code: 130, name: 'INTERRUPTED', meaning: 'interrupted (SIGINT) or aborted' },
+/** Each exit code with a short label (help text) and its meaning, in the documented order. */
+export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCodeValue; name: keyof typeof ExitCode; short: string; meaning: string }> = [
+  { code: 0, name: 'OK', short: 'ok', meaning: 'success' },
+  { code: 1, name: 'FAILURE', short: 'failure', meaning: 'generic failure (unexpected answer, local I/O error, bug)' },
+  { code: 2, name: 'USAGE', short: 'usage', meaning: 'usage error: unknown command/option, missing or invalid argument' },
+  { code: 3, name: 'AUTH', short: 'auth', meaning: 'authentication required, invalid, expired or not refreshable' },
+  { code: 4, name: 'UNAVAILABLE', short: 'network/unavailable', meaning: 'network error, timeout, server unavailable (5xx) or rate limited' },
+  { code: 5, name: 'CONFLICT', short: 'conflict', meaning: 'conflict: the remote changed (stale SHA) or local work would be overwritten' },
+  { code: 6, name: 'NOT_FOUND', short: 'not found/config', meaning: 'not found (team, space, branch, file) or invalid configuration' },
+  { code: 130, name: 'INTERRUPTED', short: 'interrupted', meaning: 'interrupted (SIGINT) or aborted' },
 ];
 
 /** Codes whose family pattern below would pick the wrong exit code. */

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../config/index.js';
 import { CommandContext, type ConfigFlag, type GlobalOptions } from './context.js';
-import { ExitCode, type ExitCodeValue } from './exit.js';
+import { EXIT_CODE_TABLE, ExitCode, type ExitCodeValue } from './exit.js';
 import type { CliIo } from './io.js';
 import type { Output } from './output.js';
 
@@ -80,7 +80,7 @@ export function buildProgram(io: CliIo, out: Output, state: RunState, modules: C
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 failure, 2 usage, 3 auth, 4 network/unavailable, 5 conflict, 6 not found/config, 130 interrupted.\nDocs: docs/readme/cli.md',
+      `\nExit codes: ${EXIT_CODE_TABLE.map((r) => `${r.code} ${r.short}`).join(', ')}.\nDocs: docs/readme/cli.md`,
     );
 
   const rt: CliRuntime = {
