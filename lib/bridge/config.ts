@@ -1,0 +1,102 @@
+/**
+ * Bridge settings (zod). Meant to be composed into the one config schema (lib/config/schema.ts) as
+ * `bridge: BridgeConfigSchema.prefault({})`; secrets are listed in BRIDGE_SECRET_PATHS for the
+ * redactor. Until then `parseBridgeConfig` validates a plain object.
+ */
+import { z } from 'zod';
+import { ClawError } from '../errors.js';
+
+const nonEmpty = z.string().trim().min(1);
+
+/** `whsec_` + base64 of at least 24 bytes (Standard Webhooks secrets). */
+export const StandardSecretSchema = z
+  .string()
+  .trim()
+  .refine((s) => /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s.slice(6), 'base64').length >= 24, {
+    message: 'expected "whsec_" followed by the base64 of at least 24 random bytes',
+  });
+
+export const WebhooksConfigSchema = z.strictObject({
+  /** Route path. */
+  path: nonEmpty.regex(/^\//, 'expected a path starting with /').default('/webhooks/byterover'),
+  /** Secrets for `x-byterover-signature` (hex HMAC-SHA256 of the raw body). Several = rotation. */
+  byteroverSecrets: z.array(nonEmpty.min(16, 'expected at least 16 characters')).default([]),
+  /** Standard Webhooks secrets (`whsec_…`). Several = rotation. */
+  standardSecrets: z.array(StandardSecretSchema).default([]),
+  /** Accepted distance between `webhook-timestamp` and the bridge clock, both ways, in seconds. */
+  toleranceSeconds: z.number().int().min(1).max(3600).default(300),
+  /** Largest body accepted; larger ones get 413 without being read. */
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** How long an event id is remembered for dedupe, in seconds (must exceed the tolerance). */
+  dedupeRetentionSeconds: z.number().int().min(60).default(86_400),
+});
+
+export const QueueConfigSchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(100).default(8),
+  leaseMs: z.number().int().min(100).default(30_000),
+  retryBaseMs: z.number().int().min(1).default(1_000),
+  retryCapMs: z.number().int().min(1).default(300_000),
+  /** Jobs handled at once by this instance's worker. */
+  concurrency: z.number().int().min(1).max(1024).default(16),
+  /** How long an idle worker waits before looking for jobs again, ms. */
+  pollMs: z.number().int().min(5).default(200),
+  /** Per-job handler timeout, ms. */
+  handlerTimeoutMs: z.number().int().min(100).default(60_000),
+  /** Group commit: most webhooks per transaction, and how long the first waits for company (0 = next loop turn). */
+  maxBatch: z.number().int().min(1).max(10_000).default(512),
+  maxBatchDelayMs: z.number().int().min(0).max(100).default(0),
+});
+
+export const SqliteStoreConfigSchema = z.strictObject({
+  kind: z.literal('sqlite'),
+  /** Database file; default `<dataDir>/bridge.db`. */
+  path: nonEmpty.optional(),
+  /** 'full': fsync before every 2xx (default); 'normal': survives a process crash, not a power cut. */
+  durability: z.enum(['full', 'normal']).default('full'),
+});
+
+export const PostgresStoreConfigSchema = z.strictObject({
+  kind: z.literal('postgres'),
+  /** `postgres://user[:password]@host:port/db`; a secret when it carries a password. */
+  url: nonEmpty,
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('claw_bridge'),
+  /** `redis://host:port`: the job queue goes to Redis (BullMQ); without it the queue stays in PostgreSQL. */
+  redisUrl: nonEmpty.optional(),
+  /** BullMQ queue name and key prefix (instances sharing a queue use the same). */
+  queueName: nonEmpty.default('claw-bridge-webhooks'),
+  redisPrefix: nonEmpty.default('claw'),
+});
+
+export const StoreConfigSchema = z.discriminatedUnion('kind', [SqliteStoreConfigSchema, PostgresStoreConfigSchema]);
+
+export const BridgeConfigSchema = z
+  .strictObject({
+    host: nonEmpty.default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8787),
+    webhooks: WebhooksConfigSchema.prefault({}),
+    queue: QueueConfigSchema.prefault({}),
+    store: StoreConfigSchema.default({ kind: 'sqlite', durability: 'full' }),
+  })
+  .refine((c) => c.webhooks.dedupeRetentionSeconds > c.webhooks.toleranceSeconds, {
+    message: 'webhooks.dedupeRetentionSeconds must exceed webhooks.toleranceSeconds (a replay inside the window must still be recognised)',
+    path: ['webhooks', 'dedupeRetentionSeconds'],
+  });
+
+export type BridgeConfig = z.infer<typeof BridgeConfigSchema>;
+export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
+export type WebhooksConfig = z.infer<typeof WebhooksConfigSchema>;
+export type QueueConfig = z.infer<typeof QueueConfigSchema>;
+export type StoreConfig = z.infer<typeof StoreConfigSchema>;
+
+/** Dotted paths of secret values (relative to `bridge`). */
+export const BRIDGE_SECRET_PATHS = ['webhooks.byteroverSecrets', 'webhooks.standardSecrets', 'store.url', 'store.redisUrl'] as const;
+
+export function parseBridgeConfig(input: unknown): BridgeConfig {
+  const r = BridgeConfigSchema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `bridge.${i.path.join('.')}: ${i.message}`);
+  throw new ClawError('CONFIG_INVALID', `invalid bridge configuration: ${issues.join('; ')}`, {
+    hint: 'fix the listed keys in the config file or environment',
+    details: { issues: r.error.issues.map((i) => ({ path: ['bridge', ...i.path].join('.'), message: i.message })) },
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * The bridge queue's one retry schedule: "full jitter" (AWS Architecture Blog, "Exponential Backoff And
+ * Jitter"): a uniformly random delay in [0, min(cap, base·2^(attempt-1))], so retries of many failed
+ * jobs spread out instead of hitting a recovering dependency together.
+ */
+import type { QueuePolicy } from '../store/types.js';
+
+/** Delay before delivery `attempt + 1` after delivery `attempt` (1-based) failed, in ms. */
+export function retryDelayMs(attempt: number, policy: Pick<QueuePolicy, 'retryBaseMs' | 'retryCapMs'>, random: () => number = Math.random): number {
+  const exp = Math.min(policy.retryCapMs, policy.retryBaseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  return Math.floor(random() * exp);
+}
+
+/** True when a job that just failed its `attempt`-th delivery has no delivery left. */
+export function exhausted(attempt: number, policy: Pick<QueuePolicy, 'maxAttempts'>): boolean {
+  return attempt >= policy.maxAttempts;
+}

@@ -1,0 +1,401 @@
+/**
+ * The SQLite store's synchronous core (better-sqlite3). It runs on its own worker thread
+ * (sqlite-thread.ts) so that an fsync never stalls the HTTP event loop; store/sqlite.ts is the async
+ * face the rest of the bridge uses.
+ *
+ * Durability (documented in docs/readme/bridge-webhooks.md):
+ * - WAL journal. `durability: 'full'` (default) commits every write that must survive a power loss with
+ *   `synchronous=FULL` (the WAL is fsynced before the commit returns): enqueued webhooks, dedupe and
+ *   idempotency records, outbox, key/value blobs, locks. Queue bookkeeping that at-least-once delivery
+ *   tolerates losing (claims, lease extensions, acks, retry scheduling) commits with `synchronous=NORMAL`:
+ *   no fsync of its own, made durable by the next FULL commit; losing it in a power cut only means a
+ *   job is delivered again, which handlers must tolerate anyway.
+ * - `durability: 'normal'` never fsyncs: commits survive a crash of the process (SIGKILL) but not of
+ *   the machine.
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { exhausted, retryDelayMs } from '../queue/retry.js';
+import type {
+  DeadLetter,
+  DedupeStatus,
+  EnqueueOutcome,
+  IdempotencyBegin,
+  KvEntry,
+  Lease,
+  OutboxEntry,
+  QueueEvent,
+  QueuePolicy,
+  QueueStats,
+  SavedResponse,
+} from './types.js';
+
+export interface SqliteEngineOptions {
+  path: string;
+  durability: 'full' | 'normal';
+  policy: QueuePolicy;
+  /** ms to wait for another connection's write lock (several processes on one file). */
+  busyTimeoutMs?: number;
+}
+
+/** Job phases: ready (visible_at = due), leased (visible_at = lease expiry), retry wait, dead. */
+const READY = 0;
+const LEASED = 1;
+const RETRY = 2;
+const DEAD = 3;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dedupe (
+  id TEXT PRIMARY KEY,
+  first_seen INTEGER NOT NULL,
+  enqueued INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedupe_first_seen ON dedupe(first_seen);
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  phase INTEGER NOT NULL,
+  visible_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  token TEXT,
+  last_error TEXT,
+  dead_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(visible_at) WHERE phase < 3;
+CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(dead_at) WHERE phase = 3;
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  request_hash TEXT NOT NULL,
+  completed INTEGER NOT NULL,
+  response TEXT,
+  created_at INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY,
+  topic TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at);
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL,
+  version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locks (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const PRUNE_CHUNK = 10_000;
+
+interface JobRow {
+  id: string;
+  type: string;
+  payload: string;
+  received_at: number;
+  attempts: number;
+}
+
+export class SqliteEngine {
+  private readonly db: Database.Database;
+  private readonly policy: QueuePolicy;
+  private readonly full: boolean;
+  private readonly s;
+
+  constructor(opts: SqliteEngineOptions) {
+    this.policy = opts.policy;
+    this.full = opts.durability === 'full';
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+    this.db.pragma(`synchronous = ${this.full ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.s = {
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      dedupeInsert: db.prepare('INSERT INTO dedupe (id, first_seen, enqueued) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      dedupeGet: db.prepare('SELECT enqueued FROM dedupe WHERE id = ?'),
+      dedupeMark: db.prepare('UPDATE dedupe SET enqueued = 1 WHERE id = ?'),
+      jobInsert: db.prepare(
+        `INSERT INTO jobs (id, type, payload, received_at, phase, visible_at) VALUES (?, ?, ?, ?, ${READY}, ?) ON CONFLICT (id) DO NOTHING`,
+      ),
+      deadExpired: db.prepare(
+        `UPDATE jobs SET phase = ${DEAD}, dead_at = ?, token = NULL,
+           last_error = coalesce(last_error, 'lease expired on the last attempt (handler crashed or hung)')
+         WHERE phase < ${DEAD} AND visible_at <= ? AND attempts >= ?`,
+      ),
+      claim: db.prepare(
+        `UPDATE jobs SET phase = ${LEASED}, token = ?, visible_at = ?, attempts = attempts + 1
+         WHERE seq IN (SELECT seq FROM jobs WHERE phase < ${DEAD} AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)
+         RETURNING id, type, payload, received_at, attempts`,
+      ),
+      extend: db.prepare(`UPDATE jobs SET visible_at = ? WHERE id = ? AND token = ? AND phase = ${LEASED}`),
+      ack: db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND phase = ${LEASED}`),
+      leased: db.prepare(`SELECT attempts FROM jobs WHERE id = ? AND token = ? AND phase = ${LEASED}`),
+      retry: db.prepare(`UPDATE jobs SET phase = ${RETRY}, visible_at = ?, token = NULL, last_error = ? WHERE id = ?`),
+      dead: db.prepare(`UPDATE jobs SET phase = ${DEAD}, dead_at = ?, token = NULL, last_error = ? WHERE id = ?`),
+      stats: db.prepare(
+        `SELECT
+           sum(phase < ${DEAD}) AS depth,
+           sum(phase = ${LEASED} AND visible_at > ?) AS in_flight,
+           sum(phase = ${RETRY} AND visible_at > ?) AS retrying,
+           sum(phase = ${DEAD}) AS dead,
+           min(CASE WHEN phase < ${DEAD} THEN received_at END) AS oldest
+         FROM jobs`,
+      ),
+      deadList: db.prepare(
+        `SELECT id, type, payload, received_at, attempts, last_error, dead_at FROM jobs WHERE phase = ${DEAD} ORDER BY dead_at, seq LIMIT ?`,
+      ),
+      redrive: db.prepare(`UPDATE jobs SET phase = ${READY}, attempts = 0, visible_at = ?, dead_at = NULL WHERE id = ? AND phase = ${DEAD}`),
+      idemGet: db.prepare('SELECT request_hash, completed, response, locked_until FROM idempotency WHERE key = ?'),
+      idemInsert: db.prepare('INSERT INTO idempotency (key, request_hash, completed, created_at, locked_until) VALUES (?, ?, 0, ?, ?)'),
+      idemRelock: db.prepare('UPDATE idempotency SET locked_until = ? WHERE key = ? AND completed = 0'),
+      idemComplete: db.prepare('UPDATE idempotency SET completed = 1, response = ?, locked_until = ? WHERE key = ?'),
+      idemRelease: db.prepare('DELETE FROM idempotency WHERE key = ? AND completed = 0'),
+      outboxAdd: db.prepare('INSERT INTO outbox (id, topic, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      outboxDue: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?'),
+      outboxDueTopic: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? AND topic = ? ORDER BY next_attempt_at, created_at LIMIT ?'),
+      outboxRetry: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?'),
+      outboxRemove: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      kvGet: db.prepare('SELECT value, version, updated_at FROM kv WHERE key = ?'),
+      kvPut: db.prepare(
+        'INSERT INTO kv (key, value, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at',
+      ),
+      kvDelete: db.prepare('DELETE FROM kv WHERE key = ?'),
+      lockAcquire: db.prepare(
+        `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`,
+      ),
+      lockRelease: db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?'),
+      pruneDedupe: db.prepare(`DELETE FROM dedupe WHERE id IN (SELECT id FROM dedupe WHERE first_seen < ? LIMIT ${PRUNE_CHUNK})`),
+      pruneIdem: db.prepare(
+        `DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? AND (completed = 1 OR locked_until <= ?) LIMIT ${PRUNE_CHUNK})`,
+      ),
+    };
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction, committed durably (FULL) or cheaply (NORMAL). */
+  private tx<T>(durable: boolean, fn: () => T): T {
+    const relaxed = this.full && !durable;
+    if (relaxed) this.s.syncNormal.run();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      if (relaxed) this.s.syncFull.run();
+    }
+  }
+
+  // ---- queue ----
+
+  enqueue(events: QueueEvent[], now: number): EnqueueOutcome[] {
+    return this.tx(true, () =>
+      events.map((e) => {
+        if (this.s.dedupeInsert.run(e.id, e.receivedAt, 1).changes === 0) return 'duplicate';
+        this.s.jobInsert.run(e.id, e.type, e.payload, e.receivedAt, now);
+        return 'enqueued';
+      }),
+    );
+  }
+
+  claim(max: number, now: number): Lease[] {
+    const token = randomBytes(12).toString('base64url');
+    const rows = this.tx(false, () => {
+      this.s.deadExpired.run(now, now, this.policy.maxAttempts);
+      return this.s.claim.all(token, now + this.policy.leaseMs, now, max) as JobRow[];
+    });
+    return rows.map((r) => ({ id: r.id, type: r.type, payload: r.payload, receivedAt: r.received_at, attempt: r.attempts, token }));
+  }
+
+  extend(id: string, token: string, now: number): boolean {
+    return this.tx(false, () => this.s.extend.run(now + this.policy.leaseMs, id, token).changes === 1);
+  }
+
+  ack(leases: Array<{ id: string; token: string }>): number {
+    return this.tx(false, () => leases.reduce((n, l) => n + this.s.ack.run(l.id, l.token).changes, 0));
+  }
+
+  fail(id: string, token: string, error: string, now: number, random: number): 'retry' | 'dead' | 'stale' {
+    return this.tx(false, () => {
+      const row = this.s.leased.get(id, token) as { attempts: number } | undefined;
+      if (!row) return 'stale';
+      if (exhausted(row.attempts, this.policy)) {
+        this.s.dead.run(now, error, id);
+        return 'dead';
+      }
+      this.s.retry.run(now + retryDelayMs(row.attempts, this.policy, () => random), error, id);
+      return 'retry';
+    });
+  }
+
+  stats(now: number): QueueStats {
+    const r = this.s.stats.get(now, now) as { depth: number | null; in_flight: number | null; retrying: number | null; dead: number | null; oldest: number | null };
+    return {
+      depth: r.depth ?? 0,
+      inFlight: r.in_flight ?? 0,
+      retrying: r.retrying ?? 0,
+      dead: r.dead ?? 0,
+      oldestAgeMs: r.oldest === null ? 0 : Math.max(0, now - r.oldest),
+    };
+  }
+
+  deadLetters(limit: number): DeadLetter[] {
+    const rows = this.s.deadList.all(limit) as Array<JobRow & { last_error: string | null; dead_at: number }>;
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      payload: r.payload,
+      receivedAt: r.received_at,
+      attempts: r.attempts,
+      lastError: r.last_error ?? '',
+      deadAt: r.dead_at,
+    }));
+  }
+
+  redrive(ids: string[], now: number): number {
+    return this.tx(true, () => ids.reduce((n, id) => n + this.s.redrive.run(now, id).changes, 0));
+  }
+
+  // ---- dedupe (for queues outside this database) ----
+
+  reserve(entries: Array<{ id: string; seenAt: number }>): DedupeStatus[] {
+    return this.tx(true, () =>
+      entries.map(({ id, seenAt }) => {
+        if (this.s.dedupeInsert.run(id, seenAt, 0).changes === 1) return 'new';
+        const row = this.s.dedupeGet.get(id) as { enqueued: number } | undefined;
+        return row?.enqueued === 1 ? 'enqueued' : 'pending';
+      }),
+    );
+  }
+
+  markEnqueued(ids: string[]): void {
+    this.tx(true, () => {
+      for (const id of ids) this.s.dedupeMark.run(id);
+    });
+  }
+
+  // ---- idempotency ----
+
+  idemBegin(key: string, requestHash: string, now: number, lockMs: number): IdempotencyBegin {
+    return this.tx(true, (): IdempotencyBegin => {
+      const row = this.s.idemGet.get(key) as { request_hash: string; completed: number; response: string | null; locked_until: number } | undefined;
+      if (!row) {
+        this.s.idemInsert.run(key, requestHash, now, now + lockMs);
+        return { state: 'acquired' };
+      }
+      if (row.request_hash !== requestHash) return { state: 'mismatch' };
+      if (row.completed === 1) return { state: 'replay', response: JSON.parse(row.response ?? 'null') as SavedResponse };
+      if (row.locked_until > now) return { state: 'in_progress' };
+      this.s.idemRelock.run(now + lockMs, key);
+      return { state: 'acquired' };
+    });
+  }
+
+  idemComplete(key: string, response: SavedResponse, now: number): void {
+    this.tx(true, () => this.s.idemComplete.run(JSON.stringify(response), now, key));
+  }
+
+  idemRelease(key: string): void {
+    this.tx(true, () => this.s.idemRelease.run(key));
+  }
+
+  // ---- outbox ----
+
+  outboxAdd(id: string, topic: string, payload: string, now: number): void {
+    this.tx(true, () => this.s.outboxAdd.run(id, topic, payload, now, now));
+  }
+
+  outboxDue(now: number, limit: number, topic?: string): OutboxEntry[] {
+    const rows = (topic === undefined ? this.s.outboxDue.all(now, limit) : this.s.outboxDueTopic.all(now, topic, limit)) as Array<{
+      id: string;
+      topic: string;
+      payload: string;
+      created_at: number;
+      attempts: number;
+      next_attempt_at: number;
+      last_error: string | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      topic: r.topic,
+      payload: r.payload,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      nextAttemptAt: r.next_attempt_at,
+      lastError: r.last_error ?? undefined,
+    }));
+  }
+
+  outboxRetry(id: string, error: string, nextAttemptAt: number): void {
+    this.tx(true, () => this.s.outboxRetry.run(error, nextAttemptAt, id));
+  }
+
+  outboxRemove(id: string): void {
+    this.tx(true, () => this.s.outboxRemove.run(id));
+  }
+
+  // ---- key/value ----
+
+  kvGet(key: string): KvEntry | undefined {
+    const r = this.s.kvGet.get(key) as { value: Buffer; version: number; updated_at: number } | undefined;
+    return r ? { value: r.value, version: r.version, updatedAt: r.updated_at } : undefined;
+  }
+
+  kvSet(key: string, value: Uint8Array, now: number, expectVersion?: number): { ok: boolean; version: number } {
+    return this.tx(true, () => {
+      const cur = (this.s.kvGet.get(key) as { version: number } | undefined)?.version ?? 0;
+      if (expectVersion !== undefined && expectVersion !== cur) return { ok: false, version: cur };
+      this.s.kvPut.run(key, Buffer.from(value), cur + 1, now);
+      return { ok: true, version: cur + 1 };
+    });
+  }
+
+  kvDelete(key: string): void {
+    this.tx(true, () => this.s.kvDelete.run(key));
+  }
+
+  // ---- locks ----
+
+  lockAcquire(name: string, owner: string, ttlMs: number, now: number): boolean {
+    return this.tx(true, () => this.s.lockAcquire.run(name, owner, now + ttlMs, now).changes === 1);
+  }
+
+  lockRelease(name: string, owner: string): void {
+    this.tx(true, () => this.s.lockRelease.run(name, owner));
+  }
+
+  // ---- maintenance ----
+
+  prune(dedupeBefore: number, idempotencyBefore: number, now: number): { dedupe: number; idempotency: number } {
+    let dedupe = 0;
+    let idempotency = 0;
+    for (;;) {
+      const n = this.tx(false, () => this.s.pruneDedupe.run(dedupeBefore).changes);
+      dedupe += n;
+      if (n < PRUNE_CHUNK) break;
+    }
+    for (;;) {
+      const n = this.tx(false, () => this.s.pruneIdem.run(idempotencyBefore, now).changes);
+      idempotency += n;
+      if (n < PRUNE_CHUNK) break;
+    }
+    return { dedupe, idempotency };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
