@@ -108,6 +108,18 @@ describe('claw-byterover against the ByteRover stand-in', () => {
     expect(again.out).toMatch(/^Already up to date with team-\S+@main/);
   });
 
+  it('a long pull shows a progress line on a TTY stderr and erases it; none without a TTY', async () => {
+    e.standin.inject({ kind: 'latency', ms: 300, endpoint: 'cogit.snapshot', times: 2 });
+    const tty = await e.cli(['pull', '--dir', 'progress-tree'], { stderrTTY: true, progressDelayMs: 0 });
+    expect(tty.code).toBe(0);
+    expect(tty.err).toMatch(new RegExp(`\\r. pulling ${teamId}/${spaceId}@main \\d+s`));
+    expect(tty.err.endsWith('\r')).toBe(true);
+    expect(tty.out).toMatch(/^Pulled /);
+    const plain = await e.cli(['pull', '--dir', 'progress-tree-2'], { stderrTTY: false, progressDelayMs: 0 });
+    expect(plain.code).toBe(0);
+    expect(plain.err).toBe('');
+  });
+
   it('pull honours --space/--branch/--dir and config defaults', async () => {
     e.standin.commitFiles(teamId, otherSpace, 'dev', { '/x.md': '# X\n' });
     const r = await e.cli(['pull', '--space', otherSpace, '--branch', 'dev', '--dir', 'other-tree', '--json']);

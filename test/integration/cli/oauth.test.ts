@@ -153,4 +153,21 @@ describe('claw-byterover login with OAuth against oidc-provider', () => {
     expect(await exited).toBe(0);
     expect(out).toMatch(/^Logged in as .* with OAuth login \(profile "child"\)/);
   });
+
+  it('as a child process: Ctrl-C while login waits for the browser exits 130 and stores nothing', async () => {
+    const child = startCliProcess(['login', '--no-browser', '--profile', 'interrupted'], { cwd: e.root, env: e.env });
+    child.stdin.end();
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        err += c;
+        if (err.includes('/authorize?')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toMatch(/error AUTH_LOGIN_CANCELLED|error CLI_INTERRUPTED/);
+    expect(await createFileTokenStore({ dir: e.dataDir }).load('interrupted')).toBeUndefined();
+  });
 });
