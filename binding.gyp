@@ -17,6 +17,12 @@
       'native/src/negotiate.cc',
       'native/src/extensions.cc',
       'native/src/plugin.cc',
+      'native/src/recall/utf8.cc',
+      'native/src/recall/tokenizer.cc',
+      'native/src/recall/markdown.cc',
+      'native/src/recall/excerpt.cc',
+      'native/src/recall/index.cc',
+      'native/src/recall/recall_c.cc',
     ],
   },
   'target_defaults': {

@@ -94,6 +94,10 @@ export interface NativeBinding {
   negotiateAgentProtocol(min: number, max: number): ProtocolNegotiation;
   strerror(status: number): string;
   statuses: Record<string, number>;
+  /** The recall engine's class (absent in addons built before the engine landed). */
+  RecallIndex?: new (options?: RecallEngineOptions) => RecallIndexBinding;
+  /** Native recall indexes not yet freed (closed or garbage-collected), process-wide. */
+  recallLiveIndexes?: () => number;
 }
 
 /** One place the loader looked. */
@@ -327,4 +331,255 @@ export function negotiateAgentProtocol(min: number, max: number): ProtocolNegoti
 /** claw_strerror: one-line description of a numeric status. */
 export function strerror(status: number): string {
   return binding().strerror(status);
+}
+
+// ---- Recall: the native context-tree index (native/src/recall, claw/recall.h) ----------------
+
+/** Engine options (claw/recall.h `claw_recall_options`); every field is optional. */
+export interface RecallEngineOptions {
+  /** BM25 term-frequency saturation, >= 0 (default 1.2). */
+  k1?: number;
+  /** Field weights, >= 0: title and frontmatter tags 3, headings 2, body 1 by default. */
+  titleWeight?: number;
+  headingsWeight?: number;
+  bodyWeight?: number;
+  /** Length normalization per field, in [0, 1] (default 0.75 each). */
+  titleB?: number;
+  headingsB?: number;
+  bodyB?: number;
+  /** Drop English stop words (default true). */
+  stopWords?: boolean;
+  /** Fold English plurals, "notes" → "note" (default true). */
+  pluralFolding?: boolean;
+  /** Largest document accepted, in UTF-8 bytes (default 16 MiB). */
+  maxDocumentBytes?: number;
+}
+
+export interface RecallIndexOptions extends RecallEngineOptions {
+  /** Excerpt length of each hit, in Unicode code points, the "…" included (default 200; 0 = none). */
+  excerptChars?: number;
+  /** Threads addBatch parses on (default 0 = one per core, at most 8). */
+  batchThreads?: number;
+}
+
+/** A note already split into fields (lib/memory's RecallDoc). `headings` is informational: the
+ *  engine reads the headings from `body`, which holds the markdown with its headings. */
+export interface RecallFields {
+  title: string;
+  headings: string[];
+  body: string;
+  tags: string[];
+}
+
+/** What a document can be given as: the raw markdown file (string, or UTF-8 bytes), or fields. */
+export type RecallSource = string | Uint8Array | RecallFields;
+
+export interface RecallHit {
+  /** The path the document was added under. */
+  path: string;
+  /** Frontmatter title, else the first H1, else the file name. */
+  title: string;
+  /** BM25F score (> 0); hits come best first, ties by path. */
+  score: number;
+  /** Up to `excerptChars` code points of the body around the best match. */
+  excerpt: string;
+}
+
+export interface RecallStats {
+  /** Live documents. */
+  documents: number;
+  /** Distinct indexed terms. */
+  terms: number;
+  /** (term, document) pairs. */
+  postings: number;
+  /** Heap bytes the native index holds (estimate). */
+  memoryBytes: number;
+  /** Successful changes since creation. */
+  generation: number;
+  /** Document slots / term ids allocated (live + reusable): bounded under repeated updates. */
+  docSlots: number;
+  termSlots: number;
+  /** Average indexed tokens per document, per field. */
+  avgTitleTokens: number;
+  avgHeadingsTokens: number;
+  avgBodyTokens: number;
+}
+
+/** The native class as the addon exports it (see native/src/addon.cc). */
+export interface RecallIndexBinding {
+  upsert(path: string, markdown: string | Uint8Array): boolean;
+  upsertBatch(docs: ReadonlyArray<{ path: string; doc: string | Uint8Array }>, threads?: number): void;
+  remove(path: string): boolean;
+  contains(path: string): boolean;
+  query(text: string, k?: number, excerptChars?: number): RecallHit[];
+  stats(): RecallStats;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/**
+ * Markdown the engine parses back into `fields`: a frontmatter with the title and tags as JSON
+ * strings (valid YAML double-quoted scalars, which the engine unescapes), then the body.
+ */
+export function recallFieldsToMarkdown(fields: RecallFields): string {
+  const title = JSON.stringify(fields.title.replace(/[\r\n]+/g, ' '));
+  const tags = fields.tags.map((t) => JSON.stringify(t.replace(/[\r\n]+/g, ' '))).join(', ');
+  return `---\ntitle: ${title}\ntags: [${tags}]\n---\n${fields.body}`;
+}
+
+function isBytes(doc: RecallSource): doc is string | Uint8Array {
+  return typeof doc === 'string' || doc instanceof Uint8Array;
+}
+
+const RECALL_HINTS: Record<string, string> = {
+  RECALL_CLOSED: 'create a new index with createRecallIndex(); close() frees the native memory for good',
+  RECALL_DOCUMENT_TOO_LARGE: 'split the note, or raise maxDocumentBytes when creating the index',
+  RECALL_OUT_OF_MEMORY: 'the process ran out of memory while indexing: index fewer or smaller notes',
+  RECALL_INVALID_ARGUMENT: 'check the path (1..4096 UTF-8 bytes, no NUL) and the document',
+  RECALL_INTERNAL: 'this is a bug in claw-byterover: please report it with the input that caused it',
+};
+
+/** Native recall errors (Error with a RECALL_* code) as ClawError; anything else unchanged. */
+function recallError(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) return e;
+  if (typeof code !== 'string' || !code.startsWith('RECALL_')) return e;
+  return new ClawError(code, e.message, { hint: RECALL_HINTS[code], cause: e });
+}
+
+/**
+ * A native recall index. It implements lib/memory's `RecallIndex` seam (add/addBatch/update/
+ * remove/query/stats/close) plus upsert, contains and the full engine stats.
+ *
+ * Errors: wrong argument types throw TypeError (`code` ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE),
+ * out-of-range numbers RangeError (ERR_OUT_OF_RANGE); engine refusals throw ClawError with a stable
+ * code: RECALL_DOCUMENT_TOO_LARGE, RECALL_OUT_OF_MEMORY, RECALL_INTERNAL, and RECALL_CLOSED for any
+ * call after close().
+ *
+ * Memory: the native index is freed by close() or, when the object is dropped, by the garbage
+ * collector (its size is reported to V8 as external memory).
+ */
+export class NativeRecallIndex {
+  readonly #native: RecallIndexBinding;
+  readonly #excerptChars: number;
+  readonly #threads: number;
+
+  constructor(native: RecallIndexBinding, excerptChars: number, threads: number) {
+    this.#native = native;
+    this.#excerptChars = excerptChars;
+    this.#threads = threads;
+  }
+
+  /** Adds the document at `path`, or replaces the one there; true when it replaced one. */
+  upsert(path: string, doc: RecallSource): boolean {
+    try {
+      return this.#native.upsert(path, isBytes(doc) ? doc : recallFieldsToMarkdown(doc));
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  add(path: string, doc: RecallSource): void {
+    this.upsert(path, doc);
+  }
+
+  update(path: string, doc: RecallSource): void {
+    this.upsert(path, doc);
+  }
+
+  /** Adds or replaces many documents at once (a later duplicate path wins), parsed in parallel.
+   *  All-or-nothing for bad input: a bad path or an oversized document throws before any change. */
+  addBatch(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): void {
+    let raw = true;
+    for (const d of docs) {
+      if (!isBytes(d.doc)) {
+        raw = false;
+        break;
+      }
+    }
+    const input = raw
+      ? (docs as ReadonlyArray<{ path: string; doc: string | Uint8Array }>)
+      : docs.map((d) => ({ path: d.path, doc: isBytes(d.doc) ? d.doc : recallFieldsToMarkdown(d.doc) }));
+    try {
+      this.#native.upsertBatch(input, this.#threads);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /** Removes the document at `path`; false when it was not indexed. */
+  remove(path: string): boolean {
+    try {
+      return this.#native.remove(path);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  contains(path: string): boolean {
+    try {
+      return this.#native.contains(path);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /** At most `k` hits (default 10, capped at 10,000), best first. An empty or all-stop-word query
+   *  returns []. */
+  query(text: string, k = 10, opts?: { excerptChars?: number }): RecallHit[] {
+    try {
+      return this.#native.query(text, k, opts?.excerptChars ?? this.#excerptChars);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  stats(): RecallStats {
+    try {
+      return this.#native.stats();
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /** Frees the native index now. Idempotent; any other call afterwards throws RECALL_CLOSED. */
+  close(): void {
+    this.#native.close();
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+}
+
+/** Why the loaded addon has no recall engine (an addon built before it landed). */
+function recallMissing(): ClawError {
+  return new ClawError(
+    'NATIVE_RECALL_MISSING',
+    `expected the native addon at ${addonPath()} to provide the recall engine (RecallIndex), found an addon without it`,
+    { hint: 'the addon predates the recall engine: run `npm rebuild claw-byterover` or install a newer release' },
+  );
+}
+
+/**
+ * A fresh, empty native recall index (lib/memory's RecallIndex seam; lib/memory/native-index.ts
+ * finds the engine through this export). Throws NATIVE_LOAD_FAILED when the addon cannot load,
+ * NATIVE_RECALL_MISSING when it has no recall engine, RangeError/TypeError for bad options.
+ */
+export function createRecallIndex(opts: RecallIndexOptions = {}): NativeRecallIndex {
+  const b = binding();
+  if (typeof b.RecallIndex !== 'function') throw recallMissing();
+  const { excerptChars = 200, batchThreads = 0, ...engine } = opts;
+  if (!Number.isInteger(excerptChars) || excerptChars < 0)
+    throw new RangeError(`expected excerptChars to be an integer >= 0, got ${String(excerptChars)}`);
+  if (!Number.isInteger(batchThreads) || batchThreads < 0 || batchThreads > 64)
+    throw new RangeError(`expected batchThreads to be an integer 0..64, got ${String(batchThreads)}`);
+  return new NativeRecallIndex(new b.RecallIndex(engine), excerptChars, batchThreads);
+}
+
+/** Native recall indexes alive in this process (not yet closed or collected); for leak checks. */
+export function recallLiveIndexes(): number {
+  const b = binding();
+  if (typeof b.recallLiveIndexes !== 'function') throw recallMissing();
+  return b.recallLiveIndexes();
 }

@@ -4,13 +4,27 @@
 //   { ok, status, code, message, version? }
 // where `status` is the numeric CLAW_* value and `code` its stable name ("CLAW_E_ABI_MAJOR"), so
 // TypeScript switches on codes and never parses prose.
+//
+// The recall engine (native/src/recall) is bound as the class RecallIndex, written against the
+// Node-API C functions directly: its query() is the hot path of every agent turn, so each call
+// makes the fewest Node-API calls it can (no per-call property-name strings, one
+// napi_define_properties per hit). Every Node-API function is CALLED, never address-taken (see
+// throw_type_error below).
 #include <napi.h>
 
+#include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "claw/plugin.h"
 #include "negotiate.h"
 #include "plugin_state.h"
+#include "recall/index.h"
 
 namespace {
 
@@ -141,6 +155,712 @@ Napi::Value StrError(const Napi::CallbackInfo &info) {
   return Napi::String::New(env, claw_strerror(info[0].As<Napi::Number>().Int32Value()));
 }
 
+// ---- RecallIndex: the recall engine through Node-API ----------------------------------------
+//
+//   new RecallIndex(options?)       options: { k1, titleWeight, headingsWeight, bodyWeight, titleB,
+//                                   headingsB, bodyB, stopWords, pluralFolding, maxDocumentBytes }
+//   upsert(path, markdown)          -> boolean (true when a document was replaced); markdown is a
+//                                   string or a Uint8Array/Buffer of UTF-8
+//   upsertBatch(docs, threads?)     docs: Array<{ path, doc }> (doc as for upsert); parsed on
+//                                   `threads` threads (0/undefined = one per core, at most 8)
+//   remove(path) -> boolean         contains(path) -> boolean
+//   query(text, k?, excerptChars?)  -> Array<{ path, title, score, excerpt }>, best first
+//                                   (k defaults to 10, capped at 10000; excerptChars to 200)
+//   stats()                         -> { documents, terms, postings, memoryBytes, generation,
+//                                   docSlots, termSlots, avgTitleTokens, avgHeadingsTokens,
+//                                   avgBodyTokens }
+//   close()                         frees the native index now (idempotent); later calls throw
+//   closed                          boolean getter
+//
+// Errors: wrong argument types throw TypeError (code ERR_INVALID_ARG_TYPE), bad values TypeError
+// (ERR_INVALID_ARG_VALUE) or RangeError (ERR_OUT_OF_RANGE); engine refusals throw Error with the
+// engine's stable code (RECALL_DOCUMENT_TOO_LARGE, RECALL_OUT_OF_MEMORY, RECALL_INTERNAL), and a call
+// after close() throws Error RECALL_CLOSED. The native memory is reported to V8
+// (napi_adjust_external_memory) so dropped indexes are collected promptly; recallLiveIndexes()
+// counts the native indexes not yet freed (for leak tests).
+namespace recall_binding {
+
+using claw::recall::Index;
+
+constexpr size_t kMaxPathBytes = 4096;  // the engine's Options::max_path_bytes
+constexpr uint32_t kMaxK = 10000;
+constexpr uint32_t kDefaultK = 10;
+constexpr uint32_t kDefaultExcerptChars = 200;
+constexpr uint32_t kMaxExcerptChars = 100000;
+constexpr uint32_t kReportEvery = 64;  // single mutations between two memory reports to V8
+
+// Marks objects this addon wrapped, so a method called on a foreign object (another addon's
+// wrapped object, or a plain one) throws instead of misreading its pointer.
+constexpr napi_type_tag kRecallTag = {0x636c61772d726563ULL, 0x616c6c2d696e6478ULL};
+
+std::atomic<int64_t> g_live{0};
+
+// Property names created once per environment (worker threads each get their own), held in one
+// array: Node-API 8 only references objects, not strings.
+enum Key : uint32_t { kPath, kTitle, kScore, kExcerpt, kDoc, kKeyCount };
+constexpr const char *kKeyNames[kKeyCount] = {"path", "title", "score", "excerpt", "doc"};
+struct EnvData {
+  napi_ref keys = nullptr;
+};
+
+// Fetches the named keys (in the order given) from the environment's key array.
+template <size_t N>
+bool get_keys(napi_env env, const Key (&which)[N], napi_value *out) {
+  void *p = nullptr;
+  napi_value arr;
+  if (napi_get_instance_data(env, &p) != napi_ok || p == nullptr ||
+      napi_get_reference_value(env, static_cast<EnvData *>(p)->keys, &arr) != napi_ok)
+    return false;
+  for (size_t i = 0; i < N; ++i)
+    if (napi_get_element(env, arr, which[i], &out[i]) != napi_ok) return false;
+  return true;
+}
+
+struct Wrap {
+  Index *index = nullptr;
+  int64_t reported = 0;  // bytes currently reported to V8 as external memory
+  uint32_t since_report = 0;
+};
+
+// Throws Error(code) for a failed Node-API call when nothing is pending yet; returns nullptr.
+napi_value napi_failure(napi_env env) {
+  const napi_extended_error_info *info = nullptr;
+  napi_get_last_error_info(env, &info);
+  const char *what = info != nullptr && info->error_message != nullptr ? info->error_message : "unknown";
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, "RECALL_INTERNAL", (std::string("Node-API call failed: ") + what).c_str());
+  return nullptr;
+}
+
+#define RECALL_NAPI(call)                                     \
+  do {                                                        \
+    if ((call) != napi_ok) return recall_binding::napi_failure(env); \
+  } while (0)
+
+napi_value type_error(napi_env env, const char *code, const std::string &message) {
+  napi_throw_type_error(env, code, message.c_str());
+  return nullptr;
+}
+napi_value range_error(napi_env env, const std::string &message) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message.c_str());
+  return nullptr;
+}
+
+// "a string", "undefined", "a number (3.5)", ... for messages.
+std::string describe(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  if (napi_typeof(env, v, &t) != napi_ok) return "an unknown value";
+  switch (t) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "a boolean";
+    case napi_number: {
+      double d = 0;
+      napi_get_value_double(env, v, &d);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "the number %.17g", d);
+      return buf;
+    }
+    case napi_string: return "a string";
+    case napi_symbol: return "a symbol";
+    case napi_object: {
+      bool arr = false;
+      napi_is_array(env, v, &arr);
+      return arr ? "an array" : "an object";
+    }
+    case napi_function: return "a function";
+    case napi_external: return "an external";
+    case napi_bigint: return "a bigint";
+  }
+  return "an unknown value";
+}
+
+// A JS string as UTF-8: short ones in an inline buffer (no allocation), long ones on the heap.
+struct Utf8 {
+  char small[512];
+  std::string big;
+  const char *data = small;
+  size_t len = 0;
+};
+
+// Reads a string; napi_string_expected when `v` is not a string.
+napi_status read_utf8(napi_env env, napi_value v, Utf8 *out) {
+  size_t n = 0;
+  napi_status st = napi_get_value_string_utf8(env, v, out->small, sizeof out->small, &n);
+  if (st != napi_ok) return st;
+  // Node-API never splits a character: room left for the longest one (4 bytes) means it all fit.
+  if (n + 4 < sizeof out->small - 1) {
+    out->data = out->small;
+    out->len = n;
+    return napi_ok;
+  }
+  st = napi_get_value_string_utf8(env, v, nullptr, 0, &n);
+  if (st != napi_ok) return st;
+  out->big.resize(n + 1);
+  st = napi_get_value_string_utf8(env, v, &out->big[0], n + 1, &n);
+  out->big.resize(n);
+  out->data = out->big.data();
+  out->len = n;
+  return st;
+}
+
+// Bytes of a document: a string (copied as UTF-8) or a Uint8Array/Buffer (borrowed, zero-copy).
+struct DocBytes {
+  Utf8 text;
+  const char *data = nullptr;
+  size_t len = 0;
+};
+
+bool read_doc(napi_env env, napi_value v, const std::string &what, DocBytes *out) {
+  napi_status st = read_utf8(env, v, &out->text);
+  if (st == napi_ok) {
+    out->data = out->text.data;
+    out->len = out->text.len;
+    return true;
+  }
+  if (st != napi_string_expected) return napi_failure(env), false;
+  bool typed = false;
+  napi_is_typedarray(env, v, &typed);
+  if (typed) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *data = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok)
+      return napi_failure(env), false;
+    if (type == napi_uint8_array) {
+      out->data = static_cast<const char *>(data);
+      out->len = length;
+      return true;
+    }
+  }
+  type_error(env, "ERR_INVALID_ARG_TYPE",
+             "expected " + what + " to be a markdown string or a Uint8Array of UTF-8, got " + describe(env, v));
+  return false;
+}
+
+// A document path: a string of 1..4096 UTF-8 bytes without NUL.
+bool read_path(napi_env env, napi_value v, const std::string &what, Utf8 *out) {
+  const napi_status st = read_utf8(env, v, out);
+  if (st == napi_string_expected) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + what + " to be a string, got " + describe(env, v));
+    return false;
+  }
+  if (st != napi_ok) return napi_failure(env), false;
+  if (out->len == 0) {
+    type_error(env, "ERR_INVALID_ARG_VALUE", "expected " + what + " to be a non-empty path, got an empty string");
+    return false;
+  }
+  if (out->len > kMaxPathBytes) {
+    type_error(env, "ERR_INVALID_ARG_VALUE",
+               "expected " + what + " to be at most " + std::to_string(kMaxPathBytes) + " UTF-8 bytes, got " +
+                   std::to_string(out->len));
+    return false;
+  }
+  if (std::memchr(out->data, '\0', out->len) != nullptr) {
+    type_error(env, "ERR_INVALID_ARG_VALUE", "expected " + what + " to contain no NUL character");
+    return false;
+  }
+  return true;
+}
+
+// An optional integer argument in [lo, hi]; undefined (or absent) gives `fallback`.
+bool read_uint(napi_env env, napi_value v, const char *what, uint32_t lo, uint32_t hi, uint32_t fallback,
+               bool cap, uint32_t *out) {
+  napi_valuetype t = napi_undefined;
+  if (v != nullptr && napi_typeof(env, v, &t) != napi_ok) return napi_failure(env), false;
+  if (v == nullptr || t == napi_undefined) {
+    *out = fallback;
+    return true;
+  }
+  double d = 0;
+  if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected `") + what + "` to be an integer, got " + describe(env, v));
+    return false;
+  }
+  if (!(d == std::floor(d)) || d < lo || (!cap && d > hi)) {
+    range_error(env, std::string("expected `") + what + "` to be an integer " + std::to_string(lo) + ".." +
+                         std::to_string(hi) + ", got " + describe(env, v));
+    return false;
+  }
+  *out = d > hi ? hi : static_cast<uint32_t>(d);
+  return true;
+}
+
+// `this` of a method as a live index; throws and returns nullptr otherwise.
+Wrap *unwrap_live(napi_env env, napi_value self, const char *method, bool allow_closed = false) {
+  bool ours = false;
+  if (self == nullptr || napi_check_object_type_tag(env, self, &kRecallTag, &ours) != napi_ok || !ours) {
+    type_error(env, "ERR_INVALID_THIS",
+               std::string("RecallIndex.prototype.") + method + " called on an object that is not a RecallIndex");
+    return nullptr;
+  }
+  void *p = nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) return napi_failure(env), nullptr;
+  Wrap *w = static_cast<Wrap *>(p);
+  if (w->index == nullptr && !allow_closed) {
+    napi_throw_error(env, "RECALL_CLOSED",
+                     (std::string("expected an open RecallIndex, found it closed (") + method +
+                      " after close()): create a new index")
+                         .c_str());
+    return nullptr;
+  }
+  return w;
+}
+
+// A method call: `this` as a live index and N arguments (napi_get_cb_info fills missing ones
+// with undefined).
+template <size_t N>
+struct Call {
+  napi_value argv[N > 0 ? N : 1];
+  Wrap *w = nullptr;
+};
+
+template <size_t N>
+bool begin(napi_env env, napi_callback_info info, const char *method, Call<N> *c, bool allow_closed = false) {
+  size_t argc = N;
+  napi_value self = nullptr;
+  if (napi_get_cb_info(env, info, &argc, N > 0 ? c->argv : nullptr, &self, nullptr) != napi_ok)
+    return napi_failure(env), false;
+  c->w = unwrap_live(env, self, method, allow_closed);
+  return c->w != nullptr;
+}
+
+// Tells V8 how much native memory the index holds, so it weighs the wrapper accordingly.
+void report_memory(napi_env env, Wrap *w) {
+  w->since_report = 0;
+  const int64_t bytes = w->index != nullptr ? static_cast<int64_t>(w->index->GetStats().bytes) : 0;
+  int64_t total = 0;
+  if (bytes != w->reported && napi_adjust_external_memory(env, bytes - w->reported, &total) == napi_ok)
+    w->reported = bytes;
+}
+
+void free_index(napi_env env, Wrap *w) {
+  if (w->index == nullptr) return;
+  delete w->index;
+  w->index = nullptr;
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+  report_memory(env, w);
+}
+
+void finalize(napi_env env, void *data, void * /*hint*/) {
+  Wrap *w = static_cast<Wrap *>(data);
+  free_index(env, w);
+  delete w;
+}
+
+// Maps an engine status to a thrown error; returns true when `st` is kOk.
+bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what) {
+  using claw::recall::Status;
+  if (st == Status::kOk) return true;
+  const char *code = claw::recall::StatusName(st);
+  std::string message;
+  switch (st) {
+    case Status::kTooLarge: message = what + " is larger than the index's maxDocumentBytes"; break;
+    case Status::kNoMemory: message = "out of memory while indexing " + what; break;
+    case Status::kInvalidArgument: message = "the recall engine refused " + what + " as invalid"; break;
+    default: message = "the recall engine failed on " + what + " (" + code + ")"; break;
+  }
+  napi_throw_error(env, code, message.c_str());
+  return false;
+}
+
+constexpr double kUnbounded = 1e300;  // "no upper bound" for option_number (finite values only)
+
+// Reads one numeric option (undefined keeps the default).
+bool option_number(napi_env env, napi_value opts, const char *key, double lo, double hi, double *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, opts, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return napi_failure(env), false;
+  if (t == napi_undefined) return true;
+  double d = 0;
+  if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected option `") + key + "` to be a number, got " + describe(env, v));
+    return false;
+  }
+  if (!(d >= lo && d <= hi)) {
+    char buf[160];
+    if (hi >= kUnbounded)
+      std::snprintf(buf, sizeof buf, "expected option `%s` to be a finite number >= %g, got %.17g", key, lo, d);
+    else
+      std::snprintf(buf, sizeof buf, "expected option `%s` to be a number in [%g, %g], got %.17g", key, lo, hi, d);
+    range_error(env, buf);
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+bool option_bool(napi_env env, napi_value opts, const char *key, bool *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, opts, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return napi_failure(env), false;
+  if (t == napi_undefined) return true;
+  if (t != napi_boolean) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected option `") + key + "` to be a boolean, got " + describe(env, v));
+    return false;
+  }
+  return napi_get_value_bool(env, v, out) == napi_ok;
+}
+
+napi_value Construct(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {nullptr};
+  napi_value self = nullptr, target = nullptr;
+  RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  RECALL_NAPI(napi_get_new_target(env, info, &target));
+  if (target == nullptr) return type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "RecallIndex must be called with `new`");
+
+  claw::recall::Options o;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) RECALL_NAPI(napi_typeof(env, argv[0], &t));
+  if (t != napi_undefined) {
+    if (t != napi_object)
+      return type_error(env, "ERR_INVALID_ARG_TYPE", "expected RecallIndex options to be an object, got " + describe(env, argv[0]));
+    const napi_value opts = argv[0];
+    double max_bytes = static_cast<double>(o.max_document_bytes);
+    bool stop_words = o.tokenizer.stop_words, plural = o.tokenizer.plural_folding;
+    if (!option_number(env, opts, "k1", 0, kUnbounded, &o.k1) ||
+        !option_number(env, opts, "titleWeight", 0, kUnbounded, &o.title.weight) ||
+        !option_number(env, opts, "headingsWeight", 0, kUnbounded, &o.headings.weight) ||
+        !option_number(env, opts, "bodyWeight", 0, kUnbounded, &o.body.weight) ||
+        !option_number(env, opts, "titleB", 0, 1, &o.title.b) ||
+        !option_number(env, opts, "headingsB", 0, 1, &o.headings.b) ||
+        !option_number(env, opts, "bodyB", 0, 1, &o.body.b) ||
+        !option_number(env, opts, "maxDocumentBytes", 1, 9007199254740991.0, &max_bytes) ||
+        !option_bool(env, opts, "stopWords", &stop_words) || !option_bool(env, opts, "pluralFolding", &plural))
+      return nullptr;
+    if (max_bytes != std::floor(max_bytes)) return range_error(env, "expected option `maxDocumentBytes` to be an integer");
+    o.max_document_bytes = static_cast<size_t>(max_bytes);
+    o.tokenizer.stop_words = stop_words;
+    o.tokenizer.plural_folding = plural;
+  }
+  if (claw::recall::ValidateOptions(o) != claw::recall::Status::kOk)
+    return range_error(env, "RecallIndex options out of range (k1 and weights must be >= 0, each b in [0, 1])");
+
+  Wrap *w = new Wrap();
+  w->index = new Index(o);
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  if (napi_wrap(env, self, w, finalize, nullptr, nullptr) != napi_ok) {
+    delete w->index;
+    g_live.fetch_sub(1, std::memory_order_relaxed);
+    delete w;
+    return napi_failure(env);
+  }
+  RECALL_NAPI(napi_type_tag_object(env, self, &kRecallTag));
+  report_memory(env, w);
+  return self;
+}
+
+napi_value Upsert(napi_env env, napi_callback_info info) {
+  Call<2> c;
+  if (!begin(env, info, "upsert", &c)) return nullptr;
+  Wrap *w = c.w;
+  Utf8 path;
+  DocBytes doc;
+  if (!read_path(env, c.argv[0], "`path`", &path) || !read_doc(env, c.argv[1], "`markdown`", &doc)) return nullptr;
+  bool replaced = false;
+  const claw::recall::Status st = w->index->Upsert(std::string_view(path.data, path.len),
+                                                    std::string_view(doc.data, doc.len), &replaced);
+  if (!engine_ok(env, st, "the document at " + std::string(path.data, path.len) + " (" + std::to_string(doc.len) + " bytes)"))
+    return nullptr;
+  if (++w->since_report >= kReportEvery) report_memory(env, w);
+  napi_value out;
+  RECALL_NAPI(napi_get_boolean(env, replaced, &out));
+  return out;
+}
+
+napi_value UpsertBatch(napi_env env, napi_callback_info info) {
+  Call<2> c;
+  if (!begin(env, info, "upsertBatch", &c)) return nullptr;
+  Wrap *w = c.w;
+  const napi_value list = c.argv[0];
+  bool is_array = false;
+  RECALL_NAPI(napi_is_array(env, list, &is_array));
+  if (!is_array)
+    return type_error(env, "ERR_INVALID_ARG_TYPE", "expected `docs` to be an array of { path, doc }, got " + describe(env, list));
+  uint32_t threads = 0;
+  if (!read_uint(env, c.argv[1], "threads", 0, 64, 0, false, &threads)) return nullptr;
+  uint32_t count = 0;
+  RECALL_NAPI(napi_get_array_length(env, list, &count));
+
+  napi_value keys[2];
+  if (!get_keys(env, {kPath, kDoc}, keys)) return napi_failure(env);
+  const napi_value k_path = keys[0], k_doc = keys[1];
+
+  // Every path and document is copied into one arena (one allocation for the whole batch), then
+  // handed to the engine as views: nothing JavaScript can do after this loop reaches the bytes.
+  struct Span {
+    size_t path_at, path_len, doc_at, doc_len;
+  };
+  std::vector<Span> spans(count);
+  std::vector<napi_value> docs(count);
+  std::vector<bool> bytes(count, false);  // doc is a Uint8Array (its bytes are copied below)
+  size_t total = 0;
+  Utf8 path;
+  std::string paths;
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_value entry, p;
+    napi_valuetype t = napi_undefined;
+    RECALL_NAPI(napi_get_element(env, list, i, &entry));
+    RECALL_NAPI(napi_typeof(env, entry, &t));
+    const std::string where = "docs[" + std::to_string(i) + "]";
+    if (t != napi_object)
+      return type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + where + " to be an object { path, doc }, got " + describe(env, entry));
+    RECALL_NAPI(napi_get_property(env, entry, k_path, &p));
+    RECALL_NAPI(napi_get_property(env, entry, k_doc, &docs[i]));
+    if (!read_path(env, p, where + ".path", &path)) return nullptr;
+    spans[i].path_at = paths.size();
+    spans[i].path_len = path.len;
+    paths.append(path.data, path.len);
+    // Size the document without copying it yet.
+    size_t n = 0;
+    const napi_status st = napi_get_value_string_utf8(env, docs[i], nullptr, 0, &n);
+    if (st == napi_string_expected) {
+      DocBytes probe;
+      if (!read_doc(env, docs[i], where + ".doc", &probe)) return nullptr;
+      bytes[i] = true;
+      n = probe.len;
+    } else if (st != napi_ok) {
+      return napi_failure(env);
+    }
+    spans[i].doc_at = total;
+    spans[i].doc_len = n;
+    total += n;
+  }
+  std::string arena;
+  arena.resize(total + 1);
+  for (uint32_t i = 0; i < count; ++i) {
+    char *at = &arena[spans[i].doc_at];
+    if (bytes[i]) {
+      // Read again: a getter run by the first loop may have detached or shrunk the buffer since.
+      napi_typedarray_type type;
+      size_t length = 0;
+      void *data = nullptr;
+      RECALL_NAPI(napi_get_typedarray_info(env, docs[i], &type, &length, &data, nullptr, nullptr));
+      if (length != spans[i].doc_len)
+        return type_error(env, "ERR_INVALID_ARG_VALUE", "docs[" + std::to_string(i) + "].doc changed size while the batch was read");
+      if (length != 0) std::memcpy(at, data, length);
+      continue;
+    }
+    size_t n = 0;
+    // +1: Node-API NUL-terminates; the byte after this document is the next one's first (or the
+    // arena's spare byte), written again by the next copy.
+    RECALL_NAPI(napi_get_value_string_utf8(env, docs[i], at, spans[i].doc_len + 1, &n));
+    if (n != spans[i].doc_len) return napi_failure(env);
+  }
+  std::vector<claw::recall::DocumentInput> in(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    in[i].path = std::string_view(paths.data() + spans[i].path_at, spans[i].path_len);
+    in[i].markdown = std::string_view(arena.data() + spans[i].doc_at, spans[i].doc_len);
+  }
+  size_t bad = 0;
+  const claw::recall::Status st = w->index->UpsertBatch(in.data(), in.size(), threads, &bad);
+  if (st != claw::recall::Status::kOk) {
+    const std::string what = "docs[" + std::to_string(bad) + "] (" +
+                             (bad < count ? std::string(in[bad].path) + ", " + std::to_string(in[bad].markdown.size()) + " bytes" : "?") +
+                             ")" + (st == claw::recall::Status::kNoMemory ? "" : "; nothing was applied");
+    engine_ok(env, st, what);
+    return nullptr;
+  }
+  report_memory(env, w);
+  napi_value undefined;
+  RECALL_NAPI(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
+// The shared prologue of remove(path) and contains(path): the live index and the path argument.
+bool path_call(napi_env env, napi_callback_info info, const char *method, Wrap **w, Utf8 *path) {
+  Call<1> c;
+  if (!begin(env, info, method, &c)) return false;
+  *w = c.w;
+  return read_path(env, c.argv[0], "`path`", path);
+}
+
+napi_value Remove(napi_env env, napi_callback_info info) {
+  Wrap *w = nullptr;
+  Utf8 path;
+  if (!path_call(env, info, "remove", &w, &path)) return nullptr;
+  const claw::recall::Status st = w->index->Remove(std::string_view(path.data, path.len));
+  if (st != claw::recall::Status::kOk && st != claw::recall::Status::kNotFound &&
+      !engine_ok(env, st, "removing " + std::string(path.data, path.len)))
+    return nullptr;
+  if (st == claw::recall::Status::kOk && ++w->since_report >= kReportEvery) report_memory(env, w);
+  napi_value out;
+  RECALL_NAPI(napi_get_boolean(env, st == claw::recall::Status::kOk, &out));
+  return out;
+}
+
+napi_value Contains(napi_env env, napi_callback_info info) {
+  Wrap *w = nullptr;
+  Utf8 path;
+  if (!path_call(env, info, "contains", &w, &path)) return nullptr;
+  napi_value out;
+  RECALL_NAPI(napi_get_boolean(env, w->index->Contains(std::string_view(path.data, path.len)), &out));
+  return out;
+}
+
+// napi_create_string_utf8 refuses a NULL pointer even for length 0 (an empty string_view may have
+// one).
+inline napi_status make_string(napi_env env, std::string_view s, napi_value *out) {
+  return napi_create_string_utf8(env, s.empty() ? "" : s.data(), s.size(), out);
+}
+
+napi_value Query(napi_env env, napi_callback_info info) {
+  Call<3> c;
+  if (!begin(env, info, "query", &c)) return nullptr;
+  Wrap *w = c.w;
+  Utf8 text;
+  const napi_status st = read_utf8(env, c.argv[0], &text);
+  if (st == napi_string_expected)
+    return type_error(env, "ERR_INVALID_ARG_TYPE", "expected `text` to be a string, got " + describe(env, c.argv[0]));
+  if (st != napi_ok) return napi_failure(env);
+  claw::recall::QueryOptions qo;
+  if (!read_uint(env, c.argv[1], "k", 0, kMaxK, kDefaultK, true, &qo.k) ||
+      !read_uint(env, c.argv[2], "excerptChars", 0, kMaxExcerptChars, kDefaultExcerptChars, false, &qo.excerpt_chars))
+    return nullptr;
+
+  napi_value names[4];
+  if (!get_keys(env, {kPath, kTitle, kScore, kExcerpt}, names)) return napi_failure(env);
+  napi_property_descriptor props[4];
+  std::memset(props, 0, sizeof props);
+  for (size_t i = 0; i < 4; ++i) {
+    props[i].name = names[i];
+    props[i].attributes = napi_default_jsproperty;
+  }
+
+  napi_value inline_hits[32];
+  std::vector<napi_value> more;
+  size_t n = 0;
+  bool failed = false;
+  if (qo.k > 0) {
+    w->index->SearchVisit(std::string_view(text.data, text.len), qo, [&](const claw::recall::HitView &h) {
+      if (failed) return;
+      napi_value obj;
+      if (napi_create_object(env, &obj) != napi_ok ||
+          make_string(env, h.path, &props[0].value) != napi_ok ||
+          make_string(env, h.title, &props[1].value) != napi_ok ||
+          napi_create_double(env, h.score, &props[2].value) != napi_ok ||
+          make_string(env, h.excerpt, &props[3].value) != napi_ok ||
+          napi_define_properties(env, obj, 4, props) != napi_ok) {
+        failed = true;
+        return;
+      }
+      if (n < 32) {
+        inline_hits[n] = obj;
+      } else {
+        if (more.empty()) more.assign(inline_hits, inline_hits + 32);
+        more.push_back(obj);
+      }
+      ++n;
+    });
+  }
+  if (failed) return napi_failure(env);
+  const napi_value *hits = n <= 32 ? inline_hits : more.data();
+  napi_value out;
+  RECALL_NAPI(napi_create_array_with_length(env, n, &out));
+  for (size_t i = 0; i < n; ++i) RECALL_NAPI(napi_set_element(env, out, static_cast<uint32_t>(i), hits[i]));
+  return out;
+}
+
+napi_value Stats(napi_env env, napi_callback_info info) {
+  Call<0> c;
+  if (!begin(env, info, "stats", &c)) return nullptr;
+  const claw::recall::Stats s = c.w->index->GetStats();
+  const std::pair<const char *, double> fields[] = {
+      {"documents", static_cast<double>(s.documents)},
+      {"terms", static_cast<double>(s.terms)},
+      {"postings", static_cast<double>(s.postings)},
+      {"memoryBytes", static_cast<double>(s.bytes)},
+      {"generation", static_cast<double>(s.generation)},
+      {"docSlots", static_cast<double>(s.doc_slots)},
+      {"termSlots", static_cast<double>(s.term_slots)},
+      {"avgTitleTokens", s.avg_title_tokens},
+      {"avgHeadingsTokens", s.avg_headings_tokens},
+      {"avgBodyTokens", s.avg_body_tokens},
+  };
+  constexpr size_t kN = sizeof fields / sizeof fields[0];
+  napi_property_descriptor props[kN];
+  std::memset(props, 0, sizeof props);
+  for (size_t i = 0; i < kN; ++i) {
+    props[i].utf8name = fields[i].first;
+    props[i].attributes = napi_default_jsproperty;
+    RECALL_NAPI(napi_create_double(env, fields[i].second, &props[i].value));
+  }
+  napi_value out;
+  RECALL_NAPI(napi_create_object(env, &out));
+  RECALL_NAPI(napi_define_properties(env, out, kN, props));
+  return out;
+}
+
+napi_value Close(napi_env env, napi_callback_info info) {
+  Call<0> c;
+  if (!begin(env, info, "close", &c, /*allow_closed=*/true)) return nullptr;
+  free_index(env, c.w);
+  napi_value undefined;
+  RECALL_NAPI(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
+napi_value Closed(napi_env env, napi_callback_info info) {
+  Call<0> c;
+  if (!begin(env, info, "closed", &c, /*allow_closed=*/true)) return nullptr;
+  napi_value out;
+  RECALL_NAPI(napi_get_boolean(env, c.w->index == nullptr, &out));
+  return out;
+}
+
+napi_value LiveIndexes(napi_env env, napi_callback_info /*info*/) {
+  napi_value out;
+  RECALL_NAPI(napi_create_double(env, static_cast<double>(g_live.load(std::memory_order_relaxed)), &out));
+  return out;
+}
+
+void free_env_data(napi_env env, void *data, void * /*hint*/) {
+  EnvData *d = static_cast<EnvData *>(data);
+  if (d->keys != nullptr) napi_delete_reference(env, d->keys);
+  delete d;
+}
+
+// Defines RecallIndex and recallLiveIndexes on `exports`.
+bool Register(napi_env env, napi_value exports) {
+  napi_value keys;
+  if (napi_create_array_with_length(env, kKeyCount, &keys) != napi_ok) return false;
+  for (uint32_t i = 0; i < kKeyCount; ++i) {
+    napi_value name;
+    if (napi_create_string_utf8(env, kKeyNames[i], NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_set_element(env, keys, i, name) != napi_ok)
+      return false;
+  }
+  EnvData *d = new EnvData();
+  if (napi_create_reference(env, keys, 1, &d->keys) != napi_ok ||
+      napi_set_instance_data(env, d, free_env_data, nullptr) != napi_ok) {
+    free_env_data(env, d, nullptr);
+    return false;
+  }
+  const napi_property_attributes method = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
+  const napi_property_descriptor members[] = {
+      {"upsert", nullptr, Upsert, nullptr, nullptr, nullptr, method, nullptr},
+      {"upsertBatch", nullptr, UpsertBatch, nullptr, nullptr, nullptr, method, nullptr},
+      {"remove", nullptr, Remove, nullptr, nullptr, nullptr, method, nullptr},
+      {"contains", nullptr, Contains, nullptr, nullptr, nullptr, method, nullptr},
+      {"query", nullptr, Query, nullptr, nullptr, nullptr, method, nullptr},
+      {"stats", nullptr, Stats, nullptr, nullptr, nullptr, method, nullptr},
+      {"close", nullptr, Close, nullptr, nullptr, nullptr, method, nullptr},
+      {"closed", nullptr, nullptr, Closed, nullptr, nullptr, napi_configurable, nullptr},
+  };
+  napi_value ctor, live;
+  return napi_define_class(env, "RecallIndex", NAPI_AUTO_LENGTH, Construct, nullptr,
+                           sizeof members / sizeof members[0], members, &ctor) == napi_ok &&
+         napi_set_named_property(env, exports, "RecallIndex", ctor) == napi_ok &&
+         napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, LiveIndexes, nullptr, &live) == napi_ok &&
+         napi_set_named_property(env, exports, "recallLiveIndexes", live) == napi_ok;
+}
+
+}  // namespace recall_binding
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiInfo", Napi::Function::New(env, AbiInfo, "abiInfo"));
   exports.Set("negotiateAbi", Napi::Function::New(env, NegotiateAbi, "negotiateAbi"));
@@ -155,6 +875,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const size_t count = claw::status_codes(&codes);
   for (size_t i = 0; i < count; ++i) statuses.Set(claw::status_name(codes[i]), Napi::Number::New(env, codes[i]));
   exports.Set("statuses", statuses);
+
+  if (!recall_binding::Register(env, exports)) recall_binding::napi_failure(env);
   return exports;
 }
 

@@ -5,17 +5,42 @@
 
 #include <cstring>
 
+// The engine's C facade first: it defines the recall types, and claw/recall.h (through
+// claw/plugin.h) then skips its public copy of them (see the note there).
+#include "recall/recall_c.h"
+#include "claw/plugin.h"
+
 namespace claw {
 namespace {
+
+// "claw.byterover.recall/1" (claw/recall.h): the recall engine's C facade, entry for entry. The
+// function pointers are the facade's own functions (hidden symbols: reached only through here).
+constexpr claw_recall_v1 kRecallV1 = {
+    sizeof(claw_recall_v1),
+    claw_recall_options_init,
+    claw_recall_create,
+    claw_recall_destroy,
+    claw_recall_upsert,
+    claw_recall_upsert_batch,
+    claw_recall_remove,
+    claw_recall_contains,
+    claw_recall_search,
+    claw_recall_results_count,
+    claw_recall_results_hit,
+    claw_recall_results_free,
+    claw_recall_search_into,
+    claw_recall_get_stats,
+    claw_recall_status_name,
+};
 
 struct ExtensionEntry {
   const char *id;
   const void *ext;
 };
 
-// Registered extensions. The context-tree recall extension ("claw.byterover.recall/1") lands here
-// with the recall issue. The trailing {nullptr, nullptr} keeps the array non-empty.
+// Registered extensions. The trailing {nullptr, nullptr} keeps the array non-empty.
 constexpr ExtensionEntry kExtensions[] = {
+    {CLAW_RECALL_EXTENSION_ID, &kRecallV1},
     {nullptr, nullptr},
 };
 

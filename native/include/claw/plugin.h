@@ -52,8 +52,17 @@
  *    inside claw_init, and, for the first successful initializer's host_info, until the last
  *    shutdown returns. They must be thread-safe.
  *
- * The ABI does not allocate on the host's behalf: every pointer the plugin returns points to
- * static storage owned by the plugin and valid until the library is unloaded (dlclose).
+ * The core ABI does not allocate on the host's behalf: every pointer it returns points to static
+ * storage owned by the plugin and valid until the library is unloaded (dlclose). An extension may
+ * hand out objects the host must release through that extension; its header says which (e.g. the
+ * recall extension's indexes and results objects).
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Extensions this plugin provides (funcs->get_extension)
+ * ---------------------------------------------------------------------------------------------
+ *   "claw.byterover.recall/1"  const claw_recall_v1 *  context-tree recall: a BM25F full-text index
+ *                              over markdown notes. Defined and documented in claw/recall.h
+ *                              (included below). Since ABI 1.0.
  */
 #ifndef CLAW_PLUGIN_H
 #define CLAW_PLUGIN_H
@@ -228,9 +237,10 @@ typedef struct claw_plugin_funcs {
   uint32_t struct_size;
 
   /** Plugin extension lookup by string id ("<vendor>.<name>/<version>", e.g.
-   *  "claw.byterover.recall/1"). Returns the extension's static struct (owned by the plugin, valid
-   *  until dlclose) or NULL for an unknown id or a NULL id. Side-effect free. Thread: any.
-   *  Since 1.0. */
+   *  "claw.byterover.recall/1", CLAW_RECALL_EXTENSION_ID). Returns the extension's static struct
+   *  (owned by the plugin, valid until dlclose; cast it to the type the extension's header names,
+   *  e.g. const claw_recall_v1 *) or NULL for an unknown id or a NULL id. Ids are compared
+   *  byte for byte. Side-effect free. Thread: any. Since 1.0. */
   const void *(*get_extension)(const char *id);
 
   /** Releases one reference taken by a successful claw_init. Returns the number of references
@@ -298,5 +308,8 @@ CLAW_EXPORT const char *claw_strerror(int32_t code);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
+
+/* The extensions' own headers (each stands alone and can also be included directly). */
+#include "recall.h"
 
 #endif /* CLAW_PLUGIN_H */
