@@ -21,6 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWTPayload } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 export const ISSUER_PATH = '/api/v1/oidc';
 export const PUBLIC_CLIENT_ID = 'byterover-cli-client';
@@ -94,6 +95,15 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
   const jwk = { ...(await exportJWK(privateKey)), kid: `k-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' };
 
   const configuration: Configuration = {
+    // oidc-provider's own in-memory adapter, passed explicitly (the implicit default prints a warning).
+    adapter: createMemoryAdapter(),
+    // Errors shown to the "browser" as plain text, so a failing test says what the provider refused.
+    renderError: async (ctx, out) => {
+      ctx.type = 'text/plain';
+      ctx.body = Object.entries(out)
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join('\n');
+    },
     clients: [
       {
         client_id: PUBLIC_CLIENT_ID,

@@ -8,8 +8,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isClawError } from '../../../lib/errors.js';
-import { createSessionProvider, type StoredCredential, type TokenStore } from '../../../lib/byterover/auth/index.js';
-import { loginPlayingBrowser, startAuthEnv, type AuthEnv } from './setup.js';
+import { createSessionProvider } from '../../../lib/byterover/auth/index.js';
+import { expireStored, loginPlayingBrowser, startAuthEnv, type AuthEnv } from './setup.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/refresh-child.ts', import.meta.url));
 
@@ -43,13 +43,6 @@ function startChild(dir: string, mode: string): Child {
   return { proc, ready, result };
 }
 
-async function expireStored(store: TokenStore): Promise<StoredCredential> {
-  const c = (await store.load())!;
-  const now = Math.floor(Date.now() / 1000);
-  const expired = { ...c, issuedAt: now - 700, expiresAt: now - 100, version: c.version + 1 };
-  await store.save(expired);
-  return expired;
-}
 
 describe('several processes, one credential store (real oidc-provider)', () => {
   let env: AuthEnv;

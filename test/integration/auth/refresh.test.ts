@@ -7,18 +7,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { isClawError } from '../../../lib/errors.js';
-import { createFileTokenStore, createSessionProvider, type StoredCredential, type TokenStore } from '../../../lib/byterover/auth/index.js';
-import { loginPlayingBrowser, startAuthEnv, wrapStore, type AuthEnv } from './setup.js';
+import { createFileTokenStore, createSessionProvider } from '../../../lib/byterover/auth/index.js';
+import { expireStored, loginPlayingBrowser, startAuthEnv, wrapStore, type AuthEnv } from './setup.js';
 
-/** Makes the stored access token look expired (as if obtained long ago); the tokens themselves are untouched. */
-async function expireStored(store: TokenStore): Promise<StoredCredential> {
-  const c = await store.load();
-  if (!c) throw new Error('nothing stored');
-  const now = Math.floor(Date.now() / 1000);
-  const expired = { ...c, issuedAt: now - 700, expiresAt: now - 100, version: c.version + 1 };
-  await store.save(expired);
-  return expired;
-}
 
 /** A plain openid-client view of the provider, to act on tokens outside the code under test. */
 async function rawClient(env: AuthEnv): Promise<oidc.Configuration> {

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { createHttpClient } from '../../../lib/http/index.js';
 import type { HttpClient } from '../../../lib/http/types.js';
 import { createLogger, type Logger } from '../../../lib/log/index.js';
-import { createFileTokenStore, type FileTokenStore, type TokenStore } from '../../../lib/byterover/auth/index.js';
+import { createFileTokenStore, type FileTokenStore, type StoredCredential, type TokenStore } from '../../../lib/byterover/auth/index.js';
 import { loginWithOAuth } from '../../../lib/byterover/auth/index.js';
 import { browse, startOidcServer, type BrowseResult, type OidcServer, type OidcServerOptions } from '../../servers/oidc.js';
 
@@ -103,4 +103,17 @@ export function wrapStore(base: TokenStore, over: Partial<TokenStore>): TokenSto
     delete: over.delete ?? ((p) => base.delete(p)),
     withLock: over.withLock ?? ((f, p) => base.withLock(f, p)),
   };
+}
+
+/**
+ * Makes the stored access token look expired, as if obtained long ago (the tokens themselves are
+ * untouched and still valid at the provider). Returns what was written.
+ */
+export async function expireStored(store: TokenStore, profile?: string): Promise<StoredCredential> {
+  const c = await store.load(profile);
+  if (!c) throw new Error('nothing stored to expire');
+  const now = Math.floor(Date.now() / 1000);
+  const expired = { ...c, issuedAt: now - 700, expiresAt: now - 100, version: c.version + 1 };
+  await store.save(expired, profile);
+  return expired;
 }

@@ -13,10 +13,9 @@ import {
   iamUserMeValidator,
   loginWithApiKey,
   loginWithClientCredentials,
-  type StoredCredential,
 } from '../../../lib/byterover/auth/index.js';
 import { DEFAULT_SESSION_KEY, startByteRoverStandin, type ByteRoverStandin } from '../../standin/byterover.js';
-import { loginPlayingBrowser, startAuthEnv, type AuthEnv } from './setup.js';
+import { expireStored, loginPlayingBrowser, startAuthEnv, type AuthEnv } from './setup.js';
 
 describe('session keys accepted by the ByteRover stand-in', () => {
   let env: AuthEnv;
@@ -77,9 +76,7 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     const client = createByteRoverClient({ http: env.http, session, config: standin.clientConfig() });
     expect((await client.me()).id).toBe(standin.user.id);
 
-    const c = (await env.store.load())!;
-    const now = Math.floor(Date.now() / 1000);
-    await env.store.save({ ...c, issuedAt: now - 700, expiresAt: now - 100, version: c.version + 1 } satisfies StoredCredential);
+    await expireStored(env.store);
     const later = createByteRoverClient({ http: env.http, session: createSessionProvider({ store: env.store, http: env.http }), config: standin.clientConfig() });
     expect((await later.me()).id).toBe(standin.user.id);
     expect(env.oidc.refreshCount()).toBe(1);
@@ -110,9 +107,7 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     expect(claims.client_id).toBe(env.oidc.service.clientId);
     expect(claims.aud).toBe(env.oidc.resource);
 
-    const c = (await store.load())!;
-    const now = Math.floor(Date.now() / 1000);
-    await store.save({ ...c, issuedAt: now - 700, expiresAt: now - 100, version: c.version + 1 });
+    await expireStored(store);
     const again = createByteRoverClient({ http: env.http, session: createSessionProvider({ store, http: env.http, clientCredentials: settings }), config: standin.clientConfig() });
     expect((await again.me()).id).toBe(standin.user.id);
     expect(env.oidc.stats.success.client_credentials).toBe(2);
