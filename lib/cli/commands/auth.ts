@@ -69,6 +69,11 @@ async function apiKeyFrom(ctx: CommandContext, flag: string | true): Promise<{ k
 }
 
 async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandResult> {
+  if (opts.apiKey !== undefined && opts.clientCredentials) {
+    throw new ClawError('CLI_USAGE', 'Expected one login mode, found both --api-key and --client-credentials.', {
+      hint: 'Pick one: `login` (browser), `login --api-key`, or `login --client-credentials`.',
+    });
+  }
   const { config, profile } = await ctx.config();
   const s = await services(ctx);
   const logger = await ctx.logger();
@@ -76,11 +81,6 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
 
   let summary: CredentialSummary;
   let via: string;
-  if (opts.apiKey !== undefined && opts.clientCredentials) {
-    throw new ClawError('CLI_USAGE', 'Expected one login mode, found both --api-key and --client-credentials.', {
-      hint: 'Pick one: `login` (browser), `login --api-key`, or `login --client-credentials`.',
-    });
-  }
   if (opts.apiKey !== undefined) {
     const { key, from } = await apiKeyFrom(ctx, opts.apiKey);
     summary = await loginWithApiKey({ apiKey: key, store: s.store, profile, validate });

@@ -95,6 +95,9 @@ describe('claw-byterover against the ByteRover stand-in', () => {
     const empty = await e.cli(['login', '--api-key', '--profile', 'empty'], { stdin: '' });
     expect(empty.code).toBe(2);
     expect(empty.err).toContain('CLI_SECRET_EMPTY');
+    const both = await e.cli(['login', '--api-key', KEY, '--client-credentials']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('error CLI_USAGE: Expected one login mode');
   });
 
   it('pull downloads the default space into ./.brv/context-tree, then is up to date', async () => {
