@@ -7,6 +7,7 @@
  */
 import * as oidc from 'openid-client';
 import { isClawError, type ClawError } from '../../errors.js';
+import { registerSecret } from '../../log/redact.js';
 import { tokenRequestFailed } from './errors.js';
 import type { TokenResponseFields } from './credential.js';
 
@@ -39,8 +40,14 @@ function mapGrantError(e: unknown, grant: string): Error {
   return tokenRequestFailed({ grant }, e);
 }
 
+/** The response's fields, every secret in it registered with the redactor as soon as it arrives. */
 function fields(t: oidc.TokenEndpointResponse): TokenResponseFields {
-  return t as unknown as TokenResponseFields;
+  const f = t as unknown as TokenResponseFields;
+  registerSecret(f.access_token);
+  registerSecret(f.refresh_token);
+  registerSecret(f.id_token);
+  if (typeof f.session_key === 'string') registerSecret(f.session_key);
+  return f;
 }
 
 /** RFC 6749 §4.1.3 + RFC 7636 §4.5: exchange the code with the PKCE verifier (state re-checked, §10.12). */

@@ -9,7 +9,7 @@ import type { Logger } from '../../log/index.js';
 import { registerSecret, safeUrl } from '../../log/redact.js';
 import { openBrowser as openSystemBrowser } from './browser.js';
 import { currentVersion } from './account.js';
-import { credentialFromTokenResponse, describeCredential, type CredentialSummary, type UserInfo } from './credential.js';
+import { credentialFromTokenResponse, describeCredential, sessionKeyFrom, type CredentialSummary, type UserInfo } from './credential.js';
 import { exchangeAuthorizationCode } from './grants.js';
 import { discoverAuthorizationServer } from './issuer.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS, startLoopbackReceiver } from './loopback.js';
@@ -121,8 +121,7 @@ export async function loginWithOAuth(o: OAuthLoginOptions): Promise<CredentialSu
     const tokens = await exchangeAuthorizationCode(config, callbackUrl, { pkceCodeVerifier: verifier, expectedState: state });
     let user: UserInfo | undefined;
     if (o.lookupUser) {
-      const key = credentialFromTokenResponse(tokens, { kind: 'oauth' }, undefined, clock).sessionKey;
-      user = await o.lookupUser(key).catch((e: unknown) => {
+      user = await o.lookupUser(sessionKeyFrom(tokens)).catch((e: unknown) => {
         o.logger?.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not look up the signed-in user; storing the login without it');
         return undefined;
       });
