@@ -39,6 +39,13 @@ export function loadNativeRecall(): Promise<NativeRecall> {
     if (typeof create !== 'function') {
       return { factory: undefined, reason: 'lib/native.ts does not export createRecallIndex() yet' };
     }
+    // Probe once: lib/native.ts loads the addon lazily, so a missing or outdated binary shows here.
+    try {
+      (create as () => RecallIndex)().close?.();
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      return { factory: undefined, reason: `the native addon did not load${err.code ? ` (${err.code})` : ''}: ${err.message ?? String(e)}` };
+    }
     return { factory: () => (create as () => RecallIndex)(), reason: undefined };
   })();
   return cached;

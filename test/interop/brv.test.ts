@@ -15,14 +15,11 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MiniSearchIndex } from '../../bench/recall/minisearch-index.js';
 import { isClawError } from '../../lib/errors.js';
 import { BrvMemory, runBrv } from '../../lib/memory/brv.js';
 import { estimateTokens } from '../../lib/memory/budget.js';
 import { LocalMemory } from '../../lib/memory/local.js';
-import { loadNativeRecall } from '../../lib/memory/native-index.js';
-import type { RecallIndexFactory } from '../../lib/memory/types.js';
-import { FIXTURE_TREE } from '../unit/memory/helpers.js';
+import { FIXTURE_TREE, engines as allEngines } from '../unit/memory/helpers.js';
 import { ensureBrv, startOfflineBrv, type OfflineBrv } from './helpers/brv.js';
 
 export const QUERIES = [
@@ -138,11 +135,7 @@ describe('brv backend against the real brv CLI (offline)', () => {
   });
 });
 
-const native = await loadNativeRecall();
-const engines: Array<{ name: string; factory: RecallIndexFactory | undefined; skip: string | undefined }> = [
-  { name: 'minisearch (as brv configures it)', factory: () => new MiniSearchIndex(), skip: undefined },
-  { name: 'native', factory: native.factory, skip: native.factory ? undefined : `native recall not available: ${native.reason}` },
-];
+const engines = (await allEngines()).map((e) => (e.name === 'minisearch' ? { ...e, name: 'minisearch (as brv configures it)' } : e));
 
 describe('top-5 overlap with brv search on 20 queries', () => {
   let brvTop: string[][] = [];

@@ -10,6 +10,7 @@ import { afterEach } from 'vitest';
 import { MiniSearchIndex } from '../../../bench/recall/minisearch-index.js';
 import { loadNativeRecall } from '../../../lib/memory/native-index.js';
 import type { RecallIndexFactory } from '../../../lib/memory/types.js';
+import { inCI } from '../../helpers/tools.js';
 
 export const FIXTURE_TREE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'context-tree');
 export const FIXTURE_NOTES = 54;
@@ -31,16 +32,20 @@ export async function tempProject(withFixture = false): Promise<{ project: strin
 export interface Engine {
   name: string;
   factory: RecallIndexFactory | undefined;
-  /** Why the engine is unavailable (skip reason); in CI a missing native engine is only skipped
-   * until lib/native.ts exports createRecallIndex (see docs/readme/memory.md). */
+  /** Why the engine is unavailable (the skip reason). */
   skip: string | undefined;
 }
 
+/**
+ * minisearch (always) and the native engine. A native engine that does not load skips its tests
+ * locally (with the reason) and fails them in CI (CI=true), like any missing tool.
+ */
 export async function engines(): Promise<Engine[]> {
   const native = await loadNativeRecall();
+  if (!native.factory && inCI) throw new Error(`CI requires the native recall engine: ${native.reason} (build it with \`npm run build:native\`)`);
   return [
     { name: 'minisearch', factory: () => new MiniSearchIndex(), skip: undefined },
-    { name: 'native', factory: native.factory, skip: native.factory ? undefined : `native recall not available: ${native.reason}` },
+    { name: 'native', factory: native.factory, skip: native.factory ? undefined : `native recall not available: ${native.reason}; build it with \`npm run build:native\`` },
   ];
 }
 
