@@ -36,12 +36,18 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 function collectLeaves(schema: z.ZodType, prefix: string, out: Map<string, LeafKind>): void {
   const inner = unwrap(schema);
+  if (inner instanceof z.ZodUnion && (inner.options as z.ZodType[]).some((o) => unwrap(o) instanceof z.ZodObject)) {
+    // A union of objects (e.g. bridge.store by `kind`): the keys of every variant are valid paths.
+    for (const option of inner.options as z.ZodType[]) collectLeaves(option, prefix, out);
+    return;
+  }
   if (inner instanceof z.ZodObject) {
     for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
       collectLeaves(child, prefix ? `${prefix}.${key}` : key, out);
     }
     return;
   }
+  if (out.has(prefix)) return;
   out.set(
     prefix,
     inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string',
@@ -56,7 +62,26 @@ export const CONFIG_KEYS: ReadonlyMap<string, LeafKind> = (() => {
 })();
 
 export function isSecretPath(path: string): boolean {
-  return (SECRET_PATHS as readonly string[]).includes(path);
+  return SECRET_PATHS.includes(path);
+}
+
+/**
+ * Registers a secret value (a string or each string of an array) with the log redactor; for a URL
+ * with credentials (`postgres://user:pw@host`) the password alone too, since it may be logged apart.
+ */
+function registerSecretValue(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) registerSecretValue(v);
+    return;
+  }
+  if (typeof value !== 'string') return;
+  registerSecret(value);
+  if (!URL.canParse(value)) return;
+  const { password } = new URL(value);
+  if (password) {
+    registerSecret(password);
+    registerSecret(decodeURIComponent(password));
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -122,7 +147,7 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
   const sources: Record<string, string> = {};
   for (const layer of layers) {
     for (const [path, value] of Object.entries(flatten(layer.values))) {
-      if (isSecretPath(path) && typeof value === 'string') registerSecret(value);
+      if (isSecretPath(path)) registerSecretValue(value);
       setPath(merged, path, value);
       sources[path] = layer.source;
     }
@@ -145,10 +170,7 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
   const effective = flatten(config as unknown as Record<string, unknown>);
   for (const path of Object.keys(effective)) sources[path] ??= 'default';
   for (const path of Object.keys(sources)) if (!(path in effective)) delete sources[path];
-  for (const path of SECRET_PATHS) {
-    const v = effective[path];
-    if (typeof v === 'string') registerSecret(v);
-  }
+  for (const path of SECRET_PATHS) registerSecretValue(effective[path]);
   return { config, profile, sources };
 }
 
@@ -156,7 +178,8 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
 export function displayConfig(config: ClawConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [path, value] of Object.entries(flatten(config as unknown as Record<string, unknown>))) {
-    setPath(out, path, isSecretPath(path) ? '[REDACTED]' : value);
+    const empty = Array.isArray(value) && value.length === 0;
+    setPath(out, path, isSecretPath(path) && !empty ? '[REDACTED]' : value);
   }
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { byteRoverConfigSchema } from '../byterover/config.js';
+import { BRIDGE_SECRET_PATHS, BridgeConfigSchema } from '../bridge/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -63,14 +64,19 @@ export const ClawConfigSchema = z.strictObject({
   clientCredentials: ClientCredentialsConfigSchema.optional(),
   /** ByteRover service base URLs, timeouts and page size: lib/byterover's own schema, composed. */
   byterover: byteRoverConfigSchema.prefault({}),
+  /** The companion service (`claw-byterover serve`): listener, webhooks, queue, store (lib/bridge/config.ts). */
+  bridge: BridgeConfigSchema.prefault({}),
 });
 
 export type ClawConfig = z.infer<typeof ClawConfigSchema>;
 /** What a layer may hold before merging and validation (every key optional, values unchecked). */
 export type ClawConfigInput = z.input<typeof ClawConfigSchema>;
 
-/** Dotted paths of the values that are secrets: never printed, registered with the redactor. */
-export const SECRET_PATHS = ['apiKey', 'clientCredentials.clientSecret'] as const;
+/**
+ * Dotted paths of the values that are secrets (a string, or an array of strings): never printed,
+ * never written by `config set`, registered with the redactor when loaded.
+ */
+export const SECRET_PATHS: readonly string[] = ['apiKey', 'clientCredentials.clientSecret', ...BRIDGE_SECRET_PATHS.map((p) => `bridge.${p}`)];
 
 /**
  * The config file: the profile settings at the top level (shared by every profile), a `profiles`

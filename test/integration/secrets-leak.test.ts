@@ -51,6 +51,8 @@ const S = {
   clientSecretWrong: `sntlWrongClientSecret${rand()}${rand()}`,
   webhookSecret: `whsec_sntl${rand()}${rand()}${rand()}`,
   webhookSignature: `sha256=${'ab'.repeat(8)}${rand()}${rand()}`,
+  bridgeHmacSecret: `sntlBridgeHmac${rand()}${rand()}`,
+  bridgeDbPassword: `sntlDbPassword${rand()}${rand()}`,
 };
 
 /** Every secret value to look for (grows as the OIDC server issues tokens). */
@@ -313,6 +315,13 @@ describe('no sentinel leaks from any auth or error path', () => {
     const unknown = join(dir, 'unknown.yaml');
     await writeFile(unknown, `bridge:\n  webhookSecret: ${S.webhookSecret}\nclientCredentials:\n  clientId: svc\n  clientSecret: ${S.clientSecretWrong}\n  signature: ${S.webhookSignature}\n`);
     expect(await cliAllModes('unknown keys', ['teams'], { env: { CLAW_BYTEROVER_CONFIG: unknown } })).toEqual([6, 6, 6, 6]);
+    const bridge = join(dir, 'bridge.yaml');
+    await writeFile(
+      bridge,
+      `bridge:\n  webhooks:\n    byteroverSecrets: ["${S.bridgeHmacSecret}"]\n  store:\n    kind: postgres\n    url: postgres://claw:${S.bridgeDbPassword}@127.0.0.1:1/claw\n`,
+    );
+    expect(await cliAllModes('bridge secrets', ['config', 'show'], { env: { CLAW_BYTEROVER_CONFIG: bridge } })).toEqual([0, 0, 0, 0]);
+    expect(await cliAllModes('bridge secret set', ['config', 'set', 'bridge.store.url', `postgres://x:${S.bridgeDbPassword}@h/d`], { env: { CLAW_BYTEROVER_CONFIG: bridge } })).toEqual([2, 2, 2, 2]);
     const wrongType = join(dir, 'type.yaml');
     await writeFile(wrongType, `apiKey: [${S.apiKeyGood}]\nlogLevel: ${S.webhookSecret}\n`);
     expect(await cliAllModes('wrong types', ['whoami'], { env: { CLAW_BYTEROVER_CONFIG: wrongType } })).toEqual([6, 6, 6, 6]);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { run, ExitCode, type CommandModule } from '../../../lib/cli/index.js';
 import { COMMANDS } from '../../../lib/cli/commands/index.js';
 import { ClawError } from '../../../lib/errors.js';
-import { registerSecret } from '../../../lib/log/redact.js';
+import { redactString, registerSecret } from '../../../lib/log/redact.js';
 import { memoryIo } from './memory-io.js';
 
 /** A test-only command whose handler does what the test says, to exercise the action wrapper. */
@@ -135,6 +135,31 @@ describe('run(argv, io): parsing, output and exit codes', () => {
     expect(io.err()).toContain('unknown key teem');
     expect(io.err()).toContain('unknown key byterover.iamBaseURL');
     expect(io.err()).toContain(`file ${file}`);
+  });
+
+  it('composes lib/bridge settings: secret arrays and URLs are redacted and registered; union keys are checked', async () => {
+    const dir = await tmp();
+    const file = join(dir, 'c.yaml');
+    await writeFile(
+      file,
+      'bridge:\n  port: 9000\n  webhooks:\n    byteroverSecrets: ["bridge-hmac-secret-0123456789"]\n  store:\n    kind: postgres\n    url: postgres://u:bridge-pw-0123456789@127.0.0.1/db\n',
+    );
+    const io = memoryIo({ env: { CLAW_BYTEROVER_CONFIG: file } });
+    expect(await run(['--json', 'config'], io)).toBe(0);
+    const bridge = (JSON.parse(io.out()) as { config: { bridge: Record<string, any> } }).config.bridge;
+    expect(bridge.port).toBe(9000);
+    expect(bridge.webhooks.byteroverSecrets).toBe('[REDACTED]');
+    expect(bridge.webhooks.standardSecrets).toEqual([]);
+    expect(bridge.store).toMatchObject({ kind: 'postgres', url: '[REDACTED]', schema: 'claw_bridge' });
+    expect(io.all()).not.toContain('bridge-hmac-secret-0123456789');
+    expect(redactString('x bridge-hmac-secret-0123456789 bridge-pw-0123456789')).toBe('x [REDACTED] [REDACTED]');
+
+    await writeFile(file, 'bridge:\n  store:\n    kind: sqlite\n    bogus: 1\n');
+    const bad = memoryIo({ env: { CLAW_BYTEROVER_CONFIG: file } });
+    expect(await run(['config'], bad)).toBe(ExitCode.NOT_FOUND);
+    expect(bad.err()).toContain('unknown key bridge.store.bogus');
+    const refused = memoryIo({ env: { CLAW_BYTEROVER_CONFIG: file } });
+    expect(await run(['config', 'set', 'bridge.store.url', 'postgres://x'], refused)).toBe(ExitCode.USAGE);
   });
 
   it('a YAML syntax error reports the position, never the offending line (it may hold a secret)', async () => {
