@@ -51,9 +51,41 @@ struct Doc {
   std::string path;
   std::string title;
   std::string body;
-  std::vector<uint32_t> terms;  // term ids of this document's postings
+  // The term ids of this document's postings, ascending, as LEB128 varints of the gaps (about one
+  // byte per term instead of four).
+  std::vector<uint8_t> term_codes;
   bool live = false;
 };
+
+void EncodeTermIds(const std::vector<uint32_t>& sorted, std::vector<uint8_t>* out) {
+  out->clear();
+  uint32_t prev = 0;
+  for (uint32_t id : sorted) {
+    uint32_t gap = id - prev;
+    prev = id;
+    while (gap >= 0x80) {
+      out->push_back(static_cast<uint8_t>(gap | 0x80));
+      gap >>= 7;
+    }
+    out->push_back(static_cast<uint8_t>(gap));
+  }
+}
+
+template <class F>
+void ForEachTermId(const std::vector<uint8_t>& codes, F&& f) {
+  uint32_t id = 0;
+  size_t i = 0;
+  while (i < codes.size()) {
+    uint32_t gap = 0;
+    for (int shift = 0; i < codes.size(); shift += 7) {
+      const uint8_t b = codes[i++];
+      gap |= static_cast<uint32_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    id += gap;
+    f(id);
+  }
+}
 
 // ---- preparing a document (outside any lock) ----------------------------------------------
 
@@ -249,6 +281,9 @@ struct Index::Impl {
   std::vector<uint32_t> free_terms;
   std::vector<Slot> slots;
   size_t live_terms = 0;
+  // Apply's scratch (used under the exclusive lock).
+  std::vector<uint32_t> tids_, sorted_tids_;
+  std::vector<uint8_t> codes_;
 
   Status CheckInput(std::string_view path, size_t markdown_size) const {
     if (path.empty() || path.size() > opts.max_path_bytes ||
@@ -331,7 +366,9 @@ struct Index::Impl {
   // ---- documents ----
   void RemovePostings(uint32_t doc) {
     Doc& d = docs[doc];
-    for (uint32_t tid : d.terms) {
+    size_t removed = 0;
+    ForEachTermId(d.term_codes, [&](uint32_t tid) {
+      ++removed;
       std::vector<Posting>& pl = terms[tid].postings;
       auto it = std::lower_bound(pl.begin(), pl.end(), doc,
                                  [](const Posting& p, uint32_t v) { return p.doc < v; });
@@ -341,9 +378,9 @@ struct Index::Impl {
       } else if (pl.capacity() > 64 && pl.size() * 4 < pl.capacity()) {
         pl.shrink_to_fit();
       }
-    }
-    postings -= d.terms.size();
-    d.terms.clear();
+    });
+    postings -= removed;
+    d.term_codes.clear();
     for (int f = 0; f < kFields; ++f) len_sum[f] -= lens[doc].len[f];
     lens[doc] = DocLens{{0, 0, 0}};
   }
@@ -376,13 +413,21 @@ struct Index::Impl {
     d.body.swap(p->body);
     lens[doc] = p->lens;
     for (int f = 0; f < kFields; ++f) len_sum[f] += p->lens.len[f];
-    d.terms.reserve(p->terms.size());
-    for (const PreparedTerm& pt : p->terms) {
-      const uint32_t tid = InternTerm(p->TermText(pt), pt.hash);
+    // Intern every term, record the document's term list, then add the postings. Posting lists
+    // grow by 1.25x (not 2x): less slack in the largest structure of the index.
+    tids_.clear();
+    for (const PreparedTerm& pt : p->terms) tids_.push_back(InternTerm(p->TermText(pt), pt.hash));
+    sorted_tids_.assign(tids_.begin(), tids_.end());
+    std::sort(sorted_tids_.begin(), sorted_tids_.end());
+    EncodeTermIds(sorted_tids_, &codes_);
+    d.term_codes.assign(codes_.begin(), codes_.end());  // exact size when it grows
+    for (size_t i = 0; i < tids_.size(); ++i) {
+      const PreparedTerm& pt = p->terms[i];
       const Posting posting{doc, static_cast<uint16_t>(std::min<uint32_t>(pt.tf[kBody], 65535)),
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kTitle], 255)),
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kHeadings], 255))};
-      std::vector<Posting>& pl = terms[tid].postings;
+      std::vector<Posting>& pl = terms[tids_[i]].postings;
+      if (pl.size() == pl.capacity()) pl.reserve(pl.size() + pl.size() / 4 + 4);
       if (pl.empty() || pl.back().doc < doc) {
         pl.push_back(posting);
       } else {
@@ -390,7 +435,6 @@ struct Index::Impl {
                                     [](const Posting& q, uint32_t v) { return q.doc < v; });
         pl.insert(pos, posting);
       }
-      d.terms.push_back(tid);  // capacity reserved above: cannot throw
       ++postings;
     }
     ++generation;
@@ -408,7 +452,7 @@ struct Index::Impl {
     std::string().swap(d.path);
     std::string().swap(d.title);
     std::string().swap(d.body);
-    std::vector<uint32_t>().swap(d.terms);
+    std::vector<uint8_t>().swap(d.term_codes);
     free_docs.push_back(doc);
     --live_docs;
     ++generation;
@@ -537,11 +581,12 @@ struct Index::Impl {
 
   uint64_t Bytes() const {
     uint64_t b = sizeof(Impl);
-    b += HeapBytes(terms) + HeapBytes(free_terms) + HeapBytes(slots);
+    b += HeapBytes(terms) + HeapBytes(free_terms) + HeapBytes(slots) + HeapBytes(tids_) +
+         HeapBytes(sorted_tids_) + HeapBytes(codes_);
     for (const Term& t : terms) b += HeapBytes(t.text) + HeapBytes(t.postings);
     b += HeapBytes(docs) + HeapBytes(lens) + HeapBytes(free_docs);
     for (const Doc& d : docs) {
-      b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.terms);
+      b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.term_codes);
     }
     // unordered_map: bucket array + one node (next pointer, key, value, cached hash) per entry.
     b += by_path.bucket_count() * sizeof(void*);
@@ -569,6 +614,41 @@ Status Index::Upsert(std::string_view path, std::string_view markdown, bool* rep
   return Status::kOk;
 }
 
+namespace {
+
+// Prepares docs[0..n) into out[0..n) on `workers` threads (the caller's thread is one of them),
+// worker w using scratch[w]. False if an allocation failed.
+bool PrepareChunk(const DocumentInput* docs, size_t n, Prepared* out, PrepareScratch* scratch,
+                  unsigned workers, const TokenizerOptions& topts) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&](unsigned w) {
+#if CLAW_RECALL_EXCEPTIONS
+    try {
+#endif
+      for (size_t i = next++; i < n; i = next++) {
+        Prepare(docs[i].path, docs[i].markdown, topts, &scratch[w], &out[i]);
+      }
+#if CLAW_RECALL_EXCEPTIONS
+    } catch (...) {
+      failed = true;
+    }
+#endif
+  };
+  if (workers <= 1 || n < 8) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(workers - 1);
+    for (unsigned w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (std::thread& t : pool) t.join();
+  }
+  return !failed;
+}
+
+}  // namespace
+
 Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned threads,
                           size_t* bad_index) {
   if (count == 0) return Status::kOk;
@@ -582,43 +662,41 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
   }
   if (threads == 0) threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
   const size_t chunk = std::min(count, kBatchChunk);
-  threads = static_cast<unsigned>(std::min<size_t>(threads, chunk));
-  std::vector<Prepared> prepared(chunk);
-  std::vector<PrepareScratch> scratch(threads);
   const TokenizerOptions topts = impl_->opts.tokenizer;
-
-  for (size_t base = 0; base < count; base += chunk) {
+  // Two chunk buffers: while this thread applies chunk c under the exclusive lock, the other
+  // threads prepare chunk c + 1 (with one thread, the chunks simply alternate).
+  std::vector<Prepared> buf[2] = {std::vector<Prepared>(chunk), std::vector<Prepared>(chunk)};
+  std::vector<PrepareScratch> scratch(threads);
+  if (!PrepareChunk(docs, chunk, buf[0].data(), scratch.data(), threads, topts)) {
+    if (bad_index) *bad_index = 0;
+    return Status::kNoMemory;
+  }
+  for (size_t base = 0, c = 0; base < count; base += chunk, ++c) {
     const size_t n = std::min(chunk, count - base);
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    auto work = [&](unsigned w) {
-#if CLAW_RECALL_EXCEPTIONS
-      try {
-#endif
-        for (size_t i = next++; i < n; i = next++) {
-          Prepare(docs[base + i].path, docs[base + i].markdown, topts, &scratch[w], &prepared[i]);
-        }
-#if CLAW_RECALL_EXCEPTIONS
-      } catch (...) {
-        failed = true;
-      }
-#endif
-    };
-    if (threads <= 1 || n < 8) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      pool.reserve(threads - 1);
-      for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
-      work(0);
-      for (std::thread& t : pool) t.join();
+    const size_t next_base = base + chunk;
+    const size_t next_n = next_base < count ? std::min(chunk, count - next_base) : 0;
+    std::vector<Prepared>& next_buf = buf[(c + 1) % 2];
+    bool next_ok = true;
+    std::thread helper;
+    if (next_n > 0 && threads > 1) {
+      helper = std::thread([&] {
+        next_ok = PrepareChunk(docs + next_base, next_n, next_buf.data(), scratch.data() + 1,
+                               threads - 1, topts);
+      });
     }
-    if (failed) {
-      if (bad_index) *bad_index = base;
+    {
+      std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+      for (size_t i = 0; i < n; ++i) impl_->Apply(&buf[c % 2][i]);
+    }
+    if (helper.joinable()) {
+      helper.join();
+    } else if (next_n > 0) {
+      next_ok = PrepareChunk(docs + next_base, next_n, next_buf.data(), scratch.data(), 1, topts);
+    }
+    if (!next_ok) {
+      if (bad_index) *bad_index = next_base;
       return Status::kNoMemory;
     }
-    std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
-    for (size_t i = 0; i < n; ++i) impl_->Apply(&prepared[i]);
   }
   return Status::kOk;
 }

@@ -62,30 +62,50 @@ class Lines {
   size_t pos_ = 0;
 };
 
-// Appends text collapsing whitespace runs to a single space, never leading or trailing.
+// Collects text; whitespace runs are collapsed to one space (and trimmed) by Finish(), in one pass
+// over the finished string, so runs of ordinary text are appended with a single copy.
 class TextSink {
  public:
   explicit TextSink(std::string* out) : out_(out) {}
-  void Space() { pending_ = !out_->empty(); }
-  void Char(char c) {
-    if (IsSpace(c)) {
-      Space();
-      return;
+  void Space() { out_->push_back(' '); }
+  void Char(char c) { out_->push_back(c); }
+  void Run(std::string_view s) { out_->append(s.data(), s.size()); }
+  void Text(std::string_view s) { out_->append(s.data(), s.size()); }
+  // The last character written ('\0'-like ' ' when none).
+  char Last() const { return out_->empty() ? ' ' : out_->back(); }
+  void Finish() { CollapseWhitespace(out_); }
+
+  static void CollapseWhitespace(std::string* s) {
+    char* p = &(*s)[0];
+    size_t w = 0;
+    bool pending = false;
+    for (size_t r = 0; r < s->size(); ++r) {
+      const char c = p[r];
+      if (IsSpace(c)) {
+        pending = w > 0;
+        continue;
+      }
+      if (pending) p[w++] = ' ';
+      pending = false;
+      p[w++] = c;
     }
-    if (pending_) out_->push_back(' ');
-    pending_ = false;
-    out_->push_back(c);
+    s->resize(w);
   }
-  void Text(std::string_view s) {
-    for (char c : s) Char(c);
-  }
-  // The last character written, or ' ' when a space is pending.
-  char Last() const { return out_->empty() || pending_ ? ' ' : out_->back(); }
 
  private:
   std::string* out_;
-  bool pending_ = false;
 };
+
+// Characters CleanInline looks at.
+bool IsInlineSpecial(char c) {
+  switch (c) {
+    case '\\': case '`': case '*': case '~': case '_': case '|': case '!': case '[': case ']':
+    case '<':
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Removes inline markup from one line. `in_comment` carries an open HTML comment across lines.
 void CleanInline(std::string_view s, TextSink* out, bool* in_comment) {
@@ -190,9 +210,12 @@ void CleanInline(std::string_view s, TextSink* out, bool* in_comment) {
         ++i;
         continue;
       }
-      default:
-        out->Char(c);
-        ++i;
+      default: {
+        size_t j = i + 1;  // a run of ordinary characters goes out in one piece
+        while (j < n && !IsInlineSpecial(s[j])) ++j;
+        out->Run(s.substr(i, j - i));
+        i = j;
+      }
     }
   }
 }
@@ -498,9 +521,8 @@ std::string_view FileStem(std::string_view path) {
 }
 
 void CollapseInto(std::string_view text, std::string* out) {
-  out->clear();
-  TextSink sink(out);
-  sink.Text(text);
+  out->assign(text.data(), text.size());
+  TextSink::CollapseWhitespace(out);
 }
 
 }  // namespace
@@ -561,6 +583,7 @@ void ParseMarkdown(std::string_view path, std::string_view markdown, ParsedDoc* 
     TextSink hs(&heading_text);
     bool comment = false;
     CleanInline(raw, &hs, &comment);
+    hs.Finish();
     if (heading_text.empty()) return;
     if (!out->headings.empty()) out->headings.push_back('\n');
     out->headings += heading_text;
@@ -612,6 +635,7 @@ void ParseMarkdown(std::string_view path, std::string_view markdown, ParsedDoc* 
     CleanInline(StripBlockMarkers(line), &body, &in_comment);
   }
 
+  body.Finish();
   if (fm.has_title && !Trim(fm.title).empty()) {
     CollapseInto(fm.title, &out->title);
     out->title_source = TitleSource::kFrontmatter;

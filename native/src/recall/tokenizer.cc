@@ -1,6 +1,7 @@
 #include "tokenizer.h"
 
-#include <array>
+#include <cstring>
+#include <vector>
 
 namespace claw {
 namespace recall {
@@ -24,16 +25,15 @@ const char* const kStopWords[] = {
     "o", "re", "ve", "y", "ain", "aren", "couldn", "didn", "doesn", "hadn", "hasn", "haven", "isn",
     "ma", "mightn", "mustn", "needn", "shan", "shouldn", "wasn", "weren", "won", "wouldn"};
 
-constexpr size_t kStopSlots = 512;  // power of two, > 2 × the list
 constexpr size_t kMaxStopWordLen = 10;
 
+// Stop words bucketed by (length, first letter): a lookup is at most a few memcmp, no hashing.
 struct StopTable {
-  std::array<const char*, kStopSlots> slot{};
+  std::vector<std::string_view> bucket[kMaxStopWordLen + 1][26];
   StopTable() {
     for (const char* w : kStopWords) {
-      size_t i = HashTerm(w) & (kStopSlots - 1);
-      while (slot[i] != nullptr) i = (i + 1) & (kStopSlots - 1);
-      slot[i] = w;
+      const std::string_view v(w);
+      bucket[v.size()][v[0] - 'a'].push_back(v);
     }
   }
 };
@@ -47,11 +47,10 @@ const StopTable& Stops() {
 
 bool IsStopWord(std::string_view w) {
   if (w.empty() || w.size() > kMaxStopWordLen) return false;
-  const StopTable& t = Stops();
-  size_t i = HashTerm(w) & (kStopSlots - 1);
-  while (t.slot[i] != nullptr) {
-    if (w == t.slot[i]) return true;
-    i = (i + 1) & (kStopSlots - 1);
+  const unsigned first = static_cast<unsigned char>(w[0]) - 'a';
+  if (first >= 26) return false;
+  for (const std::string_view s : Stops().bucket[w.size()][first]) {
+    if (std::memcmp(s.data(), w.data(), w.size()) == 0) return true;
   }
   return false;
 }

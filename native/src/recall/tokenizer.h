@@ -36,13 +36,26 @@ bool IsStopWord(std::string_view folded);
 // Returns the new length (the bytes are changed in place).
 size_t FoldPlural(char* s, size_t n);
 
-// The hash used for terms (FNV-1a, 64-bit, folded to 32 bits).
+// The hash used for terms: 8 bytes at a time with multiply–xorshift mixing (splitmix64 constants).
 inline uint32_t HashTerm(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+    p += 8;
+    n -= 8;
   }
+  if (n > 0) {
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; ++i) w |= static_cast<uint64_t>(p[i]) << (8 * i);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+    h ^= h >> 29;
+  }
+  h *= 0xBF58476D1CE4E5B9ull;
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

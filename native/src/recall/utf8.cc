@@ -233,6 +233,17 @@ bool IsValidUtf8(std::string_view in) {
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   size_t i = 0;
   while (i < in.size()) {
+    while (i + 8 <= in.size()) {  // skip ASCII eight bytes at a time
+      uint64_t w;
+      std::memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= in.size()) break;
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
     const Decoded d = DecodeUtf8(s + i, in.size() - i);
     if (d.cp == kInvalidCodePoint) return false;
     i += d.len;
