@@ -23,9 +23,15 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // JWT / JWS compact serialisation
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  // key=value pairs in query strings, form bodies and free text
+  // Header-style pairs in free text: "authorization: x", "x-byterover-signature: abc"
   [
-    /\b(access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|apikey|key|session_key|password|secret|state)=([^&\s"',;]+)/gi,
+    /\b(authorization|proxy-authorization|x-api-key|x-byterover-session-id|x-byterover-signature|webhook-signature|idempotency-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)([^\s"',;]+)/gi,
+    `$1$2${REDACTED}`,
+  ],
+  // key=value pairs in query strings, form bodies and free text; the key may carry a prefix
+  // (webhook_secret=, bridge-api-key=), so the match starts at any word boundary before it.
+  [
+    /\b([A-Za-z0-9_-]*?(?:access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|api-key|apikey|key|session_key|password|secret|state))=([^&\s"',;]+)/gi,
     `$1=${REDACTED}`,
   ],
   // JSON-ish "field":"value" for sensitive fields
