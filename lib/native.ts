@@ -423,12 +423,19 @@ export interface RecallIndexBinding {
  */
 export function recallFieldsToMarkdown(fields: RecallFields): string {
   const title = JSON.stringify(fields.title.replace(/[\r\n]+/g, ' '));
-  const tags = fields.tags.map((t) => JSON.stringify(t.replace(/[\r\n]+/g, ' '))).join(', ');
+  const tags = (fields.tags ?? []).map((t) => JSON.stringify(String(t).replace(/[\r\n]+/g, ' '))).join(', ');
   return `---\ntitle: ${title}\ntags: [${tags}]\n---\n${fields.body}`;
 }
 
-function isBytes(doc: RecallSource): doc is string | Uint8Array {
-  return typeof doc === 'string' || doc instanceof Uint8Array;
+/** A RecallFields object (anything else goes to the addon as is, which names what is wrong). */
+function isFields(doc: unknown): doc is RecallFields {
+  const d = doc as Partial<RecallFields> | null;
+  return typeof d === 'object' && d !== null && !(d instanceof Uint8Array) && typeof d.title === 'string' && typeof d.body === 'string';
+}
+
+/** What the addon takes for a document: bytes or markdown as they are, fields rendered. */
+function nativeDoc(doc: RecallSource): string | Uint8Array {
+  return isFields(doc) ? recallFieldsToMarkdown(doc) : doc;
 }
 
 const RECALL_HINTS: Record<string, string> = {
@@ -473,7 +480,7 @@ export class NativeRecallIndex {
   /** Adds the document at `path`, or replaces the one there; true when it replaced one. */
   upsert(path: string, doc: RecallSource): boolean {
     try {
-      return this.#native.upsert(path, isBytes(doc) ? doc : recallFieldsToMarkdown(doc));
+      return this.#native.upsert(path, nativeDoc(doc));
     } catch (e) {
       throw recallError(e);
     }
@@ -490,18 +497,11 @@ export class NativeRecallIndex {
   /** Adds or replaces many documents at once (a later duplicate path wins), parsed in parallel.
    *  All-or-nothing for bad input: a bad path or an oversized document throws before any change. */
   addBatch(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): void {
-    let raw = true;
-    for (const d of docs) {
-      if (!isBytes(d.doc)) {
-        raw = false;
-        break;
-      }
-    }
-    const input = raw
-      ? (docs as ReadonlyArray<{ path: string; doc: string | Uint8Array }>)
-      : docs.map((d) => ({ path: d.path, doc: isBytes(d.doc) ? d.doc : recallFieldsToMarkdown(d.doc) }));
+    // Raw markdown (LocalMemory's case) goes to the addon as it is; fields are rendered first.
+    const hasFields = (d: { doc: RecallSource } | null): boolean => typeof d === 'object' && d !== null && isFields(d.doc);
+    const input = Array.isArray(docs) && docs.some(hasFields) ? docs.map((d) => (hasFields(d) ? { path: d.path, doc: nativeDoc(d.doc) } : d)) : docs;
     try {
-      this.#native.upsertBatch(input, this.#threads);
+      this.#native.upsertBatch(input as ReadonlyArray<{ path: string; doc: string | Uint8Array }>, this.#threads);
     } catch (e) {
       throw recallError(e);
     }

@@ -449,8 +449,8 @@ void finalize(napi_env env, void *data, void * /*hint*/) {
   delete w;
 }
 
-// Maps an engine status to a thrown error; returns true when `st` is kOk.
-bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what) {
+// Maps an engine status to a thrown error naming `what`, then `after`; true when `st` is kOk.
+bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what, const char *after = "") {
   using claw::recall::Status;
   if (st == Status::kOk) return true;
   const char *code = claw::recall::StatusName(st);
@@ -461,6 +461,7 @@ bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what) {
     case Status::kInvalidArgument: message = "the recall engine refused " + what + " as invalid"; break;
     default: message = "the recall engine failed on " + what + " (" + code + ")"; break;
   }
+  message += after;
   napi_throw_error(env, code, message.c_str());
   return false;
 }
@@ -661,8 +662,8 @@ napi_value UpsertBatch(napi_env env, napi_callback_info info) {
   if (st != claw::recall::Status::kOk) {
     const std::string what = "docs[" + std::to_string(bad) + "] (" +
                              (bad < count ? std::string(in[bad].path) + ", " + std::to_string(in[bad].markdown.size()) + " bytes" : "?") +
-                             ")" + (st == claw::recall::Status::kNoMemory ? "" : "; nothing was applied");
-    engine_ok(env, st, what);
+                             ")";
+    engine_ok(env, st, what, st == claw::recall::Status::kNoMemory ? "; the documents before it were applied" : "; nothing was applied");
     return nullptr;
   }
   report_memory(env, w);
