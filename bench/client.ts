@@ -1,6 +1,8 @@
 /**
- * bench/client: requests per second through `createHttpClient` (retry layer, logging at the
- * default level) against bare undici (a Pool with 50 connections) on the same local server in the
+ * bench/client: requests per second of ByteRover `whoami` (GET IAM user/me) through the full client
+ * (session provider with an API-key credential, ByteRover call layer, zod validation, the transport's
+ * retry layer and logging at the default level), and of a plain GET through `createHttpClient`, each
+ * against bare undici (a Pool with 50 connections) on the same local server in the
  * same run, printed with their ratio (target ≥ 0.9), and the load generator's CPU time per request
  * for each side (the client's own cost, which the server's speed does not mask).
  *
@@ -17,6 +19,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { createHttpClient } from '../lib/http/index.js';
+import { createByteRoverClient } from '../lib/byterover/index.js';
+import { createMemoryTokenStore, createSessionProvider } from '../lib/byterover/auth/index.js';
 
 export interface BenchOptions {
   /** Measured time per round in ms. */
@@ -104,11 +108,16 @@ function arg(name: string, fallback: number): number {
 }
 
 /** A GET through a bare undici Pool (50 connections), reading the JSON body: the baseline. */
-export function bareUndiciGet(origin: string, path: string, connections = 50): { fn: () => Promise<unknown>; close: () => Promise<void> } {
+export function bareUndiciGet(
+  origin: string,
+  path: string,
+  connections = 50,
+  headers: Record<string, string> = {},
+): { fn: () => Promise<unknown>; close: () => Promise<void> } {
   const pool = new Pool(origin, { connections });
   return {
     fn: async () => {
-      const res = await pool.request({ path, method: 'GET' });
+      const res = await pool.request({ path, method: 'GET', headers });
       if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       return res.body.json();
     },
@@ -174,22 +183,34 @@ async function main(): Promise<void> {
   const path = '/api/v1/user/me';
   const url = `${server.url}${path}`;
 
-  const bare = bareUndiciGet(server.url, path);
-  const client = createHttpClient({ connections: 50 });
+  const bare = bareUndiciGet(server.url, path, 50, { 'x-byterover-session-id': 'brv-bench-api-key' });
+  const http = createHttpClient({ connections: 50 });
+  const store = createMemoryTokenStore();
+  await store.save({ kind: 'api-key', sessionKey: 'brv-bench-api-key', version: 1, updatedAt: new Date().toISOString() });
+  const byterover = createByteRoverClient({
+    http,
+    session: createSessionProvider({ store, http }),
+    config: { iamBaseUrl: server.url },
+  });
   const baseline: Side = { name: 'bare undici Pool(50)', fn: bare.fn };
-  const candidate: Side = {
+  const whoami: Side = { name: 'whoami (full client)', fn: () => byterover.me() };
+  const transport: Side = {
     name: 'createHttpClient (retry+log)',
     fn: async () => {
-      const res = await client.request({ method: 'GET', url, endpoint: 'bench.user.me' });
+      const res = await http.request({ method: 'GET', url, endpoint: 'bench.user.me', headers: { 'x-byterover-session-id': 'brv-bench-api-key' } });
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       return res.body;
     },
   };
   try {
-    const cmp = await comparePaired(baseline, candidate, rounds, { durationMs: seconds * 1000, warmupMs: 500, concurrency });
-    printComparison(`bench/client: GET ${path}, ${concurrency} in flight, ${rounds} paired rounds of ${seconds} s (medians)`, baseline, candidate, cmp);
+    const opts = { durationMs: seconds * 1000, warmupMs: 500, concurrency };
+    const title = (what: string): string =>
+      `bench/client: ${what}, ${concurrency} in flight, ${rounds} paired rounds of ${seconds} s (medians)`;
+    printComparison(title('ByteRover whoami (GET /api/v1/user/me)'), baseline, whoami, await comparePaired(baseline, whoami, rounds, opts));
+    console.log('');
+    printComparison(title(`transport only, GET ${path}`), baseline, transport, await comparePaired(baseline, transport, rounds, opts));
   } finally {
-    await Promise.all([bare.close(), client.close()]);
+    await Promise.all([bare.close(), http.close()]);
     await server.close();
   }
 }

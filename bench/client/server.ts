@@ -5,11 +5,18 @@
  */
 import http from 'node:http';
 
-const body = Buffer.from(JSON.stringify({ data: { id: 'usr_bench', email: 'bench@example.com', name: 'Bench User' } }));
+const body = Buffer.from(
+  JSON.stringify({ code: 200, message: 'OK', data: { id: 'usr_bench', email: 'bench@example.com', name: 'Bench User', hasOnboardedCli: true } }),
+);
 let n = 0;
 const server = http.createServer((req, res) => {
-  // Drain any request body, then answer.
+  // Drain any request body, then answer; like ByteRover, refuse a call without a session.
   req.resume();
+  if (req.url?.startsWith('/api/v1/user/me') && req.headers['x-byterover-session-id'] === undefined) {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end('{"statusCode":401,"code":"AUTH_INVALID_TOKEN","message":"missing session"}');
+    return;
+  }
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': body.length,
