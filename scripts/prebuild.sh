@@ -36,7 +36,7 @@ die() { printf 'prebuild: error: %s\n' "$*" >&2; exit 1; }
 if [ "${npm_lifecycle_event:-}" = prebuild ] && [ "${CLAW_PREBUILD_FORCE:-}" != 1 ]; then
   p=$PPID cmd=''
   while [ "${p:-1}" -gt 1 ] && [ -r "/proc/$p/cmdline" ]; do
-    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline")
+    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" | sed 's/ *$//')
     case "$cmd" in npm\ * | */npm\ * | *npm-cli.js*) break ;; esac
     cmd=''
     p=$(awk '{print $4}' "/proc/$p/stat")

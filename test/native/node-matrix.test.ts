@@ -266,7 +266,8 @@ describe.skipIf(skip)('prebuilt package under many Node versions, no compile', (
 
     // No prebuild for this platform: the same install script (npm rebuild runs it) compiles.
     rmSync(join(installed, 'prebuilds'), { recursive: true });
-    mustRun('npm', ['rebuild', PKG, '--foreground-scripts'], withScripts);
+    // JOBS=max: node-gyp compiles on every core (the core is built twice: .node and .so).
+    mustRun('npm', ['rebuild', PKG, '--foreground-scripts'], withScripts, childEnv({ JOBS: 'max' }));
     const built = join(installed, 'build', 'Release', 'claw_byterover.node');
     expect(existsSync(built)).toBe(true);
     const r = consumerRun(process.execPath, [], withScripts, childEnv());
