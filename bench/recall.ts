@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBrv } from '../lib/memory/brv.js';
@@ -136,7 +136,10 @@ const native = await loadNativeRecall();
 const vocab = vocabulary(SEED);
 const queries = generateQueries(QUERIES, SEED, vocab);
 const report: string[] = [];
-console.log(`recall benchmark, seed ${SEED}, ${queries.length} queries × ${REPEATS} passes (k = 10); brv: ${BRV_QUERIES} queries; node ${process.version}`);
+console.log(
+  `recall benchmark, seed ${SEED}, ${queries.length} queries × ${REPEATS} passes (k = 10); brv: ${BRV_QUERIES} queries; node ${process.version}; ` +
+    `${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`,
+);
 
 for (const size of sizes) {
   const project = await mkdtemp(join(tmpdir(), `claw-recall-bench-${size}-`));
@@ -168,8 +171,8 @@ for (const size of sizes) {
     if (nat) {
       lines.push(
         `native vs minisearch: build ${ratio(ms_.buildMs, nat.buildMs)} faster, RSS ${ratio(ms_.rssMb, nat.rssMb)} smaller, median ${ratio(ms_.medianMs, nat.medianMs)} faster, p99 ${ratio(ms_.p99Ms, nat.p99Ms)} faster`,
-        `native vs brv search per turn: median ${ratio(brv.medianMs, nat.medianMs)} faster, p99 ${ratio(brv.p99Ms, nat.p99Ms)} faster`,
       );
+      if (!('error' in brvResult)) lines.push(`native vs brv search per turn: median ${ratio(brv.medianMs, nat.medianMs)} faster, p99 ${ratio(brv.p99Ms, nat.p99Ms)} faster`);
     }
     if ('error' in brvResult) lines.push(`brv search failed at this size: ${brvResult.error}`);
     else lines.push(`minisearch (in-process) vs brv search (subprocess) per turn: median ${ratio(brv.medianMs, ms_.medianMs)} faster`);
