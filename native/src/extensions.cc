@@ -33,6 +33,12 @@ constexpr claw_recall_v1 kRecallV1 = {
     claw_recall_status_name,
 };
 
+}  // namespace
+
+const claw_recall_v1 *recall_extension_v1() noexcept { return &kRecallV1; }
+
+namespace {
+
 struct ExtensionEntry {
   const char *id;
   const void *ext;

@@ -3,7 +3,14 @@
 #ifndef CLAW_EXTENSIONS_H
 #define CLAW_EXTENSIONS_H
 
+struct claw_recall_v1;  // claw/recall.h
+
 namespace claw {
+
+// The "claw.byterover.recall/1" extension struct (what find_extension returns for that id). A
+// named, typed accessor, so the libabigail baseline (native/abi/) records claw_recall_v1's layout
+// and scripts/abi-check.sh checks it member by member like the core structs.
+const claw_recall_v1 *recall_extension_v1() noexcept;
 
 // Returns the extension registered under exactly `id`, or nullptr (also for a null id).
 // Side-effect free; safe from any thread.
