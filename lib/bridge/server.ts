@@ -132,6 +132,9 @@ export class HttpServer {
   private readonly shutdownGraceMs: number;
   private readonly closeHooks: Array<() => Promise<void> | void> = [];
   private inFlight = 0;
+  /** Request ids: a random per-server prefix and a counter (cheap, unique per process). */
+  private readonly idPrefix = randomBytes(4).toString('hex');
+  private requestCount = 0;
   private idle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -202,7 +205,7 @@ export class HttpServer {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomBytes(8).toString('hex');
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.requestCount).toString(36)}`;
     res.setHeader('x-request-id', requestId);
     if (this.closing) res.setHeader('connection', 'close');
     let url: URL;

@@ -88,7 +88,7 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
   const intake = new Batcher<QueueEvent, EnqueueOutcome>((events) => store.queue.enqueue(events), {
     maxBatch: config.queue.maxBatch,
     maxDelayMs: config.queue.maxBatchDelayMs,
-    maxInFlight: store.queue.kind === 'sqlite' ? 1 : 4,
+    maxInFlight: store.queue.kind === 'sqlite' ? 8 : 4,
   });
   const worker =
     opts.worker === false

@@ -6,10 +6,12 @@
  *   1. `dedupe.reserve(ids)` in PostgreSQL: new ids get a record marked "not yet enqueued".
  *   2. `addBulk` in Redis with `jobId` = the event id: adding an id that is already queued is a no-op,
  *      so repeating this step is harmless.
- *   3. `dedupe.markEnqueued(ids)`, then the caller answers 2xx.
- * A crash between 1 and 3 leaves a record "not yet enqueued": the sender, having had no 2xx, sends
- * again; `reserve` answers `pending` and steps 2–3 run again. Only a record marked enqueued makes a
- * request a duplicate, so a 2xx always means "in Redis".
+ *   3. the caller answers 2xx; `dedupe.markEnqueued(ids)` follows, batched, behind the answer.
+ * A crash before step 2 completes leaves a record "not yet enqueued": the sender, having had no 2xx,
+ * sends again; `reserve` answers `pending` and step 2 runs again (a no-op if the job made it). A 2xx
+ * always means "in Redis". The dedupe records themselves need no fsync of their own (PostgreSQL
+ * writes them with synchronous_commit off): if the database forgets the last ones in a crash, a replay
+ * of those events is queued again and the idempotent handler absorbs it.
  *
  * Claims use BullMQ's manual fetching (`Worker.getNextJob` with a lock token; the lock is the lease,
  * `lockDuration` = `policy.leaseMs`); BullMQ's stalled-job checker puts jobs whose lock expired (their
@@ -25,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ClawError } from '../../errors.js';
+import { Batcher } from '../queue/batcher.js';
 import { retryDelayMs } from '../queue/retry.js';
 import {
   batchOutcomes,
@@ -89,15 +92,25 @@ export class BullMqQueue implements JobQueue {
   /** Jobs this instance holds a lease on, by event id + token (BullMQ needs the Job object to ack/extend). */
   private readonly leased = new Map<string, Job<JobData>>();
   private closed = false;
+  private readonly marks: Batcher<string, void>;
+  private readonly onError: (e: Error) => void;
 
   private constructor(opts: BullMqQueueOptions, policy: QueuePolicy) {
     this.policy = policy;
     this.dedupe = opts.dedupe;
     this.now = opts.now ?? Date.now;
+    this.marks = new Batcher<string, void>(
+      async (ids) => {
+        await this.dedupe.markEnqueued(ids);
+        return ids.map(() => undefined);
+      },
+      { maxBatch: 1000, maxDelayMs: 5 },
+    );
     const redisOpts: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
     const qConn = new Redis(opts.url, redisOpts);
     const wConn = new Redis(opts.url, redisOpts);
     const onError = opts.onError ?? ((): void => undefined);
+    this.onError = onError;
     qConn.on('error', onError);
     wConn.on('error', onError);
     this.connections = [qConn, wConn];
@@ -151,30 +164,30 @@ export class BullMqQueue implements JobQueue {
       } catch (e) {
         throw redisUnavailable(e, 'enqueueing webhooks');
       }
-      await this.dedupe.markEnqueued(toAdd.map((e) => e.id));
+      // The job is in Redis now: the 2xx may go. The "enqueued" mark only spares a later duplicate a
+      // (no-op) re-add, so it is written behind the answer, batched.
+      for (const e of toAdd) void this.marks.submit(e.id).catch((err: unknown) => this.onError(err as Error));
     }
     return batchOutcomes(events, new Set(unique.filter((_, i) => status[i] === 'new').map((e) => e.id)));
   }
 
   async claim(max: number): Promise<Lease[]> {
-    const out: Lease[] = [];
     const token = randomBytes(12).toString('base64url');
-    try {
-      for (let i = 0; i < max; i++) {
-        const job = (await this.worker.getNextJob(token, { block: false })) as Job<JobData> | undefined;
-        if (!job) break;
-        const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
-        if (attempt > this.policy.maxAttempts) {
-          // Its last allowed delivery lost its lease (the handler's bridge died or hung): dead letter.
-          await job.moveToFailed(new UnrecoverableError('lease expired on the last attempt (handler crashed or hung)'), token, false);
-          i--;
-          continue;
-        }
-        this.leased.set(leaseKey(job.data.id, token), job);
-        out.push({ ...job.data, attempt, token });
+    // One moveToActive script per job, sent together (pipelined on the worker's connection).
+    const settled = await Promise.allSettled(Array.from({ length: max }, () => this.worker.getNextJob(token, { block: false }) as Promise<Job<JobData> | undefined>));
+    const jobs = settled.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (jobs.length === 0 && failed) throw redisUnavailable(failed.reason, 'claiming jobs');
+    const out: Lease[] = [];
+    for (const job of jobs) {
+      const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
+      if (attempt > this.policy.maxAttempts) {
+        // Its last allowed delivery lost its lease (the handler's bridge died or hung): dead letter.
+        await job.moveToFailed(new UnrecoverableError('lease expired on the last attempt (handler crashed or hung)'), token, false).catch(() => undefined);
+        continue;
       }
-    } catch (e) {
-      if (out.length === 0) throw redisUnavailable(e, 'claiming jobs');
+      this.leased.set(leaseKey(job.data.id, token), job);
+      out.push({ ...job.data, attempt, token });
     }
     return out;
   }
@@ -274,6 +287,7 @@ export class BullMqQueue implements JobQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.marks.drain().catch(() => undefined);
     await this.worker.close(true).catch(() => undefined);
     await this.queueClient.close().catch(() => undefined);
     for (const c of this.connections) c.disconnect();

@@ -380,6 +380,7 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
          FROM input i LEFT JOIN ins n ON n.id = i.id LEFT JOIN ${s}.dedupe d ON d.id = i.id`,
         [unique, unique.map((id) => firstSeen.get(id))],
         'recording webhook ids',
+        this.relaxed,
       );
       const by = new Map(r.rows.map((x) => [x.id, x]));
       const seen = new Set<string>();
@@ -393,7 +394,7 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       });
     },
     markEnqueued: async (ids: readonly string[]): Promise<void> => {
-      await this.q(`UPDATE ${this.schema}.dedupe SET enqueued = true WHERE id = ANY($1::text[])`, [[...new Set(ids)].sort()], 'marking webhook ids enqueued');
+      await this.q(`UPDATE ${this.schema}.dedupe SET enqueued = true WHERE id = ANY($1::text[])`, [[...new Set(ids)].sort()], 'marking webhook ids enqueued', this.relaxed);
     },
   };
 

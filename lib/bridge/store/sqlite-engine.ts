@@ -3,15 +3,11 @@
  * (sqlite-thread.ts) so that an fsync never stalls the HTTP event loop; store/sqlite.ts is the async
  * face the rest of the bridge uses.
  *
- * Durability (documented in docs/readme/bridge-webhooks.md):
- * - WAL journal. `durability: 'full'` (default) commits every write that must survive a power loss with
- *   `synchronous=FULL` (the WAL is fsynced before the commit returns): enqueued webhooks, dedupe and
- *   idempotency records, outbox, key/value blobs, locks. Queue bookkeeping that at-least-once delivery
- *   tolerates losing (claims, lease extensions, acks, retry scheduling) commits with `synchronous=NORMAL`:
- *   no fsync of its own, made durable by the next FULL commit; losing it in a power cut only means a
- *   job is delivered again, which handlers must tolerate anyway.
- * - `durability: 'normal'` never fsyncs: commits survive a crash of the process (SIGKILL) but not of
- *   the machine.
+ * Durability: the connection runs WAL with `synchronous=NORMAL`, so a commit appends its frames to
+ * the WAL without waiting for the disk (SQLite still syncs around checkpoints, keeping the file
+ * consistent). Making a commit durable is the thread's job (sqlite-thread.ts): before it answers a call
+ * that must survive a power cut, it fdatasyncs the WAL file, one flush covering every commit made
+ * before it started (group commit off the writer's path). See `DURABLE_METHODS`.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -108,24 +104,45 @@ interface JobRow {
   attempts: number;
 }
 
+/**
+ * Calls whose effects must be on disk before the caller hears back (when durability is 'full'): what a
+ * 2xx or a saved response promises. Queue bookkeeping is left out on purpose: losing a claim, lease
+ * extension, ack or retry schedule in a power cut only means a job is delivered again, which handlers
+ * tolerate anyway (and the next durable call's flush covers them too). Dedupe records for a queue kept
+ * elsewhere (reserve, markEnqueued) are left out too: that queue holds the durability (bullmq.ts).
+ */
+export const DURABLE_METHODS: ReadonlySet<string> = new Set([
+  'enqueue',
+  'redrive',
+  'idemBegin',
+  'idemComplete',
+  'idemRelease',
+  'outboxAdd',
+  'outboxRetry',
+  'outboxRemove',
+  'kvSet',
+  'kvDelete',
+  'lockAcquire',
+  'lockRelease',
+]);
+
 export class SqliteEngine {
   private readonly db: Database.Database;
   private readonly policy: QueuePolicy;
-  private readonly full: boolean;
   private readonly s;
+  /** The WAL file the thread fdatasyncs to make commits durable. */
+  readonly walPath: string;
 
   constructor(opts: SqliteEngineOptions) {
     this.policy = opts.policy;
-    this.full = opts.durability === 'full';
     this.db = new Database(opts.path);
+    this.walPath = `${opts.path}-wal`;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-    this.db.pragma(`synchronous = ${this.full ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.s = {
-      syncFull: db.prepare('PRAGMA synchronous = FULL'),
-      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       dedupeInsert: db.prepare('INSERT INTO dedupe (id, first_seen, enqueued) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
       dedupeGet: db.prepare('SELECT enqueued FROM dedupe WHERE id = ?'),
       dedupeMark: db.prepare('UPDATE dedupe SET enqueued = 1 WHERE id = ?'),
@@ -188,21 +205,15 @@ export class SqliteEngine {
     };
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction, committed durably (FULL) or cheaply (NORMAL). */
-  private tx<T>(durable: boolean, fn: () => T): T {
-    const relaxed = this.full && !durable;
-    if (relaxed) this.s.syncNormal.run();
-    try {
-      return this.db.transaction(fn).immediate();
-    } finally {
-      if (relaxed) this.s.syncFull.run();
-    }
+  /** Runs `fn` in one IMMEDIATE transaction (the write lock up front: no upgrade deadlocks between processes). */
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   // ---- queue ----
 
   enqueue(events: QueueEvent[], now: number): EnqueueOutcome[] {
-    return this.tx(true, () =>
+    return this.tx(() =>
       events.map((e) => {
         if (this.s.dedupeInsert.run(e.id, e.receivedAt, 1).changes === 0) return 'duplicate';
         this.s.jobInsert.run(e.id, e.type, e.payload, e.receivedAt, now);
@@ -213,7 +224,7 @@ export class SqliteEngine {
 
   claim(max: number, now: number): Lease[] {
     const token = randomBytes(12).toString('base64url');
-    const rows = this.tx(false, () => {
+    const rows = this.tx(() => {
       this.s.deadExpired.run(now, now, this.policy.maxAttempts);
       return this.s.claim.all(token, now + this.policy.leaseMs, now, max) as JobRow[];
     });
@@ -221,15 +232,15 @@ export class SqliteEngine {
   }
 
   extend(id: string, token: string, now: number): boolean {
-    return this.tx(false, () => this.s.extend.run(now + this.policy.leaseMs, id, token).changes === 1);
+    return this.tx(() => this.s.extend.run(now + this.policy.leaseMs, id, token).changes === 1);
   }
 
   ack(leases: Array<{ id: string; token: string }>): number {
-    return this.tx(false, () => leases.reduce((n, l) => n + this.s.ack.run(l.id, l.token).changes, 0));
+    return this.tx(() => leases.reduce((n, l) => n + this.s.ack.run(l.id, l.token).changes, 0));
   }
 
   fail(id: string, token: string, error: string, now: number, random: number): 'retry' | 'dead' | 'stale' {
-    return this.tx(false, () => {
+    return this.tx(() => {
       const row = this.s.leased.get(id, token) as { attempts: number } | undefined;
       if (!row) return 'stale';
       if (exhausted(row.attempts, this.policy)) {
@@ -266,13 +277,13 @@ export class SqliteEngine {
   }
 
   redrive(ids: string[], now: number): number {
-    return this.tx(true, () => ids.reduce((n, id) => n + this.s.redrive.run(now, id).changes, 0));
+    return this.tx(() => ids.reduce((n, id) => n + this.s.redrive.run(now, id).changes, 0));
   }
 
   // ---- dedupe (for queues outside this database) ----
 
   reserve(entries: Array<{ id: string; seenAt: number }>): DedupeStatus[] {
-    return this.tx(true, () =>
+    return this.tx(() =>
       entries.map(({ id, seenAt }) => {
         if (this.s.dedupeInsert.run(id, seenAt, 0).changes === 1) return 'new';
         const row = this.s.dedupeGet.get(id) as { enqueued: number } | undefined;
@@ -282,7 +293,7 @@ export class SqliteEngine {
   }
 
   markEnqueued(ids: string[]): void {
-    this.tx(true, () => {
+    this.tx(() => {
       for (const id of ids) this.s.dedupeMark.run(id);
     });
   }
@@ -290,7 +301,7 @@ export class SqliteEngine {
   // ---- idempotency ----
 
   idemBegin(key: string, requestHash: string, now: number, lockMs: number): IdempotencyBegin {
-    return this.tx(true, (): IdempotencyBegin => {
+    return this.tx((): IdempotencyBegin => {
       const row = this.s.idemGet.get(key) as { request_hash: string; completed: number; response: string | null; locked_until: number } | undefined;
       if (!row) {
         this.s.idemInsert.run(key, requestHash, now, now + lockMs);
@@ -305,17 +316,17 @@ export class SqliteEngine {
   }
 
   idemComplete(key: string, response: SavedResponse, now: number): void {
-    this.tx(true, () => this.s.idemComplete.run(JSON.stringify(response), now, key));
+    this.tx(() => this.s.idemComplete.run(JSON.stringify(response), now, key));
   }
 
   idemRelease(key: string): void {
-    this.tx(true, () => this.s.idemRelease.run(key));
+    this.tx(() => this.s.idemRelease.run(key));
   }
 
   // ---- outbox ----
 
   outboxAdd(id: string, topic: string, payload: string, now: number): void {
-    this.tx(true, () => this.s.outboxAdd.run(id, topic, payload, now, now));
+    this.tx(() => this.s.outboxAdd.run(id, topic, payload, now, now));
   }
 
   outboxDue(now: number, limit: number, topic?: string): OutboxEntry[] {
@@ -340,11 +351,11 @@ export class SqliteEngine {
   }
 
   outboxRetry(id: string, error: string, nextAttemptAt: number): void {
-    this.tx(true, () => this.s.outboxRetry.run(error, nextAttemptAt, id));
+    this.tx(() => this.s.outboxRetry.run(error, nextAttemptAt, id));
   }
 
   outboxRemove(id: string): void {
-    this.tx(true, () => this.s.outboxRemove.run(id));
+    this.tx(() => this.s.outboxRemove.run(id));
   }
 
   // ---- key/value ----
@@ -355,7 +366,7 @@ export class SqliteEngine {
   }
 
   kvSet(key: string, value: Uint8Array, now: number, expectVersion?: number): { ok: boolean; version: number } {
-    return this.tx(true, () => {
+    return this.tx(() => {
       const cur = (this.s.kvGet.get(key) as { version: number } | undefined)?.version ?? 0;
       if (expectVersion !== undefined && expectVersion !== cur) return { ok: false, version: cur };
       this.s.kvPut.run(key, Buffer.from(value), cur + 1, now);
@@ -364,17 +375,17 @@ export class SqliteEngine {
   }
 
   kvDelete(key: string): void {
-    this.tx(true, () => this.s.kvDelete.run(key));
+    this.tx(() => this.s.kvDelete.run(key));
   }
 
   // ---- locks ----
 
   lockAcquire(name: string, owner: string, ttlMs: number, now: number): boolean {
-    return this.tx(true, () => this.s.lockAcquire.run(name, owner, now + ttlMs, now).changes === 1);
+    return this.tx(() => this.s.lockAcquire.run(name, owner, now + ttlMs, now).changes === 1);
   }
 
   lockRelease(name: string, owner: string): void {
-    this.tx(true, () => this.s.lockRelease.run(name, owner));
+    this.tx(() => this.s.lockRelease.run(name, owner));
   }
 
   // ---- maintenance ----
@@ -383,12 +394,12 @@ export class SqliteEngine {
     let dedupe = 0;
     let idempotency = 0;
     for (;;) {
-      const n = this.tx(false, () => this.s.pruneDedupe.run(dedupeBefore).changes);
+      const n = this.tx(() => this.s.pruneDedupe.run(dedupeBefore).changes);
       dedupe += n;
       if (n < PRUNE_CHUNK) break;
     }
     for (;;) {
-      const n = this.tx(false, () => this.s.pruneIdem.run(idempotencyBefore, now).changes);
+      const n = this.tx(() => this.s.pruneIdem.run(idempotencyBefore, now).changes);
       idempotency += n;
       if (n < PRUNE_CHUNK) break;
     }

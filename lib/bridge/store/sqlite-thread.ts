@@ -1,12 +1,24 @@
 /**
  * Worker-thread entry of the SQLite store: owns the one better-sqlite3 connection and runs the calls
- * store/sqlite.ts posts to it, one at a time, in arrival order. Protocol (structured clone):
- *   in:  { open: SqliteEngineOptions }            → out: { opened: true } | { openError }
+ * store/sqlite.ts posts to it, one at a time, in arrival order.
+ *
+ * Durability (`durability: 'full'`): a call in DURABLE_METHODS is answered only after an fdatasync of
+ * the WAL file that started after its commit. The flush runs on libuv's thread pool while this thread
+ * goes on committing the next calls, and flushes coalesce (one running, one queued behind it covering
+ * every commit made meanwhile): group commit without holding the writer. `durability: 'normal'` answers
+ * at once (commits survive a crash of the process, not of the machine).
+ *
+ * Protocol (structured clone):
+ *   workerData: SqliteEngineOptions              → out: { opened: true } | { openError }
  *   in:  { id, method, args }                     → out: { id, result } | { id, error: {code, message} }
  *   in:  { close: true }                          → closes the database and exits
  */
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteEngine, type SqliteEngineOptions } from './sqlite-engine.js';
+import { coalesce } from '../coalesce.js';
+import { DURABLE_METHODS, SqliteEngine, type SqliteEngineOptions } from './sqlite-engine.js';
 
 interface Call {
   id: number;
@@ -16,15 +28,40 @@ interface Call {
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-thread.ts runs only as a worker thread');
+const opts = workerData as SqliteEngineOptions;
+
+const errorOf = (e: unknown): { code: string; message: string } => {
+  const err = e as { code?: string; message?: string };
+  return { code: err.code ?? 'UNKNOWN', message: err.message ?? String(e) };
+};
 
 let engine: SqliteEngine | undefined;
 try {
-  engine = new SqliteEngine(workerData as SqliteEngineOptions);
+  engine = new SqliteEngine(opts);
+  // The schema write created the WAL: make it and its directory entry durable once.
+  for (const p of [engine.walPath, dirname(engine.walPath)]) {
+    const fd = openSync(p, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
   port.postMessage({ opened: true });
 } catch (e) {
-  const err = e as { code?: string; message?: string };
-  port.postMessage({ openError: { code: err.code ?? 'UNKNOWN', message: err.message ?? String(e) } });
+  port.postMessage({ openError: errorOf(e) });
 }
+
+/** fdatasync of the WAL (opened per flush: always the file SQLite writes now). */
+const flushWal = coalesce(async () => {
+  const fh = await open((engine as SqliteEngine).walPath, 'r');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+});
+const full = opts.durability === 'full';
 
 port.on('message', (msg: Call | { close: true }) => {
   if ('close' in msg) {
@@ -32,13 +69,22 @@ port.on('message', (msg: Call | { close: true }) => {
     port.close();
     return;
   }
+  let result: unknown;
   try {
     if (!engine) throw new Error('database is not open');
     const fn = (engine as unknown as Record<string, (...a: unknown[]) => unknown>)[msg.method];
     if (typeof fn !== 'function') throw new Error(`unknown store method ${msg.method}`);
-    port.postMessage({ id: msg.id, result: fn.apply(engine, msg.args) });
+    result = fn.apply(engine, msg.args);
   } catch (e) {
-    const err = e as { code?: string; message?: string };
-    port.postMessage({ id: msg.id, error: { code: err.code ?? 'UNKNOWN', message: err.message ?? String(e) } });
+    port.postMessage({ id: msg.id, error: errorOf(e) });
+    return;
   }
+  if (!full || !DURABLE_METHODS.has(msg.method)) {
+    port.postMessage({ id: msg.id, result });
+    return;
+  }
+  flushWal().then(
+    () => port.postMessage({ id: msg.id, result }),
+    (e: unknown) => port.postMessage({ id: msg.id, error: { code: 'SQLITE_IOERR_FSYNC', message: `flushing the WAL failed: ${errorOf(e).message}` } }),
+  );
 });

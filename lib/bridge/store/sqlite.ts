@@ -1,8 +1,10 @@
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL) holding every piece of bridge state and
  * the job queue, for one bridge on one machine. The database runs on a worker thread
- * (sqlite-thread.ts), so the HTTP event loop never waits for an fsync; calls are posted to it and run
- * in order. Durability choices: see sqlite-engine.ts and docs/readme/bridge-webhooks.md.
+ * (sqlite-thread.ts), so the HTTP event loop never waits for the disk; calls are posted to it and run
+ * in order. Durability: with `durability: 'full'` (default) a call that promises durability (enqueue,
+ * state writes) resolves only after the WAL holding it was fdatasynced (group commit, see
+ * sqlite-thread.ts); `'normal'` resolves after the commit (survives a process crash, not a power cut).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -69,6 +71,7 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   private nextId = 1;
   private closed = false;
   private exitError: ClawError | undefined;
+  private drained: (() => void) | undefined;
 
   private constructor(worker: Worker, path: string, policy: QueuePolicy, now: () => number) {
     this.worker = worker;
@@ -82,6 +85,10 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
       this.calls.delete(m.id);
       if (m.error) call.reject(storeError(m.error, path));
       else call.resolve(m.result);
+      if (this.calls.size === 0 && this.drained) {
+        this.drained();
+        this.drained = undefined;
+      }
     });
     const fail = (why: string): void => {
       this.exitError = new ClawError('STORE_UNAVAILABLE', `the SQLite store thread for ${path} stopped: ${why}`, {
@@ -89,6 +96,7 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
       });
       for (const c of this.calls.values()) c.reject(this.exitError);
       this.calls.clear();
+      this.drained?.();
     };
     worker.on('error', (e) => fail(e.message));
     worker.on('exit', (code) => {
@@ -210,9 +218,8 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Let calls already posted finish: the thread answers in order, so wait for the last one.
-    const last = [...this.calls.values()].length > 0 ? this.call('stats', this.now()).catch(() => undefined) : Promise.resolve();
-    await last;
+    // Let calls already posted finish (durable ones answer after their flush, so possibly out of order).
+    if (this.calls.size > 0) await new Promise<void>((r) => (this.drained = r));
     this.closed = true;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.worker.postMessage({ close: true });

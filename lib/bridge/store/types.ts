@@ -96,7 +96,10 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-/** Dedupe records for queues that live outside the state database (BullMQ): a two-step protocol. */
+/**
+ * Dedupe records for queues that live outside the state database (BullMQ): a two-step protocol. The
+ * queue holds the durability: these records are written without an fsync of their own.
+ */
 export type DedupeStatus = 'new' | 'pending' | 'enqueued';
 
 export interface DedupeStore {

@@ -10,6 +10,7 @@
  * received so far), not one per event.
  */
 import type { Logger } from '../../log/index.js';
+import { coalesce } from '../coalesce.js';
 import type { Lease } from '../store/types.js';
 
 export interface WebhookEvent {
@@ -71,29 +72,7 @@ export class HandlerRegistry {
 /** ByteRover events that change the remote context tree: each asks for a memory pull. */
 export const BYTEROVER_MEMORY_EVENTS = ['memory.created', 'memory.updated', 'memory.deleted'] as const;
 
-/**
- * Single-flight with one follower: a call resolves when a run of `fn` that *started after the call*
- * finishes. Calls during a run share the one run queued after it.
- */
-export function coalesce(fn: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let queued: Promise<void> | undefined;
-  const start = (): Promise<void> =>
-    (running = (async () => fn())().finally(() => {
-      // With a follower queued, `running` stays set until it starts, so no call slips in between.
-      if (!queued) running = undefined;
-    }));
-  return () => {
-    if (!running) return start();
-    queued ??= running
-      .catch(() => undefined)
-      .then(() => {
-        queued = undefined;
-        return start();
-      });
-    return queued;
-  };
-}
+export { coalesce } from '../coalesce.js';
 
 export interface ByteRoverHandlerOptions {
   /** Pulls the remote memory into the local tree (e.g. lib/memory sync). Must be safe to repeat. */

@@ -89,9 +89,10 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
     const v = verifyWebhook(req.headers, body, opts.keys, { nowSeconds: Math.floor(now() / 1000), toleranceSeconds: opts.toleranceSeconds });
     if (!v.ok) return refuse(v.status, v.code, v.message, v.hint);
 
+    const text = body.toString('utf8');
     let payload: unknown;
     try {
-      payload = JSON.parse(body.toString('utf8'));
+      payload = JSON.parse(text);
     } catch (e) {
       return refuse(400, 'WEBHOOK_BODY_INVALID_JSON', `expected a JSON body, found invalid JSON (${(e as Error).message})`, 'the signature was valid: the sender signs and sends a malformed body', v.scheme);
     }
@@ -103,7 +104,7 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
 
     let outcome: EnqueueOutcome;
     try {
-      outcome = await opts.intake.submit({ id: v.eventId, type, payload: body.toString('utf8'), receivedAt: now() });
+      outcome = await opts.intake.submit({ id: v.eventId, type, payload: text, receivedAt: now() });
     } catch (e) {
       ctx.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'webhook: enqueue failed');
       answer(
