@@ -2,9 +2,10 @@
  * Every command of `claw-byterover`, in help order. A new command is one module here.
  */
 import type { CommandModule } from '../program.js';
+import { agentCommands } from './agent.js';
 import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, configCommands];
+export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, configCommands, agentCommands];
