@@ -6,7 +6,7 @@
  *   node --import tsx bench/webhooks.ts [--seconds 4] [--rounds 3] [--connections 64] [--worker on|off]
  *                                        [--stores sqlite,pgredis]
  *
- * - Servers run in child processes; this process is the load generator (undici Pool, one request in
+ * - Servers run in child processes (the ceiling is bench/client/server.ts); this process is the load generator (undici Pool, one request in
  *   flight per connection, Standard Webhooks signatures made per request over a ~1 KiB body, a fresh
  *   webhook-id each, so every request is a new event: no dedupe shortcut).
  * - Rounds pair the ceiling and the bridge back to back, alternating which goes first; figures are
@@ -20,7 +20,7 @@
  *   runs it; `--worker off` measures intake alone.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,8 +145,30 @@ async function status(url: string): Promise<Status> {
   }
 }
 
+/** fdatasync latency of the store's disk (32 KiB appends), p50/p99 ms: the floor under a durable ack. */
+function diskFlushLatency(dir: string): { p50: number; p99: number } {
+  const file = join(dir, 'fsync-probe.bin');
+  const fd = openSync(file, 'w');
+  const buf = Buffer.alloc(32 * 1024, 1);
+  const t: number[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      writeSync(fd, buf);
+      const s = performance.now();
+      fdatasyncSync(fd);
+      t.push(performance.now() - s);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  const sorted = Float64Array.from(t).sort();
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+}
+
 async function compare(label: string, config: unknown, dataDir: string): Promise<void> {
-  const bare = await startBenchServer(fileURLToPath(new URL('./webhooks/bare-server.ts', import.meta.url)));
+  const disk = diskFlushLatency(dataDir);
+  const bare = await startBenchServer(fileURLToPath(new URL('./client/server.ts', import.meta.url)));
   const bridge = await startBridgeServer(config, dataDir);
   const b: RoundResult[] = [];
   const c: RoundResult[] = [];
@@ -181,6 +203,7 @@ async function compare(label: string, config: unknown, dataDir: string): Promise
     console.log(`  bare node:http 200 (ceiling)  ${fmt(median(b.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(b.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(b.map((x) => x.p99)).toFixed(2)} ms   rounds: ${b.map((x) => fmt(x.rps)).join(', ')}`);
     console.log(`  bridge verified+durable       ${fmt(median(c.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(c.map((x) => x.p50)).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms   rounds: ${c.map((x) => fmt(x.rps)).join(', ')}`);
     console.log(`  ratio bridge/ceiling          ${ratio.toFixed(3).padStart(8)}         (target ≥ 0.25: ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 target < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`);
+    console.log(`  disk flush (fdatasync of 32 KiB, measured before the rounds): p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`);
     console.log(`  group commit: ${fmt(st.intake.items)} events in ${fmt(st.intake.batches)} transactions (mean ${(st.intake.items / Math.max(1, st.intake.batches)).toFixed(1)}, largest ${st.intake.largestBatch})`);
     const accepted = st.webhooks.WEBHOOK_ACCEPTED ?? 0;
     const durable = accepted === bridgeOk && accounted(st) === bridgeOk && st.queue.dead === 0;
