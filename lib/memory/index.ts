@@ -25,7 +25,7 @@ export { ContextTree, defaultTreeRoot, type TreeChanges, type TreeDoc } from './
 export { parseNote, splitFrontmatter, extractHeadings, renderNote, type ParsedNote } from './markdown.js';
 export { estimateTokens, fitToBudget, trimExcerpt, renderHit, CHARS_PER_TOKEN } from './budget.js';
 export { Outbox, noteId, type OutboxEntry } from './outbox.js';
-export { curateNote, recoverOrphans } from './curate.js';
+export { curateNote, recoverOrphans, entryFor } from './curate.js';
 export { resolveInTree, normalizeRelative, slugify } from './paths.js';
 export { defaultStateDir, loadSyncState, type SyncState } from './state.js';
 export { loadNativeRecall, type NativeRecall } from './native-index.js';
