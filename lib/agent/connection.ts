@@ -442,7 +442,7 @@ export class GatewayConnection {
       if (!p) return;
       clearTimeout(p.timer);
       this.pending.delete(f.id);
-      if (!f.ok) this.o.logger.warn({ command: p.command, code: f.error?.code, message: f.error?.message }, 'agent: the gateway refused an invoke result');
+      if (!f.ok) this.o.logger.warn({ command: p.command, errorCode: f.error?.code, message: f.error?.message }, 'agent: the gateway refused an invoke result');
       return;
     }
     if (f.type === 'req') {

@@ -175,7 +175,7 @@ export function fromGatewayError(err: GatewayErrorShape, ctx: { url: string; dev
     const reason = str(details.reason);
     const waiting = nextStep === 'wait_then_retry' && details.retryable === true;
     const hint = approveCommands(requestId, ctx.url);
-    const d = { ...base, deviceId: ctx.deviceId, ...(requestId ? { requestId } : {}), ...(reason ? { reason } : {}), ...(waiting ? { retryable: true } : {}) };
+    const d = { ...base, deviceId: ctx.deviceId, ...(requestId ? { pairingRequestId: requestId } : {}), ...(reason ? { reason } : {}), ...(waiting ? { retryable: true } : {}) };
     if (!reason || reason === 'not-paired') {
       return agentError(
         'AGENT_DEVICE_UNKNOWN',

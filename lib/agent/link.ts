@@ -269,14 +269,15 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
           this.emit('pairing', failure);
         }
         if (!isRetryable(failure) && !waitingForApproval) {
-          this.log.error({ code: failure.code }, `agent: ${failure.message}`);
+          // The caller gets the error (start() rejects, or `done` resolves with it): log it once, quietly.
+          this.log.warn({ errorCode: failure.code }, `agent: giving up: ${failure.message}`);
           return stopWith(failure);
         }
         if (!everConnected && Date.now() - startedAt >= budgetMs) {
-          this.log.error({ code: failure.code }, `agent: giving up after ${Date.now() - startedAt} ms: ${failure.message}`);
+          this.log.warn({ errorCode: failure.code }, `agent: giving up after ${Date.now() - startedAt} ms: ${failure.message}`);
           return stopWith(failure);
         }
-        this.log.debug({ code: failure.code }, `agent: connect attempt failed: ${failure.message}`);
+        this.log.debug({ errorCode: failure.code }, `agent: connect attempt failed: ${failure.message}`);
       }
       const delayMs = retryWaitMs(backoffMs(policy, attempt, false, random), failure ? retryAfterOf(failure) : undefined);
       attempt++;
