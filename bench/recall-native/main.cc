@@ -24,6 +24,7 @@
 #include "../../native/src/recall/index.h"
 #include "../../native/src/recall/markdown.h"
 #include "../../native/src/recall/tokenizer.h"
+#include "../../native/test/recall_harness.h"  // ResidentKiB
 
 using claw::recall::DocumentInput;
 using claw::recall::Index;
@@ -92,14 +93,6 @@ std::string MakeNote(Rng& rng, const std::vector<std::string>& vocab, const Zipf
   return md;
 }
 
-long ResidentKiB() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return -1;
-  long pages = 0, resident = 0;
-  const int n = std::fscanf(f, "%ld %ld", &pages, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * 4 : -1;
-}
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -175,14 +168,14 @@ int main(int argc, char** argv) {
   const double tokenize_ms = Ms(Clock::now() - t0);
   const double tokenize_cpu = ThreadCpuMs() - c0;
 
-  const long rss_before = ResidentKiB();
+  const long rss_before = recall_test::ResidentKiB();
   c0 = ThreadCpuMs();
   t0 = Clock::now();
   Index serial;
   for (size_t i = 0; i < ndocs; ++i) serial.Upsert(paths[i], notes[i]);
   const double serial_ms = Ms(Clock::now() - t0);
   const double serial_cpu = ThreadCpuMs() - c0;
-  const long rss_after = ResidentKiB();
+  const long rss_after = recall_test::ResidentKiB();
   const claw::recall::Stats st = serial.GetStats();
 
   t0 = Clock::now();

@@ -109,21 +109,26 @@ RECALL_TEST(concurrency_writer_is_not_starved_by_readers) {
   Index idx;
   for (int i = 0; i < 100; ++i) idx.Upsert("n/" + std::to_string(i) + ".md", StableDoc(i));
   std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
   std::atomic<long> reads{0};
   std::vector<std::thread> readers;
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
+      idx.Search("anchor stable");
+      ++reads;
+      ++started;
       while (!stop.load()) {
         idx.Search("anchor stable");
         ++reads;
       }
     });
   }
+  while (started.load() < 4) std::this_thread::yield();  // every reader is now searching in a loop
   for (int rev = 0; rev < 300; ++rev) idx.Upsert("n/w.md", HotDoc(1, rev));
   stop = true;
   for (std::thread& t : readers) t.join();
   CHECK_EQ(idx.Search("rev299").size(), 1u);
-  CHECK(reads.load() > 0);
+  CHECK(reads.load() >= 4);
 }
 
 RECALL_TEST(concurrency_lock_excludes_writers_from_readers) {

@@ -53,6 +53,16 @@ inline std::string Show(const std::vector<std::string>& v) {
   return s + "]";
 }
 
+// Resident set size of this process in KiB (Linux /proc/self/statm), or -1.
+inline long ResidentKiB() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  long pages = 0, resident = 0;
+  const int n = std::fscanf(f, "%ld %ld", &pages, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * 4 : -1;
+}
+
 inline void Fail(const char* file, int line, const std::string& what) {
   ++Failures();
   std::fprintf(stderr, "  FAILED %s:%d: %s\n", file, line, what.c_str());

@@ -42,14 +42,6 @@ std::string Revision(Rng& rnd, int doc, int rev) {
   return md + "\n";
 }
 
-long ResidentKiB() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return -1;
-  long pages = 0, resident = 0;
-  const int n = std::fscanf(f, "%ld %ld", &pages, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * 4 : -1;
-}
 
 }  // namespace
 
@@ -68,7 +60,7 @@ RECALL_TEST(memory_bounded_after_10000_updates_of_the_same_documents) {
             claw::recall::Status::kOk);
     if (cycle == 1000) {
       warm = idx.GetStats();
-      rss_warm = ResidentKiB();
+      rss_warm = recall_test::ResidentKiB();
     }
     if (cycle > 1000 && cycle % 250 == 0) {
       const Stats s = idx.GetStats();
@@ -94,7 +86,7 @@ RECALL_TEST(memory_bounded_after_10000_updates_of_the_same_documents) {
   CHECK(max_bytes <= warm.bytes + warm.bytes * 15 / 100);
   CHECK(end.bytes <= warm.bytes + warm.bytes * 15 / 100);
   if (!RECALL_SANITIZED && rss_warm > 0) {
-    const long rss_end = ResidentKiB();
+    const long rss_end = recall_test::ResidentKiB();
     std::printf("    resident: %ld KiB at cycle 1000, %ld KiB at the end\n", rss_warm, rss_end);
     CHECK(rss_end - rss_warm < 8 * 1024);
   }

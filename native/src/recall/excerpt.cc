@@ -52,7 +52,19 @@ Window BestWindow(std::string_view body, const std::vector<std::string_view>& te
   size_t head = 0;
   size_t distinct = 0;
   Window best;
-  tokenizer->Run(body, [&](std::string_view tok, size_t b, size_t e) {
+  char buf[kMaxTokenBytes + 4];
+  tokenizer->RunRaw(body, [&](std::string_view raw, size_t b, size_t e) {
+    // Folding a plural keeps the first byte and drops at most two: most tokens can be ruled out
+    // before the stop-word check and the plural folding.
+    bool candidate = false;
+    for (uint32_t t = 0; t < nterms && !candidate; ++t) {
+      candidate = raw[0] == terms[t][0] && raw.size() >= terms[t].size() && raw.size() <= terms[t].size() + 2;
+    }
+    if (!candidate) return true;
+    size_t len = raw.size();
+    std::memcpy(buf, raw.data(), len);
+    if (!tokenizer->FinishToken(buf, &len)) return true;
+    const std::string_view tok(buf, len);
     uint32_t t = 0;
     while (t < nterms && terms[t] != tok) ++t;
     if (t == nterms) return true;

@@ -1,6 +1,7 @@
 #include "index.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -281,6 +282,37 @@ struct Index::Impl {
   std::vector<uint32_t> free_terms;
   std::vector<Slot> slots;
   size_t live_terms = 0;
+  // Per-document field factors w_f / (1 − b_f + b_f·len_f(d)/avglen_f), recomputed by the first
+  // search after a change (the averages move with every change). Written under norm_mu by one
+  // reader while the others wait; a generation only changes under the exclusive lock, so no
+  // search is reading them then.
+  mutable std::mutex norm_mu;
+  mutable std::atomic<uint64_t> norm_generation{~uint64_t{0}};
+  mutable std::vector<std::array<double, kFields>> norm;
+
+  void RefreshNorms() const {
+    if (norm_generation.load(std::memory_order_acquire) == generation) return;
+    std::lock_guard<std::mutex> lock(norm_mu);
+    if (norm_generation.load(std::memory_order_relaxed) == generation) return;
+    const double n = static_cast<double>(live_docs);
+    const FieldParams* fp[kFields] = {&opts.title, &opts.headings, &opts.body};
+    double w[kFields], a[kFields], c[kFields];
+    for (int f = 0; f < kFields; ++f) {
+      const double avg = n > 0 ? static_cast<double>(len_sum[f]) / n : 0.0;
+      w[f] = fp[f]->weight;
+      a[f] = 1.0 - fp[f]->b;
+      c[f] = avg > 0 ? fp[f]->b / avg : 0.0;
+    }
+    norm.resize(docs.size());
+    for (size_t d = 0; d < docs.size(); ++d) {
+      for (int f = 0; f < kFields; ++f) {
+        const double denom = a[f] + c[f] * lens[d].len[f];
+        norm[d][f] = denom > 0 ? w[f] / denom : 0.0;  // denom is 0 only when len is 0 (b = 1)
+      }
+    }
+    norm_generation.store(generation, std::memory_order_release);
+  }
+
   // Apply's scratch (used under the exclusive lock).
   std::vector<uint32_t> tids_, sorted_tids_;
   std::vector<uint8_t> codes_;
@@ -483,15 +515,8 @@ struct Index::Impl {
 
     std::shared_lock<WriterPreferringMutex> lock(mu);
     if (live_docs == 0) return 0;
+    RefreshNorms();
     const double n = static_cast<double>(live_docs);
-    const FieldParams* fp[kFields] = {&opts.title, &opts.headings, &opts.body};
-    double w[kFields], a[kFields], c[kFields];
-    for (int f = 0; f < kFields; ++f) {
-      const double avg = static_cast<double>(len_sum[f]) / n;
-      w[f] = fp[f]->weight;
-      a[f] = 1.0 - fp[f]->b;
-      c[f] = avg > 0 ? fp[f]->b / avg : 0.0;
-    }
     const double k1 = opts.k1;
 
     if (s->stamp.size() < docs.size()) {
@@ -507,7 +532,7 @@ struct Index::Impl {
     s->qterm_ids.clear();
     s->qviews.clear();
     s->qidf.clear();
-    const DocLens* L = lens.data();
+    const std::array<double, kFields>* F = norm.data();
     double* acc = s->acc.data();
     uint32_t* stamp = s->stamp.data();
 
@@ -521,13 +546,11 @@ struct Index::Impl {
       s->qterm_ids.push_back(tid);
       s->qviews.push_back(text);
       s->qidf.push_back(idf);
+      const double idf_k = idf * (k1 + 1);
       for (const Posting& p : pl) {
-        const DocLens& dl = L[p.doc];
-        double tf = 0;
-        if (p.title) tf += w[kTitle] * p.title / (a[kTitle] + c[kTitle] * dl.len[kTitle]);
-        if (p.headings) tf += w[kHeadings] * p.headings / (a[kHeadings] + c[kHeadings] * dl.len[kHeadings]);
-        if (p.body) tf += w[kBody] * p.body / (a[kBody] + c[kBody] * dl.len[kBody]);
-        const double score = tf > 0 ? idf * tf * (k1 + 1) / (k1 + tf) : 0.0;
+        const std::array<double, kFields>& fd = F[p.doc];
+        const double tf = p.title * fd[kTitle] + p.headings * fd[kHeadings] + p.body * fd[kBody];
+        const double score = tf > 0 ? idf_k * tf / (k1 + tf) : 0.0;
         if (stamp[p.doc] != epoch) {
           stamp[p.doc] = epoch;
           acc[p.doc] = score;
@@ -585,6 +608,10 @@ struct Index::Impl {
          HeapBytes(sorted_tids_) + HeapBytes(codes_);
     for (const Term& t : terms) b += HeapBytes(t.text) + HeapBytes(t.postings);
     b += HeapBytes(docs) + HeapBytes(lens) + HeapBytes(free_docs);
+    {
+      std::lock_guard<std::mutex> lock(norm_mu);  // a concurrent search may be refreshing it
+      b += HeapBytes(norm);
+    }
     for (const Doc& d : docs) {
       b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.term_codes);
     }

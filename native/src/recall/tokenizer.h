@@ -70,6 +70,29 @@ class Tokenizer {
   // false to stop early. Never reads outside `text`.
   template <class Sink>
   void Run(std::string_view text, Sink&& sink) {
+    RunImpl<true>(text, sink);
+  }
+
+  // Like Run, but tokens come folded only: stop words are not dropped and plurals not folded.
+  // FinishToken() applies both afterwards (what Run does), e.g. only for tokens worth it.
+  template <class Sink>
+  void RunRaw(std::string_view text, Sink&& sink) {
+    RunImpl<false>(text, sink);
+  }
+
+  // Applies stop words and plural folding to buf[0..*len) in place; false when the token is a stop
+  // word. buf must hold *len bytes; the length only shrinks.
+  bool FinishToken(char* buf, size_t* len) const {
+    if (opts_.stop_words && IsStopWord(std::string_view(buf, *len))) return false;
+    if (opts_.plural_folding) *len = FoldPlural(buf, *len);
+    return true;
+  }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  template <bool kFinish, class Sink>
+  void RunImpl(std::string_view text, Sink& sink) {
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     const size_t n = text.size();
     size_t len = 0;
@@ -83,7 +106,7 @@ class Tokenizer {
       start = kNone;
       len = 0;
       full = false;
-      if (!Finish(&m)) return true;
+      if (kFinish && !FinishToken(buf_, &m)) return true;
       return sink(std::string_view(buf_, m), b, end);
     };
     size_t i = 0;
@@ -136,16 +159,6 @@ class Tokenizer {
       i += d.len;
     }
     flush();
-  }
-
- private:
-  static constexpr size_t kNone = static_cast<size_t>(-1);
-
-  // Applies stop words and plural folding to buf_[0..*len); false drops the token.
-  bool Finish(size_t* len) {
-    if (opts_.stop_words && IsStopWord(std::string_view(buf_, *len))) return false;
-    if (opts_.plural_folding) *len = FoldPlural(buf_, *len);
-    return true;
   }
 
   TokenizerOptions opts_;

@@ -1,0 +1,193 @@
+/**
+ * The recall engine's native tests (native/test/recall_*.cc), compiled here with g++ directly:
+ * an optimized -Werror build, an AddressSanitizer + UndefinedBehaviorSanitizer build, and a
+ * ThreadSanitizer build of the concurrency tests. Also: recall_c.h must compile as plain C99, the
+ * fuzz seed corpus is replayed under g++ sanitizers, and (with clang) the libFuzzer target runs for
+ * a bounded number of executions: RECALL_FUZZ_RUNS (default 50000) or RECALL_FUZZ_SECONDS for a
+ * longer local run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingTools } from '../helpers/tools.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const out = join(root, 'build', 'recall-tests');
+const engine = ['utf8', 'tokenizer', 'markdown', 'excerpt', 'index', 'recall_c'].map((f) =>
+  join(root, 'native/src/recall', `${f}.cc`),
+);
+const testDir = join(root, 'native/test');
+const tests = readdirSync(testDir)
+  .filter((f) => /^recall_.*\.cc$/.test(f))
+  .map((f) => join(testDir, f));
+const seedCorpus = join(root, 'native/fuzz/corpus/recall');
+const fuzzSource = join(root, 'native/fuzz/recall_fuzz.cc');
+const common = ['-std=c++17', '-pthread', '-Wall', '-Wextra'];
+const asan = ['-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
+const sanitizerEnv = {
+  ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1:strict_string_checks=1',
+  UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+  TSAN_OPTIONS: 'halt_on_error=1:second_deadlock_stack=1',
+};
+
+interface Run {
+  code: number | null;
+  output: string;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, output });
+    });
+  });
+}
+
+function tail(s: string, lines = 60): string {
+  return s.split('\n').slice(-lines).join('\n');
+}
+
+async function build(compiler: string, args: string[]): Promise<void> {
+  const r = await run(compiler, args);
+  if (r.code !== 0) throw new Error(`${compiler} ${args.join(' ')}\nfailed:\n${tail(r.output, 80)}`);
+}
+
+/** ThreadSanitizer cannot start on some kernels' address-space layouts; `setarch -R` fixes that. */
+async function runTsan(bin: string, args: string[]): Promise<Run> {
+  const r = await run(bin, args, sanitizerEnv);
+  if (r.code !== 0 && /unexpected memory mapping|FATAL: ThreadSanitizer/.test(r.output)) {
+    const arch = (await run('uname', ['-m'])).output.trim();
+    return run('setarch', [arch, '-R', bin, ...args], sanitizerEnv);
+  }
+  return r;
+}
+
+const gppMissing = missingTools(['g++', 'gcc'], 'apt-get install -y g++');
+
+describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
+  const bins = {
+    release: join(out, 'recall_tests'),
+    asan: join(out, 'recall_tests_asan'),
+    tsan: join(out, 'recall_tests_tsan'),
+    replay: join(out, 'recall_fuzz_replay'),
+  };
+
+  beforeAll(async () => {
+    mkdirSync(out, { recursive: true });
+    // Four independent builds; run them side by side.
+    await Promise.all([
+      build('g++', [...common, '-O2', '-Werror', '-Wshadow', ...engine, ...tests, '-o', bins.release]),
+      build('g++', [...common, ...asan, ...engine, ...tests, '-o', bins.asan]),
+      build('g++', [
+        ...common,
+        '-O1',
+        '-g',
+        '-fsanitize=thread',
+        ...engine,
+        join(testDir, 'recall_main.cc'),
+        join(testDir, 'recall_concurrency_test.cc'),
+        '-o',
+        bins.tsan,
+      ]),
+      build('g++', [...common, ...asan, '-DRECALL_FUZZ_STANDALONE', fuzzSource, ...engine, '-o', bins.replay]),
+    ]);
+  }, 900_000);
+
+  it('passes every native unit test in an optimized -Werror build', async () => {
+    const r = await run(bins.release, []);
+    expect(r.code, tail(r.output)).toBe(0);
+    const m = /(\d+) tests, 0 failed checks/.exec(r.output);
+    expect(m, tail(r.output)).not.toBeNull();
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(49);
+  }, 300_000);
+
+  it('passes under AddressSanitizer and UndefinedBehaviorSanitizer', async () => {
+    const r = await run(bins.asan, [], sanitizerEnv);
+    expect(r.code, tail(r.output)).toBe(0);
+    expect(r.output).toMatch(/tests, 0 failed checks/);
+    expect(r.output).not.toMatch(/runtime error|AddressSanitizer|LeakSanitizer/);
+  }, 300_000);
+
+  it('runs the concurrency tests under ThreadSanitizer without reports', async () => {
+    const r = await runTsan(bins.tsan, ['concurrency']);
+    expect(r.code, tail(r.output)).toBe(0);
+    expect(r.output).toMatch(/3 tests, 0 failed checks/);
+    expect(r.output).not.toMatch(/ThreadSanitizer: (data race|lock-order|thread leak)/);
+  }, 300_000);
+
+  it('replays the fuzz seed corpus under g++ sanitizers', async () => {
+    const seeds = readdirSync(seedCorpus).map((f) => join(seedCorpus, f));
+    expect(seeds.length).toBeGreaterThanOrEqual(10);
+    const r = await run(bins.replay, seeds, sanitizerEnv);
+    expect(r.code, tail(r.output)).toBe(0);
+    expect(r.output).toContain(`replayed ${seeds.length} inputs`);
+  }, 120_000);
+
+  it('keeps recall_c.h plain C99 (no C++ in the facade)', async () => {
+    const r = await run('gcc', [
+      '-x',
+      'c',
+      '-std=c99',
+      '-pedantic',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-fsyntax-only',
+      join(root, 'native/src/recall/recall_c.h'),
+    ]);
+    expect(r.code, r.output).toBe(0);
+  }, 60_000);
+});
+
+const clangMissing = missingTools(['clang++'], 'apt-get install -y clang libclang-rt-14-dev');
+
+describe.skipIf(clangMissing)('recall engine fuzzing (clang libFuzzer)', () => {
+  const bin = join(out, 'recall_fuzz');
+  let work = '';
+
+  beforeAll(async () => {
+    mkdirSync(out, { recursive: true });
+    work = mkdtempSync(join(tmpdir(), 'recall-fuzz-'));
+    await build('clang++', [
+      '-std=c++17',
+      '-g',
+      '-O1',
+      '-fsanitize=fuzzer,address,undefined',
+      '-fno-sanitize-recover=all',
+      fuzzSource,
+      ...engine,
+      '-o',
+      bin,
+    ]);
+  }, 600_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('survives a bounded fuzzing run over markdown, frontmatter and the tokenizer', async () => {
+    const seconds = process.env.RECALL_FUZZ_SECONDS;
+    const budget = seconds ? [`-max_total_time=${Number(seconds)}`] : [`-runs=${Number(process.env.RECALL_FUZZ_RUNS ?? 50_000)}`];
+    const newCorpus = join(work, 'corpus');
+    mkdirSync(newCorpus);
+    const r = await run(
+      bin,
+      [...budget, '-max_len=4096', '-rss_limit_mb=2048', `-artifact_prefix=${work}/`, newCorpus, seedCorpus],
+      sanitizerEnv,
+      seconds ? (Number(seconds) + 600) * 1000 : 600_000,
+    );
+    expect(r.code, tail(r.output)).toBe(0);
+    expect(r.output).toMatch(/Done \d+ runs/);
+    expect(readdirSync(work).filter((f) => /^(crash|leak|timeout|oom)-/.test(f))).toEqual([]);
+  }, 900_000);
+});
