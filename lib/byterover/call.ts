@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import type { HttpClient, HttpMethod, HttpResponse } from '../http/types.js';
+import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from '../http/types.js';
 import type { SessionProvider } from './auth/types.js';
 import { isClawError } from '../errors.js';
 import { registerSecret } from '../log/index.js';
@@ -28,6 +28,11 @@ export interface CallSpec<S extends z.ZodType> {
   /** What the caller was doing, for messages: "Listing teams". */
   what: string;
   schema: S;
+  /**
+   * Optional hand check of the common answer: returns exactly what `schema` would output, or
+   * undefined to let `schema` decide (so every error, and its message, is zod's).
+   */
+  fast?: (body: unknown) => z.output<S> | undefined;
   /** One key per logical operation; lib/http reuses it on every attempt. */
   idempotencyKey?: string;
   signal?: AbortSignal;
@@ -51,33 +56,41 @@ export interface CallContext {
   legacyApiKey?: string;
 }
 
+/** The transport request for one attempt of `spec`, authenticated by `header: value`. */
+function requestOf(ctx: CallContext, spec: CallSpec<z.ZodType>, header: string, value: string): HttpRequest {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  headers[header] = value;
+  const req: HttpRequest = {
+    method: spec.method,
+    url: serviceBaseUrl(ctx.config, spec.service) + spec.path,
+    headers,
+    timeoutMs: ctx.config.timeouts[spec.service],
+    endpoint: spec.endpoint,
+  };
+  if (spec.query !== undefined) req.query = spec.query;
+  if (spec.body !== undefined) req.body = spec.body;
+  if (spec.idempotencyKey) req.idempotencyKey = spec.idempotencyKey;
+  if (spec.signal !== undefined) req.signal = spec.signal;
+  return req;
+}
+
+/** What a transport failure becomes: a 2xx whose body is not the JSON it announces is a bad response. */
+function sendError(spec: CallSpec<z.ZodType>, e: unknown): unknown {
+  if (isClawError(e, 'HTTP_INVALID_RESPONSE')) {
+    const d = e.details ?? {};
+    const status = typeof d.status === 'number' ? d.status : 200;
+    const requestId = typeof d.requestId === 'string' ? d.requestId : undefined;
+    return badResponse({ endpoint: spec.endpoint, what: spec.what, status, requestId }, '(body)', 'valid JSON', 'malformed JSON', e);
+  }
+  return e;
+}
+
 /** Sends one request; resolves with the raw response for any HTTP status. */
-async function send(
-  ctx: CallContext,
-  spec: CallSpec<z.ZodType>,
-  authHeader: Record<string, string>,
-): Promise<HttpResponse> {
+async function send(ctx: CallContext, spec: CallSpec<z.ZodType>, header: string, value: string): Promise<HttpResponse> {
   try {
-    return await ctx.http.request({
-      method: spec.method,
-      url: `${serviceBaseUrl(ctx.config, spec.service)}${spec.path}`,
-      headers: { accept: 'application/json', ...authHeader },
-      ...(spec.query ? { query: spec.query } : {}),
-      ...(spec.body !== undefined ? { body: spec.body } : {}),
-      ...(spec.idempotencyKey ? { idempotencyKey: spec.idempotencyKey } : {}),
-      timeoutMs: ctx.config.timeouts[spec.service],
-      endpoint: spec.endpoint,
-      ...(spec.signal ? { signal: spec.signal } : {}),
-    });
+    return await ctx.http.request(requestOf(ctx, spec, header, value));
   } catch (e) {
-    // A 2xx whose body is not the JSON it announces: the same failure class as a wrong shape.
-    if (isClawError(e, 'HTTP_INVALID_RESPONSE')) {
-      const d = e.details ?? {};
-      const status = typeof d.status === 'number' ? d.status : 200;
-      const requestId = typeof d.requestId === 'string' ? d.requestId : undefined;
-      throw badResponse({ endpoint: spec.endpoint, what: spec.what, status, requestId }, '(body)', 'valid JSON', 'malformed JSON', e);
-    }
-    throw e;
+    throw sendError(spec, e);
   }
 }
 
@@ -107,16 +120,22 @@ export async function callWithSession<S extends z.ZodType>(ctx: CallContext, spe
       endpoint: spec.endpoint,
     });
   }
-  let key = await session.sessionKey(spec.signal);
+  // Hot path: the key in memory (no promise), the request sent without a wrapper frame.
+  let key = session.currentKey?.() ?? (await session.sessionKey(spec.signal));
   registerSecret(key);
-  let res = await send(ctx, spec, { [SESSION_HEADER]: key });
+  let res: HttpResponse;
+  try {
+    res = await ctx.http.request(requestOf(ctx, spec, SESSION_HEADER, key));
+  } catch (e) {
+    throw sendError(spec, e);
+  }
   if (res.status === 401) {
     const renewed = session.onUnauthorized ? await session.onUnauthorized(key) : false;
     if (!renewed) throw unauthorized(spec, res, 'the credential could not be renewed');
     ctx.logger.debug({ endpoint: spec.endpoint }, 'session rejected; retrying once with a renewed session key');
     key = await session.sessionKey(spec.signal);
     registerSecret(key);
-    res = await send(ctx, spec, { [SESSION_HEADER]: key });
+    res = await send(ctx, spec, SESSION_HEADER, key);
     if (res.status === 401) throw unauthorized(spec, res, 'it was rejected again after renewing the credential');
   }
   return finish(spec, res);
@@ -132,7 +151,7 @@ export async function callWithApiKey<S extends z.ZodType>(ctx: CallContext, spec
       { hint: 'Pass `legacy: { apiKey }` to createByteRoverClient (the key from the ByteRover web app).', endpoint: spec.endpoint },
     );
   }
-  const res = await send(ctx, spec, { [API_KEY_HEADER]: apiKey });
+  const res = await send(ctx, spec, API_KEY_HEADER, apiKey);
   if (res.status === 401 || res.status === 403) {
     const base = errorFromResponse(res, spec.endpoint, spec.what);
     throw new ByteRoverError('BYTEROVER_LEGACY_UNAUTHORIZED', `${spec.what}: the legacy memories API rejected the API key (${spec.endpoint}, HTTP ${res.status})`, {
@@ -148,6 +167,8 @@ export async function callWithApiKey<S extends z.ZodType>(ctx: CallContext, spec
 
 function finish<S extends z.ZodType>(spec: CallSpec<S>, res: HttpResponse): CallResult<z.output<S>> {
   if (res.status < 200 || res.status > 299) throw errorFromResponse(res, spec.endpoint, spec.what);
+  const quick = spec.fast?.(res.body);
+  if (quick !== undefined) return { data: quick, status: res.status, requestId: res.requestId, attempts: res.attempts };
   const data = parseResponse(spec.schema, res.body, {
     endpoint: spec.endpoint,
     what: spec.what,

@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { logger as rootLogger, registerSecret } from '../log/index.js';
-import { type CallContext, callWithApiKey, callWithSession } from './call.js';
+import { type CallContext, type CallSpec, callWithApiKey, callWithSession } from './call.js';
 import { type ByteRoverConfig, loadByteRoverConfig } from './config.js';
 import { ByteRoverError } from './errors.js';
 import { pushCommit, segment } from './push.js';
 import {
   billingTiersResponse,
   billingUsagesResponse,
+  fastUserMe,
   legacyCreateResponse,
   legacySearchResponse,
   snapshotResponse,
@@ -58,6 +59,17 @@ async function readAllPages<T extends { id: string }>(
   if (duplicates > 0) log.warn({ endpoint, duplicates }, 'the list shifted while paging; repeated items were dropped');
   return [...seen.values()];
 }
+
+/** The `user/me` call (the same for every client; the hand check skips zod for the usual answer). */
+const ME: CallSpec<typeof userMeResponse> = Object.freeze({
+  service: 'iam',
+  method: 'GET',
+  path: '/api/v1/user/me',
+  endpoint: 'iam.user.me',
+  what: 'Reading the signed-in user',
+  schema: userMeResponse,
+  fast: fastUserMe,
+});
 
 export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverClient {
   const config: ByteRoverConfig = loadByteRoverConfig(process.env, opts.config ?? {});
@@ -115,15 +127,7 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     config,
 
     async me(o) {
-      const { data } = await callWithSession(ctx, {
-        service: 'iam',
-        method: 'GET',
-        path: '/api/v1/user/me',
-        endpoint: 'iam.user.me',
-        what: 'Reading the signed-in user',
-        schema: userMeResponse,
-        ...sig(o),
-      });
+      const { data } = await callWithSession(ctx, o?.signal ? { ...ME, signal: o.signal } : ME);
       const u = data.data;
       return { id: u.id, email: u.email, name: u.name, avatarUrl: u.avatar_url, hasOnboardedCli: u.hasOnboardedCli ?? false };
     },

@@ -24,6 +24,50 @@ export const userMeResponse = envelope(
   }),
 );
 
+/**
+ * The common `user/me` answer checked by hand: the exact output `userMeResponse` gives for it, or
+ * undefined when the body is anything else (then zod parses it, so every error is zod's). It accepts
+ * only plain objects whose fields all have the types the schema accepts, and mirrors zod's output:
+ * the shape's keys in the shape's order, an optional key present exactly when it is in the input,
+ * `null` in the nullish fields turned into `undefined`, unknown keys dropped.
+ */
+export function fastUserMe(body: unknown): z.output<typeof userMeResponse> | undefined {
+  if (!isPlainObject(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  const code = b.code;
+  const message = b.message;
+  const d = b.data;
+  if (!(code === undefined || typeof code === 'string' || (typeof code === 'number' && Number.isFinite(code)))) return undefined;
+  if (!(message === undefined || typeof message === 'string')) return undefined;
+  if (!isPlainObject(d)) return undefined;
+  const u = d as Record<string, unknown>;
+  const id = u.id;
+  const email = u.email;
+  const name = u.name;
+  const avatar = u.avatar_url;
+  const onboarded = u.hasOnboardedCli;
+  if (typeof id !== 'string' || id.length === 0 || typeof email !== 'string') return undefined;
+  if (!(name == null || typeof name === 'string')) return undefined;
+  if (!(avatar == null || typeof avatar === 'string')) return undefined;
+  if (!(onboarded == null || typeof onboarded === 'boolean')) return undefined;
+  // Typed as the schema's output; like zod's, it lacks the optional keys the input lacks.
+  const data = { id, email } as z.output<typeof userMeResponse>['data'];
+  if ('name' in u) data.name = name ?? undefined;
+  if ('avatar_url' in u) data.avatar_url = avatar ?? undefined;
+  if ('hasOnboardedCli' in u) data.hasOnboardedCli = onboarded ?? undefined;
+  const out: z.output<typeof userMeResponse> = {} as z.output<typeof userMeResponse>;
+  if ('code' in b) out.code = code as number | string | undefined;
+  if ('message' in b) out.message = message as string | undefined;
+  out.data = data;
+  return out;
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 export const teamWire = z.object({
   id: z.string().min(1),
   name: z.string(),

@@ -142,12 +142,20 @@ export function createSessionProvider(o: SessionProviderOptions): ManagedSession
     return renew();
   };
 
+  /** The cached key while it needs no renewal (API keys never do; OAuth until `exp − skew`). */
+  const currentKey = (): string | undefined => {
+    const c = cached;
+    return c !== undefined && !needsRefresh(c, nowSeconds(clock), skewSeconds) ? c.sessionKey : undefined;
+  };
+
   return {
     async sessionKey(signal) {
-      const c = cached;
-      if (c && !needsRefresh(c, nowSeconds(clock), skewSeconds)) return c.sessionKey;
+      const key = currentKey();
+      if (key !== undefined) return key;
       return (await abortable(fresh(), signal)).sessionKey;
     },
+
+    currentKey,
 
     async onUnauthorized(rejectedKey) {
       // Join a renewal already in flight (many requests may get the same 401); start a forced one

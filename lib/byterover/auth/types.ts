@@ -6,6 +6,11 @@ export interface SessionProvider {
   /** A currently valid session key; refreshes first when the credential is about to expire. */
   sessionKey(signal?: AbortSignal): Promise<string>;
   /**
+   * The key `sessionKey()` would resolve with at once, when it is already in memory and needs no
+   * renewal; undefined otherwise (then call `sessionKey()`). Lets a caller skip a promise per request.
+   */
+  currentKey?(): string | undefined;
+  /**
    * Called once after the API answered 401 with this key. Returns true when a new key is available
    * (the call is then retried once), false when the user must log in again.
    */
