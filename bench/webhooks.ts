@@ -4,15 +4,15 @@
  * the same run, with the same load generator and the same requests.
  *
  *   node --import tsx bench/webhooks.ts [--seconds 4] [--rounds 3] [--connections 64] [--worker on|off]
- *                                        [--stores sqlite,pgredis]
+ *                                        [--stores sqlite,pgredis] [--redis-fsync always|everysec]
  *
- * - Servers run in child processes (the ceiling is bench/client/server.ts); this process is the load generator (undici Pool, one request in
- *   flight per connection, Standard Webhooks signatures made per request over a ~1 KiB body, a fresh
- *   webhook-id each, so every request is a new event: no dedupe shortcut).
+ * - Servers run in child processes (the ceiling is bench/client/server.ts); this process is the load
+ *   generator (undici Pool, one request in flight per connection, a Standard Webhooks signature made
+ *   per request over a ~1 KiB body, a fresh webhook-id each: every request is a new event).
  * - Rounds pair the ceiling and the bridge back to back, alternating which goes first; figures are
  *   medians over rounds, the ratio is the median of per-round ratios.
- * - Stores: the embedded SQLite store (durability `full`: fsync before every 2xx, group commit), and
- *   PostgreSQL (synchronous_commit on) + Redis (BullMQ, AOF `appendfsync always`) started here
+ * - Stores: the embedded SQLite store (durability `full`: WAL fdatasync before every 2xx, group commit), and
+ *   PostgreSQL + Redis (BullMQ, AOF `appendfsync always`, or `everysec` with --redis-fsync) started here
  *   (skipped with a note when postgresql/redis-server are missing).
  * - Every ack durable: after the rounds the bench checks that the jobs the store holds or the worker
  *   finished equal the 2xx the generator received (the queue is read back through the bridge).
@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -39,6 +39,7 @@ const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = Number(arg('connections', '64'));
 const WORKER = arg('worker', 'on') !== 'off';
 const STORES = arg('stores', 'sqlite,pgredis').split(',');
+const REDIS_FSYNC = arg('redis-fsync', 'always') === 'everysec' ? 'everysec' : 'always';
 const WARMUP_MS = 1000;
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -200,6 +201,7 @@ async function compare(label: string, config: unknown, dataDir: string): Promise
     const ratio = median(ratios);
     const p99 = median(c.map((x) => x.p99));
     console.log(`\n${label}: ${CONNECTIONS} connections, ${ROUNDS} paired rounds of ${SECONDS} s, worker ${WORKER ? 'on' : 'off'} (medians)`);
+    console.log(`  machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end of the rounds`);
     console.log(`  bare node:http 200 (ceiling)  ${fmt(median(b.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(b.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(b.map((x) => x.p99)).toFixed(2)} ms   rounds: ${b.map((x) => fmt(x.rps)).join(', ')}`);
     console.log(`  bridge verified+durable       ${fmt(median(c.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(c.map((x) => x.p50)).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms   rounds: ${c.map((x) => fmt(x.rps)).join(', ')}`);
     console.log(`  ratio bridge/ceiling          ${ratio.toFixed(3).padStart(8)}         (target ≥ 0.25: ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 target < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`);
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
   if (STORES.includes('sqlite')) {
     const dir = mkdtempSync(join(tmpdir(), 'claw-bench-webhooks-'));
     try {
-      await compare('bench/webhooks: embedded SQLite store (WAL, synchronous=FULL per batch)', { ...base, store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }, dir);
+      await compare('bench/webhooks: embedded SQLite store (WAL fdatasync before each 2xx, group commit)', { ...base, store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }, dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -236,10 +238,10 @@ async function main(): Promise<void> {
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 'claw-bench-webhooks-pg-'));
-    const [pg, redis] = await Promise.all([startPostgres(), startRedis({ appendfsync: 'always' })]);
+    const [pg, redis] = await Promise.all([startPostgres(), startRedis({ appendfsync: REDIS_FSYNC })]);
     try {
       await compare(
-        'bench/webhooks: PostgreSQL state (synchronous_commit on) + Redis queue (BullMQ, appendfsync always)',
+        `bench/webhooks: PostgreSQL state + Redis queue (BullMQ, appendfsync ${REDIS_FSYNC})`,
         { ...base, store: { kind: 'postgres', url: pg.url, schema: 'bench', redisUrl: redis.url } },
         dir,
       );

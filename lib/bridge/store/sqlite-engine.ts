@@ -32,6 +32,11 @@ export interface SqliteEngineOptions {
   policy: QueuePolicy;
   /** ms to wait for another connection's write lock (several processes on one file). */
   busyTimeoutMs?: number;
+  /**
+   * false: this connection never checkpoints the WAL (a checkpointer connection on another thread
+   * does, so the writer never blocks on the checkpoint's fsyncs). Default true.
+   */
+  autoCheckpoint?: boolean;
 }
 
 /** Job phases: ready (visible_at = due), leased (visible_at = lease expiry), retry wait, dead. */
@@ -140,6 +145,7 @@ export class SqliteEngine {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     this.db.pragma('synchronous = NORMAL');
+    if (opts.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.s = {

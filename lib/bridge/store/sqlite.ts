@@ -51,7 +51,7 @@ interface PendingCall {
 }
 
 /** Starts the store's thread. Running from TypeScript sources (tsx, vitest), the thread loads tsx first. */
-function startThread(data: SqliteEngineOptions): Worker {
+function startThread(data: SqliteEngineOptions & { role?: 'writer' | 'checkpointer' }): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     const file = new URL('./sqlite-thread.ts', here).href;
@@ -61,20 +61,35 @@ function startThread(data: SqliteEngineOptions): Worker {
   return new Worker(new URL('./sqlite-thread.js', here), { workerData: data });
 }
 
+function threadOpened(worker: Worker): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+  return new Promise((res) => {
+    const onMessage = (m: { opened?: boolean; openError?: { code: string; message: string } }): void => {
+      if (m.opened) res({ ok: true });
+      else if (m.openError) res({ ok: false, ...m.openError });
+      else return;
+      worker.off('message', onMessage);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (e) => res({ ok: false, code: 'THREAD', message: e.message }));
+  });
+}
+
 export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   readonly kind = 'sqlite';
   readonly policy: QueuePolicy;
   readonly path: string;
   private readonly now: () => number;
   private readonly worker: Worker;
+  private readonly checkpointer: Worker;
   private readonly calls = new Map<number, PendingCall>();
   private nextId = 1;
   private closed = false;
   private exitError: ClawError | undefined;
   private drained: (() => void) | undefined;
 
-  private constructor(worker: Worker, path: string, policy: QueuePolicy, now: () => number) {
+  private constructor(worker: Worker, checkpointer: Worker, path: string, policy: QueuePolicy, now: () => number) {
     this.worker = worker;
+    this.checkpointer = checkpointer;
     this.path = path;
     this.policy = policy;
     this.now = now;
@@ -115,24 +130,21 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
       });
     }
     const policy: QueuePolicy = { ...DEFAULT_QUEUE_POLICY, ...opts.policy };
-    const worker = startThread({ path, durability: opts.durability ?? 'full', policy });
-    const opened = await new Promise<{ ok: true } | { ok: false; code: string; message: string }>((res) => {
-      const onMessage = (m: { opened?: boolean; openError?: { code: string; message: string } }): void => {
-        if (m.opened) res({ ok: true });
-        else if (m.openError) res({ ok: false, ...m.openError });
-        else return;
-        worker.off('message', onMessage);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', (e) => res({ ok: false, code: 'THREAD', message: e.message }));
-    });
+    const base = { path, durability: opts.durability ?? 'full', policy, autoCheckpoint: false } as const;
+    const worker = startThread({ ...base, role: 'writer' });
+    let opened = await threadOpened(worker);
+    let checkpointer: Worker | undefined;
+    if (opened.ok) {
+      checkpointer = startThread({ ...base, role: 'checkpointer' });
+      opened = await threadOpened(checkpointer);
+    }
     if (!opened.ok) {
-      await worker.terminate();
+      await Promise.all([worker.terminate(), checkpointer?.terminate()]);
       throw new ClawError('STORE_OPEN_FAILED', `cannot open the bridge database ${path}: ${opened.message} (${opened.code})`, {
         hint: 'check that the path is writable and not on a network filesystem, or set bridge.store.path elsewhere',
       });
     }
-    return new SqliteStore(worker, path, policy, opts.now ?? Date.now);
+    return new SqliteStore(worker, checkpointer as Worker, path, policy, opts.now ?? Date.now);
   }
 
   private call<T>(method: string, ...args: unknown[]): Promise<T> {
@@ -221,9 +233,13 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     // Let calls already posted finish (durable ones answer after their flush, so possibly out of order).
     if (this.calls.size > 0) await new Promise<void>((r) => (this.drained = r));
     this.closed = true;
-    const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
-    this.worker.postMessage({ close: true });
-    await exited;
+    const stop = async (w: Worker): Promise<void> => {
+      const exited = new Promise<void>((r) => w.once('exit', () => r()));
+      w.postMessage({ close: true });
+      await exited;
+    };
+    await stop(this.checkpointer);
+    await stop(this.worker);
   }
 }
 
