@@ -15,6 +15,7 @@
  * Protocol (structured clone):
  *   workerData: SqliteEngineOptions & {role?}    → out: { opened: true } | { openError }
  *   in:  { id, method, args }                     → out: { id, result } | { id, error: {code, message} }
+ *        (method `walFlushes`: how many WAL flushes ran so far)
  *   in:  { close: true }                          → closes the database and exits
  */
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
@@ -83,7 +84,9 @@ function runWriter(port: MessagePort, opts: SqliteEngineOptions): void {
   }
 
   /** fdatasync of the WAL (opened per flush: always the file SQLite writes now). */
+  let flushes = 0;
   const flushWal = coalesce(async () => {
+    flushes++;
     const fh = await open((engine as SqliteEngine).walPath, 'r');
     try {
       await fh.datasync();
@@ -97,6 +100,10 @@ function runWriter(port: MessagePort, opts: SqliteEngineOptions): void {
     if ('close' in msg) {
       engine?.close();
       port.close();
+      return;
+    }
+    if (msg.method === 'walFlushes') {
+      port.postMessage({ id: msg.id, result: flushes });
       return;
     }
     let result: unknown;

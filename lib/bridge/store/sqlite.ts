@@ -194,6 +194,11 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     return this.call('redrive', ids, this.now());
   }
 
+  /** WAL flushes (fdatasync) run so far: fewer than durable calls when group commit works. */
+  walFlushes(): Promise<number> {
+    return this.call('walFlushes');
+  }
+
   // StateStore
   readonly dedupe: DedupeStore = {
     reserve: (entries: ReadonlyArray<{ id: string; seenAt: number }>): Promise<DedupeStatus[]> => this.call('reserve', entries),

@@ -5,8 +5,11 @@
  * claiming and enqueueing at once. State: dedupe protocol, idempotency records (Stripe semantics),
  * outbox, key/value compare-and-set, lease locks, pruning.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BridgeStore, Lease, QueueEvent } from '../../../lib/bridge/store/index.js';
+import { SqliteStore, type BridgeStore, type Lease, type QueueEvent } from '../../../lib/bridge/store/index.js';
 import { allBackends } from './backends.js';
 
 const ev = (id: string, n = 0, receivedAt = Date.now()): QueueEvent => ({ id, type: 'memory.updated', payload: JSON.stringify({ n }), receivedAt });
@@ -244,3 +247,36 @@ for (const backend of allBackends()) {
     });
   });
 }
+
+describe('SQLite durability: durable calls wait for a WAL flush, and concurrent ones share flushes', () => {
+  const backend = allBackends()[0]!;
+  beforeAll(() => backend.start());
+  afterAll(() => backend.stop());
+
+  it("durability 'full': 200 concurrent enqueues and key/value writes are covered by fewer flushes; queue bookkeeping flushes nothing", async () => {
+    const { store } = await backend.open({ leaseMs: 60_000 });
+    const sqlite = store as SqliteStore;
+    const before = await sqlite.walFlushes();
+    const writes = Array.from({ length: 200 }, (_, i) => (i % 2 ? store.queue.enqueue([ev(`d${i}`)]) : store.state.kv.set(`k${i}`, Buffer.from('v'), 1)));
+    await Promise.all(writes);
+    const used = (await sqlite.walFlushes()) - before;
+    expect(used).toBeGreaterThanOrEqual(1);
+    expect(used).toBeLessThan(200);
+    const mid = await sqlite.walFlushes();
+    const leases = await store.queue.claim(100);
+    await store.queue.ack(leases);
+    await store.queue.stats();
+    expect(await sqlite.walFlushes()).toBe(mid);
+    await store.close();
+  });
+
+  it("durability 'normal' never flushes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'claw-normal-'));
+    const store = await SqliteStore.open({ path: join(dir, 'n.db'), durability: 'normal' });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.enqueue([ev(`n${i}`)])));
+    expect(await store.walFlushes()).toBe(0);
+    expect((await store.stats()).depth).toBe(20);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
