@@ -4,7 +4,7 @@
  * ThreadSanitizer build of the concurrency tests. Also: recall_c.h must compile as plain C99, the
  * fuzz seed corpus is replayed under g++ sanitizers, and (with clang) the libFuzzer target runs for
  * a bounded number of executions: RECALL_FUZZ_RUNS (default 50000) or RECALL_FUZZ_SECONDS for a
- * longer local run.
+ * longer local run, from the fixed seed RECALL_FUZZ_SEED (default 20261124).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -178,11 +178,12 @@ describe.skipIf(clangMissing)('recall engine fuzzing (clang libFuzzer)', () => {
   it('survives a bounded fuzzing run over markdown, frontmatter and the tokenizer', async () => {
     const seconds = process.env.RECALL_FUZZ_SECONDS;
     const budget = seconds ? [`-max_total_time=${Number(seconds)}`] : [`-runs=${Number(process.env.RECALL_FUZZ_RUNS ?? 50_000)}`];
+    const seed = `-seed=${Number(process.env.RECALL_FUZZ_SEED ?? 20261124)}`;  // fixed: CI runs are reproducible
     const newCorpus = join(work, 'corpus');
     mkdirSync(newCorpus);
     const r = await run(
       bin,
-      [...budget, '-max_len=4096', '-rss_limit_mb=2048', `-artifact_prefix=${work}/`, newCorpus, seedCorpus],
+      [...budget, seed, '-max_len=4096', '-rss_limit_mb=2048', `-artifact_prefix=${work}/`, newCorpus, seedCorpus],
       sanitizerEnv,
       seconds ? (Number(seconds) + 600) * 1000 : 600_000,
     );

@@ -453,6 +453,9 @@ struct Index::Impl {
     std::sort(sorted_tids_.begin(), sorted_tids_.end());
     EncodeTermIds(sorted_tids_, &codes_);
     d.term_codes.assign(codes_.begin(), codes_.end());  // exact size when it grows
+    // The highest slot sorts after every other posting: append without reading the list's tail
+    // (that read is a cache miss per posting, most of a fresh build's update time).
+    const bool last_slot = doc + 1 == docs.size();
     for (size_t i = 0; i < tids_.size(); ++i) {
       const PreparedTerm& pt = p->terms[i];
       const Posting posting{doc, static_cast<uint16_t>(std::min<uint32_t>(pt.tf[kBody], 65535)),
@@ -460,7 +463,7 @@ struct Index::Impl {
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kHeadings], 255))};
       std::vector<Posting>& pl = terms[tids_[i]].postings;
       if (pl.size() == pl.capacity()) pl.reserve(pl.size() + pl.size() / 4 + 4);
-      if (pl.empty() || pl.back().doc < doc) {
+      if (last_slot || pl.empty() || pl.back().doc < doc) {
         pl.push_back(posting);
       } else {
         auto pos = std::lower_bound(pl.begin(), pl.end(), doc,
