@@ -77,7 +77,7 @@ export interface GatewayOptions {
   /** Extra `gateway run` arguments. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Wait for `/readyz` at most this long (default 90 s). */
+  /** Wait for `/readyz` at most this long (default 240 s: a loaded CI machine can take minutes). */
   readyTimeoutMs?: number;
 }
 
@@ -303,7 +303,7 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
         },
       };
       gateways.add(gw);
-      const deadline = Date.now() + (o.readyTimeoutMs ?? 90_000);
+      const deadline = Date.now() + (o.readyTimeoutMs ?? 240_000);
       let last = '';
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null) {
@@ -311,7 +311,7 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
           throw new Error(`openclaw gateway exited (${child.exitCode ?? child.signalCode}) before it was ready on ${url}:\n${out.slice(-8000)}`);
         }
         try {
-          const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+          const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
           last = `${r.status} ${await r.text()}`;
           if (r.ok) break;
         } catch (e) {

@@ -1,0 +1,236 @@
+/**
+ * The context engine (`plugins.slots.contextEngine: "claw-byterover"`).
+ *
+ * - `assemble`: recalls notes for the turn's prompt (the host's `prompt`, else the last user message)
+ *   and returns them as a `systemPromptAddition` that fits the budget (the smaller of
+ *   `recall.maxTokens` and `recall.budgetShare` of the host's token budget; lib/memory's estimate,
+ *   chars / 4) and names each note's path. The history passes through unchanged (this engine adds
+ *   memory; it does not own history assembly). Recall races `recall.deadlineMs` (default 250 ms): past
+ *   it the turn goes on with no addition, the recall is aborted (a `brv` subprocess is killed) and the
+ *   reason is logged (tree still opening, or recall slow). Any failure is the same "no addition" with
+ *   a log line: a memory problem never fails a turn.
+ * - `commitTurn` (OpenClaw's durable turn advancement) and `afterTurn` (hosts without it): curate the
+ *   turn's durable statements (lib/openclaw/curation.ts) into the tree; lib/memory's curate writes the
+ *   note and its outbox entry, which `byterover_sync` (or `claw-byterover push`) sends. Advancement
+ *   keys already committed are remembered in the tree's state dir, so a retried commit is answered
+ *   `duplicate` and writes nothing; note ids derive from content, so even a lost key writes no note
+ *   twice. Never throws: a curate failure is logged and the turn stays committed.
+ * - `compact`: delegated to OpenClaw's built-in compaction (`ownsCompaction: false` +
+ *   `delegateCompactionToRuntime` from the host SDK), as the context-engine docs require of engines
+ *   that do not compact themselves.
+ * - `ingest`: nothing to store per message (OpenClaw persists the transcript; curation works per
+ *   accepted turn), so `{ingested: false}`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage, isClawError } from '../errors.js';
+import { estimateTokens, type RecallResult } from '../memory/index.js';
+import { writeFileAtomic } from '../memory/fsx.js';
+import { durableNotes } from './curation.js';
+import {
+  importHostSdk,
+  type AfterTurnParams,
+  type AgentMessage,
+  type AssembleParams,
+  type AssembleResult,
+  type CommitTurnParams,
+  type CompactParams,
+  type CompactResult,
+  type ContextEngine,
+} from './host.js';
+import { PLUGIN_ID } from './config.js';
+import { estimateMessagesTokens, lastUserText } from './messages.js';
+import type { PluginRuntime } from './runtime.js';
+
+/** Longest query sent to recall (characters). */
+export const MAX_QUERY_CHARS = 2000;
+/** Below this many tokens an addition is not worth making. */
+const MIN_ADDITION_TOKENS = 40;
+/** Advancement keys remembered per tree (most recent). */
+const KEPT_KEYS = 2000;
+
+export const ADDITION_HEADER =
+  '## ByteRover memory\nNotes recalled from the project\'s ByteRover context tree for this request. Each note shows its path in parentheses: cite the path when you rely on a note, and prefer the user\'s current instructions when they disagree.\n\n';
+
+export interface EngineOptions {
+  runtime: PluginRuntime;
+  workspaceDir?: string;
+  version?: string;
+  /** Open the tree when the engine is created (full gateway runs), so the first turn finds it ready. */
+  warm?: boolean;
+  /** Host SDK loader (tests pass their own). */
+  delegateCompaction?: (params: CompactParams) => Promise<CompactResult>;
+  now?: () => number;
+}
+
+/** The budget of the addition for a turn, in estimated tokens. */
+export function additionBudget(tokenBudget: number | undefined, recall: { maxTokens: number; budgetShare: number }): number {
+  if (tokenBudget === undefined || !Number.isFinite(tokenBudget) || tokenBudget <= 0) return recall.maxTokens;
+  return Math.min(recall.maxTokens, Math.floor(tokenBudget * recall.budgetShare));
+}
+
+/** The query for a turn: the host's prompt, else the last user message; trimmed, capped. */
+export function queryOf(params: Pick<AssembleParams, 'prompt' | 'messages'>): string {
+  const prompt = typeof params.prompt === 'string' && params.prompt.trim() ? params.prompt : lastUserText(params.messages ?? []);
+  return prompt.replace(/\s+/g, ' ').trim().slice(0, MAX_QUERY_CHARS);
+}
+
+/** The system-prompt addition for a recall result (empty when nothing was recalled). */
+export function renderAddition(result: Pick<RecallResult, 'text' | 'hits'>): string {
+  if (result.hits.length === 0 || !result.text) return '';
+  return `${ADDITION_HEADER}${result.text}`;
+}
+
+type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'timeout' } | { kind: 'error'; error: unknown };
+
+/** Runs `fn` with an AbortSignal; resolves `timeout` (and aborts it) after `ms`. */
+export async function withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number): Promise<Outcome<T>> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Outcome<T>>((res) => {
+    timer = setTimeout(() => {
+      ac.abort(new Error(`deadline of ${ms} ms passed`));
+      res({ kind: 'timeout' });
+    }, ms);
+  });
+  const work = fn(ac.signal).then(
+    (value): Outcome<T> => ({ kind: 'ok', value }),
+    (error: unknown): Outcome<T> => ({ kind: 'error', error }),
+  );
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function turnOf(params: AfterTurnParams): AgentMessage[] {
+  const from = Number.isInteger(params.prePromptMessageCount) && params.prePromptMessageCount >= 0 ? params.prePromptMessageCount : 0;
+  return (params.messages ?? []).slice(from);
+}
+
+async function defaultDelegate(params: CompactParams): Promise<CompactResult> {
+  const core = await importHostSdk<{ delegateCompactionToRuntime?: (p: CompactParams) => Promise<CompactResult> }>('core');
+  if (typeof core.delegateCompactionToRuntime !== 'function') throw new Error('openclaw/plugin-sdk/core has no delegateCompactionToRuntime');
+  return core.delegateCompactionToRuntime(params);
+}
+
+export function createContextEngine(o: EngineOptions): ContextEngine {
+  const rt = o.runtime;
+  const log = rt.log.child({ component: 'openclaw.engine' });
+  const cfg = rt.config;
+  const now = o.now ?? Date.now;
+  // Open (and index) the tree now, so the first turn usually finds it ready.
+  if (o.warm) void rt.memory(o.workspaceDir).catch(() => undefined);
+
+  const keysFile = (): string => join(rt.location(o.workspaceDir).stateDir, 'openclaw-turns.json');
+  const readKeys = async (): Promise<string[]> => {
+    try {
+      const v = JSON.parse(await readFile(keysFile(), 'utf8')) as unknown;
+      return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
+    } catch {
+      return [];
+    }
+  };
+
+  /** Curates a turn; returns how many notes were newly written. Never throws. */
+  const curateTurn = async (turn: AgentMessage[], meta: { sessionKey?: string; isHeartbeat?: boolean; via: string }): Promise<number> => {
+    if (!cfg.curate.afterTurn) return 0;
+    const candidates = durableNotes(turn, { isHeartbeat: meta.isHeartbeat === true });
+    if (candidates.length === 0) return 0;
+    let written = 0;
+    try {
+      const mem = await rt.memory(o.workspaceDir);
+      for (const c of candidates) {
+        const r = await mem.backend.curate(c.note);
+        if (r.status !== 'existing') written++;
+        log.info({ via: meta.via, kind: c.kind, path: r.path, status: r.status, session: meta.sessionKey }, 'curated a durable statement from the turn');
+      }
+    } catch (e) {
+      log.warn({ via: meta.via, err: isClawError(e) ? { code: e.code, message: e.message } : errorMessage(e) }, 'after-turn curation failed; the turn is unaffected');
+    }
+    return written;
+  };
+
+  return {
+    info: {
+      id: PLUGIN_ID,
+      name: 'ByteRover memory',
+      ...(o.version ? { version: o.version } : {}),
+      ownsCompaction: false,
+      transcriptSemantics: { currentTurnFence: 'before-current-turn-entry-v1', turnAdvancementIdempotency: 'atomic-idempotent-v1' },
+    },
+
+    async ingest() {
+      return { ingested: false };
+    },
+
+    async assemble(params: AssembleParams): Promise<AssembleResult> {
+      const messages = params.messages ?? [];
+      const base = estimateMessagesTokens(messages);
+      const plain = { messages, estimatedTokens: base };
+      const query = queryOf(params);
+      if (query.length < cfg.recall.minQueryChars) return plain;
+      const budget = additionBudget(params.tokenBudget, cfg.recall) - estimateTokens(ADDITION_HEADER);
+      if (budget < MIN_ADDITION_TOKENS) {
+        log.debug({ tokenBudget: params.tokenBudget }, 'token budget too small for recall');
+        return plain;
+      }
+      const wasReady = rt.isReady(o.workspaceDir);
+      const started = now();
+      const outcome = await withDeadline(async (signal) => {
+        const mem = await rt.memory(o.workspaceDir);
+        return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
+      }, cfg.recall.deadlineMs);
+      if (outcome.kind === 'timeout') {
+        const why = !wasReady && !rt.isReady(o.workspaceDir) ? 'the context tree was still being opened and indexed' : 'recall was slower than the deadline';
+        log.warn({ deadlineMs: cfg.recall.deadlineMs, session: params.sessionKey }, `recall skipped for this turn: ${why}`);
+        return plain;
+      }
+      if (outcome.kind === 'error') {
+        const e = outcome.error;
+        log.warn({ session: params.sessionKey, err: isClawError(e) ? { code: e.code, message: e.message } : errorMessage(e) }, 'recall failed; this turn goes on without memory');
+        return plain;
+      }
+      const addition = renderAddition(outcome.value);
+      log.debug({ hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started }, 'recall done');
+      if (!addition) return plain;
+      return { messages, estimatedTokens: base + estimateTokens(addition), systemPromptAddition: addition };
+    },
+
+    async compact(params: CompactParams): Promise<CompactResult> {
+      try {
+        return await (o.delegateCompaction ?? defaultDelegate)(params);
+      } catch (e) {
+        log.error({ err: errorMessage(e) }, 'could not hand compaction to OpenClaw');
+        return { ok: false, compacted: false, reason: `claw-byterover delegates compaction to OpenClaw and could not reach it: ${errorMessage(e)}` };
+      }
+    },
+
+    async commitTurn(params: CommitTurnParams) {
+      // The host commits turns durably: afterTurn leaves curation to this method from now on.
+      rt.hostCommitsTurns = true;
+      const key = String(params.advancementKey);
+      return rt.exclusive(keysFile(), async () => {
+        const known = await readKeys();
+        if (known.includes(key)) return { status: 'duplicate' as const };
+        await curateTurn(params.messages ?? [], { ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}), isHeartbeat: params.isHeartbeat === true, via: 'commitTurn' });
+        try {
+          await writeFileAtomic(keysFile(), `${JSON.stringify([...known, key].slice(-KEPT_KEYS))}\n`);
+        } catch (e) {
+          log.warn({ err: errorMessage(e) }, 'could not record the committed turn key (a retry would find its notes already written)');
+        }
+        return { status: 'committed' as const };
+      });
+    },
+
+    async afterTurn(params: AfterTurnParams) {
+      if (rt.hostCommitsTurns) return;
+      await curateTurn(turnOf(params), { ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}), isHeartbeat: params.isHeartbeat === true, via: 'afterTurn' });
+    },
+
+    async dispose() {
+      // Engine instances are per logical turn; the open trees belong to the runtime.
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * `register(api)`: what the plugin adds to OpenClaw in each registration mode.
+ *
+ * | mode                          | tools | context engine            | service (close) | warm-up |
+ * |-------------------------------|-------|---------------------------|-----------------|---------|
+ * | `full`                        | yes   | unless `mode: tools-only` | yes             | yes     |
+ * | `discovery`, `tool-discovery` | yes   | unless `mode: tools-only` | no              | no      |
+ * | `setup-only`, `setup-runtime`, `cli-metadata` | nothing (no runtime surface to offer)             |
+ *
+ * (`openclaw plugins inspect --runtime` loads plugins in `tool-discovery` mode, so the engine is
+ * registered there too: a registration is an inert factory.) Nothing is opened at registration: the
+ * context tree is opened on first use, or, in `full` mode only, when an engine instance is created
+ * (warm-up, so the first turn usually finds it indexed). The config is parsed in every mode that registers something; a
+ * SecretRef that OpenClaw did not resolve (tool-discovery) is accepted, not resolved (config.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RecallIndexFactory } from '../memory/index.js';
+import { parsePluginConfig, PLUGIN_ID } from './config.js';
+import { createContextEngine } from './engine.js';
+import type { OpenClawPluginApi } from './host.js';
+import { hostLogger } from './log.js';
+import { PluginRuntime } from './runtime.js';
+import { createTools, TOOL_NAMES } from './tools.js';
+
+/** The package root: lib/openclaw/*.ts and dist/openclaw/*.js both sit two levels below it. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function packageVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The manifest (openclaw.plugin.json) shipped at the package root. */
+export function readManifest(): Record<string, unknown> & { configSchema: Record<string, unknown> } {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'openclaw.plugin.json'), 'utf8')) as Record<string, unknown> & { configSchema: Record<string, unknown> };
+}
+
+export interface RegisterOptions {
+  sdkSource?: 'host' | 'local';
+  /** A recall engine instead of the native one (tests). */
+  recallIndex?: RecallIndexFactory;
+  env?: () => NodeJS.ProcessEnv;
+}
+
+export interface Registered {
+  runtime: PluginRuntime | undefined;
+  tools: boolean;
+  engine: boolean;
+  service: boolean;
+}
+
+export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}): Registered {
+  const mode = api.registrationMode ?? 'full';
+  if (mode === 'setup-only' || mode === 'setup-runtime' || mode === 'cli-metadata') return { runtime: undefined, tools: false, engine: false, service: false };
+  const config = parsePluginConfig(api.pluginConfig);
+  const logger = hostLogger(api.logger, config.logLevel ?? 'info');
+  const runtime = new PluginRuntime({
+    config,
+    logger,
+    watch: mode === 'full',
+    ...(o.sdkSource ? { sdkSource: o.sdkSource } : {}),
+    ...(o.recallIndex ? { recallIndex: o.recallIndex } : {}),
+    ...(o.env ? { env: o.env } : {}),
+  });
+  const version = packageVersion();
+
+  api.registerTool((ctx) => createTools(runtime, ctx), { names: [...TOOL_NAMES] });
+
+  const engine = config.mode === 'full';
+  if (engine) {
+    api.registerContextEngine(PLUGIN_ID, (ctx) =>
+      createContextEngine({ runtime, warm: mode === 'full', ...(ctx?.workspaceDir ? { workspaceDir: ctx.workspaceDir } : {}), ...(version ? { version } : {}) }),
+    );
+  }
+
+  const service = mode === 'full';
+  if (service) {
+    api.registerService({
+      id: `${PLUGIN_ID}-memory`,
+      start: () => {
+        logger.info({ mode: config.mode, backend: config.backend, engine, sdk: o.sdkSource ?? 'local', version }, 'claw-byterover ready');
+      },
+      stop: () => runtime.close(),
+    });
+  }
+  return { runtime, tools: true, engine, service };
+}
