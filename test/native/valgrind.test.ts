@@ -63,6 +63,13 @@ describe.skipIf(skip)('valgrind', () => {
     const g = grind([...MEMCHECK, join(out, 'abi_cycles'), join(out, 'libclaw_byterover.so'), String(CYCLES)]);
     expectNoLeaks(g);
     expect(g.stdout).toContain(`abi_cycles: ${CYCLES} cycles, ${CYCLES} unloaded`);
+    // What is still in use at exit (the loader's and libstdc++'s own bookkeeping for the libraries
+    // the plugin pulled in) must not grow with the number of cycles.
+    const few = grind([...MEMCHECK, join(out, 'abi_cycles'), join(out, 'libclaw_byterover.so'), '10']);
+    expectNoLeaks(few);
+    const inUse = (s: string): string => /in use at exit: ([\d,]+ bytes in [\d,]+ blocks)/.exec(s)?.[1] ?? 'none';
+    expect(inUse(g.stderr)).toBe(inUse(few.stderr));
+    console.log(`valgrind: ${CYCLES} cycles: ${/total heap usage: ([^\n]+)/.exec(g.stderr)?.[1] ?? '?'}; in use at exit: ${inUse(g.stderr)} (10 cycles: ${inUse(few.stderr)})`);
   }, 600_000);
 
   it(`claw-host --cycles ${CYCLES} on the node-gyp build leaks nothing`, () => {
