@@ -52,6 +52,8 @@ export interface ConnectionOptions {
   /** Ask the gateway its version (probe connect) after a protocol mismatch (default true). */
   probeVersionOnMismatch?: boolean;
   onFrame?: FrameObserver;
+  /** Aborting drops the socket at once (the handshake then fails with AGENT_CONNECT_FAILED). */
+  signal?: AbortSignal;
   /** Called after each invoke is answered. */
   onInvoke?: (e: InvokeEvent) => void;
   logger: Logger;
@@ -301,6 +303,7 @@ export class GatewayConnection {
     for (const data of inbox.drain()) this.onMessage(data);
     ws.on('ping', () => (this.lastSeen = Date.now()));
     ws.on('pong', () => (this.lastSeen = Date.now()));
+    this.startWatchdog();
     this.closed = new Promise<CloseInfo>((resolve) => {
       const done = (info: CloseInfo) => {
         this.cleanup();
@@ -309,7 +312,6 @@ export class GatewayConnection {
       if (inbox.closedWith) done(inbox.closedWith);
       else ws.once('close', (code, reason) => done({ code, reason: reason.toString() }));
     });
-    this.startWatchdog();
   }
 
   /** Opens and handshakes. Rejects with an agent ClawError (see errors.ts). */
@@ -318,6 +320,9 @@ export class GatewayConnection {
     const requestMs = o.requestTimeoutMs ?? 30_000;
     const { ws, inbox, opened } = openSocket(o.url, requestMs, o.clientVersion);
     const observe = (dir: 'sent' | 'received') => (f: unknown) => o.onFrame?.(dir, f, 'handshake');
+    const onAbort = () => ws.terminate();
+    if (o.signal?.aborted) onAbort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await opened;
       const challenge = await readUntil(
@@ -365,6 +370,8 @@ export class GatewayConnection {
     } catch (e) {
       ws.terminate();
       throw e;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -14,7 +14,8 @@
  * into place (link fails when another process won), then the winner is read back.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveDataDir } from '../byterover/auth/index.js';
 import { errorMessage } from '../errors.js';
@@ -145,8 +146,14 @@ export async function loadOrCreateIdentity(opts: IdentityOptions = {}): Promise<
     try {
       await link(tmp, path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      // Another process created it first: use theirs.
+      const code = (e as NodeJS.ErrnoException).code;
+      // EEXIST: another process created it first, use theirs. No hard links here (some network and
+      // FAT file systems): an exclusive copy gives the same first-wins rule.
+      if (code !== 'EEXIST') {
+        await copyFile(tmp, path, constants.COPYFILE_EXCL).catch((e2: NodeJS.ErrnoException) => {
+          if (e2.code !== 'EEXIST') throw e2;
+        });
+      }
     }
   } finally {
     await rm(tmp, { force: true });

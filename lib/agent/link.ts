@@ -231,6 +231,7 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
           ...(this.o.tickTimeoutMs !== undefined ? { tickTimeoutMs: this.o.tickTimeoutMs } : {}),
           ...(this.o.onHandshakeFrame ? { onFrame: this.o.onHandshakeFrame } : {}),
           onInvoke: (e) => this.emit('invoke', e),
+          signal: this.stopper.signal,
           logger: this.log,
         });
         if (this.stopper.signal.aborted) {

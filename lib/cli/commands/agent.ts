@@ -66,7 +66,7 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   });
   ctx.onCleanup(() => link.stop());
   const served = { ok: 0, failed: 0 };
-  let reconnects = 0;
+  let reconnects = 0; // successful reconnects
   link.on('invoke', (e) => {
     if (e.ok) served.ok++;
     else served.failed++;
@@ -74,7 +74,7 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   });
   link.on('pairing', (e) => ctx.out.note(`waiting for pairing approval: ${e.hint ?? e.message}`));
   link.on('reconnecting', (r) => {
-    if (r.close || reconnects > 0) ctx.out.note(`reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.error ? `: ${r.error.code} ${r.error.message}` : r.close ? `: connection closed (code ${r.close.code}${r.close.reason ? ` ${r.close.reason}` : ''})` : ''}`);
+    ctx.out.note(`reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.error ? `: ${r.error.code} ${r.error.message}` : r.close ? `: connection closed (code ${r.close.code}${r.close.reason ? ` ${r.close.reason}` : ''})` : ''}`);
   });
   link.on('connected', (info) => {
     if (info.connection > 1) {

@@ -187,4 +187,14 @@ describe('reconnect', () => {
     expect(await link.done).toBeUndefined();
     expect(link.state).toBe('stopped');
   });
+
+  it('stop() during a handshake drops the socket at once: start() rejects AGENT_STOPPED, done is undefined', async () => {
+    const g = await gateway({ noChallenge: true });
+    const { link } = await testLink(g, { challengeTimeoutMs: 120_000, connectTimeoutMs: 120_000 });
+    const started = link.start().catch((e: unknown) => e);
+    await new Promise<void>((resolve) => g.wss.once('connection', () => resolve()));
+    await link.stop();
+    expect(await started).toMatchObject({ code: 'AGENT_STOPPED' });
+    expect(await link.done).toBeUndefined();
+  });
 });
