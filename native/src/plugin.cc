@@ -6,6 +6,7 @@
 // claw_byterover.node (CLAW_BUILD_FLAVOR "node-addon"). Nothing here knows about Node.
 #include "plugin_state.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <pthread.h>
@@ -162,7 +163,19 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host_in, claw_plugin_info *o
   const size_t readable = host_size < CLAW_HOST_INFO_MIN_SIZE ? sizeof host_size
                           : host_size < sizeof host        ? host_size
                                                            : sizeof host;
-  std::memcpy(&host, host_in, readable);
+  // Whole fields only: a struct_size that cuts a field in two provides none of that field (a half
+  // pointer would otherwise be dereferenced). When the struct grows, append its new end here.
+  static constexpr size_t kFieldEnds[] = {
+      CLAW_HOST_INFO_MIN_SIZE,                      offsetof(claw_host_info, host_version),
+      offsetof(claw_host_info, capabilities),       offsetof(claw_host_info, user_data),
+      offsetof(claw_host_info, log),                offsetof(claw_host_info, get_extension),
+      sizeof(claw_host_info)};
+  static_assert(kFieldEnds[sizeof kFieldEnds / sizeof kFieldEnds[0] - 1] == sizeof(claw_host_info),
+                "kFieldEnds must end at sizeof(claw_host_info): list every field end");
+  size_t whole = sizeof host_size;
+  for (size_t end : kFieldEnds)
+    if (end <= readable) whole = end;
+  std::memcpy(&host, host_in, whole);
   const claw::Party host_party = {host.host_name, host.host_version};
 
   char line[512];
