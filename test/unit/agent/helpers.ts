@@ -2,14 +2,14 @@
  * Shared set-up for the agent link tests: temp data dirs, a LocalMemory over a copy of the fixture
  * tree, links that record their waits instead of sleeping them, and a logger captured in memory.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { AgentLink, type AgentLinkOptions } from '../../../lib/agent/index.js';
 import { createLogger, type Logger } from '../../../lib/log/index.js';
 import { LocalMemory } from '../../../lib/memory/index.js';
-import { tempProject } from '../memory/helpers.js';
+import { FIXTURE_TREE, tempProject } from '../memory/helpers.js';
 import { ScriptedGateway, type ScriptedGatewayOptions } from './gateway.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -33,6 +33,27 @@ export async function gateway(o: ScriptedGatewayOptions = {}): Promise<ScriptedG
   return g;
 }
 
+let shared: Promise<{ memory: LocalMemory; project: string }> | undefined;
+afterAll(async () => {
+  const s = shared;
+  shared = undefined;
+  if (!s) return;
+  const { memory, project } = await s;
+  await memory.close();
+  await rm(project, { recursive: true, force: true });
+});
+
+/** One read-only LocalMemory over the fixture tree for the whole test file (opening one costs ~250 ms). */
+export async function sharedMemory(): Promise<LocalMemory> {
+  shared ??= (async () => {
+    const project = await mkdtemp(join(tmpdir(), 'claw-agent-tree-'));
+    await cp(FIXTURE_TREE, join(project, '.brv', 'context-tree'), { recursive: true });
+    return { memory: await LocalMemory.open({ projectRoot: project, watch: false }), project };
+  })();
+  return (await shared).memory;
+}
+
+/** A LocalMemory of the test's own (to write into, or to break). */
 export async function fixtureMemory(): Promise<{ memory: LocalMemory; tree: string }> {
   const { project, tree } = await tempProject(true);
   const memory = await LocalMemory.open({ projectRoot: project, watch: false });
@@ -57,7 +78,7 @@ export interface TestLink {
 export async function testLink(g: ScriptedGateway, o: Partial<AgentLinkOptions> = {}): Promise<TestLink> {
   const waits: number[] = [];
   const { logger, lines } = memoryLogger();
-  const memory = o.memory || o.commands ? undefined : (await fixtureMemory()).memory;
+  const memory = o.memory || o.commands ? undefined : await sharedMemory();
   const link = new AgentLink({
     url: g.url,
     dataDir: o.dataDir ?? (await tempDataDir()),
