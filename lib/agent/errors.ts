@@ -18,6 +18,8 @@
  * - AGENT_CONNECT_REJECTED [1]    any other refusal of `connect` (the gateway's own message is kept)
  * - AGENT_IDENTITY_INVALID [1]    the stored device identity file is unreadable or inconsistent
  * - AGENT_INVALID_URL [2]         the gateway URL is not ws:// or wss://
+ * Misuse of the library API (not gateway outcomes): AGENT_NO_BACKEND (no memory or command table),
+ * AGENT_ALREADY_STARTED (start() twice), AGENT_STOPPED (stop() before the first connection).
  */
 import { ClawError } from '../errors.js';
 import { redact, redactString } from '../log/redact.js';
