@@ -106,9 +106,12 @@ export class QueueWorker {
   }
 
   private async loop(): Promise<void> {
+    // Claim in batches: with jobs running, wait until a quarter of the slots are free (fewer, larger
+    // claims: each one is a store round trip).
+    const minClaim = Math.max(1, Math.floor(this.concurrency / 4));
     while (this.active) {
       const free = this.concurrency - this.running.size;
-      if (free <= 0) {
+      if (free <= 0 || (free < minClaim && this.running.size > 0)) {
         await Promise.race(this.running);
         continue;
       }

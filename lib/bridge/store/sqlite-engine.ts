@@ -1,13 +1,12 @@
 /**
- * The SQLite store's synchronous core (better-sqlite3). It runs on its own worker thread
- * (sqlite-thread.ts) so that an fsync never stalls the HTTP event loop; store/sqlite.ts is the async
- * face the rest of the bridge uses.
+ * The SQLite store's synchronous core (better-sqlite3): the schema and every statement. store/sqlite.ts
+ * is the async face the rest of the bridge uses; it adds durability on top.
  *
  * Durability: the connection runs WAL with `synchronous=NORMAL`, so a commit appends its frames to
  * the WAL without waiting for the disk (SQLite still syncs around checkpoints, keeping the file
- * consistent). Making a commit durable is the thread's job (sqlite-thread.ts): before it answers a call
- * that must survive a power cut, it fdatasyncs the WAL file, one flush covering every commit made
- * before it started (group commit off the writer's path). See `DURABLE_METHODS`.
+ * consistent). Making a commit durable is store/sqlite.ts's job: before a call that must survive a
+ * power cut resolves, it fdatasyncs the WAL file, one flush covering every commit made before it
+ * started (group commit off the event loop). See `DURABLE_METHODS`.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +27,6 @@ import type {
 
 export interface SqliteEngineOptions {
   path: string;
-  durability: 'full' | 'normal';
   policy: QueuePolicy;
   /** ms to wait for another connection's write lock (several processes on one file). */
   busyTimeoutMs?: number;
