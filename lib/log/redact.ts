@@ -50,6 +50,15 @@ export function redactString(input: string): string {
   return out;
 }
 
+/**
+ * A field named `code` holds an OAuth authorization code in some places and a stable error code
+ * (`AUTH_INVALID_TOKEN`, 401) in most: error codes are never secret, so they stay readable in logs.
+ */
+function isStableCode(key: string, value: unknown): boolean {
+  if (key.toLowerCase() !== 'code') return false;
+  return typeof value === 'number' || (typeof value === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(value));
+}
+
 /** Deep copy of a plain value with sensitive keys and embedded secrets scrubbed. */
 export function redact<T>(value: T, depth = 0): T {
   if (depth > 8) return value;
@@ -58,7 +67,7 @@ export function redact<T>(value: T, depth = 0): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSensitiveKey(k) && v !== undefined && v !== null ? REDACTED : redact(v, depth + 1);
+      out[k] = isSensitiveKey(k) && v !== undefined && v !== null && !isStableCode(k, v) ? REDACTED : redact(v, depth + 1);
     }
     return out as T;
   }

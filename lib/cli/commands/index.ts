@@ -5,7 +5,8 @@ import type { CommandModule } from '../program.js';
 import { agentCommands } from './agent.js';
 import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
+import { memoryCommands } from './memory.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, configCommands, agentCommands];
+export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands];
