@@ -89,7 +89,8 @@ export function durableNotes(turn: readonly AgentMessage[], opts: { isHeartbeat?
   for (const text of userTexts) {
     for (const s of statements(text)) {
       const r = REMEMBER.exec(s);
-      if (r?.[1]) add('remember', r[1]);
+      // "Remember to rotate the keys" keeps the instruction: "Rotate the keys".
+      if (r?.[1]) add('remember', r[1].replace(/^to\s+/i, ''));
       const d = DECISION.exec(s);
       if (d) add('decision', d[1] ?? d[2] ?? '');
     }

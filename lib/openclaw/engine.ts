@@ -104,6 +104,11 @@ export async function withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, m
   }
 }
 
+/** A failure as log fields (`error` = the stable code; lib/log treats a `code` field as an OAuth secret). */
+function failure(e: unknown): { error: string; reason: string } {
+  return { error: isClawError(e) ? e.code : 'UNEXPECTED', reason: errorMessage(e) };
+}
+
 function turnOf(params: AfterTurnParams): AgentMessage[] {
   const from = Number.isInteger(params.prePromptMessageCount) && params.prePromptMessageCount >= 0 ? params.prePromptMessageCount : 0;
   return (params.messages ?? []).slice(from);
@@ -147,7 +152,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
         log.info({ via: meta.via, kind: c.kind, path: r.path, status: r.status, session: meta.sessionKey }, 'curated a durable statement from the turn');
       }
     } catch (e) {
-      log.warn({ via: meta.via, err: isClawError(e) ? { code: e.code, message: e.message } : errorMessage(e) }, 'after-turn curation failed; the turn is unaffected');
+      log.warn({ via: meta.via, ...failure(e) }, 'after-turn curation failed; the turn is unaffected');
     }
     return written;
   };
@@ -189,7 +194,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       }
       if (outcome.kind === 'error') {
         const e = outcome.error;
-        log.warn({ session: params.sessionKey, err: isClawError(e) ? { code: e.code, message: e.message } : errorMessage(e) }, 'recall failed; this turn goes on without memory');
+        log.warn({ session: params.sessionKey, ...failure(e) }, 'recall failed; this turn goes on without memory');
         return plain;
       }
       const addition = renderAddition(outcome.value);

@@ -1,0 +1,171 @@
+/**
+ * Registration in each OpenClaw registration mode (recorded through an object with the plugin API's
+ * register* methods; the real host is exercised in test/interop/openclaw), the entry's shape with and
+ * without the host SDK, and the log bridge into OpenClaw's logger.
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import entry from '../../../lib/openclaw/index.js';
+import { hostPackageRoot, localDefinePluginEntry, pluginEntryFactory, type OpenClawPluginApi, type RegistrationMode } from '../../../lib/openclaw/host.js';
+import { formatLine, hostLogger } from '../../../lib/openclaw/log.js';
+import { readManifest, registerPlugin } from '../../../lib/openclaw/plugin.js';
+import { registerSecret } from '../../../lib/log/index.js';
+import { captureLogger, engines, tempProject } from './helpers.js';
+
+const minisearch = (await engines()).find((e) => e.name === 'minisearch')?.factory;
+
+interface Recorded {
+  api: OpenClawPluginApi;
+  tools: Array<{ factory: unknown; names: string[] | undefined }>;
+  engines: Array<{ id: string; factory: (ctx: { workspaceDir?: string }) => unknown }>;
+  services: Array<{ id: string; stop?: (ctx: never) => unknown }>;
+}
+
+function recordingApi(mode: RegistrationMode, pluginConfig: Record<string, unknown> | undefined): Recorded {
+  const rec: Omit<Recorded, 'api'> = { tools: [], engines: [], services: [] };
+  const log = captureLogger();
+  const api: OpenClawPluginApi = {
+    id: 'claw-byterover',
+    registrationMode: mode,
+    pluginConfig,
+    logger: log.logger,
+    registerTool: (factory, opts) => rec.tools.push({ factory, names: opts?.names }),
+    registerContextEngine: (id, factory) => rec.engines.push({ id, factory: factory as Recorded['engines'][number]['factory'] }),
+    registerService: (s) => rec.services.push(s as Recorded['services'][number]),
+  };
+  return { api, ...rec };
+}
+
+describe('registration modes', () => {
+  it('full: tools, the context engine and the stopping service', async () => {
+    const { project } = await tempProject(true);
+    const r = recordingApi('full', { projectDir: project });
+    const out = registerPlugin(r.api, minisearch ? { recallIndex: minisearch } : {});
+    expect(out).toMatchObject({ tools: true, engine: true, service: true });
+    expect(r.tools).toHaveLength(1);
+    expect(r.tools[0]?.names).toEqual(['byterover_search', 'byterover_recall', 'byterover_curate', 'byterover_sync']);
+    expect(r.engines.map((e) => e.id)).toEqual(['claw-byterover']);
+    expect(r.services.map((s) => s.id)).toEqual(['claw-byterover-memory']);
+    // The tool factory builds the four tools for a run; the engine factory an engine per turn.
+    const tools = (r.tools[0]?.factory as (ctx: object) => Array<{ name: string }>)({ workspaceDir: project });
+    expect(tools.map((t) => t.name)).toHaveLength(4);
+    const engine = r.engines[0]?.factory({ workspaceDir: project }) as { info: { id: string } };
+    expect(engine.info.id).toBe('claw-byterover');
+    await r.services[0]?.stop?.({} as never);
+  });
+
+  it('tools-only: the tools without the engine', () => {
+    const r = recordingApi('full', { mode: 'tools-only' });
+    expect(registerPlugin(r.api)).toMatchObject({ tools: true, engine: false, service: true });
+    expect(r.engines).toEqual([]);
+    expect(r.tools).toHaveLength(1);
+  });
+
+  it('tool-discovery (what `plugins inspect --runtime` uses): tools and engine, no service, a raw SecretRef accepted', async () => {
+    const ref = { source: 'env', provider: 'default', id: 'BYTEROVER_API_KEY' };
+    const r = recordingApi('tool-discovery', { apiKey: ref });
+    const out = registerPlugin(r.api);
+    expect(out).toMatchObject({ tools: true, engine: true, service: false });
+    expect(out.runtime?.config.unresolvedApiKeyRef).toEqual(ref);
+    expect(out.runtime?.config.apiKey).toBeUndefined();
+    expect(r.services).toEqual([]);
+    await out.runtime?.close();
+  });
+
+  it('full mode gets the resolved string', async () => {
+    const r = recordingApi('full', { apiKey: 'resolved-by-openclaw-0123456789' });
+    const out = registerPlugin(r.api);
+    expect(out.runtime?.config.apiKey).toBe('resolved-by-openclaw-0123456789');
+    expect(out.runtime?.config.unresolvedApiKeyRef).toBeUndefined();
+    await out.runtime?.close();
+  });
+
+  it('setup and CLI-metadata loads register nothing', () => {
+    for (const mode of ['setup-only', 'setup-runtime', 'cli-metadata'] as const) {
+      const r = recordingApi(mode, { colour: 'not even valid' });
+      expect(registerPlugin(r.api)).toEqual({ runtime: undefined, tools: false, engine: false, service: false });
+      expect([...r.tools, ...r.engines, ...r.services]).toEqual([]);
+    }
+  });
+
+  it('an invalid config fails the load with CONFIG_INVALID', () => {
+    expect(() => registerPlugin(recordingApi('full', { recall: { deadlineMs: 'soon' } }).api)).toThrow(/Invalid openclaw plugins\.entries\.claw-byterover\.config: recall\.deadlineMs/);
+  });
+});
+
+describe('the entry', () => {
+  it('is the definePluginEntry shape with the manifest id and config schema', () => {
+    expect(entry.id).toBe('claw-byterover');
+    expect(entry.id).toBe(readManifest().id);
+    expect(entry.name).toBe('ByteRover memory');
+    expect(typeof entry.register).toBe('function');
+    expect(entry.configSchema).toEqual(readManifest().configSchema);
+    expect(entry.configSchema).toBe(entry.configSchema); // memoized, like the host helper
+  });
+
+  it('uses the host SDK when it resolves, the identical local helper otherwise', () => {
+    // Here (Node 20, no openclaw installed) the SDK does not resolve.
+    const here = pluginEntryFactory();
+    expect(here.source).toBe('local');
+    expect(here.reason).toMatch(/openclaw/);
+    const calls: unknown[] = [];
+    const hostDefine = (o: unknown) => (calls.push(o), { fromHost: true });
+    const host = pluginEntryFactory((id) => (id === 'openclaw/plugin-sdk/plugin-entry' ? { definePluginEntry: hostDefine } : {}));
+    expect(host.source).toBe('host');
+    expect(host.definePluginEntry({ id: 'x', name: 'x', description: 'x', register() {} })).toEqual({ fromHost: true });
+    expect(calls).toHaveLength(1);
+    expect(pluginEntryFactory(() => ({})).source).toBe('local');
+    const local = localDefinePluginEntry({ id: 'a', name: 'b', description: 'c', register() {} });
+    expect(local.configSchema).toEqual({ type: 'object', additionalProperties: false, properties: {} });
+  });
+
+  it('finds the running OpenClaw installation from the main script', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'claw-host-root-'));
+    try {
+      await mkdir(join(root, 'node_modules', 'openclaw', 'dist'), { recursive: true });
+      await writeFile(join(root, 'node_modules', 'openclaw', 'package.json'), JSON.stringify({ name: 'openclaw' }));
+      await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'someone-else' }));
+      expect(hostPackageRoot(join(root, 'node_modules', 'openclaw', 'openclaw.mjs'))).toBe(join(root, 'node_modules', 'openclaw'));
+      expect(hostPackageRoot(join(root, 'bin', 'other.mjs'))).toBeUndefined();
+      expect(hostPackageRoot(undefined)).toBeUndefined();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('logging into OpenClaw', () => {
+  it('maps pino levels onto the host logger and keeps fields readable', () => {
+    const log = captureLogger();
+    const l = hostLogger(log.logger, 'debug');
+    l.debug({ hits: 3 }, 'recall done');
+    l.info({ tree: '/a b/c' }, 'context tree open');
+    l.warn({ error: 'MEMORY_X', reason: 'it broke' }, 'recall failed');
+    l.error('fatal-ish');
+    expect(log.lines).toEqual([
+      { level: 'debug', text: 'recall done hits=3' },
+      { level: 'info', text: 'context tree open tree="/a b/c"' },
+      { level: 'warn', text: 'recall failed error=MEMORY_X reason="it broke"' },
+      { level: 'error', text: 'fatal-ish' },
+    ]);
+    expect(formatLine('not json')).toEqual({ level: 30, text: 'not json' });
+  });
+
+  it('never writes a registered secret', () => {
+    const secret = 'brv-log-secret-value-9f8e7d6c';
+    registerSecret(secret);
+    const log = captureLogger();
+    const l = hostLogger(log.logger, 'info');
+    l.info({ apiKey: secret, note: `key is ${secret}` }, `using ${secret}`);
+    expect(log.text()).not.toContain(secret);
+    expect(log.text()).toContain('[REDACTED]');
+  });
+
+  it('respects the configured level', () => {
+    const log = captureLogger();
+    hostLogger(log.logger, 'warn').info('hidden');
+    expect(log.lines).toEqual([]);
+  });
+});
