@@ -53,11 +53,15 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
  * A secret given as a flag value is registered with the redactor before parsing, so no message
  * (not even commander's usage errors about other arguments) can echo it.
  */
+const SECRET_FLAGS = ['--api-key', '--token'];
+
 function registerArgvSecrets(argv: string[]): void {
   argv.forEach((arg, i) => {
     const next = argv[i + 1];
-    if (arg === '--api-key' && next !== undefined && !next.startsWith('-')) registerSecret(next);
-    else if (arg.startsWith('--api-key=')) registerSecret(arg.slice('--api-key='.length));
+    for (const flag of SECRET_FLAGS) {
+      if (arg === flag && next !== undefined && !next.startsWith('-')) registerSecret(next);
+      else if (arg.startsWith(`${flag}=`)) registerSecret(arg.slice(flag.length + 1));
+    }
   });
 }
 
