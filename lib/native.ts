@@ -408,7 +408,8 @@ export interface RecallStats {
 /** The native class as the addon exports it (see native/src/addon.cc). */
 export interface RecallIndexBinding {
   upsert(path: string, markdown: string | Uint8Array): boolean;
-  upsertBatch(docs: ReadonlyArray<{ path: string; doc: string | Uint8Array }>, threads?: number): void;
+  upsertBatch(docs: NativeBatch, threads?: number): void;
+  upsertBatchAsync(docs: NativeBatch, threads?: number): Promise<void>;
   remove(path: string): boolean;
   contains(path: string): boolean;
   query(text: string, k?: number, excerptChars?: number): RecallHit[];
@@ -436,6 +437,15 @@ function isFields(doc: unknown): doc is RecallFields {
 /** What the addon takes for a document: bytes or markdown as they are, fields rendered. */
 function nativeDoc(doc: RecallSource): string | Uint8Array {
   return isFields(doc) ? recallFieldsToMarkdown(doc) : doc;
+}
+
+type NativeBatch = ReadonlyArray<{ path: string; doc: string | Uint8Array }>;
+
+/** A batch as the addon takes it: raw markdown (LocalMemory's case) as it is, fields rendered. */
+function nativeBatch(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): NativeBatch {
+  const hasFields = (d: { doc: RecallSource } | null): boolean => typeof d === 'object' && d !== null && isFields(d.doc);
+  if (!Array.isArray(docs) || !docs.some(hasFields)) return docs as NativeBatch;
+  return docs.map((d) => (hasFields(d) ? { path: d.path, doc: nativeDoc(d.doc) } : d)) as NativeBatch;
 }
 
 const RECALL_HINTS: Record<string, string> = {
@@ -497,11 +507,23 @@ export class NativeRecallIndex {
   /** Adds or replaces many documents at once (a later duplicate path wins), parsed in parallel.
    *  All-or-nothing for bad input: a bad path or an oversized document throws before any change. */
   addBatch(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): void {
-    // Raw markdown (LocalMemory's case) goes to the addon as it is; fields are rendered first.
-    const hasFields = (d: { doc: RecallSource } | null): boolean => typeof d === 'object' && d !== null && isFields(d.doc);
-    const input = Array.isArray(docs) && docs.some(hasFields) ? docs.map((d) => (hasFields(d) ? { path: d.path, doc: nativeDoc(d.doc) } : d)) : docs;
     try {
-      this.#native.upsertBatch(input as ReadonlyArray<{ path: string; doc: string | Uint8Array }>, this.#threads);
+      this.#native.upsertBatch(nativeBatch(docs), this.#threads);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /**
+   * addBatch off the event loop: the documents are copied at once (so later changes to `docs` do
+   * not matter), then parsed and indexed on a libuv worker; queries keep answering meanwhile (from
+   * the index as it was, then with each applied chunk). Bad input rejects before anything changes.
+   * close() while it runs makes further calls throw RECALL_CLOSED; the native index is freed when
+   * the batch is done.
+   */
+  async addBatchAsync(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): Promise<void> {
+    try {
+      await this.#native.upsertBatchAsync(nativeBatch(docs), this.#threads);
     } catch (e) {
       throw recallError(e);
     }

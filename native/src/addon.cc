@@ -163,6 +163,8 @@ Napi::Value StrError(const Napi::CallbackInfo &info) {
 //                                   string or a Uint8Array/Buffer of UTF-8
 //   upsertBatch(docs, threads?)     docs: Array<{ path, doc }> (doc as for upsert); parsed on
 //                                   `threads` threads (0/undefined = one per core, at most 8)
+//   upsertBatchAsync(docs, threads?) -> Promise<void>: the same, parsed and indexed off the
+//                                   event loop (libuv worker); queries keep working meanwhile
 //   remove(path) -> boolean         contains(path) -> boolean
 //   query(text, k?, excerptChars?)  -> Array<{ path, title, score, excerpt }>, best first
 //                                   (k defaults to 10, capped at 10000; excerptChars to 200)
@@ -217,8 +219,10 @@ bool get_keys(napi_env env, const Key (&which)[N], napi_value *out) {
 }
 
 struct Wrap {
-  Index *index = nullptr;
-  int64_t reported = 0;  // bytes currently reported to V8 as external memory
+  Index *index = nullptr;  // freed when closed and no async batch is pending
+  bool closed = false;     // close() was called: every method but close/closed throws
+  uint32_t pending = 0;    // upsertBatchAsync jobs not yet completed
+  int64_t reported = 0;    // bytes currently reported to V8 as external memory
   uint32_t since_report = 0;
 };
 
@@ -398,7 +402,7 @@ Wrap *unwrap_live(napi_env env, napi_value self, const char *method, bool allow_
   void *p = nullptr;
   if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) return napi_failure(env), nullptr;
   Wrap *w = static_cast<Wrap *>(p);
-  if (w->index == nullptr && !allow_closed) {
+  if (w->closed && !allow_closed) {
     napi_throw_error(env, "RECALL_CLOSED",
                      (std::string("expected an open RecallIndex, found it closed (") + method +
                       " after close()): create a new index")
@@ -435,8 +439,11 @@ void report_memory(napi_env env, Wrap *w) {
     w->reported = bytes;
 }
 
+// Marks the index closed and frees it, unless an async batch still runs on it (its completion
+// frees it then).
 void free_index(napi_env env, Wrap *w) {
-  if (w->index == nullptr) return;
+  w->closed = true;
+  if (w->index == nullptr || w->pending > 0) return;
   delete w->index;
   w->index = nullptr;
   g_live.fetch_sub(1, std::memory_order_relaxed);
@@ -573,26 +580,30 @@ napi_value Upsert(napi_env env, napi_callback_info info) {
   return out;
 }
 
-napi_value UpsertBatch(napi_env env, napi_callback_info info) {
-  Call<2> c;
-  if (!begin(env, info, "upsertBatch", &c)) return nullptr;
-  Wrap *w = c.w;
-  const napi_value list = c.argv[0];
-  bool is_array = false;
-  RECALL_NAPI(napi_is_array(env, list, &is_array));
-  if (!is_array)
-    return type_error(env, "ERR_INVALID_ARG_TYPE", "expected `docs` to be an array of { path, doc }, got " + describe(env, list));
+// A batch copied out of JavaScript: every path and document in two arenas (one allocation each
+// for the whole batch), and the engine's views into them. Nothing JavaScript does afterwards can
+// reach these bytes, so the engine may read them on any thread.
+struct Batch {
+  std::string paths;
+  std::string text;
+  std::vector<claw::recall::DocumentInput> in;
   uint32_t threads = 0;
-  if (!read_uint(env, c.argv[1], "threads", 0, 64, 0, false, &threads)) return nullptr;
+};
+
+// Reads upsertBatch's arguments (docs, threads?) into *b; throws and returns false on bad input.
+bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *b) {
+  bool is_array = false;
+  if (napi_is_array(env, list, &is_array) != napi_ok) return napi_failure(env), false;
+  if (!is_array) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", "expected `docs` to be an array of { path, doc }, got " + describe(env, list));
+    return false;
+  }
+  if (!read_uint(env, threads_arg, "threads", 0, 64, 0, false, &b->threads)) return false;
   uint32_t count = 0;
-  RECALL_NAPI(napi_get_array_length(env, list, &count));
-
   napi_value keys[2];
-  if (!get_keys(env, {kPath, kDoc}, keys)) return napi_failure(env);
-  const napi_value k_path = keys[0], k_doc = keys[1];
+  if (napi_get_array_length(env, list, &count) != napi_ok || !get_keys(env, {kPath, kDoc}, keys))
+    return napi_failure(env), false;
 
-  // Every path and document is copied into one arena (one allocation for the whole batch), then
-  // handed to the engine as views: nothing JavaScript can do after this loop reaches the bytes.
   struct Span {
     size_t path_at, path_len, doc_at, doc_len;
   };
@@ -601,75 +612,169 @@ napi_value UpsertBatch(napi_env env, napi_callback_info info) {
   std::vector<bool> bytes(count, false);  // doc is a Uint8Array (its bytes are copied below)
   size_t total = 0;
   Utf8 path;
-  std::string paths;
   for (uint32_t i = 0; i < count; ++i) {
     napi_value entry, p;
     napi_valuetype t = napi_undefined;
-    RECALL_NAPI(napi_get_element(env, list, i, &entry));
-    RECALL_NAPI(napi_typeof(env, entry, &t));
+    if (napi_get_element(env, list, i, &entry) != napi_ok || napi_typeof(env, entry, &t) != napi_ok)
+      return napi_failure(env), false;
     const std::string where = "docs[" + std::to_string(i) + "]";
-    if (t != napi_object)
-      return type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + where + " to be an object { path, doc }, got " + describe(env, entry));
-    RECALL_NAPI(napi_get_property(env, entry, k_path, &p));
-    RECALL_NAPI(napi_get_property(env, entry, k_doc, &docs[i]));
-    if (!read_path(env, p, where + ".path", &path)) return nullptr;
-    spans[i].path_at = paths.size();
+    if (t != napi_object) {
+      type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + where + " to be an object { path, doc }, got " + describe(env, entry));
+      return false;
+    }
+    if (napi_get_property(env, entry, keys[0], &p) != napi_ok || napi_get_property(env, entry, keys[1], &docs[i]) != napi_ok)
+      return napi_failure(env), false;
+    if (!read_path(env, p, where + ".path", &path)) return false;
+    spans[i].path_at = b->paths.size();
     spans[i].path_len = path.len;
-    paths.append(path.data, path.len);
+    b->paths.append(path.data, path.len);
     // Size the document without copying it yet.
     size_t n = 0;
     const napi_status st = napi_get_value_string_utf8(env, docs[i], nullptr, 0, &n);
     if (st == napi_string_expected) {
       DocBytes probe;
-      if (!read_doc(env, docs[i], where + ".doc", &probe)) return nullptr;
+      if (!read_doc(env, docs[i], where + ".doc", &probe)) return false;
       bytes[i] = true;
       n = probe.len;
     } else if (st != napi_ok) {
-      return napi_failure(env);
+      return napi_failure(env), false;
     }
     spans[i].doc_at = total;
     spans[i].doc_len = n;
     total += n;
   }
-  std::string arena;
-  arena.resize(total + 1);
+  b->text.resize(total + 1);
   for (uint32_t i = 0; i < count; ++i) {
-    char *at = &arena[spans[i].doc_at];
+    char *at = &b->text[spans[i].doc_at];
     if (bytes[i]) {
       // Read again: a getter run by the first loop may have detached or shrunk the buffer since.
       napi_typedarray_type type;
       size_t length = 0;
       void *data = nullptr;
-      RECALL_NAPI(napi_get_typedarray_info(env, docs[i], &type, &length, &data, nullptr, nullptr));
-      if (length != spans[i].doc_len)
-        return type_error(env, "ERR_INVALID_ARG_VALUE", "docs[" + std::to_string(i) + "].doc changed size while the batch was read");
+      if (napi_get_typedarray_info(env, docs[i], &type, &length, &data, nullptr, nullptr) != napi_ok)
+        return napi_failure(env), false;
+      if (length != spans[i].doc_len) {
+        type_error(env, "ERR_INVALID_ARG_VALUE", "docs[" + std::to_string(i) + "].doc changed size while the batch was read");
+        return false;
+      }
       if (length != 0) std::memcpy(at, data, length);
       continue;
     }
     size_t n = 0;
     // +1: Node-API NUL-terminates; the byte after this document is the next one's first (or the
     // arena's spare byte), written again by the next copy.
-    RECALL_NAPI(napi_get_value_string_utf8(env, docs[i], at, spans[i].doc_len + 1, &n));
-    if (n != spans[i].doc_len) return napi_failure(env);
+    if (napi_get_value_string_utf8(env, docs[i], at, spans[i].doc_len + 1, &n) != napi_ok || n != spans[i].doc_len)
+      return napi_failure(env), false;
   }
-  std::vector<claw::recall::DocumentInput> in(count);
+  b->in.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
-    in[i].path = std::string_view(paths.data() + spans[i].path_at, spans[i].path_len);
-    in[i].markdown = std::string_view(arena.data() + spans[i].doc_at, spans[i].doc_len);
+    b->in[i].path = std::string_view(b->paths.data() + spans[i].path_at, spans[i].path_len);
+    b->in[i].markdown = std::string_view(b->text.data() + spans[i].doc_at, spans[i].doc_len);
   }
+  return true;
+}
+
+// The message of a failed batch: which document, and what was applied.
+std::string batch_failure(const Batch &b, claw::recall::Status st, size_t bad, std::string *after) {
+  *after = st == claw::recall::Status::kNoMemory ? "; the documents before it were applied" : "; nothing was applied";
+  return "docs[" + std::to_string(bad) + "] (" +
+         (bad < b.in.size() ? std::string(b.in[bad].path) + ", " + std::to_string(b.in[bad].markdown.size()) + " bytes" : "?") + ")";
+}
+
+napi_value UpsertBatch(napi_env env, napi_callback_info info) {
+  Call<2> c;
+  if (!begin(env, info, "upsertBatch", &c)) return nullptr;
+  Batch b;
+  if (!gather_batch(env, c.argv[0], c.argv[1], &b)) return nullptr;
   size_t bad = 0;
-  const claw::recall::Status st = w->index->UpsertBatch(in.data(), in.size(), threads, &bad);
+  const claw::recall::Status st = c.w->index->UpsertBatch(b.in.data(), b.in.size(), b.threads, &bad);
   if (st != claw::recall::Status::kOk) {
-    const std::string what = "docs[" + std::to_string(bad) + "] (" +
-                             (bad < count ? std::string(in[bad].path) + ", " + std::to_string(in[bad].markdown.size()) + " bytes" : "?") +
-                             ")";
-    engine_ok(env, st, what, st == claw::recall::Status::kNoMemory ? "; the documents before it were applied" : "; nothing was applied");
+    std::string after;
+    const std::string what = batch_failure(b, st, bad, &after);
+    engine_ok(env, st, what, after.c_str());
     return nullptr;
   }
-  report_memory(env, w);
+  report_memory(env, c.w);
   napi_value undefined;
   RECALL_NAPI(napi_get_undefined(env, &undefined));
   return undefined;
+}
+
+// upsertBatchAsync(docs, threads?) -> Promise<void>: the documents are copied on the calling
+// thread, then parsed and indexed on a libuv worker, so the event loop keeps running (queries
+// included: the engine's lock lets them through between the batch's chunks). The index object is
+// held alive until the work is done; close() meanwhile marks it closed and frees it afterwards.
+struct AsyncBatch {
+  Batch batch;
+  Wrap *w = nullptr;
+  napi_ref self = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+  claw::recall::Status status = claw::recall::Status::kOk;
+  size_t bad = 0;
+};
+
+void async_batch_execute(napi_env /*env*/, void *data) {
+  AsyncBatch *job = static_cast<AsyncBatch *>(data);
+  job->status = job->w->index->UpsertBatch(job->batch.in.data(), job->batch.in.size(), job->batch.threads, &job->bad);
+}
+
+void async_batch_complete(napi_env env, napi_status status, void *data) {
+  AsyncBatch *job = static_cast<AsyncBatch *>(data);
+  Wrap *w = job->w;
+  --w->pending;
+  napi_value result = nullptr;
+  bool ok = false;
+  if (status != napi_ok) {
+    napi_value code, msg;
+    napi_create_string_utf8(env, "RECALL_INTERNAL", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "the batch was cancelled before it ran", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+  } else if (job->status != claw::recall::Status::kOk) {
+    std::string after;
+    const std::string what = batch_failure(job->batch, job->status, job->bad, &after);
+    engine_ok(env, job->status, what, after.c_str());  // throws: take the error back as the rejection
+    napi_get_and_clear_last_exception(env, &result);
+  } else {
+    ok = true;
+    napi_get_undefined(env, &result);
+  }
+  if (w->closed) {
+    free_index(env, w);  // close() was called meanwhile; frees once no batch is pending
+  } else {
+    report_memory(env, w);
+  }
+  if (ok) napi_resolve_deferred(env, job->deferred, result);
+  else napi_reject_deferred(env, job->deferred, result);
+  napi_delete_reference(env, job->self);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+napi_value UpsertBatchAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self = nullptr;
+  RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Wrap *w = unwrap_live(env, self, "upsertBatchAsync");
+  if (w == nullptr) return nullptr;
+  AsyncBatch *job = new AsyncBatch();
+  job->w = w;
+  napi_value promise = nullptr, name = nullptr;
+  if (!gather_batch(env, argv[0], argv[1], &job->batch) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "claw.RecallIndex.upsertBatchAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, self, 1, &job->self) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, async_batch_execute, async_batch_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->self != nullptr) napi_delete_reference(env, job->self);
+    if (job->work != nullptr) napi_delete_async_work(env, job->work);
+    // A promise already created is left pending: the exception below is what the caller sees.
+    delete job;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? nullptr : napi_failure(env);
+  }
+  ++w->pending;
+  return promise;
 }
 
 // The shared prologue of remove(path) and contains(path): the live index and the path argument.
@@ -809,7 +914,7 @@ napi_value Closed(napi_env env, napi_callback_info info) {
   Call<0> c;
   if (!begin(env, info, "closed", &c, /*allow_closed=*/true)) return nullptr;
   napi_value out;
-  RECALL_NAPI(napi_get_boolean(env, c.w->index == nullptr, &out));
+  RECALL_NAPI(napi_get_boolean(env, c.w->closed, &out));
   return out;
 }
 
@@ -845,6 +950,7 @@ bool Register(napi_env env, napi_value exports) {
   const napi_property_descriptor members[] = {
       {"upsert", nullptr, Upsert, nullptr, nullptr, nullptr, method, nullptr},
       {"upsertBatch", nullptr, UpsertBatch, nullptr, nullptr, nullptr, method, nullptr},
+      {"upsertBatchAsync", nullptr, UpsertBatchAsync, nullptr, nullptr, nullptr, method, nullptr},
       {"remove", nullptr, Remove, nullptr, nullptr, nullptr, method, nullptr},
       {"contains", nullptr, Contains, nullptr, nullptr, nullptr, method, nullptr},
       {"query", nullptr, Query, nullptr, nullptr, nullptr, method, nullptr},

@@ -1,7 +1,8 @@
 /**
  * The recall engine through Node-API (native/src/addon.cc, lib/native.ts createRecallIndex):
  * BM25F scores equal to the formula of claw/recall.h worked by hand on a tiny corpus, incremental
- * upsert/remove (idf follows N), excerpts, stats, bounded slots under repeated updates, argument
+ * upsert/remove (idf follows N), the async batch (off the event loop, close while running),
+ * excerpts, stats, bounded slots under repeated updates, argument
  * errors (TypeError/RangeError with the exact message), engine refusals as ClawError codes, and
  * lifetime: close() frees at once, dropped indexes are collected (child process with --expose-gc),
  * worker threads each get a working binding.
@@ -220,6 +221,49 @@ describe.skipIf(skip)('recall engine through Node-API', () => {
       expect(ix.query('round39', 100)).toHaveLength(50);
       expect(ix.query('round38', 100)).toEqual([]);
       ix.close();
+    });
+  });
+
+  describe('addBatchAsync (parsed and indexed on a libuv worker)', () => {
+    it('indexes the batch; the caller may change its array at once; queries answer meanwhile', async () => {
+      const ix = createRecallIndex();
+      ix.add('first.md', '# First\nshared');
+      const docs = Array.from({ length: 500 }, (_, i) => ({ path: `n${i}.md`, doc: `# Note ${i}\nshared word${i}` }));
+      const pending = ix.addBatchAsync(docs);
+      // Copied before the call returned: what the caller does now changes nothing.
+      docs[0]!.doc = '# Changed\nnothing';
+      docs.length = 0;
+      // The index answers while the batch runs (from whichever state the engine is in).
+      expect(ix.query('shared', 1)).toHaveLength(1);
+      await pending;
+      expect(ix.stats().documents).toBe(501);
+      expect(ix.query('word0', 1)[0]?.title).toBe('Note 0');
+      ix.close();
+    });
+
+    it('bad input rejects before anything changes; engine refusals reject with ClawError codes', async () => {
+      const ix = createRecallIndex({ maxDocumentBytes: 32 });
+      const bad = await ix.addBatchAsync([{ path: 'ok.md', doc: '# ok' }, { path: '', doc: '# x' }]).catch((e: unknown) => e as Error);
+      expect(bad).toBeInstanceOf(TypeError);
+      expect((bad as Error).message).toBe('expected docs[1].path to be a non-empty path, got an empty string');
+      const big = await ix.addBatchAsync([{ path: 'ok.md', doc: '# ok' }, { path: 'big.md', doc: 'x'.repeat(33) }]).catch((e: unknown) => e as Error);
+      expect(isClawError(big, 'RECALL_DOCUMENT_TOO_LARGE')).toBe(true);
+      expect((big as Error).message).toBe("docs[1] (big.md, 33 bytes) is larger than the index's maxDocumentBytes; nothing was applied");
+      expect(ix.stats().documents).toBe(0);
+      ix.close();
+    });
+
+    it('close() while a batch runs: calls throw at once, the native index is freed when the batch ends', async () => {
+      const before = recallLiveIndexes();
+      const ix = createRecallIndex();
+      const pending = ix.addBatchAsync([{ path: 'z.md', doc: '# z\nzebra' }]);
+      ix.close();
+      expect(ix.closed).toBe(true);
+      expect(isClawError(thrown(() => ix.query('zebra')), 'RECALL_CLOSED')).toBe(true);
+      // The batch's completion runs on this thread, so it cannot have happened yet.
+      expect(recallLiveIndexes()).toBe(before + 1);
+      await pending;
+      expect(recallLiveIndexes()).toBe(before);
     });
   });
 
