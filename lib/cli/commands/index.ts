@@ -6,7 +6,8 @@ import { agentCommands } from './agent.js';
 import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
 import { memoryCommands } from './memory.js';
+import { serveCommands } from './serve.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands];
+export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands, serveCommands];
