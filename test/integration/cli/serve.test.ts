@@ -1,0 +1,226 @@
+/**
+ * `claw-byterover serve` as a real child process on the embedded store (SQLite in an isolated data
+ * dir): the start line, /healthz and /readyz, a correctly signed webhook (x-byterover-signature) that
+ * is enqueued and processed, a badly signed one that is refused with nothing enqueued, graceful
+ * SIGTERM/SIGINT (exit 0, the database file stays), and a port already in use.
+ *
+ * The child runs with the repository as its working directory: from TypeScript sources the SQLite
+ * store's checkpointer thread loads `tsx` by bare name, which resolves from the working directory
+ * (a built `dist/` has no such need). The config file and data dir are isolated through
+ * XDG_CONFIG_HOME / CLAW_BYTEROVER_DATA_DIR / HOME.
+ */
+import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeForErrorCode } from '../../../lib/cli/exit.js';
+import { REPO_ROOT, startCliProcess } from './harness.js';
+
+const SECRET = 'serve-test-webhook-secret-0123456789';
+
+interface Served {
+  child: ChildProcessWithoutNullStreams;
+  /** stderr lines so far. */
+  lines: string[];
+  stdout: () => string;
+  /** Resolves with the first stderr line (from `from` on) matching `pred`. */
+  waitLine(pred: (line: string) => boolean, from?: number): Promise<{ line: string; index: number }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let root: string;
+let env: Record<string, string>;
+let dataDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'claw-serve-'));
+  dataDir = join(root, 'data');
+  await mkdir(join(root, 'config', 'claw-byterover'), { recursive: true });
+  await writeFile(join(root, 'config', 'claw-byterover', 'config.yaml'), `bridge:\n  webhooks:\n    byteroverSecrets: ["${SECRET}"]\n`);
+  env = { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), CLAW_BYTEROVER_DATA_DIR: dataDir };
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function serve(argv: string[]): Served {
+  const child = startCliProcess(['serve', ...argv], { cwd: REPO_ROOT, env });
+  child.stdin.end();
+  const lines: string[] = [];
+  let partial = '';
+  let out = '';
+  const waiters = new Set<() => void>();
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    partial += c;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    for (const w of [...waiters]) w();
+  });
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      for (const w of [...waiters]) w();
+      resolve({ code, signal });
+    });
+  });
+  let closed = false;
+  void exited.then(() => (closed = true));
+  return {
+    child,
+    lines,
+    stdout: () => out,
+    exited,
+    waitLine(pred, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          for (let i = from; i < lines.length; i++) {
+            const line = lines[i] as string;
+            if (pred(line)) {
+              waiters.delete(check);
+              resolve({ line, index: i });
+              return;
+            }
+          }
+          if (closed || child.exitCode !== null) {
+            waiters.delete(check);
+            reject(new Error(`serve exited before the expected line; stderr:\n${lines.join('\n')}${partial}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+function jsonLine(line: string): Record<string, any> | undefined {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, any>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isEvent = (event: string, pred: (r: Record<string, any>) => boolean = () => true) => (line: string) => {
+  const r = jsonLine(line);
+  return r?.event === event && pred(r);
+};
+
+function sign(body: string, secret = SECRET): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+describe('claw-byterover serve (embedded SQLite store, real child process)', () => {
+  it('serves /healthz and /readyz, enqueues and processes a signed webhook, refuses a bad signature, stops on SIGTERM with exit 0', async () => {
+    const s = serve(['--port', '0', '--json']);
+    try {
+      const { line } = await s.waitLine(isEvent('listening'));
+      const start = jsonLine(line) as Record<string, any>;
+      expect(start.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(start.store).toEqual({ kind: 'sqlite', where: join(dataDir, 'bridge.db') });
+      expect(start.routes).toEqual(['GET /healthz', 'GET /readyz', 'POST /webhooks/byterover']);
+      expect(start.memoryPull).toMatch(/^off \(no team and space configured/);
+      const url = start.url as string;
+
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ ok: true });
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ok: true, store: 'sqlite', worker: 'running' });
+
+      const body = JSON.stringify({ type: 'memory.updated', data: { note: 'n1' } });
+
+      // A wrong signature (the right length, from another secret): 401, nothing enqueued.
+      const bad = await fetch(`${url}/webhooks/byterover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body, 'some-other-secret-of-enough-length') },
+        body,
+      });
+      expect(bad.status).toBe(401);
+      expect(await bad.json()).toMatchObject({ ok: false, code: 'WEBHOOK_SIGNATURE_MISMATCH' });
+      const afterBad = jsonLine((await s.waitLine(isEvent('status', (r) => r.webhooks.rejected === 1))).line) as Record<string, any>;
+      expect(afterBad.webhooks.accepted).toBe(0);
+      expect(afterBad.webhooks.byCode).toEqual({ WEBHOOK_SIGNATURE_MISMATCH: 1 });
+      expect(afterBad.queue.depth).toBe(0);
+      expect(afterBad.worker.processed).toBe(0);
+
+      // Correctly signed: 200 once durably enqueued, then the worker processes it.
+      const good = await fetch(`${url}/webhooks/byterover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body) },
+        body,
+      });
+      expect(good.status).toBe(200);
+      const goodBody = (await good.json()) as Record<string, unknown>;
+      expect(goodBody).toMatchObject({ ok: true });
+      expect(goodBody.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const processed = jsonLine(
+        (await s.waitLine(isEvent('status', (r) => r.worker.processed === 1 && r.webhooks.accepted === 1))).line,
+      ) as Record<string, any>;
+      expect(processed.queue).toMatchObject({ depth: 0, deadLetters: 0 });
+      expect(processed.worker.failures).toBe(0);
+      expect(processed.webhooks.rejected).toBe(1);
+
+      s.child.kill('SIGTERM');
+      const { code } = await s.exited;
+      expect(code).toBe(0);
+      expect(s.lines.some(isEvent('stopping', (r) => r.reason === 'SIGTERM'))).toBe(true);
+      const result = JSON.parse(s.stdout()) as Record<string, any>;
+      expect(result).toMatchObject({ url, stopped: 'SIGTERM', webhooks: { WEBHOOK_ACCEPTED: 1, WEBHOOK_SIGNATURE_MISMATCH: 1 } });
+      expect(result.worker.processed).toBe(1);
+      expect(existsSync(join(dataDir, 'bridge.db'))).toBe(true);
+      // The webhook secret never reaches the output.
+      expect(`${s.lines.join('\n')}\n${s.stdout()}`).not.toContain(SECRET);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
+  it('prints a human start line and status line, and stops on SIGINT with exit 0', async () => {
+    const s = serve(['--port', '0']);
+    try {
+      const { line } = await s.waitLine((l) => l.startsWith('claw-byterover bridge listening on '));
+      expect(line).toContain(`(store sqlite ${join(dataDir, 'bridge.db')})`);
+      expect(line).toContain('routes: GET /healthz, GET /readyz, POST /webhooks/byterover');
+      const status = await s.waitLine((l) => l.startsWith('status: '));
+      expect(status.line).toMatch(/^status: queue \d+ \(oldest \d+m?s, in flight \d+, retrying \d+\), dead letters \d+; worker processed \d+, failures \d+; webhooks accepted 0, duplicate 0, rejected 0$/);
+      s.child.kill('SIGINT');
+      const { code } = await s.exited;
+      expect(code).toBe(0);
+      expect(s.stdout()).toMatch(/^Bridge stopped \(SIGINT\): 0 webhook\(s\) accepted/);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
+  it('fails with BRIDGE_PORT_IN_USE and its exit code when the port is taken', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const s = serve(['--port', String(port), '--json']);
+      const { code } = await s.exited;
+      expect(code).toBe(exitCodeForErrorCode('BRIDGE_PORT_IN_USE'));
+      const err = (JSON.parse(s.stdout()) as { error: Record<string, unknown> }).error;
+      expect(err.code).toBe('BRIDGE_PORT_IN_USE');
+      expect(err.message).toContain(`port ${port}`);
+      expect(err.hint).toContain('--port');
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
+
+  it('refuses a --port that is not a port number as a usage error', async () => {
+    const s = serve(['--port', 'eighty', '--json']);
+    const { code } = await s.exited;
+    expect(code).toBe(2);
+  });
+});
