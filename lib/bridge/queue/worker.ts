@@ -50,7 +50,7 @@ export class QueueWorker {
   private readonly log: Logger;
   private readonly acks: Batcher<Lease, number>;
   private readonly running = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  private readonly controllers = new Set<AbortController>();
   private active = false;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -98,7 +98,9 @@ export class QueueWorker {
     this.wake();
     await this.loopDone;
     if (this.running.size > 0) {
-      const t = setTimeout(() => this.stopping.abort(new Error('bridge shutting down')), graceMs);
+      const t = setTimeout(() => {
+        for (const ac of this.controllers) ac.abort(new Error('bridge shutting down'));
+      }, graceMs);
       await Promise.allSettled([...this.running]);
       clearTimeout(t);
     }
@@ -151,8 +153,10 @@ export class QueueWorker {
   }
 
   private async run(lease: Lease): Promise<void> {
-    const timeout = AbortSignal.timeout(this.handlerTimeoutMs);
-    const signal = AbortSignal.any([timeout, this.stopping.signal]);
+    // One controller per job: aborted by its timeout or by stop() after the grace period.
+    const ac = new AbortController();
+    this.controllers.add(ac);
+    const timeout = setTimeout(() => ac.abort(new Error(`handler timed out after ${this.handlerTimeoutMs} ms`)), this.handlerTimeoutMs);
     const extendEvery = Math.max(50, Math.floor(this.queue.policy.leaseMs / 3));
     const extender = setInterval(() => {
       this.queue.extend(lease).then(
@@ -164,19 +168,17 @@ export class QueueWorker {
     }, extendEvery);
     try {
       await Promise.race([
-        this.handle(lease, signal),
-        new Promise<never>((_, reject) => {
-          const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error(`handler timed out after ${this.handlerTimeoutMs} ms`));
-          if (signal.aborted) onAbort();
-          else signal.addEventListener('abort', onAbort, { once: true });
-        }),
+        this.handle(lease, ac.signal),
+        new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason as Error), { once: true })),
       ]);
     } catch (e) {
-      clearInterval(extender);
       await this.failed(lease, e);
       return;
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(extender);
+      this.controllers.delete(ac);
     }
-    clearInterval(extender);
     try {
       await this.acks.submit(lease);
       this.stats.processed++;
