@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS locks (
 ) WITHOUT ROWID;
 `;
 
-const PRUNE_CHUNK = 10_000;
+/** Rows deleted per prune statement: small enough to keep one statement to a few milliseconds. */
+export const PRUNE_CHUNK = 2_000;
 
 interface JobRow {
   id: string;
@@ -394,20 +395,12 @@ export class SqliteEngine {
 
   // ---- maintenance ----
 
-  prune(dedupeBefore: number, idempotencyBefore: number, now: number): { dedupe: number; idempotency: number } {
-    let dedupe = 0;
-    let idempotency = 0;
-    for (;;) {
-      const n = this.tx(() => this.s.pruneDedupe.run(dedupeBefore).changes);
-      dedupe += n;
-      if (n < PRUNE_CHUNK) break;
-    }
-    for (;;) {
-      const n = this.tx(() => this.s.pruneIdem.run(idempotencyBefore, now).changes);
-      idempotency += n;
-      if (n < PRUNE_CHUNK) break;
-    }
-    return { dedupe, idempotency };
+  /** One chunk of pruning (at most PRUNE_CHUNK rows per table); the caller repeats while chunks are full. */
+  pruneChunk(dedupeBefore: number, idempotencyBefore: number, now: number): { dedupe: number; idempotency: number } {
+    return this.tx(() => ({
+      dedupe: this.s.pruneDedupe.run(dedupeBefore).changes,
+      idempotency: this.s.pruneIdem.run(idempotencyBefore, now).changes,
+    }));
   }
 
   close(): void {

@@ -19,7 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ClawError } from '../../errors.js';
 import { coalesce } from '../coalesce.js';
-import { DURABLE_METHODS, SqliteEngine } from './sqlite-engine.js';
+import { DURABLE_METHODS, PRUNE_CHUNK, SqliteEngine } from './sqlite-engine.js';
 import {
   DEFAULT_QUEUE_POLICY,
   type BridgeStore,
@@ -240,9 +240,18 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     acquire: (name: string, owner: string, ttlMs: number, now: number): Promise<boolean> => this.call('lockAcquire', name, owner, ttlMs, now),
     release: (name: string, owner: string): Promise<void> => this.call('lockRelease', name, owner),
   };
-  prune(opts: PruneOptions): Promise<{ dedupe: number; idempotency: number }> {
-    return this.call('prune', opts.dedupeBefore, opts.idempotencyBefore, this.now());
+  /** Prunes in chunks, yielding to the event loop between them (a day of records can be many rows). */
+  async prune(opts: PruneOptions): Promise<{ dedupe: number; idempotency: number }> {
+    const total = { dedupe: 0, idempotency: 0 };
+    for (;;) {
+      const r = await this.call<{ dedupe: number; idempotency: number }>('pruneChunk', opts.dedupeBefore, opts.idempotencyBefore, this.now());
+      total.dedupe += r.dedupe;
+      total.idempotency += r.idempotency;
+      if (r.dedupe < PRUNE_CHUNK && r.idempotency < PRUNE_CHUNK) return total;
+      await new Promise((res) => setImmediate(res));
+    }
   }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -270,6 +270,16 @@ describe('SQLite durability: durable calls wait for a WAL flush, and concurrent 
     await store.close();
   });
 
+  it('prune works through more rows than one chunk', async () => {
+    const { store } = await backend.open();
+    const n = 4_500;
+    for (let i = 0; i < n; i += 500) await store.queue.enqueue(Array.from({ length: 500 }, (_, k) => ev(`old${i + k}`, 0, 1_000)));
+    const r = await store.state.prune({ dedupeBefore: 2_000, idempotencyBefore: 0 });
+    expect(r.dedupe).toBe(n);
+    expect(await store.queue.enqueue([ev('old7')])).toEqual(['enqueued']);
+    await store.close();
+  });
+
   it("durability 'normal' never flushes", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'claw-normal-'));
     const store = await SqliteStore.open({ path: join(dir, 'n.db'), durability: 'normal' });
