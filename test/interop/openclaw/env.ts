@@ -111,10 +111,14 @@ export interface OpenClawEnv {
 type Log = (line: string) => void;
 const stderrLog: Log = (l) => process.stderr.write(`${l}\n`);
 
-/** Child env without the npm_* variables of an enclosing `npm test` (they would steer npm). */
+/**
+ * Child env without the npm_* variables of an enclosing `npm test` (they would steer npm) and without
+ * the test runner's markers (VITEST*, NODE_ENV=test, TEST): OpenClaw treats a process that looks
+ * like a vitest worker as its own test harness and prints nothing from its CLI.
+ */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|VITEST|__VITEST)/i.test(k) && k !== 'NODE_ENV' && k !== 'TEST') env[k] = v;
   return env;
 }
 
