@@ -55,10 +55,15 @@ export interface Bridge {
   readonly counters: WebhookCounters;
   /** This instance's id (lock owner, logs). */
   readonly instanceId: string;
+  /** Listens and starts the worker and the periodic pruning. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   status(): Promise<BridgeStatus>;
   /** Deletes dedupe records older than the retention and finished idempotency records older than a day. */
   prune(): Promise<{ dedupe: number; idempotency: number }>;
+  /**
+   * Stops accepting, lets requests finish, drains the intake, stops the worker, runs the close hooks
+   * registered on `server`, then closes the store (unless it was passed in).
+   */
   close(): Promise<void>;
 }
 
@@ -129,11 +134,11 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
   let pruneTimer: NodeJS.Timeout | undefined;
 
   let closed: Promise<void> | undefined;
+  // Runs once requests finished, before hooks other parts register later; the store closes after all.
   server.onClose(async () => {
     if (pruneTimer) clearInterval(pruneTimer);
     await intake.drain();
     await worker?.stop();
-    if (!opts.store) await store.close();
   });
 
   return {
@@ -164,7 +169,7 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
     },
     prune,
     close() {
-      closed ??= server.close();
+      closed ??= server.close().then(() => (opts.store ? undefined : store.close()));
       return closed;
     },
   };
