@@ -67,7 +67,7 @@ interface RunAs {
   gid?: number;
 }
 
-function systemUser(name: string): RunAs | undefined {
+function systemUser(name: string): Required<RunAs> | undefined {
   try {
     const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
