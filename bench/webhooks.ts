@@ -134,6 +134,7 @@ interface Status {
   worker?: { processed: number };
   webhooks: Record<string, number>;
   intake: { batches: number; items: number; largestBatch: number };
+  flushes?: { count: number; meanMs: number; maxMs: number };
 }
 
 async function status(url: string): Promise<Status> {
@@ -207,6 +208,9 @@ async function compare(label: string, config: unknown, dataDir: string): Promise
     console.log(`  ratio bridge/ceiling          ${ratio.toFixed(3).padStart(8)}         (target ≥ 0.25: ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 target < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`);
     console.log(`  disk flush (fdatasync of 32 KiB, measured before the rounds): p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`);
     console.log(`  group commit: ${fmt(st.intake.items)} events in ${fmt(st.intake.batches)} transactions (mean ${(st.intake.items / Math.max(1, st.intake.batches)).toFixed(1)}, largest ${st.intake.largestBatch})`);
+    if (st.flushes) {
+      console.log(`  WAL flushes behind the 2xx: ${fmt(st.flushes.count)} (${(st.intake.items / Math.max(1, st.flushes.count)).toFixed(1)} events each), mean ${st.flushes.meanMs.toFixed(2)} ms, max ${st.flushes.maxMs.toFixed(1)} ms`);
+    }
     const accepted = st.webhooks.WEBHOOK_ACCEPTED ?? 0;
     const durable = accepted === bridgeOk && accounted(st) === bridgeOk && st.queue.dead === 0;
     console.log(

@@ -17,7 +17,7 @@ import type { BridgeConfig } from './config.js';
 import { Batcher } from './queue/batcher.js';
 import { QueueWorker, type WorkerStats } from './queue/worker.js';
 import { HttpServer } from './server.js';
-import { openStore } from './store/index.js';
+import { openStore, SqliteStore } from './store/index.js';
 import type { BridgeStore, EnqueueOutcome, QueueEvent, QueueStats } from './store/types.js';
 import { HandlerRegistry, registerByteRoverHandlers, type ByteRoverHandlerOptions } from './webhooks/handlers.js';
 import { WebhookCounters, webhookRoute, type WebhookResult } from './webhooks/route.js';
@@ -45,6 +45,8 @@ export interface BridgeStatus {
   worker: WorkerStats | undefined;
   webhooks: Record<string, number>;
   intake: { batches: number; items: number; largestBatch: number };
+  /** Embedded store only: WAL flushes behind durable answers (count, mean and max duration in ms). */
+  flushes?: { count: number; meanMs: number; maxMs: number };
 }
 
 export interface Bridge {
@@ -165,6 +167,7 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
         worker: worker ? { ...worker.stats } : undefined,
         webhooks: counters.toJSON(),
         intake: { ...intake.stats },
+        ...(store.queue instanceof SqliteStore ? { flushes: store.queue.flushStats() } : {}),
       };
     },
     prune,

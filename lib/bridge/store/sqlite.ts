@@ -97,6 +97,8 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   private readonly full: boolean;
   private readonly flushWal: () => Promise<void>;
   private flushes = 0;
+  private flushMsTotal = 0;
+  private flushMsMax = 0;
   private pendingFlushes = 0;
   private closed = false;
 
@@ -110,11 +112,15 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     // fdatasync of the WAL, opened per flush (always the file SQLite writes now).
     this.flushWal = coalesce(async () => {
       this.flushes++;
+      const t0 = performance.now();
       const fh = await open(engine.walPath, 'r');
       try {
         await fh.datasync();
       } finally {
         await fh.close();
+        const ms = performance.now() - t0;
+        this.flushMsTotal += ms;
+        if (ms > this.flushMsMax) this.flushMsMax = ms;
       }
     });
   }
@@ -211,6 +217,11 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   /** WAL flushes (fdatasync) run so far: fewer than durable calls when group commit works. */
   async walFlushes(): Promise<number> {
     return this.flushes;
+  }
+
+  /** WAL flush count and durations (ms): a durable 2xx waits for one to two of them. */
+  flushStats(): { count: number; meanMs: number; maxMs: number } {
+    return { count: this.flushes, meanMs: this.flushes ? this.flushMsTotal / this.flushes : 0, maxMs: this.flushMsMax };
   }
 
   // StateStore
