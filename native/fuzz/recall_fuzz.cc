@@ -132,6 +132,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_ASSERT(st.documents == 0 && st.terms == 0 && st.postings == 0);
   Search(idx, query, excerpt_chars);
 
+  // A batch (with a duplicate path: the later one wins) ends where sequential upserts end.
+  Index batch(opts);
+  const DocumentInput docs[] = {{"a.md", md}, {"b/q.md", query}, {"a.md", rest}};
+  FUZZ_ASSERT(batch.UpsertBatch(docs, 3, 1) == Status::kOk);
+  Index seq(opts);
+  for (const DocumentInput& d : docs) FUZZ_ASSERT(seq.Upsert(d.path, d.markdown) == Status::kOk);
+  const Stats bs = batch.GetStats();
+  const Stats ss = seq.GetStats();
+  FUZZ_ASSERT(bs.documents == 2 && bs.terms == ss.terms && bs.postings == ss.postings);
+
   CheckCFacade(md, query, excerpt_chars);
   return 0;
 }

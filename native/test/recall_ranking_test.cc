@@ -238,3 +238,15 @@ RECALL_TEST(ranking_top_k_matches_full_sort) {
           (full[i - 1].score == full[i].score && full[i - 1].path < full[i].path));
   }
 }
+
+RECALL_TEST(ranking_uses_the_first_64_distinct_query_terms) {
+  Index idx;
+  idx.Upsert("first.md", "word0 only");
+  idx.Upsert("last.md", "word64 only");
+  std::string query;
+  for (int i = 0; i <= 64; ++i) query += "word" + std::to_string(i) + " word0 ";  // repeats do not count
+  const std::vector<Hit> hits = idx.Search(query);
+  REQUIRE(hits.size() == 1);
+  CHECK_EQ(hits[0].path, "first.md");  // word64 is the 65th distinct term: not looked up
+  CHECK_EQ(idx.Search("word64").size(), 1u);
+}

@@ -27,6 +27,7 @@ namespace {
 
 constexpr size_t kMaxQueryTerms = kMaxExcerptTerms;
 constexpr size_t kBatchChunk = 256;  // documents applied per exclusive lock in UpsertBatch
+constexpr size_t kKeepScratchBytes = size_t{1} << 20;  // per-thread parse buffers kept up to this
 enum Field { kTitle = 0, kHeadings = 1, kBody = 2, kFields = 3 };
 
 // One (term, document) pair: 8 bytes. Field frequencies saturate (title/headings 255, body 65535).
@@ -256,7 +257,7 @@ struct Index::Impl {
     }
     if (opts.max_document_bytes == 0) opts.max_document_bytes = Options().max_document_bytes;
     if (opts.max_path_bytes == 0) opts.max_path_bytes = Options().max_path_bytes;
-    slots.assign(1024, Slot{0, 0});
+    slots.assign(64, Slot{0, 0});  // grows by doubling past 70% load
   }
 
   Options opts;
@@ -545,7 +546,7 @@ struct Index::Impl {
       if (tid == kNoTerm) continue;
       const std::vector<Posting>& pl = terms[tid].postings;
       const double df = static_cast<double>(pl.size());
-      const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+      const double idf = std::log1p((n - df + 0.5) / (df + 0.5));  // log1p, not log(1 + x): log@GLIBC_2.29 would raise the glibc floor
       s->qterm_ids.push_back(tid);
       s->qviews.push_back(text);
       s->qidf.push_back(idf);
@@ -638,6 +639,7 @@ Status Index::Upsert(std::string_view path, std::string_view markdown, bool* rep
   thread_local PrepareScratch scratch;
   Prepared p;
   Prepare(path, markdown, impl_->opts.tokenizer, &scratch, &p);
+  if (markdown.size() > kKeepScratchBytes) scratch = PrepareScratch();  // don't keep a huge note's buffers
   std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
   const bool existed = impl_->Apply(&p);
   if (replaced) *replaced = existed;
