@@ -230,7 +230,12 @@ class Call {
       }
     }
     if (req.headers !== undefined || contentType !== undefined || key !== undefined) {
-      headers = { ...headers };
+      // A fresh literal filled by a loop, not `{ ...defaults }`: the spread copy plus added headers
+      // measured ~40% more promoted bytes per scavenge under load (bench/client), the loop none.
+      // (`defaultHeaders` is our own plain object: for-in sees only its own keys.)
+      const copy: Record<string, string> = {};
+      for (const k in headers) copy[k] = headers[k] as string;
+      headers = copy;
       if (req.headers !== undefined) {
         for (const k in req.headers) {
           const v = req.headers[k];
