@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import entry from '../../../lib/openclaw/index.js';
 import { hostPackageRoot, localDefinePluginEntry, pluginEntryFactory, type OpenClawPluginApi, type RegistrationMode } from '../../../lib/openclaw/host.js';
 import { formatLine, hostLogger } from '../../../lib/openclaw/log.js';
-import { readManifest, registerPlugin } from '../../../lib/openclaw/plugin.js';
+import { PACKAGE_ROOT, readManifest, registerPlugin } from '../../../lib/openclaw/plugin.js';
 import { registerSecret } from '../../../lib/log/index.js';
 import { captureLogger, engines, tempProject } from './helpers.js';
 
@@ -103,6 +103,37 @@ describe('the entry', () => {
     expect(typeof entry.register).toBe('function');
     expect(entry.configSchema).toEqual(readManifest().configSchema);
     expect(entry.configSchema).toBe(entry.configSchema); // memoized, like the host helper
+  });
+
+  it('the manifest, package.json and skill agree on identity, version, entry and shipped files', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+      files: string[];
+      openclaw: { extensions: string[]; compat: { pluginApi: string }; install: { minHostVersion: string } };
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional: boolean }>;
+    };
+    const m = readManifest() as unknown as { id: string; name: string; version: string; kind: string; skills: string[] };
+    expect(m).toMatchObject({ id: 'claw-byterover', name: entry.name, version: pkg.version, kind: 'context-engine', skills: ['./skills'] });
+    expect(pkg.openclaw.extensions).toEqual(['./dist/openclaw/index.js']);
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist/', 'openclaw.plugin.json', 'skills/', 'prebuilds/']));
+    expect(pkg.peerDependencies.openclaw).toBe(pkg.openclaw.compat.pluginApi);
+    expect(pkg.openclaw.install.minHostVersion).toBe(pkg.openclaw.compat.pluginApi);
+    expect(pkg.peerDependenciesMeta.openclaw?.optional).toBe(true);
+    const skill = await readFile(join(PACKAGE_ROOT, 'skills', 'byterover', 'SKILL.md'), 'utf8');
+    const front = /^---\n([\s\S]*?)\n---\n/.exec(skill)?.[1] ?? '';
+    const { parse } = await import('yaml');
+    const fm = parse(front) as { name: string; version: string; description: string; metadata: { openclaw: { primaryEnv: string; requires: { env: string[] }; envVars: Array<{ name: string; required: boolean; description: string }> } } };
+    expect(fm).toMatchObject({ name: 'byterover', version: pkg.version });
+    expect(fm.description.length).toBeGreaterThan(40);
+    expect(fm.metadata.openclaw.primaryEnv).toBe('BYTEROVER_API_KEY');
+    expect(fm.metadata.openclaw.requires.env).toEqual(['BYTEROVER_API_KEY']);
+    // ClawHub flags env vars a skill mentions but does not declare: every one the body names is declared.
+    const declared = new Set(fm.metadata.openclaw.envVars.map((v) => v.name));
+    for (const v of fm.metadata.openclaw.envVars) expect(v.description.length, v.name).toBeGreaterThan(20);
+    const mentioned = new Set(skill.slice(front.length).match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g) ?? []);
+    expect([...mentioned].filter((n) => !declared.has(n))).toEqual([]);
   });
 
   it('uses the host SDK when it resolves, the identical local helper otherwise', () => {
