@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const out = join(root, 'build', 'recall-tests');
+// Outside build/: node-gyp rebuild (run by other native tests) deletes build/. Stable per checkout,
+// so objects are reused across local runs.
+const out = join(tmpdir(), `claw-recall-tests-${createHash('sha256').update(root).digest('hex').slice(0, 10)}`);
 const engine = ['utf8', 'tokenizer', 'markdown', 'excerpt', 'index', 'recall_c'].map((f) =>
   join(root, 'native/src/recall', `${f}.cc`),
 );

@@ -188,6 +188,14 @@ void Prepare(std::string_view path, std::string_view markdown, const TokenizerOp
   out->body.assign(doc.body);  // an exact-size copy; the parse buffer keeps its capacity
 }
 
+inline void Prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1);
+#else
+  (void)p;
+#endif
+}
+
 size_t SsoCapacity() {
   static const size_t cap = std::string().capacity();
   return cap;
@@ -449,7 +457,12 @@ struct Index::Impl {
     // Intern every term, record the document's term list, then add the postings. Posting lists
     // grow by 1.25x (not 2x): less slack in the largest structure of the index.
     tids_.clear();
-    for (const PreparedTerm& pt : p->terms) tids_.push_back(InternTerm(p->TermText(pt), pt.hash));
+    const size_t nterms = p->terms.size();
+    constexpr size_t kAhead = 8;  // prefetch distance: the loops below are bound by cache misses
+    for (size_t i = 0; i < nterms; ++i) {
+      if (i + kAhead < nterms) Prefetch(&slots[p->terms[i + kAhead].hash & (slots.size() - 1)]);
+      tids_.push_back(InternTerm(p->TermText(p->terms[i]), p->terms[i].hash));
+    }
     sorted_tids_.assign(tids_.begin(), tids_.end());
     std::sort(sorted_tids_.begin(), sorted_tids_.end());
     EncodeTermIds(sorted_tids_, &codes_);
@@ -458,6 +471,10 @@ struct Index::Impl {
     // (that read is a cache miss per posting, most of a fresh build's update time).
     const bool last_slot = doc + 1 == docs.size();
     for (size_t i = 0; i < tids_.size(); ++i) {
+      if (i + kAhead < tids_.size()) {
+        const std::vector<Posting>& ahead = terms[tids_[i + kAhead]].postings;
+        Prefetch(ahead.data() + ahead.size());  // where that term's posting will be written
+      }
       const PreparedTerm& pt = p->terms[i];
       const Posting posting{doc, static_cast<uint16_t>(std::min<uint32_t>(pt.tf[kBody], 65535)),
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kTitle], 255)),
@@ -648,36 +665,26 @@ Status Index::Upsert(std::string_view path, std::string_view markdown, bool* rep
 
 namespace {
 
-// Prepares docs[0..n) into out[0..n) on `workers` threads (the caller's thread is one of them),
-// worker w using scratch[w]. False if an allocation failed.
-bool PrepareChunk(const DocumentInput* docs, size_t n, Prepared* out, PrepareScratch* scratch,
-                  unsigned workers, const TokenizerOptions& topts) {
+// One chunk of a batch to prepare: workers take documents off `next` until none is left.
+struct ChunkJob {
+  const DocumentInput* docs = nullptr;
+  size_t n = 0;
+  Prepared* out = nullptr;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  auto work = [&](unsigned w) {
+
+  void Work(PrepareScratch* scratch, const TokenizerOptions& topts) {
 #if CLAW_RECALL_EXCEPTIONS
     try {
 #endif
-      for (size_t i = next++; i < n; i = next++) {
-        Prepare(docs[i].path, docs[i].markdown, topts, &scratch[w], &out[i]);
-      }
+      for (size_t i = next++; i < n; i = next++) Prepare(docs[i].path, docs[i].markdown, topts, scratch, &out[i]);
 #if CLAW_RECALL_EXCEPTIONS
     } catch (...) {
       failed = true;
     }
 #endif
-  };
-  if (workers <= 1 || n < 8) {
-    work(0);
-  } else {
-    std::vector<std::thread> pool;
-    pool.reserve(workers - 1);
-    for (unsigned w = 1; w < workers; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (std::thread& t : pool) t.join();
   }
-  return !failed;
-}
+};
 
 }  // namespace
 
@@ -694,38 +701,46 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
   }
   if (threads == 0) threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
   const size_t chunk = std::min(count, kBatchChunk);
+  if (count < 8) threads = 1;
   const TokenizerOptions topts = impl_->opts.tokenizer;
-  // Two chunk buffers: while this thread applies chunk c under the exclusive lock, the other
-  // threads prepare chunk c + 1 (with one thread, the chunks simply alternate).
+  // Pipeline over chunks of kBatchChunk documents: while this thread applies chunk c under the
+  // exclusive lock, threads − 1 helpers prepare chunk c + 1; this thread then joins them on what
+  // is left of it. Searches get the lock between chunks.
   std::vector<Prepared> buf[2] = {std::vector<Prepared>(chunk), std::vector<Prepared>(chunk)};
   std::vector<PrepareScratch> scratch(threads);
-  if (!PrepareChunk(docs, chunk, buf[0].data(), scratch.data(), threads, topts)) {
-    if (bad_index) *bad_index = 0;
-    return Status::kNoMemory;
+  auto start_helpers = [&](ChunkJob* job, std::vector<std::thread>* helpers) {
+    for (unsigned w = 1; w < threads; ++w) helpers->emplace_back([job, &scratch, &topts, w] { job->Work(&scratch[w], topts); });
+  };
+  {
+    ChunkJob first;
+    first.docs = docs;
+    first.n = chunk;
+    first.out = buf[0].data();
+    std::vector<std::thread> helpers;
+    start_helpers(&first, &helpers);
+    first.Work(&scratch[0], topts);
+    for (std::thread& t : helpers) t.join();
+    if (first.failed) {
+      if (bad_index) *bad_index = 0;
+      return Status::kNoMemory;
+    }
   }
   for (size_t base = 0, c = 0; base < count; base += chunk, ++c) {
     const size_t n = std::min(chunk, count - base);
     const size_t next_base = base + chunk;
-    const size_t next_n = next_base < count ? std::min(chunk, count - next_base) : 0;
-    std::vector<Prepared>& next_buf = buf[(c + 1) % 2];
-    bool next_ok = true;
-    std::thread helper;
-    if (next_n > 0 && threads > 1) {
-      helper = std::thread([&] {
-        next_ok = PrepareChunk(docs + next_base, next_n, next_buf.data(), scratch.data() + 1,
-                               threads - 1, topts);
-      });
-    }
+    ChunkJob next;
+    next.docs = docs + next_base;
+    next.n = next_base < count ? std::min(chunk, count - next_base) : 0;
+    next.out = buf[(c + 1) % 2].data();
+    std::vector<std::thread> helpers;
+    if (next.n > 0) start_helpers(&next, &helpers);
     {
       std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
       for (size_t i = 0; i < n; ++i) impl_->Apply(&buf[c % 2][i]);
     }
-    if (helper.joinable()) {
-      helper.join();
-    } else if (next_n > 0) {
-      next_ok = PrepareChunk(docs + next_base, next_n, next_buf.data(), scratch.data(), 1, topts);
-    }
-    if (!next_ok) {
+    if (next.n > 0) next.Work(&scratch[0], topts);
+    for (std::thread& t : helpers) t.join();
+    if (next.failed) {
       if (bad_index) *bad_index = next_base;
       return Status::kNoMemory;
     }

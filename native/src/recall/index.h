@@ -119,8 +119,9 @@ class Index {
   Status Upsert(std::string_view path, std::string_view markdown, bool* replaced = nullptr);
 
   // Upserts `count` documents in order (a later duplicate path wins). Parsing runs on `threads`
-  // worker threads (0 → one per core, at most 8); the index is updated in chunks so searches keep
-  // running. Sizes and paths are checked before anything changes: on kTooLarge/kInvalidArgument
+  // threads (0 → one per core, at most 8; started and joined inside the call): helpers parse chunk
+  // n+1 while this thread applies chunk n under the exclusive lock, then this thread helps them
+  // finish. Searches run between chunks (of 256 documents). Sizes and paths are checked before anything changes: on kTooLarge/kInvalidArgument
   // nothing is applied and *bad_index (if not null) names the document. On kNoMemory the documents
   // before *bad_index were applied.
   Status UpsertBatch(const DocumentInput* docs, size_t count, unsigned threads,
