@@ -1,7 +1,8 @@
 /**
  * bench/client: requests per second of ByteRover `whoami` (GET IAM user/me) through the full client
- * (session provider with an API-key credential, ByteRover call layer, zod validation, the transport's
- * retry layer and logging at the default level), and of a plain GET through `createHttpClient`, each
+ * (session provider with an API-key credential, ByteRover call layer, response validation (the
+ * `user/me` hand check, zod for any other shape), the transport's retry layer and logging at the
+ * default level), and of a plain GET through `createHttpClient`, each
  * against bare undici (a Pool with 50 connections) on the same local server in the
  * same run, printed with their ratio (target ≥ 0.9), and the load generator's CPU time per request
  * for each side (the client's own cost, which the server's speed does not mask).
@@ -139,13 +140,18 @@ export interface Comparison {
 }
 
 /**
- * Runs `rounds` pairs of baseline and candidate back to back, alternating which goes first so
+ * After one unmeasured pass of each side, runs `rounds` pairs of baseline and candidate back to back, alternating which goes first so
  * neither always meets the machine in the same state; the ratio is the median of the per-round
  * ratios, robust against load changes on a shared machine between rounds.
  */
 export async function comparePaired(baseline: Side, candidate: Side, rounds: number, opts: BenchOptions): Promise<Comparison> {
   const b: BenchResult[] = [];
   const c: BenchResult[] = [];
+  // One unmeasured pass of each side first, so the first round does not pay for JIT start-up
+  // (seen as a first baseline round at a fraction of the others on a loaded machine).
+  const prime = { ...opts, durationMs: opts.warmupMs ?? 500 };
+  await benchRequests(baseline.fn, prime);
+  await benchRequests(candidate.fn, prime);
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) {
       b.push(await benchRequests(baseline.fn, opts));

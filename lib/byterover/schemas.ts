@@ -14,6 +14,7 @@ function envelope<T extends z.ZodType>(data: T) {
   return z.object({ code: z.union([z.number(), z.string()]).optional(), message: z.string().optional(), data });
 }
 
+/** `user/me`. Changing this schema? Change `fastUserMe` (below) with it: it must stay exactly as strict. */
 export const userMeResponse = envelope(
   z.object({
     id: z.string().min(1),
