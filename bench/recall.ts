@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBrv } from '../lib/memory/brv.js';
 import { loadNativeRecall } from '../lib/memory/native-index.js';
-import { ensureBrv, startOfflineBrv } from '../test/interop/helpers/brv.js';
+import { brvColdQuery, ensureBrv, startOfflineBrv } from '../test/interop/helpers/brv.js';
 import { generateDocs, generateQueries, vocabulary, writeTree } from './recall/generate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,19 +98,9 @@ async function benchBrv(project: string, queries: string[]): Promise<BrvFigures 
   const env = await startOfflineBrv(binDir);
   try {
     const run = (q: string) => runBrv(['search', '--format', 'json', '--limit', '10', '--', q], { brvPath: brv, cwd: project, env: env.env, timeoutMs: 300_000 });
-    let coldMs = NaN;
-    let lastError = '';
-    for (let attempt = 1; attempt <= 3 && Number.isNaN(coldMs); attempt++) {
-      const t0 = performance.now();
-      try {
-        await run(queries[0] ?? 'cache');
-        coldMs = performance.now() - t0;
-      } catch (e) {
-        lastError = `${(e as Error).message} (after ${f(performance.now() - t0, 0)} ms, attempt ${attempt})`;
-        console.log(`brv search cold query failed: ${lastError}`);
-      }
-    }
-    if (Number.isNaN(coldMs)) return { error: lastError };
+    const cold = await brvColdQuery(run, queries[0] ?? 'cache', 'query');
+    if ('error' in cold) return cold;
+    const { coldMs } = cold;
     await run(queries[1] ?? 'index'); // warm
     const times: number[] = [];
     let hits = 0;

@@ -28,7 +28,7 @@ import { parsePluginConfig } from '../lib/openclaw/config.js';
 import { createContextEngine } from '../lib/openclaw/engine.js';
 import type { AgentMessage } from '../lib/openclaw/host.js';
 import { PluginRuntime } from '../lib/openclaw/runtime.js';
-import { ensureBrv, startOfflineBrv } from '../test/interop/helpers/brv.js';
+import { brvColdQuery, ensureBrv, startOfflineBrv } from '../test/interop/helpers/brv.js';
 import { generateDocs, generateQueries, vocabulary, writeTree } from './recall/generate.js';
 
 const SEED = 20_251_124;
@@ -115,19 +115,9 @@ async function benchBrv(project: string, prompts: string[]): Promise<BrvFigures 
   try {
     // What a per-turn plugin does: spawn brv with the prompt, read its last JSON line.
     const turn = (p: string) => runBrv(['search', '--format', 'json', '--limit', '6', '--', p], { brvPath: brv, cwd: project, env: env.env, timeoutMs: 300_000 });
-    let coldMs = NaN;
-    let lastError = '';
-    for (let attempt = 1; attempt <= 3 && Number.isNaN(coldMs); attempt++) {
-      const t0 = performance.now();
-      try {
-        await turn(prompts[0] ?? 'cache');
-        coldMs = performance.now() - t0;
-      } catch (e) {
-        lastError = `${(e as Error).message} (attempt ${attempt})`;
-        console.log(`brv search cold turn failed: ${lastError}`);
-      }
-    }
-    if (Number.isNaN(coldMs)) return { error: lastError };
+    const cold = await brvColdQuery(turn, prompts[0] ?? 'cache', 'turn');
+    if ('error' in cold) return cold;
+    const { coldMs } = cold;
     await turn(prompts[1] ?? 'index');
     const times: number[] = [];
     for (const p of prompts) {

@@ -159,3 +159,28 @@ async function endGroup(pid: number): Promise<void> {
   for (let i = 0; i < 80 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
   if (alive(pid)) signal('SIGKILL');
 }
+
+/**
+ * The first ("cold") `brv` query of a tree, tried up to `tries` times: at large sizes brv's agent
+ * builds its whole index synchronously on it and can be dropped by its own daemon's heartbeat
+ * ("Agent disconnected"). Returns the cold time, or the last error (reported, never hidden).
+ */
+export async function brvColdQuery(
+  run: (query: string) => Promise<unknown>,
+  query: string,
+  label = 'query',
+  tries = 3,
+): Promise<{ coldMs: number } | { error: string }> {
+  let lastError = '';
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const t0 = performance.now();
+    try {
+      await run(query);
+      return { coldMs: performance.now() - t0 };
+    } catch (e) {
+      lastError = `${(e as Error).message} (after ${Math.round(performance.now() - t0)} ms, attempt ${attempt})`;
+      console.log(`brv search cold ${label} failed: ${lastError}`);
+    }
+  }
+  return { error: lastError };
+}
