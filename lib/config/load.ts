@@ -26,7 +26,7 @@ import {
 export type Env = Record<string, string | undefined>;
 
 /** Environment variables read into the config, in precedence order per key (first set wins). */
-export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string }> = [
+export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string; implies?: Record<string, unknown> }> = [
   { name: 'CLAW_BYTEROVER_LOG_LEVEL', path: 'logLevel', description: 'log level (fatal…trace, silent)' },
   { name: 'CLAW_BYTEROVER_DATA_DIR', path: 'dataDir', description: 'credentials and local state directory' },
   { name: 'CLAW_BYTEROVER_CONTEXT_TREE', path: 'contextTree', description: 'context tree directory' },
@@ -47,6 +47,31 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
     name: 'CLAW_BYTEROVER_CLIENT_SECRET',
     path: 'clientCredentials.clientSecret',
     description: 'client credentials: client secret (secret)',
+  },
+  // The bridge service (`serve`). Lists are comma-separated.
+  { name: 'CLAW_BYTEROVER_BRIDGE_HOST', path: 'bridge.host', description: 'bridge: address to listen on' },
+  { name: 'CLAW_BYTEROVER_BRIDGE_PORT', path: 'bridge.port', description: 'bridge: port to listen on (0 = any free port)' },
+  { name: 'PORT', path: 'bridge.port', description: 'bridge: port to listen on (platform convention; CLAW_BYTEROVER_BRIDGE_PORT wins)' },
+  {
+    name: 'CLAW_BYTEROVER_WEBHOOK_SECRETS',
+    path: 'bridge.webhooks.byteroverSecrets',
+    description: 'bridge: x-byterover-signature secrets, comma-separated, newest first (secret)',
+  },
+  {
+    name: 'CLAW_BYTEROVER_STANDARD_WEBHOOK_SECRETS',
+    path: 'bridge.webhooks.standardSecrets',
+    description: 'bridge: Standard Webhooks whsec_ secrets, comma-separated (secret)',
+  },
+  {
+    name: 'CLAW_BYTEROVER_DATABASE_URL',
+    path: 'bridge.store.url',
+    implies: { 'bridge.store.kind': 'postgres' },
+    description: 'bridge: PostgreSQL URL for shared state (switches the store to postgres; secret when it holds a password)',
+  },
+  {
+    name: 'CLAW_BYTEROVER_REDIS_URL',
+    path: 'bridge.store.redisUrl',
+    description: 'bridge: Redis URL for the BullMQ queue (with CLAW_BYTEROVER_DATABASE_URL)',
   },
   // lib/byterover's own variables (BRV_IAM_BASE_URL, …), under the `byterover` key.
   ...Object.entries(BYTEROVER_ENV).map(([key, name]) => ({
@@ -133,11 +158,12 @@ function fileSettings(path: string, raw: unknown): Omit<ConfigFile, 'path' | 'ex
 export function envLayer(env: Env): ConfigLayer[] {
   const layers: ConfigLayer[] = [];
   const seen = new Set<string>();
-  for (const { name, path } of ENV_VARS) {
+  for (const { name, path, implies } of ENV_VARS) {
     const v = envValue(env, name);
     if (v === undefined || seen.has(path)) continue;
     seen.add(path);
     const values: Record<string, unknown> = {};
+    for (const [p, value] of Object.entries(implies ?? {})) setPath(values, p, value);
     setPath(values, path, coerceValue(path, v));
     layers.push({ source: `env ${name}`, values });
   }

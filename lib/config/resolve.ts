@@ -26,7 +26,7 @@ export interface ResolvedConfig {
   sources: Record<string, string>;
 }
 
-type LeafKind = 'string' | 'number' | 'boolean' | 'enum';
+type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'list';
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema as z.ZodType & { def: { innerType?: z.ZodType } };
@@ -50,7 +50,15 @@ function collectLeaves(schema: z.ZodType, prefix: string, out: Map<string, LeafK
   if (out.has(prefix)) return;
   out.set(
     prefix,
-    inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodEnum ? 'enum' : 'string',
+    inner instanceof z.ZodNumber
+      ? 'number'
+      : inner instanceof z.ZodBoolean
+        ? 'boolean'
+        : inner instanceof z.ZodEnum
+          ? 'enum'
+          : inner instanceof z.ZodArray
+            ? 'list'
+            : 'string',
   );
 }
 
@@ -114,11 +122,15 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 /**
  * Converts a string from env, a flag or `config set` to the kind its key takes.
  * Returns the string unchanged for string keys; numbers and booleans (true/false, 1/0, yes/no, on/off)
- * are parsed, anything else is left for validation to report.
+ * are parsed, lists are split on commas (blank items dropped), anything else is left for validation
+ * to report.
  */
 export function coerceValue(path: string, raw: string): unknown {
   const kind = CONFIG_KEYS.get(path);
   const v = raw.trim();
+  if (kind === 'list') {
+    return v === '' ? [] : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  }
   if (kind === 'number') {
     const n = Number(v);
     return v !== '' && Number.isFinite(n) ? n : raw;
