@@ -1,0 +1,147 @@
+/**
+ * What each skill action does, behind one interface (`SkillActions`) so the route never knows how:
+ *
+ *   whoami  the bridge's ByteRover user (lib/byterover client `me`) and the caller's identity
+ *   search  ranked notes of the context tree (lib/memory MemoryBackend.search)
+ *   recall  the memory block for a prompt within a token budget (MemoryBackend.recall)
+ *   curate  a new note in the tree, queued for push (MemoryBackend.curate)
+ *   pull    the space's snapshot into the tree (lib/memory MemorySync.pull)
+ *   push    the outbox to ByteRover (MemorySync.push)
+ *
+ * `createSkillActions` builds the real implementation from those pieces; `openSkillActions` opens them
+ * (LocalMemory over the context tree, its MemorySync for one space) the way the CLI does.
+ */
+import type { ByteRoverClient, ByteRoverUser } from '../../byterover/index.js';
+import { ClawError } from '../../errors.js';
+import type { Logger } from '../../log/index.js';
+import {
+  LocalMemory,
+  type CurateResult,
+  type MemoryBackend,
+  type MemorySync,
+  type PullResult,
+  type PushSummary,
+  type RecallHit,
+  type RecallIndexFactory,
+  type RecallResult,
+} from '../../memory/index.js';
+import type { SkillAction, SkillPayloads } from './schemas.js';
+
+export interface SkillContext {
+  /** Aborted when the action runs past `actionTimeoutMs` (or the bridge shuts down). */
+  signal: AbortSignal;
+  /** The authenticated caller's identity (see auth.ts), never the key. */
+  caller: string;
+  /** The bridge request id (x-request-id), for logs. */
+  requestId: string;
+}
+
+export interface SkillResults {
+  whoami: { caller: string; user: ByteRoverUser };
+  search: { query: string; hits: RecallHit[]; total: number };
+  recall: { query: string; tokenBudget: number } & RecallResult;
+  curate: CurateResult;
+  pull: PullResult;
+  push: PushSummary;
+}
+
+export type SkillActions = { [A in SkillAction]: (payload: SkillPayloads[A], ctx: SkillContext) => Promise<SkillResults[A]> };
+
+/** Read-only actions: a failure changed nothing, so its idempotency key is released (see route.ts). */
+export const READ_ONLY_ACTIONS: ReadonlySet<SkillAction> = new Set(['whoami', 'search', 'recall']);
+
+export interface SkillActionsDeps {
+  /** search, recall, curate. */
+  memory: Pick<MemoryBackend, 'search' | 'recall' | 'curate'>;
+  /** whoami; without it whoami answers 503 SKILL_ACTION_UNAVAILABLE. */
+  client?: Pick<ByteRoverClient, 'me'>;
+  /** pull, push; without it they answer 503 SKILL_ACTION_UNAVAILABLE. */
+  sync?: Pick<MemorySync, 'pull' | 'push'>;
+  /** Why `client` / `sync` are missing, with the next step (shown as the 503's hint). */
+  missing?: { byterover?: string; sync?: string };
+  /** Defaults as the CLI has them: search k 10, recall k 5, token budget 1000. */
+  defaults?: { searchK?: number; recallK?: number; tokenBudget?: number };
+}
+
+function unavailable(action: SkillAction, what: string, hint: string): ClawError {
+  return new ClawError('SKILL_ACTION_UNAVAILABLE', `expected the bridge to have ${what} for ${action}, found none configured`, { hint });
+}
+
+const BYTEROVER_HINT = 'On the bridge host, log in (`claw-byterover login`, or set BYTEROVER_API_KEY) and restart `claw-byterover serve`.';
+const SYNC_HINT = 'On the bridge host, log in and set the team and space (`claw-byterover config set team <id>`, `config set space <id>`), then restart `claw-byterover serve`.';
+
+export function createSkillActions(deps: SkillActionsDeps): SkillActions {
+  const d = deps.defaults ?? {};
+  const needSync = (action: SkillAction): Pick<MemorySync, 'pull' | 'push'> => {
+    if (!deps.sync) throw unavailable(action, 'a ByteRover space to sync with', deps.missing?.sync ?? SYNC_HINT);
+    return deps.sync;
+  };
+  return {
+    async whoami(_p, ctx) {
+      if (!deps.client) throw unavailable('whoami', 'a ByteRover session', deps.missing?.byterover ?? BYTEROVER_HINT);
+      return { caller: ctx.caller, user: await deps.client.me({ signal: ctx.signal }) };
+    },
+    async search(p, ctx) {
+      const hits = await deps.memory.search(p.query, { k: p.k ?? d.searchK ?? 10, signal: ctx.signal });
+      return { query: p.query, hits, total: hits.length };
+    },
+    async recall(p, ctx) {
+      const tokenBudget = p.tokenBudget ?? d.tokenBudget ?? 1000;
+      const r = await deps.memory.recall(p.query, { k: p.k ?? d.recallK ?? 5, tokenBudget, signal: ctx.signal });
+      return { query: p.query, tokenBudget, ...r };
+    },
+    async curate(p, ctx) {
+      return deps.memory.curate(
+        { content: p.content, ...(p.title !== undefined ? { title: p.title } : {}), ...(p.tags !== undefined ? { tags: p.tags } : {}), ...(p.path !== undefined ? { path: p.path } : {}) },
+        { signal: ctx.signal },
+      );
+    },
+    pull: (_p, ctx) => needSync('pull').pull({ signal: ctx.signal }),
+    push: (_p, ctx) => needSync('push').push({ signal: ctx.signal }),
+  };
+}
+
+export interface OpenSkillActionsOptions {
+  projectRoot: string;
+  /** Default `<projectRoot>/.brv/context-tree`. */
+  treeRoot?: string;
+  /** Default `<projectRoot>/.brv/claw-byterover`. */
+  stateDir?: string;
+  /** The ByteRover client (whoami, and pull/push with `space`). */
+  client?: ByteRoverClient;
+  /** The space pull/push sync with (needs `client`). */
+  space?: { teamId: string; spaceId: string; branch?: string };
+  missing?: SkillActionsDeps['missing'];
+  /** The recall engine (default: the native one). */
+  index?: RecallIndexFactory;
+  /** Watch the tree (default true: a long-running service). */
+  watch?: boolean;
+  logger?: Logger;
+}
+
+export interface OpenedSkillActions {
+  actions: SkillActions;
+  memory: LocalMemory;
+  sync: MemorySync | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the context tree (LocalMemory) and, with a client and a space, its MemorySync; builds the actions over them. */
+export async function openSkillActions(opts: OpenSkillActionsOptions): Promise<OpenedSkillActions> {
+  const memory = await LocalMemory.open({
+    projectRoot: opts.projectRoot,
+    ...(opts.treeRoot ? { treeRoot: opts.treeRoot } : {}),
+    ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+    ...(opts.index ? { index: opts.index } : {}),
+    watch: opts.watch ?? true,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const sync = opts.client && opts.space ? memory.sync(opts.client, opts.space) : undefined;
+  const actions = createSkillActions({
+    memory,
+    ...(opts.client ? { client: opts.client } : {}),
+    ...(sync ? { sync } : {}),
+    ...(opts.missing ? { missing: opts.missing } : {}),
+  });
+  return { actions, memory, sync, close: () => memory.close() };
+}

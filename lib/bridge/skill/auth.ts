@@ -1,0 +1,140 @@
+/**
+ * Bearer API keys for the skill route (RFC 6750 §2.1 header, §3 error responses).
+ *
+ * Comparison: the presented token and every configured key are SHA-256 digests (keys configured as
+ * `sha256:<hex>` already are), compared with `crypto.timingSafeEqual` over equal 32-byte buffers; every
+ * configured key is compared on every request, with no early exit, so the time taken says nothing
+ * about which key (or how much of one) matched. Several keys are active at once for rotation.
+ *
+ * Caller identity: the name given with the key (`{key, caller}`), else `key-` + the first 12 hex digits
+ * of the key's SHA-256 (a fingerprint, never the key). Idempotency keys are scoped by it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { registerSecret } from '../../log/index.js';
+import { B64TOKEN, DIGEST_PREFIX, type ApiKeyEntry } from './config.js';
+
+export const REALM = 'claw-bridge';
+
+export type AuthFailureCode = 'SKILL_AUTH_MISSING' | 'SKILL_AUTH_MALFORMED' | 'SKILL_AUTH_INVALID';
+
+export type AuthResult =
+  | { ok: true; caller: string }
+  | {
+      ok: false;
+      /** 401, or 400 for a malformed bearer header (RFC 6750 §3.1 invalid_request). */
+      status: 400 | 401;
+      code: AuthFailureCode;
+      message: string;
+      hint: string;
+      /** The `WWW-Authenticate` header value to send. */
+      wwwAuthenticate: string;
+    };
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** The SHA-256 digest a configured key stands for (plaintext keys are hashed, digests decoded). */
+export function keyDigest(key: string): Buffer {
+  const k = key.trim();
+  return k.startsWith(DIGEST_PREFIX) ? Buffer.from(k.slice(DIGEST_PREFIX.length), 'hex') : sha256(k);
+}
+
+/** `sha256:<hex>` of a key: what to put in a config file instead of the key itself. */
+export function keyDigestString(key: string): string {
+  return `${DIGEST_PREFIX}${sha256(key).toString('hex')}`;
+}
+
+/** The caller identity of a key: its given name, else a fingerprint of its digest. */
+export function callerIdOf(digest: Buffer, name?: string): string {
+  return name ? `caller-${name}` : `key-${digest.subarray(0, 6).toString('hex')}`;
+}
+
+function challenge(error?: { error: 'invalid_request' | 'invalid_token'; description: string }): string {
+  if (!error) return `Bearer realm="${REALM}"`;
+  const description = error.description.replace(/["\\]/g, "'");
+  return `Bearer realm="${REALM}", error="${error.error}", error_description="${description}"`;
+}
+
+const HINT = 'Send `Authorization: Bearer <API key>` with one of the keys configured in bridge.skill.apiKeys (ask the bridge operator for one).';
+
+export class ApiKeyRing {
+  private readonly digests: Buffer[];
+  private readonly callers: string[];
+
+  private constructor(digests: Buffer[], callers: string[]) {
+    this.digests = digests;
+    this.callers = callers;
+  }
+
+  /** Builds the ring from config entries; plaintext keys are registered as secrets for the redactor. */
+  static from(entries: readonly ApiKeyEntry[]): ApiKeyRing {
+    const digests: Buffer[] = [];
+    const callers: string[] = [];
+    for (const entry of entries) {
+      const key = typeof entry === 'string' ? entry : entry.key;
+      if (!key.startsWith(DIGEST_PREFIX)) registerSecret(key);
+      const digest = keyDigest(key);
+      digests.push(digest);
+      callers.push(callerIdOf(digest, typeof entry === 'string' ? undefined : entry.caller));
+    }
+    return new ApiKeyRing(digests, callers);
+  }
+
+  get size(): number {
+    return this.digests.length;
+  }
+
+  /** The caller whose key is `token`, or undefined. Compares against every key, in constant time per key. */
+  match(token: string): string | undefined {
+    const presented = sha256(token);
+    let found = -1;
+    for (let i = 0; i < this.digests.length; i++) {
+      const equal = timingSafeEqual(this.digests[i] as Buffer, presented);
+      found = equal && found < 0 ? i : found;
+    }
+    return found < 0 ? undefined : this.callers[found];
+  }
+
+  /** Checks an `Authorization` header value. */
+  authenticate(header: string | undefined): AuthResult {
+    if (header === undefined || header.trim() === '') {
+      return { ok: false, status: 401, code: 'SKILL_AUTH_MISSING', message: 'expected an Authorization: Bearer <API key> header, found none', hint: HINT, wwwAuthenticate: challenge() };
+    }
+    const m = /^\s*(\S+)(?:\s+(.*?))?\s*$/.exec(header);
+    const scheme = m?.[1] ?? '';
+    if (scheme.toLowerCase() !== 'bearer') {
+      // RFC 6750 §3.1: a request using another scheme carries no bearer credentials: no error code.
+      return {
+        ok: false,
+        status: 401,
+        code: 'SKILL_AUTH_MISSING',
+        message: `expected the Bearer authorization scheme, found ${JSON.stringify(scheme.slice(0, 20))}`,
+        hint: HINT,
+        wwwAuthenticate: challenge(),
+      };
+    }
+    const token = m?.[2] ?? '';
+    if (!B64TOKEN.test(token)) {
+      const description = token === '' ? 'the Bearer scheme came without a token' : 'the bearer token holds characters RFC 6750 does not allow';
+      return {
+        ok: false,
+        status: 400,
+        code: 'SKILL_AUTH_MALFORMED',
+        message: `expected Authorization: Bearer <API key> (one token of [A-Za-z0-9-._~+/] and trailing =), found a malformed value: ${description}`,
+        hint: HINT,
+        wwwAuthenticate: challenge({ error: 'invalid_request', description }),
+      };
+    }
+    const caller = this.match(token);
+    if (caller === undefined) {
+      return {
+        ok: false,
+        status: 401,
+        code: 'SKILL_AUTH_INVALID',
+        message: 'expected one of the configured API keys, found a key that matches none of them',
+        hint: `${HINT} A key that worked before may have been rotated out.`,
+        wwwAuthenticate: challenge({ error: 'invalid_token', description: 'the API key is not one of the configured keys' }),
+      };
+    }
+    return { ok: true, caller };
+  }
+}
