@@ -5,9 +5,10 @@ import type { CommandModule } from '../program.js';
 import { agentCommands } from './agent.js';
 import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
+import { doctorCommands } from './doctor.js';
 import { memoryCommands } from './memory.js';
 import { serveCommands } from './serve.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands, serveCommands];
+export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands, serveCommands, doctorCommands];
