@@ -1,0 +1,92 @@
+/**
+ * Failure 1, "undefined symbol: claw_init", created for real: the plugin core compiled with the
+ * compiler and the real version script but WITHOUT the export (CLAW_TEST_NO_EXPORT, the fixture the
+ * native tests use), then handed to `claw-byterover doctor --plugin`. Doctor must name the failure,
+ * show the evidence (the entry points hidden in .symtab, nothing claw_* in the dynamic table,
+ * claw-host's own dlsym failure) and the fix (CLAW_EXPORT + exports.map). The stripped variant
+ * must say it cannot tell hidden from missing; the real plain library must pass, with the
+ * addon that node loads described (binary, exports, dependencies, glibc, Node-API, ABI).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileScratchPlugin, ensureNativeBuilt, type Artifacts } from '../../native/helpers.js';
+import { missingTools } from '../../helpers/tools.js';
+import { startCliEnv, type CliEnv } from '../cli/harness.js';
+import { doctorJson, evidence } from './harness.js';
+
+const skip = missingTools(['c++', 'make', 'python3'], 'apt-get install -y build-essential python3');
+
+let e: CliEnv;
+let tmp: string;
+let built: Artifacts;
+
+beforeAll(async () => {
+  if (skip) return;
+  built = await ensureNativeBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'doctor-native-'));
+  e = await startCliEnv();
+}, 600_000);
+
+afterAll(async () => {
+  await e?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
+  it('a plugin built without the export: named, with the hidden symbols, claw-host\'s verdict and the fix; exit 7', async () => {
+    const lib = compileScratchPlugin(join(tmp, 'libnoexport.so'), { defines: ['CLAW_TEST_NO_EXPORT'] });
+    const r = await doctorJson(e, ['--plugin', lib]);
+    expect(r.code).toBe(7);
+    expect(r.report).toMatchObject({ ok: false, exitCode: 7 });
+    const c = r.check('native.plugin');
+    expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_ENTRY_HIDDEN', symptom: 'undefined symbol: claw_init' });
+    expect(c.summary).toMatch(/^undefined symbol: claw_init: claw_init is defined but hidden \(so are claw_abi_info, claw_strerror\) — claw_init LOCAL (DEFAULT|HIDDEN) FUNC in \.symtab only/);
+    expect(evidence(c, 'claw_* exports')).toBe('(none in the dynamic symbol table)');
+    expect(evidence(c, 'claw_init')).toMatch(/^hidden: claw_init LOCAL/);
+    expect(evidence(c, 'claw-host load')).toBe(`exit 8 at stage symbols: ${lib} loaded, but dlsym failed: undefined symbol: claw_init`);
+    expect(c.evidence.filter((x) => x.label === 'claw-host diagnosis').map((x) => x.value)[0]).toMatch(/^hidden visibility: claw_init is defined in the file but not exported/);
+    expect(c.next[0]).toMatch(/^Mark claw_init, claw_abi_info, claw_strerror CLAW_EXPORT .* native\/exports\.map/);
+    expect(c.next[0]).toContain(`nm -D --defined-only ${lib} | grep claw_`);
+    // the addon node loads is fine and says what it is
+    const load = r.check('native.load');
+    expect(load.status).toBe('pass');
+    expect(evidence(load, 'binary')).toBe(`${built.node} (local build (Release))`);
+    expect(evidence(load, 'claw_init')).toBe('exported: claw_init@@CLAW_1.0 GLOBAL DEFAULT FUNC');
+    expect(evidence(load, 'ABI negotiation')).toMatch(/^host claw-host offers 1\.0–1\.0: agreed 1\.0;/);
+    expect(evidence(load, 'Node-API')).toMatch(new RegExp(`^built for Node-API 8, this Node ${process.versions.node} supports ${process.versions.napi}$`));
+    expect(evidence(load, 'glibc')).toMatch(/^needs GLIBC_2\.\d+, this machine has 2\.\d+/);
+    expect(evidence(load, 'dependencies')).toMatch(/libstdc\+\+\.so\.6 => \/\S+libstdc\+\+\.so\.6/);
+
+    // the human report says the same
+    const human = await e.cli(['doctor', '--plugin', lib]);
+    expect(human.code).toBe(7);
+    expect(human.out).toContain('✘ FAIL  Plugin file for a claw-runtime host  (“undefined symbol: claw_init”)');
+    expect(human.out).toContain('next: Mark claw_init, claw_abi_info, claw_strerror CLAW_EXPORT');
+    expect(human.err).toMatch(/doctor: \[2\/9\] Plugin file for a claw-runtime host: fail — undefined symbol: claw_init/);
+  }, 120_000);
+
+  it('the same plugin stripped: not exported, and why a hidden definition cannot be seen', async () => {
+    const lib = compileScratchPlugin(join(tmp, 'libnoexport-stripped.so'), { defines: ['CLAW_TEST_NO_EXPORT'], extra: ['-s'] });
+    const c = (await doctorJson(e, ['--plugin', lib])).check('native.plugin');
+    expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_ENTRY_MISSING' });
+    expect(c.summary).toBe('undefined symbol: claw_init: the dynamic symbol table has no claw_init, claw_abi_info, claw_strerror; the file is stripped, so a hidden definition cannot be told from a missing one');
+    expect(evidence(c, 'claw-host load')).toMatch(/undefined symbol: claw_init$/);
+  }, 120_000);
+
+  it('the real plain library passes: loaded by claw-host with RTLD_NOW, ABI negotiated', async () => {
+    const r = await doctorJson(e, ['--plugin', built.so]);
+    const c = r.check('native.plugin');
+    expect(c.status).toBe('pass');
+    expect(evidence(c, 'claw-host load')).toBe('dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI 1.0 with host range 1.0–1.0');
+    expect(evidence(c, 'Node-API references')).toBe('none (a plain shared library)');
+  }, 120_000);
+
+  it('the .node given to a native host: claw-host\'s RTLD_NOW failure on napi_* and the plain-library advice', async () => {
+    const c = (await doctorJson(e, ['--plugin', built.node])).check('native.plugin');
+    expect(c.status).toBe('fail');
+    expect(c.summary).toMatch(/^a claw-runtime host cannot load it: cannot load \S+claw_byterover\.node with RTLD_NOW: undefined symbol: napi_/);
+    expect(c.next.join('\n')).toContain('libclaw_byterover.so');
+  }, 120_000);
+});
