@@ -263,9 +263,18 @@ function mapExchangeError(e: unknown): Error {
   }
   if (e instanceof oidc.ResponseBodyError) return tokenExchangeFailed({ error: e.error, description: e.error_description, status: e.status }, e);
   if (e instanceof oidc.AuthorizationResponseError) return callbackInvalid(`error "${e.error}" in the authorization response`);
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = messageChain(e);
   const code = (e as { code?: unknown }).code;
   if (/id[ _]token|nonce/i.test(msg) || (typeof code === 'string' && code.startsWith('OAUTH_JWT'))) return idTokenInvalid(msg);
   if (/"iss"|issuer/i.test(msg)) return callbackInvalid(msg);
   return tokenExchangeFailed({}, e);
+}
+
+/** openid-client wraps oauth4webapi's specific message ("unexpected ID Token \"nonce\" claim value") as the cause of a generic one: keep both (messages only, never the attached claims). */
+function messageChain(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur: unknown = e, i = 0; i < 3 && cur instanceof Error; i++, cur = cur.cause) {
+    if (!parts.includes(cur.message)) parts.push(cur.message);
+  }
+  return parts.length > 0 ? parts.join(': ') : String(e);
 }

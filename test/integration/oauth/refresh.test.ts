@@ -1,0 +1,244 @@
+/**
+ * Refresh of the web login's tokens across bridge instances sharing one store, against a real
+ * oidc-provider with rotating refresh tokens (where two concurrent refreshes revoke the grant):
+ * exactly one refresh_token grant reaches the provider however many callers on however many
+ * instances, counted by the provider's own `grant.success` / `grant.error` events. Run on SQLite (two
+ * bridges over one database file) and PostgreSQL (two bridges on one schema; skipped locally without
+ * PostgreSQL, failing in CI). Time moves by the test clock, never by waiting.
+ */
+import { randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PostgresStore, type BridgeStore, type StateStore } from '../../../lib/bridge/store/index.js';
+import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
+import { createSealer, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
+import { isClawError } from '../../../lib/errors.js';
+import { postgresMissing, startPostgres, type PostgresServer } from '../../servers/postgres.js';
+import { login, startBridge, startOAuthEnv, WEB_CLIENT_ID, type BridgeUnderTest, type OAuthEnv, type StartBridgeOptions } from './setup.js';
+
+const TTL = 600;
+/** Into the last 30 s of the access token's life (the refresh margin is 60 s). */
+const ABOUT_TO_EXPIRE_MS = (TTL - 30) * 1000;
+
+interface Backend {
+  name: string;
+  skip: string | undefined;
+  /** Options for two bridges sharing one store. */
+  pair(env: OAuthEnv): Promise<[StartBridgeOptions, StartBridgeOptions]>;
+  stop(): Promise<void>;
+}
+
+let pg: PostgresServer | undefined;
+const opened: BridgeStore[] = [];
+
+const backends: Backend[] = [
+  {
+    name: 'SQLite (two bridges over one database file)',
+    skip: undefined,
+    async pair(env) {
+      const dbPath = `${env.dir}/shared-${randomBytes(4).toString('hex')}.db`;
+      return [{ dbPath }, { dbPath }];
+    },
+    async stop() {},
+  },
+  {
+    name: 'PostgreSQL (two bridges on one schema)',
+    skip: postgresMissing(),
+    async pair() {
+      pg ??= await startPostgres();
+      const schema = `oauth_${randomBytes(4).toString('hex')}`;
+      const a = await PostgresStore.open({ url: pg.url, schema });
+      const b = await PostgresStore.open({ url: pg.url, schema });
+      opened.push(a, b);
+      return [{ store: a }, { store: b }];
+    },
+    async stop() {
+      await pg?.close();
+      pg = undefined;
+    },
+  },
+];
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`bridge OAuth refresh across instances: ${backend.name}`, () => {
+    let env: OAuthEnv;
+    let a: BridgeUnderTest;
+    let b: BridgeUnderTest;
+    beforeEach(async () => {
+      env = await startOAuthEnv({ accessTokenTTL: TTL });
+      const [oa, ob] = await backend.pair(env);
+      a = await startBridge(env, oa);
+      b = await startBridge(env, { ...ob, redirectUri: `${a.url}/auth/callback` });
+      expect((await login(env, a.url)).status).toBe(200);
+    });
+    afterEach(async () => {
+      await a?.close();
+      await b?.close();
+      for (const st of opened.splice(0)) await st.close();
+      await env?.close();
+    });
+    afterAll(() => backend.stop());
+
+    const stored = async () => {
+      const sealed = new SealedKv(a.bridge.store.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'));
+      return (await sealed.getTokens('default'))!.value;
+    };
+
+    it('20 concurrent sessionKey() callers on each of two instances, token about to expire: exactly one refresh grant, one new key everywhere', async () => {
+      const spA = a.oauth.sessionProvider!;
+      const spB = b.oauth.sessionProvider!;
+      const old = await spA.sessionKey();
+      expect(await spB.sessionKey()).toBe(old); // both instances hold the record in memory
+      expect(env.oidc.refreshCount()).toBe(0);
+
+      env.clock.advance(ABOUT_TO_EXPIRE_MS);
+      expect(spA.currentKey!()).toBeUndefined();
+      const keys = await Promise.all([...Array.from({ length: 20 }, () => spA.sessionKey()), ...Array.from({ length: 20 }, () => spB.sessionKey())]);
+
+      expect(env.oidc.refreshCount()).toBe(1);
+      expect(env.oidc.stats.errors).toEqual([]);
+      expect(env.oidc.stats.revokedGrants).toBe(0);
+      expect(new Set(keys).size).toBe(1);
+      const key = keys[0]!;
+      expect(key).not.toBe(old);
+      const rec = await stored();
+      expect(rec.cred.sessionKey).toBe(key);
+      await env.oidc.verifyAccessToken(key);
+      // One instance refreshed, the other used its result.
+      expect([...a.refreshes, ...b.refreshes].sort()).toEqual(['joined', 'ok']);
+      expect(spA.currentKey!()).toBe(key);
+      expect(spB.currentKey!()).toBe(key);
+    });
+
+    it('the rotated refresh token is persisted and is the live one: the next refresh works, the old token is dead', async () => {
+      const before = await stored();
+      env.clock.advance(ABOUT_TO_EXPIRE_MS);
+      await b.oauth.sessionProvider!.sessionKey();
+      const after = await stored();
+      expect(after.cred.refreshToken).not.toBe(before.cred.refreshToken);
+      // The next expiry: the other instance refreshes with the persisted (rotated) token.
+      env.clock.advance(TTL * 1000);
+      await a.oauth.sessionProvider!.sessionKey();
+      expect(env.oidc.refreshCount()).toBe(2);
+      expect(env.oidc.stats.errors).toEqual([]);
+      // Rotation is real: the first refresh token is refused now.
+      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+      const err = await oidc.refreshTokenGrant(raw, before.cred.refreshToken!).catch((e: unknown) => e);
+      expect((err as oidc.ResponseBodyError).error).toBe('invalid_grant');
+    });
+
+    it('20 concurrent 401s (onUnauthorized) on each instance force exactly one refresh; every caller gets a new key', async () => {
+      const rejected = await a.oauth.sessionProvider!.sessionKey();
+      await b.oauth.sessionProvider!.sessionKey();
+      const answers = await Promise.all([
+        ...Array.from({ length: 20 }, () => a.oauth.sessionProvider!.onUnauthorized!(rejected)),
+        ...Array.from({ length: 20 }, () => b.oauth.sessionProvider!.onUnauthorized!(rejected)),
+      ]);
+      expect(answers.every(Boolean)).toBe(true);
+      expect(env.oidc.refreshCount()).toBe(1);
+      expect(env.oidc.stats.errors).toEqual([]);
+      const next = await b.oauth.sessionProvider!.sessionKey();
+      expect(next).not.toBe(rejected);
+      expect(await a.oauth.sessionProvider!.sessionKey()).toBe(next);
+    });
+
+    it('invalid_grant: AUTH_REAUTH_REQUIRED pointing at /auth/login on both instances, one failed grant, no retries until a new login', async () => {
+      const rec = await stored();
+      // The refresh token is used elsewhere (rotated without the result written back): ours is now dead.
+      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+      await oidc.refreshTokenGrant(raw, rec.cred.refreshToken!);
+      env.clock.advance(ABOUT_TO_EXPIRE_MS);
+
+      const results = await Promise.allSettled([...Array.from({ length: 5 }, () => a.oauth.sessionProvider!.sessionKey()), ...Array.from({ length: 5 }, () => b.oauth.sessionProvider!.sessionKey())]);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        const e = (r as PromiseRejectedResult).reason as { code: string; hint: string; message: string };
+        expect(isClawError(e, 'AUTH_REAUTH_REQUIRED')).toBe(true);
+        expect(e.hint).toContain('/auth/login');
+        expect(e.message).toContain('invalid_grant');
+        expect(e.message).not.toContain(rec.cred.refreshToken!);
+      }
+      expect(env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').map((e) => e.error)).toEqual(['invalid_grant']);
+      expect([...a.refreshes, ...b.refreshes]).toContain('reauth');
+
+      // Marked in the store: nobody tries the dead token again.
+      const requests = env.oidc.tokenRequests();
+      await expect(b.oauth.sessionProvider!.sessionKey()).rejects.toMatchObject({ code: 'AUTH_REAUTH_REQUIRED' });
+      expect(await a.oauth.sessionProvider!.onUnauthorized!(rec.cred.sessionKey)).toBe(false);
+      expect(env.oidc.tokenRequests()).toBe(requests);
+      expect(await b.oauth.status()).toMatchObject({ configured: true, loggedIn: false, reauthRequired: true });
+
+      // A new web login clears it, on every instance.
+      expect((await login(env, a.url)).status).toBe(200);
+      expect(await b.oauth.status()).toMatchObject({ loggedIn: true, reauthRequired: false });
+      const key = await b.oauth.sessionProvider!.sessionKey();
+      expect(key).toBe(await a.oauth.sessionProvider!.sessionKey());
+      await env.oidc.verifyAccessToken(key);
+    });
+  });
+}
+
+describe('bridge OAuth refresh: an instance that does not hold the lease waits instead of refreshing (SQLite)', () => {
+  let env: OAuthEnv;
+  let a: BridgeUnderTest;
+  let reads = 0;
+  beforeAll(async () => {
+    env = await startOAuthEnv({ accessTokenTTL: TTL });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  beforeEach(async () => {
+    reads = 0;
+    a = await startBridge(env, { dbPath: `${env.dir}/lease-${randomBytes(4).toString('hex')}.db`, oauth: { refreshWaitMs: 45_000, refreshLeaseMs: 30_000 } });
+    // Count this instance's reads of the token record (to know it is polling while the lease is held).
+    const kv = a.bridge.store.state.kv;
+    const get = kv.get.bind(kv);
+    (kv as { get: StateStore['kv']['get'] }).get = (k) => {
+      if (k === tokensKey('default')) reads++;
+      return get(k);
+    };
+    expect((await login(env, a.url)).status).toBe(200);
+  });
+  afterEach(async () => {
+    await a?.close();
+  });
+
+  const untilReads = async (n: number): Promise<void> => {
+    for (let i = 0; i < 2000 && reads < n; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(reads).toBeGreaterThanOrEqual(n);
+  };
+
+  it('another holder (a crashed instance) keeps the lease: this one polls without refreshing, then takes over once the lease expires', async () => {
+    const locks = a.bridge.store.state.locks;
+    await a.oauth.sessionProvider!.sessionKey();
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    expect(await locks.acquire('oauth-refresh:default', 'crashed-instance', 30_000, env.clock.now())).toBe(true);
+    const refreshesBefore = env.oidc.refreshCount();
+    const pending = a.oauth.sessionProvider!.sessionKey();
+    const readsBefore = reads;
+    await untilReads(readsBefore + 3); // several polls while the lease is held …
+    expect(env.oidc.refreshCount()).toBe(refreshesBefore); // … and no refresh
+    env.clock.advance(31_000); // the crashed holder's lease runs out
+    const key = await pending;
+    expect(env.oidc.refreshCount()).toBe(refreshesBefore + 1);
+    expect(a.refreshes).toEqual(['ok']);
+    await env.oidc.verifyAccessToken(key);
+  });
+
+  it('gives up with OAUTH_REFRESH_TIMEOUT after refreshWaitMs when the holder neither finishes nor lets go', async () => {
+    const locks = a.bridge.store.state.locks;
+    await a.oauth.sessionProvider!.sessionKey();
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    expect(await locks.acquire('oauth-refresh:default', 'stuck-instance', 600_000, env.clock.now())).toBe(true);
+    const refreshesBefore = env.oidc.refreshCount();
+    const pending = a.oauth.sessionProvider!.sessionKey().catch((e: unknown) => e);
+    await untilReads(reads + 2);
+    env.clock.advance(46_000);
+    const err = await pending;
+    expect(isClawError(err, 'OAUTH_REFRESH_TIMEOUT')).toBe(true);
+    expect((err as { hint: string }).hint).toContain('lease');
+    expect(env.oidc.refreshCount()).toBe(refreshesBefore);
+    expect(a.refreshes).toEqual(['failed']);
+  });
+});
