@@ -53,6 +53,8 @@ export interface AgentLinkOptions {
   retryPolicy?: RetryPolicy;
   /** Frames of every handshake (raw; redactFrame before showing). */
   onHandshakeFrame?: FrameObserver;
+  /** Called once per connection attempt with its outcome (telemetry; default none; throwing is ignored). */
+  onHandshake?: (e: HandshakeEvent) => void;
   logger?: Logger;
   /** Injected for tests: the wait between attempts, and the jitter source. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -84,6 +86,25 @@ export interface AgentLinkEvents {
 }
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopped';
+
+/** One handshake attempt, as seen by `onHandshake` (AgentLinkOptions and ProbeOptions). */
+export interface HandshakeEvent {
+  /** `ok` (hello-ok received) or the error code that ended the attempt (AGENT_*). */
+  result: string;
+  /** The negotiated protocol version, when ok. */
+  protocol?: number;
+  durationMs: number;
+}
+
+/** Calls `fn` with `e`, ignoring anything it throws (an observer never breaks the link). */
+export function reportHandshake(fn: ((e: HandshakeEvent) => void) | undefined, e: HandshakeEvent): void {
+  if (!fn) return;
+  try {
+    fn(e);
+  } catch {
+    // telemetry never breaks a handshake
+  }
+}
 
 /** claw-byterover's package version (what `connect.client.version` carries). */
 export function packageVersion(): string {
@@ -216,6 +237,8 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
       this.stateV = 'connecting';
       let failure: ClawError | undefined;
       let close: CloseInfo | undefined;
+      const attemptStarted = performance.now();
+      let handshakeDone = false;
       try {
         const conn = await GatewayConnection.open({
           url: this.o.url,
@@ -234,6 +257,8 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
           signal: this.stopper.signal,
           logger: this.log,
         });
+        handshakeDone = true;
+        reportHandshake(this.o.onHandshake, { result: 'ok', protocol: conn.protocol, durationMs: performance.now() - attemptStarted });
         if (this.stopper.signal.aborted) {
           conn.close(1000, 'node stopping');
           await conn.closed;
@@ -263,6 +288,7 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
                 hint: 'Rerun with --debug-handshake; if it persists, report the output (secrets are redacted).',
                 cause: e,
               });
+        if (!handshakeDone) reportHandshake(this.o.onHandshake, { result: failure.code, durationMs: performance.now() - attemptStarted });
         if (this.stopper.signal.aborted) return stopWith(undefined);
         const waitingForApproval = this.o.waitForApproval === true && (failure.code === 'AGENT_DEVICE_UNKNOWN' || failure.code === 'AGENT_PAIRING_REQUIRED');
         if (waitingForApproval && !pairingReported) {

@@ -10,7 +10,7 @@ import { logger as rootLogger, registerSecret, safeUrl, type Logger } from '../l
 import { GatewayConnection, type FramePhase } from './connection.js';
 import { agentError } from './errors.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
-import { packageVersion, safeBuildId, validateGatewayUrl } from './link.js';
+import { packageVersion, reportHandshake, safeBuildId, validateGatewayUrl, type HandshakeEvent } from './link.js';
 import { redactFrame } from './protocol.js';
 import { nativeProtocolSupport, type ProtocolSupport } from './versions.js';
 
@@ -25,6 +25,8 @@ export interface ProbeOptions {
   requestTimeoutMs?: number;
   clientVersion?: string;
   logger?: Logger;
+  /** Called once with the handshake's outcome (telemetry; default none; throwing is ignored). */
+  onHandshake?: (e: HandshakeEvent) => void;
 }
 
 export interface RecordedFrame {
@@ -53,6 +55,7 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
   const sent: RecordedFrame[] = [];
   const received: RecordedFrame[] = [];
   const result: ProbeResult = { url: safeUrl(url), deviceId: null, offered: null, sent, received, negotiated: null, gatewayVersion: null };
+  const startedAt = performance.now();
   try {
     validateGatewayUrl(url);
     const support = opts.protocol ?? nativeProtocolSupport();
@@ -74,6 +77,7 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
     });
     result.negotiated = conn.protocol;
     result.gatewayVersion = conn.gatewayVersion;
+    reportHandshake(opts.onHandshake, { result: 'ok', protocol: conn.protocol, durationMs: performance.now() - startedAt });
     conn.close(1000, 'probe done');
     await conn.closed;
   } catch (e) {
@@ -81,6 +85,7 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
       e instanceof ClawError
         ? e
         : agentError('AGENT_CONNECT_FAILED', `Expected to probe ${safeUrl(url)}, found an unexpected failure: ${errorMessage(e)}`, { hint: 'Report this with the output of --debug-handshake.', cause: e });
+    if (result.negotiated === null) reportHandshake(opts.onHandshake, { result: err.code, durationMs: performance.now() - startedAt });
     result.error = { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}) };
     const v = err.details?.gatewayVersion;
     if (typeof v === 'string') result.gatewayVersion = v;

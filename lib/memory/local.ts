@@ -49,6 +49,20 @@ export interface LocalMemoryOptions {
   hooks?: StepHooks;
   logger?: Logger;
   now?: () => Date;
+  /**
+   * Called after every search/recall with its latency (telemetry; default none). `recall` covers the
+   * search plus fitting the hits to the token budget. An observer that throws is ignored.
+   */
+  onRecall?: (e: RecallEvent) => void;
+}
+
+/** One search or recall, as seen by `onRecall`. */
+export interface RecallEvent {
+  op: 'search' | 'recall';
+  ok: boolean;
+  /** Hits returned (0 on failure). */
+  hits: number;
+  durationMs: number;
 }
 
 export function toRecallDoc(doc: TreeDoc): RecallDoc {
@@ -125,14 +139,41 @@ export class LocalMemory implements MemoryBackend {
   }
 
   async search(query: string, opts: SearchOptions = {}): Promise<RecallHit[]> {
+    if (!this.o.onRecall) return this.query(query, opts);
+    return this.timed('search', () => this.query(query, opts), (h) => h.length);
+  }
+
+  async recall(query: string, opts: RecallOptions = {}): Promise<RecallResult> {
+    const run = async (): Promise<RecallResult> => fitToBudget(await this.query(query, opts), opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
+    if (!this.o.onRecall) return run();
+    return this.timed('recall', run, (r) => r.hits.length);
+  }
+
+  private async query(query: string, opts: SearchOptions): Promise<RecallHit[]> {
     await this.fresh();
     if (opts.signal?.aborted) throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', { hint: 'The caller cancelled it.' });
     return this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10));
   }
 
-  async recall(query: string, opts: RecallOptions = {}): Promise<RecallResult> {
-    const hits = await this.search(query, opts);
-    return fitToBudget(hits, opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
+  /** Runs `fn` and reports its latency to `onRecall` (an observer that throws is ignored). */
+  private async timed<T>(op: RecallEvent['op'], fn: () => Promise<T>, hitsOf: (v: T) => number): Promise<T> {
+    const t0 = performance.now();
+    const report = (ok: boolean, hits: number): void => {
+      try {
+        this.o.onRecall?.({ op, ok, hits, durationMs: performance.now() - t0 });
+      } catch {
+        // telemetry never breaks a recall
+      }
+    };
+    let v: T;
+    try {
+      v = await fn();
+    } catch (e) {
+      report(false, 0);
+      throw e;
+    }
+    report(true, hitsOf(v));
+    return v;
   }
 
   async curate(note: Note, opts: { id?: string; signal?: AbortSignal } = {}): Promise<CurateResult> {

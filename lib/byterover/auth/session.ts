@@ -34,6 +34,26 @@ export interface SessionProviderOptions {
   clientCredentials?: ClientCredentialsSettings;
   /** Use fixed /authorize and /token endpoints without discovery. */
   skipDiscovery?: boolean;
+  /**
+   * Called once per renewal this provider ran (telemetry; default none). Never called for a caller
+   * that joined a renewal already in flight. An observer that throws is ignored.
+   */
+  onRefresh?: (e: AuthRefreshEvent) => void;
+}
+
+/** One renewal, as seen by `onRefresh`. */
+export interface AuthRefreshEvent {
+  /** The credential kind renewed (`unknown` when the renewal failed before one was read). */
+  kind: StoredCredential['kind'] | 'unknown';
+  /**
+   * `renewed`: a new session key is in use (renewed here or by another process); `unchanged`: the
+   * same key came back (an API key, or the store's key was still fresh); otherwise the error class:
+   * `reauth_required`, `not_logged_in`, `failed`.
+   */
+  result: 'renewed' | 'unchanged' | 'reauth_required' | 'not_logged_in' | 'failed';
+  /** Why it ran: `expiry` (stale before use) or `rejected` (the API answered 401). */
+  reason: 'expiry' | 'rejected';
+  durationMs: number;
 }
 
 export interface ManagedSessionProvider extends SessionProvider {
@@ -108,11 +128,37 @@ export function createSessionProvider(o: SessionProviderOptions): ManagedSession
       ),
   };
 
+  const report = (e: AuthRefreshEvent): void => {
+    try {
+      o.onRefresh?.(e);
+    } catch {
+      // an observer never breaks a renewal
+    }
+  };
+
   /** One renewal in flight: later callers join it. */
   const renew = (rejectedKey?: string): Promise<StoredCredential> => {
     if (!renewing) {
+      const before = cached;
+      const startedAt = performance.now();
+      const reason = rejectedKey === undefined ? 'expiry' : 'rejected';
       renewing = renewUnderLock(ctx, { rejectedKey })
-        .then((c) => (cached = c))
+        .then(
+          (c) => {
+            if (o.onRefresh) {
+              const prevKey = rejectedKey ?? before?.sessionKey;
+              report({ kind: c.kind, result: c.sessionKey === prevKey ? 'unchanged' : 'renewed', reason, durationMs: performance.now() - startedAt });
+            }
+            return (cached = c);
+          },
+          (e: unknown) => {
+            if (o.onRefresh) {
+              const result = isClawError(e, AuthErrorCode.REAUTH_REQUIRED) ? 'reauth_required' : isClawError(e, AuthErrorCode.NOT_LOGGED_IN) ? 'not_logged_in' : 'failed';
+              report({ kind: before?.kind ?? 'unknown', result, reason, durationMs: performance.now() - startedAt });
+            }
+            throw e;
+          },
+        )
         .finally(() => {
           renewing = undefined;
         });
