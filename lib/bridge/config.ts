@@ -4,7 +4,10 @@
  * redactor. Until then `parseBridgeConfig` validates a plain object.
  */
 import { z } from 'zod';
+import { CLAW_API_ENV, CLAW_API_SECRET_PATHS, ClawApiConfigSchema } from '../clawapi/config.js';
 import { ClawError } from '../errors.js';
+import { OAUTH_ENV_VARS, OAUTH_SECRET_PATHS, OAuthConfigSchema as BridgeOAuthConfigSchema } from './oauth/config.js';
+import { SKILL_ENV, SKILL_SECRET_PATHS, SkillConfigSchema } from './skill/config.js';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -76,6 +79,12 @@ export const BridgeConfigSchema = z
     webhooks: WebhooksConfigSchema.prefault({}),
     queue: QueueConfigSchema.prefault({}),
     store: StoreConfigSchema.default({ kind: 'sqlite', durability: 'full' }),
+    /** `POST /skill/invoke` (lib/bridge/skill). */
+    skill: SkillConfigSchema.prefault({}),
+    /** `/auth/login`, `/auth/callback`: the web login whose tokens the bridge uses (lib/bridge/oauth). */
+    oauth: BridgeOAuthConfigSchema.prefault({}),
+    /** Registration with a claw-api control plane (lib/clawapi); off while `url` is unset. */
+    clawApi: ClawApiConfigSchema.prefault({}),
   })
   .refine((c) => c.webhooks.dedupeRetentionSeconds > c.webhooks.toleranceSeconds, {
     message: 'webhooks.dedupeRetentionSeconds must exceed webhooks.toleranceSeconds (a replay inside the window must still be recognised)',
@@ -89,7 +98,22 @@ export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 export type StoreConfig = z.infer<typeof StoreConfigSchema>;
 
 /** Dotted paths of secret values (relative to `bridge`). */
-export const BRIDGE_SECRET_PATHS = ['webhooks.byteroverSecrets', 'webhooks.standardSecrets', 'store.url', 'store.redisUrl'] as const;
+export const BRIDGE_SECRET_PATHS: readonly string[] = [
+  'webhooks.byteroverSecrets',
+  'webhooks.standardSecrets',
+  'store.url',
+  'store.redisUrl',
+  ...SKILL_SECRET_PATHS.map((p) => `skill.${p}`),
+  ...OAUTH_SECRET_PATHS.map((p) => `oauth.${p}`),
+  ...CLAW_API_SECRET_PATHS.map((p) => `clawApi.${p}`),
+];
+
+/** Environment variables of the bridge's parts, with paths relative to `bridge`. */
+export const BRIDGE_PART_ENV: ReadonlyArray<{ name: string; path: string; description: string }> = [
+  ...SKILL_ENV.map((e) => ({ ...e })),
+  ...OAUTH_ENV_VARS.map((e) => ({ ...e, path: `oauth.${e.path}` })),
+  ...CLAW_API_ENV.map((e) => ({ ...e, path: `clawApi.${e.path}` })),
+];
 
 export function parseBridgeConfig(input: unknown): BridgeConfig {
   const r = BridgeConfigSchema.safeParse(input ?? {});

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { parseDocument, isMap, YAMLError } from 'yaml';
 import { ClawError } from '../errors.js';
+import { BRIDGE_PART_ENV } from '../bridge/config.js';
 import { CONFIG_ENV as BYTEROVER_ENV } from '../byterover/config.js';
 import { ConfigFileSchema } from './schema.js';
 import {
@@ -73,6 +74,8 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
     path: 'bridge.store.redisUrl',
     description: 'bridge: Redis URL for the BullMQ queue (with CLAW_BYTEROVER_DATABASE_URL)',
   },
+  // Skill invoke, the bridge's web login, claw-api registration.
+  ...BRIDGE_PART_ENV.map((e) => ({ ...e, path: `bridge.${e.path}` })),
   // lib/byterover's own variables (BRV_IAM_BASE_URL, …), under the `byterover` key.
   ...Object.entries(BYTEROVER_ENV).map(([key, name]) => ({
     name,

@@ -82,6 +82,11 @@ function registerSecretValue(value: unknown): void {
     for (const v of value) registerSecretValue(v);
     return;
   }
+  if (isPlainObject(value) && typeof value.key === 'string') {
+    // A list entry naming its secret (`{key, caller}` of bridge.skill.apiKeys).
+    registerSecretValue(value.key);
+    return;
+  }
   if (typeof value !== 'string') return;
   registerSecret(value);
   if (!URL.canParse(value)) return;
@@ -122,14 +127,14 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 /**
  * Converts a string from env, a flag or `config set` to the kind its key takes.
  * Returns the string unchanged for string keys; numbers and booleans (true/false, 1/0, yes/no, on/off)
- * are parsed, lists are split on commas (blank items dropped), anything else is left for validation
+ * are parsed, lists are split on commas and whitespace (blank items dropped), anything else is left for validation
  * to report.
  */
 export function coerceValue(path: string, raw: string): unknown {
   const kind = CONFIG_KEYS.get(path);
   const v = raw.trim();
   if (kind === 'list') {
-    return v === '' ? [] : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    return v.split(/[\s,]+/).filter((x) => x !== '');
   }
   if (kind === 'number') {
     const n = Number(v);

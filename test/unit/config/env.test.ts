@@ -17,7 +17,7 @@ describe('config from the environment: bridge settings', () => {
     expect(resolveEnv({ PORT: '7000' }).bridge.port).toBe(7000);
   });
 
-  it('splits secret lists on commas, drops blanks, and registers each secret with the redactor', () => {
+  it('splits secret lists on commas and spaces, drops blanks, and registers each secret with the redactor', () => {
     const a = 'rotating-secret-new-0123456789';
     const b = 'rotating-secret-old-0123456789';
     const c = resolveEnv({ CLAW_BYTEROVER_WEBHOOK_SECRETS: ` ${a}, ,${b} ` });
@@ -55,5 +55,46 @@ describe('config from the environment: bridge settings', () => {
     }
     expect(isClawError(err) && err.code).toBe('CONFIG_INVALID');
     expect((err as Error).message).not.toContain('not-a-whsec-secret-value');
+  });
+});
+
+describe('config from the environment: the bridge parts', () => {
+  it('skill API keys, space- or comma-separated, are secrets', () => {
+    const k1 = 'skill-key-aaaaaaaaaaaaaaaa1';
+    const k2 = 'skill-key-bbbbbbbbbbbbbbbb2';
+    const c = resolveEnv({ CLAW_BYTEROVER_SKILL_API_KEYS: `${k1} ${k2}` });
+    expect(c.bridge.skill.apiKeys).toEqual([k1, k2]);
+    expect(redactString(k2)).not.toContain(k2);
+  });
+
+  it('skill keys given as {key, caller} in a layer are registered as secrets too', () => {
+    const k = 'skill-key-cccccccccccccccc3';
+    const c = resolveConfig([{ source: 'file test', values: { bridge: { skill: { apiKeys: [{ key: k, caller: 'ci' }] } } } }]).config;
+    expect(c.bridge.skill.apiKeys).toEqual([{ key: k, caller: 'ci' }]);
+    expect(redactString(`x ${k}`)).not.toContain(k);
+  });
+
+  it('claw-api URL, token and scopes', () => {
+    const token = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig-value-123';
+    const c = resolveEnv({ CLAW_API_URL: 'http://127.0.0.1:9/api', CLAW_API_TOKEN: token, CLAW_API_SCOPES: 'nodes:write, nodes:read' });
+    expect(c.bridge.clawApi.url).toBe('http://127.0.0.1:9/api');
+    expect(c.bridge.clawApi.scopes).toEqual(['nodes:write', 'nodes:read']);
+    expect(redactString(token)).not.toContain(token);
+  });
+
+  it('the bridge web login: issuer and public URL, encryption key a secret', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const c = resolveEnv({
+      CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER: 'https://issuer.example/oidc',
+      CLAW_BYTEROVER_BRIDGE_PUBLIC_URL: 'https://bridge.example',
+      CLAW_BYTEROVER_BRIDGE_OAUTH_ENCRYPTION_KEY: key,
+    });
+    expect(c.bridge.oauth.issuer).toBe('https://issuer.example/oidc');
+    expect(c.bridge.oauth.publicUrl).toBe('https://bridge.example');
+    expect(redactString(key)).not.toContain(key);
+  });
+
+  it('an issuer without a callback URL is CONFIG_INVALID naming bridge.oauth.redirectUri', () => {
+    expect(() => resolveEnv({ CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER: 'https://issuer.example/oidc' })).toThrow(/bridge\.oauth\.redirectUri/);
   });
 });
