@@ -5,12 +5,20 @@
  * 401, 400 for a payload they cannot decode, 200 with `partial_success` rejecting data points).
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'vitest';
+import { createBridge, parseBridgeConfig } from '../../../lib/bridge/index.js';
 import type { CheckResult, DoctorReport } from '../../../lib/doctor/index.js';
+import { createLogger } from '../../../lib/log/index.js';
+import { createTelemetry } from '../../../lib/telemetry/index.js';
+import { DEFAULT_SESSION_KEY } from '../../standin/byterover.js';
+import { startClawApiStandin } from '../../standin/claw-api.js';
+import { CLAW_AUDIENCE, startClawIssuer } from '../clawapi/issuer.js';
 import { REPO_ROOT, type CliEnv } from '../cli/harness.js';
 
 export const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, 'docs', 'doctor.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -130,5 +138,67 @@ export async function startCollector(behaviour: CollectorBehaviour, expectToken?
     url: `http://127.0.0.1:${port}`,
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * Everything doctor checks, healthy, except an OpenClaw gateway (test/interop/doctor adds one): the
+ * built addon and plain library, the claw-api stand-in with a real issuer's `nodes:write` token, an
+ * accepting OTLP receiver, a running bridge with /metrics, the ByteRover stand-in with an API key,
+ * and a context tree pulled from it. `args`/`env` are what doctor is run with.
+ */
+export interface HealthySetup {
+  args: string[];
+  env: Record<string, string>;
+  /** Every secret the setup handed to doctor (none may appear in its output). */
+  secrets: string[];
+  close(): Promise<void>;
+}
+
+export async function healthySetup(e: CliEnv, plainLibrary: string): Promise<HealthySetup> {
+  const silent = createLogger({ level: 'silent' });
+
+  const issuer = await startClawIssuer();
+  const api = await startClawApiStandin({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: CLAW_AUDIENCE });
+  const clawToken = await issuer.clientCredentialsToken({ scope: 'nodes:write' });
+  const collector = await startCollector('unauthorized', 'collector-secret-token');
+  const dir = await mkdtemp(join(tmpdir(), 'doctor-healthy-'));
+  const bridge = await createBridge({ config: parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }), dataDir: dir, worker: false, logger: silent });
+  const telemetry = createTelemetry({ env: {}, logger: silent });
+  telemetry.mountMetrics(bridge);
+  const { url: bridgeUrl } = await bridge.listen(0, '127.0.0.1');
+
+  // A space on the ByteRover stand-in holding the fixture tree, pulled for real.
+  const team = e.standin.addTeam({ name: 'acme', is_default: true });
+  const space = e.standin.addSpace(team.id, { name: 'notes', is_default: true });
+  const fixture = join(REPO_ROOT, 'test', 'fixtures', 'context-tree');
+  const files: Record<string, string> = {};
+  for (const f of (await readdir(fixture, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())) {
+    const abs = join(f.parentPath, f.name);
+    files[abs.slice(fixture.length + 1)] = await readFile(abs, 'utf8');
+  }
+  e.standin.commitFiles(team.id, space.id, 'main', files, 'fixture tree');
+  const env: Record<string, string> = {
+    BYTEROVER_API_KEY: DEFAULT_SESSION_KEY,
+    CLAW_API_URL: api.url,
+    CLAW_API_TOKEN: clawToken,
+    CLAW_API_AUDIENCE: CLAW_AUDIENCE,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-secret-token',
+  };
+  const pulled = await e.cli(['pull', '--team', team.id, '--space', space.id], { env });
+  if (pulled.code !== 0) throw new Error(`pull failed (${pulled.code}): ${pulled.err}`);
+  return {
+    args: ['--plugin', plainLibrary, '--bridge', bridgeUrl],
+    env,
+    secrets: [DEFAULT_SESSION_KEY, clawToken, 'collector-secret-token'],
+    async close() {
+      await telemetry.shutdown().catch(() => undefined);
+      await bridge.close().catch(() => undefined);
+      await collector.close();
+      await api.close();
+      await issuer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
