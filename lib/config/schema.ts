@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { byteRoverConfigSchema } from '../byterover/config.js';
 import { BRIDGE_SECRET_PATHS, BridgeConfigSchema } from '../bridge/config.js';
+import { TelemetryConfigSchema } from '../telemetry/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -66,6 +67,8 @@ export const ClawConfigSchema = z.strictObject({
   byterover: byteRoverConfigSchema.prefault({}),
   /** The companion service (`claw-byterover serve`): listener, webhooks, queue, store (lib/bridge/config.ts). */
   bridge: BridgeConfigSchema.prefault({}),
+  /** Metrics: the `/metrics` route and OTLP export; the exporter itself is configured by the standard OTEL_* variables (lib/telemetry). */
+  telemetry: TelemetryConfigSchema.prefault({}),
 });
 
 export type ClawConfig = z.infer<typeof ClawConfigSchema>;
