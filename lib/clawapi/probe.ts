@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { isClawError } from '../errors.js';
 import { createHttpClient } from '../http/client.js';
 import type { HttpClient } from '../http/types.js';
+import type { Logger } from '../log/index.js';
 import { redactString, safeUrl } from '../log/redact.js';
 import { createClawApiClient } from './client.js';
 import { scrubToken, type Evidence } from './diagnose.js';
@@ -23,6 +24,8 @@ export interface ProbeOptions {
   requiredScopes?: string[];
   http?: HttpClient;
   now?: () => number;
+  /** Where the client logs (default lib/log's logger). */
+  logger?: Logger;
 }
 
 export interface RegistrationProbe {
@@ -45,7 +48,7 @@ export function probeNode(): NodeRegistration {
 }
 
 export async function probeRegistration(opts: ProbeOptions): Promise<RegistrationProbe> {
-  const ownHttp = opts.http ? undefined : createHttpClient();
+  const ownHttp = opts.http ? undefined : createHttpClient(opts.logger ? { logger: opts.logger } : {});
   const http = opts.http ?? (ownHttp as HttpClient);
   let token: string | undefined;
   const tokenFn = async (): Promise<string> => {
@@ -59,6 +62,7 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
     audience: opts.audience,
     requiredScopes: opts.requiredScopes,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const node = opts.node ?? probeNode();
   const scrub = (s: string): string => scrubToken(redactString(s), token);
