@@ -228,9 +228,20 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
     ...parseKeyValueList(str(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), problems, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS entry'),
     ...(override.headers ?? {}),
   };
-  for (const v of Object.values(headers)) registerSecret(v);
+  // Credentials in the URL become Basic auth (as Node's http does for the stock exporter); the URL
+  // itself is kept without them so it can be logged.
   const u = new URL(url);
-  if (u.password) registerSecret(decodeURIComponent(u.password));
+  if (u.username || u.password) {
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    registerSecret(pass);
+    const hasAuth = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
+    if (!hasAuth) headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    u.username = '';
+    u.password = '';
+    url = u.toString();
+  }
+  for (const v of Object.values(headers)) registerSecret(v);
 
   const compressionRaw = (str(env, 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION') ?? str(env, 'OTEL_EXPORTER_OTLP_COMPRESSION') ?? 'none').toLowerCase();
   let compression: 'gzip' | 'none' = 'none';

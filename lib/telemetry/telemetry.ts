@@ -276,7 +276,7 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
     },
     mountMetrics(target) {
       if (!config.prometheus.enabled) return;
-      const server = 'server' in target ? target.server : target;
+      const server = mountServer(target);
       const handler = metricsRouteHandler(scrape, log);
       server.route('GET', config.prometheus.path, handler);
     },
@@ -295,6 +295,10 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
       return shut;
     },
   };
+}
+
+function mountServer(target: MetricsMountTarget): { route(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void): unknown } {
+  return 'route' in target && typeof target.route === 'function' ? target : (target as { server: ReturnType<typeof mountServer> }).server;
 }
 
 type Recorders = Pick<Telemetry, 'httpObserver' | 'recordWebhook' | 'recordAuthRefresh' | 'recordRecall' | 'recordHandshake' | 'recordSkillInvoke'>;
@@ -374,7 +378,7 @@ function disabledTelemetry(config: TelemetryConfig, otlp: OtlpResolution, log: L
     instrumentBridge: () => noop,
     mountMetrics(target) {
       if (!config.prometheus.enabled) return;
-      const server = 'server' in target ? target.server : target;
+      const server = mountServer(target);
       server.route('GET', config.prometheus.path, (_req, res) => {
         const body = JSON.stringify({ ok: false, code: 'TELEMETRY_DISABLED', message: `expected metrics, found telemetry turned off (${message})`, hint: 'unset OTEL_SDK_DISABLED and set telemetry.enabled=true' });
         res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
