@@ -49,6 +49,11 @@ export interface OAuthSessionOptions {
   waitMs: number;
   logger: Logger;
   onRefresh?: ((result: RefreshResult, info: RefreshInfo) => void) | undefined;
+  /**
+   * How long the in-memory record is trusted before the store is read again (default 30 s): bounds how
+   * long an instance keeps serving the previous login's key after a new login on another instance.
+   */
+  recheckMs?: number;
 }
 
 export interface OAuthStatus {
@@ -79,6 +84,13 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   const key = tokensKey(o.profile);
   const lockName = `oauth-refresh:${o.profile}`;
   let cached: Versioned<TokenRecord> | undefined;
+  /** When `cached` was last read from (or written to) the store. */
+  let cachedAt = 0;
+  const recheckMs = o.recheckMs ?? 30_000;
+  const setCached = (r: Versioned<TokenRecord> | undefined): void => {
+    cached = r;
+    cachedAt = o.clock();
+  };
   let renewing: Promise<Versioned<TokenRecord>> | undefined;
   let loading: Promise<Versioned<TokenRecord> | undefined> | undefined;
 
@@ -95,7 +107,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
 
   const read = async (): Promise<Versioned<TokenRecord> | undefined> => {
     const r = await o.sealed.getTokens(o.profile);
-    if (r && (!cached || r.version >= cached.version)) cached = r;
+    if (r && (!cached || r.version >= cached.version)) setCached(r);
     return r;
   };
 
@@ -147,7 +159,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       const reason = 'the issuer refused the refresh token (invalid_grant)';
       if (reread && reread.value.cred.refreshToken === cred.refreshToken) {
         await o.sealed.set(key, { cred: reread.value.cred, reauth: { at: o.clock(), reason } }, o.clock(), reread.version).catch(() => undefined);
-        cached = undefined;
+        setCached(undefined);
       }
       report('reauth', AuthErrorCode.REAUTH_REQUIRED);
       throw reauthRequired(o.profile, reason);
@@ -163,7 +175,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     }
     report('ok');
     const mine = { value: next, version: w.version };
-    cached = mine;
+    setCached(mine);
     return mine;
   };
 
@@ -213,7 +225,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   };
 
   const current = async (): Promise<Versioned<TokenRecord>> => {
-    if (cached && !cached.value.reauth) return cached;
+    if (cached && !cached.value.reauth && o.clock() - cachedAt < recheckMs) return cached;
     loading ??= read().finally(() => {
       loading = undefined;
     });
@@ -222,7 +234,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
 
   const currentKey = (): string | undefined => {
     const c = cached;
-    return c && !c.value.reauth && !stale(c.value.cred, {}) ? c.value.cred.sessionKey : undefined;
+    return c && !c.value.reauth && o.clock() - cachedAt < recheckMs && !stale(c.value.cred, {}) ? c.value.cred.sessionKey : undefined;
   };
 
   return {
@@ -270,7 +282,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     },
 
     forget() {
-      cached = undefined;
+      setCached(undefined);
     },
   };
 }

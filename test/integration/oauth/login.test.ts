@@ -129,6 +129,21 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(await a.oauth.sessionProvider!.sessionKey()).toBe(await b.oauth.sessionProvider!.sessionKey());
   });
 
+  it('a new login on one instance reaches the others once their in-memory copy is older than the recheck window (30 s)', async () => {
+    const a = await bridge();
+    const b = await bridge({ redirectUri: `${a.url}/auth/callback` });
+    await login(env, a.url);
+    const first = await b.oauth.sessionProvider!.sessionKey();
+    await login(env, a.url);
+    const second = await a.oauth.sessionProvider!.sessionKey();
+    expect(second).not.toBe(first);
+    expect(b.oauth.sessionProvider!.currentKey!()).toBe(first);
+    env.clock.advance(31_000);
+    expect(b.oauth.sessionProvider!.currentKey!()).toBeUndefined();
+    expect(await b.oauth.sessionProvider!.sessionKey()).toBe(second);
+    expect(env.oidc.refreshCount()).toBe(0);
+  });
+
   it('answers a browser with an HTML page, and return_to with a 303 to that path', async () => {
     const b = await bridge();
     const begun = await beginLogin(b.url);

@@ -104,8 +104,10 @@ for (const backend of backends) {
       const rec = await stored();
       expect(rec.cred.sessionKey).toBe(key);
       await env.oidc.verifyAccessToken(key);
-      // One instance refreshed, the other used its result.
-      expect([...a.refreshes, ...b.refreshes].sort()).toEqual(['joined', 'ok']);
+      // One instance refreshed; the other used its result (by waiting on the lease, or by reading it).
+      const events = [...a.refreshes, ...b.refreshes];
+      expect(events.filter((r) => r === 'ok')).toHaveLength(1);
+      expect(events.every((r) => r === 'ok' || r === 'joined')).toBe(true);
       expect(spA.currentKey!()).toBe(key);
       expect(spB.currentKey!()).toBe(key);
     });
