@@ -121,7 +121,8 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
     consecutiveFailures: 0,
   };
   let step: 'register' | 'heartbeat' = 'register';
-  let everRegistered = false;
+  /** A registration was sent (it may have reached the claw-api even if its answer never came back). */
+  let attempted = false;
   let timer: NodeJS.Timeout | undefined;
   let abort = new AbortController();
   let running: Promise<void> | undefined;
@@ -152,8 +153,8 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
     if (stopping) return;
     try {
       if (step === 'register') {
+        attempted = true;
         const r = await o.client.register(o.node, { signal: abort.signal });
-        everRegistered = true;
         st.registrations++;
         st.registeredAt = r.node.registeredAt;
         st.state = 'registered';
@@ -213,7 +214,7 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
         // An aborted call ends at once; a token request in flight (not abortable) is waited for at most `limit`.
         if (running) await bounded(running.catch(() => undefined), limit, undefined);
         // A registration may have reached the server even when its answer was lost: delete anyway.
-        if (everRegistered || st.registrations > 0 || st.failures > 0) {
+        if (attempted) {
           const bound = new AbortController();
           const t = setTimeout(() => bound.abort(), limit);
           try {
