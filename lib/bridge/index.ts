@@ -4,6 +4,7 @@
  * - store/: the one storage interface (state + queue) and its backends (SQLite, PostgreSQL, Redis/BullMQ).
  * - queue/: group commit, retry schedule, worker.
  * - webhooks/: verification over raw bytes, the intake route, handlers by event type.
+ * - skill/: POST /skill/invoke (bearer API keys, idempotency); oauth/: the web login and its session.
  * - service.ts: createBridge() assembles them; config.ts: the bridge settings schema.
  */
 export * from './config.js';
@@ -12,3 +13,4 @@ export * from './service.js';
 export * from './store/index.js';
 export * from './queue/index.js';
 export * from './webhooks/index.js';
+export * from './skill/index.js';

@@ -8,12 +8,13 @@
  * 2. the profile's stored credential (`login`), refreshed when it is about to expire;
  * 3. client credentials from the configuration (services, CI), fetched on first use.
  */
-import { createHttpClient, type HttpClient } from '../http/index.js';
+import { createHttpClient, type HttpClient, type HttpObserver } from '../http/index.js';
 import { createByteRoverClient, type ByteRoverClient } from '../byterover/index.js';
 import {
   createFileTokenStore,
   createSessionProvider,
   issuerForIam,
+  type AuthRefreshEvent,
   type ClientCredentialsSettings,
   type CredentialSummary,
   type FileTokenStore,
@@ -51,6 +52,19 @@ export function clientCredentialsSettings(config: ClawConfig): ClientCredentials
 
 const built = new WeakMap<CommandContext, Promise<Services>>();
 
+/** Observers a long-running command (serve) attaches before the services are built: telemetry. */
+export interface ServiceObservers {
+  http?: HttpObserver[];
+  onAuthRefresh?: (e: AuthRefreshEvent) => void;
+}
+const observersOf = new WeakMap<CommandContext, ServiceObservers>();
+
+/** Sets the observers the services of `ctx` are built with (call before the first `services(ctx)`). */
+export function observeServices(ctx: CommandContext, observers: ServiceObservers): void {
+  if (built.has(ctx)) throw new Error('observeServices: the services of this command are already built');
+  observersOf.set(ctx, observers);
+}
+
 export function services(ctx: CommandContext): Promise<Services> {
   let s = built.get(ctx);
   if (!s) {
@@ -63,7 +77,8 @@ export function services(ctx: CommandContext): Promise<Services> {
 async function build(ctx: CommandContext): Promise<Services> {
   const { config, profile, sources } = await ctx.config();
   const logger = await ctx.logger();
-  const http = createHttpClient({ logger });
+  const observers = observersOf.get(ctx);
+  const http = createHttpClient({ logger, ...(observers?.http ? { observers: observers.http } : {}) });
   ctx.onCleanup(() => http.close());
   const store = createFileTokenStore({ ...(config.dataDir ? { dir: config.dataDir } : {}), env: ctx.io.env, logger });
 
@@ -77,7 +92,14 @@ async function build(ctx: CommandContext): Promise<Services> {
     describeCredential = async () => undefined;
   } else {
     const cc = clientCredentialsSettings(config);
-    const managed = createSessionProvider({ store, profile, http, logger, ...(cc ? { clientCredentials: cc } : {}) });
+    const managed = createSessionProvider({
+      store,
+      profile,
+      http,
+      logger,
+      ...(cc ? { clientCredentials: cc } : {}),
+      ...(observers?.onAuthRefresh ? { onRefresh: observers.onAuthRefresh } : {}),
+    });
     session = managed;
     credentialSource = 'store';
     describeCredential = () => managed.describe();

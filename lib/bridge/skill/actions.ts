@@ -17,6 +17,7 @@ import type { Logger } from '../../log/index.js';
 import {
   LocalMemory,
   type CurateResult,
+  type LocalMemoryOptions,
   type MemoryBackend,
   type MemorySync,
   type PullResult,
@@ -117,6 +118,8 @@ export interface OpenSkillActionsOptions {
   /** Watch the tree (default true: a long-running service). */
   watch?: boolean;
   logger?: Logger;
+  /** Latency of every search/recall (telemetry), passed to LocalMemory. */
+  onRecall?: LocalMemoryOptions['onRecall'];
 }
 
 export interface OpenedSkillActions {
@@ -135,6 +138,7 @@ export async function openSkillActions(opts: OpenSkillActionsOptions): Promise<O
     ...(opts.index ? { index: opts.index } : {}),
     watch: opts.watch ?? true,
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.onRecall ? { onRecall: opts.onRecall } : {}),
   });
   const sync = opts.client && opts.space ? memory.sync(opts.client, opts.space) : undefined;
   const actions = createSkillActions({

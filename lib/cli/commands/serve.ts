@@ -1,26 +1,25 @@
 /**
  * `claw-byterover serve` (`npm start`): runs the bridge service (lib/bridge) in the foreground on
  * the configured store (embedded SQLite in the data dir by default), with `GET /healthz` and
- * `GET /readyz` beside the bridge's own routes.
+ * `GET /readyz` beside the routes of the parts serve-parts.ts assembles (webhooks, skill invoke,
+ * the web login, /metrics; claw-api registration once listening).
  *
- * stderr: one start line (URL, store, routes, memory pull), then status lines (queue depth, oldest
- * age, dead letters, worker failures): every few seconds on a TTY, otherwise whenever something
- * changed; with `--json` each is one JSON line. stdout: the command's result once it stopped.
+ * stderr: start lines (URL, store, routes, what each part does), then status lines (queue depth,
+ * oldest age, dead letters, worker failures, claw-api state): every few seconds on a TTY, otherwise
+ * whenever something changed; with `--json` each is one JSON line. stdout: the command's result once it stopped.
  * SIGINT (the CLI context's signal) and SIGTERM close the bridge gracefully and exit 0.
  */
 import { InvalidArgumentError } from 'commander';
-import { createBridge, type Bridge, type BridgeConfig, type BridgeStatus } from '../../bridge/index.js';
-import { BYTEROVER_MEMORY_EVENTS, HandlerRegistry, registerByteRoverHandlers, type ByteRoverHandlerOptions } from '../../bridge/webhooks/handlers.js';
+import type { Bridge, BridgeConfig, BridgeStatus } from '../../bridge/index.js';
 import { sendJson } from '../../bridge/server.js';
+import type { RegistrationStatus } from '../../clawapi/index.js';
 import { resolveDataDir } from '../../byterover/auth/index.js';
 import { ClawError } from '../../errors.js';
-import { safeUrl, type Logger } from '../../log/index.js';
-import { ContextTree, MemorySync, Outbox } from '../../memory/index.js';
+import { safeUrl } from '../../log/index.js';
 import type { CommandContext, ConfigFlag } from '../context.js';
 import { ExitCode } from '../exit.js';
 import type { CommandModule, CommandResult } from '../program.js';
-import { services } from '../services.js';
-import { treeLocation } from '../tree.js';
+import { assembleServe } from './serve-parts.js';
 
 interface ServeFlags extends Record<string, unknown> {
   port?: number;
@@ -44,64 +43,6 @@ function parsePort(v: string): number {
     throw new InvalidArgumentError(`expected a port number 0-65535, found "${v}"`);
   }
   return n;
-}
-
-interface MemoryPull {
-  pullMemory?: ByteRoverHandlerOptions['pullMemory'];
-  /** Why memory pull is off, or where it pulls from. */
-  description: string;
-}
-
-/**
- * `pullMemory` for the webhook handlers: lib/memory's MemorySync pull of the configured team/space
- * into the context tree, only when a session exists (API key, client credentials or a stored login)
- * and both team and space are configured (no API listing at start-up).
- */
-async function memoryPull(ctx: CommandContext, abort: AbortSignal): Promise<MemoryPull> {
-  const { config } = await ctx.config();
-  if (!config.team || !config.space) {
-    return { description: 'off (no team and space configured: `claw-byterover config set team <id>` and `config set space <id>`)' };
-  }
-  const s = await services(ctx);
-  const loggedIn = config.apiKey !== undefined || config.clientCredentials !== undefined || (await s.describeCredential()) !== undefined;
-  if (!loggedIn) return { description: 'off (not logged in: run `claw-byterover login`)' };
-  const logger = await ctx.logger();
-  const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
-  const tree = new ContextTree({ projectRoot, treeRoot, logger });
-  ctx.onCleanup(() => tree.close());
-  const sync = new MemorySync({
-    tree,
-    outbox: new Outbox(stateDir, logger),
-    stateDir,
-    client: s.client,
-    teamId: config.team,
-    spaceId: config.space,
-    branch: config.branch,
-    logger,
-  });
-  const where = `${config.team}/${config.space}@${config.branch}`;
-  return {
-    description: `on (${where} into ${treeRoot})`,
-    pullMemory: async (reason) => {
-      const r = await sync.pull({ signal: abort });
-      logger.info(
-        { eventId: reason.eventId, type: reason.type, commitSha: r.commitSha, added: r.added.length, updated: r.updated.length, deleted: r.deleted.length },
-        `serve: memory pulled from ${where}`,
-      );
-    },
-  };
-}
-
-/** Handlers: the ByteRover memory events pull memory when configured, else they are acknowledged with a log line saying so. */
-function handlersFor(pull: MemoryPull, log: Logger): HandlerRegistry {
-  const registry = new HandlerRegistry();
-  if (pull.pullMemory) return registerByteRoverHandlers(registry, { pullMemory: pull.pullMemory });
-  for (const type of BYTEROVER_MEMORY_EVENTS) {
-    registry.on(type, (event) => {
-      log.info({ id: event.id, type }, `webhook: memory pull is not configured, event acknowledged without a pull: ${pull.description}`);
-    });
-  }
-  return registry;
 }
 
 function storeDescription(config: BridgeConfig, dataDir: string): { kind: string; where: string } {
@@ -139,7 +80,7 @@ function workerFailures(s: BridgeStatus): number {
   return s.worker ? s.worker.retried + s.worker.deadLettered + s.worker.storeErrors : 0;
 }
 
-function statusRecord(s: BridgeStatus): Record<string, unknown> {
+function statusRecord(s: BridgeStatus, reg: RegistrationStatus | undefined): Record<string, unknown> {
   const rejected = Object.entries(s.webhooks)
     .filter(([code]) => code !== 'WEBHOOK_ACCEPTED' && code !== 'WEBHOOK_DUPLICATE')
     .reduce((n, [, v]) => n + v, 0);
@@ -148,6 +89,7 @@ function statusRecord(s: BridgeStatus): Record<string, unknown> {
     queue: { depth: s.queue.depth, oldestAgeMs: s.queue.oldestAgeMs, inFlight: s.queue.inFlight, retrying: s.queue.retrying, deadLetters: s.queue.dead },
     worker: s.worker ? { processed: s.worker.processed, failures: workerFailures(s), retried: s.worker.retried, deadLettered: s.worker.deadLettered, storeErrors: s.worker.storeErrors } : null,
     webhooks: { accepted: s.webhooks.WEBHOOK_ACCEPTED ?? 0, duplicate: s.webhooks.WEBHOOK_DUPLICATE ?? 0, rejected, byCode: s.webhooks },
+    ...(reg ? { clawApi: { state: reg.state, nodeId: reg.nodeId, heartbeats: reg.heartbeats, failures: reg.failures, lastError: reg.lastError ? { code: reg.lastError.code, cause: reg.lastError.cause ?? null, message: reg.lastError.message } : null } } : {}),
   };
 }
 
@@ -159,14 +101,16 @@ function statusHuman(r: Record<string, any>): string {
   return (
     `status: queue ${q.depth} (oldest ${age}, in flight ${q.inFlight}, retrying ${q.retrying}), dead letters ${q.deadLetters}; ` +
     (w ? `worker processed ${w.processed}, failures ${w.failures}; ` : 'no worker; ') +
-    `webhooks accepted ${h.accepted}, duplicate ${h.duplicate}, rejected ${h.rejected}`
+    `webhooks accepted ${h.accepted}, duplicate ${h.duplicate}, rejected ${h.rejected}` +
+    (r.clawApi ? `; claw-api ${r.clawApi.state}${r.clawApi.lastError ? ` (last error ${r.clawApi.lastError.code}${r.clawApi.lastError.cause ? `/${r.clawApi.lastError.cause}` : ''})` : ''}` : '')
   );
 }
 
 /** What makes a status "changed" (the age of the oldest job moves all the time and does not count). */
 function changeKey(r: Record<string, any>): string {
   const { oldestAgeMs: _age, ...queue } = r.queue;
-  return JSON.stringify([queue, r.worker, r.webhooks]);
+  const reg = r.clawApi ? { state: r.clawApi.state, failures: r.clawApi.failures, lastError: r.clawApi.lastError } : null;
+  return JSON.stringify([queue, r.worker, r.webhooks, reg]);
 }
 
 async function serve(ctx: CommandContext): Promise<CommandResult> {
@@ -191,23 +135,17 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
     ctx.signal.removeEventListener('abort', onAbort);
   });
 
-  const pull = await memoryPull(ctx, stop.signal);
-  const bridge = await createBridge({
-    config: bridgeConfig,
-    dataDir,
-    logger,
-    handlers: handlersFor(pull, logger),
-  });
+  const assembled = await assembleServe(ctx, { dataDir, signal: stop.signal });
+  const { bridge, routes, parts } = assembled;
   let running = false;
   registerHealth(bridge, () => running && !stop.signal.aborted);
-  const routes = ['GET /healthz', 'GET /readyz', `POST ${bridgeConfig.webhooks.path}`];
   const store = storeDescription(bridgeConfig, dataDir);
 
   let url: string;
   try {
     ({ url } = await bridge.listen(bridgeConfig.port, bridgeConfig.host));
   } catch (e) {
-    await bridge.close().catch(() => undefined);
+    await assembled.close().catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new ClawError('BRIDGE_PORT_IN_USE', `Expected port ${bridgeConfig.port} on ${bridgeConfig.host} to be free, found it in use by another process.`, {
@@ -221,12 +159,17 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
     });
   }
   running = true;
+  await assembled.afterListen(url);
 
-  const startRecord = { event: 'listening', url, store, routes, memoryPull: pull.description };
+  const startRecord = { event: 'listening', url, store, routes, memoryPull: parts.memoryPull, parts };
   ctx.out.note(
     ctx.out.json
       ? JSON.stringify(startRecord)
-      : `claw-byterover bridge listening on ${url} (store ${store.kind} ${store.where}); routes: ${routes.join(', ')}; memory pull ${pull.description}`,
+      : [
+          `claw-byterover bridge listening on ${url} (store ${store.kind} ${store.where}); routes: ${routes.join(', ')}; memory pull ${parts.memoryPull}`,
+          `  session: ${parts.session}; skill invoke: ${parts.skill}; web login: ${parts.oauth}`,
+          `  claw-api: ${parts.clawApi}; telemetry: ${parts.telemetry}`,
+        ].join('\n'),
   );
 
   const tty = ctx.io.stderr.isTTY === true;
@@ -241,7 +184,7 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
       logger.warn({ err: (e as Error).message }, 'serve: reading the bridge status failed');
       return;
     }
-    const r = statusRecord(s);
+    const r = statusRecord(s, assembled.registration());
     last = r;
     const key = changeKey(r);
     const due = tty && Date.now() - lastPrinted >= TTY_STATUS_MS;
@@ -269,7 +212,7 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
 
   running = false;
   ctx.out.note(ctx.out.json ? JSON.stringify({ event: 'stopping', reason: stopReason }) : `claw-byterover bridge: ${stopReason} received, shutting down`);
-  await bridge.close();
+  await assembled.close();
   // The store is closed now: the queue figures are the last ones read; the counters are final.
   const final = {
     lastQueue: (last as Record<string, any> | undefined)?.queue ?? null,
@@ -279,7 +222,7 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
   const processed = final.worker ? `, ${final.worker.processed} event(s) processed` : '';
   const accepted = final.webhooks.WEBHOOK_ACCEPTED ?? 0;
   return {
-    data: { url, store, routes, stopped: stopReason, ...final },
+    data: { url, store, routes, stopped: stopReason, ...final, ...(assembled.registration() ? { registration: assembled.registration() } : {}) },
     human: [`Bridge stopped (${stopReason}): ${accepted} webhook(s) accepted${processed}.`],
     exitCode: ExitCode.OK,
   };
@@ -288,7 +231,9 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
 export const serveCommands: CommandModule = (program, rt) => {
   program
     .command('serve')
-    .description('run the bridge service (webhooks on a durable queue, /healthz, /readyz) on the configured store; embedded SQLite by default')
+    .description(
+      'run the bridge service on the configured store (embedded SQLite by default): webhooks on a durable queue, skill invoke, the web login, /metrics, /healthz, /readyz, claw-api registration',
+    )
     .option('--port <n>', 'port to listen on (default: bridge.port, 8787; 0 picks a free one)', parsePort)
     .option('--host <addr>', 'address to listen on (default: bridge.host, 127.0.0.1)')
     .action(rt.action<ServeFlags>(serve, SERVE_FLAGS));

@@ -21,6 +21,7 @@ import { exitCodeForErrorCode } from '../../../lib/cli/exit.js';
 import { REPO_ROOT, startCliProcess } from './harness.js';
 
 const SECRET = 'serve-test-webhook-secret-0123456789';
+const SKILL_KEY = 'serve-test-skill-key-abcdefghijklmnop';
 
 interface Served {
   child: ChildProcessWithoutNullStreams;
@@ -41,7 +42,13 @@ beforeAll(async () => {
   dataDir = join(root, 'data');
   await mkdir(join(root, 'config', 'claw-byterover'), { recursive: true });
   await writeFile(join(root, 'config', 'claw-byterover', 'config.yaml'), `bridge:\n  webhooks:\n    byteroverSecrets: ["${SECRET}"]\n`);
-  env = { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), CLAW_BYTEROVER_DATA_DIR: dataDir };
+  env = {
+    HOME: root,
+    XDG_CONFIG_HOME: join(root, 'config'),
+    CLAW_BYTEROVER_DATA_DIR: dataDir,
+    CLAW_BYTEROVER_CONTEXT_TREE: join(root, 'project', '.brv', 'context-tree'),
+    CLAW_BYTEROVER_SKILL_API_KEYS: SKILL_KEY,
+  };
 });
 
 afterAll(async () => {
@@ -125,9 +132,32 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       const start = jsonLine(line) as Record<string, any>;
       expect(start.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(start.store).toEqual({ kind: 'sqlite', where: join(dataDir, 'bridge.db') });
-      expect(start.routes).toEqual(['GET /healthz', 'GET /readyz', 'POST /webhooks/byterover']);
+      expect(start.routes).toEqual([
+        'GET /healthz',
+        'GET /readyz',
+        'GET /metrics',
+        'POST /webhooks/byterover',
+        'POST /skill/invoke',
+        'GET /auth/login',
+        'GET /auth/callback',
+        'GET /auth/status',
+      ]);
       expect(start.memoryPull).toMatch(/^off \(no team and space configured/);
+      expect(start.parts).toMatchObject({ skill: 'on (1 API key(s))', oauth: 'off (no bridge.oauth.issuer)' });
+      expect(start.parts.clawApi).toMatch(/^off/);
       const url = start.url as string;
+
+      // Skill invoke over the context tree: curate a note, then find it; a wrong key is refused.
+      const invoke = (body: unknown, key = SKILL_KEY) =>
+        fetch(`${url}/skill/invoke`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const curated = await invoke({ action: 'curate', payload: { content: 'Rollbacks are a blue/green DNS flip that takes about 30 seconds.', title: 'Rollbacks' }, idempotencyKey: 'serve-curate-1' });
+      expect(curated.status).toBe(200);
+      const found = await invoke({ action: 'search', payload: { query: 'rollback dns flip' } });
+      expect(found.status).toBe(200);
+      expect(JSON.stringify(await found.json())).toContain('Rollbacks');
+      expect((await invoke({ action: 'search', payload: { query: 'x' } }, 'not-the-key-0123456789abcdef')).status).toBe(401);
+      // No web login configured: its status says so.
+      expect(await (await fetch(`${url}/auth/status`)).json()).toEqual({ ok: true, configured: false });
 
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
@@ -169,6 +199,11 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       expect(processed.worker.failures).toBe(0);
       expect(processed.webhooks.rejected).toBe(1);
 
+      // Prometheus text on /metrics: the webhooks by result and the skill calls.
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^claw_byterover_webhooks_total\{[^}]*result="accepted"[^}]*\} 1/m);
+      expect(metrics).toMatch(/claw_byterover_skill_invocations_total\{[^}]*action="curate"/);
+
       s.child.kill('SIGTERM');
       const { code } = await s.exited;
       expect(code).toBe(0);
@@ -179,6 +214,7 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       expect(existsSync(join(dataDir, 'bridge.db'))).toBe(true);
       // The webhook secret never reaches the output.
       expect(`${s.lines.join('\n')}\n${s.stdout()}`).not.toContain(SECRET);
+      expect(`${s.lines.join('\n')}\n${s.stdout()}`).not.toContain(SKILL_KEY);
     } finally {
       if (s.child.exitCode === null) s.child.kill('SIGKILL');
     }
@@ -189,7 +225,8 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
     try {
       const { line } = await s.waitLine((l) => l.startsWith('claw-byterover bridge listening on '));
       expect(line).toContain(`(store sqlite ${join(dataDir, 'bridge.db')})`);
-      expect(line).toContain('routes: GET /healthz, GET /readyz, POST /webhooks/byterover');
+      expect(line).toContain('routes: GET /healthz, GET /readyz, GET /metrics, POST /webhooks/byterover, POST /skill/invoke');
+      expect(s.lines.some((l) => l.startsWith('  session: '))).toBe(true);
       const status = await s.waitLine((l) => l.startsWith('status: '));
       expect(status.line).toMatch(/^status: queue \d+ \(oldest \d+m?s, in flight \d+, retrying \d+\), dead letters \d+; worker processed \d+, failures \d+; webhooks accepted 0, duplicate 0, rejected 0$/);
       s.child.kill('SIGINT');

@@ -1,0 +1,229 @@
+/**
+ * What `serve` assembles around the bridge (lib/bridge) before it listens, in dependency order:
+ *
+ *   telemetry (one meter; OTLP per OTEL_*, GET /metrics)  ─ observes the transport, the session,
+ *   │                                                        webhooks, the queue, recall, skill calls
+ *   services (transport, session, ByteRover client)
+ *   bridge (store, webhooks, queue worker)
+ *   web login (/auth/login, /auth/callback, /auth/status): when bridge.oauth.issuer is set, its
+ *   │  session (tokens sealed in the shared store) is the one the bridge's ByteRover client uses
+ *   memory (the context tree + recall index; pull/push with the configured team/space)
+ *   skill invoke (POST /skill/invoke) over that memory and client
+ *   webhook handlers (memory events pull the space when one is configured and a session exists)
+ *   after listen: claw-api registration (when bridge.clawApi.url is set), DELETE on shutdown
+ *
+ * `close()` undoes it in reverse: deregister, close the bridge (requests finish, worker stops, the
+ * last metrics export runs, memory closes, the store closes), then stop telemetry.
+ */
+import { createBridge, type Bridge } from '../../bridge/index.js';
+import { mountOAuth, type OAuthMount } from '../../bridge/oauth/index.js';
+import { mountSkillInvoke, openSkillActions, type OpenedSkillActions } from '../../bridge/skill/index.js';
+import { BYTEROVER_MEMORY_EVENTS, HandlerRegistry, registerByteRoverHandlers } from '../../bridge/webhooks/handlers.js';
+import { nativeProtocolSupport, packageVersion } from '../../agent/index.js';
+import { createByteRoverClient, type ByteRoverClient } from '../../byterover/index.js';
+import { registrationEnabled, startRegistration, type RegistrationHandle, type RegistrationStatus } from '../../clawapi/index.js';
+import { safeUrl, type Logger } from '../../log/index.js';
+import { createTelemetry, type Telemetry } from '../../telemetry/index.js';
+import type { CommandContext } from '../context.js';
+import { observeServices, services } from '../services.js';
+import { treeLocation } from '../tree.js';
+
+export interface ServeParts {
+  readonly bridge: Bridge;
+  readonly telemetry: Telemetry;
+  readonly oauth: OAuthMount;
+  /** Routes served, for the start line. */
+  readonly routes: string[];
+  /** One line per part: what it does in this configuration and why. */
+  readonly parts: Record<'memory' | 'memoryPull' | 'session' | 'skill' | 'oauth' | 'clawApi' | 'telemetry', string>;
+  /** Starts what needs the listening URL (claw-api registration). */
+  afterListen(url: string): Promise<void>;
+  registration(): RegistrationStatus | undefined;
+  close(): Promise<void>;
+}
+
+export interface AssembleOptions {
+  dataDir: string;
+  /** Aborted when serve stops (cancels a pull in flight). */
+  signal: AbortSignal;
+}
+
+export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Promise<ServeParts> {
+  const { config } = await ctx.config();
+  const logger = await ctx.logger();
+  const bc = config.bridge;
+  const version = packageVersion();
+
+  const telemetry = createTelemetry({ config: config.telemetry, version, env: ctx.io.env, logger });
+  observeServices(ctx, { http: [telemetry.httpObserver], onAuthRefresh: telemetry.recordAuthRefresh });
+  const s = await services(ctx);
+
+  const handlers = new HandlerRegistry();
+  let bridge: Bridge;
+  try {
+    bridge = await createBridge({ config: bc, dataDir: o.dataDir, logger, handlers, onWebhookResult: telemetry.recordWebhook });
+  } catch (e) {
+    await telemetry.shutdown();
+    throw e;
+  }
+  let opened: OpenedSkillActions | undefined;
+  const fail = async (e: unknown): Promise<never> => {
+    await bridge.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
+    await telemetry.shutdown();
+    throw e;
+  };
+
+  try {
+    telemetry.instrumentBridge(bridge);
+    telemetry.mountMetrics(bridge);
+
+    const oauth = await mountOAuth(bridge, {
+      config: bc.oauth,
+      dataDir: o.dataDir,
+      http: s.http,
+      logger,
+      onRefresh: (result, info) => telemetry.recordAuthRefresh(oauthRefreshEvent(result, info)),
+    });
+    const client: ByteRoverClient = oauth.sessionProvider
+      ? createByteRoverClient({ http: s.http, session: oauth.sessionProvider, config: config.byterover, logger })
+      : s.client;
+    const session = oauth.sessionProvider ? `web login at ${oauth.redirectUri ? new URL('/auth/login', oauth.redirectUri).href : '/auth/login'}` : s.credentialSource;
+    const loggedIn = oauth.sessionProvider
+      ? true
+      : config.apiKey !== undefined || config.clientCredentials !== undefined || (await s.describeCredential()) !== undefined;
+
+    const where = await treeLocation(ctx);
+    const space = config.team && config.space ? { teamId: config.team, spaceId: config.space, branch: config.branch } : undefined;
+    opened = await openSkillActions({
+      projectRoot: where.projectRoot,
+      treeRoot: where.treeRoot,
+      stateDir: where.stateDir,
+      client,
+      ...(space ? { space } : {}),
+      logger,
+      onRecall: telemetry.recordRecall,
+    });
+    const memory = opened;
+    bridge.server.onClose(() => memory.close());
+
+    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions: memory.actions, logger, onInvoke: (action, outcome, ms) => telemetry.recordSkillInvoke(action, outcome.result, ms) });
+
+    const memoryPull = registerMemoryHandlers(handlers, {
+      sync: memory.sync,
+      where: space ? `${space.teamId}/${space.spaceId}@${space.branch}` : undefined,
+      loggedIn,
+      treeRoot: where.treeRoot,
+      signal: o.signal,
+      logger,
+    });
+
+    const routes = [
+      'GET /healthz',
+      'GET /readyz',
+      ...(telemetry.enabled && telemetry.config.prometheus.enabled ? [`GET ${telemetry.config.prometheus.path}`] : []),
+      `POST ${bc.webhooks.path}`,
+      `POST ${skill.path}`,
+      'GET /auth/login',
+      'GET /auth/callback',
+      'GET /auth/status',
+    ];
+
+    let registration: RegistrationHandle | undefined;
+    const clawApi = registrationEnabled(bc.clawApi) ? `registers with ${safeUrl(bc.clawApi.url)} every ${bc.clawApi.heartbeatSeconds}s` : 'off (no bridge.clawApi.url / CLAW_API_URL)';
+    const otlp = telemetry.otlp;
+    return {
+      bridge,
+      telemetry,
+      oauth,
+      routes,
+      parts: {
+        memory: `${where.treeRoot}`,
+        memoryPull,
+        session,
+        skill: skill.keys > 0 ? `on (${skill.keys} API key(s))` : 'answers 503 (no API key: set CLAW_BYTEROVER_SKILL_API_KEYS)',
+        oauth: oauth.configured ? `on (callback ${oauth.redirectUri ?? '?'})` : 'off (no bridge.oauth.issuer)',
+        clawApi,
+        telemetry: !telemetry.enabled ? 'off' : otlp.enabled ? `OTLP to ${otlp.settings.safeEndpoint} every ${otlp.settings.intervalMs / 1000}s` : `OTLP off (${otlp.message})`,
+      },
+      async afterListen(url: string) {
+        if (!registrationEnabled(bc.clawApi)) return;
+        const { min, max } = nativeProtocolSupport();
+        registration = await startRegistration({
+          config: bc.clawApi,
+          dataDir: o.dataDir,
+          http: s.http,
+          logger,
+          node: {
+            version,
+            capabilities: ['byterover.memory', 'skill.invoke', 'webhooks.byterover', ...(oauth.configured ? ['auth.web-login'] : [])],
+            protocol: { min, max },
+            endpoints: endpointsOf(bc.clawApi.publicUrl ?? url, { skillPath: skill.path, webhookPath: bc.webhooks.path, metricsPath: telemetry.config.prometheus.path }),
+          },
+        });
+      },
+      registration: () => registration?.status(),
+      async close() {
+        await registration?.stop();
+        await bridge.close();
+        await telemetry.shutdown();
+      },
+    };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function oauthRefreshEvent(result: 'ok' | 'failed' | 'reauth' | 'joined', _info: { profile: string; code?: string }) {
+  return {
+    kind: 'oauth' as const,
+    result: result === 'ok' || result === 'joined' ? ('renewed' as const) : result === 'reauth' ? ('reauth_required' as const) : ('failed' as const),
+    reason: 'expiry' as const,
+    durationMs: 0,
+  };
+}
+
+function endpointsOf(base: string, p: { skillPath: string; webhookPath: string; metricsPath: string }): Array<{ kind: string; url: string }> {
+  const at = (path: string): string => new URL(path, base.endsWith('/') ? base : `${base}/`).href;
+  return [
+    { kind: 'skill', url: at(p.skillPath.replace(/^\//, '')) },
+    { kind: 'webhook', url: at(p.webhookPath.replace(/^\//, '')) },
+    { kind: 'metrics', url: at(p.metricsPath.replace(/^\//, '')) },
+    { kind: 'health', url: at('healthz') },
+  ];
+}
+
+/**
+ * The ByteRover memory events: with a space configured and a session, each pulls the space into the
+ * tree; otherwise each is acknowledged with a log line saying why nothing was pulled.
+ */
+function registerMemoryHandlers(
+  registry: HandlerRegistry,
+  o: { sync: OpenedSkillActions['sync']; where: string | undefined; loggedIn: boolean; treeRoot: string; signal: AbortSignal; logger: Logger },
+): string {
+  const description = !o.where
+    ? 'off (no team and space configured: `claw-byterover config set team <id>` and `config set space <id>`)'
+    : !o.loggedIn
+      ? 'off (not logged in: run `claw-byterover login`, set BYTEROVER_API_KEY, or use the bridge web login)'
+      : `on (${o.where} into ${o.treeRoot})`;
+  const sync = o.sync;
+  if (sync && o.where && o.loggedIn) {
+    const where = o.where;
+    registerByteRoverHandlers(registry, {
+      pullMemory: async (reason) => {
+        const r = await sync.pull({ signal: o.signal });
+        o.logger.info(
+          { eventId: reason.eventId, type: reason.type, commitSha: r.commitSha, added: r.added.length, updated: r.updated.length, deleted: r.deleted.length },
+          `serve: memory pulled from ${where}`,
+        );
+      },
+    });
+    return description;
+  }
+  for (const type of BYTEROVER_MEMORY_EVENTS) {
+    registry.on(type, (event) => {
+      o.logger.info({ id: event.id, type }, `webhook: memory pull is not configured, event acknowledged without a pull: ${description}`);
+    });
+  }
+  return description;
+}
