@@ -32,6 +32,10 @@ export type RefreshResult = 'ok' | 'failed' | 'reauth' | 'joined';
 
 export interface RefreshInfo {
   profile: string;
+  /** Why it ran: `expiry` (stale before use) or `rejected` (the API answered 401 to the key). */
+  reason: 'expiry' | 'rejected';
+  /** From the start of this instance's renewal to its outcome (monotonic clock). */
+  durationMs: number;
   /** The error code for `failed` / `reauth`. */
   code?: string;
 }
@@ -75,6 +79,8 @@ export interface OAuthSessionProvider extends SessionProvider {
 
 interface RenewRequest {
   rejectedKey?: string | undefined;
+  /** performance.now() when the renewal started. */
+  t0: number;
 }
 
 const POLL_START_MS = 20;
@@ -94,12 +100,13 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   let renewing: Promise<Versioned<TokenRecord>> | undefined;
   let loading: Promise<Versioned<TokenRecord> | undefined> | undefined;
 
-  const stale = (c: StoredCredential, req: RenewRequest): boolean =>
+  const stale = (c: StoredCredential, req: Pick<RenewRequest, 'rejectedKey'>): boolean =>
     req.rejectedKey !== undefined ? c.sessionKey === req.rejectedKey : needsRefresh(c, nowSeconds(o.clock), o.skewSeconds);
 
-  const report = (result: RefreshResult, code?: string): void => {
+  const report = (result: RefreshResult, req: RenewRequest, code?: string): void => {
     try {
-      o.onRefresh?.(result, { profile: o.profile, ...(code ? { code } : {}) });
+      const info: RefreshInfo = { profile: o.profile, reason: req.rejectedKey === undefined ? 'expiry' : 'rejected', durationMs: performance.now() - req.t0 };
+      o.onRefresh?.(result, code ? { ...info, code } : info);
     } catch (e) {
       o.logger.warn({ err: (e as Error).message }, 'bridge oauth: onRefresh hook threw');
     }
@@ -134,12 +141,12 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   const refreshHoldingLease = async (req: RenewRequest): Promise<Versioned<TokenRecord>> => {
     const snap = usable(await read());
     if (!stale(snap.value.cred, req)) {
-      report('joined');
+      report('joined', req);
       return snap;
     }
     const cred = snap.value.cred;
     if (!cred.refreshToken) {
-      report('reauth', AuthErrorCode.REAUTH_REQUIRED);
+      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED);
       throw reauthRequired(o.profile, 'the login has no refresh token (request offline access, or sign in again when it expires)');
     }
     let tokens;
@@ -147,13 +154,13 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       tokens = await refreshAccessToken(await o.server(), cred.refreshToken);
     } catch (e) {
       if (!(e instanceof InvalidGrantError)) {
-        report('failed', isClawError(e) ? e.code : 'ERROR');
+        report('failed', req, isClawError(e) ? e.code : 'ERROR');
         throw e;
       }
       const reread = await read();
       if (reread && !reread.value.reauth && reread.value.cred.refreshToken !== cred.refreshToken && !stale(reread.value.cred, req)) {
         o.logger.info({ profile: o.profile }, 'bridge oauth: refresh token refused but the store holds a newer login; using it');
-        report('joined');
+        report('joined', req);
         return reread;
       }
       const reason = 'the issuer refused the refresh token (invalid_grant)';
@@ -161,7 +168,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         await o.sealed.set(key, { cred: reread.value.cred, reauth: { at: o.clock(), reason } }, o.clock(), reread.version).catch(() => undefined);
         setCached(undefined);
       }
-      report('reauth', AuthErrorCode.REAUTH_REQUIRED);
+      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED);
       throw reauthRequired(o.profile, reason);
     }
     const next: TokenRecord = { cred: credentialFromTokenResponse(tokens, { kind: 'oauth' }, cred, o.clock) };
@@ -170,10 +177,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       // Someone wrote meanwhile (a new login): theirs wins; ours was never used.
       const reread = usable(await read());
       o.logger.info({ profile: o.profile }, 'bridge oauth: the token record changed during the refresh; using the stored one');
-      report('joined');
+      report('joined', req);
       return reread;
     }
-    report('ok');
+    report('ok', req);
     const mine = { value: next, version: w.version };
     setCached(mine);
     return mine;
@@ -203,11 +210,11 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       // Another instance refreshes: wait for its result instead of refreshing too.
       const now = usable(await read());
       if (!stale(now.value.cred, req)) {
-        report('joined');
+        report('joined', req);
         return now;
       }
       if (o.clock() - started >= o.waitMs) {
-        report('failed', 'OAUTH_REFRESH_TIMEOUT');
+        report('failed', req, 'OAUTH_REFRESH_TIMEOUT');
         throw refreshTimeout(o.profile, o.clock() - started);
       }
       await sleep(delay / 2 + Math.random() * (delay / 2));
@@ -246,7 +253,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       const work = (async () => {
         const c = await current();
         if (!stale(c.value.cred, {})) return c.value.cred.sessionKey;
-        return (await renew({})).value.cred.sessionKey;
+        return (await renew({ t0: performance.now() })).value.cred.sessionKey;
       })();
       return abortable(work, signal);
     },
@@ -257,7 +264,7 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       const fresh = await read().catch(() => undefined);
       if (fresh && !fresh.value.reauth && fresh.value.cred.sessionKey !== rejectedKey) return true;
       try {
-        const c = await renew({ rejectedKey });
+        const c = await renew({ rejectedKey, t0: performance.now() });
         return c.value.cred.sessionKey !== rejectedKey;
       } catch (e) {
         if (isClawError(e, AuthErrorCode.REAUTH_REQUIRED) || isClawError(e, AuthErrorCode.NOT_LOGGED_IN)) {

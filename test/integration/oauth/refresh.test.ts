@@ -110,6 +110,7 @@ for (const backend of backends) {
       expect(events.every((r) => r === 'ok' || r === 'joined')).toBe(true);
       expect(spA.currentKey!()).toBe(key);
       expect(spB.currentKey!()).toBe(key);
+      for (const i of [...a.refreshInfo, ...b.refreshInfo]) expect(i.reason).toBe('expiry');
     });
 
     it('the rotated refresh token is persisted and is the live one: the next refresh works, the old token is dead', async () => {
@@ -138,6 +139,9 @@ for (const backend of backends) {
       ]);
       expect(answers.every(Boolean)).toBe(true);
       expect(env.oidc.refreshCount()).toBe(1);
+      const infos = [...a.refreshInfo, ...b.refreshInfo];
+      expect(infos.length).toBeGreaterThan(0);
+      for (const i of infos) expect(i).toMatchObject({ profile: 'default', reason: 'rejected' });
       expect(env.oidc.stats.errors).toEqual([]);
       const next = await b.oauth.sessionProvider!.sessionKey();
       expect(next).not.toBe(rejected);

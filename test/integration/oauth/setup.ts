@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createBridge, parseBridgeConfig, type Bridge, type BridgeStore } from '../../../lib/bridge/index.js';
-import { mountOAuth, parseOAuthConfig, type OAuthConfigInput, type OAuthMount, type RefreshResult } from '../../../lib/bridge/oauth/index.js';
+import { mountOAuth, parseOAuthConfig, type OAuthConfigInput, type OAuthMount, type RefreshInfo, type RefreshResult } from '../../../lib/bridge/oauth/index.js';
 import type { HttpClient } from '../../../lib/http/types.js';
 import type { Logger } from '../../../lib/log/index.js';
 import { startAuthEnv } from '../auth/setup.js';
@@ -84,6 +84,7 @@ export interface BridgeUnderTest {
   url: string;
   oauth: OAuthMount;
   refreshes: RefreshResult[];
+  refreshInfo: RefreshInfo[];
   close(): Promise<void>;
 }
 
@@ -107,6 +108,7 @@ export async function startBridge(env: OAuthEnv, o: StartBridgeOptions = {}): Pr
   const redirectUri = o.redirectUri ?? `${url}/auth/callback`;
   await env.registerRedirects([redirectUri]);
   const refreshes: RefreshResult[] = [];
+  const refreshInfo: RefreshInfo[] = [];
   const oauthConfig =
     o.oauth === null
       ? parseOAuthConfig({})
@@ -121,12 +123,16 @@ export async function startBridge(env: OAuthEnv, o: StartBridgeOptions = {}): Pr
         });
   let oauth: OAuthMount;
   try {
-    oauth = await mountOAuth(bridge, { config: oauthConfig, dataDir, http: env.http, logger: env.logger, now: env.clock.now, onRefresh: (r) => refreshes.push(r) });
+    oauth = await mountOAuth(bridge, { config: oauthConfig, dataDir, http: env.http, logger: env.logger, now: env.clock.now, onRefresh: (r, info) => {
+        refreshes.push(r);
+        refreshInfo.push(info);
+      },
+    });
   } catch (e) {
     await bridge.close();
     throw e;
   }
-  return { bridge, url, oauth, refreshes, close: () => bridge.close() };
+  return { bridge, url, oauth, refreshes, refreshInfo, close: () => bridge.close() };
 }
 
 export interface Reply {
