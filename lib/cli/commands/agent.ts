@@ -9,6 +9,7 @@ import { resolveDataDir } from '../../byterover/auth/index.js';
 import { ClawError } from '../../errors.js';
 import { registerSecret } from '../../log/redact.js';
 import { LocalMemory } from '../../memory/index.js';
+import { createTelemetry } from '../../telemetry/index.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
@@ -47,8 +48,12 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   const connectTimeoutMs = positiveInt(opts.connectTimeout, '--connect-timeout', 60_000);
   const { config } = await ctx.config();
   const logger = await ctx.logger();
+  // Handshakes by result and recall latency, exported over OTLP when OTEL_EXPORTER_OTLP_* is set
+  // (no /metrics here: this process serves no HTTP). Shut down last, so the final export has them.
+  const telemetry = createTelemetry({ config: config.telemetry, env: ctx.io.env, logger });
+  ctx.onCleanup(() => telemetry.shutdown());
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
-  const memory = await LocalMemory.open({ projectRoot, treeRoot, stateDir, logger, watch: !opts.once });
+  const memory = await LocalMemory.open({ projectRoot, treeRoot, stateDir, logger, watch: !opts.once, onRecall: telemetry.recordRecall });
   ctx.onCleanup(() => memory.close());
 
   const link = new AgentLink({
@@ -60,6 +65,7 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
     connectTimeoutMs,
     waitForApproval: opts.waitForApproval === true,
     logger,
+    onHandshake: telemetry.recordHandshake,
     ...(opts.debugHandshake
       ? { onHandshakeFrame: (dir, frame, phase) => ctx.out.note(`handshake ${dir === 'sent' ? '→' : '←'} [${phase}] ${JSON.stringify(redactFrame(frame, 12))}`) }
       : {}),
