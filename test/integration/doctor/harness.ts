@@ -18,7 +18,7 @@ import { createLogger } from '../../../lib/log/index.js';
 import { createTelemetry } from '../../../lib/telemetry/index.js';
 import { DEFAULT_SESSION_KEY } from '../../standin/byterover.js';
 import { startClawApiStandin } from '../../standin/claw-api.js';
-import { CLAW_AUDIENCE, startClawIssuer } from '../clawapi/issuer.js';
+import { CLAW_AUDIENCE, startClawIssuer, type ClawIssuer } from '../clawapi/issuer.js';
 import { REPO_ROOT, type CliEnv } from '../cli/harness.js';
 
 export const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, 'docs', 'doctor.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -152,6 +152,8 @@ export interface HealthySetup {
   env: Record<string, string>;
   /** Every secret the setup handed to doctor (none may appear in its output). */
   secrets: string[];
+  /** The real issuer behind the claw-api stand-in (for other tokens). */
+  issuer: ClawIssuer;
   close(): Promise<void>;
 }
 
@@ -192,6 +194,7 @@ export async function healthySetup(e: CliEnv, plainLibrary: string): Promise<Hea
     args: ['--plugin', plainLibrary, '--bridge', bridgeUrl],
     env,
     secrets: [DEFAULT_SESSION_KEY, clawToken, 'collector-secret-token'],
+    issuer,
     async close() {
       await telemetry.shutdown().catch(() => undefined);
       await bridge.close().catch(() => undefined);
