@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBridge, HttpServer, parseBridgeConfig, type Bridge } from '../../../lib/bridge/index.js';
 import { createLogger } from '../../../lib/log/index.js';
 import { createTelemetry, PROBE_METRIC, probeCollector, probeMetricsEndpoint, type Telemetry } from '../../../lib/telemetry/index.js';
-import { metric, OtlpReceiver, partialSuccessBody, statusBody } from './receiver.js';
+import { freePort, metric, OtlpReceiver, partialSuccessBody, statusBody } from './receiver.js';
 
 const TOKEN = `secret-${randomBytes(10).toString('hex')}`;
 const silent = createLogger({ level: 'silent' });
@@ -33,15 +33,6 @@ afterEach(() => {
 });
 
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${TOKEN},x-scope=tenant-1`, ...extra });
-
-/** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function noSecret(x: unknown): void {
   expect(JSON.stringify(x)).not.toContain(TOKEN);
@@ -131,7 +122,7 @@ describe('probeCollector', () => {
   });
 
   it('an unreachable port → unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const p = await probeCollector({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } });
     expect(p).toMatchObject({ ok: false, cause: 'unreachable', endpoint: `http://127.0.0.1:${port}/v1/metrics` });
     expect(p.status).toBeUndefined();
@@ -233,7 +224,7 @@ describe('probeMetricsEndpoint', () => {
     } finally {
       await new Promise<void>((r) => html.close(() => r()));
     }
-    const port = await closedPort();
+    const port = await freePort();
     const gone = await probeMetricsEndpoint(`http://127.0.0.1:${port}/metrics`);
     expect(gone.ok).toBe(false);
     expect(gone.status).toBeUndefined();

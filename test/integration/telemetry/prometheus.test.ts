@@ -8,8 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -22,19 +20,11 @@ import { createTelemetry, type Telemetry } from '../../../lib/telemetry/index.js
 import { missingTools } from '../../helpers/tools.js';
 import { DEFAULT_SESSION_KEY, startByteRoverStandin, type ByteRoverStandin } from '../../standin/byterover.js';
 import { KeyListSession } from '../../unit/byterover/harness.js';
-import { until } from './receiver.js';
+import { freePort, until } from './receiver.js';
 
 const skip = missingTools(['prometheus'], 'apt-get install -y prometheus');
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const silent = createLogger({ level: 'silent' });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface PromResult {
   metric: Record<string, string>;

@@ -289,6 +289,15 @@ export function points(m: DecodedMetric, match: Record<string, AttrValue> = {}):
   return m.points.filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
 }
 
+/** A loopback port nothing listens on now (bound, then closed): for "unreachable" and for servers we start. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 /** Polls `fn` until it returns a truthy value, at most `timeoutMs` (a bounded wait; never asserts time). */
 export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
