@@ -96,8 +96,9 @@ export async function startLogin(flow: LoginFlow, o: { returnTo?: string | undef
   const wantsIdToken = config.scopes.includes('openid');
   const nonce = wantsIdToken ? oidc.randomNonce() : undefined;
   const browserSecret = b64url(randomBytes(32));
-  registerSecret(verifier);
-  registerSecret(browserSecret);
+  // The verifier and the cookie are not registered with the redactor (an unauthenticated /auth/login
+  // must not grow a process-wide set); they are never logged: URLs are logged without their query, and
+  // lib/log redacts `code_verifier=` and Cookie headers by pattern.
   const loginId = loginIdOf(state);
   const now = flow.clock();
   const expiresAt = now + config.loginTtlSeconds * 1000;

@@ -123,7 +123,13 @@ export async function startBridge(env: OAuthEnv, o: StartBridgeOptions = {}): Pr
         });
   let oauth: OAuthMount;
   try {
-    oauth = await mountOAuth(bridge, { config: oauthConfig, dataDir, http: env.http, logger: env.logger, now: env.clock.now, onRefresh: (r, info) => {
+    oauth = await mountOAuth(bridge, {
+      config: oauthConfig,
+      dataDir,
+      http: env.http,
+      logger: env.logger,
+      now: env.clock.now,
+      onRefresh: (r, info) => {
         refreshes.push(r);
         refreshInfo.push(info);
       },
