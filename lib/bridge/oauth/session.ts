@@ -17,11 +17,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as oidc from 'openid-client';
-import { needsRefresh, type SessionProvider, type StoredCredential } from '../../byterover/auth/index.js';
+import { AuthErrorCode, needsRefresh, type SessionProvider, type StoredCredential } from '../../byterover/auth/index.js';
 import { credentialFromTokenResponse, describeCredential, nowSeconds, type CredentialSummary } from '../../byterover/auth/credential.js';
 import { InvalidGrantError, refreshAccessToken } from '../../byterover/auth/grants.js';
 import { ClawError, isClawError } from '../../errors.js';
-import { AuthErrorCode } from '../../byterover/auth/index.js';
 import type { Logger } from '../../log/index.js';
 import type { LockStore } from '../store/types.js';
 import { notLoggedIn, reauthRequired, refreshTimeout } from './errors.js';
