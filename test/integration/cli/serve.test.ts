@@ -15,23 +15,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodeForErrorCode } from '../../../lib/cli/exit.js';
-import { REPO_ROOT, startCliProcess } from './harness.js';
+import { isEvent, jsonLine, serveProcess, type Served } from './serve-harness.js';
 
 const SECRET = 'serve-test-webhook-secret-0123456789';
 const SKILL_KEY = 'serve-test-skill-key-abcdefghijklmnop';
-
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  /** stderr lines so far. */
-  lines: string[];
-  stdout: () => string;
-  /** Resolves with the first stderr line (from `from` on) matching `pred`. */
-  waitLine(pred: (line: string) => boolean, from?: number): Promise<{ line: string; index: number }>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 let root: string;
 let env: Record<string, string>;
@@ -56,69 +45,8 @@ afterAll(async () => {
 });
 
 function serve(argv: string[]): Served {
-  const child = startCliProcess(['serve', ...argv], { cwd: REPO_ROOT, env });
-  child.stdin.end();
-  const lines: string[] = [];
-  let partial = '';
-  let out = '';
-  const waiters = new Set<() => void>();
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    partial += c;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const w of [...waiters]) w();
-  });
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => {
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    });
-  });
-  let closed = false;
-  void exited.then(() => (closed = true));
-  return {
-    child,
-    lines,
-    stdout: () => out,
-    exited,
-    waitLine(pred, from = 0) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          for (let i = from; i < lines.length; i++) {
-            const line = lines[i] as string;
-            if (pred(line)) {
-              waiters.delete(check);
-              resolve({ line, index: i });
-              return;
-            }
-          }
-          if (closed || child.exitCode !== null) {
-            waiters.delete(check);
-            reject(new Error(`serve exited before the expected line; stderr:\n${lines.join('\n')}${partial}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
+  return serveProcess(argv, env);
 }
-
-function jsonLine(line: string): Record<string, any> | undefined {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const isEvent = (event: string, pred: (r: Record<string, any>) => boolean = () => true) => (line: string) => {
-  const r = jsonLine(line);
-  return r?.event === event && pred(r);
-};
 
 function sign(body: string, secret = SECRET): string {
   return createHmac('sha256', secret).update(body).digest('hex');
