@@ -7,6 +7,7 @@ export {
   createTelemetry,
   type InstrumentableBridge,
   type MetricsMountTarget,
+  type SkillOutcomeLike,
   type Telemetry,
   type TelemetryOptions,
 } from './telemetry.js';

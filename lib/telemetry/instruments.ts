@@ -127,14 +127,14 @@ export const METRICS = {
     kind: 'counter',
     unit: '{invocation}',
     description: 'POST /skill/invoke calls, by action and outcome.',
-    attributes: ['action', 'outcome'],
+    attributes: ['action', 'outcome', 'http.response.status_code'],
   },
   skillDuration: {
     name: 'claw_byterover.skill.duration',
     kind: 'histogram',
     unit: 's',
     description: 'POST /skill/invoke latency, by action and outcome.',
-    attributes: ['action', 'outcome'],
+    attributes: ['action', 'outcome', 'http.response.status_code'],
   },
 } as const satisfies Record<string, MetricSpec>;
 

@@ -51,6 +51,13 @@ export interface TelemetryOptions {
   http?: HttpClient;
 }
 
+/** The outcome the skill route reports (lib/bridge/skill/route.ts SkillOutcome). */
+export interface SkillOutcomeLike {
+  result: string;
+  status?: number;
+  code?: string;
+}
+
 /** What `instrumentBridge` reads: a bridge (or anything with the same `status()`), and its server for the close hook. */
 export interface InstrumentableBridge {
   status(): Promise<Pick<BridgeStatus, 'queue' | 'worker'>>;
@@ -81,8 +88,11 @@ export interface Telemetry {
   readonly recordRecall: (e: RecallEvent) => void;
   /** AgentLink's / probeHandshake's `onHandshake`. */
   readonly recordHandshake: (e: HandshakeEvent) => void;
-  /** The skill route's `onInvoke(action, outcome, ms)`. */
-  readonly recordSkillInvoke: (action: string, outcome: string, ms: number) => void;
+  /**
+   * The skill route's `onInvoke(action, outcome, ms)` (lib/bridge/skill OnInvoke): `outcome` is its
+   * `{result, status, code}` (or a plain result string).
+   */
+  readonly recordSkillInvoke: (action: string, outcome: string | SkillOutcomeLike, ms: number) => void;
   /**
    * Queue gauges and worker counters read from `bridge.status()` (one read per `queueStatsCacheMs`,
    * shared by concurrent collections). With `bridge.server`, a close hook exports once more while
@@ -101,7 +111,8 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-const SKILL_ACTIONS = new Set(['whoami', 'search', 'recall', 'curate', 'pull', 'push']);
+/** lib/bridge/skill's actions, plus `unknown` (a request that named none). */
+const SKILL_ACTIONS = new Set(['whoami', 'search', 'recall', 'curate', 'pull', 'push', 'unknown']);
 
 let diagInstalled = false;
 /** Routes the SDK's own warnings and errors to our logger (once per process). */
@@ -351,7 +362,9 @@ function recorders(inst: SyncInstruments, maxLabelValues: number): Recorders {
       inst.handshakes.add(1, a);
     },
     recordSkillInvoke: (action, outcome, ms) => {
-      const a: Attributes = { action: skillActions.value(action), outcome: skillOutcomes.value(outcome) };
+      const o = typeof outcome === 'string' ? { result: outcome } : outcome;
+      const a: Attributes = { action: skillActions.value(action), outcome: skillOutcomes.value(o.result) };
+      if (o.status !== undefined) a['http.response.status_code'] = o.status;
       inst.skillInvocations.add(1, a);
       inst.skillDuration.record(ms / 1000, a);
     },
