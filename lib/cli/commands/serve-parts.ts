@@ -16,7 +16,8 @@
  * last metrics export runs, memory closes, the store closes), then stop telemetry.
  */
 import { createBridge, type Bridge } from '../../bridge/index.js';
-import { mountOAuth, type OAuthMount } from '../../bridge/oauth/index.js';
+import { mountOAuth, type OAuthMount, type RefreshInfo, type RefreshResult } from '../../bridge/oauth/index.js';
+import type { AuthRefreshEvent } from '../../byterover/auth/index.js';
 import { mountSkillInvoke, openSkillActions, type OpenedSkillActions } from '../../bridge/skill/index.js';
 import { BYTEROVER_MEMORY_EVENTS, HandlerRegistry, registerByteRoverHandlers } from '../../bridge/webhooks/handlers.js';
 import { nativeProtocolSupport, packageVersion } from '../../agent/index.js';
@@ -174,12 +175,13 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
   }
 }
 
-function oauthRefreshEvent(result: 'ok' | 'failed' | 'reauth' | 'joined', _info: { profile: string; code?: string }) {
+/** The web login's refresh outcome as the auth-refresh metric records it (joined = another instance renewed). */
+function oauthRefreshEvent(result: RefreshResult, info: RefreshInfo): AuthRefreshEvent {
   return {
-    kind: 'oauth' as const,
-    result: result === 'ok' || result === 'joined' ? ('renewed' as const) : result === 'reauth' ? ('reauth_required' as const) : ('failed' as const),
-    reason: 'expiry' as const,
-    durationMs: 0,
+    kind: 'oauth',
+    result: result === 'ok' || result === 'joined' ? 'renewed' : result === 'reauth' ? 'reauth_required' : 'failed',
+    reason: info.reason,
+    durationMs: info.durationMs,
   };
 }
 
