@@ -74,6 +74,25 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     expect(human.out).toMatch(/1 check failed: 7 pass, 0 warn, 1 fail, 1 skip \(exit 7\)\.$/m);
   }, 120_000);
 
+  it('on a terminal the progress is one live line per check, redrawn in place, ending in its outcome', async () => {
+    const r = await e.cli(['doctor', ...setup.args], { env: setup.env, stderrTTY: true });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/\r\x1b\[2K⠋ \[1\/9\] Native addon …/);
+    expect(r.err).toMatch(/\r\x1b\[2K✔ \[1\/9\] Native addon: pass — /);
+    expect(r.err).toMatch(/\r\x1b\[2K- \[3\/9\] Agent handshake \(OpenClaw gateway\): skip — no --agent URL given\n/);
+    expect(r.err).not.toMatch(/^doctor: /m);
+  }, 120_000);
+
+  it('PREBUILDS_ONLY without a prebuild: native.load fails, listing every place the loader looked and why', async () => {
+    const r = await doctorJson(e, [], { ...setup.env, PREBUILDS_ONLY: '1' });
+    const c = r.check('native.load');
+    expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_LOAD_FAILED' });
+    expect(c.summary).toMatch(new RegExp(`^no native addon loads: could not load the claw-byterover native addon for ${process.platform}-${process.arch}`));
+    expect(c.evidence.map((x) => x.value)).toEqual(expect.arrayContaining([expect.stringMatching(/^missing \(no prebuilds directory\)$/), 'skipped (PREBUILDS_ONLY is set)']));
+    expect(c.next.join(' ')).toContain('PREBUILDS_ONLY is set, so local builds were not tried');
+    expect(r.code).toBe(7);
+  }, 120_000);
+
   it('the schema lists exactly the checks doctor runs', () => {
     const ids = ((SCHEMA.$defs as Record<string, { properties: { id: { enum: string[] } } }>).check?.properties.id.enum ?? []).slice().sort();
     expect(ids).toEqual(CHECKS.map((c) => c.id).sort());
