@@ -201,7 +201,9 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
   let tracker: ExportStatusTracker | undefined;
   if (otlp.enabled) {
     const s = otlp.settings;
-    const http = opts.http ?? (ownHttp = createHttpClient({ logger: opts.logger ?? rootLogger, budget: new RetryBudget(), connections: 2 }));
+    // lib/http logs every failed call at warn; for exports the tracker logs once per state change instead.
+    const httpLog = (opts.logger ?? rootLogger).child({ component: 'telemetry.http' }, { level: 'error' });
+    const http = opts.http ?? (ownHttp = createHttpClient({ logger: httpLog, budget: new RetryBudget(), connections: 2 }));
     tracker = new ExportStatusTracker(s, log);
     const t = tracker;
     const exporter = createOtlpMetricExporter(http, s, (a) => t.record(a));

@@ -298,17 +298,23 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
     telemetry.recordSkillInvoke('whoami', 'ok', 12);
     receiver.respond = () => ({ status: 401, headers: { 'content-type': 'application/x-protobuf' }, body: statusBody(16, 'invalid api key for tenant') });
     for (let i = 0; i < 3; i++) await telemetry.forceFlush();
+    receiver.respond = () => ({ status: 503, body: 'queue full' });
+    for (let i = 0; i < 2; i++) await telemetry.forceFlush();
     receiver.respond = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) });
     for (let i = 0; i < 2; i++) await telemetry.forceFlush();
 
-    expect(receiver.requests).toHaveLength(5);
+    expect(receiver.requests).toHaveLength(7);
     expect(receiver.requests[0]?.headers.authorization).toBe(`Bearer ${HEADER_VALUE}`);
-    const events = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'telemetry.export');
-    expect(events.map((e) => e.state)).toEqual(['http_401', 'ok']);
+    const lines = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = lines.filter((l) => l.event === 'telemetry.export');
+    expect(events.map((e) => e.state)).toEqual(['http_401', 'http_503', 'ok']);
     expect(events[0]).toMatchObject({ level: 40, status: 401, collectorMessage: 'invalid api key for tenant', headerNames: ['authorization'], previous: 'idle' });
-    expect(events[1]).toMatchObject({ level: 30, previous: 'http_401' });
+    expect(events[1]).toMatchObject({ level: 40, status: 503, collectorMessage: 'queue full', previous: 'http_401' });
+    expect(events[2]).toMatchObject({ level: 30, previous: 'http_503' });
+    // Nothing else speaks up per export: the transport's own per-call lines stay quiet.
+    expect(lines.filter((l) => (l.level as number) >= 30 && l.event !== 'telemetry.export' && l.event !== 'telemetry.otlp')).toEqual([]);
     expect(log.lines.join('')).not.toContain(HEADER_VALUE);
-    expect(telemetry.exportStatus()).toMatchObject({ state: 'ok', exports: 5, failures: 3, lastStatus: 200 });
+    expect(telemetry.exportStatus()).toMatchObject({ state: 'ok', exports: 7, failures: 5, lastStatus: 200 });
   });
 
   it('shutdown flushes what was recorded since the last export', async () => {
