@@ -23,6 +23,8 @@ export const ExitCode = {
   CONFLICT: 5,
   /** Something named does not exist (team, space, branch, file), or the configuration is invalid. */
   NOT_FOUND: 6,
+  /** `doctor`: at least one check failed (the report says which and what to do). */
+  CHECK_FAILED: 7,
   /** Interrupted by the user (Ctrl-C / SIGINT), or the operation was aborted. */
   INTERRUPTED: 130,
 } as const;
@@ -38,6 +40,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCodeValue; name: keyof t
   { code: 4, name: 'UNAVAILABLE', short: 'network/unavailable', meaning: 'network error, timeout, server unavailable (5xx) or rate limited' },
   { code: 5, name: 'CONFLICT', short: 'conflict', meaning: 'conflict: the remote changed (stale SHA) or local work would be overwritten' },
   { code: 6, name: 'NOT_FOUND', short: 'not found/config', meaning: 'not found (team, space, branch, file) or invalid configuration' },
+  { code: 7, name: 'CHECK_FAILED', short: 'check failed', meaning: '`doctor`: at least one check failed' },
   { code: 130, name: 'INTERRUPTED', short: 'interrupted', meaning: 'interrupted (SIGINT) or aborted' },
 ];
 

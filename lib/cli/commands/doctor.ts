@@ -19,7 +19,7 @@ import { createHttpClient, type HttpClient } from '../../http/index.js';
 import { registerSecret } from '../../log/redact.js';
 import { packageVersion } from '../../agent/link.js';
 import { progressReporter, recordingHttp, renderReport, runDoctor, type ByteRoverCheckOptions, type ClawApiCheckOptions, type MemoryCheckOptions, type Unavailable } from '../../doctor/index.js';
-import type { ExitCodeValue } from '../exit.js';
+import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
 import { services } from '../services.js';
@@ -109,7 +109,10 @@ async function doctor(ctx: CommandContext, flags: DoctorFlags): Promise<CommandR
   registerSecret(env.CLAW_API_TOKEN);
   registerSecret(env.CLAW_API_CLIENT_SECRET);
   // Its own transport for the probes that are not ByteRover's (gateway /readyz, claw-api).
-  const http = createHttpClient({ logger: await ctx.logger().catch(() => undefined) });
+  const cliLogger = await ctx.logger().catch(() => undefined);
+  const http = createHttpClient(cliLogger ? { logger: cliLogger } : {});
+  // The probes' own warnings would interleave with the progress lines and repeat what the checks report.
+  const probeLogger = cliLogger?.child({ component: 'doctor' }, { level: 'error' });
   ctx.onCleanup(() => http.close());
   let dataDir: string | undefined;
   let composedClawApi: unknown;
@@ -125,13 +128,13 @@ async function doctor(ctx: CommandContext, flags: DoctorFlags): Promise<CommandR
     env,
     native: { env, ...(flags.plugin ? { plugin: flags.plugin } : {}) },
     agent: { env, http, ...(flags.agent ? { url: flags.agent } : {}), ...(gatewayToken ? { token: gatewayToken } : {}), ...(dataDir ? { dataDir } : {}) },
-    clawApi: clawApiPart(composedClawApi, env, flags.clawApi, http),
+    clawApi: { ...clawApiPart(composedClawApi, env, flags.clawApi, http), ...(probeLogger ? { logger: probeLogger } : {}) },
     telemetry: { env, ...(flags.collector ? { collector: flags.collector } : {}), ...(flags.bridge ? { bridgeUrl: flags.bridge } : {}) },
     byterover: await byteRoverPart(ctx),
     memory: await memoryPart(ctx),
     reporter: progressReporter({ write: (s) => ctx.out.writeErr(s), isTTY: ctx.out.stderrIsTTY }),
   });
-  return { data: { ...report }, human: renderReport(report), exitCode: report.exitCode as ExitCodeValue };
+  return { data: { ...report }, human: renderReport(report), exitCode: report.exitCode === 0 ? ExitCode.OK : ExitCode.CHECK_FAILED };
 }
 
 export const doctorCommands: CommandModule = (program, rt) => {

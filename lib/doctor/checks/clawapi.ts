@@ -8,6 +8,7 @@
 import { probeRegistration, type RegistrationProbe } from '../../clawapi/index.js';
 import type { NodeRegistration } from '../../clawapi/types.js';
 import type { HttpClient } from '../../http/types.js';
+import type { Logger } from '../../log/index.js';
 import { registerSecret } from '../../log/redact.js';
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
@@ -21,6 +22,8 @@ export interface ClawApiCheckOptions {
   audience?: string;
   requiredScopes?: string[];
   http?: HttpClient;
+  /** Where the claw-api client logs (doctor passes one that keeps only errors: the check reports the rest). */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -40,6 +43,7 @@ export async function checkClawApi(o: ClawApiCheckOptions): Promise<CheckOutcome
     ...(o.audience ? { audience: o.audience } : {}),
     ...(o.requiredScopes ? { requiredScopes: o.requiredScopes } : {}),
     ...(o.http ? { http: o.http } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
   const evidence: Evidence[] = [ev('claw-api', o.url), ev('token source', o.tokenSource ?? 'configured'), ...(p.status !== undefined ? [ev('answer', `HTTP ${p.status}`)] : []), ...(p.cause ? [ev('cause', p.cause)] : []), ...evidenceOf(p)];
