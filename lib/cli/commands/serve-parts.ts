@@ -108,7 +108,7 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
     const memory = opened;
     bridge.server.onClose(() => memory.close());
 
-    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions: memory.actions, logger, onInvoke: (action, outcome, ms) => telemetry.recordSkillInvoke(action, outcome.result, ms) });
+    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions: memory.actions, logger, onInvoke: telemetry.recordSkillInvoke });
 
     const memoryPull = registerMemoryHandlers(handlers, {
       sync: memory.sync,

@@ -9,7 +9,7 @@ import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../ty
 
 export interface TelemetryCheckOptions {
   env: NodeJS.ProcessEnv;
-  /** `--collector`: an OTLP/HTTP metrics endpoint (used as is, like OTEL_EXPORTER_OTLP_METRICS_ENDPOINT). */
+  /** `--collector`: an OTLP/HTTP URL: one without a path gets `/v1/metrics` (a base URL), any other path is used as is. */
   collector?: string;
   /** The bridge's base URL (`--bridge`): its /metrics is probed. */
   bridgeUrl?: string;
