@@ -18,7 +18,8 @@
 import { createBridge, type Bridge } from '../../bridge/index.js';
 import { mountOAuth, type OAuthMount, type RefreshInfo, type RefreshResult } from '../../bridge/oauth/index.js';
 import type { AuthRefreshEvent } from '../../byterover/auth/index.js';
-import { mountSkillInvoke, openSkillActions, type OpenedSkillActions } from '../../bridge/skill/index.js';
+import { createSkillActions, mountSkillInvoke, openSkillActions, type OpenedSkillActions } from '../../bridge/skill/index.js';
+import { isClawError, type ClawError } from '../../errors.js';
 import { BYTEROVER_MEMORY_EVENTS, HandlerRegistry, registerByteRoverHandlers } from '../../bridge/webhooks/handlers.js';
 import { nativeProtocolSupport, packageVersion } from '../../agent/index.js';
 import { createByteRoverClient, type ByteRoverClient } from '../../byterover/index.js';
@@ -96,22 +97,41 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
 
     const where = await treeLocation(ctx);
     const space = config.team && config.space ? { teamId: config.team, spaceId: config.space, branch: config.branch } : undefined;
-    opened = await openSkillActions({
-      projectRoot: where.projectRoot,
-      treeRoot: where.treeRoot,
-      stateDir: where.stateDir,
-      client,
-      ...(space ? { space } : {}),
-      logger,
-      onRecall: telemetry.recordRecall,
-    });
+    let engineError: ClawError | undefined;
+    try {
+      opened = await openSkillActions({
+        projectRoot: where.projectRoot,
+        treeRoot: where.treeRoot,
+        stateDir: where.stateDir,
+        client,
+        ...(space ? { space } : {}),
+        logger,
+        onRecall: telemetry.recordRecall,
+      });
+    } catch (e) {
+      // Without the native engine the bridge still verifies and queues webhooks; the memory actions
+      // answer 503 with the loader's reason, and memory pulls are off.
+      if (!isClawError(e) || e.code !== 'MEMORY_ENGINE_UNAVAILABLE') throw e;
+      engineError = e;
+      logger.error({ code: e.code, err: e.message }, 'serve: the native recall engine did not load; skill search/recall/curate and memory pulls are off (run `claw-byterover doctor`)');
+    }
     const memory = opened;
-    bridge.server.onClose(() => memory.close());
+    if (memory) bridge.server.onClose(() => memory.close());
+    const actions =
+      memory?.actions ??
+      createSkillActions({
+        memory: {
+          search: () => Promise.reject(engineError),
+          recall: () => Promise.reject(engineError),
+          curate: () => Promise.reject(engineError),
+        },
+        client,
+      });
 
-    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions: memory.actions, logger, onInvoke: telemetry.recordSkillInvoke });
+    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions, logger, onInvoke: telemetry.recordSkillInvoke });
 
     const memoryPull = registerMemoryHandlers(handlers, {
-      sync: memory.sync,
+      sync: memory?.sync,
       where: space ? `${space.teamId}/${space.spaceId}@${space.branch}` : undefined,
       loggedIn,
       treeRoot: where.treeRoot,
@@ -139,7 +159,7 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
       oauth,
       routes,
       parts: {
-        memory: `${where.treeRoot}`,
+        memory: engineError ? `unavailable (${engineError.message})` : where.treeRoot,
         memoryPull,
         session,
         skill: skill.keys > 0 ? `on (${skill.keys} API key(s))` : 'answers 503 (no API key: set CLAW_BYTEROVER_SKILL_API_KEYS)',

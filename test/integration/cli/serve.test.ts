@@ -166,6 +166,31 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
     }
   });
 
+  it('without the native recall engine: still verifies and queues webhooks; memory actions answer 503 with the loader\'s reason', async () => {
+    const noEngine = join(root, 'no-engine');
+    await mkdir(noEngine, { recursive: true });
+    const s = serveProcess(['--port', '0', '--json'], { ...env, CLAW_BYTEROVER_PREBUILD: noEngine });
+    try {
+      const start = jsonLine((await s.waitLine(isEvent('listening'))).line) as Record<string, any>;
+      expect(start.parts.memory).toMatch(/^unavailable \(expected the native recall engine/);
+      const url = start.url as string;
+      const r = await fetch(`${url}/skill/invoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SKILL_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'search', payload: { query: 'anything' } }),
+      });
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({ ok: false, code: 'MEMORY_ENGINE_UNAVAILABLE' });
+      const body = JSON.stringify({ type: 'memory.updated', data: { note: 'n2' } });
+      const hook = await fetch(`${url}/webhooks/byterover`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body) }, body });
+      expect(hook.status).toBe(200);
+      s.child.kill('SIGTERM');
+      expect((await s.exited).code).toBe(0);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
   it('fails with BRIDGE_PORT_IN_USE and its exit code when the port is taken', async () => {
     const taken: Server = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
