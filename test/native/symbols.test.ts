@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
+import { compareVersions } from '../../lib/doctor/elf.js';
 import {
   buildWithCmake,
   committedExports,
@@ -29,16 +30,6 @@ const GLIBC_CEILING = '2.17';
 const VERSION_NODE = 'CLAW_1.0';
 
 const skip = missingTools(['nm', 'readelf', 'c++', 'make', 'cmake'], 'apt-get install -y binutils build-essential cmake');
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 /** Every GLIBC_x.y version the file requires (its undefined dynamic symbols and version needs). */
 function glibcVersions(file: string): string[] {

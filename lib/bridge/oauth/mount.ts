@@ -119,6 +119,10 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
     ...(await sessionProvider.status()),
   });
 
+  // HEAD would otherwise fall back to the GET handler and start (and store) a login for nothing.
+  bridge.server.route('HEAD', LOGIN_PATH, (_req, res) => {
+    res.writeHead(405, { allow: 'GET', 'cache-control': 'no-store' }).end();
+  });
   bridge.server.route('GET', LOGIN_PATH, async (_req, res, ctx) => {
     const raw = ctx.url.searchParams.get('return_to');
     const returnTo = raw === null ? undefined : safeReturnTo(raw);

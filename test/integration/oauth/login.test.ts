@@ -170,6 +170,15 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     }
   });
 
+  it('HEAD /auth/login starts nothing: 405 with Allow: GET, no login record, no cookie', async () => {
+    const b = await bridge();
+    const r = await fetch(`${b.url}/auth/login`, { method: 'HEAD', redirect: 'manual' });
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe('GET');
+    expect(r.headers.getSetCookie()).toEqual([]);
+    expect(await b.bridge.store.state.kv.get('oauth:v1:logins')).toBeUndefined();
+  });
+
   it('a confidential client authenticates with its secret (client_secret_basic), which never reaches the log', async () => {
     const b = await bridge({ oauth: { clientId: CONFIDENTIAL_CLIENT_ID, clientSecret: env.confidentialSecret } });
     const r = await login(env, b.url);
