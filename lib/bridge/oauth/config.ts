@@ -143,7 +143,10 @@ export function safeReturnTo(v: string | null | undefined): string | undefined {
   try {
     const probe = new URL(v, 'http://bridge.invalid');
     if (probe.origin !== 'http://bridge.invalid') return undefined;
-    return `${probe.pathname}${probe.search}${probe.hash}`;
+    // Dot segments collapse during parsing: "/.//evil.example" and "/a/..//evil.example" come out as
+    // "//evil.example", which a browser reads as another host: check what is actually returned.
+    const path = `${probe.pathname}${probe.search}${probe.hash}`;
+    return path.startsWith('//') ? undefined : path;
   } catch {
     return undefined;
   }

@@ -82,7 +82,7 @@ describe('safeReturnTo', () => {
   });
 
   it('refuses anything a browser could read as another origin', () => {
-    for (const bad of ['', 'https://evil.example', '//evil.example', '///evil.example', '/\\evil.example', '\\\\evil.example', 'evil', 'javascript:alert(1)', '/\t/evil.example', '/\n/evil.example', '/a b', `/${'x'.repeat(2100)}`]) {
+    for (const bad of ['', 'https://evil.example', '//evil.example', '///evil.example', '/\\evil.example', '\\\\evil.example', 'evil', 'javascript:alert(1)', '/\t/evil.example', '/\n/evil.example', '/a b', `/${'x'.repeat(2100)}`, '/.//evil.example', '/..//evil.example', '/a/..//evil.example', '/%2e//evil.example', '/./%2e//evil.example/x?y']) {
       expect(safeReturnTo(bad), JSON.stringify(bad)).toBeUndefined();
     }
   });
