@@ -158,8 +158,16 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
       cause: e,
     });
   }
+  // A failure starting what needs the URL (claw-api registration: an unreadable node id file, no token
+  // source) must not leave the bridge listening with nobody to stop it: close everything, then fail.
+  // A stop requested while starting skips the registration (nothing to announce and DELETE again).
+  try {
+    if (!stop.signal.aborted) await assembled.afterListen(url);
+  } catch (e) {
+    await assembled.close().catch(() => undefined);
+    throw e;
+  }
   running = true;
-  await assembled.afterListen(url);
 
   const startRecord = { event: 'listening', url, store, routes, memoryPull: parts.memoryPull, parts };
   ctx.out.note(

@@ -86,6 +86,27 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
     }
   });
 
+  it('a registration that cannot start (unreadable node id file) stops the bridge it started: the process exits with the reason', async () => {
+    const env = baseEnv('bad-node-id');
+    await mkdir(env.CLAW_BYTEROVER_DATA_DIR as string, { recursive: true });
+    await writeFile(join(env.CLAW_BYTEROVER_DATA_DIR as string, 'clawapi-node-id'), 'not a node id!\n');
+    const s = serveProcess(['--port', '0', '--json'], { ...env, CLAW_API_TOKEN: 'a-well-formed-static-token' });
+    try {
+      // Before the fix the bridge kept listening after the error, with nothing left to stop it: bound the wait.
+      let hung: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([s.exited, new Promise<'still running'>((r) => (hung = setTimeout(() => r('still running'), 30_000)))]);
+      clearTimeout(hung);
+      expect(outcome).not.toBe('still running');
+      expect((outcome as { code: number | null }).code).not.toBe(0);
+      const all = `${s.lines.join('\n')}${s.stdout()}`;
+      expect(all).toContain('CLAW_API_CONFIG_INVALID');
+      expect(all).toContain('clawapi-node-id');
+      expect(api.requests.some((r) => r.operationId === 'registerNode' && r.path.includes('bad'))).toBe(false);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('an ID token instead of an access token: the status line names the cause, serving goes on, the token is never printed', async () => {
     const idToken = await issuer.idToken();
     const s = serveProcess(['--port', '0', '--json'], { ...baseEnv('id-token'), CLAW_API_TOKEN: idToken, CLAW_API_AUDIENCE: CLAW_AUDIENCE });
