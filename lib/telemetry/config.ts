@@ -40,6 +40,11 @@ export const TelemetryConfigSchema = z.strictObject({
     .prefault({}),
   /** How long one read of the queue stats serves the observable gauges (a scrape storm costs one query). */
   queueStatsCacheMs: z.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * How long a collection waits for the queue stats (a store that hangs): past it the queue gauges are
+   * left out of that collection, and the next one reads again instead of waiting on the hung read.
+   */
+  queueStatsTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
   /** Distinct values kept per label before new ones are folded into `other` (bounded cardinality). */
   maxLabelValues: z.number().int().min(1).max(1_000).default(64),
 });

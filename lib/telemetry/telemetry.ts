@@ -141,30 +141,49 @@ function safeJson(x: unknown): string {
   }
 }
 
-/** Caches one async read for `ttlMs`; concurrent callers share the read in flight. */
+/**
+ * Caches one async read for `ttlMs`; concurrent callers share the read in flight. Each caller waits at
+ * most `timeoutMs` (then rejects); a read still in flight after `timeoutMs` is no longer shared, so one
+ * hung read (a store that never answers) cannot hold every later collection: the next caller reads again.
+ */
 class CachedRead<T> {
   private value: { v: T; at: number } | undefined;
-  private pending: Promise<T> | undefined;
+  private pending: { p: Promise<T>; at: number } | undefined;
   constructor(
     private readonly read: () => Promise<T>,
     private readonly ttlMs: number,
+    private readonly timeoutMs: number,
   ) {}
   reads = 0;
   get(): Promise<T> {
     const now = performance.now();
     if (this.value && now - this.value.at < this.ttlMs) return Promise.resolve(this.value.v);
-    this.pending ??= (async () => {
-      this.reads++;
-      try {
-        const v = await this.read();
-        this.value = { v, at: performance.now() };
-        return v;
-      } finally {
-        this.pending = undefined;
-      }
-    })();
-    return this.pending;
+    if (!this.pending || now - this.pending.at >= this.timeoutMs) {
+      const entry: { p: Promise<T>; at: number } = { at: now, p: Promise.resolve() as Promise<T> };
+      entry.p = (async () => {
+        this.reads++;
+        try {
+          const v = await this.read();
+          this.value = { v, at: performance.now() };
+          return v;
+        } finally {
+          if (this.pending === entry) this.pending = undefined;
+        }
+      })();
+      entry.p.catch(() => undefined); // a caller that gave up must not leave an unhandled rejection
+      this.pending = entry;
+    }
+    return withTimeout(this.pending.p, this.timeoutMs);
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the queue stats did not come back within ${ms} ms (telemetry.queueStatsTimeoutMs)`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
@@ -247,7 +266,7 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
     otlp,
     ...rec,
     instrumentBridge(bridge) {
-      const cache = new CachedRead(() => bridge.status(), config.queueStatsCacheMs);
+      const cache = new CachedRead(() => bridge.status(), config.queueStatsCacheMs, config.queueStatsTimeoutMs);
       let failing = false;
       const cb: BatchObservableCallback = async (o) => {
         let s: Pick<BridgeStatus, 'queue' | 'worker'>;

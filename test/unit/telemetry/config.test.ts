@@ -92,7 +92,7 @@ describe('resource and schema', () => {
   });
 
   it('defaults, prefault-able, strict', () => {
-    expect(parseTelemetryConfig()).toEqual({ enabled: true, prometheus: { enabled: true, path: '/metrics' }, otlp: { enabled: true }, queueStatsCacheMs: 1000, maxLabelValues: 64 });
+    expect(parseTelemetryConfig()).toEqual({ enabled: true, prometheus: { enabled: true, path: '/metrics' }, otlp: { enabled: true }, queueStatsCacheMs: 1000, queueStatsTimeoutMs: 2000, maxLabelValues: 64 });
     expect(TelemetryConfigSchema.prefault({}).parse(undefined).prometheus.path).toBe('/metrics');
     expect(TelemetryConfigSchema.safeParse({ prometheus: { path: 'metrics' } }).success).toBe(false);
     expect(TelemetryConfigSchema.safeParse({ unknown: 1 }).success).toBe(false);

@@ -15,7 +15,7 @@ import { isClawError } from '../../../lib/errors.js';
 import { createHttpClient, RetryBudget } from '../../../lib/http/index.js';
 import { createLogger } from '../../../lib/log/index.js';
 import { LocalMemory } from '../../../lib/memory/index.js';
-import { createTelemetry, METRICS, type Telemetry } from '../../../lib/telemetry/index.js';
+import { createTelemetry, METRICS, parsePrometheusText, type Telemetry } from '../../../lib/telemetry/index.js';
 import { gateway, tempDataDir, testLink } from '../agent/helpers.js';
 import { engines, tempProject } from '../memory/helpers.js';
 import { samples, value } from './helpers.js';
@@ -189,6 +189,32 @@ describe('queue gauges', () => {
     expect(await samples(t2, 'claw_byterover_queue_depth')).toEqual([]);
     expect(await value(t2, 'claw_byterover_webhooks_total', { result: 'accepted', scheme: 'none' })).toBe(1);
     detach();
+  });
+});
+
+describe('queue gauges over a store that hangs', () => {
+  it('a collection does not wait on it past queueStatsTimeoutMs (the rest of /metrics is served), and the next one reads again', async () => {
+    const t = telemetry({ config: { queueStatsCacheMs: 0, queueStatsTimeoutMs: 50 } });
+    let reads = 0;
+    t.instrumentBridge({
+      status: () => {
+        reads++;
+        // The first read never answers (a hung store); later ones do.
+        if (reads === 1) return new Promise<never>(() => undefined);
+        return Promise.resolve({ queue: { kind: 'sqlite', depth: 4, inFlight: 0, retrying: 0, dead: 0, oldestAgeMs: 0 }, worker: undefined });
+      },
+    });
+    t.recordWebhook({ status: 200, code: 'WEBHOOK_ACCEPTED' });
+    let guard: NodeJS.Timeout | undefined;
+    const first = await Promise.race([t.scrape(), new Promise<'hung'>((r) => (guard = setTimeout(() => r('hung'), 20_000)))]);
+    clearTimeout(guard);
+    expect(first).not.toBe('hung');
+    const parsed = parsePrometheusText(first);
+    expect(parsed.samples.find((x) => x.name === 'claw_byterover_webhooks_total')?.value).toBe(1);
+    expect(parsed.samples.some((x) => x.name === 'claw_byterover_queue_depth')).toBe(false);
+    // The hung read is not shared forever: the next collection asks the store again and gets its answer.
+    expect(await value(t, 'claw_byterover_queue_depth', { queue_kind: 'sqlite' })).toBe(4);
+    expect(reads).toBe(2);
   });
 });
 
