@@ -54,6 +54,19 @@ function challenge(error?: { error: 'invalid_request' | 'invalid_token'; descrip
   return `Bearer realm="${REALM}", error="${error.error}", error_description="${description}"`;
 }
 
+/**
+ * Scheme names the refusal may repeat (the IANA HTTP Authentication Scheme registry and a few common
+ * ones). Anything else is not echoed: a client that sends its API key without `Bearer ` puts the key
+ * itself where the scheme goes.
+ */
+const KNOWN_SCHEMES = new Set(['basic', 'digest', 'dpop', 'gnap', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'privatetoken', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token', 'apikey', 'aws4-hmac-sha256']);
+
+function describeScheme(scheme: string): string {
+  return KNOWN_SCHEMES.has(scheme.toLowerCase())
+    ? `the ${JSON.stringify(scheme)} scheme`
+    : 'a value without a known scheme (an API key sent without "Bearer " in front?); the value is not repeated here';
+}
+
 const HINT = 'Send `Authorization: Bearer <API key>` with one of the keys configured in bridge.skill.apiKeys (ask the bridge operator for one).';
 
 export class ApiKeyRing {
@@ -107,7 +120,7 @@ export class ApiKeyRing {
         ok: false,
         status: 401,
         code: 'SKILL_AUTH_MISSING',
-        message: `expected the Bearer authorization scheme, found ${JSON.stringify(scheme.slice(0, 20))}`,
+        message: `expected the Bearer authorization scheme, found ${describeScheme(scheme)}`,
         hint: HINT,
         wwwAuthenticate: challenge(),
       };

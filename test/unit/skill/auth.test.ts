@@ -85,6 +85,17 @@ describe('ApiKeyRing.authenticate (RFC 6750)', () => {
     if (!basic.ok) expect(basic.message).toContain('"Basic"');
   });
 
+  it('a key sent without "Bearer ": refused without repeating any of it', () => {
+    for (const h of [NEW, `${NEW}  `, `Token-${NEW} x`]) {
+      const r = ring.authenticate(h);
+      expect(r, h).toMatchObject({ ok: false, status: 401, code: 'SKILL_AUTH_MISSING' });
+      if (r.ok) continue;
+      expect(r.message).toContain('without "Bearer "');
+      const shown = JSON.stringify(r);
+      for (let i = 0; i + 8 <= NEW.length; i++) expect(shown, h).not.toContain(NEW.slice(i, i + 8));
+    }
+  });
+
   it('malformed bearer credentials: 400 invalid_request', () => {
     for (const h of ['Bearer', 'Bearer ', `Bearer ${NEW} extra`, 'Bearer a"b', 'Bearer =abc']) {
       const r = ring.authenticate(h);
