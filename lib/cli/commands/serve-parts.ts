@@ -139,10 +139,12 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
       logger,
     });
 
+    // /metrics serves metrics only with telemetry on (off, the route answers 503 TELEMETRY_DISABLED).
+    const metricsPath = telemetry.enabled && telemetry.config.prometheus.enabled ? telemetry.config.prometheus.path : undefined;
     const routes = [
       'GET /healthz',
       'GET /readyz',
-      ...(telemetry.enabled && telemetry.config.prometheus.enabled ? [`GET ${telemetry.config.prometheus.path}`] : []),
+      ...(metricsPath ? [`GET ${metricsPath}`] : []),
       `POST ${bc.webhooks.path}`,
       `POST ${skill.path}`,
       'GET /auth/login',
@@ -179,7 +181,7 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
             version,
             capabilities: ['byterover.memory', 'skill.invoke', 'webhooks.byterover', ...(oauth.configured ? ['auth.web-login'] : [])],
             protocol: { min, max },
-            endpoints: endpointsOf(bc.clawApi.publicUrl ?? url, { skillPath: skill.path, webhookPath: bc.webhooks.path, metricsPath: telemetry.config.prometheus.path }),
+            endpoints: endpointsOf(bc.clawApi.publicUrl ?? url, { skillPath: skill.path, webhookPath: bc.webhooks.path, metricsPath }),
           },
         });
       },
@@ -205,12 +207,13 @@ function oauthRefreshEvent(result: RefreshResult, info: RefreshInfo): AuthRefres
   };
 }
 
-function endpointsOf(base: string, p: { skillPath: string; webhookPath: string; metricsPath: string }): Array<{ kind: string; url: string }> {
+/** The endpoints announced to the claw-api: only routes that serve (no metrics endpoint while /metrics is off). */
+function endpointsOf(base: string, p: { skillPath: string; webhookPath: string; metricsPath: string | undefined }): Array<{ kind: string; url: string }> {
   const at = (path: string): string => new URL(path, base.endsWith('/') ? base : `${base}/`).href;
   return [
     { kind: 'skill', url: at(p.skillPath.replace(/^\//, '')) },
     { kind: 'webhook', url: at(p.webhookPath.replace(/^\//, '')) },
-    { kind: 'metrics', url: at(p.metricsPath.replace(/^\//, '')) },
+    ...(p.metricsPath ? [{ kind: 'metrics', url: at(p.metricsPath.replace(/^\//, '')) }] : []),
     { kind: 'health', url: at('healthz') },
   ];
 }

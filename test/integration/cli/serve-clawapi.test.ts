@@ -86,6 +86,30 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
     }
   });
 
+  it('with telemetry off (OTEL_SDK_DISABLED=true) the node announces no metrics endpoint (its /metrics answers 503)', async () => {
+    const s = serveProcess(['--port', '0', '--json'], {
+      ...baseEnv('no-telemetry'),
+      OTEL_SDK_DISABLED: 'true',
+      CLAW_API_ISSUER: issuer.issuer,
+      CLAW_API_CLIENT_ID: issuer.node.clientId,
+      CLAW_API_CLIENT_SECRET: issuer.node.clientSecret,
+      CLAW_API_AUDIENCE: CLAW_AUDIENCE,
+      CLAW_API_NODE_ID: 'serve-no-telemetry-node',
+    });
+    try {
+      const start = jsonLine((await s.waitLine(isEvent('listening'))).line) as Record<string, any>;
+      await s.waitLine(isEvent('status', (r) => r.clawApi?.state === 'registered'));
+      expect((await fetch(`${start.url}/metrics`)).status).toBe(503);
+      expect(start.routes).not.toContain('GET /metrics');
+      const node = api.nodes.get('serve-no-telemetry-node')?.node as Record<string, any>;
+      expect(node.endpoints.map((e: { kind: string }) => e.kind)).toEqual(['skill', 'webhook', 'health']);
+      s.child.kill('SIGTERM');
+      expect((await s.exited).code).toBe(0);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
   it('a registration that cannot start (unreadable node id file) stops the bridge it started: the process exits with the reason', async () => {
     const env = baseEnv('bad-node-id');
     await mkdir(env.CLAW_BYTEROVER_DATA_DIR as string, { recursive: true });
