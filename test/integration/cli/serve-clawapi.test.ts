@@ -46,15 +46,22 @@ function baseEnv(name: string): Record<string, string> {
   };
 }
 
+/** The bridge fetches its own tokens from the issuer (client credentials) and registers as `nodeId`. */
+function clientCredentialsEnv(nodeId: string): Record<string, string> {
+  return {
+    CLAW_API_ISSUER: issuer.issuer,
+    CLAW_API_CLIENT_ID: issuer.node.clientId,
+    CLAW_API_CLIENT_SECRET: issuer.node.clientSecret,
+    CLAW_API_AUDIENCE: CLAW_AUDIENCE,
+    CLAW_API_NODE_ID: nodeId,
+  };
+}
+
 describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, real oidc-provider)', () => {
   it('registers on start with its endpoints, heartbeats, and DELETEs the node on SIGTERM', async () => {
     const s = serveProcess(['--port', '0', '--json'], {
       ...baseEnv('healthy'),
-      CLAW_API_ISSUER: issuer.issuer,
-      CLAW_API_CLIENT_ID: issuer.node.clientId,
-      CLAW_API_CLIENT_SECRET: issuer.node.clientSecret,
-      CLAW_API_AUDIENCE: CLAW_AUDIENCE,
-      CLAW_API_NODE_ID: 'serve-e2e-node',
+      ...clientCredentialsEnv('serve-e2e-node'),
     });
     try {
       const start = jsonLine((await s.waitLine(isEvent('listening'))).line) as Record<string, any>;
@@ -90,11 +97,7 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
     const s = serveProcess(['--port', '0', '--json'], {
       ...baseEnv('no-telemetry'),
       OTEL_SDK_DISABLED: 'true',
-      CLAW_API_ISSUER: issuer.issuer,
-      CLAW_API_CLIENT_ID: issuer.node.clientId,
-      CLAW_API_CLIENT_SECRET: issuer.node.clientSecret,
-      CLAW_API_AUDIENCE: CLAW_AUDIENCE,
-      CLAW_API_NODE_ID: 'serve-no-telemetry-node',
+      ...clientCredentialsEnv('serve-no-telemetry-node'),
     });
     try {
       const start = jsonLine((await s.waitLine(isEvent('listening'))).line) as Record<string, any>;
