@@ -222,9 +222,9 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
   const tokens = response as unknown as TokenResponseFields;
   const issuer = server.serverMetadata().issuer;
   const cred: StoredCredential = credentialFromTokenResponse(tokens, { kind: 'oauth', issuer, clientId: flow.config.clientId }, undefined, flow.clock);
-  const user = await whoIs(flow, response, cred.sessionKey);
+  const { user, verifiedEmail } = await whoIs(flow, response, cred.sessionKey);
   if (user) cred.user = user;
-  if (flow.config.allowedSubjects.length > 0 && !allowed(flow.config.allowedSubjects, user)) {
+  if (flow.config.allowedSubjects.length > 0 && !subjectAllowed(flow.config.allowedSubjects, user, verifiedEmail)) {
     flow.logger.warn({ profile: flow.config.profile }, 'bridge oauth: a login by an account not in allowedSubjects was refused');
     throw subjectNotAllowed();
   }
@@ -234,12 +234,22 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
   return { record, returnTo: rec.returnTo, cookie: clear };
 }
 
-async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelpers, sessionKey: string): Promise<UserInfo | undefined> {
+/**
+ * Who signed in: the ID token's claims, then the lookupUser hook. `verifiedEmail` is the address an
+ * allowlist may match: the ID token's `email` only with `email_verified: true` (OIDC Core §5.1, §5.7: an
+ * unverified address is whatever the account holder typed), or the address the issuer's own user
+ * record gives through lookupUser.
+ */
+async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelpers, sessionKey: string): Promise<{ user: UserInfo | undefined; verifiedEmail: string | undefined }> {
   const claims = response.claims();
   let user: UserInfo | undefined;
+  let verifiedEmail: string | undefined;
   if (claims && typeof claims.sub === 'string') {
     user = { id: claims.sub };
-    if (typeof claims.email === 'string') user.email = claims.email;
+    if (typeof claims.email === 'string') {
+      user.email = claims.email;
+      if (claims.email_verified === true) verifiedEmail = claims.email;
+    }
     if (typeof claims.name === 'string') user.name = claims.name;
   }
   if (flow.lookupUser) {
@@ -247,14 +257,18 @@ async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelper
       flow.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'bridge oauth: could not look up the signed-in user');
       return undefined;
     });
-    if (looked) user = { ...user, ...looked };
+    if (looked) {
+      user = { ...user, ...looked };
+      if (looked.email !== undefined) verifiedEmail = looked.email;
+    }
   }
-  return user;
+  return { user, verifiedEmail };
 }
 
-function allowed(list: readonly string[], user: UserInfo | undefined): boolean {
+/** allowedSubjects: the subject itself, or a verified e-mail address (case-insensitive). */
+export function subjectAllowed(list: readonly string[], user: UserInfo | undefined, verifiedEmail: string | undefined): boolean {
   if (!user) return false;
-  return list.some((s) => s === user.id || (user.email !== undefined && s.toLowerCase() === user.email.toLowerCase()));
+  return list.some((s) => s === user.id || (verifiedEmail !== undefined && s.toLowerCase() === verifiedEmail.toLowerCase()));
 }
 
 /** openid-client failures → stable codes; a transport ClawError (lib/http) is passed on as is. */
