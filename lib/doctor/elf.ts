@@ -80,6 +80,14 @@ const DT_FLAGS_1 = 0x6ffffffb;
 const DF_BIND_NOW = 0x8;
 const DF_1_NOW = 0x1;
 
+/**
+ * Longest name read from a string table. Every string the reader looks for (claw_* entry points,
+ * sonames, GLIBC_ versions, search paths) is far shorter; the cap keeps a corrupt table (no NUL,
+ * every symbol pointing into it) from costing time and memory quadratic in the file size. A name
+ * that does not end within it is read as empty (the symbol is skipped).
+ */
+export const MAX_ELF_NAME = 4096;
+
 /** The machine name of this process's architecture, as ElfInfo.machine spells it. */
 export function hostMachine(arch: string = process.arch): string {
   const byArch: Record<string, string> = { x64: 'x86-64', arm64: 'aarch64', ia32: 'i386', arm: 'arm', riscv64: 'riscv', ppc64: 'ppc64', s390x: 's390', loong64: 'loongarch' };
@@ -142,14 +150,19 @@ class Reader {
   }
   /** Signed native word (d_tag). */
   sword(off: number): number {
-    if (!this.is64) return this.view.getInt32(off, this.le);
+    if (!this.is64) {
+      this.check(off, 4, 'word');
+      return this.view.getInt32(off, this.le);
+    }
     this.check(off, 8, 'double word');
     return Number(this.view.getBigInt64(off, this.le));
   }
+  /** The NUL-terminated string at `off`, ending before `limit` (its table's end) and within MAX_ELF_NAME. */
   cstr(off: number, limit: number): string {
-    if (off >= limit || off >= this.buf.length) return '';
-    const end = this.buf.indexOf(0, off);
-    return this.buf.toString('utf8', off, end === -1 || end > limit ? limit : end);
+    const stop = Math.min(limit, this.buf.length, off + MAX_ELF_NAME + 1);
+    if (off >= stop) return '';
+    const end = this.buf.subarray(off, stop).indexOf(0);
+    return end === -1 ? '' : this.buf.toString('utf8', off, off + end);
   }
 }
 
@@ -219,7 +232,10 @@ function readSymbols(r: Reader, sections: Section[], table: Section, versym: Sec
   const strtab = sections[table.link];
   if (!strtab) return [];
   const strEnd = strtab.offset + strtab.size;
-  const entsize = table.entsize || (r.is64 ? 24 : 16);
+  // Elf64_Sym is 24 bytes, Elf32_Sym 16: another sh_entsize means the header is corrupt (a smaller
+  // one would also multiply the entries read from the same bytes).
+  const entsize = r.is64 ? 24 : 16;
+  if (table.entsize !== 0 && table.entsize !== entsize) throw new ElfFormatError(`symbol table entry size ${table.entsize}, expected ${entsize}`);
   const count = Math.floor(table.size / entsize);
   const out: ElfSymbol[] = [];
   for (let i = 1; i < count; i++) {
