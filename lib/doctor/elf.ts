@@ -11,7 +11,7 @@
  * "wrong architecture" case) is still described. Layouts: the System V gABI and the LSB's
  * symbol-versioning chapter.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export type ElfBinding = 'LOCAL' | 'GLOBAL' | 'WEAK' | 'GNU_UNIQUE' | `OTHER(${number})`;
 export type ElfVisibility = 'DEFAULT' | 'INTERNAL' | 'HIDDEN' | 'PROTECTED';
@@ -319,7 +319,23 @@ export function parseElf(buf: Buffer, path = '(buffer)'): ElfInfo {
   return info;
 }
 
+/** What a path that is not a regular file is, in ls's words. */
+function fileKind(s: Awaited<ReturnType<typeof stat>>): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads and parses the file at `path`. Only a regular file is read: opening a named pipe blocks
+ * until a writer appears and a device like /dev/zero never ends, so both are refused from stat().
+ */
 export async function readElf(path: string): Promise<ElfInfo> {
+  const s = await stat(path);
+  if (!s.isFile()) throw new ElfFormatError(`${fileKind(s)}, not a shared object file`);
   return parseElf(await readFile(path), path);
 }
 

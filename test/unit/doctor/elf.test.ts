@@ -161,4 +161,12 @@ describe.skipIf(skip)('plugin-file diagnosis', () => {
     expect(fileFindings(await inspectNativeFile(join(dir, 'notelf.so')))[0]).toMatchObject({ code: 'NATIVE_NOT_ELF', message: `${join(dir, 'notelf.so')} is not a loadable shared object: not an ELF file (no \\x7fELF magic)` });
     expect((await inspectNativeFile(join(dir, 'nope.so'))).formatError).toBe('no such file');
   });
+
+  it('a named pipe, a device and a directory are refused from stat, never opened or read (a pipe would block, /dev/zero never ends)', async () => {
+    const fifo = join(dir, 'plugin.fifo');
+    sh('mkfifo', [fifo]);
+    expect((await inspectNativeFile(fifo)).formatError).toBe('a named pipe (FIFO), not a shared object file');
+    expect((await inspectNativeFile('/dev/zero')).formatError).toBe('a character device, not a shared object file');
+    expect(fileFindings(await inspectNativeFile(dir))[0]).toMatchObject({ code: 'NATIVE_NOT_ELF', message: `${dir} is not a loadable shared object: a directory, not a shared object file` });
+  });
 });
