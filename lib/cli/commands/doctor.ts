@@ -16,7 +16,8 @@ import { resolveDataDir } from '../../byterover/auth/index.js';
 import { createByteRoverClient } from '../../byterover/index.js';
 import { CLAW_API_ENV, ClawApiConfigSchema, tokenSourceFromConfig, type ClawApiConfig } from '../../clawapi/index.js';
 import { createHttpClient, type HttpClient } from '../../http/index.js';
-import { registerSecret } from '../../log/redact.js';
+import { ClawError } from '../../errors.js';
+import { redactString, registerSecret, safeUrl } from '../../log/redact.js';
 import { packageVersion } from '../../agent/link.js';
 import { progressReporter, recordingHttp, renderReport, runDoctor, type ByteRoverCheckOptions, type ClawApiCheckOptions, type MemoryCheckOptions, type Unavailable } from '../../doctor/index.js';
 import { ExitCode } from '../exit.js';
@@ -102,7 +103,38 @@ async function memoryPart(ctx: CommandContext): Promise<MemoryCheckOptions | Una
   }
 }
 
+/** The URL options and the schemes each accepts, with an example for the hint. */
+const URL_FLAGS: ReadonlyArray<{ key: 'agent' | 'clawApi' | 'collector' | 'bridge'; flag: string; schemes: string[]; example: string }> = [
+  { key: 'agent', flag: '--agent', schemes: ['ws:', 'wss:'], example: 'ws://127.0.0.1:18789' },
+  { key: 'clawApi', flag: '--claw-api', schemes: ['http:', 'https:'], example: 'https://claw-api.example' },
+  { key: 'collector', flag: '--collector', schemes: ['http:', 'https:'], example: 'http://127.0.0.1:4318' },
+  { key: 'bridge', flag: '--bridge', schemes: ['http:', 'https:'], example: 'http://127.0.0.1:8787' },
+];
+
+/** A URL option that is not a URL of its scheme is a usage error (exit 2), not a failed check. */
+function checkUrlFlags(flags: DoctorFlags): void {
+  for (const f of URL_FLAGS) {
+    const value = flags[f.key];
+    if (value === undefined) continue;
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(value).protocol;
+    } catch {
+      scheme = undefined;
+    }
+    if (scheme && f.schemes.includes(scheme)) continue;
+    const expected = f.schemes.map((x) => `${x}//`).join(' or ');
+    // A URL of a known scheme without its query and credentials; anything else as typed (minus known secrets).
+    const found = scheme && ['http:', 'https:', 'ws:', 'wss:'].includes(scheme) ? safeUrl(value) : redactString(value);
+    throw new ClawError('CLI_USAGE', `expected ${f.flag} to be a ${expected} URL, found ${JSON.stringify(found)}`, {
+      hint: `Pass for example ${f.flag} ${f.example}.`,
+      exitCode: 2,
+    });
+  }
+}
+
 async function doctor(ctx: CommandContext, flags: DoctorFlags): Promise<CommandResult> {
+  checkUrlFlags(flags);
   const env = ctx.io.env as NodeJS.ProcessEnv;
   const gatewayToken = env.OPENCLAW_GATEWAY_TOKEN || undefined;
   registerSecret(gatewayToken);
