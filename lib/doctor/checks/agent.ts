@@ -11,7 +11,7 @@ import { probeHandshake, type ProbeResult, type ProtocolSupport } from '../../ag
 import { gatewayRangeFromDetails } from '../../agent/versions.js';
 import type { HttpClient } from '../../http/types.js';
 import { errorMessage } from '../../errors.js';
-import { safeBuildId } from '../../agent/link.js';
+import { packageVersion, safeBuildId } from '../../agent/link.js';
 import type { Logger } from '../../log/index.js';
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
@@ -95,7 +95,7 @@ export async function checkAgent(o: AgentCheckOptions): Promise<CheckOutcome> {
   if (gwRange) evidence.push(ev('gateway accepts (nodes)', `${range(gwRange.min, gwRange.max)} (expectedProtocol ${String(details.expectedProtocol)}${details.minimumProbeProtocol !== undefined ? `, minimumProbeProtocol ${String(details.minimumProbeProtocol)}` : ''})`));
   if (p.negotiated !== null) evidence.push(ev('negotiated', `protocol ${p.negotiated}`));
   evidence.push(ev('gateway version', `${p.gatewayVersion ?? '(unknown)'}${server.buildId ? `, build ${String(server.buildId)}` : ''}`));
-  evidence.push(ev('our build', `claw-byterover ${String(client.version ?? '?')}, native build ${String(client.buildId ?? safeBuildId())}`));
+  evidence.push(ev('our build', `claw-byterover ${String(client.version ?? packageVersion())}, native build ${String(client.buildId ?? safeBuildId())}`));
   const alterations = handshakeAlterations(p);
   const proxies = await proxyHeaders(o.url, o.http);
   evidence.push(ev('sent vs echoed', alterations.length ? alterations.join('; ') : p.received.some((f) => obj(f.frame).type === 'res') ? 'consistent (range, protocol and role as sent)' : '(no answer to compare)'));
