@@ -54,6 +54,9 @@ export type OAuthStatusReport = { configured: false } | ({ configured: true; iss
 
 type BridgeParts = Pick<Bridge, 'server' | 'store' | 'instanceId'>;
 
+/** How long the fixed endpoints stand in for a failed discovery before discovery is tried again. */
+const DISCOVERY_RETRY_MS = 60_000;
+
 export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Promise<OAuthMount> {
   const { config } = o;
   const log = (o.logger ?? defaultLogger).child({ component: 'bridge-oauth' });
@@ -76,8 +79,18 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
   const sealed = new SealedKv(bridge.store.state.kv, sealer);
   await checkKey(sealed, config, clock(), log);
 
+  // The issuer's configuration, memoised. When discovery fails, discoverAuthorizationServer falls back to
+  // the fixed `{issuer}/authorize` and `{issuer}/token`: right for ByteRover, wrong for an issuer with
+  // other endpoints. That fallback (recognised by the absence of `response_types_supported`, which RFC
+  // 8414 and OIDC Discovery both require) is kept for DISCOVERY_RETRY_MS only, so one failed discovery
+  // (the issuer restarting when the first login came) does not pin the wrong endpoints until a restart.
   let server: Promise<oidc.Configuration> | undefined;
+  let fallbackSince: number | undefined;
   const serverConfig = (): Promise<oidc.Configuration> => {
+    if (server && fallbackSince !== undefined && clock() - fallbackSince >= DISCOVERY_RETRY_MS) {
+      server = undefined;
+      fallbackSince = undefined;
+    }
     server ??= discoverAuthorizationServer({
       issuer,
       clientId: config.clientId,
@@ -89,6 +102,9 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
       http: o.http,
       logger: log,
       skipDiscovery: config.skipDiscovery,
+    }).then((c) => {
+      if (!config.skipDiscovery && c.serverMetadata().response_types_supported === undefined) fallbackSince ??= clock();
+      return c;
     });
     server.catch(() => (server = undefined));
     return server;

@@ -9,6 +9,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isClawError } from '../../../lib/errors.js';
+import type { HttpRequest } from '../../../lib/http/types.js';
 import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, KEY_FILE_NAME, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { browse } from '../../servers/oidc.js';
@@ -187,6 +188,41 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(cred.clientId).toBe(CONFIDENTIAL_CLIENT_ID);
     expect((await env.oidc.verifyAccessToken(cred.accessToken!)).client_id).toBe(CONFIDENTIAL_CLIENT_ID);
     expect(env.logs()).not.toContain(env.confidentialSecret);
+  });
+
+  it('a failed discovery pins the fixed endpoints for a minute only: discovery runs again and logins work', async () => {
+    // The transport fails the first discovery request (the issuer restarting), then passes everything on.
+    const discoveries: string[] = [];
+    const http = new Proxy(env.http, {
+      get(target, prop) {
+        if (prop === 'request') {
+          return async (req: HttpRequest) => {
+            const url = String(req.url);
+            if (url.includes('/.well-known/')) {
+              discoveries.push(url);
+              if (discoveries.length === 1) throw new Error('connect ECONNREFUSED (injected by the test)');
+            }
+            return target.request(req);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const b = await bridge({ http });
+    // Meanwhile the fixed endpoints stand in (with this provider the code exchange on them fails: 502).
+    await beginLogin(b.url);
+    expect(discoveries).toHaveLength(1);
+    await beginLogin(b.url);
+    expect(discoveries).toHaveLength(1);
+    // Past the retry delay, discovery runs again, and logins work on the discovered endpoints.
+    env.clock.advance(61_000);
+    expect((await login(env, b.url)).status).toBe(200);
+    expect(discoveries).toHaveLength(2);
+    // A discovery that worked is kept.
+    env.clock.advance(3_600_000);
+    expect((await login(env, b.url)).status).toBe(200);
+    expect(discoveries).toHaveLength(2);
   });
 
   it('refuses an account outside allowedSubjects and stores nothing', async () => {

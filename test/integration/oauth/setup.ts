@@ -97,6 +97,8 @@ export interface StartBridgeOptions {
   /** The redirect URI to configure (default: this bridge's own callback). */
   redirectUri?: string;
   dataDir?: string;
+  /** The transport the web login uses (default the env's). */
+  http?: HttpClient;
 }
 
 /** A bridge on 127.0.0.1:0 with the web login mounted; its callback is registered at the provider. */
@@ -126,7 +128,7 @@ export async function startBridge(env: OAuthEnv, o: StartBridgeOptions = {}): Pr
     oauth = await mountOAuth(bridge, {
       config: oauthConfig,
       dataDir,
-      http: env.http,
+      http: o.http ?? env.http,
       logger: env.logger,
       now: env.clock.now,
       onRefresh: (r, info) => {
