@@ -43,11 +43,12 @@ describe('doctor: "401 from claw-api"', () => {
     const r = await doctorJson(e, ['--claw-api', api.url], { CLAW_API_TOKEN: token, CLAW_API_AUDIENCE: CLAW_AUDIENCE });
     const c = r.check('clawapi.registration');
     expect(c).toMatchObject({ status: 'fail', symptom: '401 from claw-api', data: { status: 401, cause: 'expired' } });
-    expect(c.code).toMatch(/^[A-Z_]+$/);
-    expect(c.summary.toLowerCase()).toContain('expired');
-    expect(c.evidence.find((x) => x.label === 'answer')?.value).toBe('HTTP 401');
-    expect(c.evidence.find((x) => x.label === 'token source')?.value).toBe('env CLAW_API_TOKEN');
-    expect(c.next[0]?.length).toBeGreaterThan(10);
+    expect(c.code).toBe('CLAW_API_UNAUTHORIZED');
+    const expiredAt = new Date((JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { exp: number }).exp * 1000).toISOString().replace('.000Z', 'Z');
+    expect(c.summary).toMatch(new RegExp(`: the access token expired at ${expiredAt.replace(/\./g, '\\.')}, \\d+ s before the local clock`));
+    const ev = Object.fromEntries(c.evidence.map((x) => [x.label, x.value]));
+    expect(ev).toMatchObject({ answer: 'HTTP 401', cause: 'expired', 'token source': 'env CLAW_API_TOKEN', 'claw-api': api.url });
+    expect(c.next[0]).toMatch(/^get a new token: /);
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
     expect(r.all).not.toContain(token.split('.')[2] as string);
@@ -57,9 +58,12 @@ describe('doctor: "401 from claw-api"', () => {
     const token = await issuer.clientCredentialsToken({ clientId: READER_CLIENT, scope: 'nodes:read' });
     const r = await doctorJson(e, ['--claw-api', api.url], { CLAW_API_TOKEN: token, CLAW_API_AUDIENCE: CLAW_AUDIENCE });
     const c = r.check('clawapi.registration');
-    expect(c).toMatchObject({ status: 'fail', data: { cause: 'scope' } });
+    expect(c).toMatchObject({ status: 'fail', code: 'CLAW_API_UNAUTHORIZED', data: { status: 403, cause: 'scope' } });
     expect(c.summary).toContain('nodes:write');
-    expect(c.next.join(' ')).toContain('nodes:write');
+    expect(c.summary).toContain('nodes:read');
+    expect(Object.fromEntries(c.evidence.map((x) => [x.label, x.value]))).toMatchObject({ answer: 'HTTP 403', cause: 'scope' }); // RFC 6750 insufficient_scope
+    expect(c.next[0]).toContain('nodes:write');
+    expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
   }, 60_000);
 

@@ -75,6 +75,7 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(t).toMatchObject({ status: 'fail', code: 'TELEMETRY_REJECTED' });
     expect(t.summary).toMatch(/^the collector answered HTTP 200 but rejected 1 data point\(s\)/);
     expect(t.summary).toContain('label probe.id is not allowed');
+    expect(t.next[0]).toMatch(/^The collector \(or its backend\) refuses some data: .*label limits, metric name rules/);
   }, 60_000);
 
   it('a collector that accepts: pass; the bridge /metrics of a running bridge: pass; once stopped: unreachable', async () => {
