@@ -74,11 +74,16 @@ export function tokenExpiry(accessToken: string, expiresIn: number | undefined, 
   }
 }
 
+/** How long the fixed token endpoint stands in for a failed discovery before discovery is tried again. */
+const DISCOVERY_RETRY_MS = 60_000;
+
 export function clientCredentialsTokenSource(o: ClientCredentialsTokenOptions): ClientCredentialsTokenSource {
   registerSecret(o.clientSecret);
   const now = o.now ?? Date.now;
   const skewMs = (o.refreshSkewSeconds ?? 60) * 1000;
   let config: Promise<oidc.Configuration> | undefined;
+  /** When the issuer's discovery failed and the fixed `{issuer}/token` stood in (kept DISCOVERY_RETRY_MS only). */
+  let fallbackSince: number | undefined;
   let cached: { token: string; expiresAt: number | undefined } | undefined;
   let inflight: Promise<string> | undefined;
   let requests = 0;
@@ -86,14 +91,28 @@ export function clientCredentialsTokenSource(o: ClientCredentialsTokenOptions): 
   const fresh = (): boolean => cached !== undefined && (cached.expiresAt === undefined || cached.expiresAt - skewMs > now());
 
   async function fetchToken(): Promise<string> {
+    // A failed discovery falls back to `{issuer}/token` (lib/byterover/auth/issuer.ts): right for
+    // ByteRover, wrong for an issuer with another token endpoint. The fallback, recognised by the absence
+    // of `response_types_supported` (required by RFC 8414 and OIDC Discovery), is kept for a while only,
+    // so an issuer that was restarting when the bridge started does not break registration until a restart.
+    if (config && fallbackSince !== undefined && now() - fallbackSince >= DISCOVERY_RETRY_MS) {
+      config = undefined;
+      fallbackSince = undefined;
+    }
     config ??= clientCredentialsServer(
       { issuer: o.issuer, clientId: o.clientId, clientSecret: o.clientSecret, ...(o.authMethod ? { authMethod: o.authMethod } : {}) },
       o.http,
       { logger: o.logger },
-    ).catch((e: unknown) => {
-      config = undefined;
-      throw e;
-    });
+    ).then(
+      (c) => {
+        if (c.serverMetadata().response_types_supported === undefined) fallbackSince ??= now();
+        return c;
+      },
+      (e: unknown) => {
+        config = undefined;
+        throw e;
+      },
+    );
     const cfg = await config;
     requests++;
     const t = await requestClientCredentialsToken(cfg, { scope: o.scopes?.length ? o.scopes.join(' ') : undefined, resource: o.audience });

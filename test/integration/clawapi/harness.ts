@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { createHttpClient } from '../../../lib/http/index.js';
+import type { HttpClient, HttpRequest } from '../../../lib/http/types.js';
 import { createLogger } from '../../../lib/log/index.js';
 import type { NodeRegistration } from '../../../lib/clawapi/index.js';
 import { startClawApiStandin, type ClawApiStandin } from '../../standin/claw-api.js';
@@ -66,4 +67,29 @@ export function expectNoToken(text: string, token: string, o: { allowEmpty?: boo
   for (const seg of parts.length === 3 ? parts.slice(1) : parts) {
     for (let i = 0; i + 16 <= seg.length; i += 8) expect(text, 'a piece of the token leaked').not.toContain(seg.slice(i, i + 16));
   }
+}
+
+/**
+ * `http` whose first issuer discovery request fails at the transport (the issuer restarting), every
+ * other request passed on; `discoveries` lists the discovery URLs asked for.
+ */
+export function failingFirstDiscovery(http: HttpClient): { http: HttpClient; discoveries: string[] } {
+  const discoveries: string[] = [];
+  const wrapped = new Proxy(http, {
+    get(target, prop) {
+      if (prop === 'request') {
+        return async (req: HttpRequest) => {
+          const url = String(req.url);
+          if (url.includes('/.well-known/')) {
+            discoveries.push(url);
+            if (discoveries.length === 1) throw new Error('connect ECONNREFUSED (injected by the test)');
+          }
+          return target.request(req);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { http: wrapped, discoveries };
 }

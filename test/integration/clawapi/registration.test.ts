@@ -21,7 +21,7 @@ import {
 } from '../../../lib/clawapi/index.js';
 import { ClawError } from '../../../lib/errors.js';
 import { CLAW_AUDIENCE } from './issuer.js';
-import { expectNoToken, node, startEnv, until, type Env } from './harness.js';
+import { expectNoToken, failingFirstDiscovery, node, startEnv, until, type Env } from './harness.js';
 
 let env: Env;
 let dataDir: string;
@@ -120,6 +120,28 @@ describe('registration lifecycle', () => {
     const b = await source.token();
     expect(b).not.toBe(a);
     expect(source.requests).toBe(2);
+  });
+
+  it('a failed discovery of the token issuer is tried again a minute later, not kept until a restart', async () => {
+    let skew = 0;
+    const now = (): number => Date.now() + skew;
+    const { http, discoveries } = failingFirstDiscovery(env.http);
+    const source = clientCredentialsTokenSource({ issuer: env.issuer.issuer, clientId: env.issuer.node.clientId, clientSecret: env.issuer.node.clientSecret, audience: CLAW_AUDIENCE, scopes: ['nodes:write'], http, now });
+    // This issuer's token endpoint happens to be {issuer}/token, so the fallback serves meanwhile.
+    const a = await source.token();
+    expect(discoveries).toHaveLength(1);
+    source.invalidate(a);
+    const b = await source.token();
+    expect(discoveries).toHaveLength(1);
+    skew = 61_000;
+    source.invalidate(b);
+    await source.token();
+    expect(discoveries).toHaveLength(2);
+    // A discovery that worked is kept.
+    skew = 3_600_000;
+    expect(await source.token()).toBeTruthy();
+    expect(discoveries).toHaveLength(2);
+    expect(source.requests).toBe(4);
   });
 
   it('backs off on refusals and registers once the token is right; the last error names the cause', async () => {

@@ -9,10 +9,10 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isClawError } from '../../../lib/errors.js';
-import type { HttpRequest } from '../../../lib/http/types.js';
 import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, KEY_FILE_NAME, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { browse } from '../../servers/oidc.js';
+import { failingFirstDiscovery } from '../clawapi/harness.js';
 import { beginLogin, authorize, callback, CONFIDENTIAL_CLIENT_ID, getJson, login, startBridge, startOAuthEnv, type BridgeUnderTest, type OAuthEnv } from './setup.js';
 
 describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite store', () => {
@@ -191,24 +191,7 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
   });
 
   it('a failed discovery pins the fixed endpoints for a minute only: discovery runs again and logins work', async () => {
-    // The transport fails the first discovery request (the issuer restarting), then passes everything on.
-    const discoveries: string[] = [];
-    const http = new Proxy(env.http, {
-      get(target, prop) {
-        if (prop === 'request') {
-          return async (req: HttpRequest) => {
-            const url = String(req.url);
-            if (url.includes('/.well-known/')) {
-              discoveries.push(url);
-              if (discoveries.length === 1) throw new Error('connect ECONNREFUSED (injected by the test)');
-            }
-            return target.request(req);
-          };
-        }
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const { http, discoveries } = failingFirstDiscovery(env.http);
     const b = await bridge({ http });
     // Meanwhile the fixed endpoints stand in (with this provider the code exchange on them fails: 502).
     await beginLogin(b.url);
