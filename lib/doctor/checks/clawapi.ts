@@ -27,8 +27,11 @@ export interface ClawApiCheckOptions {
   now?: () => number;
 }
 
+/** The probe's evidence, less `url` and `status`: the check's own `claw-api` and `answer` lines show them. */
 function evidenceOf(p: RegistrationProbe): Evidence[] {
-  return Object.entries(p.evidence ?? {}).map(([k, v]) => ev(k, typeof v === 'string' ? v : String(v)));
+  return Object.entries(p.evidence ?? {})
+    .filter(([k]) => k !== 'url' && k !== 'status')
+    .map(([k, v]) => ev(k, typeof v === 'string' ? v : String(v)));
 }
 
 export async function checkClawApi(o: ClawApiCheckOptions): Promise<CheckOutcome> {

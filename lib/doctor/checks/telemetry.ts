@@ -39,7 +39,10 @@ export async function checkCollector(o: TelemetryCheckOptions): Promise<CheckOut
   const evidence: Evidence[] = [
     ...(config.length ? config : [ev('exporter', 'no OTEL_EXPORTER_OTLP_* variable set')]),
     ...(p.endpoint ? [ev('test export', `${p.protocol ?? 'http/protobuf'} POST ${p.endpoint}${p.status !== undefined ? ` → HTTP ${p.status}` : ''}`)] : []),
-    ...Object.entries(p.evidence ?? {}).map(([k, v]) => ev(k, typeof v === 'string' ? v : String(v))),
+    // less `url` and `protocol`: the `test export` line above shows both
+    ...Object.entries(p.evidence ?? {})
+      .filter(([k]) => !(p.endpoint && (k === 'url' || k === 'protocol')))
+      .map(([k, v]) => ev(k, typeof v === 'string' ? v : String(v))),
   ];
   const data = { endpoint: p.endpoint ?? null, protocol: p.protocol ?? null, status: p.status ?? null, cause: p.cause ?? null };
   if (p.ok) return outcome('pass', p.message, evidence, [], { data });

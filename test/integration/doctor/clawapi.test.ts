@@ -49,6 +49,8 @@ describe('doctor: "401 from claw-api"', () => {
     const ev = Object.fromEntries(c.evidence.map((x) => [x.label, x.value]));
     expect(ev).toMatchObject({ answer: 'HTTP 401', cause: 'expired', 'token source': 'env CLAW_API_TOKEN', 'claw-api': api.url });
     expect(c.next[0]).toMatch(/^get a new token: /);
+    // each fact once: the probe's url/status are the check's own claw-api/answer lines
+    expect(c.evidence.map((x) => x.label).filter((l) => l === 'url' || l === 'status')).toEqual([]);
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
     expect(r.all).not.toContain(token.split('.')[2] as string);

@@ -53,6 +53,9 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(t.summary).toMatch(/^the collector refused the credentials \(HTTP 401\)/);
     expect(evidence(t, 'OTEL_EXPORTER_OTLP_HEADERS')).toBe('headers authorization (values hidden)');
     expect(evidence(t, 'test export')).toBe(`http/protobuf POST ${c.url}/v1/metrics → HTTP 401`);
+    // each fact once: endpoint and protocol are in the test export line
+    expect(t.evidence.map((x) => x.label).filter((l) => l === 'url' || l === 'protocol')).toEqual([]);
+    expect(evidence(t, 'headerNames')).toBe('authorization');
     expect(t.next[0]).toMatch(/Headers sent: authorization \(values hidden\)\. Check the token/);
     expect(c.requests[0]).toMatchObject({ path: '/v1/metrics', contentType: 'application/x-protobuf', authorization: `Bearer ${SECRET}` });
     expect(r.code).toBe(7);
