@@ -26,7 +26,15 @@ export interface ProbeOptions {
   now?: () => number;
   /** Where the client logs (default lib/log's logger). */
   logger?: Logger;
+  /**
+   * Bound of each call (the registration, then the probe node's deletion) across its attempts, ms
+   * (default 10 000): a claw-api that accepts connections and never answers fails the probe with
+   * HTTP_TIMEOUT / HTTP_DEADLINE_EXCEEDED instead of holding doctor through every retry.
+   */
+  timeoutMs?: number;
 }
+
+export const PROBE_TIMEOUT_MS = 10_000;
 
 export interface RegistrationProbe {
   ok: boolean;
@@ -61,6 +69,7 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
     http,
     audience: opts.audience,
     requiredScopes: opts.requiredScopes,
+    timeoutMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
@@ -68,12 +77,13 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
   const scrub = (s: string): string => scrubToken(redactString(s), token);
   const base: Evidence = { url: safeUrl(opts.url), nodeId: node.id, probeNode: opts.node === undefined };
   try {
-    const r = await client.register(node);
+    const bound = { deadlineMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS };
+    const r = await client.register(node, bound);
     const evidence: Evidence = { ...base, status: r.status, created: r.created, heartbeatIntervalSeconds: r.node.heartbeatIntervalSeconds };
     let cleanup = '';
     if (!opts.node) {
       try {
-        evidence.probeDeleted = (await client.deregister(node.id)) === 'deleted';
+        evidence.probeDeleted = (await client.deregister(node.id, bound)) === 'deleted';
       } catch (e) {
         evidence.probeDeleted = false;
         cleanup = ` (the probe node could not be deleted: ${scrub(e instanceof Error ? e.message : String(e))})`;

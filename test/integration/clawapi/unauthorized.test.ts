@@ -5,6 +5,7 @@
  * asserts the cause and the message, and that neither the error, nor doctor's probe result, nor any
  * log line holds the token.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ClawError } from '../../../lib/errors.js';
 import { createClawApiClient, probeRegistration, type ClawApiClient } from '../../../lib/clawapi/index.js';
@@ -156,6 +157,28 @@ describe('probeRegistration (what doctor runs)', () => {
     expect(again).toMatchObject({ ok: true, status: 200 });
     expect(env.api.nodes.has('cb-probe-own')).toBe(true);
     env.api.forget('cb-probe-own');
+  });
+
+  it('a claw-api that accepts connections and never answers: the probe fails within its bound with the transport code', async () => {
+    const silent = createServer((sock) => sock.on('data', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      let guard: NodeJS.Timeout | undefined;
+      // Before the bound existed the probe went through every retry of the transport (30 s by default).
+      const p = await Promise.race([
+        probeRegistration({ url: `http://127.0.0.1:${port}`, token: good, http: env.http, logger: env.logger, timeoutMs: 300 }),
+        new Promise<'hung'>((r) => (guard = setTimeout(() => r('hung'), 20_000))),
+      ]);
+      clearTimeout(guard);
+      expect(p).not.toBe('hung');
+      if (p === 'hung') return;
+      expect(p.ok).toBe(false);
+      expect(p.code).toMatch(/^HTTP_(TIMEOUT|DEADLINE_EXCEEDED)$/);
+      expectNoToken(JSON.stringify(p), good);
+    } finally {
+      silent.close();
+    }
   });
 
   it('refused: cause, status, evidence and hint, and no field holds the token', async () => {
