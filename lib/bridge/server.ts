@@ -164,7 +164,7 @@ export class HttpServer {
     return this;
   }
 
-  /** Runs `fn` during `close()`, after requests finished (in registration order). */
+  /** Runs `fn` during `close()`, after requests finished (in registration order; one failing does not stop the rest). */
   onClose(fn: () => Promise<void> | void): this {
     this.closeHooks.push(fn);
     return this;
@@ -187,7 +187,10 @@ export class HttpServer {
     return this.server.listening;
   }
 
-  /** Stops accepting, lets running requests finish (up to the grace period), then runs the close hooks. */
+  /**
+   * Stops accepting, lets running requests finish (up to the grace period), then runs the close hooks
+   * in order; a hook that throws is logged and the others still run. Never rejects.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const stopped = new Promise<void>((r) => this.server.close(() => r()));
@@ -197,7 +200,15 @@ export class HttpServer {
       }
       for (const s of this.sockets) s.destroy();
       if (this.server.listening) await stopped;
-      for (const hook of this.closeHooks) await hook();
+      // Every hook runs even when one fails (each releases something of its own: the worker, the
+      // memory, the telemetry export); a failure is logged, and close() still resolves.
+      for (const [i, hook] of this.closeHooks.entries()) {
+        try {
+          await hook();
+        } catch (e) {
+          this.log.error({ hook: i, err: isClawError(e) ? e.toJSON() : String((e as Error)?.message ?? e) }, 'bridge: a close hook failed; closing the rest');
+        }
+      }
     })();
     return this.closing;
   }

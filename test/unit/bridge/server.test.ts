@@ -120,6 +120,23 @@ describe('HttpServer', () => {
     await expect(request(`${url}/wait`)).rejects.toThrow();
   });
 
+  it('close() runs every hook even when one throws, logs the failure, and resolves', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'error', destination: { write: (l: string) => void lines.push(l) } as never });
+    const s = new HttpServer({ logger: log });
+    const ran: string[] = [];
+    s.onClose(() => void ran.push('first'))
+      .onClose(() => {
+        ran.push('second');
+        throw new Error('worker stop failed');
+      })
+      .onClose(async () => void ran.push('third'));
+    await s.listen(0);
+    await expect(s.close()).resolves.toBeUndefined();
+    expect(ran).toEqual(['first', 'second', 'third']);
+    expect(lines.join('')).toContain('worker stop failed');
+  });
+
   it('keeps serving other requests while one route waits', async () => {
     const slow = request(`${base}/slow`);
     await new Promise((r) => setTimeout(r, 30));
