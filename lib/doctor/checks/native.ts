@@ -37,7 +37,12 @@ export interface NativeCheckOptions {
   hostAbi?: HostAbiRange;
   /** claw-host executable (default: $CLAW_HOST_BIN, build/Release/claw-host, build-cmake/claw-host). */
   clawHost?: string;
+  /** How long claw-host may take to load the plugin and call into it (default CLAW_HOST_TIMEOUT_MS). */
+  clawHostTimeoutMs?: number;
 }
+
+/** claw-host loads the file and calls claw_abi_info and claw_init: far under a second when they return. */
+export const CLAW_HOST_TIMEOUT_MS = 30_000;
 
 function where(path: string, root: string): string {
   if (path.includes(`${'/'}prebuilds${'/'}`)) return 'prebuild';
@@ -160,19 +165,57 @@ export function findClawHost(o: Pick<NativeCheckOptions, 'clawHost' | 'env' | 'r
   return [join(root, 'build', 'Release', 'claw-host'), join(root, 'build-cmake', 'claw-host')].find((p) => existsSync(p));
 }
 
+export interface ClawHostRun {
+  json?: ClawHostJson;
+  exit: number | null;
+  /** The signal that ended claw-host (SIGSEGV: the plugin crashed it), when one did. */
+  signal?: string;
+  /** claw-host did not finish within the timeout and was killed. */
+  timedOut: boolean;
+  stderr: string;
+}
+
 /** Runs claw-host on `plugin` (RTLD_NOW, the default host range) and parses its report. */
-export function runClawHost(hostBin: string, plugin: string, host: HostAbiRange): Promise<{ json?: ClawHostJson; exit: number | null; stderr: string }> {
+export function runClawHost(hostBin: string, plugin: string, host: HostAbiRange, timeoutMs = CLAW_HOST_TIMEOUT_MS): Promise<ClawHostRun> {
   const args = [plugin, '--json', '--abi', `${host.major}.${host.minorMin}-${host.major}.${host.minorMax}`];
   return new Promise((resolve) => {
-    execFile(hostBin, args, { timeout: 30_000, maxBuffer: 4 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const exit = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+    execFile(hostBin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null; killed?: boolean }) | null;
+      const exit = e ? (typeof e.code === 'number' ? e.code : null) : 0;
+      const timedOut = e?.killed === true;
+      const signal = e?.signal && !timedOut ? e.signal : undefined;
       try {
-        resolve({ json: JSON.parse(stdout) as ClawHostJson, exit, stderr });
+        resolve({ json: JSON.parse(stdout) as ClawHostJson, exit, timedOut, stderr, ...(signal ? { signal } : {}) });
       } catch {
-        resolve({ exit, stderr: stderr || String(err?.message ?? '') });
+        resolve({ exit, timedOut, stderr: stderr.trim(), ...(signal ? { signal } : {}) });
       }
     });
   });
+}
+
+/** claw-host ran but gave no report: it crashed, hung, or failed before it could write one. */
+function hostNoReport(r: ClawHostRun, plugin: string, hostBin: string, timeoutMs: number): { evidence: string; summary: string; code: string; next: string } {
+  const debug = `Reproduce outside doctor: ${hostBin} ${plugin}; under a debugger: gdb -batch -ex run -ex bt --args ${hostBin} ${plugin}`;
+  if (r.timedOut)
+    return {
+      evidence: `claw-host did not finish within ${timeoutMs / 1000} s and was killed`,
+      summary: `a claw-runtime host hangs loading it: claw-host did not return from loading ${basename(plugin)} and calling claw_abi_info / claw_init within ${timeoutMs / 1000} s`,
+      code: 'NATIVE_HOST_TIMEOUT',
+      next: `claw_abi_info and claw_init must return promptly (no blocking I/O, locks or loops in them or in the library's constructors). ${debug}`,
+    };
+  if (r.signal)
+    return {
+      evidence: `claw-host was killed by ${r.signal}${r.stderr ? `: ${r.stderr.split('\n')[0]}` : ''}`,
+      summary: `a claw-runtime host crashes loading it: claw-host was killed by ${r.signal} while loading ${basename(plugin)} or calling claw_abi_info / claw_init`,
+      code: 'NATIVE_HOST_CRASHED',
+      next: `The plugin crashes its host: fix the crash in its constructors, claw_abi_info or claw_init. ${debug}`,
+    };
+  return {
+    evidence: `claw-host exited ${r.exit ?? '?'} without a report${r.stderr ? `: ${r.stderr.split('\n')[0]}` : ''}`,
+    summary: `claw-host could not report on ${basename(plugin)} (exit ${r.exit ?? '?'})`,
+    code: 'NATIVE_HOST_NO_REPORT',
+    next: `${debug} (a claw-host from another release may not know --json: rebuild it with npm run build:native).`,
+  };
 }
 
 export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutcome> {
@@ -185,13 +228,17 @@ export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutco
   const next: string[] = [];
   const hostBin = findClawHost(o);
   let hostVerdict: ClawHostJson | undefined;
+  let noReport: ReturnType<typeof hostNoReport> | undefined;
   if (!hostBin) {
     evidence.push(ev('claw-host load', 'not run: claw-host is not built here (npm run build:native builds build/Release/claw-host)'));
   } else if (!file.formatError) {
-    const r = await runClawHost(hostBin, plugin, host);
+    const timeoutMs = o.clawHostTimeoutMs ?? CLAW_HOST_TIMEOUT_MS;
+    const r = await runClawHost(hostBin, plugin, host, timeoutMs);
     hostVerdict = r.json;
-    if (!r.json) evidence.push(ev('claw-host load', `claw-host exited ${r.exit} without a report: ${r.stderr.trim().split('\n')[0] ?? ''}`));
-    else if (r.json.ok)
+    if (!r.json) {
+      noReport = hostNoReport(r, plugin, hostBin, timeoutMs);
+      evidence.push(ev('claw-host load', noReport.evidence));
+    } else if (r.json.ok)
       evidence.push(ev('claw-host load', `dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI ${r.json.negotiated?.abiMajor}.${r.json.negotiated?.abiMinor} with host range ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}`));
     else {
       evidence.push(ev('claw-host load', `exit ${r.json.exitCode} at stage ${r.json.stage}: ${r.json.error ?? ''}`));
@@ -203,6 +250,7 @@ export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutco
   if (fail) {
     return outcome('fail', fail.message, evidence, [...new Set(findings.map((f) => f.next))], { code: fail.code, data });
   }
+  if (noReport) return outcome('fail', noReport.summary, evidence, [noReport.next, ...findings.map((f) => f.next)], { code: noReport.code, data });
   if (hostVerdict && !hostVerdict.ok) {
     const hint = hostVerdict.diagnosis.find((d) => d.startsWith('fix:'));
     next.push(hint ? hint.replace(/^fix:\s*/, '') : 'See the claw-host diagnosis above (docs/readme/native.md lists its exit codes).');

@@ -7,10 +7,12 @@
  * must say it cannot tell hidden from missing; the real plain library must pass, with the
  * addon that node loads described (binary, exports, dependencies, glibc, Node-API, ABI).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPluginFile } from '../../../lib/doctor/checks/native.js';
 import { compileScratchPlugin, ensureNativeBuilt, type Artifacts } from '../../native/helpers.js';
 import { missingTools } from '../../helpers/tools.js';
 import { startCliEnv, type CliEnv } from '../cli/harness.js';
@@ -88,5 +90,41 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     expect(c.status).toBe('fail');
     expect(c.summary).toMatch(/^a claw-runtime host cannot load it: cannot load \S+claw_byterover\.node with RTLD_NOW: undefined symbol: napi_/);
     expect(c.next.join('\n')).toContain('libclaw_byterover.so');
+  }, 120_000);
+
+  /** A plugin with every export in place whose claw_abi_info does `body` (compiled here with cc). */
+  function pluginWhoseAbiInfo(name: string, body: string): string {
+    const src = join(tmp, `${name}.c`);
+    writeFileSync(
+      src,
+      `#include <stdint.h>\n#include <stddef.h>\n` +
+        `__attribute__((visibility("default"))) const void *claw_abi_info(void) { ${body} }\n` +
+        `__attribute__((visibility("default"))) int32_t claw_init(const void *h, void *o) { (void)h; (void)o; return 0; }\n` +
+        `__attribute__((visibility("default"))) const char *claw_strerror(int32_t c) { return c ? "error" : "ok"; }\n`,
+    );
+    const out = join(tmp, `lib${name}.so`);
+    execFileSync('cc', ['-shared', '-fPIC', '-O0', src, '-o', out]);
+    return out;
+  }
+
+  it('a plugin that crashes its host: claw-host killed by SIGSEGV is a failure, not a pass with "load not tried"', async () => {
+    const lib = pluginWhoseAbiInfo('crash', 'volatile const int *p = NULL; return (const void *)(intptr_t)*p;');
+    const r = await doctorJson(e, ['--plugin', lib]);
+    const c = r.check('native.plugin');
+    expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_HOST_CRASHED' });
+    expect(c.summary).toBe('a claw-runtime host crashes loading it: claw-host was killed by SIGSEGV while loading libcrash.so or calling claw_abi_info / claw_init');
+    expect(evidence(c, 'claw_init')).toBe('exported: claw_init GLOBAL DEFAULT FUNC');
+    expect(evidence(c, 'claw-host load')).toBe('claw-host was killed by SIGSEGV');
+    expect(c.next[0]).toMatch(/^The plugin crashes its host: fix the crash in its constructors, claw_abi_info or claw_init\. Reproduce outside doctor: \S+claw-host \S+libcrash\.so; under a debugger: gdb /);
+    expect(r.code).toBe(7);
+  }, 120_000);
+
+  it('a plugin whose claw_abi_info never returns: claw-host is killed at the timeout and the hang is named', async () => {
+    const lib = pluginWhoseAbiInfo('hang', 'for (;;) { } return NULL;');
+    const c = await checkPluginFile({ env: process.env, plugin: lib, clawHostTimeoutMs: 1_000 });
+    expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_HOST_TIMEOUT' });
+    expect(c.summary).toBe('a claw-runtime host hangs loading it: claw-host did not return from loading libhang.so and calling claw_abi_info / claw_init within 1 s');
+    expect(c.evidence.find((x) => x.label === 'claw-host load')?.value).toBe('claw-host did not finish within 1 s and was killed');
+    expect(c.next[0]).toMatch(/^claw_abi_info and claw_init must return promptly/);
   }, 120_000);
 });
