@@ -77,3 +77,21 @@ export function worst(statuses: CheckStatus[]): CheckStatus {
   const rank: Record<CheckStatus, number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
   return statuses.reduce<CheckStatus>((a, b) => (rank[b] > rank[a] ? b : a), 'skip');
 }
+
+/**
+ * A URL the user gave, as the report may show it: credentials in the user-info part and the query
+ * string (where tokens travel: `?access_token=…`) replaced by [REDACTED]; scheme, host, port and
+ * path kept, because they are what a user checks. Nothing to hide, or not a URL: returned as typed
+ * (the runner's redactor still scrubs known secrets from every string).
+ */
+export function reportUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return raw;
+  }
+  if (!u.username && !u.password && !u.search) return raw;
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return raw.replace(/\/\/[^/@]*@/, '//[REDACTED]@').replace(/\?.*$/, (q) => (q ? '?[REDACTED]' : ''));
+  return `${u.protocol}//${u.username || u.password ? '[REDACTED]@' : ''}${u.host}${u.pathname}${u.search ? '?[REDACTED]' : ''}`;
+}

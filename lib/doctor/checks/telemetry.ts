@@ -5,7 +5,7 @@
  * (`probeMetricsEndpoint`). Header values are secrets: only their names are shown.
  */
 import { probeCollector, probeMetricsEndpoint } from '../../telemetry/index.js';
-import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
+import { ev, outcome, reportUrl, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
 export interface TelemetryCheckOptions {
   env: NodeJS.ProcessEnv;
@@ -21,13 +21,13 @@ export interface TelemetryCheckOptions {
 /** The exporter settings a user set, values of header variables reduced to their names. */
 function exporterConfig(env: NodeJS.ProcessEnv, collector: string | undefined): Evidence[] {
   const out: Evidence[] = [];
-  if (collector) out.push(ev('--collector', collector));
+  if (collector) out.push(ev('--collector', reportUrl(collector)));
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('OTEL_') || v === undefined || v === '') continue;
     if (/HEADERS$/.test(k)) {
       const names = v.split(',').map((kv) => decodeURIComponent(kv.split('=')[0] ?? '').trim()).filter(Boolean);
       out.push(ev(k, `headers ${names.join(', ')} (values hidden)`));
-    } else out.push(ev(k, v));
+    } else out.push(ev(k, /ENDPOINT$/.test(k) ? reportUrl(v) : v));
   }
   out.sort((a, b) => a.label.localeCompare(b.label));
   return out;
@@ -54,8 +54,9 @@ export async function checkMetricsEndpoint(o: TelemetryCheckOptions): Promise<Ch
   if (!o.bridgeUrl) return outcome('skip', 'no bridge URL given', [], ['To check the Prometheus endpoint of a running bridge: claw-byterover doctor --bridge http://127.0.0.1:8787']);
   const url = new URL(o.metricsPath ?? '/metrics', o.bridgeUrl).toString();
   const p = await probeMetricsEndpoint(url, { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
-  const evidence = [ev('scrape', `GET ${url}${p.status !== undefined ? ` → HTTP ${p.status}` : ''}`), ...(p.series !== undefined ? [ev('series', String(p.series))] : [])];
-  const data = { url, status: p.status ?? null, series: p.series ?? null };
+  const shown = reportUrl(url);
+  const evidence = [ev('scrape', `GET ${shown}${p.status !== undefined ? ` → HTTP ${p.status}` : ''}`), ...(p.series !== undefined ? [ev('series', String(p.series))] : [])];
+  const data = { url: shown, status: p.status ?? null, series: p.series ?? null };
   if (p.ok) return outcome('pass', p.message, evidence, [], { data });
   return outcome('fail', p.message, evidence, p.hint ? [p.hint] : [], { code: 'TELEMETRY_METRICS_UNREACHABLE', data });
 }
