@@ -7,9 +7,13 @@
  * It sets up, on loopback only: a real OpenClaw gateway (test/interop/openclaw/env.ts), the claw-api
  * stand-in with a token from a real oidc-provider, a running bridge with /metrics, an OTLP receiver
  * that wants a bearer token the environment does not carry (401), the ByteRover stand-in with a
- * pulled context tree, and the plugin core compiled WITHOUT its exports. Two of the four failures
- * show up (the plugin, the collector); the others pass. Then util-linux `script` runs the CLI in a pseudo-terminal (so the progress
- * line is live) with a timing file, and the timing + typescript are converted to asciicast v2.
+ * pulled context tree, and the plugin core compiled WITHOUT its exports. Each of the four failures
+ * shows up once: the plugin (hidden exports), the handshake (doctor reaches the real gateway through
+ * a proxy that rewrites the offered protocol range, test/interop/doctor/proxy.ts), the claw-api (a
+ * real issuer's token allowed only `nodes:read`) and the collector (401); the bridge's /metrics,
+ * ByteRover and the context tree pass. Then util-linux `script` runs the CLI in a pseudo-terminal
+ * (so the progress line is live) with a timing file, and the timing + typescript are converted to
+ * asciicast v2.
  * Nothing in the recording is fabricated: it is what the process wrote, byte for byte.
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +23,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileScratchPlugin, ensureNativeBuilt } from '../../test/native/helpers.js';
 import { startCliEnv } from '../../test/integration/cli/harness.js';
+import { READER_CLIENT } from '../../test/integration/clawapi/issuer.js';
 import { healthySetup, startCollector } from '../../test/integration/doctor/harness.js';
+import { startRewritingProxy } from '../../test/interop/doctor/proxy.js';
 import { ensureOpenClaw } from '../../test/interop/openclaw/env.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -66,6 +72,10 @@ async function main(): Promise<void> {
   const setup = await healthySetup(e, built.so);
   // A collector that wants a token the environment does not carry (the exporter's header is stale).
   const collector = await startCollector('unauthorized', 'a-token-nobody-configured');
+  // Between doctor and the gateway, a proxy that rewrites the node's offered range to 5–6.
+  const proxy = await startRewritingProxy(gw, 5, 6);
+  // A token the issuer really minted, for a client allowed only to read nodes.
+  const readOnlyToken = await setup.issuer.clientCredentialsToken({ clientId: READER_CLIENT, scope: 'nodes:read' });
   const project = e.project;
   const env: Record<string, string> = {
     ...e.env,
@@ -73,13 +83,14 @@ async function main(): Promise<void> {
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20stale-collector-token',
     OPENCLAW_GATEWAY_TOKEN: gw.token,
+    CLAW_API_TOKEN: readOnlyToken,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     TERM: 'xterm-256color',
     LANG: 'C.UTF-8',
   };
   const cli = `node --import ${JSON.stringify(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs'))} ${JSON.stringify(join(ROOT, 'lib', 'cli', 'index.ts'))}`;
   const bridgeUrl = setup.args[setup.args.indexOf('--bridge') + 1] as string;
-  const flags = `--plugin ./libclaw_plugin.so --agent ${gw.wsUrl} --bridge ${bridgeUrl}`;
+  const flags = `--plugin ./libclaw_plugin.so --agent ${proxy.url} --bridge ${bridgeUrl}`;
   const shown = `claw-byterover doctor ${flags}`;
   const cmd = [
     `stty cols ${COLS} rows ${ROWS}`,
@@ -106,11 +117,14 @@ async function main(): Promise<void> {
     title: 'claw-byterover doctor',
     env: { TERM: 'xterm-256color', SHELL: '/bin/sh' },
   });
-  for (const s of [...setup.secrets, gw.token, 'stale-collector-token']) if (cast.includes(s)) throw new Error('a secret reached the recording; not writing it');
+  for (const s of [...setup.secrets, gw.token, readOnlyToken, 'stale-collector-token']) if (cast.includes(s)) throw new Error('a secret reached the recording; not writing it');
+  // A log line (pino JSON) or a stack trace in the middle of the report is a defect to fix, not to record.
+  if (/\{"level":|\n\s+at \S+ \(/.test(tsBytes.toString('utf8').replace(/\r/g, ''))) throw new Error('a log line or a stack trace reached the recording; not writing it');
   writeFileSync(join(HERE, 'doctor.cast'), cast);
   const body = tsBytes.subarray(tsBytes.indexOf(0x0a) + 1).toString('utf8');
   writeFileSync(join(HERE, 'doctor.txt'), `${finalText(body.replace(/\n?Script done on .*\n?$/, '')).trimEnd()}\n`);
   process.stdout.write(`wrote docs/media/doctor.cast and docs/media/doctor.txt (exit of script: ${r.status})\n`);
+  await proxy.close();
   await collector.close();
   await setup.close();
   await e.close();

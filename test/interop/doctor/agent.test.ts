@@ -14,12 +14,9 @@
  *   compares what it sent with what the gateway echoed and names the proxy, exit 7.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest, createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
 import { testOnlyProtocolSupport } from '../../../lib/agent/index.js';
 import { checkAgent } from '../../../lib/doctor/checks/agent.js';
 import { createLogger } from '../../../lib/log/index.js';
@@ -27,6 +24,7 @@ import { ensureNativeBuilt } from '../../native/helpers.js';
 import { startCliEnv, type CliEnv } from '../../integration/cli/harness.js';
 import { doctorJson, evidence, healthySetup, type HealthySetup } from '../../integration/doctor/harness.js';
 import { ensureOpenClaw, OPENCLAW_VERSION, type Gateway, type OpenClawEnv } from '../openclaw/env.js';
+import { startRewritingProxy } from './proxy.js';
 
 /** OpenClaw behaves as under its own tests when it sees these (see openclaw/agent.test.ts). */
 const NOT_UNDER_TEST: NodeJS.ProcessEnv = { VITEST: undefined, VITEST_MODE: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, TEST: undefined, NODE_ENV: undefined, JEST_WORKER_ID: undefined };
@@ -37,45 +35,6 @@ let e: CliEnv;
 let setup: HealthySetup;
 let scratch: string;
 let proxy: { url: string; close(): Promise<void> } | undefined;
-
-/** A WebSocket + HTTP proxy to the gateway that rewrites a node's offered protocol range. */
-async function startRewritingProxy(target: Gateway, min: number, max: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const up = httpRequest({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, { ...r.headers, via: '1.1 rewriting-test-proxy' });
-      r.pipe(res);
-    });
-    up.on('error', () => res.writeHead(502).end());
-    req.pipe(up);
-  });
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (client) => {
-    const upstream = new WebSocket(target.wsUrl);
-    const pending: string[] = [];
-    upstream.on('open', () => pending.splice(0).forEach((m) => upstream.send(m)));
-    upstream.on('message', (m) => client.send(m.toString()));
-    upstream.on('close', () => client.close());
-    client.on('close', () => upstream.close());
-    client.on('message', (m) => {
-      const frame = JSON.parse(m.toString()) as { method?: string; params?: Record<string, unknown> };
-      if (frame.method === 'connect' && frame.params?.role === 'node') frame.params = { ...frame.params, minProtocol: min, maxProtocol: max };
-      const text = JSON.stringify(frame);
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
-      else pending.push(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close();
-        server.close(() => r());
-      }),
-  };
-}
 
 beforeAll(async () => {
   const built = await ensureNativeBuilt();
