@@ -9,7 +9,10 @@
  *   flushed before the commit returns). Queue bookkeeping that at-least-once delivery tolerates losing
  *   (claims, lease extensions, acks, retry scheduling) runs on a second pool with
  *   `synchronous_commit = off`: a server crash may forget it, which only means a job is delivered again.
- * - Leases and retry times use the database clock (`now_ms()`), so instances with skewed clocks agree.
+ * - Every expiry decision uses the database clock (`now_ms()`), so instances with skewed clocks agree:
+ *   job leases and retry times, lease locks (`locks.acquire`) and idempotency locks (`idempotency.begin`).
+ *   The caller's `now` is kept only where it is informational (record timestamps such as `created_at`,
+ *   `first_seen`, `updated_at`, the outbox schedule the caller owns).
  * - Tables live in their own schema (default `claw_bridge`), created on first open under an advisory
  *   lock so instances starting together do not race.
  */
@@ -403,29 +406,32 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       const s = this.schema;
       try {
         return await this.tx(async (c): Promise<IdempotencyBegin> => {
+          // created_at is the caller's clock (informational, pruning); locked_until is the database's, so
+          // an instance whose clock runs ahead cannot see another instance's live lock as expired.
           const ins = await c.query(
-            `INSERT INTO ${s}.idempotency (key, request_hash, completed, created_at, locked_until) VALUES ($1, $2, false, $3, $4) ON CONFLICT (key) DO NOTHING`,
-            [key, requestHash, now, now + lockMs],
+            `INSERT INTO ${s}.idempotency (key, request_hash, completed, created_at, locked_until) VALUES ($1, $2, false, $3, ${s}.now_ms() + $4) ON CONFLICT (key) DO NOTHING`,
+            [key, requestHash, now, lockMs],
           );
           if (ins.rowCount === 1) return { state: 'acquired' };
-          const r = await c.query<{ request_hash: string; completed: boolean; response: string | null; locked_until: number }>(
-            `SELECT request_hash, completed, response, locked_until FROM ${s}.idempotency WHERE key = $1 FOR UPDATE`,
+          const r = await c.query<{ request_hash: string; completed: boolean; response: string | null; locked: boolean }>(
+            `SELECT request_hash, completed, response, locked_until > ${s}.now_ms() AS locked FROM ${s}.idempotency WHERE key = $1 FOR UPDATE`,
             [key],
           );
           const row = r.rows[0];
           if (!row) return { state: 'in_progress' }; // released between the two statements: let the caller retry
           if (row.request_hash !== requestHash) return { state: 'mismatch' };
           if (row.completed) return { state: 'replay', response: JSON.parse(row.response ?? 'null') as SavedResponse };
-          if (Number(row.locked_until) > now) return { state: 'in_progress' };
-          await c.query(`UPDATE ${s}.idempotency SET locked_until = $2 WHERE key = $1`, [key, now + lockMs]);
+          if (row.locked) return { state: 'in_progress' };
+          await c.query(`UPDATE ${s}.idempotency SET locked_until = ${s}.now_ms() + $2 WHERE key = $1`, [key, lockMs]);
           return { state: 'acquired' };
         });
       } catch (e) {
         throw unavailable(e, 'reading an idempotency record');
       }
     },
-    complete: async (key: string, response: SavedResponse, now: number): Promise<void> => {
-      await this.q(`UPDATE ${this.schema}.idempotency SET completed = true, response = $2, locked_until = $3 WHERE key = $1`, [key, JSON.stringify(response), now], 'saving an idempotent response');
+    complete: async (key: string, response: SavedResponse, _now: number): Promise<void> => {
+      const s = this.schema;
+      await this.q(`UPDATE ${s}.idempotency SET completed = true, response = $2, locked_until = ${s}.now_ms() WHERE key = $1`, [key, JSON.stringify(response)], 'saving an idempotent response');
     },
     release: async (key: string): Promise<void> => {
       await this.q(`DELETE FROM ${this.schema}.idempotency WHERE key = $1 AND completed = false`, [key], 'releasing an idempotency key');
@@ -499,14 +505,15 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     },
   };
 
+  /** Expiry on the database clock: the caller's `now` is not used (instances' clocks may disagree). */
   readonly locks: LockStore = {
-    acquire: async (name: string, owner: string, ttlMs: number, now: number): Promise<boolean> => {
+    acquire: async (name: string, owner: string, ttlMs: number, _now: number): Promise<boolean> => {
       const s = this.schema;
       const r = await this.q(
-        `INSERT INTO ${s}.locks (name, owner, expires_at) VALUES ($1, $2, $3)
+        `INSERT INTO ${s}.locks (name, owner, expires_at) VALUES ($1, $2, ${s}.now_ms() + $3)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE ${s}.locks.owner = excluded.owner OR ${s}.locks.expires_at <= $4`,
-        [name, owner, now + ttlMs, now],
+         WHERE ${s}.locks.owner = excluded.owner OR ${s}.locks.expires_at <= ${s}.now_ms()`,
+        [name, owner, ttlMs],
         'taking a lock',
       );
       return r.rowCount === 1;
@@ -527,8 +534,8 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     }
     for (;;) {
       const r = await this.q(
-        `DELETE FROM ${s}.idempotency WHERE key IN (SELECT key FROM ${s}.idempotency WHERE created_at < $1 AND (completed OR locked_until <= $2) LIMIT ${PRUNE_CHUNK})`,
-        [opts.idempotencyBefore, Date.now()],
+        `DELETE FROM ${s}.idempotency WHERE key IN (SELECT key FROM ${s}.idempotency WHERE created_at < $1 AND (completed OR locked_until <= ${s}.now_ms()) LIMIT ${PRUNE_CHUNK})`,
+        [opts.idempotencyBefore],
         'pruning idempotency records',
         this.relaxed,
       );

@@ -7,9 +7,11 @@
  *   JobQueue    = durable, deduplicating, at-least-once job queue with leases and a dead-letter list
  *   BridgeStore = { state, queue } as the service opens them from config (store/index.ts)
  *
- * Time: methods that take `now` use the caller's clock (ms since the epoch) for record timestamps;
- * leases and retry schedules of the PostgreSQL queue use the database clock so several machines with
- * skewed clocks agree on them.
+ * Time: methods that take `now` use the caller's clock (ms since the epoch) for record timestamps.
+ * Expiry decisions — lease locks, idempotency locks, queue leases and retry schedules — are made on
+ * the clock of whatever several bridge instances share: the database clock on PostgreSQL, so machines
+ * with skewed clocks agree on who holds what (an instance whose clock runs ahead must not take a live
+ * lease). SQLite serves one machine: there `now` (one clock) decides.
  */
 
 /** An event on its way into the queue. `id` is the dedupe key (see webhooks/route.ts). */
@@ -130,7 +132,10 @@ export type IdempotencyBegin =
   | { state: 'mismatch' };
 
 export interface IdempotencyStore {
-  /** Looks the key up; when free, takes it for `lockMs` on behalf of the request hashed as `requestHash`. */
+  /**
+   * Looks the key up; when free, takes it for `lockMs` on behalf of the request hashed as `requestHash`.
+   * `now` stamps the record (created_at, for pruning); on PostgreSQL the lock's expiry is on the database clock.
+   */
   begin(key: string, requestHash: string, now: number, lockMs: number): Promise<IdempotencyBegin>;
   /** Saves the response (any status, as Stripe saves 500s) for replay. */
   complete(key: string, response: SavedResponse, now: number): Promise<void>;
@@ -185,7 +190,10 @@ export interface KvStore {
  * the lease until `ttlMs` passes does the work.
  */
 export interface LockStore {
-  /** True when `owner` now holds `name` (free, expired, or already its own: then extended). */
+  /**
+   * True when `owner` now holds `name` (free, expired, or already its own: then extended to `ttlMs` from
+   * now). On PostgreSQL "now" and expiry are the database clock's and `now` is ignored; on SQLite `now`.
+   */
   acquire(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
 }

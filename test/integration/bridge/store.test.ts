@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore, type BridgeStore, type Lease, type QueueEvent } from '../../../lib/bridge/store/index.js';
-import { allBackends } from './backends.js';
+import { allBackends, postgresBackend } from './backends.js';
 
 const ev = (id: string, n = 0, receivedAt = Date.now()): QueueEvent => ({ id, type: 'memory.updated', payload: JSON.stringify({ n }), receivedAt });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -176,10 +176,14 @@ for (const backend of allBackends()) {
       expect(await idem.begin('k1', 'other', t + 1, 10_000)).toEqual({ state: 'mismatch' });
       await idem.complete('k1', { status: 500, body: '{"ok":false}', headers: { 'x-request-id': 'r' } }, t + 2);
       expect(await idem.begin('k1', 'h1', t + 3, 10_000)).toEqual({ state: 'replay', response: { status: 500, body: '{"ok":false}', headers: { 'x-request-id': 'r' } } });
-      expect(await idem.begin('k2', 'h2', t, 1_000)).toEqual({ state: 'acquired' });
+      expect(await idem.begin('k2', 'h2', t, 60_000)).toEqual({ state: 'acquired' });
       await idem.release('k2');
-      expect(await idem.begin('k2', 'h2', t, 1_000)).toEqual({ state: 'acquired' });
-      expect(await idem.begin('k2', 'h2', t + 2_000, 1_000)).toEqual({ state: 'acquired' }); // holder's lock expired
+      expect(await idem.begin('k2', 'h2', t, 60_000)).toEqual({ state: 'acquired' });
+      // Lock expiry runs on real time (PostgreSQL decides it on the database clock): a short lock runs out.
+      expect(await idem.begin('k3', 'h3', Date.now(), 150)).toEqual({ state: 'acquired' });
+      await sleep(300);
+      expect(await idem.begin('k3', 'h3', Date.now(), 60_000)).toEqual({ state: 'acquired' }); // holder's lock expired
+      expect(await idem.begin('k3', 'h3', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
     });
 
     it('outbox: idempotent add, due order, retry later, remove', async () => {
@@ -223,15 +227,19 @@ for (const backend of allBackends()) {
     it('lease locks: one holder at a time, re-entrant for the holder, free after expiry or release', async () => {
       const { store } = await open();
       const locks = store.state.locks;
-      expect(await locks.acquire('refresh', 'A', 1000, 0)).toBe(true);
-      expect(await locks.acquire('refresh', 'B', 1000, 10)).toBe(false);
-      expect(await locks.acquire('refresh', 'A', 1000, 500)).toBe(true);
-      expect(await locks.acquire('refresh', 'B', 1000, 1400)).toBe(false);
-      expect(await locks.acquire('refresh', 'B', 1000, 1500)).toBe(true);
+      // Real time throughout: PostgreSQL decides expiry on the database clock, not on the `now` passed.
+      expect(await locks.acquire('refresh', 'A', 150, Date.now())).toBe(true);
+      expect(await locks.acquire('refresh', 'B', 60_000, Date.now())).toBe(false);
+      expect(await locks.acquire('refresh', 'A', 60_000, Date.now())).toBe(true); // re-entrant: extended
+      await sleep(300);
+      expect(await locks.acquire('refresh', 'B', 60_000, Date.now())).toBe(false); // the extension holds
+      expect(await locks.acquire('refresh', 'A', 150, Date.now())).toBe(true);
+      await sleep(300);
+      expect(await locks.acquire('refresh', 'B', 60_000, Date.now())).toBe(true); // A's lease ran out
       await locks.release('refresh', 'A');
-      expect(await locks.acquire('refresh', 'A', 1000, 1600)).toBe(false);
+      expect(await locks.acquire('refresh', 'A', 60_000, Date.now())).toBe(false);
       await locks.release('refresh', 'B');
-      expect(await locks.acquire('refresh', 'A', 1000, 1600)).toBe(true);
+      expect(await locks.acquire('refresh', 'A', 60_000, Date.now())).toBe(true);
     });
 
     it('prune deletes old dedupe and finished idempotency records; a pruned id can be enqueued again', async () => {
@@ -244,6 +252,73 @@ for (const backend of allBackends()) {
       const r = await store.state.prune({ dedupeBefore: 50_000, idempotencyBefore: 50_000 });
       expect(r).toEqual({ dedupe: 1, idempotency: 1 });
       expect(await store.queue.enqueue([ev('old'), ev('new')])).toEqual(['enqueued', 'duplicate']);
+    });
+  });
+}
+
+/**
+ * Several bridge instances share PostgreSQL; their clocks may disagree. Lease and idempotency lock
+ * expiry must be decided on the database clock: an instance whose clock runs 10 minutes ahead must not
+ * take a live lease (the OAuth refresh lease: two refreshes of a rotating refresh token revoke the
+ * grant) nor re-run a request whose idempotency key is locked; one running behind must not hold a
+ * lock past its ttl. Two store objects on one schema, as two bridge processes.
+ */
+{
+  const pgb = postgresBackend();
+  const SKEW = 10 * 60_000;
+  describe.skipIf(pgb.skip)('PostgreSQL locks decide expiry on the database clock, not on skewed instance clocks', () => {
+    let a: BridgeStore;
+    let b: BridgeStore;
+    beforeAll(async () => {
+      await pgb.start();
+      const r = await pgb.open();
+      a = r.store;
+      b = await r.openPeer();
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await pgb.stop();
+    });
+
+    it('lease locks: a clock 10 min ahead cannot take a live lease, a clock 10 min behind cannot keep one past its ttl, expiry works', async () => {
+      const la = a.state.locks;
+      const lb = b.state.locks;
+      expect(await la.acquire('oauth-refresh:p1', 'A', 60_000, Date.now())).toBe(true);
+      expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() + SKEW)).toBe(false);
+      expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() - SKEW)).toBe(false);
+
+      // The holder's clock runs behind: its lease still lasts ttl on the database clock, not 10 min less.
+      expect(await la.acquire('oauth-refresh:p2', 'A', 60_000, Date.now() - SKEW)).toBe(true);
+      expect(await lb.acquire('oauth-refresh:p2', 'B', 60_000, Date.now())).toBe(false);
+
+      // Expiry still works, whatever the taker's clock says.
+      expect(await la.acquire('oauth-refresh:p3', 'A', 150, Date.now() + SKEW)).toBe(true);
+      await sleep(300);
+      expect(await lb.acquire('oauth-refresh:p3', 'B', 60_000, Date.now() - SKEW)).toBe(true);
+      expect(await la.acquire('oauth-refresh:p3', 'A', 60_000, Date.now() + SKEW)).toBe(false);
+    });
+
+    it('idempotency locks: a clock 10 min ahead gets in_progress for a running request, not a second run; an expired lock is taken over', async () => {
+      const ia = a.state.idempotency;
+      const ib = b.state.idempotency;
+      expect(await ia.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' });
+      expect(await ib.begin('skill-1', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
+
+      expect(await ia.begin('skill-2', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
+      expect(await ib.begin('skill-2', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
+
+      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 150)).toEqual({ state: 'acquired' });
+      await sleep(300);
+      expect(await ib.begin('skill-3', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
+      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
+
+      // A completed record is replayed to both; prune (on the database clock) keeps the live lock.
+      await ib.complete('skill-3', { status: 200, body: '{}' }, Date.now() - SKEW);
+      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'replay', response: { status: 200, body: '{}' } });
+      await a.state.prune({ dedupeBefore: 0, idempotencyBefore: Date.now() + 2 * SKEW });
+      expect(await ib.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
+      expect(await ib.begin('skill-3', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' }); // pruned: completed
     });
   });
 }
