@@ -185,41 +185,67 @@ function sectionHeaders(r: Reader): Section[] {
   return out;
 }
 
-/** Version index → name, from .gnu.version_d (definitions) and .gnu.version_r (requirements). */
+/**
+ * Version index → name, from .gnu.version_d (definitions) and .gnu.version_r (requirements).
+ *
+ * The entries are chained by forward offsets (vd_next, vn_next, vna_aux/vna_next). In a well-formed
+ * file every entry occupies its own bytes inside its section, so a link shorter than an entry, an
+ * entry outside the section, or more entries than the section can hold means a corrupt chain: it is
+ * refused rather than walked (a walk over overlapping entries can cost far more than the file size).
+ */
 function versionNames(r: Reader, sections: Section[]): { names: Map<number, string>; required: ElfRequiredVersions[] } {
   const names = new Map<number, string>();
   const required: ElfRequiredVersions[] = [];
   for (const s of sections) {
+    if (s.type !== SHT_GNU_VERDEF && s.type !== SHT_GNU_VERNEED) continue;
     const strtab = sections[s.link];
     if (!strtab) continue;
     const strEnd = strtab.offset + strtab.size;
+    const what = s.type === SHT_GNU_VERDEF ? 'version definitions (.gnu.version_d)' : 'version requirements (.gnu.version_r)';
+    const end = s.offset + s.size;
+    // Verdef is 20 bytes, Verdaux 8, Verneed 16, Vernaux 16: no section holds more entries than this.
+    let budget = Math.floor(s.size / 8);
+    const entry = (at: number, size: number): void => {
+      if (at < s.offset || at + size > end) throw new ElfFormatError(`corrupt ${what}: an entry at offset ${at} lies outside the section`);
+      if (--budget < 0) throw new ElfFormatError(`corrupt ${what}: more chained entries than the section can hold`);
+    };
+    const link = (next: number, size: number): void => {
+      if (next !== 0 && next < size) throw new ElfFormatError(`corrupt ${what}: a link of ${next} bytes is shorter than an entry (${size})`);
+    };
     if (s.type === SHT_GNU_VERDEF) {
       let off = s.offset;
-      for (let i = 0; i < s.info && off < s.offset + s.size; i++) {
+      for (let i = 0; i < s.info && off < end; i++) {
+        entry(off, 20);
         const ndx = r.u16(off + 4);
         const aux = r.u32(off + 12);
         const next = r.u32(off + 16);
+        link(next, 20);
+        entry(off + aux, 8);
         names.set(ndx & 0x7fff, r.cstr(strtab.offset + r.u32(off + aux), strEnd));
         if (next === 0) break;
         off += next;
       }
-    } else if (s.type === SHT_GNU_VERNEED) {
+    } else {
       let off = s.offset;
-      for (let i = 0; i < s.info && off < s.offset + s.size; i++) {
+      for (let i = 0; i < s.info && off < end; i++) {
+        entry(off, 16);
         const cnt = r.u16(off + 2);
         const file = r.cstr(strtab.offset + r.u32(off + 4), strEnd);
         const versions: string[] = [];
         let a = off + r.u32(off + 8);
         for (let k = 0; k < cnt; k++) {
+          entry(a, 16);
           const name = r.cstr(strtab.offset + r.u32(a + 8), strEnd);
           names.set(r.u16(a + 6) & 0x7fff, name);
           versions.push(name);
           const anext = r.u32(a + 12);
+          link(anext, 16);
           if (anext === 0) break;
           a += anext;
         }
         required.push({ file, versions });
         const next = r.u32(off + 12);
+        link(next, 16);
         if (next === 0) break;
         off += next;
       }

@@ -30,6 +30,8 @@ int claw_init(const void *h, void *o) { (void)h; (void)o; return 0; }
 const void *claw_abi_info(void) { return 0; }
 __attribute__((visibility("hidden"))) const char *claw_strerror(int c) { return c ? "error" : "ok"; }
 static int local_helper(int x) { return x * 3; }
+unsigned long strlen(const char *s); /* a versioned libc reference: .gnu.version_r in the linked object */
+int name_length(const char *s) { return (int)strlen(s); }
 int (*keep_local)(int) = local_helper;
 `;
 
@@ -200,5 +202,23 @@ describe.skipIf(skip)('ELF reader on malformed files (seeded fuzz)', () => {
     // The symbols whose name ends within the cap (the last ones before the NUL) are still read.
     expect(e.staticSymbols.filter((s) => /^A+$/.test(s.name)).length).toBe(Math.floor(MAX_ELF_NAME / 16));
     expect(e.dynamicSymbols.some((s) => s.name === 'claw_init')).toBe(true);
+  });
+
+  it('a corrupt version-requirement chain (a link shorter than an entry, a walk out of the section) is refused, not walked', () => {
+    const base = layouts[0]?.buf as Buffer;
+    const verneed = section64(base, 0x6ffffffe); // SHT_GNU_VERNEED
+    const offset = Number(base.readBigUInt64LE(verneed.at + 0x18));
+    expect(parseElf(base).requiredVersions.length).toBeGreaterThan(0);
+
+    const shortLink = Buffer.from(base);
+    shortLink.writeUInt32LE(1, offset + 12); // vn_next = 1: the next Verneed overlaps this one
+    shortLink.writeUInt32LE(0xffff, verneed.at + 0x2c); // sh_info: as many entries as that allows
+    expect(() => parseElf(shortLink)).toThrow(/^corrupt version requirements \(\.gnu\.version_r\): a link of 1 bytes is shorter than an entry \(16\)$/);
+
+    const longChain = Buffer.from(base);
+    longChain.writeUInt16LE(0xffff, offset + 2); // vn_cnt: 65535 Vernaux entries
+    const firstAux = offset + longChain.readUInt32LE(offset + 8);
+    for (let a = firstAux; a + 16 <= offset + Number(base.readBigUInt64LE(verneed.at + 0x20)); a += 16) longChain.writeUInt32LE(16, a + 12);
+    expect(() => parseElf(longChain)).toThrow(/^corrupt version requirements \(\.gnu\.version_r\): an entry at offset \d+ lies outside the section$/);
   });
 });
