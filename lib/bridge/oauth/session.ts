@@ -9,7 +9,14 @@
  *   record inside the lease (another instance may have refreshed already), refreshes (RFC 6749 §6),
  *   writes the result with compare-and-set on the version it read — the rotated refresh token is
  *   persisted before the new access token is used (RFC 9700 §4.14.2) — and releases. The lease is
- *   renewed while the refresh runs, so a slow issuer cannot let a second holder in.
+ *   renewed every third of its length while the refresh runs, so a slow issuer cannot let a second
+ *   holder in.
+ * - a holder that loses the lease (the store answers that another owner holds it, or no renewal was
+ *   confirmed for a whole lease: the store was unreachable and the lease may have been taken) does not
+ *   use the refresh token any more: before the grant is sent it aborts with OAUTH_REFRESH_LEASE_LOST;
+ *   once the grant was sent it writes the result only by compare-and-set on the version it read (a
+ *   newer record wins) and does not mark the record "sign in again" on invalid_grant (the new holder
+ *   may have rotated the token). Either way `onRefresh` gets `leaseLost: true` and a warning is logged.
  * - instances not holding the lease do not refresh: they poll the record with backoff until a fresh
  *   version appears (or the lease frees up, e.g. its holder died), bounded by `refreshWaitMs`.
  * - invalid_grant → re-read (a login may have replaced the record) → else the record is marked
@@ -37,6 +44,8 @@ export interface RefreshInfo {
   durationMs: number;
   /** The error code for `failed` / `reauth`. */
   code?: string;
+  /** True when this instance lost the refresh lease during the renewal (see the file comment). */
+  leaseLost?: boolean;
 }
 
 export interface OAuthSessionOptions {
@@ -85,6 +94,22 @@ interface RenewRequest {
 const POLL_START_MS = 20;
 const POLL_MAX_MS = 500;
 
+export const REFRESH_LEASE_LOST = 'OAUTH_REFRESH_LEASE_LOST';
+
+function refreshLeaseLost(profile: string, why: string): ClawError {
+  return new ClawError(REFRESH_LEASE_LOST, `Expected to hold the refresh lease for profile "${profile}" until the refresh token was sent, found it lost (${why}); the refresh token was not used.`, {
+    hint: 'retry: another bridge instance refreshes, and the next call uses its result from the store. If it repeats, check that every instance reaches the store without long stalls and that bridge.oauth.refreshLeaseMs is well above the issuer\'s response time',
+    details: { profile },
+  });
+}
+
+/** The refresh lease as its holder knows it (see the file comment). */
+interface HeldLease {
+  /** Undefined while held; else why it was lost (once lost, it stays lost). */
+  lost(): string | undefined;
+  stop(): void;
+}
+
 export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSessionProvider {
   const key = tokensKey(o.profile);
   const lockName = `oauth-refresh:${o.profile}`;
@@ -102,10 +127,12 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   const stale = (c: StoredCredential, req: Pick<RenewRequest, 'rejectedKey'>): boolean =>
     req.rejectedKey !== undefined ? c.sessionKey === req.rejectedKey : needsRefresh(c, nowSeconds(o.clock), o.skewSeconds);
 
-  const report = (result: RefreshResult, req: RenewRequest, code?: string): void => {
+  const report = (result: RefreshResult, req: RenewRequest, code?: string, lease?: HeldLease): void => {
     try {
       const info: RefreshInfo = { profile: o.profile, reason: req.rejectedKey === undefined ? 'expiry' : 'rejected', durationMs: performance.now() - req.t0 };
-      o.onRefresh?.(result, code ? { ...info, code } : info);
+      if (code) info.code = code;
+      if (lease?.lost() !== undefined) info.leaseLost = true;
+      o.onRefresh?.(result, info);
     } catch (e) {
       o.logger.warn({ err: (e as Error).message }, 'bridge oauth: onRefresh hook threw');
     }
@@ -136,50 +163,113 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     }
   };
 
-  /** Inside the lease: re-read, refresh if still needed, compare-and-set. */
-  const refreshHoldingLease = async (req: RenewRequest): Promise<Versioned<TokenRecord>> => {
+  /**
+   * Keeps the lease renewed every third of its length. Lost when the store answers that another owner
+   * holds it, or when no renewal was confirmed for a whole lease (measured from when the last confirmed
+   * request was sent, on the monotonic clock): the store may have let it expire and handed it on.
+   */
+  const holdLease = (sentAt: number): HeldLease => {
+    let confirmedAt = sentAt;
+    let why: string | undefined;
+    const lose = (reason: string): void => {
+      if (why !== undefined) return;
+      why = reason;
+      clearInterval(timer);
+      o.logger.warn({ profile: o.profile, reason }, 'bridge oauth: lost the refresh lease during a refresh; this instance stops using the refresh token');
+    };
+    const lost = (): string | undefined => {
+      if (why === undefined && performance.now() - confirmedAt >= o.leaseMs) lose(`no renewal confirmed by the store for ${o.leaseMs} ms`);
+      return why;
+    };
+    const timer = setInterval(
+      () => {
+        if (lost() !== undefined) return;
+        const sent = performance.now();
+        o.locks.acquire(lockName, o.owner, o.leaseMs, o.clock()).then(
+          (ok) => {
+            if (!ok) lose('the store says another instance holds it');
+            else if (why === undefined) confirmedAt = Math.max(confirmedAt, sent);
+          },
+          (e: unknown) => {
+            o.logger.warn({ err: (e as Error).message }, 'bridge oauth: renewing the refresh lease failed');
+          },
+        );
+      },
+      Math.max(100, Math.floor(o.leaseMs / 3)),
+    );
+    timer.unref();
+    return { lost, stop: () => clearInterval(timer) };
+  };
+
+  /** Inside the lease: re-read, refresh if still needed (and the lease still held), compare-and-set. */
+  const refreshHoldingLease = async (req: RenewRequest, lease: HeldLease): Promise<Versioned<TokenRecord>> => {
     const snap = usable(await read());
     if (!stale(snap.value.cred, req)) {
-      report('joined', req);
+      report('joined', req, undefined, lease);
       return snap;
     }
     const cred = snap.value.cred;
     if (!cred.refreshToken) {
-      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED);
+      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED, lease);
       throw reauthRequired(o.profile, 'the login has no refresh token (request offline access, or sign in again when it expires)');
     }
     let tokens;
     try {
-      tokens = await refreshAccessToken(await o.server(), cred.refreshToken);
+      const server = await o.server();
+      // The last moment to back out: once the grant is sent the refresh token is spent (rotation).
+      const lost = lease.lost();
+      if (lost !== undefined) {
+        report('failed', req, REFRESH_LEASE_LOST, lease);
+        throw refreshLeaseLost(o.profile, lost);
+      }
+      tokens = await refreshAccessToken(server, cred.refreshToken);
     } catch (e) {
+      if (isClawError(e, REFRESH_LEASE_LOST)) throw e;
       if (!(e instanceof InvalidGrantError)) {
-        report('failed', req, isClawError(e) ? e.code : 'ERROR');
+        report('failed', req, isClawError(e) ? e.code : 'ERROR', lease);
         throw e;
       }
       const reread = await read();
       if (reread && !reread.value.reauth && reread.value.cred.refreshToken !== cred.refreshToken && !stale(reread.value.cred, req)) {
         o.logger.info({ profile: o.profile }, 'bridge oauth: refresh token refused but the store holds a newer login; using it');
-        report('joined', req);
+        report('joined', req, undefined, lease);
         return reread;
+      }
+      const lost = lease.lost();
+      if (lost !== undefined) {
+        // The new holder may have rotated the token and not written yet: marking the record would
+        // overwrite its result. Leave the record to it.
+        report('failed', req, REFRESH_LEASE_LOST, lease);
+        throw refreshLeaseLost(o.profile, lost);
       }
       const reason = 'the issuer refused the refresh token (invalid_grant)';
       if (reread && reread.value.cred.refreshToken === cred.refreshToken) {
         await o.sealed.set(key, { cred: reread.value.cred, reauth: { at: o.clock(), reason } }, o.clock(), reread.version).catch(() => undefined);
         setCached(undefined);
       }
-      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED);
+      report('reauth', req, AuthErrorCode.REAUTH_REQUIRED, lease);
       throw reauthRequired(o.profile, reason);
     }
+    // Written only over the version read, lease or not: a newer record (a login, another holder's
+    // refresh) is never overwritten; if none, these tokens are the live ones and must not be lost.
     const next: TokenRecord = { cred: credentialFromTokenResponse(tokens, { kind: 'oauth' }, cred, o.clock) };
     const w = await persist(next, snap.version);
+    if (lease.lost() !== undefined) {
+      o.logger.warn(
+        { profile: o.profile, written: w.ok },
+        w.ok
+          ? 'bridge oauth: the refresh lease was lost while the grant was in flight; its result was written over the version read (nothing newer was stored)'
+          : 'bridge oauth: the refresh lease was lost while the grant was in flight; the store holds a newer record, which is kept',
+      );
+    }
     if (!w.ok) {
       // Someone wrote meanwhile (a new login): theirs wins; ours was never used.
       const reread = usable(await read());
       o.logger.info({ profile: o.profile }, 'bridge oauth: the token record changed during the refresh; using the stored one');
-      report('joined', req);
+      report('joined', req, undefined, lease);
       return reread;
     }
-    report('ok', req);
+    report('ok', req, undefined, lease);
     const mine = { value: next, version: w.version };
     setCached(mine);
     return mine;
@@ -190,17 +280,13 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     const started = o.clock();
     let delay = POLL_START_MS;
     for (;;) {
+      const sentAt = performance.now();
       if (await o.locks.acquire(lockName, o.owner, o.leaseMs, o.clock())) {
-        const keepAlive = setInterval(() => {
-          o.locks.acquire(lockName, o.owner, o.leaseMs, o.clock()).catch((e: unknown) => {
-            o.logger.warn({ err: (e as Error).message }, 'bridge oauth: renewing the refresh lease failed');
-          });
-        }, Math.max(100, Math.floor(o.leaseMs / 3)));
-        keepAlive.unref();
+        const lease = holdLease(sentAt);
         try {
-          return await refreshHoldingLease(req);
+          return await refreshHoldingLease(req, lease);
         } finally {
-          clearInterval(keepAlive);
+          lease.stop();
           await o.locks.release(lockName, o.owner).catch((e: unknown) => {
             o.logger.warn({ err: (e as Error).message }, 'bridge oauth: releasing the refresh lease failed (it expires on its own)');
           });

@@ -9,7 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PostgresStore, type BridgeStore, type StateStore } from '../../../lib/bridge/store/index.js';
+import { PostgresStore, SqliteStore, type BridgeStore, type KvStore, type LockStore, type StateStore } from '../../../lib/bridge/store/index.js';
+import { REFRESH_LEASE_LOST } from '../../../lib/bridge/oauth/session.js';
+import type { HttpClient } from '../../../lib/http/types.js';
 import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { isClawError } from '../../../lib/errors.js';
@@ -246,5 +248,200 @@ describe('bridge OAuth refresh: an instance that does not hold the lease waits i
     expect((err as { hint: string }).hint).toContain('lease');
     expect(env.oidc.refreshCount()).toBe(refreshesBefore);
     expect(a.refreshes).toEqual(['failed']);
+  });
+});
+
+/** A promise with its resolver. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * The real SQLite store with two hooks for instance A: `acquire` may answer for the keep-alive, and
+ * `get` may hold a read's answer. Everything else is the real store.
+ */
+function hookedStore(real: BridgeStore, hooks: { acquire?: LockStore['acquire']; get?: KvStore['get'] }): BridgeStore {
+  const st = real.state;
+  const locks: LockStore = { acquire: hooks.acquire ?? ((...a) => st.locks.acquire(...a)), release: (n, ow) => st.locks.release(n, ow) };
+  const kv: KvStore = { get: hooks.get ?? ((k) => st.kv.get(k)), set: (...a) => st.kv.set(...a), delete: (k) => st.kv.delete(k) };
+  const state: StateStore = {
+    kind: st.kind,
+    dedupe: st.dedupe,
+    idempotency: st.idempotency,
+    outbox: st.outbox,
+    kv,
+    locks,
+    prune: (p) => st.prune(p),
+    close: () => st.close(),
+  };
+  return { state, queue: real.queue, close: () => real.close() };
+}
+
+describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does not spend the refresh token (SQLite, two bridges over one file)', () => {
+  const LEASE_MS = 1000; // the keep-alive renews every third of it
+  let env: OAuthEnv;
+  let a: BridgeUnderTest;
+  let b: BridgeUnderTest;
+  let realA: BridgeStore;
+  /** Set while a test wants A's lease "taken": A's keep-alive renewals answer false. */
+  let hook: {
+    armed: boolean;
+    held: boolean;
+    /** Renewals fail as with the store unreachable (instead of answering false); counts them. */
+    unreachable: boolean;
+    failedRenewals: number;
+    keepAliveFalse: ReturnType<typeof deferred>;
+    gate: ReturnType<typeof deferred>;
+    tokenGate: ReturnType<typeof deferred> | undefined;
+  };
+  beforeEach(async () => {
+    env = await startOAuthEnv({ accessTokenTTL: TTL });
+    hook = { armed: false, held: false, unreachable: false, failedRenewals: 0, keepAliveFalse: deferred(), gate: deferred(), tokenGate: undefined };
+    const dbPath = `${env.dir}/lost-${randomBytes(4).toString('hex')}.db`;
+    realA = await SqliteStore.open({ path: dbPath });
+    const store = hookedStore(realA, {
+      // The first acquire while armed is the real one (A takes the lease); the keep-alive's renewals
+      // after it are told the lease is someone else's, as the store answers once another instance took it.
+      acquire: async (name, owner, ttl, now) => {
+        if (!hook.armed) return realA.state.locks.acquire(name, owner, ttl, now);
+        if (!hook.held) {
+          hook.held = await realA.state.locks.acquire(name, owner, ttl, now);
+          return hook.held;
+        }
+        if (hook.unreachable) {
+          hook.failedRenewals++;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        hook.keepAliveFalse.resolve();
+        return false;
+      },
+      // A's read of the token record inside the lease answers late (a slow store): with the record as it was.
+      get: async (k) => {
+        const v = await realA.state.kv.get(k);
+        if (hook.armed && hook.held && k === tokensKey('default')) await hook.gate.promise;
+        return v;
+      },
+    });
+    // A's transport can hold the token endpoint's answer to a refresh grant (the grant is then sent).
+    const http: HttpClient = {
+      request: async (req) => {
+        const r = await env.http.request(req);
+        if (hook.tokenGate && typeof req.body === 'string' && req.body.includes('grant_type=refresh_token')) await hook.tokenGate.promise;
+        return r as never;
+      },
+      close: () => env.http.close(),
+    };
+    const oauth = { refreshLeaseMs: LEASE_MS };
+    a = await startBridge(env, { store, oauth, http });
+    b = await startBridge(env, { dbPath, oauth, redirectUri: `${a.url}/auth/callback` });
+    expect((await login(env, a.url)).status).toBe(200);
+  });
+  afterEach(async () => {
+    hook.gate.resolve();
+    hook.tokenGate?.resolve();
+    await a?.close();
+    await b?.close();
+    await realA?.close();
+    await env?.close();
+  });
+
+  const refreshGrants = (): number => env.oidc.refreshCount() + env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').length;
+
+  it('lease taken before the grant is sent: the holder aborts with OAUTH_REFRESH_LEASE_LOST, the new holder refreshes; exactly one refresh grant', async () => {
+    const old = await a.oauth.sessionProvider!.sessionKey();
+    expect(await b.oauth.sessionProvider!.sessionKey()).toBe(old);
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    hook.armed = true;
+    const pending = a.oauth.sessionProvider!.sessionKey().catch((e: unknown) => e);
+    // A holds the lease and re-reads the record inside it (held by the slow store); its keep-alive learns the lease is gone.
+    await hook.keepAliveFalse.promise;
+    // A's lease has run out in the store; B takes it and refreshes.
+    env.clock.advance(2 * LEASE_MS);
+    const key = await b.oauth.sessionProvider!.sessionKey();
+    expect(key).not.toBe(old);
+    expect(b.refreshes).toEqual(['ok']);
+    // Now A's read answers, with the record as it was before B's refresh (stale).
+    hook.gate.resolve();
+    const err = await pending;
+    expect(isClawError(err, REFRESH_LEASE_LOST)).toBe(true);
+    expect((err as Error).message).toContain('the refresh token was not used');
+    expect((err as { hint: string }).hint).toContain('retry');
+    expect(a.refreshes).toEqual(['failed']);
+    expect(a.refreshInfo[0]).toMatchObject({ code: REFRESH_LEASE_LOST, leaseLost: true });
+    expect(env.logs()).toContain('lost the refresh lease');
+
+    expect(refreshGrants()).toBe(1);
+    expect(env.oidc.stats.errors).toEqual([]);
+    expect(env.oidc.stats.revokedGrants).toBe(0);
+    // A retries: it uses B's result without another grant.
+    hook.armed = false;
+    expect(await a.oauth.sessionProvider!.sessionKey()).toBe(key);
+    expect(refreshGrants()).toBe(1);
+    await env.oidc.verifyAccessToken(key);
+  });
+
+  it('store unreachable for a whole lease before the grant: the holder cannot know the lease is still its own and aborts; no refresh grant', async () => {
+    await a.oauth.sessionProvider!.sessionKey();
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    hook.armed = true;
+    hook.unreachable = true;
+    const pending = a.oauth.sessionProvider!.sessionKey().catch((e: unknown) => e);
+    // Renewals fail every third of the lease; once a whole lease went unconfirmed the holder gives it up.
+    for (let i = 0; i < 1000 && !env.logs().includes('lost the refresh lease'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(hook.failedRenewals).toBeGreaterThanOrEqual(1);
+    expect(env.logs()).toContain('no renewal confirmed by the store');
+    hook.gate.resolve();
+    const err = await pending;
+    expect(isClawError(err, REFRESH_LEASE_LOST)).toBe(true);
+    expect((err as Error).message).toContain('no renewal confirmed by the store');
+    expect(a.refreshInfo[0]).toMatchObject({ code: REFRESH_LEASE_LOST, leaseLost: true });
+    expect(refreshGrants()).toBe(0);
+  });
+
+  it('lease lost while the grant is in flight: the result is written by compare-and-set over the version read, reported leaseLost, and is the live one', async () => {
+    const before = (await new SealedKv(realA.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test')).getTokens('default'))!;
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    hook.tokenGate = deferred();
+    hook.armed = true;
+    hook.gate.resolve(); // the read inside the lease answers at once
+    const pending = a.oauth.sessionProvider!.sessionKey();
+    await hook.keepAliveFalse.promise; // the grant was sent; its answer is held; the lease is lost meanwhile
+    hook.tokenGate.resolve();
+    const key = await pending;
+    expect(a.refreshes).toEqual(['ok']);
+    expect(a.refreshInfo[0]).toMatchObject({ leaseLost: true });
+    expect(env.logs()).toContain('lost while the grant was in flight');
+    const after = (await new SealedKv(realA.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test')).getTokens('default'))!;
+    expect(after.version).toBe(before.version + 1);
+    expect(after.value.cred.sessionKey).toBe(key);
+    expect(after.value.cred.refreshToken).not.toBe(before.value.cred.refreshToken);
+    hook.armed = false;
+    expect(await b.oauth.sessionProvider!.sessionKey()).toBe(key);
+    expect(refreshGrants()).toBe(1);
+    expect(env.oidc.stats.errors).toEqual([]);
+  });
+
+  it('lease lost while the grant is in flight and a new login is stored meanwhile: the login is kept, not overwritten', async () => {
+    env.clock.advance(ABOUT_TO_EXPIRE_MS);
+    hook.tokenGate = deferred();
+    hook.armed = true;
+    hook.gate.resolve();
+    const pending = a.oauth.sessionProvider!.sessionKey();
+    await hook.keepAliveFalse.promise;
+    expect((await login(env, a.url)).status).toBe(200); // a new web login writes a newer record
+    const sealed = new SealedKv(realA.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'));
+    const loggedIn = (await sealed.getTokens('default'))!;
+    hook.tokenGate.resolve();
+    const key = await pending;
+    expect(key).toBe(loggedIn.value.cred.sessionKey);
+    expect(a.refreshes).toEqual(['joined']);
+    expect(a.refreshInfo[0]).toMatchObject({ leaseLost: true });
+    expect(env.logs()).toContain('the store holds a newer record, which is kept');
+    const now = (await sealed.getTokens('default'))!;
+    expect(now.version).toBe(loggedIn.version);
+    expect(now.value.cred.refreshToken).toBe(loggedIn.value.cred.refreshToken);
+    expect(refreshGrants()).toBe(1);
   });
 });
