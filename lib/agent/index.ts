@@ -4,7 +4,8 @@
  * the native core, and serves `byterover.search` / `byterover.recall` / `byterover.curate` invokes
  * from lib/memory. See docs/readme/agent.md.
  */
-export { AgentLink, RECONNECT_POLICY, packageVersion, validateGatewayUrl, type AgentLinkOptions, type AgentLinkEvents, type ConnectedInfo, type LinkState, type ReconnectInfo } from './link.js';
+export { packageVersion } from '../version.js';
+export { AgentLink, RECONNECT_POLICY, validateGatewayUrl, type AgentLinkOptions, type AgentLinkEvents, type ConnectedInfo, type LinkState, type ReconnectInfo } from './link.js';
 export { probeHandshake, type ProbeOptions, type ProbeResult, type RecordedFrame } from './probe.js';
 export { GatewayConnection, probeGatewayVersion, type CloseInfo, type ConnectionOptions, type FrameObserver, type FramePhase, type InvokeEvent } from './connection.js';
 export { loadOrCreateIdentity, readIdentity, identityPath, deviceIdFromPublicKey, rawPublicKey, type DeviceIdentity, type IdentityOptions } from './identity.js';

@@ -12,11 +12,11 @@
  * - `stop()` closes the socket and ends the loop; `done` resolves with undefined.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { ClawError, errorMessage } from '../errors.js';
 import { logger as rootLogger, registerSecret, safeUrl, type Logger } from '../log/index.js';
 import { backoffMs, retryWaitMs, type RetryPolicy } from '../http/index.js';
 import { abiInfo } from '../native.js';
+import { packageVersion } from '../version.js';
 import type { MemoryBackend } from '../memory/index.js';
 import { memoryCommands, type CommandTable } from './commands.js';
 import { GatewayConnection, type CloseInfo, type FrameObserver, type InvokeEvent } from './connection.js';
@@ -104,19 +104,6 @@ export function reportHandshake(fn: ((e: HandshakeEvent) => void) | undefined, e
   } catch {
     // telemetry never breaks a handshake
   }
-}
-
-/** claw-byterover's package version (what `connect.client.version` carries). */
-export function packageVersion(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'claw-byterover' && pkg.version) return pkg.version;
-    } catch {
-      // try the next location (lib/agent in the repo, dist/agent when built)
-    }
-  }
-  return '0.0.0';
 }
 
 export function validateGatewayUrl(url: string): URL {

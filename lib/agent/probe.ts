@@ -10,7 +10,8 @@ import { logger as rootLogger, registerSecret, safeUrl, type Logger } from '../l
 import { GatewayConnection, type FramePhase } from './connection.js';
 import { agentError } from './errors.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
-import { packageVersion, reportHandshake, safeBuildId, validateGatewayUrl, type HandshakeEvent } from './link.js';
+import { packageVersion } from '../version.js';
+import { reportHandshake, safeBuildId, validateGatewayUrl, type HandshakeEvent } from './link.js';
 import { redactFrame } from './protocol.js';
 import { nativeProtocolSupport, type ProtocolSupport } from './versions.js';
 

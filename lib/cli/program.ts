@@ -6,9 +6,9 @@
  * `commands/index.ts`. The handler returns `{data, human}`; printing, `--json`, errors, exit codes
  * and cleanup are handled here, the same way for every command.
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../config/index.js';
+import { packageVersion } from '../version.js';
 import { CommandContext, type ConfigFlag, type GlobalOptions } from './context.js';
 import { EXIT_CODE_TABLE, ExitCode, type ExitCodeValue } from './exit.js';
 import type { CliIo } from './io.js';
@@ -45,15 +45,6 @@ export const SCOPE_FLAGS: ConfigFlag[] = [
   { option: 'branch', path: 'branch', flag: '--branch' },
   { option: 'dir', path: 'contextTree', flag: '--dir' },
 ];
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export interface RunState {
   exitCode: ExitCodeValue;

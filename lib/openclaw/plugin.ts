@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecallIndexFactory } from '../memory/index.js';
+import { packageVersion } from '../version.js';
 import { parsePluginConfig, PLUGIN_ID } from './config.js';
 import { createContextEngine } from './engine.js';
 import type { OpenClawPluginApi } from './host.js';
@@ -26,14 +27,6 @@ import { createTools, TOOL_NAMES } from './tools.js';
 
 /** The package root: lib/openclaw/*.ts and dist/openclaw/*.js both sit two levels below it. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export function packageVersion(): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The manifest (openclaw.plugin.json) shipped at the package root. */
 export function readManifest(): Record<string, unknown> & { configSchema: Record<string, unknown> } {

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { packageVersion } from '../agent/link.js';
+import { packageVersion } from '../version.js';
 import { isClawError } from '../errors.js';
 import { createHttpClient, RetryBudget, type HttpClient } from '../http/index.js';
 import { createLogger } from '../log/index.js';

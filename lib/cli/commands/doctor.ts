@@ -18,7 +18,7 @@ import { CLAW_API_ENV, ClawApiConfigSchema, tokenSourceFromConfig, type ClawApiC
 import { createHttpClient, type HttpClient } from '../../http/index.js';
 import { ClawError } from '../../errors.js';
 import { redactString, registerSecret, safeUrl } from '../../log/redact.js';
-import { packageVersion } from '../../agent/link.js';
+import { packageVersion } from '../../version.js';
 import { progressReporter, recordingHttp, renderReport, runDoctor, type ByteRoverCheckOptions, type ClawApiCheckOptions, type MemoryCheckOptions, type Unavailable } from '../../doctor/index.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';

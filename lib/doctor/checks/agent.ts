@@ -11,7 +11,8 @@ import { probeHandshake, type ProbeResult, type ProtocolSupport } from '../../ag
 import { gatewayRangeFromDetails } from '../../agent/versions.js';
 import type { HttpClient } from '../../http/types.js';
 import { errorMessage } from '../../errors.js';
-import { packageVersion, safeBuildId } from '../../agent/link.js';
+import { safeBuildId } from '../../agent/link.js';
+import { packageVersion } from '../../version.js';
 import type { Logger } from '../../log/index.js';
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
