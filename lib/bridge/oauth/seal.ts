@@ -9,8 +9,9 @@
  * embedded default, good for one machine.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreateKeyFile } from '../../byterover/auth/file-store.js';
 import { decodeEncryptionKey } from './config.js';
 import { keyFileInvalid } from './errors.js';
 
@@ -69,44 +70,13 @@ export async function loadSealer(o: { encryptionKey?: string | undefined; dataDi
   return createSealer(await keyFile(o.dataDir, path), path);
 }
 
-async function readKeyFile(path: string): Promise<Buffer | undefined> {
-  let key: Buffer;
-  try {
-    key = await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  if (key.length !== KEY_BYTES) throw keyFileInvalid(path, `${key.length} bytes`);
-  const st = await stat(path);
-  if ((st.mode & 0o077) !== 0) await chmod(path, 0o600);
-  return key;
-}
-
-/** Temp file (0600, fsynced) linked into place: link(2) fails with EEXIST when another process won, whose key is then used. */
-async function keyFile(dir: string, path: string): Promise<Buffer> {
-  const existing = await readKeyFile(path);
-  if (existing) return existing;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(randomBytes(KEY_BYTES));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  const dh = await open(dir, 'r');
-  await dh.sync().catch(() => undefined);
-  await dh.close();
-  const key = await readKeyFile(path);
-  if (!key) throw keyFileInvalid(path, 'no file right after creating it');
-  return key;
+/** The key file in `dir`, created 0600 on first use, race-free across processes (the auth store's mechanism). */
+function keyFile(dir: string, path: string): Promise<Buffer> {
+  return readOrCreateKeyFile(path, {
+    bytes: KEY_BYTES,
+    wrongSize: (n) => keyFileInvalid(path, `${n} bytes`),
+    vanished: () => keyFileInvalid(path, 'no file right after creating it'),
+    tightenMode: true,
+    ensureDir: async () => void (await mkdir(dir, { recursive: true, mode: 0o700 })),
+  });
 }

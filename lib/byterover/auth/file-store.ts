@@ -81,36 +81,16 @@ export function createFileTokenStore(opts: FileTokenStoreOptions = {}): FileToke
     }
   }
 
-  async function readKey(): Promise<Buffer | undefined> {
-    let key: Buffer;
-    try {
-      key = await readFile(keyPath);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    if (key.length !== KEY_BYTES) throw storeCorrupt(keyPath, `a key of ${key.length} bytes instead of ${KEY_BYTES}`);
-    return key;
-  }
+  const keyFileOptions: KeyFileOptions = {
+    bytes: KEY_BYTES,
+    wrongSize: (n) => storeCorrupt(keyPath, `a key of ${n} bytes instead of ${KEY_BYTES}`),
+    vanished: () => storeCorrupt(keyPath, 'no key right after creating it'),
+  };
+  const readKey = (): Promise<Buffer | undefined> => readKeyFile(keyPath, keyFileOptions);
 
-  /** The key, created on first use. Creation is race-free across processes: write a temp file, then link(2) it into place (fails with EEXIST if another process won; its key is used). */
+  /** The key, created on first use (race-free across processes: see readOrCreateKeyFile). */
   async function keyForWrite(): Promise<Buffer> {
-    const existing = await readKey();
-    if (existing) return (cachedKey = existing);
-    await ensureDirs();
-    const tmp = `${keyPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeDurably(tmp, randomBytes(KEY_BYTES));
-    try {
-      await link(tmp, keyPath);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-    }
-    await fsyncDir(dir);
-    const key = await readKey();
-    if (!key) throw storeCorrupt(keyPath, 'no key right after creating it');
-    return (cachedKey = key);
+    return (cachedKey = await readOrCreateKeyFile(keyPath, { ...keyFileOptions, ensureDir: ensureDirs }));
   }
 
   async function decryptFile(path: string, profile: string, text: string): Promise<StoredCredential> {
@@ -263,6 +243,54 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     throw e;
   }
   await fsyncDir(dirname(path));
+}
+
+export interface KeyFileOptions {
+  /** The key's length; a file of another size is refused, never replaced. */
+  bytes: number;
+  wrongSize(found: number): Error;
+  /** The file was gone right after it was created (someone deletes it). */
+  vanished(): Error;
+  /** Tighten a key file readable by group/others back to 0600 (default false). */
+  tightenMode?: boolean;
+}
+
+/** A random key kept in a file: its bytes, or undefined when the file does not exist. */
+export async function readKeyFile(path: string, o: KeyFileOptions): Promise<Buffer | undefined> {
+  let key: Buffer;
+  try {
+    key = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (key.length !== o.bytes) throw o.wrongSize(key.length);
+  if (o.tightenMode && ((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
+  return key;
+}
+
+/**
+ * Reads the key file, or creates it with random bytes. Creation is race-free across processes: a
+ * temp file (0600, fsynced) is link(2)ed into place, which fails with EEXIST when another process
+ * won; the file in place is then read, so every process ends with the same key.
+ */
+export async function readOrCreateKeyFile(path: string, o: KeyFileOptions & { ensureDir(): Promise<void> }): Promise<Buffer> {
+  const existing = await readKeyFile(path, o);
+  if (existing) return existing;
+  await o.ensureDir();
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeDurably(tmp, randomBytes(o.bytes));
+  try {
+    await link(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  await fsyncDir(dirname(path));
+  const key = await readKeyFile(path, o);
+  if (!key) throw o.vanished();
+  return key;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
