@@ -70,7 +70,13 @@ export async function benchRequests(fn: () => Promise<unknown>, opts: BenchOptio
   };
   await run(opts.warmupMs ?? 500);
   const r = await run(opts.durationMs ?? 3000);
-  return { requests: r.ok, errors: r.errors, seconds: r.seconds, rps: r.ok / r.seconds, cpuUsPerRequest: r.cpuUs / Math.max(1, r.ok) };
+  return {
+    requests: r.ok,
+    errors: r.errors,
+    seconds: r.seconds,
+    rps: r.ok / r.seconds,
+    cpuUsPerRequest: r.cpuUs / Math.max(1, r.ok),
+  };
 }
 
 export interface BenchServer {
@@ -79,8 +85,13 @@ export interface BenchServer {
 }
 
 /** Starts a server module (default: bench/client/server.ts) in a child process; resolves with its URL. */
-export async function startBenchServer(module: string = fileURLToPath(new URL('./client/server.ts', import.meta.url))): Promise<BenchServer> {
-  const child: ChildProcess = fork(module, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function startBenchServer(
+  module: string = fileURLToPath(new URL('./client/server.ts', import.meta.url)),
+): Promise<BenchServer> {
+  const child: ChildProcess = fork(module, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before listening`)));
@@ -144,7 +155,12 @@ export interface Comparison {
  * neither always meets the machine in the same state; the ratio is the median of the per-round
  * ratios, robust against load changes on a shared machine between rounds.
  */
-export async function comparePaired(baseline: Side, candidate: Side, rounds: number, opts: BenchOptions): Promise<Comparison> {
+export async function comparePaired(
+  baseline: Side,
+  candidate: Side,
+  rounds: number,
+  opts: BenchOptions,
+): Promise<Comparison> {
   const b: BenchResult[] = [];
   const c: BenchResult[] = [];
   // One unmeasured pass of each side first, so the first round does not pay for JIT start-up
@@ -176,8 +192,12 @@ export function printComparison(title: string, baseline: Side, candidate: Side, 
   console.log(title);
   console.log(row(baseline, cmp.baseline));
   console.log(row(candidate, cmp.candidate));
-  console.log(`  ${'ratio'.padEnd(width)}${cmp.ratio.toFixed(3).padStart(8)}         (median of per-round ratios; target ≥ ${target}: ${cmp.ratio >= target ? 'met' : 'NOT met'})`);
-  console.log(`  load-generator CPU per request: ${baseline.name} ${bCpu.toFixed(1)} µs, ${candidate.name} ${cCpu.toFixed(1)} µs`);
+  console.log(
+    `  ${'ratio'.padEnd(width)}${cmp.ratio.toFixed(3).padStart(8)}         (median of per-round ratios; target ≥ ${target}: ${cmp.ratio >= target ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  load-generator CPU per request: ${baseline.name} ${bCpu.toFixed(1)} µs, ${candidate.name} ${cCpu.toFixed(1)} µs`,
+  );
   if (errors > 0) console.log(`  errors: ${errors}`);
 }
 
@@ -192,7 +212,12 @@ async function main(): Promise<void> {
   const bare = bareUndiciGet(server.url, path, 50, { 'x-byterover-session-id': 'brv-bench-api-key' });
   const http = createHttpClient({ connections: 50 });
   const store = createMemoryTokenStore();
-  await store.save({ kind: 'api-key', sessionKey: 'brv-bench-api-key', version: 1, updatedAt: new Date().toISOString() });
+  await store.save({
+    kind: 'api-key',
+    sessionKey: 'brv-bench-api-key',
+    version: 1,
+    updatedAt: new Date().toISOString(),
+  });
   const byterover = createByteRoverClient({
     http,
     session: createSessionProvider({ store, http }),
@@ -203,7 +228,12 @@ async function main(): Promise<void> {
   const transport: Side = {
     name: 'createHttpClient (retry+log)',
     fn: async () => {
-      const res = await http.request({ method: 'GET', url, endpoint: 'bench.user.me', headers: { 'x-byterover-session-id': 'brv-bench-api-key' } });
+      const res = await http.request({
+        method: 'GET',
+        url,
+        endpoint: 'bench.user.me',
+        headers: { 'x-byterover-session-id': 'brv-bench-api-key' },
+      });
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       return res.body;
     },
@@ -212,9 +242,19 @@ async function main(): Promise<void> {
     const opts = { durationMs: seconds * 1000, warmupMs: 500, concurrency };
     const title = (what: string): string =>
       `bench/client: ${what}, ${concurrency} in flight, ${rounds} paired rounds of ${seconds} s (medians)`;
-    printComparison(title('ByteRover whoami (GET /api/v1/user/me)'), baseline, whoami, await comparePaired(baseline, whoami, rounds, opts));
+    printComparison(
+      title('ByteRover whoami (GET /api/v1/user/me)'),
+      baseline,
+      whoami,
+      await comparePaired(baseline, whoami, rounds, opts),
+    );
     console.log('');
-    printComparison(title(`transport only, GET ${path}`), baseline, transport, await comparePaired(baseline, transport, rounds, opts));
+    printComparison(
+      title(`transport only, GET ${path}`),
+      baseline,
+      transport,
+      await comparePaired(baseline, transport, rounds, opts),
+    );
   } finally {
     await Promise.all([bare.close(), http.close()]);
     await server.close();

@@ -28,7 +28,8 @@ const PROCESSES = 15;
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
   return r.stdout;
 }
 
@@ -69,10 +70,16 @@ try {
   const b = median(base);
   const n = median(addon);
   console.log(`native load cycle (median of ${ROUNDS} rounds x ${CYCLES} cycles, one process per round):`);
-  console.log(`  libclaw_byterover.so  dlopen(RTLD_NOW) -> claw_abi_info -> claw_init -> shutdown -> dlclose: ${fmt(p)}`);
-  console.log(`  baseline trivial .so  dlopen(RTLD_NOW) -> dlsym -> call -> dlclose:                         ${fmt(b)}`);
+  console.log(
+    `  libclaw_byterover.so  dlopen(RTLD_NOW) -> claw_abi_info -> claw_init -> shutdown -> dlclose: ${fmt(p)}`,
+  );
+  console.log(
+    `  baseline trivial .so  dlopen(RTLD_NOW) -> dlsym -> call -> dlclose:                         ${fmt(b)}`,
+  );
   console.log(`  ratio plugin / baseline: ${(p / b).toFixed(2)}x (target <= 2.00x)`);
-  console.log(`  (info) claw_byterover.node with RTLD_LAZY, same cycle: ${fmt(n)} = ${(n / b).toFixed(2)}x baseline (it also depends on libstdc++)`);
+  console.log(
+    `  (info) claw_byterover.node with RTLD_LAZY, same cycle: ${fmt(n)} = ${(n / b).toFixed(2)}x baseline (it also depends on libstdc++)`,
+  );
 
   // ---- 2. import of the TypeScript wrapper in a fresh process -----------------------------------
   const pkg = join(work, 'pkg');
@@ -83,12 +90,18 @@ try {
   sh(process.execPath, [
     join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
     join(ROOT, 'lib', 'native.ts'),
-    '--outDir', join(pkg, 'dist'),
-    '--rootDir', join(ROOT, 'lib'),
-    '--module', 'nodenext',
-    '--moduleResolution', 'nodenext',
-    '--target', 'es2022',
-    '--types', 'node',
+    '--outDir',
+    join(pkg, 'dist'),
+    '--rootDir',
+    join(ROOT, 'lib'),
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+    '--types',
+    'node',
     '--skipLibCheck',
   ]);
   const empty = join(pkg, 'dist', 'empty.js');

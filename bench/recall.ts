@@ -30,7 +30,10 @@ const SEED = 20_251_124;
 const QUERIES = 200;
 const REPEATS = 5;
 const BRV_QUERIES = 20;
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(1000, 10_000);
 
 interface EngineFigures {
@@ -56,14 +59,28 @@ interface BrvFigures {
 
 function runWorker(engine: string, project: string, queriesFile: string): Promise<EngineFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'recall', 'worker.ts'), engine, project, queriesFile, String(REPEATS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        join(here, 'recall', 'worker.ts'),
+        engine,
+        project,
+        queriesFile,
+        String(REPEATS),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${engine} worker exited ${code}: ${out.slice(-2000)}`));
+      if (code !== 0 || !line.startsWith('{'))
+        reject(new Error(`${engine} worker exited ${code}: ${out.slice(-2000)}`));
       else resolve(JSON.parse(line) as EngineFigures);
     });
   });
@@ -86,7 +103,8 @@ function groupRssMb(pgid: number): number {
   return kb / 1024;
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 
 /**
  * brv at large sizes can fail its cold query: its agent builds the whole index synchronously, and when
@@ -97,7 +115,13 @@ async function benchBrv(project: string, queries: string[]): Promise<BrvFigures 
   const { brv, binDir } = await ensureBrv((l) => console.log(l));
   const env = await startOfflineBrv(binDir);
   try {
-    const run = (q: string) => runBrv(['search', '--format', 'json', '--limit', '10', '--', q], { brvPath: brv, cwd: project, env: env.env, timeoutMs: 300_000 });
+    const run = (q: string) =>
+      runBrv(['search', '--format', 'json', '--limit', '10', '--', q], {
+        brvPath: brv,
+        cwd: project,
+        env: env.env,
+        timeoutMs: 300_000,
+      });
     const cold = await brvColdQuery(run, queries[0] ?? 'cache', 'query');
     if ('error' in cold) return cold;
     const { coldMs } = cold;
@@ -111,16 +135,27 @@ async function benchBrv(project: string, queries: string[]): Promise<BrvFigures 
       hits += Array.isArray(r.data.results) ? r.data.results.length : 0;
     }
     times.sort((a, b) => a - b);
-    const daemon = JSON.parse(readFileSync(join(env.env.BRV_DATA_DIR as string, 'daemon.json'), 'utf8')) as { pid: number };
-    return { coldMs, rssMb: groupRssMb(daemon.pid), medianMs: quantile(times, 0.5), p99Ms: quantile(times, 0.99), queries: times.length, meanHits: hits / queries.length };
+    const daemon = JSON.parse(readFileSync(join(env.env.BRV_DATA_DIR as string, 'daemon.json'), 'utf8')) as {
+      pid: number;
+    };
+    return {
+      coldMs,
+      rssMb: groupRssMb(daemon.pid),
+      medianMs: quantile(times, 0.5),
+      p99Ms: quantile(times, 0.99),
+      queries: times.length,
+      meanHits: hits / queries.length,
+    };
   } finally {
     await env.stop();
   }
 }
 
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const ms = (n: number): string => (!Number.isFinite(n) ? '-' : n < 1 ? `${f(n * 1000, 0)} µs` : n < 100 ? `${f(n, 2)} ms` : `${f(n, 0)} ms`);
-const ratio = (base: number, ours: number): string => (ours > 0 && Number.isFinite(base) ? `${f(base / ours, 1)}×` : '-');
+const ms = (n: number): string =>
+  !Number.isFinite(n) ? '-' : n < 1 ? `${f(n * 1000, 0)} µs` : n < 100 ? `${f(n, 2)} ms` : `${f(n, 0)} ms`;
+const ratio = (base: number, ours: number): string =>
+  ours > 0 && Number.isFinite(base) ? `${f(base / ours, 1)}×` : '-';
 
 const native = await loadNativeRecall();
 const vocab = vocabulary(SEED);
@@ -128,7 +163,9 @@ const queries = generateQueries(QUERIES, SEED, vocab);
 const report: string[] = [];
 console.log(
   `recall benchmark, seed ${SEED}, ${queries.length} queries × ${REPEATS} passes (k = 10); brv: ${BRV_QUERIES} queries; node ${process.version}; ` +
-    `${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`,
+    `${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at start`,
 );
 
 for (const size of sizes) {
@@ -143,17 +180,38 @@ for (const size of sizes) {
     if (native.factory) engines.push(await runWorker('native', project, queriesFile));
     engines.push(await runWorker('minisearch', project, queriesFile));
     const brvResult = await benchBrv(project, queries.slice(0, BRV_QUERIES));
-    const brv: BrvFigures = 'error' in brvResult ? { coldMs: NaN, rssMb: NaN, medianMs: NaN, p99Ms: NaN, queries: 0, meanHits: NaN } : brvResult;
+    const brv: BrvFigures =
+      'error' in brvResult
+        ? { coldMs: NaN, rssMb: NaN, medianMs: NaN, p99Ms: NaN, queries: 0, meanHits: NaN }
+        : brvResult;
 
     const rows = [
       ['engine', 'index build', 'RSS Δ', 'heap Δ', 'median', 'p99', 'mean hits'],
-      ...engines.map((e) => [e.engine, ms(e.buildMs), `${f(e.rssMb, 0)} MiB`, `${f(e.heapMb, 0)} MiB`, ms(e.medianMs), ms(e.p99Ms), f(e.meanHits)]),
+      ...engines.map((e) => [
+        e.engine,
+        ms(e.buildMs),
+        `${f(e.rssMb, 0)} MiB`,
+        `${f(e.heapMb, 0)} MiB`,
+        ms(e.medianMs),
+        ms(e.p99Ms),
+        f(e.meanHits),
+      ]),
       'error' in brvResult
         ? ['brv search (subprocess)', 'failed', '-', '-', '-', '-', '-']
-        : ['brv search (subprocess)', `${ms(brv.coldMs)} (cold 1st query)`, `${f(brv.rssMb, 0)} MiB (daemon)`, '-', ms(brv.medianMs), ms(brv.p99Ms), f(brv.meanHits)],
+        : [
+            'brv search (subprocess)',
+            `${ms(brv.coldMs)} (cold 1st query)`,
+            `${f(brv.rssMb, 0)} MiB (daemon)`,
+            '-',
+            ms(brv.medianMs),
+            ms(brv.p99Ms),
+            f(brv.meanHits),
+          ],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    const table = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+    const table = rows
+      .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+      .join('\n');
     console.log(table);
     const ms_ = engines.find((e) => e.engine === 'minisearch')!;
     const nat = engines.find((e) => e.engine === 'native');
@@ -162,10 +220,16 @@ for (const size of sizes) {
       lines.push(
         `native vs minisearch: build ${ratio(ms_.buildMs, nat.buildMs)} faster, RSS ${ratio(ms_.rssMb, nat.rssMb)} smaller, median ${ratio(ms_.medianMs, nat.medianMs)} faster, p99 ${ratio(ms_.p99Ms, nat.p99Ms)} faster`,
       );
-      if (!('error' in brvResult)) lines.push(`native vs brv search per turn: median ${ratio(brv.medianMs, nat.medianMs)} faster, p99 ${ratio(brv.p99Ms, nat.p99Ms)} faster`);
+      if (!('error' in brvResult))
+        lines.push(
+          `native vs brv search per turn: median ${ratio(brv.medianMs, nat.medianMs)} faster, p99 ${ratio(brv.p99Ms, nat.p99Ms)} faster`,
+        );
     }
     if ('error' in brvResult) lines.push(`brv search failed at this size: ${brvResult.error}`);
-    else lines.push(`minisearch (in-process) vs brv search (subprocess) per turn: median ${ratio(brv.medianMs, ms_.medianMs)} faster`);
+    else
+      lines.push(
+        `minisearch (in-process) vs brv search (subprocess) per turn: median ${ratio(brv.medianMs, ms_.medianMs)} faster`,
+      );
     console.log(lines.join('\n'));
     report.push(`${size}: ${lines.join('; ')}`);
   } finally {
@@ -174,6 +238,8 @@ for (const size of sizes) {
 }
 
 if (!native.factory) {
-  console.error(`\nnative: not yet available (${native.reason}). Export createRecallIndex() from lib/native.ts to measure it; failing until then.`);
+  console.error(
+    `\nnative: not yet available (${native.reason}). Export createRecallIndex() from lib/native.ts to measure it; failing until then.`,
+  );
   process.exit(1);
 }

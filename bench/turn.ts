@@ -36,16 +36,23 @@ const PROMPTS = 200;
 const PASSES = 3;
 const BRV_PROMPTS = 20;
 const DEFAULT_DEADLINE_MS = 250;
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(1000, 10_000);
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const ms = (n: number): string => (!Number.isFinite(n) ? '-' : n < 1 ? `${f(n * 1000, 0)} µs` : n < 100 ? `${f(n, 2)} ms` : `${f(n, 0)} ms`);
-const ratio = (base: number, ours: number): string => (ours > 0 && Number.isFinite(base) ? `${f(base / ours, 0)}×` : '-');
+const ms = (n: number): string =>
+  !Number.isFinite(n) ? '-' : n < 1 ? `${f(n * 1000, 0)} µs` : n < 100 ? `${f(n, 2)} ms` : `${f(n, 0)} ms`;
+const ratio = (base: number, ours: number): string =>
+  ours > 0 && Number.isFinite(base) ? `${f(base / ours, 0)}×` : '-';
 
 /** A user turn around the query words, as an agent would receive it. */
-const promptOf = (q: string): string => `Before I change it: how is ${q} handled in this project, and what did we decide about it?`;
+const promptOf = (q: string): string =>
+  `Before I change it: how is ${q} handled in this project, and what did we decide about it?`;
 const history: AgentMessage[] = [
   { role: 'user', content: [{ type: 'text', text: 'We are reviewing the service before the release.' }] },
   { role: 'assistant', content: [{ type: 'text', text: 'Understood. Which part first?' }] },
@@ -63,7 +70,12 @@ interface EngineFigures {
 
 async function benchEngine(project: string, prompts: string[]): Promise<EngineFigures> {
   // A deadline far above any turn, so the figures are the true latency (the default would clip them).
-  const config = parsePluginConfig({ projectDir: project, backend: 'native', recall: { deadlineMs: 10_000 }, logLevel: 'warn' });
+  const config = parsePluginConfig({
+    projectDir: project,
+    backend: 'native',
+    recall: { deadlineMs: 10_000 },
+    logLevel: 'warn',
+  });
   const rt = new PluginRuntime({ config, logger: createLogger({ level: 'warn' }), watch: false });
   try {
     const t0 = performance.now();
@@ -74,7 +86,8 @@ async function benchEngine(project: string, prompts: string[]): Promise<EngineFi
     const times: number[] = [];
     let withAddition = 0;
     let tokens = 0;
-    for (const p of prompts.slice(0, 10)) await engine.assemble({ sessionId: 'warm', messages: history, prompt: p, tokenBudget: 32_000 });
+    for (const p of prompts.slice(0, 10))
+      await engine.assemble({ sessionId: 'warm', messages: history, prompt: p, tokenBudget: 32_000 });
     for (let pass = 0; pass < PASSES; pass++) {
       for (const p of prompts) {
         const t = performance.now();
@@ -114,7 +127,13 @@ async function benchBrv(project: string, prompts: string[]): Promise<BrvFigures 
   const env = await startOfflineBrv(binDir);
   try {
     // What a per-turn plugin does: spawn brv with the prompt, read its last JSON line.
-    const turn = (p: string) => runBrv(['search', '--format', 'json', '--limit', '6', '--', p], { brvPath: brv, cwd: project, env: env.env, timeoutMs: 300_000 });
+    const turn = (p: string) =>
+      runBrv(['search', '--format', 'json', '--limit', '6', '--', p], {
+        brvPath: brv,
+        cwd: project,
+        env: env.env,
+        timeoutMs: 300_000,
+      });
     const cold = await brvColdQuery(turn, prompts[0] ?? 'cache', 'turn');
     if ('error' in cold) return cold;
     const { coldMs } = cold;
@@ -126,7 +145,13 @@ async function benchBrv(project: string, prompts: string[]): Promise<BrvFigures 
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    return { coldMs, medianMs: quantile(times, 0.5), p99Ms: quantile(times, 0.99), turns: times.length, overDeadline: times.filter((t) => t > DEFAULT_DEADLINE_MS).length };
+    return {
+      coldMs,
+      medianMs: quantile(times, 0.5),
+      p99Ms: quantile(times, 0.99),
+      turns: times.length,
+      overDeadline: times.filter((t) => t > DEFAULT_DEADLINE_MS).length,
+    };
   } finally {
     await env.stop();
   }
@@ -150,14 +175,18 @@ async function benchSpawnFloor(n: number): Promise<{ medianMs: number; p99Ms: nu
 
 const native = await loadNativeRecall();
 if (!native.factory) {
-  console.error(`turn benchmark: the native recall engine is not available (${native.reason}); build it with \`npm run build:native\`.`);
+  console.error(
+    `turn benchmark: the native recall engine is not available (${native.reason}); build it with \`npm run build:native\`.`,
+  );
   process.exit(1);
 }
 const vocab = vocabulary(SEED);
 const prompts = generateQueries(PROMPTS, SEED, vocab).map(promptOf);
 console.log(
   `turn benchmark, seed ${SEED}: assemble ${PROMPTS} prompts × ${PASSES} passes (k = 6, 32k-token budget); brv: ${BRV_PROMPTS} prompts; node ${process.version}; ` +
-    `${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start`,
+    `${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at start`,
 );
 
 for (const size of sizes) {
@@ -170,18 +199,37 @@ for (const size of sizes) {
     const floor = await benchSpawnFloor(BRV_PROMPTS);
     const rows = [
       ['per turn', 'median', 'p99', `> ${DEFAULT_DEADLINE_MS} ms`, 'once per process'],
-      ['claw-byterover assemble (native, in-process)', ms(e.medianMs), ms(e.p99Ms), `${e.overDeadline}/${e.turns}`, `open + index ${ms(e.openMs)}`],
+      [
+        'claw-byterover assemble (native, in-process)',
+        ms(e.medianMs),
+        ms(e.p99Ms),
+        `${e.overDeadline}/${e.turns}`,
+        `open + index ${ms(e.openMs)}`,
+      ],
       'error' in b
         ? ['brv search subprocess (ByteRover plugin style)', 'failed', '-', '-', '-']
-        : ['brv search subprocess (ByteRover plugin style)', ms(b.medianMs), ms(b.p99Ms), `${b.overDeadline}/${b.turns}`, `cold first turn ${ms(b.coldMs)}`],
+        : [
+            'brv search subprocess (ByteRover plugin style)',
+            ms(b.medianMs),
+            ms(b.p99Ms),
+            `${b.overDeadline}/${b.turns}`,
+            `cold first turn ${ms(b.coldMs)}`,
+          ],
       ["node -e '' subprocess (floor of any per-turn CLI)", ms(floor.medianMs), ms(floor.p99Ms), '-', '-'],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    console.log(rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n'));
+    console.log(
+      rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n'),
+    );
     console.log(`addition on ${e.withAddition}/${e.turns} turns, mean ${f(e.meanTokens, 0)} tokens`);
     if ('error' in b) console.log(`brv search failed at this size: ${b.error}`);
-    else console.log(`assemble vs a brv subprocess per turn: median ${ratio(b.medianMs, e.medianMs)} faster, p99 ${ratio(b.p99Ms, e.p99Ms)} faster`);
-    console.log(`assemble vs the bare cost of spawning a process per turn: median ${ratio(floor.medianMs, e.medianMs)} faster, p99 ${ratio(floor.p99Ms, e.p99Ms)} faster`);
+    else
+      console.log(
+        `assemble vs a brv subprocess per turn: median ${ratio(b.medianMs, e.medianMs)} faster, p99 ${ratio(b.p99Ms, e.p99Ms)} faster`,
+      );
+    console.log(
+      `assemble vs the bare cost of spawning a process per turn: median ${ratio(floor.medianMs, e.medianMs)} faster, p99 ${ratio(floor.p99Ms, e.p99Ms)} faster`,
+    );
   } finally {
     await rm(project, { recursive: true, force: true });
   }

@@ -84,7 +84,12 @@ async function load(origin: string, ms: number): Promise<RoundResult & { totalOk
           const r = await pool.request({
             path: '/webhooks/byterover',
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` },
+            headers: {
+              'content-type': 'application/json',
+              'webhook-id': id,
+              'webhook-timestamp': ts,
+              'webhook-signature': `v1,${sig}`,
+            },
             body,
           });
           await r.body.dump();
@@ -201,15 +206,33 @@ async function compare(label: string, config: unknown, dataDir: string): Promise
     const ratios = c.map((x, i) => x.rps / (b[i] as RoundResult).rps);
     const ratio = median(ratios);
     const p99 = median(c.map((x) => x.p99));
-    console.log(`\n${label}: ${CONNECTIONS} connections, ${ROUNDS} paired rounds of ${SECONDS} s, worker ${WORKER ? 'on' : 'off'} (medians)`);
-    console.log(`  machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end of the rounds`);
-    console.log(`  bare node:http 200 (ceiling)  ${fmt(median(b.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(b.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(b.map((x) => x.p99)).toFixed(2)} ms   rounds: ${b.map((x) => fmt(x.rps)).join(', ')}`);
-    console.log(`  bridge verified+durable       ${fmt(median(c.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(c.map((x) => x.p50)).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms   rounds: ${c.map((x) => fmt(x.rps)).join(', ')}`);
-    console.log(`  ratio bridge/ceiling          ${ratio.toFixed(3).padStart(8)}         (target ≥ 0.25: ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 target < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`);
-    console.log(`  disk flush (fdatasync of 32 KiB, measured before the rounds): p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`);
-    console.log(`  group commit: ${fmt(st.intake.items)} events in ${fmt(st.intake.batches)} transactions (mean ${(st.intake.items / Math.max(1, st.intake.batches)).toFixed(1)}, largest ${st.intake.largestBatch})`);
+    console.log(
+      `\n${label}: ${CONNECTIONS} connections, ${ROUNDS} paired rounds of ${SECONDS} s, worker ${WORKER ? 'on' : 'off'} (medians)`,
+    );
+    console.log(
+      `  machine: ${cpus().length} cores, load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} at the end of the rounds`,
+    );
+    console.log(
+      `  bare node:http 200 (ceiling)  ${fmt(median(b.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(b.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(b.map((x) => x.p99)).toFixed(2)} ms   rounds: ${b.map((x) => fmt(x.rps)).join(', ')}`,
+    );
+    console.log(
+      `  bridge verified+durable       ${fmt(median(c.map((x) => x.rps))).padStart(8)} req/s   p50 ${median(c.map((x) => x.p50)).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms   rounds: ${c.map((x) => fmt(x.rps)).join(', ')}`,
+    );
+    console.log(
+      `  ratio bridge/ceiling          ${ratio.toFixed(3).padStart(8)}         (target ≥ 0.25: ${ratio >= 0.25 ? 'met' : 'NOT met'}; p99 target < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `  disk flush (fdatasync of 32 KiB, measured before the rounds): p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms`,
+    );
+    console.log(
+      `  group commit: ${fmt(st.intake.items)} events in ${fmt(st.intake.batches)} transactions (mean ${(st.intake.items / Math.max(1, st.intake.batches)).toFixed(1)}, largest ${st.intake.largestBatch})`,
+    );
     if (st.flushes) {
-      console.log(`  WAL flushes behind the 2xx: ${fmt(st.flushes.count)} (${(st.intake.items / Math.max(1, st.flushes.count)).toFixed(1)} events each), mean ${st.flushes.meanMs.toFixed(2)} ms, max ${st.flushes.maxMs.toFixed(1)} ms`);
+      console.log(
+        `  WAL flushes behind the 2xx: ${fmt(st.flushes.count)} (${(st.intake.items / Math.max(1, st.flushes.count)).toFixed(1)} events each), mean ${st.flushes.meanMs.toFixed(2)} ms, max ${st.flushes.maxMs.toFixed(1)} ms`,
+      );
     }
     const accepted = st.webhooks.WEBHOOK_ACCEPTED ?? 0;
     const durable = accepted === bridgeOk && accounted(st) === bridgeOk && st.queue.dead === 0;
@@ -230,7 +253,11 @@ async function main(): Promise<void> {
   if (STORES.includes('sqlite')) {
     const dir = mkdtempSync(join(tmpdir(), 'claw-bench-webhooks-'));
     try {
-      await compare('bench/webhooks: embedded SQLite store (WAL fdatasync before each 2xx, group commit)', { ...base, store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }, dir);
+      await compare(
+        'bench/webhooks: embedded SQLite store (WAL fdatasync before each 2xx, group commit)',
+        { ...base, store: { kind: 'sqlite', path: join(dir, 'bridge.db') } },
+        dir,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -190,14 +190,25 @@ function findPrebuild(root: string, tried: TriedPath[]): string | undefined {
   const winners = parsed.filter(fits).sort(ngb.compareTags('node'));
   for (const t of parsed)
     if (!fits(t))
-      tried.push({ path: join(tupleDir, t.file), outcome: 'no-match', reason: `tags do not fit this process (${describeTags(t)})` });
+      tried.push({
+        path: join(tupleDir, t.file),
+        outcome: 'no-match',
+        reason: `tags do not fit this process (${describeTags(t)})`,
+      });
   if (winners.length === 0 && parsed.length === 0)
     tried.push({ path: tupleDir + '/', outcome: 'missing', reason: 'no .node file' });
   return winners[0] ? join(tupleDir, winners[0].file) : undefined;
 }
 
 function describeTags(t: Tags): string {
-  const parts = [t.runtime, t.napi ? 'napi' : undefined, t.abi && `abi${t.abi}`, t.libc, t.armv && `armv${t.armv}`, t.uv && `uv${t.uv}`];
+  const parts = [
+    t.runtime,
+    t.napi ? 'napi' : undefined,
+    t.abi && `abi${t.abi}`,
+    t.libc,
+    t.armv && `armv${t.armv}`,
+    t.uv && `uv${t.uv}`,
+  ];
   return parts.filter(Boolean).join(', ') || 'untagged';
 }
 
@@ -247,7 +258,11 @@ export function loadAddon(opts: ResolveOptions = {}): { binding: NativeBinding; 
       continue;
     }
     if (!isBinding(mod)) {
-      tried.push({ path, outcome: 'failed', reason: 'loaded, but it is not the claw-byterover addon (no abiInfo/negotiateAbi)' });
+      tried.push({
+        path,
+        outcome: 'failed',
+        reason: 'loaded, but it is not the claw-byterover addon (no abiInfo/negotiateAbi)',
+      });
       continue;
     }
     const info = mod.abiInfo();
@@ -431,7 +446,13 @@ export function recallFieldsToMarkdown(fields: RecallFields): string {
 /** A RecallFields object (anything else goes to the addon as is, which names what is wrong). */
 function isFields(doc: unknown): doc is RecallFields {
   const d = doc as Partial<RecallFields> | null;
-  return typeof d === 'object' && d !== null && !(d instanceof Uint8Array) && typeof d.title === 'string' && typeof d.body === 'string';
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    !(d instanceof Uint8Array) &&
+    typeof d.title === 'string' &&
+    typeof d.body === 'string'
+  );
 }
 
 /** What the addon takes for a document: bytes or markdown as they are, fields rendered. */
@@ -443,7 +464,8 @@ type NativeBatch = ReadonlyArray<{ path: string; doc: string | Uint8Array }>;
 
 /** A batch as the addon takes it: raw markdown (LocalMemory's case) as it is, fields rendered. */
 function nativeBatch(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): NativeBatch {
-  const hasFields = (d: { doc: RecallSource } | null): boolean => typeof d === 'object' && d !== null && isFields(d.doc);
+  const hasFields = (d: { doc: RecallSource } | null): boolean =>
+    typeof d === 'object' && d !== null && isFields(d.doc);
   if (!Array.isArray(docs) || !docs.some(hasFields)) return docs as NativeBatch;
   return docs.map((d) => (hasFields(d) ? { path: d.path, doc: nativeDoc(d.doc) } : d)) as NativeBatch;
 }

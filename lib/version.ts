@@ -9,7 +9,10 @@ let cached: string | undefined;
 export function packageVersion(): string {
   if (cached === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       cached = pkg.name === 'claw-byterover' && pkg.version ? pkg.version : '0.0.0';
     } catch {
       cached = '0.0.0';

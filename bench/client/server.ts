@@ -6,7 +6,11 @@
 import http from 'node:http';
 
 const body = Buffer.from(
-  JSON.stringify({ code: 200, message: 'OK', data: { id: 'usr_bench', email: 'bench@example.com', name: 'Bench User', hasOnboardedCli: true } }),
+  JSON.stringify({
+    code: 200,
+    message: 'OK',
+    data: { id: 'usr_bench', email: 'bench@example.com', name: 'Bench User', hasOnboardedCli: true },
+  }),
 );
 let n = 0;
 const server = http.createServer((req, res) => {

@@ -12,16 +12,24 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const out = join(tmpdir(), 'claw-recall-bench');  // not build/: node-gyp rebuild deletes it
+const out = join(tmpdir(), 'claw-recall-bench'); // not build/: node-gyp rebuild deletes it
 const bin = join(out, 'recall_native_bench');
-const engine = ['utf8', 'tokenizer', 'markdown', 'excerpt', 'index', 'recall_c'].map((f) => join(root, 'native/src/recall', `${f}.cc`));
+const engine = ['utf8', 'tokenizer', 'markdown', 'excerpt', 'index', 'recall_c'].map((f) =>
+  join(root, 'native/src/recall', `${f}.cc`),
+);
 mkdirSync(out, { recursive: true });
 const cxx = process.env.CXX ?? 'g++';
-const build = spawnSync(cxx, ['-std=c++17', '-O2', '-DNDEBUG', '-pthread', join(root, 'bench/recall-native/main.cc'), ...engine, '-o', bin], {
-  stdio: 'inherit',
-});
+const build = spawnSync(
+  cxx,
+  ['-std=c++17', '-O2', '-DNDEBUG', '-pthread', join(root, 'bench/recall-native/main.cc'), ...engine, '-o', bin],
+  {
+    stdio: 'inherit',
+  },
+);
 if (build.status !== 0) {
-  console.error(`${cxx} failed to build the benchmark (exit ${build.status ?? build.signal}); install g++ (apt-get install -y g++) or set CXX`);
+  console.error(
+    `${cxx} failed to build the benchmark (exit ${build.status ?? build.signal}); install g++ (apt-get install -y g++) or set CXX`,
+  );
   process.exit(1);
 }
 const r = spawnSync(bin, process.argv.slice(2), { stdio: 'inherit' });

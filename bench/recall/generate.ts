@@ -38,7 +38,10 @@ function fixtureWords(): string[] {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.md')) {
-        for (const w of readFileSync(p, 'utf8').toLowerCase().match(/[a-z][a-z0-9]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+        for (const w of readFileSync(p, 'utf8')
+          .toLowerCase()
+          .match(/[a-z][a-z0-9]+/g) ?? [])
+          counts.set(w, (counts.get(w) ?? 0) + 1);
       }
     }
   };
@@ -46,7 +49,33 @@ function fixtureWords(): string[] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([w]) => w);
 }
 
-const ONSETS = ['b', 'c', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'cl', 'dr', 'gr', 'pl', 'st', 'tr', 'sh', 'ch', 'qu'];
+const ONSETS = [
+  'b',
+  'c',
+  'd',
+  'f',
+  'g',
+  'k',
+  'l',
+  'm',
+  'n',
+  'p',
+  'r',
+  's',
+  't',
+  'v',
+  'z',
+  'br',
+  'cl',
+  'dr',
+  'gr',
+  'pl',
+  'st',
+  'tr',
+  'sh',
+  'ch',
+  'qu',
+];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ea', 'io', 'ou'];
 const CODAS = ['', '', 'n', 'r', 's', 't', 'x', 'l', 'm', 'nd', 'st', 'ck'];
 const SUFFIXES = ['Service', 'Store', 'Client', 'Handler', 'Queue', 'Cache', 'Index', 'Worker', 'Config', 'Router'];
@@ -66,7 +95,11 @@ export function vocabulary(seed: number, tail = 40_000): Vocabulary {
   while (words.length < total) {
     const syl = 2 + Math.floor(r() * 2);
     let w = '';
-    for (let i = 0; i < syl; i++) w += ONSETS[Math.floor(r() * ONSETS.length)]! + VOWELS[Math.floor(r() * VOWELS.length)]! + CODAS[Math.floor(r() * CODAS.length)]!;
+    for (let i = 0; i < syl; i++)
+      w +=
+        ONSETS[Math.floor(r() * ONSETS.length)]! +
+        VOWELS[Math.floor(r() * VOWELS.length)]! +
+        CODAS[Math.floor(r() * CODAS.length)]!;
     if (r() < 0.08) w += SUFFIXES[Math.floor(r() * SUFFIXES.length)]!;
     if (!seen.has(w)) (seen.add(w), words.push(w));
   }
@@ -92,10 +125,46 @@ function sampleRank(v: Vocabulary, r: () => number, lo = 0, hi = v.words.length)
 }
 
 const TOPICS = [
-  'auth', 'database', 'caching', 'messaging', 'http', 'testing', 'deploy', 'observability', 'frontend', 'security',
-  'architecture', 'performance', 'api', 'tooling', 'infra', 'search', 'native', 'typescript', 'realtime', 'mobile',
-  'billing', 'analytics', 'storage', 'networking', 'ml', 'data-pipeline', 'onboarding', 'incidents', 'compliance', 'docs',
-  'payments', 'notifications', 'scheduler', 'gateway', 'cli', 'sdk', 'plugins', 'config', 'migrations', 'decisions',
+  'auth',
+  'database',
+  'caching',
+  'messaging',
+  'http',
+  'testing',
+  'deploy',
+  'observability',
+  'frontend',
+  'security',
+  'architecture',
+  'performance',
+  'api',
+  'tooling',
+  'infra',
+  'search',
+  'native',
+  'typescript',
+  'realtime',
+  'mobile',
+  'billing',
+  'analytics',
+  'storage',
+  'networking',
+  'ml',
+  'data-pipeline',
+  'onboarding',
+  'incidents',
+  'compliance',
+  'docs',
+  'payments',
+  'notifications',
+  'scheduler',
+  'gateway',
+  'cli',
+  'sdk',
+  'plugins',
+  'config',
+  'migrations',
+  'decisions',
 ];
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

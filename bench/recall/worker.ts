@@ -29,7 +29,8 @@ async function readTree(root: string): Promise<Array<{ path: string; doc: string
   return Promise.all(files.map(async (f) => ({ path: f, doc: await readFile(join(root, f), 'utf8') })));
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 
 const create = await engineFactory(engine);
 const docs = await readTree(join(project, '.brv', 'context-tree'));

@@ -33,9 +33,7 @@ export const CurateParamsSchema = z.strictObject({
   id: z.string().trim().min(1).max(200).optional(),
 });
 
-export type InvokeOutcome =
-  | { ok: true; payload: unknown }
-  | { ok: false; error: { code: string; message: string } };
+export type InvokeOutcome = { ok: true; payload: unknown } | { ok: false; error: { code: string; message: string } };
 
 type Handler = (params: unknown, signal: AbortSignal) => Promise<unknown>;
 
@@ -70,13 +68,22 @@ export function memoryCommands(memory: MemoryBackend): CommandTable {
     },
     'byterover.recall': async (params: unknown, signal: AbortSignal) => {
       const p = parse(RecallParamsSchema, params, 'byterover.recall');
-      const r = await memory.recall(p.query, { signal, ...(p.k ? { k: p.k } : {}), ...(p.tokenBudget ? { tokenBudget: p.tokenBudget } : {}) });
+      const r = await memory.recall(p.query, {
+        signal,
+        ...(p.k ? { k: p.k } : {}),
+        ...(p.tokenBudget ? { tokenBudget: p.tokenBudget } : {}),
+      });
       return { hits: r.hits, text: r.text, tokens: r.tokens, dropped: r.dropped, trimmed: r.trimmed };
     },
     'byterover.curate': async (params: unknown, signal: AbortSignal) => {
       const p = parse(CurateParamsSchema, params, 'byterover.curate');
       const r = await memory.curate(
-        { content: p.content, ...(p.title ? { title: p.title } : {}), ...(p.tags ? { tags: p.tags } : {}), ...(p.path ? { path: p.path } : {}) },
+        {
+          content: p.content,
+          ...(p.title ? { title: p.title } : {}),
+          ...(p.tags ? { tags: p.tags } : {}),
+          ...(p.path ? { path: p.path } : {}),
+        },
         { signal, ...(p.id ? { id: p.id } : {}) },
       );
       return { id: r.id, path: r.path ?? null, status: r.status };
@@ -85,7 +92,10 @@ export function memoryCommands(memory: MemoryBackend): CommandTable {
 }
 
 /** Decodes `paramsJSON` (or a raw `params`) of an invoke request. */
-export function decodeParams(paramsJSON: string | null | undefined, params: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+export function decodeParams(
+  paramsJSON: string | null | undefined,
+  params: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   if (typeof paramsJSON === 'string') {
     try {
       return { ok: true, value: JSON.parse(paramsJSON) };
@@ -100,22 +110,46 @@ export function decodeParams(paramsJSON: string | null | undefined, params: unkn
  * Runs one command. `signal` aborts it (the gateway's timeout or a `node.invoke.cancel`). Never
  * throws; messages are redacted.
  */
-export async function runCommand(table: CommandTable, command: string, paramsJSON: string | null | undefined, params: unknown, signal: AbortSignal): Promise<InvokeOutcome> {
+export async function runCommand(
+  table: CommandTable,
+  command: string,
+  paramsJSON: string | null | undefined,
+  params: unknown,
+  signal: AbortSignal,
+): Promise<InvokeOutcome> {
   const handler = Object.hasOwn(table, command) ? table[command as NodeCommand] : undefined;
   if (!handler) {
-    return { ok: false, error: { code: 'UNKNOWN_COMMAND', message: `expected one of ${Object.keys(table).join(', ')}, found ${JSON.stringify(command)}` } };
+    return {
+      ok: false,
+      error: {
+        code: 'UNKNOWN_COMMAND',
+        message: `expected one of ${Object.keys(table).join(', ')}, found ${JSON.stringify(command)}`,
+      },
+    };
   }
   const decoded = decodeParams(paramsJSON, params);
   if (!decoded.ok) return { ok: false, error: { code: 'INVALID_PARAMS', message: decoded.message } };
   try {
     const payload = await handler(decoded.value, signal);
-    if (signal.aborted) return { ok: false, error: { code: 'TIMEOUT', message: `${command} was cancelled or ran past the gateway's deadline` } };
+    if (signal.aborted)
+      return {
+        ok: false,
+        error: { code: 'TIMEOUT', message: `${command} was cancelled or ran past the gateway's deadline` },
+      };
     return { ok: true, payload };
   } catch (e) {
-    if (e instanceof InvalidParams) return { ok: false, error: { code: 'INVALID_PARAMS', message: redactString(e.message) } };
-    if (signal.aborted) return { ok: false, error: { code: 'TIMEOUT', message: `${command} was cancelled or ran past the gateway's deadline` } };
+    if (e instanceof InvalidParams)
+      return { ok: false, error: { code: 'INVALID_PARAMS', message: redactString(e.message) } };
+    if (signal.aborted)
+      return {
+        ok: false,
+        error: { code: 'TIMEOUT', message: `${command} was cancelled or ran past the gateway's deadline` },
+      };
     const code = isClawError(e) ? e.code : 'COMMAND_FAILED';
     const hint = isClawError(e) && e.hint ? ` (next: ${e.hint})` : '';
-    return { ok: false, error: { code, message: redactString(`${command} failed: ${errorMessage(e)}${hint}`) || `${command} failed` } };
+    return {
+      ok: false,
+      error: { code, message: redactString(`${command} failed: ${errorMessage(e)}${hint}`) || `${command} failed` },
+    };
   }
 }

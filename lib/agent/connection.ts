@@ -119,7 +119,11 @@ function closeText(c: CloseInfo): string {
 }
 
 /** Opens the socket; resolves once open or rejects with AGENT_CONNECT_FAILED / AGENT_HANDSHAKE_TIMEOUT. */
-function openSocket(url: string, timeoutMs: number, clientVersion: string): { ws: WebSocket; inbox: Inbox; opened: Promise<void> } {
+function openSocket(
+  url: string,
+  timeoutMs: number,
+  clientVersion: string,
+): { ws: WebSocket; inbox: Inbox; opened: Promise<void> } {
   const ws = new WebSocket(url, {
     handshakeTimeout: timeoutMs,
     maxPayload: MAX_PAYLOAD_BYTES,
@@ -146,11 +150,15 @@ function openSocket(url: string, timeoutMs: number, clientVersion: string): { ws
       const http = /Unexpected server response: (\d+)/.exec(detail)?.[1];
       if (timedOut) {
         reject(
-          agentError('AGENT_HANDSHAKE_TIMEOUT', `Expected the WebSocket upgrade from ${safeUrl(url)} within ${timeoutMs} ms, found no answer (${detail})`, {
-            hint: 'Check that the URL points at an OpenClaw gateway (`openclaw gateway status` on its host shows the port) and that nothing between you drops the upgrade.',
-            details: { url: safeUrl(url), timeoutMs, phase: 'upgrade' },
-            cause,
-          }),
+          agentError(
+            'AGENT_HANDSHAKE_TIMEOUT',
+            `Expected the WebSocket upgrade from ${safeUrl(url)} within ${timeoutMs} ms, found no answer (${detail})`,
+            {
+              hint: 'Check that the URL points at an OpenClaw gateway (`openclaw gateway status` on its host shows the port) and that nothing between you drops the upgrade.',
+              details: { url: safeUrl(url), timeoutMs, phase: 'upgrade' },
+              cause,
+            },
+          ),
         );
         return;
       }
@@ -166,7 +174,12 @@ function openSocket(url: string, timeoutMs: number, clientVersion: string): { ws
               : errno === 'ECONNREFUSED'
                 ? 'Nothing listens there: start the gateway (`openclaw gateway run` or `openclaw gateway start`) or fix the host/port in the URL.'
                 : 'Check the URL, the network path and that the gateway runs (`openclaw gateway status` on its host).',
-            details: { url: safeUrl(url), ...(errno ? { errno } : {}), ...(http ? { httpStatus: Number(http) } : {}), phase: 'upgrade' },
+            details: {
+              url: safeUrl(url),
+              ...(errno ? { errno } : {}),
+              ...(http ? { httpStatus: Number(http) } : {}),
+              phase: 'upgrade',
+            },
             cause,
           },
         ),
@@ -191,20 +204,28 @@ function malformed(what: string, why: string, url: string, phase: string) {
 }
 
 function timeoutError(what: string, ms: number, url: string, phase: string) {
-  return agentError('AGENT_HANDSHAKE_TIMEOUT', `Expected ${what} from the gateway at ${safeUrl(url)} within ${ms} ms, found nothing`, {
-    hint:
-      phase === 'challenge'
-        ? 'The server accepted the WebSocket but never sent connect.challenge: check that the URL is an OpenClaw gateway and that it is not overloaded (`openclaw gateway status`).'
-        : 'The gateway did not answer connect: it may be overloaded or stuck; check `openclaw gateway status` and its log (`openclaw logs`), then retry.',
-    details: { url: safeUrl(url), timeoutMs: ms, phase },
-  });
+  return agentError(
+    'AGENT_HANDSHAKE_TIMEOUT',
+    `Expected ${what} from the gateway at ${safeUrl(url)} within ${ms} ms, found nothing`,
+    {
+      hint:
+        phase === 'challenge'
+          ? 'The server accepted the WebSocket but never sent connect.challenge: check that the URL is an OpenClaw gateway and that it is not overloaded (`openclaw gateway status`).'
+          : 'The gateway did not answer connect: it may be overloaded or stuck; check `openclaw gateway status` and its log (`openclaw logs`), then retry.',
+      details: { url: safeUrl(url), timeoutMs: ms, phase },
+    },
+  );
 }
 
 function closedError(c: CloseInfo, before: string, url: string) {
-  return agentError('AGENT_CONNECT_FAILED', `Expected ${before} from the gateway at ${safeUrl(url)}, found the connection closed (${closeText(c)})`, {
-    hint: 'The gateway closed the socket during the handshake: check its log (`openclaw logs`) for the reason, and that this client is allowed to connect.',
-    details: { url: safeUrl(url), closeCode: c.code, closeReason: c.reason, phase: before },
-  });
+  return agentError(
+    'AGENT_CONNECT_FAILED',
+    `Expected ${before} from the gateway at ${safeUrl(url)}, found the connection closed (${closeText(c)})`,
+    {
+      hint: 'The gateway closed the socket during the handshake: check its log (`openclaw logs`) for the reason, and that this client is allowed to connect.',
+      details: { url: safeUrl(url), closeCode: c.code, closeReason: c.reason, phase: before },
+    },
+  );
 }
 
 /**
@@ -240,20 +261,38 @@ async function readUntil<T>(
  */
 export async function probeGatewayVersion(
   url: string,
-  opts: { token?: string; min: number; max: number; clientVersion: string; timeoutMs: number; onFrame?: FrameObserver; logger: Logger },
+  opts: {
+    token?: string;
+    min: number;
+    max: number;
+    clientVersion: string;
+    timeoutMs: number;
+    onFrame?: FrameObserver;
+    logger: Logger;
+  },
 ): Promise<string | undefined> {
   const { ws, inbox, opened } = openSocket(url, opts.timeoutMs, opts.clientVersion);
   const observe = (dir: 'sent' | 'received') => (f: unknown) => opts.onFrame?.(dir, f, 'version-probe');
   try {
     await opened;
-    await readUntil(inbox, opts.timeoutMs, (f) => (f.type === 'event' && f.event === 'connect.challenge' ? true : undefined), {
-      url,
-      what: 'connect.challenge',
-      phase: 'version-probe',
-      observe: observe('received'),
-    });
+    await readUntil(
+      inbox,
+      opts.timeoutMs,
+      (f) => (f.type === 'event' && f.event === 'connect.challenge' ? true : undefined),
+      {
+        url,
+        what: 'connect.challenge',
+        phase: 'version-probe',
+        observe: observe('received'),
+      },
+    );
     const id = randomUUID();
-    const frame = { type: 'req', id, method: 'connect', params: buildProbeConnectParams({ ...opts, minProtocol: opts.min, maxProtocol: opts.max }) };
+    const frame = {
+      type: 'req',
+      id,
+      method: 'connect',
+      params: buildProbeConnectParams({ ...opts, minProtocol: opts.min, maxProtocol: opts.max }),
+    };
     observe('sent')(frame);
     send(ws, frame);
     const res = await readUntil(inbox, opts.timeoutMs, (f) => (f.type === 'res' && f.id === id ? f : undefined), {
@@ -331,7 +370,13 @@ export class GatewayConnection {
         (f) => {
           if (f.type !== 'event' || f.event !== 'connect.challenge') return undefined;
           const c = ChallengeSchema.safeParse(f.payload);
-          if (!c.success) throw malformed('connect.challenge {nonce, ts}', `a challenge without a usable nonce/ts (${c.error.issues[0]?.path.join('.')}: ${c.error.issues[0]?.message})`, o.url, 'challenge');
+          if (!c.success)
+            throw malformed(
+              'connect.challenge {nonce, ts}',
+              `a challenge without a usable nonce/ts (${c.error.issues[0]?.path.join('.')}: ${c.error.issues[0]?.message})`,
+              o.url,
+              'challenge',
+            );
           return c.data;
         },
         { url: o.url, what: 'connect.challenge', phase: 'challenge', observe: observe('received') },
@@ -350,21 +395,38 @@ export class GatewayConnection {
       const frame = { type: 'req', id, method: 'connect', params };
       observe('sent')(frame);
       send(ws, frame);
-      const res: ResponseFrame = await readUntil(inbox, requestMs, (f) => (f.type === 'res' && f.id === id ? f : undefined), {
-        url: o.url,
-        what: 'the answer to connect',
-        phase: 'connect',
-        observe: observe('received'),
-      });
+      const res: ResponseFrame = await readUntil(
+        inbox,
+        requestMs,
+        (f) => (f.type === 'res' && f.id === id ? f : undefined),
+        {
+          url: o.url,
+          what: 'the answer to connect',
+          phase: 'connect',
+          observe: observe('received'),
+        },
+      );
       if (!res.ok) throw await GatewayConnection.refusal(res, o);
       const hello = HelloOkSchema.safeParse(res.payload);
       if (!hello.success) {
         const issue = hello.error.issues[0];
-        throw malformed('hello-ok {protocol, server.version}', `an ok answer that is not hello-ok (${issue?.path.join('.')}: ${issue?.message})`, o.url, 'connect');
+        throw malformed(
+          'hello-ok {protocol, server.version}',
+          `an ok answer that is not hello-ok (${issue?.path.join('.')}: ${issue?.message})`,
+          o.url,
+          'connect',
+        );
       }
       const n = o.support.negotiate(hello.data.protocol, hello.data.protocol);
       if (!n.ok) {
-        throw protocolMismatch({ support: o.support, gateway: undefined, chosen: hello.data.protocol, gatewayVersion: hello.data.server.version, clientVersion: o.clientVersion, url: safeUrl(o.url) });
+        throw protocolMismatch({
+          support: o.support,
+          gateway: undefined,
+          chosen: hello.data.protocol,
+          gatewayVersion: hello.data.server.version,
+          clientVersion: o.clientVersion,
+          url: safeUrl(o.url),
+        });
       }
       return new GatewayConnection(ws, inbox, hello.data, hello.data.protocol, o);
     } catch (e) {
@@ -392,7 +454,14 @@ export class GatewayConnection {
               logger: o.logger,
             })
           : undefined;
-      return protocolMismatch({ support: o.support, gateway, gatewayVersion: version, clientVersion: o.clientVersion, url: safeUrl(o.url), gatewayDetails: details });
+      return protocolMismatch({
+        support: o.support,
+        gateway,
+        gatewayVersion: version,
+        clientVersion: o.clientVersion,
+        url: safeUrl(o.url),
+        gatewayDetails: details,
+      });
     }
     return fromGatewayError(err, { url: safeUrl(o.url), deviceId: o.identity.deviceId });
   }
@@ -403,7 +472,8 @@ export class GatewayConnection {
 
   /** Closes the socket (normal closure); `closed` resolves when it is down. */
   close(code = 1000, reason = 'client closing'): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, reason);
     const kill = setTimeout(() => this.ws.terminate(), 2_000);
     kill.unref();
   }
@@ -421,7 +491,10 @@ export class GatewayConnection {
     this.watchdog = setInterval(() => {
       const silent = Date.now() - this.lastSeen;
       if (silent > limit) {
-        this.o.logger.warn({ silentMs: silent, limitMs: limit }, 'agent: gateway silent past the tick timeout; dropping the connection');
+        this.o.logger.warn(
+          { silentMs: silent, limitMs: limit },
+          'agent: gateway silent past the tick timeout; dropping the connection',
+        );
         this.terminate({ code: 4000, reason: 'tick timeout' });
       }
     }, every);
@@ -449,11 +522,18 @@ export class GatewayConnection {
       if (!p) return;
       clearTimeout(p.timer);
       this.pending.delete(f.id);
-      if (!f.ok) this.o.logger.warn({ command: p.command, errorCode: f.error?.code, message: f.error?.message }, 'agent: the gateway refused an invoke result');
+      if (!f.ok)
+        this.o.logger.warn(
+          { command: p.command, errorCode: f.error?.code, message: f.error?.message },
+          'agent: the gateway refused an invoke result',
+        );
       return;
     }
     if (f.type === 'req') {
-      this.o.logger.debug({ method: f.method }, 'agent: ignoring a request from the gateway (nodes answer events only)');
+      this.o.logger.debug(
+        { method: f.method },
+        'agent: ignoring a request from the gateway (nodes answer events only)',
+      );
       return;
     }
     if (f.event === 'node.invoke.request') void this.onInvoke(f.payload);
@@ -471,12 +551,22 @@ export class GatewayConnection {
       this.o.logger.warn({ reason: r.error.issues[0]?.message }, 'agent: malformed node.invoke.request');
       // Answer when we can tell which invoke it was, so the caller sees why instead of a timeout.
       if (typeof p.id === 'string' && p.id.trim() !== '') {
-        this.sendResult(p.id, 'unknown', { ok: false, error: { code: 'INVALID_REQUEST', message: `malformed node.invoke.request: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } });
+        this.sendResult(p.id, 'unknown', {
+          ok: false,
+          error: {
+            code: 'INVALID_REQUEST',
+            message: `malformed node.invoke.request: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          },
+        });
       }
       return;
     }
     const req = r.data;
-    if (req.nodeId !== this.o.identity.deviceId) this.o.logger.warn({ nodeId: req.nodeId }, 'agent: invoke addressed to another node id; answering as this device');
+    if (req.nodeId !== this.o.identity.deviceId)
+      this.o.logger.warn(
+        { nodeId: req.nodeId },
+        'agent: invoke addressed to another node id; answering as this device',
+      );
     const ac = new AbortController();
     this.inflight.set(req.id, ac);
     const timer = req.timeoutMs ? setTimeout(() => ac.abort(new Error('deadline')), req.timeoutMs) : undefined;
@@ -490,14 +580,26 @@ export class GatewayConnection {
     this.sendResult(req.id, req.command, outcome);
   }
 
-  private sendResult(id: string, command: string, outcome: { ok: true; payload: unknown } | { ok: false; error: { code: string; message: string } }): void {
+  private sendResult(
+    id: string,
+    command: string,
+    outcome: { ok: true; payload: unknown } | { ok: false; error: { code: string; message: string } },
+  ): void {
     let params: Record<string, unknown>;
     if (outcome.ok) {
       const payloadJSON = JSON.stringify(outcome.payload ?? null);
       const limit = (this.hello.policy?.maxPayload ?? MAX_PAYLOAD_BYTES) - 4096;
       params =
         Buffer.byteLength(payloadJSON) > limit
-          ? { id, nodeId: this.o.identity.deviceId, ok: false, error: { code: 'PAYLOAD_TOO_LARGE', message: `the result is ${Buffer.byteLength(payloadJSON)} bytes, over the gateway's ${limit}: ask for fewer hits (k)` } }
+          ? {
+              id,
+              nodeId: this.o.identity.deviceId,
+              ok: false,
+              error: {
+                code: 'PAYLOAD_TOO_LARGE',
+                message: `the result is ${Buffer.byteLength(payloadJSON)} bytes, over the gateway's ${limit}: ask for fewer hits (k)`,
+              },
+            }
           : { id, nodeId: this.o.identity.deviceId, ok: true, payloadJSON };
     } else {
       params = { id, nodeId: this.o.identity.deviceId, ok: false, error: outcome.error };

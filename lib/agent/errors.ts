@@ -166,10 +166,19 @@ export function fromGatewayError(err: GatewayErrorShape, ctx: { url: string; dev
   if (err.code === 'UNAVAILABLE') {
     const retryAfterMs = typeof err.retryAfterMs === 'number' ? err.retryAfterMs : undefined;
     const reason = str(details.reason);
-    return agentError('AGENT_UNAVAILABLE', `Expected the gateway to accept the connection, but it is unavailable${reason ? ` (${reason})` : ''}: ${gatewaySays}`, {
-      hint: 'The gateway is starting, restarting or busy: wait and retry (the link retries by itself within its connect budget; raise it with --connect-timeout), or check `openclaw gateway status` on the gateway host.',
-      details: { ...base, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(reason ? { reason } : {}) },
-    });
+    return agentError(
+      'AGENT_UNAVAILABLE',
+      `Expected the gateway to accept the connection, but it is unavailable${reason ? ` (${reason})` : ''}: ${gatewaySays}`,
+      {
+        hint: 'The gateway is starting, restarting or busy: wait and retry (the link retries by itself within its connect budget; raise it with --connect-timeout), or check `openclaw gateway status` on the gateway host.',
+        details: {
+          ...base,
+          retryable: true,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          ...(reason ? { reason } : {}),
+        },
+      },
+    );
   }
 
   if (detailCode === 'PAIRING_REQUIRED') {
@@ -177,12 +186,21 @@ export function fromGatewayError(err: GatewayErrorShape, ctx: { url: string; dev
     const reason = str(details.reason);
     const waiting = nextStep === 'wait_then_retry' && details.retryable === true;
     const hint = approveCommands(requestId, ctx.url);
-    const d = { ...base, deviceId: ctx.deviceId, ...(requestId ? { pairingRequestId: requestId } : {}), ...(reason ? { reason } : {}), ...(waiting ? { retryable: true } : {}) };
+    const d = {
+      ...base,
+      deviceId: ctx.deviceId,
+      ...(requestId ? { pairingRequestId: requestId } : {}),
+      ...(reason ? { reason } : {}),
+      ...(waiting ? { retryable: true } : {}),
+    };
     if (!reason || reason === 'not-paired') {
       return agentError(
         'AGENT_DEVICE_UNKNOWN',
         `Expected device ${ctx.deviceId} to be paired with the gateway, but the gateway does not know it yet${requestId ? ` (pairing request ${requestId} is pending)` : ''}: ${gatewaySays}`,
-        { hint: `Approve this device: ${hint}. Or rerun with --wait-for-approval to keep retrying until it is approved.`, details: d },
+        {
+          hint: `Approve this device: ${hint}. Or rerun with --wait-for-approval to keep retrying until it is approved.`,
+          details: d,
+        },
       );
     }
     return agentError(
@@ -201,7 +219,11 @@ export function fromGatewayError(err: GatewayErrorShape, ctx: { url: string; dev
           : detailCode === 'AUTH_TOKEN_NOT_CONFIGURED'
             ? 'The gateway has no token configured: set gateway.auth.token on the gateway (or start it with --auth token).'
             : 'Check the gateway token: use the value of gateway.auth.token (`openclaw gateway auth-token --show` on the gateway host) with --token or OPENCLAW_GATEWAY_TOKEN.';
-    return agentError('AGENT_AUTH_FAILED', `Expected the gateway to accept our gateway token, but it refused it: ${gatewaySays}`, { hint, details: base });
+    return agentError(
+      'AGENT_AUTH_FAILED',
+      `Expected the gateway to accept our gateway token, but it refused it: ${gatewaySays}`,
+      { hint, details: base },
+    );
   }
 
   if (detailCode.startsWith('DEVICE_AUTH_') || detailCode === 'DEVICE_IDENTITY_REQUIRED') {
@@ -209,14 +231,22 @@ export function fromGatewayError(err: GatewayErrorShape, ctx: { url: string; dev
       detailCode === 'DEVICE_AUTH_SIGNATURE_EXPIRED'
         ? "The signature's timestamp is outside the gateway's allowed skew: check both machines' clocks (NTP), then reconnect."
         : 'The gateway could not verify this device identity: reconnect once (a fresh challenge is signed each time); if it persists, run `claw-byterover agent connect --debug-handshake` and report the output (secrets are redacted).';
-    return agentError('AGENT_DEVICE_AUTH_FAILED', `Expected the gateway to verify device ${ctx.deviceId}, but it refused the device proof: ${gatewaySays}`, {
-      hint,
-      details: { ...base, deviceId: ctx.deviceId, ...(str(details.reason) ? { reason: str(details.reason) } : {}) },
-    });
+    return agentError(
+      'AGENT_DEVICE_AUTH_FAILED',
+      `Expected the gateway to verify device ${ctx.deviceId}, but it refused the device proof: ${gatewaySays}`,
+      {
+        hint,
+        details: { ...base, deviceId: ctx.deviceId, ...(str(details.reason) ? { reason: str(details.reason) } : {}) },
+      },
+    );
   }
 
-  return agentError('AGENT_CONNECT_REJECTED', `Expected the gateway to accept the node connection, but it refused it: ${gatewaySays}`, {
-    hint: 'Rerun with --debug-handshake to see the frames exchanged (secrets are redacted); the gateway log (`openclaw logs`) names the reason too.',
-    details: { ...base, ...(Object.keys(details).length ? { gatewayDetails: gatewayDetailsView(details) } : {}) },
-  });
+  return agentError(
+    'AGENT_CONNECT_REJECTED',
+    `Expected the gateway to accept the node connection, but it refused it: ${gatewaySays}`,
+    {
+      hint: 'Rerun with --debug-handshake to see the frames exchanged (secrets are redacted); the gateway log (`openclaw logs`) names the reason too.',
+      details: { ...base, ...(Object.keys(details).length ? { gatewayDetails: gatewayDetailsView(details) } : {}) },
+    },
+  );
 }

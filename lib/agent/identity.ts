@@ -49,7 +49,10 @@ interface StoredIdentity {
 /** The raw 32-byte Ed25519 public key of a KeyObject or PEM. */
 export function rawPublicKey(key: KeyObject | string): Buffer {
   const der = (typeof key === 'string' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
-  if (der.length !== ED25519_SPKI_PREFIX.length + 32 || !der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX)) {
+  if (
+    der.length !== ED25519_SPKI_PREFIX.length + 32 ||
+    !der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX)
+  ) {
     throw new Error('not an Ed25519 public key');
   }
   return der.subarray(ED25519_SPKI_PREFIX.length);
@@ -68,9 +71,11 @@ export function identityPath(dataDir: string): string {
 function fromStored(s: StoredIdentity, path: string): DeviceIdentity {
   const privateKey = createPrivateKey(s.privateKeyPem);
   const publicKey = createPublicKey(s.publicKeyPem);
-  if (privateKey.asymmetricKeyType !== 'ed25519' || publicKey.asymmetricKeyType !== 'ed25519') throw new Error('keys are not Ed25519');
+  if (privateKey.asymmetricKeyType !== 'ed25519' || publicKey.asymmetricKeyType !== 'ed25519')
+    throw new Error('keys are not Ed25519');
   const raw = rawPublicKey(publicKey);
-  if (!rawPublicKey(createPublicKey(privateKey)).equals(raw)) throw new Error('the private key does not match the public key');
+  if (!rawPublicKey(createPublicKey(privateKey)).equals(raw))
+    throw new Error('the private key does not match the public key');
   if (deviceIdFromPublicKey(raw) !== s.deviceId) throw new Error('deviceId is not the SHA-256 of the public key');
   return Object.freeze({
     deviceId: s.deviceId,
@@ -104,11 +109,15 @@ function parseStored(text: string): StoredIdentity {
 }
 
 function invalid(path: string, e: unknown) {
-  return agentError('AGENT_IDENTITY_INVALID', `Expected a valid device identity in ${path}, found one that cannot be used: ${errorMessage(e)}`, {
-    hint: `Move the file aside to create a new identity (the gateway then sees a new device that must be paired again): mv ${path} ${path}.bak`,
-    details: { path },
-    cause: e,
-  });
+  return agentError(
+    'AGENT_IDENTITY_INVALID',
+    `Expected a valid device identity in ${path}, found one that cannot be used: ${errorMessage(e)}`,
+    {
+      hint: `Move the file aside to create a new identity (the gateway then sees a new device that must be paired again): mv ${path} ${path}.bak`,
+      details: { path },
+      cause: e,
+    },
+  );
 }
 
 function newStored(now: number): StoredIdentity {

@@ -25,7 +25,12 @@ import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
 import { nativeProtocolSupport, type ProtocolSupport } from './versions.js';
 
 /** OpenClaw's GATEWAY_RECONNECT_POLICY: first retry within 1 s, never more than 30 s apart. */
-export const RECONNECT_POLICY: Readonly<RetryPolicy> = Object.freeze({ maxAttempts: Number.POSITIVE_INFINITY, baseMs: 1_000, throttledBaseMs: 1_000, maxWaitMs: 30_000 });
+export const RECONNECT_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  maxAttempts: Number.POSITIVE_INFINITY,
+  baseMs: 1_000,
+  throttledBaseMs: 1_000,
+  maxWaitMs: 30_000,
+});
 
 export interface AgentLinkOptions {
   /** ws:// or wss:// URL of the gateway. */
@@ -111,10 +116,14 @@ export function validateGatewayUrl(url: string): URL {
   try {
     u = new URL(url);
   } catch {
-    throw agentError('AGENT_INVALID_URL', `Expected a gateway URL like ws://127.0.0.1:18789, found ${JSON.stringify(safeUrl(url))}`, {
-      hint: 'Pass the gateway WebSocket URL: ws://<host>:<port> (wss:// when the gateway uses TLS).',
-      details: { url: safeUrl(url) },
-    });
+    throw agentError(
+      'AGENT_INVALID_URL',
+      `Expected a gateway URL like ws://127.0.0.1:18789, found ${JSON.stringify(safeUrl(url))}`,
+      {
+        hint: 'Pass the gateway WebSocket URL: ws://<host>:<port> (wss:// when the gateway uses TLS).',
+        details: { url: safeUrl(url) },
+      },
+    );
   }
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
     throw agentError('AGENT_INVALID_URL', `Expected a ws:// or wss:// gateway URL, found ${u.protocol}//`, {
@@ -162,7 +171,12 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
   constructor(opts: AgentLinkOptions) {
     super();
     validateGatewayUrl(opts.url);
-    if (!opts.memory && !opts.commands) throw new ClawError('AGENT_NO_BACKEND', 'Expected a memory backend (or a command table) for the link to serve, found none.', { hint: 'Pass `memory` (a LocalMemory or BrvMemory).' });
+    if (!opts.memory && !opts.commands)
+      throw new ClawError(
+        'AGENT_NO_BACKEND',
+        'Expected a memory backend (or a command table) for the link to serve, found none.',
+        { hint: 'Pass `memory` (a LocalMemory or BrvMemory).' },
+      );
     this.o = opts;
     this.url = opts.url;
     registerSecret(opts.token);
@@ -180,13 +194,23 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
   }
 
   async identity(): Promise<DeviceIdentity> {
-    this.identityP ??= this.o.identity ? Promise.resolve(this.o.identity) : loadOrCreateIdentity({ ...(this.o.dataDir ? { dataDir: this.o.dataDir } : {}), ...(this.o.env ? { env: this.o.env } : {}) });
+    this.identityP ??= this.o.identity
+      ? Promise.resolve(this.o.identity)
+      : loadOrCreateIdentity({
+          ...(this.o.dataDir ? { dataDir: this.o.dataDir } : {}),
+          ...(this.o.env ? { env: this.o.env } : {}),
+        });
     return this.identityP;
   }
 
   /** Connects (retrying transient failures within connectTimeoutMs) and resolves on the first hello-ok. */
   async start(): Promise<ConnectedInfo> {
-    if (this.loop) throw new ClawError('AGENT_ALREADY_STARTED', 'Expected a link that was not started yet, found one already running.', { hint: 'Create a new AgentLink per connection.' });
+    if (this.loop)
+      throw new ClawError(
+        'AGENT_ALREADY_STARTED',
+        'Expected a link that was not started yet, found one already running.',
+        { hint: 'Create a new AgentLink per connection.' },
+      );
     this.supportV = this.o.protocol ?? nativeProtocolSupport();
     const identity = await this.identity();
     const commands = this.o.commands ?? memoryCommands(this.o.memory as MemoryBackend);
@@ -204,7 +228,11 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
     await this.loop;
   }
 
-  private async run(identity: DeviceIdentity, commands: CommandTable, first: { resolve: (i: ConnectedInfo) => void; reject: (e: ClawError) => void }): Promise<ClawError | undefined> {
+  private async run(
+    identity: DeviceIdentity,
+    commands: CommandTable,
+    first: { resolve: (i: ConnectedInfo) => void; reject: (e: ClawError) => void },
+  ): Promise<ClawError | undefined> {
     const policy = this.o.retryPolicy ?? RECONNECT_POLICY;
     const sleep = this.o.sleep ?? defaultSleep;
     const random = this.o.random ?? Math.random;
@@ -216,7 +244,13 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
     const stopWith = (e: ClawError | undefined): ClawError | undefined => {
       this.stateV = 'stopped';
       this.conn = undefined;
-      if (!everConnected) first.reject(e ?? new ClawError('AGENT_STOPPED', 'The link was stopped before it connected.', { hint: 'Call start() again on a new link.' }));
+      if (!everConnected)
+        first.reject(
+          e ??
+            new ClawError('AGENT_STOPPED', 'The link was stopped before it connected.', {
+              hint: 'Call start() again on a new link.',
+            }),
+        );
       return e;
     };
     for (;;) {
@@ -245,7 +279,11 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
           logger: this.log,
         });
         handshakeDone = true;
-        reportHandshake(this.o.onHandshake, { result: 'ok', protocol: conn.protocol, durationMs: performance.now() - attemptStarted });
+        reportHandshake(this.o.onHandshake, {
+          result: 'ok',
+          protocol: conn.protocol,
+          durationMs: performance.now() - attemptStarted,
+        });
         if (this.stopper.signal.aborted) {
           conn.close(1000, 'node stopping');
           await conn.closed;
@@ -255,7 +293,13 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
         this.stateV = 'connected';
         attempt = 0;
         pairingReported = false;
-        const info: ConnectedInfo = { deviceId: identity.deviceId, gatewayVersion: conn.gatewayVersion, protocol: conn.protocol, connId: conn.connId, connection: ++this.connections };
+        const info: ConnectedInfo = {
+          deviceId: identity.deviceId,
+          gatewayVersion: conn.gatewayVersion,
+          protocol: conn.protocol,
+          connId: conn.connId,
+          connection: ++this.connections,
+        };
         this.log.info({ url: safeUrl(this.o.url), ...info }, 'agent: connected to the gateway as a node');
         if (!everConnected) {
           everConnected = true;
@@ -265,19 +309,29 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
         close = await conn.closed;
         this.conn = undefined;
         if (this.stopper.signal.aborted) return stopWith(undefined);
-        this.log.warn({ code: close.code, reason: close.reason }, 'agent: connection to the gateway dropped; reconnecting');
+        this.log.warn(
+          { code: close.code, reason: close.reason },
+          'agent: connection to the gateway dropped; reconnecting',
+        );
         this.emit('disconnected', close);
       } catch (e) {
         failure =
           e instanceof ClawError
             ? e
-            : agentError('AGENT_CONNECT_FAILED', `Expected to connect to ${safeUrl(this.o.url)}, found an unexpected failure: ${errorMessage(e)}`, {
-                hint: 'Rerun with --debug-handshake; if it persists, report the output (secrets are redacted).',
-                cause: e,
-              });
-        if (!handshakeDone) reportHandshake(this.o.onHandshake, { result: failure.code, durationMs: performance.now() - attemptStarted });
+            : agentError(
+                'AGENT_CONNECT_FAILED',
+                `Expected to connect to ${safeUrl(this.o.url)}, found an unexpected failure: ${errorMessage(e)}`,
+                {
+                  hint: 'Rerun with --debug-handshake; if it persists, report the output (secrets are redacted).',
+                  cause: e,
+                },
+              );
+        if (!handshakeDone)
+          reportHandshake(this.o.onHandshake, { result: failure.code, durationMs: performance.now() - attemptStarted });
         if (this.stopper.signal.aborted) return stopWith(undefined);
-        const waitingForApproval = this.o.waitForApproval === true && (failure.code === 'AGENT_DEVICE_UNKNOWN' || failure.code === 'AGENT_PAIRING_REQUIRED');
+        const waitingForApproval =
+          this.o.waitForApproval === true &&
+          (failure.code === 'AGENT_DEVICE_UNKNOWN' || failure.code === 'AGENT_PAIRING_REQUIRED');
         if (waitingForApproval && !pairingReported) {
           pairingReported = true;
           this.emit('pairing', failure);
@@ -288,15 +342,26 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
           return stopWith(failure);
         }
         if (!everConnected && Date.now() - startedAt >= budgetMs) {
-          this.log.warn({ errorCode: failure.code }, `agent: giving up after ${Date.now() - startedAt} ms: ${failure.message}`);
+          this.log.warn(
+            { errorCode: failure.code },
+            `agent: giving up after ${Date.now() - startedAt} ms: ${failure.message}`,
+          );
           return stopWith(failure);
         }
         this.log.debug({ errorCode: failure.code }, `agent: connect attempt failed: ${failure.message}`);
       }
-      const delayMs = retryWaitMs(backoffMs(policy, attempt, false, random), failure ? retryAfterOf(failure) : undefined);
+      const delayMs = retryWaitMs(
+        backoffMs(policy, attempt, false, random),
+        failure ? retryAfterOf(failure) : undefined,
+      );
       attempt++;
       this.stateV = 'waiting';
-      this.emit('reconnecting', { attempt, delayMs, ...(failure ? { error: failure } : {}), ...(close ? { close } : {}) });
+      this.emit('reconnecting', {
+        attempt,
+        delayMs,
+        ...(failure ? { error: failure } : {}),
+        ...(close ? { close } : {}),
+      });
       await sleep(delayMs, this.stopper.signal);
     }
   }

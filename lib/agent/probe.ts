@@ -55,13 +55,26 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
   registerSecret(opts.token);
   const sent: RecordedFrame[] = [];
   const received: RecordedFrame[] = [];
-  const result: ProbeResult = { url: safeUrl(url), deviceId: null, offered: null, sent, received, negotiated: null, gatewayVersion: null };
+  const result: ProbeResult = {
+    url: safeUrl(url),
+    deviceId: null,
+    offered: null,
+    sent,
+    received,
+    negotiated: null,
+    gatewayVersion: null,
+  };
   const startedAt = performance.now();
   try {
     validateGatewayUrl(url);
     const support = opts.protocol ?? nativeProtocolSupport();
     result.offered = { min: support.min, max: support.max, source: support.source };
-    const identity = opts.identity ?? (await loadOrCreateIdentity({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.env ? { env: opts.env } : {}) }));
+    const identity =
+      opts.identity ??
+      (await loadOrCreateIdentity({
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+      }));
     result.deviceId = identity.deviceId;
     const conn = await GatewayConnection.open({
       url,
@@ -78,16 +91,30 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
     });
     result.negotiated = conn.protocol;
     result.gatewayVersion = conn.gatewayVersion;
-    reportHandshake(opts.onHandshake, { result: 'ok', protocol: conn.protocol, durationMs: performance.now() - startedAt });
+    reportHandshake(opts.onHandshake, {
+      result: 'ok',
+      protocol: conn.protocol,
+      durationMs: performance.now() - startedAt,
+    });
     conn.close(1000, 'probe done');
     await conn.closed;
   } catch (e) {
     const err =
       e instanceof ClawError
         ? e
-        : agentError('AGENT_CONNECT_FAILED', `Expected to probe ${safeUrl(url)}, found an unexpected failure: ${errorMessage(e)}`, { hint: 'Report this with the output of --debug-handshake.', cause: e });
-    if (result.negotiated === null) reportHandshake(opts.onHandshake, { result: err.code, durationMs: performance.now() - startedAt });
-    result.error = { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}) };
+        : agentError(
+            'AGENT_CONNECT_FAILED',
+            `Expected to probe ${safeUrl(url)}, found an unexpected failure: ${errorMessage(e)}`,
+            { hint: 'Report this with the output of --debug-handshake.', cause: e },
+          );
+    if (result.negotiated === null)
+      reportHandshake(opts.onHandshake, { result: err.code, durationMs: performance.now() - startedAt });
+    result.error = {
+      code: err.code,
+      message: err.message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    };
     const v = err.details?.gatewayVersion;
     if (typeof v === 'string') result.gatewayVersion = v;
   }

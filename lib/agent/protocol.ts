@@ -66,7 +66,11 @@ export const RequestFrameSchema = z.object({
   method: nonEmpty,
   params: z.unknown().optional(),
 });
-export const InboundFrameSchema = z.discriminatedUnion('type', [EventFrameSchema, ResponseFrameSchema, RequestFrameSchema]);
+export const InboundFrameSchema = z.discriminatedUnion('type', [
+  EventFrameSchema,
+  ResponseFrameSchema,
+  RequestFrameSchema,
+]);
 export type EventFrame = z.infer<typeof EventFrameSchema>;
 export type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 export type InboundFrame = z.infer<typeof InboundFrameSchema>;
@@ -80,8 +84,15 @@ export const HelloOkSchema = z.object({
   type: z.literal('hello-ok'),
   protocol: z.number().int().min(1),
   server: z.object({ version: nonEmpty, connId: nonEmpty, buildId: z.string().optional() }),
-  auth: z.object({ role: z.string().optional(), scopes: z.array(z.string()).optional(), deviceToken: z.string().optional() }).optional(),
-  policy: z.object({ tickIntervalMs: z.number().int().positive().optional(), maxPayload: z.number().int().positive().optional() }).optional(),
+  auth: z
+    .object({ role: z.string().optional(), scopes: z.array(z.string()).optional(), deviceToken: z.string().optional() })
+    .optional(),
+  policy: z
+    .object({
+      tickIntervalMs: z.number().int().positive().optional(),
+      maxPayload: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 export type HelloOk = z.infer<typeof HelloOkSchema>;
 
@@ -104,7 +115,16 @@ export const InvokeCancelSchema = z.object({ invokeId: nonEmpty, nodeId: nonEmpt
  * frame is the peer's problem, reported, not a crash).
  */
 export function parseFrame(data: unknown): { frame: InboundFrame } | { error: string } {
-  const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : undefined;
+  const text =
+    typeof data === 'string'
+      ? data
+      : Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Array.isArray(data)
+          ? Buffer.concat(data as Buffer[]).toString('utf8')
+          : data instanceof ArrayBuffer
+            ? Buffer.from(data).toString('utf8')
+            : undefined;
   if (text === undefined) return { error: 'not a text frame' };
   let json: unknown;
   try {
@@ -115,13 +135,18 @@ export function parseFrame(data: unknown): { frame: InboundFrame } | { error: st
   const r = InboundFrameSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    return { error: `not a gateway frame (${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid'})` };
+    return {
+      error: `not a gateway frame (${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid'})`,
+    };
   }
   return { frame: r.data };
 }
 
 /** Device platform identity as OpenClaw's node host reports it (resolveGatewayClientPlatformIdentity). */
-export function platformIdentity(platform: NodeJS.Platform | string = process.platform): { platform: string; deviceFamily?: string } {
+export function platformIdentity(platform: NodeJS.Platform | string = process.platform): {
+  platform: string;
+  deviceFamily?: string;
+} {
   switch (platform) {
     case 'linux':
       return { platform: 'linux', deviceFamily: 'Linux' };
@@ -230,18 +255,36 @@ export function buildNodeConnectParams(input: ConnectInput): Record<string, unkn
 }
 
 /** The `connect` params of a probe (no device, no pairing: only reads hello-ok's server version). */
-export function buildProbeConnectParams(input: { minProtocol: number; maxProtocol: number; clientVersion: string; token?: string }): Record<string, unknown> {
+export function buildProbeConnectParams(input: {
+  minProtocol: number;
+  maxProtocol: number;
+  clientVersion: string;
+  token?: string;
+}): Record<string, unknown> {
   return {
     minProtocol: input.minProtocol,
     maxProtocol: input.maxProtocol,
-    client: { id: PROBE_CLIENT_ID, version: input.clientVersion, platform: platformIdentity().platform, mode: PROBE_MODE },
+    client: {
+      id: PROBE_CLIENT_ID,
+      version: input.clientVersion,
+      platform: platformIdentity().platform,
+      mode: PROBE_MODE,
+    },
     role: 'operator',
     scopes: [],
     ...(input.token ? { auth: { token: input.token } } : {}),
   };
 }
 
-const SECRET_FIELDS = new Set(['token', 'password', 'bootstrapToken', 'deviceToken', 'signature', 'approvalRuntimeToken', 'agentRuntimeIdentityToken']);
+const SECRET_FIELDS = new Set([
+  'token',
+  'password',
+  'bootstrapToken',
+  'deviceToken',
+  'signature',
+  'approvalRuntimeToken',
+  'agentRuntimeIdentityToken',
+]);
 
 /**
  * A copy of a frame safe to log or return to a caller: the gateway token, device signature and any

@@ -57,11 +57,22 @@ function range(lo: number, hi: number): string {
 }
 
 /** native/src/negotiate.cc negotiate_agent_protocol + explain_agent_protocol, transcribed. */
-export function negotiateAgentProtocolLike(pluginMin: number, pluginMax: number, agentMin: number, agentMax: number, pluginName = 'claw-byterover'): ProtocolNegotiation {
+export function negotiateAgentProtocolLike(
+  pluginMin: number,
+  pluginMax: number,
+  agentMin: number,
+  agentMax: number,
+  pluginName = 'claw-byterover',
+): ProtocolNegotiation {
   const pr = range(pluginMin, pluginMax);
   const ar = range(agentMin, agentMax);
   if (agentMin > agentMax || pluginMin > pluginMax) {
-    return { ok: false, status: -1, code: 'CLAW_E_INVALID_ARG', message: `invalid agent protocol range ${agentMin}–${agentMax}: the minimum must not exceed the maximum` };
+    return {
+      ok: false,
+      status: -1,
+      code: 'CLAW_E_INVALID_ARG',
+      message: `invalid agent protocol range ${agentMin}–${agentMax}: the minimum must not exceed the maximum`,
+    };
   }
   const agreed = Math.min(pluginMax, agentMax);
   if (agreed < pluginMin || agreed < agentMin) {
@@ -71,7 +82,13 @@ export function negotiateAgentProtocolLike(pluginMin: number, pluginMax: number,
         : `plugin speaks ${pr}, agent requires ${ar}: upgrade the agent to one that accepts protocol ${pr}`;
     return { ok: false, status: -6, code: 'CLAW_E_PROTOCOL_MISMATCH', message };
   }
-  return { ok: true, status: 0, code: 'CLAW_OK', message: `plugin speaks ${pr}, agent accepts ${ar}: using protocol ${agreed}`, version: agreed };
+  return {
+    ok: true,
+    status: 0,
+    code: 'CLAW_OK',
+    message: `plugin speaks ${pr}, agent accepts ${ar}: using protocol ${agreed}`,
+    version: agreed,
+  };
 }
 
 /** The node range a gateway accepts, from the `details` of its PROTOCOL_MISMATCH refusal. */
@@ -119,14 +136,20 @@ export function protocolMismatch(ctx: MismatchContext): ReturnType<typeof agentE
     return agentError(
       'AGENT_PROTOCOL_MISMATCH',
       `protocol version mismatch: claw-byterover ${ctx.clientVersion} offered agent protocol ${ours}${override}, but ${gwName} chose protocol ${ctx.chosen} (${n.message})`,
-      { hint: `The gateway broke the handshake contract (its choice is outside the offered range): upgrade the gateway (\`openclaw update\`) and report it to OpenClaw. ${docs}`, details: { ...details, explanation: n.message } },
+      {
+        hint: `The gateway broke the handshake contract (its choice is outside the offered range): upgrade the gateway (\`openclaw update\`) and report it to OpenClaw. ${docs}`,
+        details: { ...details, explanation: n.message },
+      },
     );
   }
   if (!ctx.gateway) {
     return agentError(
       'AGENT_PROTOCOL_MISMATCH',
       `protocol version mismatch: claw-byterover ${ctx.clientVersion} offered agent protocol ${ours}${override}; ${gwName} refused it without saying which versions it accepts`,
-      { hint: `Compare versions: \`claw-byterover --version\` and \`openclaw --version\` on the gateway host, then upgrade the older one. ${docs}`, details },
+      {
+        hint: `Compare versions: \`claw-byterover --version\` and \`openclaw --version\` on the gateway host, then upgrade the older one. ${docs}`,
+        details,
+      },
     );
   }
   const n = ctx.support.negotiate(ctx.gateway.min, ctx.gateway.max);

@@ -29,7 +29,12 @@ export const WebhooksConfigSchema = z.strictObject({
   /** Accepted distance between `webhook-timestamp` and the bridge clock, both ways, in seconds. */
   toleranceSeconds: z.number().int().min(1).max(3600).default(300),
   /** Largest body accepted; larger ones get 413 without being read. */
-  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /** How long an event id is remembered for dedupe, in seconds (must exceed the tolerance). */
   dedupeRetentionSeconds: z.number().int().min(60).default(86_400),
 });
@@ -62,7 +67,10 @@ export const PostgresStoreConfigSchema = z.strictObject({
   kind: z.literal('postgres'),
   /** `postgres://user[:password]@host:port/db`; a secret when it carries a password. */
   url: nonEmpty,
-  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('claw_bridge'),
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('claw_bridge'),
   /** `redis://host:port`: the job queue goes to Redis (BullMQ); without it the queue stays in PostgreSQL. */
   redisUrl: nonEmpty.optional(),
   /** BullMQ queue name and key prefix (instances sharing a queue use the same). */
@@ -87,7 +95,8 @@ export const BridgeConfigSchema = z
     clawApi: ClawApiConfigSchema.prefault({}),
   })
   .refine((c) => c.webhooks.dedupeRetentionSeconds > c.webhooks.toleranceSeconds, {
-    message: 'webhooks.dedupeRetentionSeconds must exceed webhooks.toleranceSeconds (a replay inside the window must still be recognised)',
+    message:
+      'webhooks.dedupeRetentionSeconds must exceed webhooks.toleranceSeconds (a replay inside the window must still be recognised)',
     path: ['webhooks', 'dedupeRetentionSeconds'],
   });
 

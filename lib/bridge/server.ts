@@ -42,7 +42,12 @@ export interface HttpServerOptions {
 }
 
 /** A ClawError that the server answers with `status`. */
-export function httpError(status: number, code: string, message: string, opts: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {}): ClawError {
+export function httpError(
+  status: number,
+  code: string,
+  message: string,
+  opts: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+): ClawError {
   return new ClawError(code, message, { ...opts, details: { ...opts.details, httpStatus: status } });
 }
 
@@ -53,13 +58,23 @@ export function httpStatusOf(e: unknown): number | undefined {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | number> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -96,8 +111,10 @@ export function readBody(req: IncomingMessage, opts: { limit: number }): Promise
       }
       chunks.push(c);
     };
-    const onEnd = (): void => finish(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    const onError = (e: Error): void => finish(httpError(400, 'HTTP_BODY_ABORTED', `the request body could not be read: ${e.message}`));
+    const onEnd = (): void =>
+      finish(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    const onError = (e: Error): void =>
+      finish(httpError(400, 'HTTP_BODY_ABORTED', `the request body could not be read: ${e.message}`));
     const onAborted = (): void => finish(httpError(400, 'HTTP_BODY_ABORTED', 'the client aborted the request body'));
     req.on('data', onData);
     req.on('end', onEnd);
@@ -118,7 +135,11 @@ export async function readJson(req: IncomingMessage, opts: { limit: number }): P
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (e) {
-    throw httpError(400, 'HTTP_BODY_INVALID_JSON', `expected a JSON body, found invalid JSON (${(e as Error).message})`);
+    throw httpError(
+      400,
+      'HTTP_BODY_INVALID_JSON',
+      `expected a JSON body, found invalid JSON (${(e as Error).message})`,
+    );
   }
 }
 
@@ -141,9 +162,12 @@ export class HttpServer {
   constructor(opts: HttpServerOptions = {}) {
     this.log = opts.logger ?? defaultLogger;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
-    this.server = createServer({ requestTimeout: opts.requestTimeoutMs ?? 30_000, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000 }, (req, res) => {
-      void this.dispatch(req, res);
-    });
+    this.server = createServer(
+      { requestTimeout: opts.requestTimeoutMs ?? 30_000, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000 },
+      (req, res) => {
+        void this.dispatch(req, res);
+      },
+    );
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -159,7 +183,10 @@ export class HttpServer {
     const m = method.toUpperCase();
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
-    if (byMethod.has(m)) throw new ClawError('BRIDGE_ROUTE_TAKEN', `${m} ${path} is already registered`, { hint: 'each route has one handler' });
+    if (byMethod.has(m))
+      throw new ClawError('BRIDGE_ROUTE_TAKEN', `${m} ${path} is already registered`, {
+        hint: 'each route has one handler',
+      });
     byMethod.set(m, handler);
     return this;
   }
@@ -196,7 +223,10 @@ export class HttpServer {
       const stopped = new Promise<void>((r) => this.server.close(() => r()));
       this.server.closeIdleConnections();
       if (this.inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, this.shutdownGraceMs).unref())]);
+        await Promise.race([
+          new Promise<void>((r) => (this.idle = r)),
+          new Promise((r) => setTimeout(r, this.shutdownGraceMs).unref()),
+        ]);
       }
       for (const s of this.sockets) s.destroy();
       if (this.server.listening) await stopped;
@@ -206,7 +236,10 @@ export class HttpServer {
         try {
           await hook();
         } catch (e) {
-          this.log.error({ hook: i, err: isClawError(e) ? e.toJSON() : String((e as Error)?.message ?? e) }, 'bridge: a close hook failed; closing the rest');
+          this.log.error(
+            { hook: i, err: isClawError(e) ? e.toJSON() : String((e as Error)?.message ?? e) },
+            'bridge: a close hook failed; closing the rest',
+          );
         }
       }
     })();
@@ -216,7 +249,10 @@ export class HttpServer {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${this.idPrefix}-${(++this.requestCount).toString(36)}`;
+    const requestId =
+      typeof given === 'string' && REQUEST_ID.test(given)
+        ? given
+        : `${this.idPrefix}-${(++this.requestCount).toString(36)}`;
     res.setHeader('x-request-id', requestId);
     if (this.closing) res.setHeader('connection', 'close');
     let url: URL;
@@ -235,7 +271,16 @@ export class HttpServer {
       const handler = byMethod.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined);
       if (!handler) {
         const allow = [...byMethod.keys()].join(', ');
-        sendJson(res, 405, { ok: false, code: 'METHOD_NOT_ALLOWED', message: `expected ${allow} on ${url.pathname}, found ${req.method}` }, { allow });
+        sendJson(
+          res,
+          405,
+          {
+            ok: false,
+            code: 'METHOD_NOT_ALLOWED',
+            message: `expected ${allow} on ${url.pathname}, found ${req.method}`,
+          },
+          { allow },
+        );
         return;
       }
       await handler(req, res, ctx);
@@ -256,11 +301,29 @@ export class HttpServer {
         headers.connection = 'close';
         res.once('finish', () => req.socket.destroySoon());
       }
-      sendJson(res, status, { ok: false, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }, headers);
+      sendJson(
+        res,
+        status,
+        { ok: false, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+        headers,
+      );
       return;
     }
     const errorId = randomBytes(6).toString('hex');
-    ctx.log.error({ errorId, requestId: ctx.requestId, path: ctx.url.pathname, err: isClawError(e) ? e.toJSON() : String((e as Error)?.stack ?? e) }, 'bridge: request failed');
-    sendJson(res, 500, { ok: false, code: 'INTERNAL_ERROR', message: `internal error ${errorId} (see the bridge log)`, errorId });
+    ctx.log.error(
+      {
+        errorId,
+        requestId: ctx.requestId,
+        path: ctx.url.pathname,
+        err: isClawError(e) ? e.toJSON() : String((e as Error)?.stack ?? e),
+      },
+      'bridge: request failed',
+    );
+    sendJson(res, 500, {
+      ok: false,
+      code: 'INTERNAL_ERROR',
+      message: `internal error ${errorId} (see the bridge log)`,
+      errorId,
+    });
   }
 }

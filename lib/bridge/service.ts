@@ -131,7 +131,10 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
 
   const prune = async (): Promise<{ dedupe: number; idempotency: number }> => {
     const t = now();
-    return store.state.prune({ dedupeBefore: t - config.webhooks.dedupeRetentionSeconds * 1000, idempotencyBefore: t - IDEMPOTENCY_RETENTION_MS });
+    return store.state.prune({
+      dedupeBefore: t - config.webhooks.dedupeRetentionSeconds * 1000,
+      idempotencyBefore: t - IDEMPOTENCY_RETENTION_MS,
+    });
   };
   let pruneTimer: NodeJS.Timeout | undefined;
 

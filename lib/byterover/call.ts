@@ -80,7 +80,13 @@ function sendError(spec: CallSpec<z.ZodType>, e: unknown): unknown {
     const d = e.details ?? {};
     const status = typeof d.status === 'number' ? d.status : 200;
     const requestId = typeof d.requestId === 'string' ? d.requestId : undefined;
-    return badResponse({ endpoint: spec.endpoint, what: spec.what, status, requestId }, '(body)', 'valid JSON', 'malformed JSON', e);
+    return badResponse(
+      { endpoint: spec.endpoint, what: spec.what, status, requestId },
+      '(body)',
+      'valid JSON',
+      'malformed JSON',
+      e,
+    );
   }
   return e;
 }
@@ -97,14 +103,18 @@ async function send(ctx: CallContext, spec: CallSpec<z.ZodType>, header: string,
 function unauthorized(spec: CallSpec<z.ZodType>, res: HttpResponse, why: string): ByteRoverError {
   const parsed = parseErrorBody(res.body);
   const base = errorFromResponse(res, spec.endpoint, spec.what);
-  return new ByteRoverError('BYTEROVER_UNAUTHORIZED', `${spec.what}: ByteRover rejected the session (${spec.endpoint}, HTTP 401${parsed.code ? ` ${parsed.code}` : ''}); ${why}`, {
-    status: 401,
-    requestId: res.requestId,
-    retryable: false,
-    endpoint: spec.endpoint,
-    hint: LOGIN_HINT,
-    details: base.details,
-  });
+  return new ByteRoverError(
+    'BYTEROVER_UNAUTHORIZED',
+    `${spec.what}: ByteRover rejected the session (${spec.endpoint}, HTTP 401${parsed.code ? ` ${parsed.code}` : ''}); ${why}`,
+    {
+      status: 401,
+      requestId: res.requestId,
+      retryable: false,
+      endpoint: spec.endpoint,
+      hint: LOGIN_HINT,
+      details: base.details,
+    },
+  );
 }
 
 /**
@@ -112,13 +122,20 @@ function unauthorized(spec: CallSpec<z.ZodType>, res: HttpResponse, why: string)
  * (`onUnauthorized(rejectedKey)`); when that yields a new key the call is repeated once, otherwise
  * (or on a second 401) it fails with BYTEROVER_UNAUTHORIZED.
  */
-export async function callWithSession<S extends z.ZodType>(ctx: CallContext, spec: CallSpec<S>): Promise<CallResult<z.output<S>>> {
+export async function callWithSession<S extends z.ZodType>(
+  ctx: CallContext,
+  spec: CallSpec<S>,
+): Promise<CallResult<z.output<S>>> {
   const session = ctx.session;
   if (!session) {
-    throw new ByteRoverError('BYTEROVER_NO_SESSION', `${spec.what}: expected a session provider for ${spec.endpoint}, found none`, {
-      hint: LOGIN_HINT,
-      endpoint: spec.endpoint,
-    });
+    throw new ByteRoverError(
+      'BYTEROVER_NO_SESSION',
+      `${spec.what}: expected a session provider for ${spec.endpoint}, found none`,
+      {
+        hint: LOGIN_HINT,
+        endpoint: spec.endpoint,
+      },
+    );
   }
   // Hot path: the key in memory (no promise), the request sent without a wrapper frame.
   let key = session.currentKey?.() ?? (await session.sessionKey(spec.signal));
@@ -142,25 +159,35 @@ export async function callWithSession<S extends z.ZodType>(ctx: CallContext, spe
 }
 
 /** Calls the legacy memories API with `x-api-key` (no session key is sent to that host). */
-export async function callWithApiKey<S extends z.ZodType>(ctx: CallContext, spec: CallSpec<S>): Promise<CallResult<z.output<S>>> {
+export async function callWithApiKey<S extends z.ZodType>(
+  ctx: CallContext,
+  spec: CallSpec<S>,
+): Promise<CallResult<z.output<S>>> {
   const apiKey = ctx.legacyApiKey;
   if (!apiKey) {
     throw new ByteRoverError(
       'BYTEROVER_LEGACY_NOT_CONFIGURED',
       `${spec.what}: expected a legacy API key (option legacy.apiKey) for ${spec.endpoint}, found none`,
-      { hint: 'Pass `legacy: { apiKey }` to createByteRoverClient (the key from the ByteRover web app).', endpoint: spec.endpoint },
+      {
+        hint: 'Pass `legacy: { apiKey }` to createByteRoverClient (the key from the ByteRover web app).',
+        endpoint: spec.endpoint,
+      },
     );
   }
   const res = await send(ctx, spec, API_KEY_HEADER, apiKey);
   if (res.status === 401 || res.status === 403) {
     const base = errorFromResponse(res, spec.endpoint, spec.what);
-    throw new ByteRoverError('BYTEROVER_LEGACY_UNAUTHORIZED', `${spec.what}: the legacy memories API rejected the API key (${spec.endpoint}, HTTP ${res.status})`, {
-      status: res.status,
-      requestId: res.requestId,
-      endpoint: spec.endpoint,
-      hint: 'Check the legacy API key (legacy.apiKey): create a new one in the ByteRover web app if it was revoked.',
-      details: base.details,
-    });
+    throw new ByteRoverError(
+      'BYTEROVER_LEGACY_UNAUTHORIZED',
+      `${spec.what}: the legacy memories API rejected the API key (${spec.endpoint}, HTTP ${res.status})`,
+      {
+        status: res.status,
+        requestId: res.requestId,
+        endpoint: spec.endpoint,
+        hint: 'Check the legacy API key (legacy.apiKey): create a new one in the ByteRover web app if it was revoked.',
+        details: base.details,
+      },
+    );
   }
   return finish(spec, res);
 }

@@ -129,50 +129,76 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     async me(o) {
       const { data } = await callWithSession(ctx, o?.signal ? { ...ME, signal: o.signal } : ME);
       const u = data.data;
-      return { id: u.id, email: u.email, name: u.name, avatarUrl: u.avatar_url, hasOnboardedCli: u.hasOnboardedCli ?? false };
+      return {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        avatarUrl: u.avatar_url,
+        hasOnboardedCli: u.hasOnboardedCli ?? false,
+      };
     },
 
     async teams(o) {
-      return listIam(o, 'iam.teams', '/api/v1/teams', 'Listing teams', teamsPageResponse, { is_active: o?.isActive }, (d) => ({
-        total: d.total,
-        items: d.teams.map((t) => ({
-          id: t.id,
-          name: t.name,
-          displayName: t.display_name ?? t.name,
-          slug: t.slug,
-          isDefault: t.is_default ?? false,
-          isActive: t.is_active ?? true,
-          avatarUrl: t.avatar_url,
-        })),
-      }));
+      return listIam(
+        o,
+        'iam.teams',
+        '/api/v1/teams',
+        'Listing teams',
+        teamsPageResponse,
+        { is_active: o?.isActive },
+        (d) => ({
+          total: d.total,
+          items: d.teams.map((t) => ({
+            id: t.id,
+            name: t.name,
+            displayName: t.display_name ?? t.name,
+            slug: t.slug,
+            isDefault: t.is_default ?? false,
+            isActive: t.is_active ?? true,
+            avatarUrl: t.avatar_url,
+          })),
+        }),
+      );
     },
 
     async spaces(teamId, o) {
       if (teamId !== undefined) segment('team id', teamId, 'Listing spaces');
-      return listIam(o, 'iam.spaces', '/api/v1/spaces', 'Listing spaces', spacesPageResponse, { team_id: teamId }, (d) => ({
-        total: d.total,
-        items: d.spaces.map((s) => ({
-          id: s.id,
-          name: s.name,
-          slug: s.slug,
-          teamId: s.team_id,
-          teamName: s.team?.name,
-          teamSlug: s.team?.slug,
-          isDefault: s.is_default ?? false,
-          defaultBranch: s.default_branch,
-        })),
-      }));
+      return listIam(
+        o,
+        'iam.spaces',
+        '/api/v1/spaces',
+        'Listing spaces',
+        spacesPageResponse,
+        { team_id: teamId },
+        (d) => ({
+          total: d.total,
+          items: d.spaces.map((s) => ({
+            id: s.id,
+            name: s.name,
+            slug: s.slug,
+            teamId: s.team_id,
+            teamName: s.team?.name,
+            teamSlug: s.team?.slug,
+            isDefault: s.is_default ?? false,
+            defaultBranch: s.default_branch,
+          })),
+        }),
+      );
     },
 
     async pullSnapshot(teamId, spaceId, o) {
       const branch = o?.branch ?? 'main';
       const res = await snapshotWire(teamId, spaceId, branch, o);
-      return toSnapshot(res.data, { teamId, spaceId }, {
-        endpoint: 'cogit.snapshot',
-        what: 'Pulling from ByteRover',
-        status: res.status,
-        requestId: res.requestId,
-      });
+      return toSnapshot(
+        res.data,
+        { teamId, spaceId },
+        {
+          endpoint: 'cogit.snapshot',
+          what: 'Pulling from ByteRover',
+          status: res.status,
+          requestId: res.requestId,
+        },
+      );
     },
 
     async pushCommit(teamId, spaceId, o) {
@@ -181,7 +207,10 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
         {
           fetchHead: async (t, s, branch, signal) => {
             const { data } = await snapshotWire(t, s, branch, signal ? { signal } : undefined);
-            return { sha: data.commit_sha, files: new Map(data.files.map((f) => [f.path, f.content.replace(/[\r\n]/g, '')])) };
+            return {
+              sha: data.commit_sha,
+              files: new Map(data.files.map((f) => [f.path, f.content.replace(/[\r\n]/g, '')])),
+            };
           },
         },
         teamId,
@@ -193,8 +222,18 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     async billingUsage(o) {
       const base = { service: 'billing', method: 'GET', what: 'Reading billing usage', ...sig(o) } as const;
       const [usages, tiers] = await Promise.all([
-        callWithSession(ctx, { ...base, path: '/api/v1/billing/usages', endpoint: 'billing.usages', schema: billingUsagesResponse }),
-        callWithSession(ctx, { ...base, path: '/api/v1/billing/organizations/tiers', endpoint: 'billing.tiers', schema: billingTiersResponse }),
+        callWithSession(ctx, {
+          ...base,
+          path: '/api/v1/billing/usages',
+          endpoint: 'billing.usages',
+          schema: billingUsagesResponse,
+        }),
+        callWithSession(ctx, {
+          ...base,
+          path: '/api/v1/billing/organizations/tiers',
+          endpoint: 'billing.tiers',
+          schema: billingTiersResponse,
+        }),
       ]);
       const tierOf = new Map(tiers.data.organizations.map((t) => [t.organizationId, t]));
       return usages.data.organizations.map((u): BillingUsage => {
@@ -220,14 +259,22 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
 
     async searchMemories(query, limit = 5, o) {
       if (typeof query !== 'string' || query.trim() === '') {
-        throw new ByteRoverError('BYTEROVER_INVALID_ARGUMENT', `Searching legacy memories: expected a non-empty query, found ${JSON.stringify(query)}`, {
-          hint: 'Pass the text to search for.',
-        });
+        throw new ByteRoverError(
+          'BYTEROVER_INVALID_ARGUMENT',
+          `Searching legacy memories: expected a non-empty query, found ${JSON.stringify(query)}`,
+          {
+            hint: 'Pass the text to search for.',
+          },
+        );
       }
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-        throw new ByteRoverError('BYTEROVER_INVALID_ARGUMENT', `Searching legacy memories: expected a limit from 1 to 100, found ${limit}`, {
-          hint: 'Pass a whole number of results from 1 to 100.',
-        });
+        throw new ByteRoverError(
+          'BYTEROVER_INVALID_ARGUMENT',
+          `Searching legacy memories: expected a limit from 1 to 100, found ${limit}`,
+          {
+            hint: 'Pass a whole number of results from 1 to 100.',
+          },
+        );
       }
       const { data } = await callWithApiKey(ctx, {
         service: 'legacy',
@@ -246,9 +293,13 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
 
     async createMemory(input: LegacyCreateMemoryInput, o) {
       if (!input || !Array.isArray(input.messages) || input.messages.length === 0 || !input.userId) {
-        throw new ByteRoverError('BYTEROVER_INVALID_ARGUMENT', 'Creating a legacy memory: expected messages (at least one) and a userId', {
-          hint: 'Pass { messages: [{ role, content }], userId }.',
-        });
+        throw new ByteRoverError(
+          'BYTEROVER_INVALID_ARGUMENT',
+          'Creating a legacy memory: expected messages (at least one) and a userId',
+          {
+            hint: 'Pass { messages: [{ role, content }], userId }.',
+          },
+        );
       }
       const { data } = await callWithApiKey(ctx, {
         service: 'legacy',

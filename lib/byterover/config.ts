@@ -140,7 +140,8 @@ export function loadByteRoverConfig(
   const merged: Record<string, unknown> = { ...dropUndefined(fromEnv as Record<string, unknown>) };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
-    merged[k] = k === 'timeouts' ? { ...(merged.timeouts as object), ...dropUndefined(v as Record<string, unknown>) } : v;
+    merged[k] =
+      k === 'timeouts' ? { ...(merged.timeouts as object), ...dropUndefined(v as Record<string, unknown>) } : v;
   }
   if (merged.timeouts) merged.timeouts = dropUndefined(merged.timeouts as Record<string, unknown>);
   return parseByteRoverConfig(merged as ByteRoverConfigInput);

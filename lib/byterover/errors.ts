@@ -69,7 +69,12 @@ export function parseErrorBody(body: unknown): ParsedErrorBody {
         // not JSON: fall through to text
       }
     }
-    return { code: undefined, message: trimmed ? trimmed.slice(0, 500) : undefined, error: undefined, details: undefined };
+    return {
+      code: undefined,
+      message: trimmed ? trimmed.slice(0, 500) : undefined,
+      error: undefined,
+      details: undefined,
+    };
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     return { code: undefined, message: undefined, error: undefined, details: undefined };
@@ -92,8 +97,7 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || (status >= 500 && status <= 599);
 }
 
-export const LOGIN_HINT =
-  'Run `claw-byterover login` (or `claw-byterover login --api-key <key>`) and try again.';
+export const LOGIN_HINT = 'Run `claw-byterover login` (or `claw-byterover login --api-key <key>`) and try again.';
 
 export function hintForStatus(status: number, requestId: string | undefined): string {
   const quote = requestId ? ` Quote request id ${requestId} if you report it.` : '';

@@ -24,9 +24,13 @@ const STALE_TEXT = /expected\s+SHA|SHA\s+mismatch|current\s+SHA|stale\s+SHA/i;
 
 export function segment(name: string, value: string, what: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new ByteRoverError('BYTEROVER_INVALID_ARGUMENT', `${what}: expected a non-empty ${name}, found ${JSON.stringify(value)}`, {
-      hint: 'List them with `claw-byterover teams` and `claw-byterover spaces`.',
-    });
+    throw new ByteRoverError(
+      'BYTEROVER_INVALID_ARGUMENT',
+      `${what}: expected a non-empty ${name}, found ${JSON.stringify(value)}`,
+      {
+        hint: 'List them with `claw-byterover teams` and `claw-byterover spaces`.',
+      },
+    );
   }
   return encodeURIComponent(value);
 }
@@ -40,13 +44,18 @@ export function validateMemories(memories: readonly MemoryChange[] | undefined):
   };
   if (!Array.isArray(memories) || memories.length === 0) fail('expected at least one memory change, found none');
   memories!.forEach((m, i) => {
-    if (!m || typeof m !== 'object') fail(`memories[${i}]: expected an object, found ${m === null ? 'null' : typeof m}`);
-    if (!OPERATIONS.has(m.operation)) fail(`memories[${i}].operation: expected add, edit or delete, found ${JSON.stringify(m.operation)}`);
-    if (typeof m.path !== 'string' || m.path.trim() === '') fail(`memories[${i}].path: expected a non-empty path, found ${JSON.stringify(m.path)}`);
+    if (!m || typeof m !== 'object')
+      fail(`memories[${i}]: expected an object, found ${m === null ? 'null' : typeof m}`);
+    if (!OPERATIONS.has(m.operation))
+      fail(`memories[${i}].operation: expected add, edit or delete, found ${JSON.stringify(m.operation)}`);
+    if (typeof m.path !== 'string' || m.path.trim() === '')
+      fail(`memories[${i}].path: expected a non-empty path, found ${JSON.stringify(m.path)}`);
     if (typeof m.title !== 'string') fail(`memories[${i}].title: expected a string, found ${typeof m.title}`);
     if (typeof m.content !== 'string') fail(`memories[${i}].content: expected a string, found ${typeof m.content}`);
-    if (m.operation === 'add' && m.title.trim() === '') fail(`memories[${i}].title: expected a title for an add, found an empty one`);
-    if (m.operation === 'add' && m.content.trim() === '') fail(`memories[${i}].content: expected content for an add, found none`);
+    if (m.operation === 'add' && m.title.trim() === '')
+      fail(`memories[${i}].title: expected a title for an add, found an empty one`);
+    if (m.operation === 'add' && m.content.trim() === '')
+      fail(`memories[${i}].content: expected content for an add, found none`);
     if (m.tags !== undefined && (!Array.isArray(m.tags) || m.tags.some((t) => typeof t !== 'string'))) {
       fail(`memories[${i}].tags: expected an array of strings`);
     }
@@ -71,8 +80,11 @@ function wireMemory(m: MemoryChange): Record<string, unknown> {
 export function staleShaRejection(e: unknown): { currentSha: string | undefined } | undefined {
   if (!isByteRoverError(e) || e.status === undefined || ![400, 409, 412, 422].includes(e.status)) return undefined;
   const d = e.details ?? {};
-  const texts = [d.serverMessage, d.serverError, typeof d.serverDetails === 'string' ? d.serverDetails : JSON.stringify(d.serverDetails ?? '')]
-    .filter((t): t is string => typeof t === 'string');
+  const texts = [
+    d.serverMessage,
+    d.serverError,
+    typeof d.serverDetails === 'string' ? d.serverDetails : JSON.stringify(d.serverDetails ?? ''),
+  ].filter((t): t is string => typeof t === 'string');
   if (!texts.some((t) => STALE_TEXT.test(t))) return undefined;
   for (const t of texts) {
     const m = SHA_IN_TEXT.exec(t);
@@ -134,7 +146,12 @@ export async function pushCommit(
       service: 'cogit',
       method: 'POST',
       path: `/api/v1/organizations/${team}/projects/${space}/commits`,
-      body: { branch, current_sha: currentSha, memories, ...(opts.message !== undefined ? { message: opts.message } : {}) },
+      body: {
+        branch,
+        current_sha: currentSha,
+        memories,
+        ...(opts.message !== undefined ? { message: opts.message } : {}),
+      },
       endpoint: 'cogit.commits',
       what,
       schema: commitResponse,
@@ -191,7 +208,10 @@ export async function pushCommit(
       );
       const head = await deps.fetchHead(teamId, spaceId, branch, signal);
       if (changesPresent(head, opts.memories)) {
-        ctx.logger.info({ endpoint: 'cogit.commits', branch, head: head.sha }, 'the head already holds these changes; nothing to push');
+        ctx.logger.info(
+          { endpoint: 'cogit.commits', branch, head: head.sha },
+          'the head already holds these changes; nothing to push',
+        );
         return present(head, base);
       }
       base = head.sha;

@@ -6,8 +6,14 @@
 import { z } from 'zod';
 import { ByteRoverError } from './errors.js';
 
-const optStr = z.string().nullish().transform((v) => v ?? undefined);
-const optBool = z.boolean().nullish().transform((v) => v ?? undefined);
+const optStr = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
+const optBool = z
+  .boolean()
+  .nullish()
+  .transform((v) => v ?? undefined);
 
 /** IAM envelope: `{code, message, data}`. */
 function envelope<T extends z.ZodType>(data: T) {
@@ -38,7 +44,8 @@ export function fastUserMe(body: unknown): z.output<typeof userMeResponse> | und
   const code = b.code;
   const message = b.message;
   const d = b.data;
-  if (!(code === undefined || typeof code === 'string' || (typeof code === 'number' && Number.isFinite(code)))) return undefined;
+  if (!(code === undefined || typeof code === 'string' || (typeof code === 'number' && Number.isFinite(code))))
+    return undefined;
   if (!(message === undefined || typeof message === 'string')) return undefined;
   if (!isPlainObject(d)) return undefined;
   const u = d as Record<string, unknown>;
@@ -195,7 +202,12 @@ export function parseResponse<S extends z.ZodType>(
   const issue = result.error.issues[0];
   const field = formatPath(issue?.path ?? []);
   const found = valueAt(body, issue?.path ?? []);
-  throw badResponse(ctx, field, issue?.message ?? 'a valid value', found === MISSING ? 'nothing' : describeValue(found));
+  throw badResponse(
+    ctx,
+    field,
+    issue?.message ?? 'a valid value',
+    found === MISSING ? 'nothing' : describeValue(found),
+  );
 }
 
 const MISSING = Symbol('missing');

@@ -16,13 +16,23 @@ interface Ctx {
   requestId: string | undefined;
 }
 
-export function decodeFile(wire: z.output<typeof snapshotResponse>['files'][number], index: number, ctx: Ctx): SnapshotFile {
+export function decodeFile(
+  wire: z.output<typeof snapshotResponse>['files'][number],
+  index: number,
+  ctx: Ctx,
+): SnapshotFile {
   const b64 = wire.content.replace(/[\r\n]/g, '');
-  if (!BASE64.test(b64)) throw badResponse(ctx, `files[${index}].content`, 'base64', 'characters outside the base64 alphabet');
+  if (!BASE64.test(b64))
+    throw badResponse(ctx, `files[${index}].content`, 'base64', 'characters outside the base64 alphabet');
   const buf = Buffer.from(b64, 'base64');
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (bytes.byteLength !== wire.size) {
-    throw badResponse(ctx, `files[${index}].size`, `${bytes.byteLength} (the decoded content's length)`, String(wire.size));
+    throw badResponse(
+      ctx,
+      `files[${index}].size`,
+      `${bytes.byteLength} (the decoded content's length)`,
+      String(wire.size),
+    );
   }
   let text: string | undefined;
   try {

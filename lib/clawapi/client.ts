@@ -73,13 +73,17 @@ function toSource(t: ClawApiClientOptions['token']): TokenSource {
 /** A refusal the diagnosis handles: 401, 403, or 400 carrying a Bearer challenge (RFC 6750 §3.1). */
 export function isAuthRefusal(res: { status: number; headers: Record<string, string> }): boolean {
   if (res.status === 401 || res.status === 403) return true;
-  return res.status === 400 && parseWwwAuthenticate(res.headers['www-authenticate']).some((c) => c.scheme.toLowerCase() === 'bearer');
+  return (
+    res.status === 400 &&
+    parseWwwAuthenticate(res.headers['www-authenticate']).some((c) => c.scheme.toLowerCase() === 'bearer')
+  );
 }
 
 function problemOf(body: unknown, token: string | undefined): ProblemSummary {
   if (!body || typeof body !== 'object') return {};
   const b = body as Record<string, unknown>;
-  const s = (v: unknown): string | undefined => (typeof v === 'string' ? scrubToken(v, token).slice(0, 300) : undefined);
+  const s = (v: unknown): string | undefined =>
+    typeof v === 'string' ? scrubToken(v, token).slice(0, 300) : undefined;
   const errors = Array.isArray(b.errors)
     ? b.errors
         .filter((e): e is Record<string, unknown> => !!e && typeof e === 'object')
@@ -97,7 +101,12 @@ export function createClawApiClient(o: ClawApiClientOptions): ClawApiClient {
   const required = o.requiredScopes?.length ? [...o.requiredScopes] : [NODES_WRITE_SCOPE];
   let metadataCache: ProtectedResourceMetadata | undefined;
 
-  async function diagnose(res: HttpResponse, authorization: string | undefined, token: string | undefined, c: CallOptions): Promise<Diagnosis> {
+  async function diagnose(
+    res: HttpResponse,
+    authorization: string | undefined,
+    token: string | undefined,
+    c: CallOptions,
+  ): Promise<Diagnosis> {
     let audience = o.audience;
     if (!audience) audience = (await metadata(c).catch(() => undefined))?.resource;
     const detail = problemOf(res.body, token).detail;
@@ -144,17 +153,25 @@ export function createClawApiClient(o: ClawApiClientOptions): ClawApiClient {
       });
       if (!isAuthRefusal(res)) return res;
       if (attempt === 1 && res.status === 401 && source.invalidate(token)) {
-        log.info({ endpoint, status: res.status }, 'claw-api refused the cached token; fetching a new one and trying once more');
+        log.info(
+          { endpoint, status: res.status },
+          'claw-api refused the cached token; fetching a new one and trying once more',
+        );
         continue;
       }
       const d = await diagnose(res, authorization, token, c);
       log.warn({ endpoint, status: res.status, cause: d.cause, evidence: d.evidence }, d.message);
-      throw unauthorized(d, { operation: what, status: res.status, ...(res.requestId ? { requestId: res.requestId } : {}) });
+      throw unauthorized(d, {
+        operation: what,
+        status: res.status,
+        ...(res.requestId ? { requestId: res.requestId } : {}),
+      });
     }
   }
 
   function fail(what: string, res: HttpResponse): never {
-    if (res.status >= 400 && res.status < 500 && res.status !== 404) throw rejected(what, res.status, problemOf(res.body, undefined));
+    if (res.status >= 400 && res.status < 500 && res.status !== 404)
+      throw rejected(what, res.status, problemOf(res.body, undefined));
     throw unavailable(what, res.status, res.requestId);
   }
 
@@ -177,7 +194,12 @@ export function createClawApiClient(o: ClawApiClientOptions): ClawApiClient {
 
   function nodeBody(what: string, res: HttpResponse): Node {
     const parsed = NodeSchema.safeParse(res.body);
-    if (!parsed.success) throw badResponse(what, res.status, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw badResponse(
+        what,
+        res.status,
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      );
     return parsed.data;
   }
 
@@ -188,10 +210,16 @@ export function createClawApiClient(o: ClawApiClientOptions): ClawApiClient {
     tokenSource: source,
     async register(node, c = {}) {
       const what = `the registration of node ${node.id}`;
-      const res = await call(what, 'POST', '/v1/nodes', 'clawapi.nodes.register', c, { body: node, idempotencyKey: true });
+      const res = await call(what, 'POST', '/v1/nodes', 'clawapi.nodes.register', c, {
+        body: node,
+        idempotencyKey: true,
+      });
       if (res.status !== 201 && res.status !== 200) fail(what, res);
       const out = nodeBody(what, res);
-      log.info({ url: safeUrl(base), nodeId: node.id, status: res.status }, res.status === 201 ? 'claw-api: node registered' : 'claw-api: node registration refreshed');
+      log.info(
+        { url: safeUrl(base), nodeId: node.id, status: res.status },
+        res.status === 201 ? 'claw-api: node registered' : 'claw-api: node registration refreshed',
+      );
       return { created: res.status === 201, status: res.status, node: out };
     },
     async heartbeat(id, c = {}) {

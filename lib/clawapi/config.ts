@@ -39,7 +39,13 @@ export const ClawApiConfigSchema = z
     /** Scopes requested with client credentials and required by the diagnosis. */
     scopes: z.array(nonEmpty).min(1).default([NODES_WRITE_SCOPE]),
     /** Stable node id; default one generated once and kept in `<dataDir>/clawapi-node-id`. */
-    nodeId: z.string().regex(NODE_ID_PATTERN, 'expected 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
+    nodeId: z
+      .string()
+      .regex(
+        NODE_ID_PATTERN,
+        'expected 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+      )
+      .optional(),
     /** Node name shown by the claw-api. */
     name: nonEmpty.max(200).default('claw-byterover bridge'),
     /** URL others reach this bridge at (endpoints are announced under it); default http://<host>:<port>. */
@@ -54,14 +60,26 @@ export const ClawApiConfigSchema = z
   .superRefine((c, ctx) => {
     const oauth = c.issuer !== undefined || c.clientId !== undefined || c.clientSecret !== undefined;
     if (c.token !== undefined && oauth) {
-      ctx.addIssue({ code: 'custom', path: ['token'], message: 'set either token or issuer/clientId/clientSecret, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'set either token or issuer/clientId/clientSecret, not both',
+      });
     }
     if (oauth && (c.issuer === undefined || c.clientId === undefined || c.clientSecret === undefined)) {
       const missing = (['issuer', 'clientId', 'clientSecret'] as const).filter((k) => c[k] === undefined);
-      ctx.addIssue({ code: 'custom', path: [missing[0] ?? 'issuer'], message: `client credentials need issuer, clientId and clientSecret (missing ${missing.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing[0] ?? 'issuer'],
+        message: `client credentials need issuer, clientId and clientSecret (missing ${missing.join(', ')})`,
+      });
     }
     if (c.url !== undefined && c.token === undefined && !oauth) {
-      ctx.addIssue({ code: 'custom', path: ['token'], message: 'a claw-api url needs a token source: token, or issuer/clientId/clientSecret' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'a claw-api url needs a token source: token, or issuer/clientId/clientSecret',
+      });
     }
   });
 
@@ -78,12 +96,24 @@ export const CLAW_API_ENV: ReadonlyArray<{ name: string; path: string; descripti
   { name: 'CLAW_API_ISSUER', path: 'issuer', description: 'OAuth issuer for client credentials' },
   { name: 'CLAW_API_CLIENT_ID', path: 'clientId', description: 'OAuth client id for client credentials' },
   { name: 'CLAW_API_CLIENT_SECRET', path: 'clientSecret', description: 'OAuth client secret (secret)' },
-  { name: 'CLAW_API_AUDIENCE', path: 'audience', description: 'claw-api resource identifier (RFC 8707 resource, expected aud)' },
+  {
+    name: 'CLAW_API_AUDIENCE',
+    path: 'audience',
+    description: 'claw-api resource identifier (RFC 8707 resource, expected aud)',
+  },
   { name: 'CLAW_API_SCOPES', path: 'scopes', description: 'scopes, space- or comma-separated (default nodes:write)' },
   { name: 'CLAW_API_NODE_ID', path: 'nodeId', description: 'stable node id (default: generated once in the data dir)' },
   { name: 'CLAW_API_NODE_NAME', path: 'name', description: 'node name shown by the claw-api' },
-  { name: 'CLAW_API_PUBLIC_URL', path: 'publicUrl', description: 'URL the bridge is reached at, for the announced endpoints' },
-  { name: 'CLAW_API_HEARTBEAT_SECONDS', path: 'heartbeatSeconds', description: 'heartbeat period in seconds (default 30)' },
+  {
+    name: 'CLAW_API_PUBLIC_URL',
+    path: 'publicUrl',
+    description: 'URL the bridge is reached at, for the announced endpoints',
+  },
+  {
+    name: 'CLAW_API_HEARTBEAT_SECONDS',
+    path: 'heartbeatSeconds',
+    description: 'heartbeat period in seconds (default 30)',
+  },
 ];
 
 export function registrationEnabled(c: ClawApiConfig): c is ClawApiConfig & { url: string } {

@@ -94,8 +94,7 @@ export interface AuthFailureInput {
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export type HeaderShape =
-  | { ok: true; token: string }
-  | { ok: false; problem: string; hint: string; evidence: Evidence };
+  { ok: true; token: string } | { ok: false; problem: string; hint: string; evidence: Evidence };
 
 const ENV_HINT = 'CLAW_API_TOKEN / bridge.clawApi.token';
 
@@ -322,7 +321,13 @@ function decode(token: string): Decoded | undefined {
   try {
     const h = decodeProtectedHeader(token);
     const payload = decodeJwt(token);
-    return { header: { typ: typeof h.typ === 'string' ? h.typ : undefined, alg: typeof h.alg === 'string' ? h.alg : undefined }, payload };
+    return {
+      header: {
+        typ: typeof h.typ === 'string' ? h.typ : undefined,
+        alg: typeof h.alg === 'string' ? h.alg : undefined,
+      },
+      payload,
+    };
   } catch {
     return undefined;
   }
@@ -373,7 +378,8 @@ export function diagnoseAuthFailure(input: AuthFailureInput): Diagnosis {
   const challenges = parseWwwAuthenticate(input.wwwAuthenticate);
   const bearer = challenges.find((c) => c.scheme.toLowerCase() === 'bearer');
   const error = bearer?.params.error;
-  const description = bearer?.params.error_description !== undefined ? scrub(bearer.params.error_description) : undefined;
+  const description =
+    bearer?.params.error_description !== undefined ? scrub(bearer.params.error_description) : undefined;
   const challengeScope = bearer?.params.scope;
   const detail = input.problemDetail !== undefined ? scrub(input.problemDetail).slice(0, 300) : undefined;
   if (error) evidence.error = error;
@@ -409,7 +415,13 @@ export function diagnoseAuthFailure(input: AuthFailureInput): Diagnosis {
       'look for a proxy that rewrites, duplicates or strips the Authorization header; compare with `curl -i -X POST <url>/v1/nodes -H "Authorization: Bearer $CLAW_API_TOKEN" …`',
     );
   } else {
-    checks.push({ id: 'challenge', outcome: 'note', note: error ? `server error ${error}${description ? `: ${description}` : ''}` : 'Bearer challenge without error code' });
+    checks.push({
+      id: 'challenge',
+      outcome: 'note',
+      note: error
+        ? `server error ${error}${description ? `: ${description}` : ''}`
+        : 'Bearer challenge without error code',
+    });
   }
   if (bearer && !error && status === 401) {
     // RFC 6750 §3.1: no error code means the server saw no credentials at all.
@@ -518,7 +530,10 @@ export function diagnoseAuthFailure(input: AuthFailureInput): Diagnosis {
     checks.push({
       id: 'expiry',
       outcome: 'pass',
-      note: typeof p.exp === 'number' ? `valid until ${iso(p.exp * 1000)}${offset !== undefined ? `, clock offset ${Math.round(offset / 1000)} s` : ''}` : 'no exp claim',
+      note:
+        typeof p.exp === 'number'
+          ? `valid until ${iso(p.exp * 1000)}${offset !== undefined ? `, clock offset ${Math.round(offset / 1000)} s` : ''}`
+          : 'no exp claim',
     });
 
     // d. token type
@@ -557,7 +572,11 @@ export function diagnoseAuthFailure(input: AuthFailureInput): Diagnosis {
 
     // e. audience
     if (!input.expectedAudience) {
-      checks.push({ id: 'audience', outcome: 'skip', note: 'the claw-api audience is unknown (set bridge.clawApi.audience)' });
+      checks.push({
+        id: 'audience',
+        outcome: 'skip',
+        note: 'the claw-api audience is unknown (set bridge.clawApi.audience)',
+      });
     } else if (!auds.includes(input.expectedAudience)) {
       checks.push({ id: 'audience', outcome: 'fail', note: `aud ${auds.join(' ') || '(absent)'}` });
       return done(

@@ -33,10 +33,12 @@ export interface ProblemSummary {
 }
 
 export function rejected(what: string, status: number, problem: ProblemSummary): ClawError {
-  const fields = problem.errors?.length ? `; fields: ${problem.errors.map((e) => `${e.where} ${e.message}`).join('; ')}` : '';
+  const fields = problem.errors?.length
+    ? `; fields: ${problem.errors.map((e) => `${e.where} ${e.message}`).join('; ')}`
+    : '';
   const hint =
     status === 409
-      ? 'the node id is registered by another OAuth client: give this bridge its own id (bridge.clawApi.nodeId) or use that client\'s credentials'
+      ? "the node id is registered by another OAuth client: give this bridge its own id (bridge.clawApi.nodeId) or use that client's credentials"
       : status === 422 || status === 400
         ? 'fix the listed fields (the body must match docs/claw-api.yaml)'
         : 'check that bridge.clawApi.url points at a claw-api that implements docs/claw-api.yaml';
@@ -48,17 +50,28 @@ export function rejected(what: string, status: number, problem: ProblemSummary):
 }
 
 export function unavailable(what: string, status: number, requestId: string | undefined): ClawError {
-  return new ClawError(ClawApiErrorCode.UNAVAILABLE, `claw-api answered ${what} with ${status}; the contract expects a 2xx or a documented error.`, {
-    hint: status >= 500 ? 'the claw-api is failing: registration retries with backoff; check the claw-api service' : 'check that bridge.clawApi.url points at a claw-api (docs/claw-api.yaml)',
-    details: { status, ...(requestId ? { requestId } : {}) },
-  });
+  return new ClawError(
+    ClawApiErrorCode.UNAVAILABLE,
+    `claw-api answered ${what} with ${status}; the contract expects a 2xx or a documented error.`,
+    {
+      hint:
+        status >= 500
+          ? 'the claw-api is failing: registration retries with backoff; check the claw-api service'
+          : 'check that bridge.clawApi.url points at a claw-api (docs/claw-api.yaml)',
+      details: { status, ...(requestId ? { requestId } : {}) },
+    },
+  );
 }
 
 export function badResponse(what: string, status: number, issue: string): ClawError {
-  return new ClawError(ClawApiErrorCode.BAD_RESPONSE, `claw-api answered ${what} with ${status} but its body does not match docs/claw-api.yaml: ${issue}.`, {
-    hint: 'check that bridge.clawApi.url points at a claw-api implementing docs/claw-api.yaml (version 1)',
-    details: { status },
-  });
+  return new ClawError(
+    ClawApiErrorCode.BAD_RESPONSE,
+    `claw-api answered ${what} with ${status} but its body does not match docs/claw-api.yaml: ${issue}.`,
+    {
+      hint: 'check that bridge.clawApi.url points at a claw-api implementing docs/claw-api.yaml (version 1)',
+      details: { status },
+    },
+  );
 }
 
 export function configInvalid(message: string, hint: string): ClawError {

@@ -20,7 +20,14 @@ export {
   type RunRegistrationOptions,
   type StartRegistrationOptions,
 } from './registration.js';
-export { createClawApiClient, isAuthRefusal, type ClawApiClient, type ClawApiClientOptions, type RegisterResult, type CallOptions } from './client.js';
+export {
+  createClawApiClient,
+  isAuthRefusal,
+  type ClawApiClient,
+  type ClawApiClientOptions,
+  type RegisterResult,
+  type CallOptions,
+} from './client.js';
 export {
   ClawApiConfigSchema,
   CLAW_API_ENV,
@@ -46,7 +53,14 @@ export {
 } from './diagnose.js';
 export { ClawApiErrorCode } from './errors.js';
 export { loadOrCreateNodeId, NODE_ID_FILE } from './node-id.js';
-export { staticTokenSource, functionTokenSource, clientCredentialsTokenSource, tokenExpiry, type TokenSource, type ClientCredentialsTokenSource } from './token.js';
+export {
+  staticTokenSource,
+  functionTokenSource,
+  clientCredentialsTokenSource,
+  tokenExpiry,
+  type TokenSource,
+  type ClientCredentialsTokenSource,
+} from './token.js';
 export {
   NODES_WRITE_SCOPE,
   NodeRegistrationSchema,

@@ -26,11 +26,17 @@ export async function loadOrCreateNodeId(dataDir: string): Promise<string> {
     const text = (await readFile(path, 'utf8')).trim();
     if (NODE_ID_PATTERN.test(text)) return text;
     if (text !== '') {
-      throw new ClawError('CLAW_API_CONFIG_INVALID', `${path} should hold a node id (letters, digits, ".", "_", "-"), found ${text.length} other characters.`, {
-        hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId`,
-      });
+      throw new ClawError(
+        'CLAW_API_CONFIG_INVALID',
+        `${path} should hold a node id (letters, digits, ".", "_", "-"), found ${text.length} other characters.`,
+        {
+          hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId`,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new ClawError('CLAW_API_CONFIG_INVALID', `${path} stayed empty.`, { hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId` });
+  throw new ClawError('CLAW_API_CONFIG_INVALID', `${path} stayed empty.`, {
+    hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId`,
+  });
 }

@@ -52,7 +52,14 @@ export interface RegistrationProbe {
 /** The probe node: a stable id per host, so repeated doctor runs touch one record. */
 export function probeNode(): NodeRegistration {
   const h = createHash('sha256').update(hostname()).digest('hex').slice(0, 12);
-  return { id: `doctor-probe-${h}`, name: 'claw-byterover doctor probe', version: '0.0.0', capabilities: [], protocol: { min: 1, max: 1 }, endpoints: [] };
+  return {
+    id: `doctor-probe-${h}`,
+    name: 'claw-byterover doctor probe',
+    version: '0.0.0',
+    capabilities: [],
+    protocol: { min: 1, max: 1 },
+    endpoints: [],
+  };
 }
 
 export async function probeRegistration(opts: ProbeOptions): Promise<RegistrationProbe> {
@@ -79,7 +86,12 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
   try {
     const bound = { deadlineMs: opts.timeoutMs ?? PROBE_TIMEOUT_MS };
     const r = await client.register(node, bound);
-    const evidence: Evidence = { ...base, status: r.status, created: r.created, heartbeatIntervalSeconds: r.node.heartbeatIntervalSeconds };
+    const evidence: Evidence = {
+      ...base,
+      status: r.status,
+      created: r.created,
+      heartbeatIntervalSeconds: r.node.heartbeatIntervalSeconds,
+    };
     let cleanup = '';
     if (!opts.node) {
       try {
@@ -105,7 +117,9 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
         evidence[k] = typeof v === 'string' ? scrub(v) : v;
       }
       const status = typeof d.status === 'number' ? d.status : undefined;
-      const checks = Array.isArray(d.checks) ? (d.checks as Array<{ id: string; outcome: string; note: string }>).map((c) => ({ ...c, note: scrub(c.note) })) : undefined;
+      const checks = Array.isArray(d.checks)
+        ? (d.checks as Array<{ id: string; outcome: string; note: string }>).map((c) => ({ ...c, note: scrub(c.note) }))
+        : undefined;
       return {
         ok: false,
         ...(status !== undefined ? { status } : {}),
@@ -117,7 +131,13 @@ export async function probeRegistration(opts: ProbeOptions): Promise<Registratio
         ...(checks ? { checks } : {}),
       };
     }
-    return { ok: false, code: 'CLAW_API_UNEXPECTED', message: scrub(e instanceof Error ? e.message : String(e)), hint: 'run with CLAW_BYTEROVER_LOG_LEVEL=debug for the request log', evidence: base };
+    return {
+      ok: false,
+      code: 'CLAW_API_UNEXPECTED',
+      message: scrub(e instanceof Error ? e.message : String(e)),
+      hint: 'run with CLAW_BYTEROVER_LOG_LEVEL=debug for the request log',
+      evidence: base,
+    };
   } finally {
     await ownHttp?.close().catch(() => undefined);
   }

@@ -138,12 +138,15 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
 
   const schedule = (ms: number): void => {
     if (stopping) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = tick().finally(() => {
-        running = undefined;
-      });
-    }, Math.max(0, Math.round(ms)));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        running = tick().finally(() => {
+          running = undefined;
+        });
+      },
+      Math.max(0, Math.round(ms)),
+    );
     timer.unref?.();
   };
 
@@ -166,7 +169,10 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
       } else {
         const r = await o.client.heartbeat(o.node.id, { signal: abort.signal });
         if (r === 'unknown') {
-          log.warn({ nodeId: o.node.id }, 'claw-api does not know this node any more (heartbeat 404): registering again');
+          log.warn(
+            { nodeId: o.node.id },
+            'claw-api does not know this node any more (heartbeat 404): registering again',
+          );
           step = 'register';
           st.reRegistrations++;
           st.state = 'registering';
@@ -212,20 +218,32 @@ export function runRegistration(o: RunRegistrationOptions): RegistrationHandle {
         abort = new AbortController();
         const limit = o.deregisterTimeoutMs ?? 5_000;
         // An aborted call ends at once; a token request in flight (not abortable) is waited for at most `limit`.
-        if (running) await bounded(running.catch(() => undefined), limit, undefined);
+        if (running)
+          await bounded(
+            running.catch(() => undefined),
+            limit,
+            undefined,
+          );
         // A registration may have reached the server even when its answer was lost: delete anyway.
         if (attempted) {
           const bound = new AbortController();
           const t = setTimeout(() => bound.abort(), limit);
           try {
-            const outcome = await bounded(o.client.deregister(o.node.id, { signal: bound.signal, deadlineMs: limit }), limit, 'timeout' as const);
+            const outcome = await bounded(
+              o.client.deregister(o.node.id, { signal: bound.signal, deadlineMs: limit }),
+              limit,
+              'timeout' as const,
+            );
             if (outcome === 'timeout') throw new Error(`the DELETE did not finish within ${limit} ms`);
             st.deregistered = outcome;
             log.info({ nodeId: o.node.id, result: st.deregistered }, 'claw-api: node deregistered');
           } catch (e) {
             st.deregistered = 'failed';
             st.lastError = errorInfo(e);
-            log.warn({ nodeId: o.node.id, code: st.lastError.code }, `claw-api: deregistration failed: ${st.lastError.message}`);
+            log.warn(
+              { nodeId: o.node.id, code: st.lastError.code },
+              `claw-api: deregistration failed: ${st.lastError.message}`,
+            );
           } finally {
             clearTimeout(t);
           }
@@ -268,7 +286,11 @@ export interface StartRegistrationOptions {
 }
 
 /** The token source the configuration describes. */
-export function tokenSourceFromConfig(c: ClawApiConfig, http: HttpClient, extra: { logger?: Logger | undefined; now?: (() => number) | undefined } = {}): TokenSource {
+export function tokenSourceFromConfig(
+  c: ClawApiConfig,
+  http: HttpClient,
+  extra: { logger?: Logger | undefined; now?: (() => number) | undefined } = {},
+): TokenSource {
   if (c.token !== undefined) return staticTokenSource(c.token);
   if (c.issuer && c.clientId && c.clientSecret) {
     return clientCredentialsTokenSource({
@@ -283,7 +305,10 @@ export function tokenSourceFromConfig(c: ClawApiConfig, http: HttpClient, extra:
       now: extra.now,
     });
   }
-  throw configInvalid('claw-api registration has no token source.', 'set CLAW_API_TOKEN (bridge.clawApi.token) or bridge.clawApi.issuer/clientId/clientSecret');
+  throw configInvalid(
+    'claw-api registration has no token source.',
+    'set CLAW_API_TOKEN (bridge.clawApi.token) or bridge.clawApi.issuer/clientId/clientSecret',
+  );
 }
 
 /**
@@ -293,7 +318,11 @@ export function tokenSourceFromConfig(c: ClawApiConfig, http: HttpClient, extra:
  */
 export async function startRegistration(o: StartRegistrationOptions): Promise<RegistrationHandle> {
   const c = o.config;
-  if (!registrationEnabled(c)) throw configInvalid('claw-api registration needs bridge.clawApi.url (CLAW_API_URL).', 'set CLAW_API_URL, or do not start registration');
+  if (!registrationEnabled(c))
+    throw configInvalid(
+      'claw-api registration needs bridge.clawApi.url (CLAW_API_URL).',
+      'set CLAW_API_URL, or do not start registration',
+    );
   const ownedHttp = o.http ? undefined : createHttpClient(o.logger ? { logger: o.logger } : {});
   const http = o.http ?? (ownedHttp as HttpClient);
   const token = o.token ?? tokenSourceFromConfig(c, http, { logger: o.logger, now: o.now });

@@ -64,7 +64,11 @@ export interface ClientCredentialsTokenSource extends TokenSource {
 }
 
 /** Expiry in epoch ms: `expires_in` relative to `receivedAt`, else the JWT's `exp`, else undefined. */
-export function tokenExpiry(accessToken: string, expiresIn: number | undefined, receivedAt: number): number | undefined {
+export function tokenExpiry(
+  accessToken: string,
+  expiresIn: number | undefined,
+  receivedAt: number,
+): number | undefined {
   if (typeof expiresIn === 'number' && Number.isFinite(expiresIn)) return receivedAt + expiresIn * 1000;
   try {
     const exp = decodeJwt(accessToken).exp;
@@ -88,7 +92,8 @@ export function clientCredentialsTokenSource(o: ClientCredentialsTokenOptions): 
   let inflight: Promise<string> | undefined;
   let requests = 0;
 
-  const fresh = (): boolean => cached !== undefined && (cached.expiresAt === undefined || cached.expiresAt - skewMs > now());
+  const fresh = (): boolean =>
+    cached !== undefined && (cached.expiresAt === undefined || cached.expiresAt - skewMs > now());
 
   async function fetchToken(): Promise<string> {
     // A failed discovery falls back to `{issuer}/token` (lib/byterover/auth/issuer.ts): right for
@@ -100,7 +105,12 @@ export function clientCredentialsTokenSource(o: ClientCredentialsTokenOptions): 
       fallbackSince = undefined;
     }
     config ??= clientCredentialsServer(
-      { issuer: o.issuer, clientId: o.clientId, clientSecret: o.clientSecret, ...(o.authMethod ? { authMethod: o.authMethod } : {}) },
+      {
+        issuer: o.issuer,
+        clientId: o.clientId,
+        clientSecret: o.clientSecret,
+        ...(o.authMethod ? { authMethod: o.authMethod } : {}),
+      },
       o.http,
       { logger: o.logger },
     ).then(
@@ -115,7 +125,10 @@ export function clientCredentialsTokenSource(o: ClientCredentialsTokenOptions): 
     );
     const cfg = await config;
     requests++;
-    const t = await requestClientCredentialsToken(cfg, { scope: o.scopes?.length ? o.scopes.join(' ') : undefined, resource: o.audience });
+    const t = await requestClientCredentialsToken(cfg, {
+      scope: o.scopes?.length ? o.scopes.join(' ') : undefined,
+      resource: o.audience,
+    });
     const receivedAt = now();
     cached = { token: t.access_token, expiresAt: tokenExpiry(t.access_token, t.expires_in, receivedAt) };
     return t.access_token;

@@ -16,7 +16,10 @@ export const ProtocolRangeSchema = z.strictObject({
 
 export const EndpointSchema = z.strictObject({
   kind: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/),
-  url: z.string().regex(/^https?:\/\//).max(2048),
+  url: z
+    .string()
+    .regex(/^https?:\/\//)
+    .max(2048),
 });
 
 export const NodeRegistrationSchema = z.strictObject({

@@ -32,14 +32,39 @@ export const ExitCode = {
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Each exit code with a short label (help text) and its meaning, in the documented order. */
-export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCodeValue; name: keyof typeof ExitCode; short: string; meaning: string }> = [
+export const EXIT_CODE_TABLE: ReadonlyArray<{
+  code: ExitCodeValue;
+  name: keyof typeof ExitCode;
+  short: string;
+  meaning: string;
+}> = [
   { code: 0, name: 'OK', short: 'ok', meaning: 'success' },
   { code: 1, name: 'FAILURE', short: 'failure', meaning: 'generic failure (unexpected answer, local I/O error, bug)' },
-  { code: 2, name: 'USAGE', short: 'usage', meaning: 'usage error: unknown command/option, missing or invalid argument' },
+  {
+    code: 2,
+    name: 'USAGE',
+    short: 'usage',
+    meaning: 'usage error: unknown command/option, missing or invalid argument',
+  },
   { code: 3, name: 'AUTH', short: 'auth', meaning: 'authentication required, invalid, expired or not refreshable' },
-  { code: 4, name: 'UNAVAILABLE', short: 'network/unavailable', meaning: 'network error, timeout, server unavailable (5xx) or rate limited' },
-  { code: 5, name: 'CONFLICT', short: 'conflict', meaning: 'conflict: the remote changed (stale SHA) or local work would be overwritten' },
-  { code: 6, name: 'NOT_FOUND', short: 'not found/config', meaning: 'not found (team, space, branch, file) or invalid configuration' },
+  {
+    code: 4,
+    name: 'UNAVAILABLE',
+    short: 'network/unavailable',
+    meaning: 'network error, timeout, server unavailable (5xx) or rate limited',
+  },
+  {
+    code: 5,
+    name: 'CONFLICT',
+    short: 'conflict',
+    meaning: 'conflict: the remote changed (stale SHA) or local work would be overwritten',
+  },
+  {
+    code: 6,
+    name: 'NOT_FOUND',
+    short: 'not found/config',
+    meaning: 'not found (team, space, branch, file) or invalid configuration',
+  },
   { code: 7, name: 'CHECK_FAILED', short: 'check failed', meaning: '`doctor`: at least one check failed' },
   { code: 130, name: 'INTERRUPTED', short: 'interrupted', meaning: 'interrupted (SIGINT) or aborted' },
 ];
@@ -61,7 +86,10 @@ const BY_PATTERN: Array<[RegExp, ExitCodeValue]> = [
   [/(^|_)CONFIG_|NOT_FOUND$/, ExitCode.NOT_FOUND],
   [/^AUTH_|UNAUTHORI[SZ]ED|FORBIDDEN|INVALID_TOKEN|NO_SESSION|NOT_LOGGED_IN/, ExitCode.AUTH],
   [/CONFLICT|STALE/, ExitCode.CONFLICT],
-  [/^HTTP_(NETWORK|TIMEOUT|DEADLINE_EXCEEDED|RETRY_AFTER_EXCEEDS_DEADLINE|RETRY_BUDGET_EXHAUSTED)$|UNAVAILABLE|RATE_LIMITED|TOO_MANY_REQUESTS|NETWORK/, ExitCode.UNAVAILABLE],
+  [
+    /^HTTP_(NETWORK|TIMEOUT|DEADLINE_EXCEEDED|RETRY_AFTER_EXCEEDS_DEADLINE|RETRY_BUDGET_EXHAUSTED)$|UNAVAILABLE|RATE_LIMITED|TOO_MANY_REQUESTS|NETWORK/,
+    ExitCode.UNAVAILABLE,
+  ],
 ];
 
 function statusOf(e: unknown): number | undefined {

@@ -32,7 +32,10 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
   // --json and --debug shape even the errors commander raises before any action runs.
   const dashDash = argv.indexOf('--');
   const flagsPart = dashDash === -1 ? argv : argv.slice(0, dashDash);
-  const out = new Output(io.stdout, io.stderr, { json: flagsPart.includes('--json'), debug: flagsPart.includes('--debug') });
+  const out = new Output(io.stdout, io.stderr, {
+    json: flagsPart.includes('--json'),
+    debug: flagsPart.includes('--debug'),
+  });
   const state: RunState = { exitCode: ExitCode.OK };
   const program = buildProgram(io, out, state, opts.commands ?? COMMANDS);
   try {

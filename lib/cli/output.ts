@@ -46,7 +46,11 @@ export function toErrorView(e: unknown): CliErrorView {
     };
   }
   if (isAbort(e)) {
-    return { code: 'CLI_INTERRUPTED', message: 'Interrupted before the command finished.', exitCode: ExitCode.INTERRUPTED };
+    return {
+      code: 'CLI_INTERRUPTED',
+      message: 'Interrupted before the command finished.',
+      exitCode: ExitCode.INTERRUPTED,
+    };
   }
   const view: CliErrorView = isClawError(e)
     ? {
@@ -61,9 +65,11 @@ export function toErrorView(e: unknown): CliErrorView {
         hint: 'This is unexpected: rerun with --debug and report the output (secrets are redacted).',
         exitCode: exitCodeFor(e),
       };
-  const status = pick<number>(e, 'status', 'number') ?? pick<number>((e as { details?: unknown })?.details, 'status', 'number');
+  const status =
+    pick<number>(e, 'status', 'number') ?? pick<number>((e as { details?: unknown })?.details, 'status', 'number');
   const requestId =
-    pick<string>(e, 'requestId', 'string') ?? pick<string>((e as { details?: unknown })?.details, 'requestId', 'string');
+    pick<string>(e, 'requestId', 'string') ??
+    pick<string>((e as { details?: unknown })?.details, 'requestId', 'string');
   if (status !== undefined) view.status = status;
   if (requestId !== undefined) view.requestId = redactString(requestId);
   if (isClawError(e) && e.details) view.details = redact(e.details);
@@ -146,7 +152,10 @@ export class Output {
     const lines = [`error ${view.code}${view.causeCode ? ` (${view.causeCode})` : ''}: ${view.message}`];
     if (view.status !== undefined || view.requestId !== undefined) {
       lines.push(
-        `  server: ${[view.status !== undefined ? `HTTP ${view.status}` : '', view.requestId ? `request id ${view.requestId}` : '']
+        `  server: ${[
+          view.status !== undefined ? `HTTP ${view.status}` : '',
+          view.requestId ? `request id ${view.requestId}` : '',
+        ]
           .filter(Boolean)
           .join(', ')}`,
       );

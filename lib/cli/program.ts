@@ -32,7 +32,10 @@ export interface CliRuntime {
    * Wraps a handler into a commander action. `configFlags` names the command's options that set
    * config keys (they become the highest-precedence config layer).
    */
-  action<O extends Record<string, unknown>>(handler: Handler<O>, configFlags?: ConfigFlag[]): (...args: unknown[]) => Promise<void>;
+  action<O extends Record<string, unknown>>(
+    handler: Handler<O>,
+    configFlags?: ConfigFlag[],
+  ): (...args: unknown[]) => Promise<void>;
 }
 
 /** A command (or group of commands) registering itself on the program. */
@@ -80,7 +83,9 @@ export function buildProgram(io: CliIo, out: Output, state: RunState, modules: C
       return async (...args: unknown[]): Promise<void> => {
         const cmd = args[args.length - 1] as Command;
         const opts = cmd.opts<O>();
-        const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+        const positional = args
+          .slice(0, -2)
+          .flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
         const globals = cmd.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
         const flags = configFlags.map((f) => ({ path: f.path, value: opts[f.option], flag: f.flag }));
         const ctx = new CommandContext(io, out, globals, flags);

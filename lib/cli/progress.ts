@@ -50,7 +50,12 @@ export function createProgress(out: Output, delayMs = 400): Progress {
   return {
     update(p, current, total) {
       phase = p;
-      counter = current !== undefined && total !== undefined ? bar(current, total) : current !== undefined ? String(current) : '';
+      counter =
+        current !== undefined && total !== undefined
+          ? bar(current, total)
+          : current !== undefined
+            ? String(current)
+            : '';
       if (shown) render();
     },
     done() {

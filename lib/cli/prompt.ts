@@ -9,7 +9,9 @@ import type { CliIo } from './io.js';
 const MAX_SECRET = 16 * 1024;
 
 function interrupted(): ClawError {
-  return new ClawError('CLI_INTERRUPTED', 'Interrupted while reading the secret; nothing was stored.', { exitCode: 130 });
+  return new ClawError('CLI_INTERRUPTED', 'Interrupted while reading the secret; nothing was stored.', {
+    exitCode: 130,
+  });
 }
 
 /** Reads one line from a TTY with echo off. Ctrl-C aborts, Ctrl-U clears, Backspace erases. */
@@ -34,7 +36,8 @@ function readHiddenLine(io: CliIo, prompt: string): Promise<string> {
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else if (ch === '\u0015') value = '';
         else if (ch >= ' ') value += ch;
-        if (value.length > MAX_SECRET) return finish(new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters.`));
+        if (value.length > MAX_SECRET)
+          return finish(new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters.`));
       }
     };
     io.stderr.write(prompt);
@@ -51,7 +54,8 @@ async function readPiped(io: CliIo): Promise<string> {
   let text = '';
   for await (const chunk of io.stdin) {
     text += String(chunk);
-    if (text.length > MAX_SECRET) throw new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters on stdin.`);
+    if (text.length > MAX_SECRET)
+      throw new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters on stdin.`);
   }
   return text.trim();
 }

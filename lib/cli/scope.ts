@@ -42,10 +42,14 @@ export async function resolveTeam(ctx: CommandContext, s: Services): Promise<{ t
   }
   const picked = pickDefault(teams);
   if (!picked) {
-    throw new ClawError('CLI_TEAM_REQUIRED', `Expected a default team or --team, found ${teams.length} teams and none marked default: ${list(teams)}.`, {
-      hint: 'Pass --team <id>, or remember one with `claw-byterover config set team <id>`.',
-      exitCode: ExitCode.USAGE,
-    });
+    throw new ClawError(
+      'CLI_TEAM_REQUIRED',
+      `Expected a default team or --team, found ${teams.length} teams and none marked default: ${list(teams)}.`,
+      {
+        hint: 'Pass --team <id>, or remember one with `claw-byterover config set team <id>`.',
+        exitCode: ExitCode.USAGE,
+      },
+    );
   }
   return { teamId: picked.item.id, source: `${picked.why} team` };
 }
@@ -68,7 +72,10 @@ export async function resolveScope(ctx: CommandContext, s: Services): Promise<Sc
       throw new ClawError(
         'CLI_SPACE_REQUIRED',
         `Expected a default space or --space in team ${team.teamId}, found ${spaces.length} spaces and none marked default: ${list(spaces)}.`,
-        { hint: 'Pass --space <id>, or remember one with `claw-byterover config set space <id>`.', exitCode: ExitCode.USAGE },
+        {
+          hint: 'Pass --space <id>, or remember one with `claw-byterover config set space <id>`.',
+          exitCode: ExitCode.USAGE,
+        },
       );
     }
     spaceId = picked.item.id;

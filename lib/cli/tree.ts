@@ -24,7 +24,11 @@ export function locateTree(treeRoot: string): TreeLocation {
     const projectRoot = dirname(dirname(treeRoot));
     return { treeRoot, projectRoot, stateDir: defaultStateDir(projectRoot) };
   }
-  return { treeRoot, projectRoot: dirname(treeRoot), stateDir: join(dirname(treeRoot), `.${basename(treeRoot)}.claw-byterover`) };
+  return {
+    treeRoot,
+    projectRoot: dirname(treeRoot),
+    stateDir: join(dirname(treeRoot), `.${basename(treeRoot)}.claw-byterover`),
+  };
 }
 
 export async function treeLocation(ctx: CommandContext): Promise<TreeLocation> {

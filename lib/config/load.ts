@@ -27,7 +27,12 @@ import {
 export type Env = Record<string, string | undefined>;
 
 /** Environment variables read into the config, in precedence order per key (first set wins). */
-export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string; implies?: Record<string, unknown> }> = [
+export const ENV_VARS: ReadonlyArray<{
+  name: string;
+  path: string;
+  description: string;
+  implies?: Record<string, unknown>;
+}> = [
   { name: 'CLAW_BYTEROVER_LOG_LEVEL', path: 'logLevel', description: 'log level (fatal…trace, silent)' },
   { name: 'CLAW_BYTEROVER_DATA_DIR', path: 'dataDir', description: 'credentials and local state directory' },
   { name: 'CLAW_BYTEROVER_CONTEXT_TREE', path: 'contextTree', description: 'context tree directory' },
@@ -43,7 +48,11 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
     path: 'oauth.offlineAccess',
     description: 'request offline_access (refresh token) from a standard OIDC issuer',
   },
-  { name: 'CLAW_BYTEROVER_CLIENT_ID', path: 'clientCredentials.clientId', description: 'client credentials: client id' },
+  {
+    name: 'CLAW_BYTEROVER_CLIENT_ID',
+    path: 'clientCredentials.clientId',
+    description: 'client credentials: client id',
+  },
   {
     name: 'CLAW_BYTEROVER_CLIENT_SECRET',
     path: 'clientCredentials.clientSecret',
@@ -51,8 +60,16 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
   },
   // The bridge service (`serve`). Lists are comma-separated.
   { name: 'CLAW_BYTEROVER_BRIDGE_HOST', path: 'bridge.host', description: 'bridge: address to listen on' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_PORT', path: 'bridge.port', description: 'bridge: port to listen on (0 = any free port)' },
-  { name: 'PORT', path: 'bridge.port', description: 'bridge: port to listen on (platform convention; CLAW_BYTEROVER_BRIDGE_PORT wins)' },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_PORT',
+    path: 'bridge.port',
+    description: 'bridge: port to listen on (0 = any free port)',
+  },
+  {
+    name: 'PORT',
+    path: 'bridge.port',
+    description: 'bridge: port to listen on (platform convention; CLAW_BYTEROVER_BRIDGE_PORT wins)',
+  },
   {
     name: 'CLAW_BYTEROVER_WEBHOOK_SECRETS',
     path: 'bridge.webhooks.byteroverSecrets',
@@ -67,7 +84,8 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
     name: 'CLAW_BYTEROVER_DATABASE_URL',
     path: 'bridge.store.url',
     implies: { 'bridge.store.kind': 'postgres' },
-    description: 'bridge: PostgreSQL URL for shared state (switches the store to postgres; secret when it holds a password)',
+    description:
+      'bridge: PostgreSQL URL for shared state (switches the store to postgres; secret when it holds a password)',
   },
   {
     name: 'CLAW_BYTEROVER_REDIS_URL',
@@ -80,7 +98,9 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; description: 
   ...Object.entries(BYTEROVER_ENV).map(([key, name]) => ({
     name,
     path: key.endsWith('TimeoutMs') ? `byterover.timeouts.${key.slice(0, -'TimeoutMs'.length)}` : `byterover.${key}`,
-    description: key.endsWith('TimeoutMs') ? `ByteRover ${key.slice(0, -'TimeoutMs'.length)} timeout (ms)` : `ByteRover ${key}`,
+    description: key.endsWith('TimeoutMs')
+      ? `ByteRover ${key.slice(0, -'TimeoutMs'.length)} timeout (ms)`
+      : `ByteRover ${key}`,
   })),
 ];
 
@@ -137,9 +157,13 @@ export async function readConfigFile(path: string, explicit: boolean): Promise<C
   }
   const doc = parseDocument(text); // prettyErrors (default) fills linePos
   if (doc.errors.length > 0) {
-    throw new ClawError('CONFIG_INVALID', `Expected YAML or JSON in ${path}, found a syntax error: ${yamlProblem(doc.errors[0])}.`, {
-      hint: 'Fix the syntax at that position (YAML is a superset of JSON).',
-    });
+    throw new ClawError(
+      'CONFIG_INVALID',
+      `Expected YAML or JSON in ${path}, found a syntax error: ${yamlProblem(doc.errors[0])}.`,
+      {
+        hint: 'Fix the syntax at that position (YAML is a superset of JSON).',
+      },
+    );
   }
   return { path, exists: true, ...fileSettings(path, doc.toJS()) };
 }
@@ -243,9 +267,13 @@ export async function writeConfigValue(
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    throw new ClawError('CONFIG_INVALID', `Expected YAML in ${filePath}, found a syntax error: ${yamlProblem(doc.errors[0])}.`, {
-      hint: 'Fix the file by hand first.',
-    });
+    throw new ClawError(
+      'CONFIG_INVALID',
+      `Expected YAML in ${filePath}, found a syntax error: ${yamlProblem(doc.errors[0])}.`,
+      {
+        hint: 'Fix the file by hand first.',
+      },
+    );
   }
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ClawError('CONFIG_INVALID', `Expected a mapping of settings in ${filePath}, found another YAML value.`, {

@@ -176,7 +176,9 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
   if (!parsed.success || unknown.length > 0) {
     const problems = [
       ...unknown.map((p) => `unknown key ${p} (from ${sources[p]})`),
-      ...(parsed.success ? [] : parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => describeIssue(i, sources))),
+      ...(parsed.success
+        ? []
+        : parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => describeIssue(i, sources))),
     ];
     throw new ClawError('CONFIG_INVALID', `Invalid configuration: ${problems.join('; ')}.`, {
       hint: `Fix the value at its source (config file, environment variable or flag). Valid keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`,

@@ -79,7 +79,11 @@ export type ClawConfigInput = z.input<typeof ClawConfigSchema>;
  * Dotted paths of the values that are secrets (a string, or an array of strings): never printed,
  * never written by `config set`, registered with the redactor when loaded.
  */
-export const SECRET_PATHS: readonly string[] = ['apiKey', 'clientCredentials.clientSecret', ...BRIDGE_SECRET_PATHS.map((p) => `bridge.${p}`)];
+export const SECRET_PATHS: readonly string[] = [
+  'apiKey',
+  'clientCredentials.clientSecret',
+  ...BRIDGE_SECRET_PATHS.map((p) => `bridge.${p}`),
+];
 
 /**
  * The config file: the profile settings at the top level (shared by every profile), a `profiles`

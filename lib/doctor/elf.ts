@@ -15,7 +15,8 @@ import { readFile, stat } from 'node:fs/promises';
 
 export type ElfBinding = 'LOCAL' | 'GLOBAL' | 'WEAK' | 'GNU_UNIQUE' | `OTHER(${number})`;
 export type ElfVisibility = 'DEFAULT' | 'INTERNAL' | 'HIDDEN' | 'PROTECTED';
-export type ElfSymbolType = 'NOTYPE' | 'OBJECT' | 'FUNC' | 'SECTION' | 'FILE' | 'COMMON' | 'TLS' | 'GNU_IFUNC' | `OTHER(${number})`;
+export type ElfSymbolType =
+  'NOTYPE' | 'OBJECT' | 'FUNC' | 'SECTION' | 'FILE' | 'COMMON' | 'TLS' | 'GNU_IFUNC' | `OTHER(${number})`;
 
 export interface ElfSymbol {
   name: string;
@@ -58,11 +59,31 @@ export interface ElfInfo {
   requiredVersions: ElfRequiredVersions[];
 }
 
-const MACHINES: Record<number, string> = { 3: 'i386', 8: 'mips', 20: 'ppc', 21: 'ppc64', 22: 's390', 40: 'arm', 62: 'x86-64', 183: 'aarch64', 243: 'riscv', 258: 'loongarch' };
+const MACHINES: Record<number, string> = {
+  3: 'i386',
+  8: 'mips',
+  20: 'ppc',
+  21: 'ppc64',
+  22: 's390',
+  40: 'arm',
+  62: 'x86-64',
+  183: 'aarch64',
+  243: 'riscv',
+  258: 'loongarch',
+};
 const TYPES: Record<number, string> = { 0: 'NONE', 1: 'REL', 2: 'EXEC', 3: 'DYN', 4: 'CORE' };
 const BINDINGS: Record<number, ElfBinding> = { 0: 'LOCAL', 1: 'GLOBAL', 2: 'WEAK', 10: 'GNU_UNIQUE' };
 const VISIBILITIES: ElfVisibility[] = ['DEFAULT', 'INTERNAL', 'HIDDEN', 'PROTECTED'];
-const SYMBOL_TYPES: Record<number, ElfSymbolType> = { 0: 'NOTYPE', 1: 'OBJECT', 2: 'FUNC', 3: 'SECTION', 4: 'FILE', 5: 'COMMON', 6: 'TLS', 10: 'GNU_IFUNC' };
+const SYMBOL_TYPES: Record<number, ElfSymbolType> = {
+  0: 'NOTYPE',
+  1: 'OBJECT',
+  2: 'FUNC',
+  3: 'SECTION',
+  4: 'FILE',
+  5: 'COMMON',
+  6: 'TLS',
+  10: 'GNU_IFUNC',
+};
 
 const SHT_SYMTAB = 2;
 const SHT_DYNAMIC = 6;
@@ -90,7 +111,16 @@ export const MAX_ELF_NAME = 4096;
 
 /** The machine name of this process's architecture, as ElfInfo.machine spells it. */
 export function hostMachine(arch: string = process.arch): string {
-  const byArch: Record<string, string> = { x64: 'x86-64', arm64: 'aarch64', ia32: 'i386', arm: 'arm', riscv64: 'riscv', ppc64: 'ppc64', s390x: 's390', loong64: 'loongarch' };
+  const byArch: Record<string, string> = {
+    x64: 'x86-64',
+    arm64: 'aarch64',
+    ia32: 'i386',
+    arm: 'arm',
+    riscv64: 'riscv',
+    ppc64: 'ppc64',
+    s390x: 's390',
+    loong64: 'loongarch',
+  };
   return byArch[arch] ?? arch;
 }
 
@@ -127,7 +157,10 @@ class Reader {
   }
 
   check(off: number, len: number, what: string): void {
-    if (off < 0 || len < 0 || off + len > this.buf.length) throw new ElfFormatError(`truncated ELF file: ${what} at offset ${off} (+${len}) is past the end (${this.buf.length} bytes)`);
+    if (off < 0 || len < 0 || off + len > this.buf.length)
+      throw new ElfFormatError(
+        `truncated ELF file: ${what} at offset ${off} (+${len}) is past the end (${this.buf.length} bytes)`,
+      );
   }
   u8(off: number): number {
     this.check(off, 1, 'byte');
@@ -170,7 +203,8 @@ function sectionHeaders(r: Reader): Section[] {
   const shoff = r.word(r.is64 ? 0x28 : 0x20);
   const shentsize = r.u16(r.is64 ? 0x3a : 0x2e);
   const shnum = r.u16(r.is64 ? 0x3c : 0x30);
-  if (shoff === 0 || shnum === 0) throw new ElfFormatError('no section headers (a stripped-to-the-bone object): its symbols cannot be listed');
+  if (shoff === 0 || shnum === 0)
+    throw new ElfFormatError('no section headers (a stripped-to-the-bone object): its symbols cannot be listed');
   if (shentsize !== (r.is64 ? 64 : 40)) throw new ElfFormatError(`unexpected section header size ${shentsize}`);
   r.check(shoff, shnum * shentsize, 'section header table');
   const out: Section[] = [];
@@ -178,8 +212,22 @@ function sectionHeaders(r: Reader): Section[] {
     const b = shoff + i * shentsize;
     out.push(
       r.is64
-        ? { type: r.u32(b + 4), offset: r.word(b + 0x18), size: r.word(b + 0x20), link: r.u32(b + 0x28), info: r.u32(b + 0x2c), entsize: r.word(b + 0x38) }
-        : { type: r.u32(b + 4), offset: r.u32(b + 0x10), size: r.u32(b + 0x14), link: r.u32(b + 0x18), info: r.u32(b + 0x1c), entsize: r.u32(b + 0x24) },
+        ? {
+            type: r.u32(b + 4),
+            offset: r.word(b + 0x18),
+            size: r.word(b + 0x20),
+            link: r.u32(b + 0x28),
+            info: r.u32(b + 0x2c),
+            entsize: r.word(b + 0x38),
+          }
+        : {
+            type: r.u32(b + 4),
+            offset: r.u32(b + 0x10),
+            size: r.u32(b + 0x14),
+            link: r.u32(b + 0x18),
+            info: r.u32(b + 0x1c),
+            entsize: r.u32(b + 0x24),
+          },
     );
   }
   return out;
@@ -201,16 +249,19 @@ function versionNames(r: Reader, sections: Section[]): { names: Map<number, stri
     const strtab = sections[s.link];
     if (!strtab) continue;
     const strEnd = strtab.offset + strtab.size;
-    const what = s.type === SHT_GNU_VERDEF ? 'version definitions (.gnu.version_d)' : 'version requirements (.gnu.version_r)';
+    const what =
+      s.type === SHT_GNU_VERDEF ? 'version definitions (.gnu.version_d)' : 'version requirements (.gnu.version_r)';
     const end = s.offset + s.size;
     // Verdef is 20 bytes, Verdaux 8, Verneed 16, Vernaux 16: no section holds more entries than this.
     let budget = Math.floor(s.size / 8);
     const entry = (at: number, size: number): void => {
-      if (at < s.offset || at + size > end) throw new ElfFormatError(`corrupt ${what}: an entry at offset ${at} lies outside the section`);
+      if (at < s.offset || at + size > end)
+        throw new ElfFormatError(`corrupt ${what}: an entry at offset ${at} lies outside the section`);
       if (--budget < 0) throw new ElfFormatError(`corrupt ${what}: more chained entries than the section can hold`);
     };
     const link = (next: number, size: number): void => {
-      if (next !== 0 && next < size) throw new ElfFormatError(`corrupt ${what}: a link of ${next} bytes is shorter than an entry (${size})`);
+      if (next !== 0 && next < size)
+        throw new ElfFormatError(`corrupt ${what}: a link of ${next} bytes is shorter than an entry (${size})`);
     };
     if (s.type === SHT_GNU_VERDEF) {
       let off = s.offset;
@@ -254,14 +305,21 @@ function versionNames(r: Reader, sections: Section[]): { names: Map<number, stri
   return { names, required };
 }
 
-function readSymbols(r: Reader, sections: Section[], table: Section, versym: Section | undefined, names: Map<number, string>): ElfSymbol[] {
+function readSymbols(
+  r: Reader,
+  sections: Section[],
+  table: Section,
+  versym: Section | undefined,
+  names: Map<number, string>,
+): ElfSymbol[] {
   const strtab = sections[table.link];
   if (!strtab) return [];
   const strEnd = strtab.offset + strtab.size;
   // Elf64_Sym is 24 bytes, Elf32_Sym 16: another sh_entsize means the header is corrupt (a smaller
   // one would also multiply the entries read from the same bytes).
   const entsize = r.is64 ? 24 : 16;
-  if (table.entsize !== 0 && table.entsize !== entsize) throw new ElfFormatError(`symbol table entry size ${table.entsize}, expected ${entsize}`);
+  if (table.entsize !== 0 && table.entsize !== entsize)
+    throw new ElfFormatError(`symbol table entry size ${table.entsize}, expected ${entsize}`);
   const count = Math.floor(table.size / entsize);
   const out: ElfSymbol[] = [];
   for (let i = 1; i < count; i++) {
@@ -297,7 +355,10 @@ function readSymbols(r: Reader, sections: Section[], table: Section, versym: Sec
 
 /** Parses an ELF image. Throws ElfFormatError for anything that is not a readable ELF object. */
 export function parseElf(buf: Buffer, path = '(buffer)'): ElfInfo {
-  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46) throw new ElfFormatError(buf.length < 4 ? 'file too short to be an ELF object' : 'not an ELF file (no \\x7fELF magic)');
+  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46)
+    throw new ElfFormatError(
+      buf.length < 4 ? 'file too short to be an ELF object' : 'not an ELF file (no \\x7fELF magic)',
+    );
   const cls = buf[4];
   const data = buf[5];
   if (cls !== 1 && cls !== 2) throw new ElfFormatError(`unknown ELF class ${String(cls)}`);

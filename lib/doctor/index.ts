@@ -16,12 +16,49 @@ import { buildReport, runChecks, SILENT_REPORTER, type Reporter } from './runner
 import { outcome, type Check, type CheckOutcome, type DoctorReport } from './types.js';
 
 export * from './types.js';
-export { buildReport, progressReporter, renderReport, runChecks, SILENT_REPORTER, type ProgressSink, type Reporter } from './runner.js';
-export { parseElf, readElf, versionCeiling, symbolLabel, hostMachine, ElfFormatError, type ElfInfo, type ElfSymbol } from './elf.js';
-export { inspectNativeFile, fileFindings, resolveDependencies, ENTRY_POINTS, type NativeFileReport, type EntryPoint, type FileFinding } from './native-file.js';
-export { DEFAULT_HOST_ABI, CLAW_ABI_MINOR, findClawHost, runClawHost, type NativeCheckOptions } from './checks/native.js';
+export {
+  buildReport,
+  progressReporter,
+  renderReport,
+  runChecks,
+  SILENT_REPORTER,
+  type ProgressSink,
+  type Reporter,
+} from './runner.js';
+export {
+  parseElf,
+  readElf,
+  versionCeiling,
+  symbolLabel,
+  hostMachine,
+  ElfFormatError,
+  type ElfInfo,
+  type ElfSymbol,
+} from './elf.js';
+export {
+  inspectNativeFile,
+  fileFindings,
+  resolveDependencies,
+  ENTRY_POINTS,
+  type NativeFileReport,
+  type EntryPoint,
+  type FileFinding,
+} from './native-file.js';
+export {
+  DEFAULT_HOST_ABI,
+  CLAW_ABI_MINOR,
+  findClawHost,
+  runClawHost,
+  type NativeCheckOptions,
+} from './checks/native.js';
 export { handshakeAlterations, type AgentCheckOptions } from './checks/agent.js';
-export { recordingHttp, CLOCK_SKEW_WARN_S, CLOCK_SKEW_FAIL_S, type ByteRoverCheckOptions, type SeenResponse } from './checks/byterover.js';
+export {
+  recordingHttp,
+  CLOCK_SKEW_WARN_S,
+  CLOCK_SKEW_FAIL_S,
+  type ByteRoverCheckOptions,
+  type SeenResponse,
+} from './checks/byterover.js';
 export type { ClawApiCheckOptions } from './checks/clawapi.js';
 export type { TelemetryCheckOptions } from './checks/telemetry.js';
 export type { MemoryCheckOptions } from './checks/memory.js';
@@ -47,7 +84,13 @@ export interface DoctorOptions {
 function unavailable(u: Unavailable): CheckOutcome {
   const e = u.unavailable;
   const code = isClawError(e) ? e.code : 'DOCTOR_SETUP_FAILED';
-  return outcome('fail', `could not set up the check: ${errorMessage(e)}`, [{ label: 'error', value: `${code}: ${errorMessage(e)}` }], [isClawError(e) && e.hint ? e.hint : 'Fix the configuration (`claw-byterover config list`) and run doctor again.'], { code });
+  return outcome(
+    'fail',
+    `could not set up the check: ${errorMessage(e)}`,
+    [{ label: 'error', value: `${code}: ${errorMessage(e)}` }],
+    [isClawError(e) && e.hint ? e.hint : 'Fix the configuration (`claw-byterover config list`) and run doctor again.'],
+    { code },
+  );
 }
 
 function part<K extends 'byterover' | 'memory', T>(key: K, check: Check<T>): Check<DoctorOptions> {

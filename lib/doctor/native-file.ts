@@ -11,7 +11,16 @@ import { open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { ElfFormatError, compareVersions, hostMachine, readElf, symbolLabel, versionCeiling, type ElfInfo, type ElfSymbol } from './elf.js';
+import {
+  ElfFormatError,
+  compareVersions,
+  hostMachine,
+  readElf,
+  symbolLabel,
+  versionCeiling,
+  type ElfInfo,
+  type ElfSymbol,
+} from './elf.js';
 
 const run = promisify(execFile);
 
@@ -63,12 +72,17 @@ function describeSym(s: ElfSymbol): string {
 
 function classify(elf: ElfInfo, name: EntryPointName): EntryPoint {
   const dyn = elf.dynamicSymbols.find((s) => s.defined && s.name === name);
-  if (dyn && dyn.binding !== 'LOCAL' && (dyn.visibility === 'DEFAULT' || dyn.visibility === 'PROTECTED')) return { name, state: 'exported', seen: describeSym(dyn) };
-  const mangled = elf.dynamicSymbols.find((s) => s.defined && s.name.startsWith('_Z') && s.name.includes(`${name.length}${name}`));
+  if (dyn && dyn.binding !== 'LOCAL' && (dyn.visibility === 'DEFAULT' || dyn.visibility === 'PROTECTED'))
+    return { name, state: 'exported', seen: describeSym(dyn) };
+  const mangled = elf.dynamicSymbols.find(
+    (s) => s.defined && s.name.startsWith('_Z') && s.name.includes(`${name.length}${name}`),
+  );
   if (mangled) return { name, state: 'mangled', seen: describeSym(mangled) };
   const stat = elf.staticSymbols.find((s) => s.defined && s.name === name);
   if (stat) return { name, state: 'hidden', seen: `${describeSym(stat)} in .symtab only` };
-  const statMangled = elf.staticSymbols.find((s) => s.defined && s.name.startsWith('_Z') && s.name.includes(`${name.length}${name}`));
+  const statMangled = elf.staticSymbols.find(
+    (s) => s.defined && s.name.startsWith('_Z') && s.name.includes(`${name.length}${name}`),
+  );
   if (statMangled) return { name, state: 'mangled', seen: `${describeSym(statMangled)} in .symtab only` };
   return { name, state: elf.stripped ? 'unknown-stripped' : 'missing' };
 }
@@ -119,10 +133,19 @@ async function headerOf(path: string): Promise<{ bits: number; machine: number }
   }
 }
 
-const MACHINE_NUMBERS: Record<string, number> = { 'x86-64': 62, aarch64: 183, i386: 3, arm: 40, riscv: 243, ppc64: 21, s390: 22 };
+const MACHINE_NUMBERS: Record<string, number> = {
+  'x86-64': 62,
+  aarch64: 183,
+  i386: 3,
+  arm: 40,
+  riscv: 243,
+  ppc64: 21,
+  s390: 22,
+};
 
 function defaultDirs(elf: ElfInfo): string[] {
-  const triplet = elf.machine === 'x86-64' ? 'x86_64-linux-gnu' : elf.machine === 'aarch64' ? 'aarch64-linux-gnu' : undefined;
+  const triplet =
+    elf.machine === 'x86-64' ? 'x86_64-linux-gnu' : elf.machine === 'aarch64' ? 'aarch64-linux-gnu' : undefined;
   const dirs = triplet ? [`/lib/${triplet}`, `/usr/lib/${triplet}`] : [];
   return [...dirs, ...(elf.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
 }
@@ -130,7 +153,11 @@ function defaultDirs(elf: ElfInfo): string[] {
 /** Resolves DT_NEEDED entries in ld.so's order; a candidate of another class or machine is skipped, as ld.so does. */
 export async function resolveDependencies(elf: ElfInfo, env: NodeJS.ProcessEnv = process.env): Promise<Dependency[]> {
   const origin = dirname(elf.path);
-  const expand = (list: string | undefined) => (list ?? '').split(':').filter(Boolean).map((d) => d.replace(/\$\{?ORIGIN\}?/g, origin));
+  const expand = (list: string | undefined) =>
+    (list ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((d) => d.replace(/\$\{?ORIGIN\}?/g, origin));
   const wantMachine = MACHINE_NUMBERS[elf.machine];
   const cache = await ldSoCache();
   const out: Dependency[] = [];
@@ -163,35 +190,68 @@ export async function resolveDependencies(elf: ElfInfo, env: NodeJS.ProcessEnv =
 
 /** Reads and classifies a plugin file. Never throws for a bad file: `formatError` says what is wrong. */
 export async function inspectNativeFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<NativeFileReport> {
-  const empty: NativeFileReport = { path, entryPoints: [], clawExports: [], dependencies: [], glibc: { ok: true }, glibcxx: {}, napi: { undefinedRefs: 0, moduleEntry: false }, bindNow: false };
+  const empty: NativeFileReport = {
+    path,
+    entryPoints: [],
+    clawExports: [],
+    dependencies: [],
+    glibc: { ok: true },
+    glibcxx: {},
+    napi: { undefinedRefs: 0, moduleEntry: false },
+    bindNow: false,
+  };
   let elf: ElfInfo;
   try {
     elf = await readElf(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ...empty, formatError: e instanceof ElfFormatError ? e.message : code === 'ENOENT' ? 'no such file' : code ? `cannot read it (${code})` : String(e) };
+    return {
+      ...empty,
+      formatError:
+        e instanceof ElfFormatError
+          ? e.message
+          : code === 'ENOENT'
+            ? 'no such file'
+            : code
+              ? `cannot read it (${code})`
+              : String(e),
+    };
   }
   const machine = hostMachine();
   const archMatches = elf.machine === machine && elf.bits === (process.arch.endsWith('64') ? 64 : 32);
-  const napiRefs = elf.dynamicSymbols.filter((s) => !s.defined && (s.name.startsWith('napi_') || s.name.startsWith('node_api_')));
+  const napiRefs = elf.dynamicSymbols.filter(
+    (s) => !s.defined && (s.name.startsWith('napi_') || s.name.startsWith('node_api_')),
+  );
   const glibcRequired = versionCeiling(elf, 'GLIBC');
   const glibcRuntime = runtimeGlibc();
   const glibcxxRequired = versionCeiling(elf, 'GLIBCXX');
   return {
     path,
-    format: { bits: elf.bits, endian: elf.endian, type: elf.type, machine: elf.machine, ...(elf.soname ? { soname: elf.soname } : {}) },
+    format: {
+      bits: elf.bits,
+      endian: elf.endian,
+      type: elf.type,
+      machine: elf.machine,
+      ...(elf.soname ? { soname: elf.soname } : {}),
+    },
     archMatches,
     entryPoints: ENTRY_POINTS.map((n) => classify(elf, n)),
     clawExports: elf.dynamicSymbols.filter((s) => s.defined && s.name.startsWith('claw_')).map(symbolLabel),
     stripped: elf.stripped,
-    dependencies: archMatches ? await resolveDependencies(elf, env) : elf.needed.map((name) => ({ name, problem: `not resolved: the file is for ${elf.machine}` })),
+    dependencies: archMatches
+      ? await resolveDependencies(elf, env)
+      : elf.needed.map((name) => ({ name, problem: `not resolved: the file is for ${elf.machine}` })),
     glibc: {
       ...(glibcRequired ? { required: glibcRequired } : {}),
       ...(glibcRuntime ? { runtime: glibcRuntime } : {}),
       ok: !glibcRequired || !glibcRuntime || compareVersions(glibcRequired, glibcRuntime) <= 0,
     },
     glibcxx: glibcxxRequired ? { required: glibcxxRequired } : {},
-    napi: { undefinedRefs: napiRefs.length, ...(napiRefs[0] ? { first: napiRefs[0].name } : {}), moduleEntry: elf.dynamicSymbols.some((s) => s.defined && s.name === 'napi_register_module_v1') },
+    napi: {
+      undefinedRefs: napiRefs.length,
+      ...(napiRefs[0] ? { first: napiRefs[0].name } : {}),
+      moduleEntry: elf.dynamicSymbols.some((s) => s.defined && s.name === 'napi_register_module_v1'),
+    },
     bindNow: elf.bindNow,
   };
 }
@@ -211,7 +271,12 @@ export interface FileFinding {
 export function fileFindings(r: NativeFileReport, opts: { asNodeAddon?: boolean } = {}): FileFinding[] {
   const out: FileFinding[] = [];
   if (r.formatError) {
-    out.push({ severity: 'fail', code: 'NATIVE_NOT_ELF', message: `${r.path} is not a loadable shared object: ${r.formatError}`, next: 'Check that the path names the plugin (libclaw_byterover.so, or claw_byterover.node for node).' });
+    out.push({
+      severity: 'fail',
+      code: 'NATIVE_NOT_ELF',
+      message: `${r.path} is not a loadable shared object: ${r.formatError}`,
+      next: 'Check that the path names the plugin (libclaw_byterover.so, or claw_byterover.node for node).',
+    });
     return out;
   }
   if (r.archMatches === false) {
@@ -231,7 +296,13 @@ export function fileFindings(r: NativeFileReport, opts: { asNodeAddon?: boolean 
     const names = entries.map((e) => e.name).join(', ');
     const sev = entries.some((e) => e.name !== 'claw_strerror') ? 'fail' : 'warn';
     const lead = `undefined symbol: ${first.name}`;
-    const also = entries.length > 1 ? ` (so are ${entries.slice(1).map((e) => e.name).join(', ')})` : '';
+    const also =
+      entries.length > 1
+        ? ` (so are ${entries
+            .slice(1)
+            .map((e) => e.name)
+            .join(', ')})`
+        : '';
     if (state === 'hidden')
       out.push({
         severity: sev,

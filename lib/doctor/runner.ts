@@ -7,7 +7,15 @@ import { arch, platform } from 'node:os';
 import { errorMessage } from '../errors.js';
 import { describeLibc } from '../native.js';
 import { redact, redactString } from '../log/redact.js';
-import { CHECK_STATUSES, DOCTOR_EXIT_CHECK_FAILED, type Check, type CheckOutcome, type CheckResult, type CheckStatus, type DoctorReport } from './types.js';
+import {
+  CHECK_STATUSES,
+  DOCTOR_EXIT_CHECK_FAILED,
+  type Check,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+  type DoctorReport,
+} from './types.js';
 
 export interface ProgressSink {
   write(text: string): void;
@@ -61,14 +69,23 @@ export function progressReporter(sink: ProgressSink, tickMs = 100): Reporter {
 export const SILENT_REPORTER: Reporter = { start() {}, end() {}, done() {} };
 
 function crashed(e: unknown): CheckOutcome {
-  const code = e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'UNEXPECTED';
-  const hint = e && typeof e === 'object' && typeof (e as { hint?: unknown }).hint === 'string' ? (e as { hint: string }).hint : undefined;
+  const code =
+    e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string'
+      ? (e as { code: string }).code
+      : 'UNEXPECTED';
+  const hint =
+    e && typeof e === 'object' && typeof (e as { hint?: unknown }).hint === 'string'
+      ? (e as { hint: string }).hint
+      : undefined;
   return {
     status: 'fail',
     code: 'DOCTOR_CHECK_CRASHED',
     summary: `the check itself failed: ${code}: ${errorMessage(e).split('\n')[0]}`,
     evidence: [{ label: 'error', value: `${code}: ${errorMessage(e)}` }],
-    next: [hint ?? 'This is a bug in claw-byterover doctor: rerun with --debug and report the output (secrets are redacted).'],
+    next: [
+      hint ??
+        'This is a bug in claw-byterover doctor: rerun with --debug and report the output (secrets are redacted).',
+    ],
   };
 }
 
@@ -83,7 +100,11 @@ function scrub(o: CheckOutcome): CheckOutcome {
   };
 }
 
-export async function runChecks<C>(checks: ReadonlyArray<Check<C>>, ctx: C, reporter: Reporter = SILENT_REPORTER): Promise<CheckResult[]> {
+export async function runChecks<C>(
+  checks: ReadonlyArray<Check<C>>,
+  ctx: C,
+  reporter: Reporter = SILENT_REPORTER,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   try {
     for (const [i, check] of checks.entries()) {
@@ -94,7 +115,12 @@ export async function runChecks<C>(checks: ReadonlyArray<Check<C>>, ctx: C, repo
       } catch (e) {
         out = crashed(e);
       }
-      const result: CheckResult = { id: check.id, title: check.title, ...(check.symptom ? { symptom: check.symptom } : {}), ...scrub(out) };
+      const result: CheckResult = {
+        id: check.id,
+        title: check.title,
+        ...(check.symptom ? { symptom: check.symptom } : {}),
+        ...scrub(out),
+      };
       results.push(result);
       reporter.end(result, i, checks.length);
     }
@@ -104,7 +130,11 @@ export async function runChecks<C>(checks: ReadonlyArray<Check<C>>, ctx: C, repo
   return results;
 }
 
-export function buildReport(checks: CheckResult[], version: string, env: NodeJS.ProcessEnv = process.env): DoctorReport {
+export function buildReport(
+  checks: CheckResult[],
+  version: string,
+  env: NodeJS.ProcessEnv = process.env,
+): DoctorReport {
   const counts = Object.fromEntries(CHECK_STATUSES.map((s) => [s, 0])) as Record<CheckStatus, number>;
   for (const c of checks) counts[c.status]++;
   const ok = counts.fail === 0;
@@ -114,7 +144,13 @@ export function buildReport(checks: CheckResult[], version: string, env: NodeJS.
     ok,
     exitCode: ok ? 0 : DOCTOR_EXIT_CHECK_FAILED,
     counts,
-    environment: { platform: platform(), arch: arch(), node: process.versions.node, napi: process.versions.napi ?? null, libc: describeLibc(env) },
+    environment: {
+      platform: platform(),
+      arch: arch(),
+      node: process.versions.node,
+      napi: process.versions.napi ?? null,
+      libc: describeLibc(env),
+    },
     checks,
   };
 }
@@ -123,7 +159,9 @@ export function buildReport(checks: CheckResult[], version: string, env: NodeJS.
 export function renderReport(report: DoctorReport): string {
   const lines: string[] = [];
   for (const c of report.checks) {
-    lines.push(`${MARK[c.status]} ${c.status.toUpperCase().padEnd(4)}  ${c.title}${c.symptom ? `  (“${c.symptom}”)` : ''}`);
+    lines.push(
+      `${MARK[c.status]} ${c.status.toUpperCase().padEnd(4)}  ${c.title}${c.symptom ? `  (“${c.symptom}”)` : ''}`,
+    );
     lines.push(`        ${c.summary}${c.code ? ` [${c.code}]` : ''}`);
     const width = Math.min(28, Math.max(0, ...c.evidence.map((e) => e.label.length)));
     for (const e of c.evidence) lines.push(`        ${e.label.padEnd(width)}  ${e.value}`);
@@ -131,6 +169,8 @@ export function renderReport(report: DoctorReport): string {
     lines.push('');
   }
   const { pass, warn, fail, skip } = report.counts;
-  lines.push(`${report.ok ? 'No check failed' : `${fail} check${fail === 1 ? '' : 's'} failed`}: ${pass} pass, ${warn} warn, ${fail} fail, ${skip} skip (exit ${report.exitCode}).`);
+  lines.push(
+    `${report.ok ? 'No check failed' : `${fail} check${fail === 1 ? '' : 's'} failed`}: ${pass} pass, ${warn} warn, ${fail} fail, ${skip} skip (exit ${report.exitCode}).`,
+  );
   return lines.join('\n');
 }

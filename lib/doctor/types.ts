@@ -64,8 +64,21 @@ export interface Check<C = unknown> {
 export const DOCTOR_EXIT_CHECK_FAILED = 7;
 
 /** Shorthand builders for check outcomes. */
-export function outcome(status: CheckStatus, summary: string, evidence: Evidence[] = [], next: string[] = [], extra: { code?: string; data?: Record<string, unknown> } = {}): CheckOutcome {
-  return { status, summary, evidence, next, ...(extra.code ? { code: extra.code } : {}), ...(extra.data ? { data: extra.data } : {}) };
+export function outcome(
+  status: CheckStatus,
+  summary: string,
+  evidence: Evidence[] = [],
+  next: string[] = [],
+  extra: { code?: string; data?: Record<string, unknown> } = {},
+): CheckOutcome {
+  return {
+    status,
+    summary,
+    evidence,
+    next,
+    ...(extra.code ? { code: extra.code } : {}),
+    ...(extra.data ? { data: extra.data } : {}),
+  };
 }
 
 export function ev(label: string, value: unknown): Evidence {
@@ -92,6 +105,7 @@ export function reportUrl(raw: string): string {
     return raw;
   }
   if (!u.username && !u.password && !u.search) return raw;
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return raw.replace(/\/\/[^/@]*@/, '//[REDACTED]@').replace(/\?.*$/, (q) => (q ? '?[REDACTED]' : ''));
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol))
+    return raw.replace(/\/\/[^/@]*@/, '//[REDACTED]@').replace(/\?.*$/, (q) => (q ? '?[REDACTED]' : ''));
   return `${u.protocol}//${u.username || u.password ? '[REDACTED]@' : ''}${u.host}${u.pathname}${u.search ? '?[REDACTED]' : ''}`;
 }

@@ -58,7 +58,13 @@ const DEFAULTS = {
 /** setTimeout's largest delay; anything longer means "no timer". */
 const MAX_TIMER_MS = 2_147_483_647;
 const REDACTED = '[REDACTED]';
-const REQUEST_ID_HEADERS = ['x-request-id', 'x-amzn-requestid', 'x-amz-request-id', 'request-id', 'x-correlation-id'] as const;
+const REQUEST_ID_HEADERS = [
+  'x-request-id',
+  'x-amzn-requestid',
+  'x-amz-request-id',
+  'request-id',
+  'x-correlation-id',
+] as const;
 const EMPTY = Buffer.alloc(0);
 const now = (): number => performance.now();
 const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']);
@@ -181,7 +187,8 @@ class Call {
     let method = req.method;
     if (!KNOWN_METHODS.has(method)) {
       method = String(method).toUpperCase() as HttpMethod;
-      if (!KNOWN_METHODS.has(method)) throw this.invalid(`one of ${[...KNOWN_METHODS].join(', ')} as the method`, JSON.stringify(String(req.method)));
+      if (!KNOWN_METHODS.has(method))
+        throw this.invalid(`one of ${[...KNOWN_METHODS].join(', ')} as the method`, JSON.stringify(String(req.method)));
     }
     this.method = method;
 
@@ -212,7 +219,10 @@ class Call {
         b instanceof Blob ||
         b instanceof FormData
       ) {
-        throw this.invalid('a body that can be sent again on retry (plain object/array, string, bytes or URLSearchParams)', (b as object).constructor?.name ?? 'a stream');
+        throw this.invalid(
+          'a body that can be sent again on retry (plain object/array, string, bytes or URLSearchParams)',
+          (b as object).constructor?.name ?? 'a stream',
+        );
       } else {
         try {
           body = JSON.stringify(b);
@@ -226,7 +236,10 @@ class Call {
     if (req.idempotencyKey !== undefined) {
       key = req.idempotencyKey === true ? randomUUID() : req.idempotencyKey;
       if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
-        throw this.invalid('an idempotency key of 1 to 255 characters (or true)', `${typeof key === 'string' ? key.length : typeof key} characters`);
+        throw this.invalid(
+          'an idempotency key of 1 to 255 characters (or true)',
+          `${typeof key === 'string' ? key.length : typeof key} characters`,
+        );
       }
     }
     if (req.headers !== undefined || contentType !== undefined || key !== undefined) {
@@ -398,7 +411,11 @@ export function splitUrl(url: string | URL): [string, string] {
   try {
     u = url instanceof URL ? url : new URL(url);
   } catch {
-    throw httpError(HttpErrorCode.INVALID_REQUEST, `expected an absolute http(s) URL, found ${JSON.stringify(redactString(String(url).split('?')[0] ?? ''))}`, {});
+    throw httpError(
+      HttpErrorCode.INVALID_REQUEST,
+      `expected an absolute http(s) URL, found ${JSON.stringify(redactString(String(url).split('?')[0] ?? ''))}`,
+      {},
+    );
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw httpError(HttpErrorCode.INVALID_REQUEST, `expected an http: or https: URL, found ${u.protocol}`, {});
@@ -512,12 +529,14 @@ class Client implements HttpTransport {
 
   constructor(opts: HttpClientOptions) {
     this.policy = Object.freeze({ ...DEFAULT_RETRY_POLICY, ...opts.retry });
-    if (!(this.policy.maxAttempts >= 1)) throw new RangeError(`retry.maxAttempts must be ≥ 1, got ${this.policy.maxAttempts}`);
+    if (!(this.policy.maxAttempts >= 1))
+      throw new RangeError(`retry.maxAttempts must be ≥ 1, got ${this.policy.maxAttempts}`);
     this.budget = opts.budget ?? defaultRetryBudget;
     this.log = (opts.logger ?? defaultLogger).child({ component: 'http' });
     this.observers = [...(opts.observers ?? [])];
     const headers: Record<string, string> = { 'user-agent': `claw-byterover/${VERSION} node/${process.versions.node}` };
-    for (const k in opts.headers ?? {}) headers[k.toLowerCase()] = (opts.headers as Record<string, string>)[k] as string;
+    for (const k in opts.headers ?? {})
+      headers[k.toLowerCase()] = (opts.headers as Record<string, string>)[k] as string;
     this.defaultHeaders = headers;
     this.timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     this.deadlineMs = opts.deadlineMs ?? DEFAULTS.deadlineMs;
@@ -533,7 +552,10 @@ class Client implements HttpTransport {
       headersTimeout: 0,
       bodyTimeout: 0,
       ...extra,
-      connect: typeof extra.connect === 'function' ? extra.connect : { timeout: opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, ...connect },
+      connect:
+        typeof extra.connect === 'function'
+          ? extra.connect
+          : { timeout: opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, ...connect },
     };
   }
 
@@ -568,7 +590,11 @@ class Client implements HttpTransport {
 
   async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     if (this.#closed) {
-      throw httpError(HttpErrorCode.CLIENT_CLOSED, `${req.method} ${safeUrlOf(req.url)}: expected an open HTTP client, found it closed`, {});
+      throw httpError(
+        HttpErrorCode.CLIENT_CLOSED,
+        `${req.method} ${safeUrlOf(req.url)}: expected an open HTTP client, found it closed`,
+        {},
+      );
     }
     const call = new Call(this, req);
     const signal = call.signal;
@@ -585,7 +611,15 @@ class Client implements HttpTransport {
     try {
       res = await this.#run(call);
     } catch (e) {
-      err = e instanceof ClawError ? e : call.error(HttpErrorCode.NETWORK, `unexpected failure: ${String(e)}`, {}, e instanceof Error ? e : undefined);
+      err =
+        e instanceof ClawError
+          ? e
+          : call.error(
+              HttpErrorCode.NETWORK,
+              `unexpected failure: ${String(e)}`,
+              {},
+              e instanceof Error ? e : undefined,
+            );
     }
     if (signal !== undefined) unwatchSignal(signal, call);
     this.#finishCall(call, res, err);
@@ -597,8 +631,14 @@ class Client implements HttpTransport {
     const policy = call.policy;
     for (;;) {
       const attemptNo = ++call.attempt;
-      if (call.aborted) throw call.error(HttpErrorCode.ABORTED, `cancelled by the caller before attempt ${attemptNo}`, {});
-      if (this.#closed) throw call.error(HttpErrorCode.CLIENT_CLOSED, `expected an open HTTP client for attempt ${attemptNo}, found it closed`, {});
+      if (call.aborted)
+        throw call.error(HttpErrorCode.ABORTED, `cancelled by the caller before attempt ${attemptNo}`, {});
+      if (this.#closed)
+        throw call.error(
+          HttpErrorCode.CLIENT_CLOSED,
+          `expected an open HTTP client for attempt ${attemptNo}, found it closed`,
+          {},
+        );
       const remaining = call.deadlineAt - now();
       if (remaining <= 0) throw this.#deadlineError(call);
 
@@ -611,13 +651,17 @@ class Client implements HttpTransport {
       if (limit < MAX_TIMER_MS) a.timer = setTimeout(onAttemptTimer, Math.ceil(limit), a);
       call.current = a;
       const t0 = now();
-      this.pool(call.origin).dispatch({ path: call.path, method: call.method, headers: call.headers, body: call.body }, a);
+      this.pool(call.origin).dispatch(
+        { path: call.path, method: call.method, headers: call.headers, body: call.body },
+        a,
+      );
       await a.promise;
       call.current = null;
       const durationMs = now() - t0;
       const o = this.#outcome(call, a, limit);
 
-      const plan: RetryPlan = o.retryable && call.mayRetry && attemptNo < policy.maxAttempts ? this.#planRetry(call, o) : NO_RETRY;
+      const plan: RetryPlan =
+        o.retryable && call.mayRetry && attemptNo < policy.maxAttempts ? this.#planRetry(call, o) : NO_RETRY;
       const { retryInMs, stopError, stopNote } = plan;
       call.stopNote = stopNote;
       this.#attemptDone(call, o, durationMs, retryInMs, stopNote);
@@ -647,7 +691,9 @@ class Client implements HttpTransport {
     const retryAfter = res === undefined ? undefined : retryAfterOf(res.headers);
     const throttled =
       res !== undefined &&
-      (THROTTLING_STATUSES.has(res.status) || isThrottlingCode(res.headers['x-amzn-errortype']) || throttlingCodeOf(res.body) !== undefined);
+      (THROTTLING_STATUSES.has(res.status) ||
+        isThrottlingCode(res.headers['x-amzn-errortype']) ||
+        throttlingCodeOf(res.body) !== undefined);
     const wait = retryWaitMs(backoffMs(call.policy, call.attempt - 1, throttled, this.random), retryAfter?.ms);
     const left = call.deadlineAt - now();
     if (retryAfter !== undefined && retryAfter.ms >= left) {
@@ -734,7 +780,14 @@ class Client implements HttpTransport {
             ),
           };
         case 'deadline':
-          return { response: undefined, raw: EMPTY, code: HttpErrorCode.DEADLINE_EXCEEDED, retryable: false, timeoutish: true, error: this.#deadlineError(call) };
+          return {
+            response: undefined,
+            raw: EMPTY,
+            code: HttpErrorCode.DEADLINE_EXCEEDED,
+            retryable: false,
+            timeoutish: true,
+            error: this.#deadlineError(call),
+          };
         case 'aborted':
           return {
             response: undefined,
@@ -778,13 +831,19 @@ class Client implements HttpTransport {
         code,
         retryable,
         timeoutish,
-        error: call.error(code, `${what} (attempt ${call.attempt})`, typeof raw === 'string' ? { transportCode: raw } : {}, err),
+        error: call.error(
+          code,
+          `${what} (attempt ${call.attempt})`,
+          typeof raw === 'string' ? { transportCode: raw } : {},
+          err,
+        ),
       };
     }
 
     const status = a.status;
     const headers = flattenHeaders(a.headers);
-    const raw = a.size === 0 ? EMPTY : a.chunks.length === 1 ? (a.chunks[0] as Buffer) : Buffer.concat(a.chunks, a.size);
+    const raw =
+      a.size === 0 ? EMPTY : a.chunks.length === 1 ? (a.chunks[0] as Buffer) : Buffer.concat(a.chunks, a.size);
     const type = call.req.responseType ?? (isJsonType(headers['content-type']) ? 'json' : 'text');
     let body: unknown;
     let error: ClawError | undefined;
@@ -816,14 +875,35 @@ class Client implements HttpTransport {
       durationMs: 0,
     };
     if (call.idempotencyKey !== undefined) response.idempotencyKey = call.idempotencyKey;
-    if (error !== undefined) return { response: undefined, raw, code: error.code, retryable: false, timeoutish: false, error };
-    return { response, raw, code: undefined, retryable: RETRYABLE_STATUSES.has(status), timeoutish: false, error: undefined };
+    if (error !== undefined)
+      return { response: undefined, raw, code: error.code, retryable: false, timeoutish: false, error };
+    return {
+      response,
+      raw,
+      code: undefined,
+      retryable: RETRYABLE_STATUSES.has(status),
+      timeoutish: false,
+      error: undefined,
+    };
   }
 
-  #attemptDone(call: Call, o: Outcome, durationMs: number, retryInMs: number | undefined, stopNote: string | undefined): void {
+  #attemptDone(
+    call: Call,
+    o: Outcome,
+    durationMs: number,
+    retryInMs: number | undefined,
+    stopNote: string | undefined,
+  ): void {
     const status = o.response?.status;
     if (this.observers.length > 0) {
-      this.#notify('onAttempt', { endpoint: call.endpoint, method: call.method, attempt: call.attempt, status, errorCode: o.code, durationMs });
+      this.#notify('onAttempt', {
+        endpoint: call.endpoint,
+        method: call.method,
+        attempt: call.attempt,
+        status,
+        errorCode: o.code,
+        durationMs,
+      });
     }
     const level = retryInMs !== undefined ? 'info' : 'debug';
     if (!this.log.isLevelEnabled(level)) return;
@@ -849,9 +929,21 @@ class Client implements HttpTransport {
     const durationMs = now() - call.startedAt;
     const status = res?.status;
     if (this.observers.length > 0) {
-      this.#notify('onCall', { endpoint: call.endpoint, method: call.method, status, errorCode: err?.code, attempts: call.attempt, durationMs });
+      this.#notify('onCall', {
+        endpoint: call.endpoint,
+        method: call.method,
+        status,
+        errorCode: err?.code,
+        attempts: call.attempt,
+        durationMs,
+      });
     }
-    const level = err !== undefined || (status !== undefined && status >= 500) ? 'warn' : status !== undefined && status >= 400 ? 'info' : 'debug';
+    const level =
+      err !== undefined || (status !== undefined && status >= 500)
+        ? 'warn'
+        : status !== undefined && status >= 400
+          ? 'info'
+          : 'debug';
     if (!this.log.isLevelEnabled(level)) return;
     const line: Record<string, unknown> = {
       event: 'http.call',
@@ -884,7 +976,8 @@ class Client implements HttpTransport {
       try {
         (ob[hook] as ((i: typeof info) => void) | undefined)?.call(ob, info);
       } catch (e) {
-        if (this.log.isLevelEnabled('warn')) this.log.warn({ event: 'http.observer_failed', hook, error: redactString(String(e)) }, 'http observer threw');
+        if (this.log.isLevelEnabled('warn'))
+          this.log.warn({ event: 'http.observer_failed', hook, error: redactString(String(e)) }, 'http observer threw');
       }
     }
   }

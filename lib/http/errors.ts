@@ -52,7 +52,12 @@ export const HTTP_ERROR_HINTS: Readonly<Record<HttpErrorCode, string>> = Object.
   HTTP_CLIENT_CLOSED: 'The HTTP client was closed. Create a new client (createHttpClient) for further requests.',
 });
 
-export function httpError(code: HttpErrorCode, message: string, details: Record<string, unknown>, cause?: unknown): ClawError {
+export function httpError(
+  code: HttpErrorCode,
+  message: string,
+  details: Record<string, unknown>,
+  cause?: unknown,
+): ClawError {
   return new ClawError(code, message, {
     hint: HTTP_ERROR_HINTS[code],
     details,

@@ -105,7 +105,10 @@ export function parseRetryAfter(value: string | undefined | null, now: number = 
  * APIs for sub-second precision) when valid, else `Retry-After`. `raw` is the value as sent, for
  * messages. Undefined when neither header is present and parseable.
  */
-export function retryAfterOf(headers: Record<string, string | undefined>, now: number = Date.now()): { ms: number; raw: string } | undefined {
+export function retryAfterOf(
+  headers: Record<string, string | undefined>,
+  now: number = Date.now(),
+): { ms: number; raw: string } | undefined {
   const ms = headers['retry-after-ms']?.trim();
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return { ms: Math.ceil(Number(ms)), raw: `${ms} ms` };
   const value = headers['retry-after'];
@@ -117,7 +120,12 @@ export function retryAfterOf(headers: Record<string, string | undefined>, now: n
  * Full-jitter backoff before retry number `retry` (0 for the first retry):
  * `random · min(maxWaitMs, base · 2^retry)`, base = throttledBaseMs when throttled.
  */
-export function backoffMs(policy: RetryPolicy, retry: number, throttled: boolean, random: () => number = Math.random): number {
+export function backoffMs(
+  policy: RetryPolicy,
+  retry: number,
+  throttled: boolean,
+  random: () => number = Math.random,
+): number {
   const base = throttled ? policy.throttledBaseMs : policy.baseMs;
   const ceiling = Math.min(policy.maxWaitMs, base * 2 ** retry);
   return Math.floor(random() * ceiling);
@@ -170,7 +178,8 @@ export class RetryBudget {
       timeoutRetryCost: this.timeoutRetryCost,
       successRefund: this.successRefund,
     })) {
-      if (!Number.isFinite(v) || v < 0) throw new RangeError(`RetryBudget ${name} must be a finite number ≥ 0, got ${v}`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new RangeError(`RetryBudget ${name} must be a finite number ≥ 0, got ${v}`);
     }
     this.#tokens = this.capacity;
   }

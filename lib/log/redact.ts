@@ -67,7 +67,8 @@ export function redact<T>(value: T, depth = 0): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSensitiveKey(k) && v !== undefined && v !== null && !isStableCode(k, v) ? REDACTED : redact(v, depth + 1);
+      out[k] =
+        isSensitiveKey(k) && v !== undefined && v !== null && !isStableCode(k, v) ? REDACTED : redact(v, depth + 1);
     }
     return out as T;
   }

@@ -21,7 +21,16 @@ import { logger as rootLogger, redactString, type Logger } from '../log/index.js
 import { fitToBudget } from './budget.js';
 import { noteId } from './outbox.js';
 import { ContextTree } from './tree.js';
-import type { CurateResult, MemoryBackend, MemoryStats, Note, RecallHit, RecallOptions, RecallResult, SearchOptions } from './types.js';
+import type {
+  CurateResult,
+  MemoryBackend,
+  MemoryStats,
+  Note,
+  RecallHit,
+  RecallOptions,
+  RecallResult,
+  SearchOptions,
+} from './types.js';
 
 export const BRV_MAX_OUTPUT_CHARS = 512_000;
 const STDERR_CAP = 16_000;
@@ -47,7 +56,7 @@ export interface BrvResult {
   timestamp?: string;
 }
 
-const INSTALL_HINT = 'Install ByteRover\'s CLI with `npm install -g byterover-cli` (or set brvPath), then try again.';
+const INSTALL_HINT = "Install ByteRover's CLI with `npm install -g byterover-cli` (or set brvPath), then try again.";
 
 /** The last line of `out` that parses as a JSON object. */
 export function lastJsonLine(out: string): Record<string, unknown> | undefined {
@@ -80,7 +89,13 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
   const command = args[0] ?? '';
   return new Promise<BrvResult>((resolve, reject) => {
     if (o.signal?.aborted) {
-      reject(new ClawError('MEMORY_BRV_ABORTED', `expected \`brv ${command}\` to run, found the call aborted before it started`, { hint: 'The caller cancelled it.' }));
+      reject(
+        new ClawError(
+          'MEMORY_BRV_ABORTED',
+          `expected \`brv ${command}\` to run, found the call aborted before it started`,
+          { hint: 'The caller cancelled it.' },
+        ),
+      );
       return;
     }
     let out = '';
@@ -118,45 +133,88 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
     child.on('error', (e: NodeJS.ErrnoException) => {
       finish(() => {
         if (e.code === 'ENOENT') {
-          reject(new ClawError('MEMORY_BRV_NOT_FOUND', `expected the ByteRover CLI at ${JSON.stringify(o.brvPath)}, found no such executable`, { hint: INSTALL_HINT, cause: e }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_NOT_FOUND',
+              `expected the ByteRover CLI at ${JSON.stringify(o.brvPath)}, found no such executable`,
+              { hint: INSTALL_HINT, cause: e },
+            ),
+          );
         } else {
-          reject(new ClawError('MEMORY_BRV_FAILED', `expected \`brv ${command}\` to start, found ${e.code ?? 'an error'}: ${e.message}`, { hint: INSTALL_HINT, cause: e }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_FAILED',
+              `expected \`brv ${command}\` to start, found ${e.code ?? 'an error'}: ${e.message}`,
+              { hint: INSTALL_HINT, cause: e },
+            ),
+          );
         }
       });
     });
     child.on('close', (code, signal) => {
       finish(() => {
         if (why === 'timeout') {
-          reject(new ClawError('MEMORY_BRV_TIMEOUT', `expected \`brv ${command}\` to answer within ${o.timeoutMs} ms, found no answer (killed it)`, {
-            hint: 'Check `brv status`; a cold daemon start can take several seconds. Raise the timeout or try again.',
-            details: { command, timeoutMs: o.timeoutMs },
-          }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_TIMEOUT',
+              `expected \`brv ${command}\` to answer within ${o.timeoutMs} ms, found no answer (killed it)`,
+              {
+                hint: 'Check `brv status`; a cold daemon start can take several seconds. Raise the timeout or try again.',
+                details: { command, timeoutMs: o.timeoutMs },
+              },
+            ),
+          );
           return;
         }
         if (why === 'abort') {
-          reject(new ClawError('MEMORY_BRV_ABORTED', `expected \`brv ${command}\` to finish, found the call aborted (killed it)`, { hint: 'The caller cancelled it.' }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_ABORTED',
+              `expected \`brv ${command}\` to finish, found the call aborted (killed it)`,
+              { hint: 'The caller cancelled it.' },
+            ),
+          );
           return;
         }
         const last = lastJsonLine(out);
         const stderrTail = redactString(err.trim().split('\n').slice(-5).join('\n'));
         if (!last) {
-          reject(new ClawError('MEMORY_BRV_FAILED', `expected \`brv ${command} --format json\` to print a JSON result line, found ${out.trim() ? (truncated ? `more than ${cap} characters of output` : 'none parseable') : 'no output'} (exit ${code ?? signal})`, {
-            hint: stderrTail ? `brv said: ${stderrTail}` : INSTALL_HINT,
-            details: { command, exitCode: code, signal, truncated },
-          }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_FAILED',
+              `expected \`brv ${command} --format json\` to print a JSON result line, found ${out.trim() ? (truncated ? `more than ${cap} characters of output` : 'none parseable') : 'no output'} (exit ${code ?? signal})`,
+              {
+                hint: stderrTail ? `brv said: ${stderrTail}` : INSTALL_HINT,
+                details: { command, exitCode: code, signal, truncated },
+              },
+            ),
+          );
           return;
         }
         const data = (last.data && typeof last.data === 'object' ? last.data : {}) as Record<string, unknown>;
         const success = last.success === true && code === 0;
         if (!success) {
           const said = [data.error, data.message].find((m): m is string => typeof m === 'string') ?? stderrTail ?? '';
-          reject(new ClawError('MEMORY_BRV_FAILED', `expected \`brv ${command}\` to succeed, found ${last.success === false ? 'success: false' : `exit ${code ?? signal}`}${said ? `: ${redactString(said)}` : ''}`, {
-            hint: /provider/i.test(said) ? 'Connect an LLM provider in brv (`brv providers connect byterover`); `brv search` needs none.' : 'Run the same brv command by hand to see its full output; `brv status` shows the daemon and project state.',
-            details: { command, exitCode: code, status: data.status },
-          }));
+          reject(
+            new ClawError(
+              'MEMORY_BRV_FAILED',
+              `expected \`brv ${command}\` to succeed, found ${last.success === false ? 'success: false' : `exit ${code ?? signal}`}${said ? `: ${redactString(said)}` : ''}`,
+              {
+                hint: /provider/i.test(said)
+                  ? 'Connect an LLM provider in brv (`brv providers connect byterover`); `brv search` needs none.'
+                  : 'Run the same brv command by hand to see its full output; `brv status` shows the daemon and project state.',
+                details: { command, exitCode: code, status: data.status },
+              },
+            ),
+          );
           return;
         }
-        resolve({ command: typeof last.command === 'string' ? last.command : command, success: true, data, ...(typeof last.timestamp === 'string' ? { timestamp: last.timestamp } : {}) });
+        resolve({
+          command: typeof last.command === 'string' ? last.command : command,
+          success: true,
+          data,
+          ...(typeof last.timestamp === 'string' ? { timestamp: last.timestamp } : {}),
+        });
       });
     });
   });
@@ -205,7 +263,10 @@ export class BrvMemory implements MemoryBackend {
     const k = Math.min(50, Math.max(1, opts.k ?? 10));
     const res = await this.run(['search', '--format', 'json', '--limit', String(k), '--', q], 'search', opts.signal);
     const results = Array.isArray(res.data.results) ? res.data.results : [];
-    return results.map(toHit).filter((h): h is RecallHit => h !== undefined).slice(0, k);
+    return results
+      .map(toHit)
+      .filter((h): h is RecallHit => h !== undefined)
+      .slice(0, k);
   }
 
   async recall(query: string, opts: RecallOptions = {}): Promise<RecallResult> {
@@ -214,7 +275,10 @@ export class BrvMemory implements MemoryBackend {
   }
 
   /** `brv query`: an answer synthesised by brv's LLM provider from the tree. */
-  async query(question: string, opts: { signal?: AbortSignal } = {}): Promise<{ answer: string; data: Record<string, unknown> }> {
+  async query(
+    question: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ answer: string; data: Record<string, unknown> }> {
     const res = await this.run(['query', '--format', 'json', '--', question.slice(0, QUERY_CAP)], 'query', opts.signal);
     const answer = typeof res.data.result === 'string' ? res.data.result : '';
     return { answer, data: res.data };
@@ -223,12 +287,21 @@ export class BrvMemory implements MemoryBackend {
   /** `brv curate --detach`: brv's own curation (LLM) decides the file; we get its task id. */
   async curate(note: Note, opts: { signal?: AbortSignal } = {}): Promise<CurateResult> {
     if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
-      throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', { hint: 'Pass the text to remember.' });
+      throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
+        hint: 'Pass the text to remember.',
+      });
     }
     const tags = note.tags ?? [];
-    const text = [note.title ? `${note.title}: ` : '', note.content.trim(), tags.length ? `\nTags: ${tags.join(', ')}` : ''].join('');
+    const text = [
+      note.title ? `${note.title}: ` : '',
+      note.content.trim(),
+      tags.length ? `\nTags: ${tags.join(', ')}` : '',
+    ].join('');
     const res = await this.run(['curate', '--detach', '--format', 'json', '--', text], 'curate', opts.signal);
-    const id = typeof res.data.taskId === 'string' ? res.data.taskId : noteId({ title: note.title ?? '', content: note.content, tags, path: note.path });
+    const id =
+      typeof res.data.taskId === 'string'
+        ? res.data.taskId
+        : noteId({ title: note.title ?? '', content: note.content, tags, path: note.path });
     return { id, path: undefined, status: 'queued' };
   }
 

@@ -34,7 +34,11 @@ export interface CurateContext {
 function deriveTitle(note: Note): string {
   const given = note.title?.trim();
   if (given) return given.slice(0, 200);
-  const line = note.content.split(/\r?\n/).map((l) => l.replace(/^\s*#+\s*/, '').trim()).find(Boolean) ?? '';
+  const line =
+    note.content
+      .split(/\r?\n/)
+      .map((l) => l.replace(/^\s*#+\s*/, '').trim())
+      .find(Boolean) ?? '';
   return (line.length > 80 ? `${line.slice(0, 79)}…` : line) || 'Note';
 }
 
@@ -49,7 +53,17 @@ function normalizeTags(tags: readonly unknown[] | undefined): string[] {
 }
 
 export function entryFor(doc: TreeDoc, id: string, createdAt: string): OutboxEntry {
-  return { v: 1, id, path: doc.path, title: doc.note.title, tags: doc.note.tags, content: doc.text, createdAt, state: 'pending', attempts: 0 };
+  return {
+    v: 1,
+    id,
+    path: doc.path,
+    title: doc.note.title,
+    tags: doc.note.tags,
+    content: doc.text,
+    createdAt,
+    state: 'pending',
+    attempts: 0,
+  };
 }
 
 /** A file is synced when the state's manifest has it with exactly this content. */
@@ -64,9 +78,13 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
     });
   }
   if (note.content.length > MAX_NOTE_CHARS) {
-    throw new ClawError('MEMORY_NOTE_TOO_LARGE', `expected a note of at most ${MAX_NOTE_CHARS} characters, found ${note.content.length}`, {
-      hint: 'Split it into several notes; each should hold one decision, pattern or fact.',
-    });
+    throw new ClawError(
+      'MEMORY_NOTE_TOO_LARGE',
+      `expected a note of at most ${MAX_NOTE_CHARS} characters, found ${note.content.length}`,
+      {
+        hint: 'Split it into several notes; each should hold one decision, pattern or fact.',
+      },
+    );
   }
   const title = deriveTitle(note);
   const tags = normalizeTags(note.tags);
@@ -90,18 +108,36 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
   let rel: string | undefined;
   const refused = new Set<string>();
   for (let i = 0; i < 100 && rel === undefined; i++) {
-    const target = await chooseNotePath(ctx.tree.root, { title, ...(note.path !== undefined ? { desired: note.path } : {}) }, (p) => refused.has(p));
+    const target = await chooseNotePath(
+      ctx.tree.root,
+      { title, ...(note.path !== undefined ? { desired: note.path } : {}) },
+      (p) => refused.has(p),
+    );
     if (await createFileExclusive(target.abs, text)) rel = target.rel;
     else refused.add(target.rel); // created by someone else between the check and the link: next name
   }
   if (rel === undefined) {
-    throw new ClawError('MEMORY_NAME_EXHAUSTED', `expected to create a new file for "${title}", found every candidate name taken while writing`, {
-      hint: 'Another process is writing the same names; try again.',
-    });
+    throw new ClawError(
+      'MEMORY_NAME_EXHAUSTED',
+      `expected to create a new file for "${title}", found every candidate name taken while writing`,
+      {
+        hint: 'Another process is writing the same names; try again.',
+      },
+    );
   }
   await step(ctx.hooks, 'curate:file-written', { id, path: rel });
 
-  await ctx.outbox.put({ v: 1, id, path: rel, title, tags, content: text, createdAt: created, state: 'pending', attempts: 0 });
+  await ctx.outbox.put({
+    v: 1,
+    id,
+    path: rel,
+    title,
+    tags,
+    content: text,
+    createdAt: created,
+    state: 'pending',
+    attempts: 0,
+  });
   await step(ctx.hooks, 'curate:outbox-written', { id, path: rel });
   return { id, path: rel, status: 'written' };
 }
@@ -110,7 +146,9 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
  * Re-enqueues notes written by curate (they carry `claw_id`) that have no outbox entry and are not
  * synced: what a crash between writing the file and writing its entry leaves. Returns the ids added.
  */
-export async function recoverOrphans(ctx: Pick<CurateContext, 'tree' | 'outbox' | 'loadState' | 'now'>): Promise<string[]> {
+export async function recoverOrphans(
+  ctx: Pick<CurateContext, 'tree' | 'outbox' | 'loadState' | 'now'>,
+): Promise<string[]> {
   await ctx.tree.refresh();
   const state = await ctx.loadState();
   const queued = new Set((await ctx.outbox.list()).map((e) => e.id));

@@ -14,6 +14,10 @@ export interface StepHooks {
   at?(point: StepPoint, info: Record<string, unknown>): void | Promise<void>;
 }
 
-export async function step(hooks: StepHooks | undefined, point: StepPoint, info: Record<string, unknown> = {}): Promise<void> {
+export async function step(
+  hooks: StepHooks | undefined,
+  point: StepPoint,
+  info: Record<string, unknown> = {},
+): Promise<void> {
   if (hooks?.at) await hooks.at(point, info);
 }

@@ -101,9 +101,13 @@ export class LocalMemory implements MemoryBackend {
     if (!factory) {
       const native = await loadNativeRecall();
       if (!native.factory) {
-        throw new ClawError('MEMORY_ENGINE_UNAVAILABLE', `expected the native recall engine, found none: ${native.reason ?? 'unknown reason'}`, {
-          hint: 'Build the addon (`npm run build:native`) or use the brv backend (ByteRover\'s CLI).',
-        });
+        throw new ClawError(
+          'MEMORY_ENGINE_UNAVAILABLE',
+          `expected the native recall engine, found none: ${native.reason ?? 'unknown reason'}`,
+          {
+            hint: "Build the addon (`npm run build:native`) or use the brv backend (ByteRover's CLI).",
+          },
+        );
       }
       factory = native.factory;
     }
@@ -121,7 +125,8 @@ export class LocalMemory implements MemoryBackend {
   }
 
   private apply(c: TreeChanges): void {
-    if (c.added.length > 1 && this.index.addBatch) this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
+    if (c.added.length > 1 && this.index.addBatch)
+      this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
     else for (const d of c.added) this.index.add(d.path, d.text);
     for (const d of c.updated) this.index.update(d.path, d.text);
     for (const p of c.removed) this.index.remove(p);
@@ -134,24 +139,38 @@ export class LocalMemory implements MemoryBackend {
   }
 
   private async fresh(): Promise<void> {
-    if (this.closed) throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', { hint: 'Open a new one with LocalMemory.open().' });
+    if (this.closed)
+      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+        hint: 'Open a new one with LocalMemory.open().',
+      });
     if (!this.watching && this.tree.staleness() > (this.o.maxStalenessMs ?? 1000)) await this.tree.refresh();
   }
 
   async search(query: string, opts: SearchOptions = {}): Promise<RecallHit[]> {
     if (!this.o.onRecall) return this.query(query, opts);
-    return this.timed('search', () => this.query(query, opts), (h) => h.length);
+    return this.timed(
+      'search',
+      () => this.query(query, opts),
+      (h) => h.length,
+    );
   }
 
   async recall(query: string, opts: RecallOptions = {}): Promise<RecallResult> {
-    const run = async (): Promise<RecallResult> => fitToBudget(await this.query(query, opts), opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
+    const run = async (): Promise<RecallResult> =>
+      fitToBudget(
+        await this.query(query, opts),
+        opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget },
+      );
     if (!this.o.onRecall) return run();
     return this.timed('recall', run, (r) => r.hits.length);
   }
 
   private async query(query: string, opts: SearchOptions): Promise<RecallHit[]> {
     await this.fresh();
-    if (opts.signal?.aborted) throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', { hint: 'The caller cancelled it.' });
+    if (opts.signal?.aborted)
+      throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', {
+        hint: 'The caller cancelled it.',
+      });
     return this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10));
   }
 
@@ -177,9 +196,18 @@ export class LocalMemory implements MemoryBackend {
   }
 
   async curate(note: Note, opts: { id?: string; signal?: AbortSignal } = {}): Promise<CurateResult> {
-    if (this.closed) throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', { hint: 'Open a new one with LocalMemory.open().' });
+    if (this.closed)
+      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+        hint: 'Open a new one with LocalMemory.open().',
+      });
     const res = await curateNote(
-      { tree: this.tree, outbox: this.outbox, loadState: () => loadSyncState(this.stateDir), ...(this.o.hooks ? { hooks: this.o.hooks } : {}), ...(this.o.now ? { now: this.o.now } : {}) },
+      {
+        tree: this.tree,
+        outbox: this.outbox,
+        loadState: () => loadSyncState(this.stateDir),
+        ...(this.o.hooks ? { hooks: this.o.hooks } : {}),
+        ...(this.o.now ? { now: this.o.now } : {}),
+      },
       note,
       opts.id === undefined ? {} : { id: opts.id },
     );
@@ -188,7 +216,10 @@ export class LocalMemory implements MemoryBackend {
   }
 
   /** Sync with one ByteRover space through lib/byterover's client. */
-  sync(client: CoGitClient, space: { teamId: string; spaceId: string; branch?: string; batchSize?: number }): MemorySync {
+  sync(
+    client: CoGitClient,
+    space: { teamId: string; spaceId: string; branch?: string; batchSize?: number },
+  ): MemorySync {
     return new MemorySync({
       tree: this.tree,
       outbox: this.outbox,

@@ -59,7 +59,8 @@ export function extractHeadings(body: string): Array<{ level: number; text: stri
 }
 
 const SIMPLE_KEY = /^([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*$/;
-const SPECIAL = /^(?:true|false|yes|no|on|off|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|0x[\da-f]+|0o[0-7]+|[-+]?\.inf|\.nan)$/i;
+const SPECIAL =
+  /^(?:true|false|yes|no|on|off|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|0x[\da-f]+|0o[0-7]+|[-+]?\.inf|\.nan)$/i;
 
 function plainScalar(v: string): boolean {
   return v !== '' && !/^[-?:,[\]{}#&*!|>'"%@`]/.test(v) && !/: |\s#/.test(v) && !SPECIAL.test(v);
@@ -95,8 +96,16 @@ export function fastFrontmatter(yaml: string): Record<string, unknown> | undefin
 }
 
 function asTags(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((t) => typeof t === 'string' || typeof t === 'number').map((t) => String(t).trim()).filter(Boolean);
-  if (typeof v === 'string') return v.split(',').map((t) => t.trim()).filter(Boolean);
+  if (Array.isArray(v))
+    return v
+      .filter((t) => typeof t === 'string' || typeof t === 'number')
+      .map((t) => String(t).trim())
+      .filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   return [];
 }
 
@@ -145,7 +154,10 @@ export function parseNote(text: string, path = ''): ParsedNote {
 }
 
 /** Renders a note file: frontmatter (title, tags, claw_id, created) then the body. */
-export function renderNote(fields: { id: string; title: string; tags: string[]; created: string }, content: string): string {
+export function renderNote(
+  fields: { id: string; title: string; tags: string[]; created: string },
+  content: string,
+): string {
   const fm = stringifyYaml(
     { title: fields.title, tags: fields.tags, claw_id: fields.id, created: fields.created },
     { lineWidth: 0 },

@@ -32,7 +32,9 @@ export function loadNativeRecall(): Promise<NativeRecall> {
       const missing = err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('native');
       return {
         factory: undefined,
-        reason: missing ? 'lib/native.ts is not there yet (the native binding has not landed)' : `loading lib/native.ts failed: ${err.message}`,
+        reason: missing
+          ? 'lib/native.ts is not there yet (the native binding has not landed)'
+          : `loading lib/native.ts failed: ${err.message}`,
       };
     }
     const create = mod.createRecallIndex;
@@ -44,7 +46,10 @@ export function loadNativeRecall(): Promise<NativeRecall> {
       (create as () => RecallIndex)().close?.();
     } catch (e) {
       const err = e as { code?: string; message?: string };
-      return { factory: undefined, reason: `the native addon did not load${err.code ? ` (${err.code})` : ''}: ${err.message ?? String(e)}` };
+      return {
+        factory: undefined,
+        reason: `the native addon did not load${err.code ? ` (${err.code})` : ''}: ${err.message ?? String(e)}`,
+      };
     }
     return { factory: () => (create as () => RecallIndex)(), reason: undefined };
   })();

@@ -38,8 +38,16 @@ export const OutboxEntrySchema = z.object({
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
 /** The stable id of a note: 24 hex chars of sha256 over its identity fields. */
-export function noteId(note: { title: string; content: string; tags: readonly string[]; path?: string | undefined }): string {
-  return sha256(JSON.stringify(['claw-note/1', note.title, note.content, [...note.tags], note.path ?? null])).slice(0, 24);
+export function noteId(note: {
+  title: string;
+  content: string;
+  tags: readonly string[];
+  path?: string | undefined;
+}): string {
+  return sha256(JSON.stringify(['claw-note/1', note.title, note.content, [...note.tags], note.path ?? null])).slice(
+    0,
+    24,
+  );
 }
 
 export class Outbox {
@@ -92,7 +100,9 @@ export class Outbox {
       const e = this.parse(raw, name);
       if (e) out.push(e);
     }
-    return out.sort((a, b) => (a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt)));
+    return out.sort((a, b) =>
+      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt),
+    );
   }
 
   /** Writes (creates or replaces) an entry durably. */

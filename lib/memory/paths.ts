@@ -11,13 +11,18 @@ import { lstat, realpath } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { ClawError } from '../errors.js';
 
-const escapeHint = 'Give a path relative to the context tree, without `..`, and not through a symlink that leaves the tree.';
+const escapeHint =
+  'Give a path relative to the context tree, without `..`, and not through a symlink that leaves the tree.';
 
 function escape(path: string, why: string): ClawError {
-  return new ClawError('MEMORY_PATH_ESCAPE', `expected a path inside the context tree, found ${JSON.stringify(path)} (${why})`, {
-    hint: escapeHint,
-    details: { path },
-  });
+  return new ClawError(
+    'MEMORY_PATH_ESCAPE',
+    `expected a path inside the context tree, found ${JSON.stringify(path)} (${why})`,
+    {
+      hint: escapeHint,
+      details: { path },
+    },
+  );
 }
 
 /** Checks the shape of a tree-relative path and returns it normalized (`a/b.md`). No I/O. */
@@ -118,7 +123,11 @@ export async function chooseNotePath(
     const target = await resolveInTree(treeRoot, rel);
     if (!taken(target.rel) && !(await exists(target.abs))) return target;
   }
-  throw new ClawError('MEMORY_NAME_EXHAUSTED', `expected a free file name for ${JSON.stringify(stem)}, found 9,999 taken`, {
-    hint: 'Give the note a more specific title or path.',
-  });
+  throw new ClawError(
+    'MEMORY_NAME_EXHAUSTED',
+    `expected a free file name for ${JSON.stringify(stem)}, found 9,999 taken`,
+    {
+      hint: 'Give the note a more specific title or path.',
+    },
+  );
 }

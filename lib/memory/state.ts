@@ -42,22 +42,31 @@ export async function loadSyncState(stateDir: string, branch = 'main'): Promise<
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(branch);
     throw e;
   }
-  const parsed = SyncStateSchema.safeParse((() => {
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      return undefined;
-    }
-  })());
+  const parsed = SyncStateSchema.safeParse(
+    (() => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return undefined;
+      }
+    })(),
+  );
   if (!parsed.success) {
-    throw new ClawError('MEMORY_STATE_CORRUPT', `expected ${file} to hold lib/memory's sync state (JSON, v1), found something else`, {
-      hint: 'Move the file aside and run `claw-byterover pull` to rebuild it (local notes are kept).',
-      details: { file },
-    });
+    throw new ClawError(
+      'MEMORY_STATE_CORRUPT',
+      `expected ${file} to hold lib/memory's sync state (JSON, v1), found something else`,
+      {
+        hint: 'Move the file aside and run `claw-byterover pull` to rebuild it (local notes are kept).',
+        details: { file },
+      },
+    );
   }
   return parsed.data;
 }
 
 export async function saveSyncState(stateDir: string, state: SyncState): Promise<void> {
-  await writeFileAtomic(join(stateDir, 'sync-state.json'), `${JSON.stringify(SyncStateSchema.parse(state), null, 1)}\n`);
+  await writeFileAtomic(
+    join(stateDir, 'sync-state.json'),
+    `${JSON.stringify(SyncStateSchema.parse(state), null, 1)}\n`,
+  );
 }

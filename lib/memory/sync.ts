@@ -118,7 +118,10 @@ export class MemorySync {
   }
 
   private snapshot(signal: AbortSignal | undefined): Promise<Snapshot> {
-    return this.o.client.pullSnapshot(this.o.teamId, this.o.spaceId, { branch: this.branch, ...(signal ? { signal } : {}) });
+    return this.o.client.pullSnapshot(this.o.teamId, this.o.spaceId, {
+      branch: this.branch,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   private async doPull(signal: AbortSignal | undefined): Promise<PullResult> {
@@ -198,7 +201,16 @@ export class MemorySync {
       pulledAt: new Date().toISOString(),
     });
     await tree.refresh();
-    this.log.info({ commitSha: snap.commitSha, added: result.added.length, updated: result.updated.length, deleted: result.deleted.length, kept: result.kept.length }, 'pulled');
+    this.log.info(
+      {
+        commitSha: snap.commitSha,
+        added: result.added.length,
+        updated: result.updated.length,
+        deleted: result.deleted.length,
+        kept: result.kept.length,
+      },
+      'pulled',
+    );
     return result;
   }
 
@@ -215,22 +227,37 @@ export class MemorySync {
       // The previous push may have committed these: look for their ids on the remote before resending.
       const snap = await this.snapshot(signal);
       base = snap.commitSha;
-      const remoteTexts = snap.files.map((f) => ({ path: treePath(f.path), text: f.text ?? '', hash: sha256(f.bytes) }));
+      const remoteTexts = snap.files.map((f) => ({
+        path: treePath(f.path),
+        text: f.text ?? '',
+        hash: sha256(f.bytes),
+      }));
       const manifest = { ...state.manifest };
       const landed: OutboxEntry[] = [];
       for (const e of entries) {
         if (e.state !== 'inflight') continue;
-        const hit = remoteTexts.find((f) => parseNote(f.text, f.path).id === e.id || f.text.includes(`claw_id: ${e.id}`));
+        const hit = remoteTexts.find(
+          (f) => parseNote(f.text, f.path).id === e.id || f.text.includes(`claw_id: ${e.id}`),
+        );
         if (!hit) continue;
         landed.push(e);
         manifest[hit.path] = hit.hash;
       }
       if (landed.length > 0) {
-        state = { ...state, branch: this.branch, commitSha: snap.commitSha, manifest, pushedAt: new Date().toISOString() };
+        state = {
+          ...state,
+          branch: this.branch,
+          commitSha: snap.commitSha,
+          manifest,
+          pushedAt: new Date().toISOString(),
+        };
         await saveSyncState(this.o.stateDir, state);
         for (const e of landed) await outbox.remove(e.id);
         summary.confirmed.push(...landed.map((e) => e.id));
-        this.log.info({ ids: summary.confirmed }, 'outbox entries already on ByteRover (an earlier push committed them); not resent');
+        this.log.info(
+          { ids: summary.confirmed },
+          'outbox entries already on ByteRover (an earlier push committed them); not resent',
+        );
       }
       entries = entries.filter((e) => !landed.includes(e));
     }
@@ -244,10 +271,19 @@ export class MemorySync {
         const { abs } = await resolveInTree(tree.root, e.path);
         const content = (await readText(abs)) ?? e.content;
         const parsed = parseNote(content, e.path);
-        memories.push({ e, content, memory: { path: e.path, title: parsed.title, content, tags: parsed.tags, operation: 'add' as const } });
+        memories.push({
+          e,
+          content,
+          memory: { path: e.path, title: parsed.title, content, tags: parsed.tags, operation: 'add' as const },
+        });
       }
       for (const m of memories) {
-        await outbox.put({ ...m.e, state: 'inflight', attempts: m.e.attempts + 1, ...(base ? { lastBaseSha: base } : {}) });
+        await outbox.put({
+          ...m.e,
+          state: 'inflight',
+          attempts: m.e.attempts + 1,
+          ...(base ? { lastBaseSha: base } : {}),
+        });
       }
       await step(this.o.hooks, 'push:inflight-marked', { ids: batch.map((e) => e.id) });
       let res: PushResult;
@@ -260,11 +296,17 @@ export class MemorySync {
           ...(signal ? { signal } : {}),
         });
       } catch (e) {
-        throw new ClawError('MEMORY_PUSH_FAILED', `expected ByteRover to accept ${batch.length} note(s), found an error: ${(e as Error).message}`, {
-          hint: (e as { hint?: string }).hint ?? 'The notes stay in the outbox; run push again (a note that did land is detected and not sent twice).',
-          details: { ids: batch.map((b) => b.id), code: (e as { code?: unknown }).code },
-          cause: e,
-        });
+        throw new ClawError(
+          'MEMORY_PUSH_FAILED',
+          `expected ByteRover to accept ${batch.length} note(s), found an error: ${(e as Error).message}`,
+          {
+            hint:
+              (e as { hint?: string }).hint ??
+              'The notes stay in the outbox; run push again (a note that did land is detected and not sent twice).',
+            details: { ids: batch.map((b) => b.id), code: (e as { code?: unknown }).code },
+            cause: e,
+          },
+        );
       }
       await step(this.o.hooks, 'push:committed', { commitSha: res.commitSha });
       const manifest = { ...state.manifest };
@@ -278,7 +320,10 @@ export class MemorySync {
       base = res.commitSha;
     }
     summary.commitSha = state.commitSha;
-    this.log.info({ pushed: summary.pushed.length, confirmed: summary.confirmed.length, commitSha: summary.commitSha }, 'pushed');
+    this.log.info(
+      { pushed: summary.pushed.length, confirmed: summary.confirmed.length, commitSha: summary.commitSha },
+      'pushed',
+    );
     return summary;
   }
 }

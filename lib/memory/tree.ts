@@ -173,7 +173,10 @@ export class ContextTree {
       return; // vanished mid-scan: treated as removed
     }
     if (st.size > BigInt(this.maxFileBytes)) {
-      this.log.warn({ path: rel, size: Number(st.size), max: this.maxFileBytes }, 'context tree note skipped: too large');
+      this.log.warn(
+        { path: rel, size: Number(st.size), max: this.maxFileBytes },
+        'context tree note skipped: too large',
+      );
       return;
     }
     const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
@@ -188,7 +191,11 @@ export class ContextTree {
       return;
     }
     const note = parseNote(text, rel);
-    if (note.frontmatterError) this.log.warn({ path: rel, error: note.frontmatterError }, 'context tree note has invalid frontmatter; ignored it');
+    if (note.frontmatterError)
+      this.log.warn(
+        { path: rel, error: note.frontmatterError },
+        'context tree note has invalid frontmatter; ignored it',
+      );
     const doc: TreeDoc = { path: rel, note, text, size: Number(st.size), stamp };
     this.docs.set(rel, doc);
     if (!prev) changes.added.push(doc);

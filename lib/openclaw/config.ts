@@ -136,7 +136,8 @@ export function describeSecretRef(ref: SecretRef): string {
 export function configLayer(cfg: PluginConfig): ConfigLayer {
   const values: Record<string, unknown> = {};
   if (cfg.apiKey) values.apiKey = cfg.apiKey;
-  for (const k of ['team', 'space', 'branch', 'dataDir', 'logLevel'] as const) if (cfg[k] !== undefined) values[k] = cfg[k];
+  for (const k of ['team', 'space', 'branch', 'dataDir', 'logLevel'] as const)
+    if (cfg[k] !== undefined) values[k] = cfg[k];
   if (cfg.byterover) {
     const urls = Object.fromEntries(Object.entries(cfg.byterover).filter(([, v]) => v !== undefined));
     if (Object.keys(urls).length > 0) values.byterover = urls;
@@ -157,9 +158,16 @@ export interface TreeLocation {
  * else `<parent>/.<name>.claw-byterover` beside a custom tree (as the CLI places it), so two trees
  * never share an outbox.
  */
-export function treeLocation(cfg: Pick<PluginConfig, 'projectDir' | 'contextTree'>, workspaceDir: string | undefined): TreeLocation {
+export function treeLocation(
+  cfg: Pick<PluginConfig, 'projectDir' | 'contextTree'>,
+  workspaceDir: string | undefined,
+): TreeLocation {
   const base = workspaceDir ?? process.cwd();
-  const projectRoot = cfg.projectDir ? (isAbsolute(cfg.projectDir) ? cfg.projectDir : resolve(base, cfg.projectDir)) : resolve(base);
+  const projectRoot = cfg.projectDir
+    ? isAbsolute(cfg.projectDir)
+      ? cfg.projectDir
+      : resolve(base, cfg.projectDir)
+    : resolve(base);
   const standard = resolve(projectRoot, '.brv', 'context-tree');
   const treeRoot = cfg.contextTree ? resolve(projectRoot, cfg.contextTree) : standard;
   if (treeRoot === standard) return { projectRoot, treeRoot, stateDir: resolve(projectRoot, '.brv', 'claw-byterover') };

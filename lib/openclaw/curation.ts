@@ -32,7 +32,8 @@ const REMEMBER =
   /^(?:please[,\s]+)?(?:remember|note|keep in mind|don'?t forget|do not forget|for future reference)\b(?:\s+that\b)?\s*[:,-]?\s*(.+)$/i;
 const DECISION = /^(?:decision|decided)\s*:\s*(.+)$|^(we decided\s+(?:to|that|on)\b.+)$/i;
 /** Tokens that look like credentials: provider prefixes, PEM blocks, long unbroken key-like runs. */
-const KEYLIKE = /(?:\b(?:sk|pk|rk|ghp|gho|ghs|xox[abp]|glpat|brv)[-_][A-Za-z0-9_-]{8,}|AKIA[0-9A-Z]{12,}|-----BEGIN [A-Z ]*KEY-----|\b[A-Za-z0-9+/_-]{40,}\b)/;
+const KEYLIKE =
+  /(?:\b(?:sk|pk|rk|ghp|gho|ghs|xox[abp]|glpat|brv)[-_][A-Za-z0-9_-]{8,}|AKIA[0-9A-Z]{12,}|-----BEGIN [A-Z ]*KEY-----|\b[A-Za-z0-9+/_-]{40,}\b)/;
 
 export interface CuratedCandidate {
   kind: 'remember' | 'decision';
@@ -52,7 +53,11 @@ function statements(text: string): string[] {
 }
 
 function clean(s: string): string {
-  return s.replace(/\s+/g, ' ').trim().replace(/^["'“”]+|["'“”]+$/g, '').trim();
+  return s
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^["'“”]+|["'“”]+$/g, '')
+    .trim();
 }
 
 function acceptable(s: string): boolean {

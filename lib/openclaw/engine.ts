@@ -50,7 +50,7 @@ const MIN_ADDITION_TOKENS = 40;
 const KEPT_KEYS = 2000;
 
 export const ADDITION_HEADER =
-  '## ByteRover memory\nNotes recalled from the project\'s ByteRover context tree for this request. Each note shows its path in parentheses: cite the path when you rely on a note, and prefer the user\'s current instructions when they disagree.\n\n';
+  "## ByteRover memory\nNotes recalled from the project's ByteRover context tree for this request. Each note shows its path in parentheses: cite the path when you rely on a note, and prefer the user's current instructions when they disagree.\n\n";
 
 export interface EngineOptions {
   runtime: PluginRuntime;
@@ -64,14 +64,18 @@ export interface EngineOptions {
 }
 
 /** The budget of the addition for a turn, in estimated tokens. */
-export function additionBudget(tokenBudget: number | undefined, recall: { maxTokens: number; budgetShare: number }): number {
+export function additionBudget(
+  tokenBudget: number | undefined,
+  recall: { maxTokens: number; budgetShare: number },
+): number {
   if (tokenBudget === undefined || !Number.isFinite(tokenBudget) || tokenBudget <= 0) return recall.maxTokens;
   return Math.min(recall.maxTokens, Math.floor(tokenBudget * recall.budgetShare));
 }
 
 /** The query for a turn: the host's prompt, else the last user message; trimmed, capped. */
 export function queryOf(params: Pick<AssembleParams, 'prompt' | 'messages'>): string {
-  const prompt = typeof params.prompt === 'string' && params.prompt.trim() ? params.prompt : lastUserText(params.messages ?? []);
+  const prompt =
+    typeof params.prompt === 'string' && params.prompt.trim() ? params.prompt : lastUserText(params.messages ?? []);
   return prompt.replace(/\s+/g, ' ').trim().slice(0, MAX_QUERY_CHARS);
 }
 
@@ -110,13 +114,19 @@ function failure(e: unknown): { error: string; reason: string } {
 }
 
 function turnOf(params: AfterTurnParams): AgentMessage[] {
-  const from = Number.isInteger(params.prePromptMessageCount) && params.prePromptMessageCount >= 0 ? params.prePromptMessageCount : 0;
+  const from =
+    Number.isInteger(params.prePromptMessageCount) && params.prePromptMessageCount >= 0
+      ? params.prePromptMessageCount
+      : 0;
   return (params.messages ?? []).slice(from);
 }
 
 async function defaultDelegate(params: CompactParams): Promise<CompactResult> {
-  const core = await importHostSdk<{ delegateCompactionToRuntime?: (p: CompactParams) => Promise<CompactResult> }>('core');
-  if (typeof core.delegateCompactionToRuntime !== 'function') throw new Error('openclaw/plugin-sdk/core has no delegateCompactionToRuntime');
+  const core = await importHostSdk<{ delegateCompactionToRuntime?: (p: CompactParams) => Promise<CompactResult> }>(
+    'core',
+  );
+  if (typeof core.delegateCompactionToRuntime !== 'function')
+    throw new Error('openclaw/plugin-sdk/core has no delegateCompactionToRuntime');
   return core.delegateCompactionToRuntime(params);
 }
 
@@ -139,7 +149,10 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
   };
 
   /** Curates a turn; returns how many notes were newly written. Never throws. */
-  const curateTurn = async (turn: AgentMessage[], meta: { sessionKey?: string; isHeartbeat?: boolean; via: string }): Promise<number> => {
+  const curateTurn = async (
+    turn: AgentMessage[],
+    meta: { sessionKey?: string; isHeartbeat?: boolean; via: string },
+  ): Promise<number> => {
     if (!cfg.curate.afterTurn) return 0;
     const candidates = durableNotes(turn, { isHeartbeat: meta.isHeartbeat === true });
     if (candidates.length === 0) return 0;
@@ -149,7 +162,10 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       for (const c of candidates) {
         const r = await mem.backend.curate(c.note);
         if (r.status !== 'existing') written++;
-        log.info({ via: meta.via, kind: c.kind, path: r.path, status: r.status, session: meta.sessionKey }, 'curated a durable statement from the turn');
+        log.info(
+          { via: meta.via, kind: c.kind, path: r.path, status: r.status, session: meta.sessionKey },
+          'curated a durable statement from the turn',
+        );
       }
     } catch (e) {
       log.warn({ via: meta.via, ...failure(e) }, 'after-turn curation failed; the turn is unaffected');
@@ -163,7 +179,10 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       name: 'ByteRover memory',
       ...(o.version ? { version: o.version } : {}),
       ownsCompaction: false,
-      transcriptSemantics: { currentTurnFence: 'before-current-turn-entry-v1', turnAdvancementIdempotency: 'atomic-idempotent-v1' },
+      transcriptSemantics: {
+        currentTurnFence: 'before-current-turn-entry-v1',
+        turnAdvancementIdempotency: 'atomic-idempotent-v1',
+      },
     },
 
     async ingest() {
@@ -188,8 +207,14 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
         return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
       }, cfg.recall.deadlineMs);
       if (outcome.kind === 'timeout') {
-        const why = !wasReady && !rt.isReady(o.workspaceDir) ? 'the context tree was still being opened and indexed' : 'recall was slower than the deadline';
-        log.warn({ deadlineMs: cfg.recall.deadlineMs, session: params.sessionKey }, `recall skipped for this turn: ${why}`);
+        const why =
+          !wasReady && !rt.isReady(o.workspaceDir)
+            ? 'the context tree was still being opened and indexed'
+            : 'recall was slower than the deadline';
+        log.warn(
+          { deadlineMs: cfg.recall.deadlineMs, session: params.sessionKey },
+          `recall skipped for this turn: ${why}`,
+        );
         return plain;
       }
       if (outcome.kind === 'error') {
@@ -198,7 +223,10 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
         return plain;
       }
       const addition = renderAddition(outcome.value);
-      log.debug({ hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started }, 'recall done');
+      log.debug(
+        { hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started },
+        'recall done',
+      );
       if (!addition) return plain;
       return { messages, estimatedTokens: base + estimateTokens(addition), systemPromptAddition: addition };
     },
@@ -208,7 +236,11 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
         return await (o.delegateCompaction ?? defaultDelegate)(params);
       } catch (e) {
         log.error({ err: errorMessage(e) }, 'could not hand compaction to OpenClaw');
-        return { ok: false, compacted: false, reason: `claw-byterover delegates compaction to OpenClaw and could not reach it: ${errorMessage(e)}` };
+        return {
+          ok: false,
+          compacted: false,
+          reason: `claw-byterover delegates compaction to OpenClaw and could not reach it: ${errorMessage(e)}`,
+        };
       }
     },
 
@@ -219,11 +251,18 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       return rt.exclusive(keysFile(), async () => {
         const known = await readKeys();
         if (known.includes(key)) return { status: 'duplicate' as const };
-        await curateTurn(params.messages ?? [], { ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}), isHeartbeat: params.isHeartbeat === true, via: 'commitTurn' });
+        await curateTurn(params.messages ?? [], {
+          ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}),
+          isHeartbeat: params.isHeartbeat === true,
+          via: 'commitTurn',
+        });
         try {
           await writeFileAtomic(keysFile(), `${JSON.stringify([...known, key].slice(-KEPT_KEYS))}\n`);
         } catch (e) {
-          log.warn({ err: errorMessage(e) }, 'could not record the committed turn key (a retry would find its notes already written)');
+          log.warn(
+            { err: errorMessage(e) },
+            'could not record the committed turn key (a retry would find its notes already written)',
+          );
         }
         return { status: 'committed' as const };
       });
@@ -231,7 +270,11 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
 
     async afterTurn(params: AfterTurnParams) {
       if (rt.hostCommitsTurns) return;
-      await curateTurn(turnOf(params), { ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}), isHeartbeat: params.isHeartbeat === true, via: 'afterTurn' });
+      await curateTurn(turnOf(params), {
+        ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}),
+        isHeartbeat: params.isHeartbeat === true,
+        via: 'afterTurn',
+      });
     },
 
     async dispose() {

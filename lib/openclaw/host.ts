@@ -150,7 +150,12 @@ export interface CommitTurnParams {
 
 export interface ContextEngine {
   readonly info: ContextEngineInfo;
-  ingest(params: { sessionId: string; sessionKey?: string; message: AgentMessage; isHeartbeat?: boolean }): Promise<{ ingested: boolean }>;
+  ingest(params: {
+    sessionId: string;
+    sessionKey?: string;
+    message: AgentMessage;
+    isHeartbeat?: boolean;
+  }): Promise<{ ingested: boolean }>;
   assemble(params: AssembleParams): Promise<AssembleResult>;
   compact(params: CompactParams): Promise<CompactResult>;
   afterTurn?(params: AfterTurnParams): Promise<void>;
@@ -176,7 +181,8 @@ export interface PluginLogger {
   error: (message: string) => void;
 }
 
-export type RegistrationMode = 'full' | 'discovery' | 'tool-discovery' | 'setup-only' | 'setup-runtime' | 'cli-metadata';
+export type RegistrationMode =
+  'full' | 'discovery' | 'tool-discovery' | 'setup-only' | 'setup-runtime' | 'cli-metadata';
 
 export interface PluginServiceContext {
   workspaceDir?: string;
@@ -197,7 +203,11 @@ export interface OpenClawPluginApi {
   logger: PluginLogger;
   registerTool(tool: AgentTool | ToolFactory, opts?: { name?: string; names?: string[]; optional?: boolean }): void;
   registerContextEngine(id: string, factory: ContextEngineFactory): void;
-  registerService(service: { id: string; start: (ctx: PluginServiceContext) => void | Promise<void>; stop?: (ctx: PluginServiceContext) => void | Promise<void> }): void;
+  registerService(service: {
+    id: string;
+    start: (ctx: PluginServiceContext) => void | Promise<void>;
+    stop?: (ctx: PluginServiceContext) => void | Promise<void>;
+  }): void;
   [key: string]: unknown;
 }
 
@@ -231,7 +241,10 @@ export function localDefinePluginEntry(o: PluginEntryOptions): PluginEntry {
     name: o.name,
     description: o.description,
     get configSchema() {
-      schema ??= typeof o.configSchema === 'function' ? o.configSchema() : (o.configSchema ?? { type: 'object', additionalProperties: false, properties: {} });
+      schema ??=
+        typeof o.configSchema === 'function'
+          ? o.configSchema()
+          : (o.configSchema ?? { type: 'object', additionalProperties: false, properties: {} });
       return schema;
     },
     register: o.register,
@@ -253,9 +266,17 @@ export function pluginEntryFactory(req: (id: string) => unknown = require): Host
     if (typeof mod.definePluginEntry === 'function') {
       return { source: 'host', definePluginEntry: mod.definePluginEntry as HostSdk['definePluginEntry'] };
     }
-    return { source: 'local', definePluginEntry: localDefinePluginEntry, reason: 'openclaw/plugin-sdk/plugin-entry has no definePluginEntry export' };
+    return {
+      source: 'local',
+      definePluginEntry: localDefinePluginEntry,
+      reason: 'openclaw/plugin-sdk/plugin-entry has no definePluginEntry export',
+    };
   } catch (e) {
-    return { source: 'local', definePluginEntry: localDefinePluginEntry, reason: (e as Error).message.split('\n')[0] ?? 'not resolvable' };
+    return {
+      source: 'local',
+      definePluginEntry: localDefinePluginEntry,
+      reason: (e as Error).message.split('\n')[0] ?? 'not resolvable',
+    };
   }
 }
 
@@ -300,7 +321,7 @@ export async function importHostSdk<T>(subpath: string): Promise<T> {
       tried.push(`${spec} from the host at ${root}: ${(e as Error).message.split('\n')[0]}`);
     }
   } else {
-    tried.push('no openclaw installation holds this process\'s main script');
+    tried.push("no openclaw installation holds this process's main script");
   }
   throw new Error(`cannot load the OpenClaw plugin SDK (${tried.join('; ')})`);
 }

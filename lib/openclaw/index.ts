@@ -12,21 +12,44 @@ import { PLUGIN_ID } from './config.js';
 import { pluginEntryFactory } from './host.js';
 import { readManifest, registerPlugin } from './plugin.js';
 
-export { PLUGIN_ID, parsePluginConfig, PluginConfigSchema, SecretRefSchema, configLayer, treeLocation, describeSecretRef } from './config.js';
+export {
+  PLUGIN_ID,
+  parsePluginConfig,
+  PluginConfigSchema,
+  SecretRefSchema,
+  configLayer,
+  treeLocation,
+  describeSecretRef,
+} from './config.js';
 export type { PluginConfig, PluginConfigInput, SecretRef, TreeLocation } from './config.js';
-export { createContextEngine, additionBudget, queryOf, renderAddition, withDeadline, ADDITION_HEADER, type EngineOptions } from './engine.js';
+export {
+  createContextEngine,
+  additionBudget,
+  queryOf,
+  renderAddition,
+  withDeadline,
+  ADDITION_HEADER,
+  type EngineOptions,
+} from './engine.js';
 export { createTools, TOOL_NAMES, type ToolName } from './tools.js';
 export { durableNotes, type CuratedCandidate } from './curation.js';
 export { PluginRuntime, type OpenMemory, type RuntimeOptions } from './runtime.js';
 export { registerPlugin, readManifest, PACKAGE_ROOT, type RegisterOptions, type Registered } from './plugin.js';
-export { pluginEntryFactory, localDefinePluginEntry, type OpenClawPluginApi, type ContextEngine, type AgentTool } from './host.js';
+export {
+  pluginEntryFactory,
+  localDefinePluginEntry,
+  type OpenClawPluginApi,
+  type ContextEngine,
+  type AgentTool,
+} from './host.js';
 
 const sdk = pluginEntryFactory();
 
 const entry = sdk.definePluginEntry({
   id: PLUGIN_ID,
   name: 'ByteRover memory',
-  description: 'ByteRover memory for OpenClaw: recall from the project\'s context tree before each turn, curate durable statements after it, and search/recall/curate/sync tools.',
+  description:
+    "ByteRover memory for OpenClaw: recall from the project's context tree before each turn, curate durable statements after it, and search/recall/curate/sync tools.",
   configSchema: () => readManifest().configSchema,
   register(api) {
     registerPlugin(api, { sdkSource: sdk.source });

@@ -12,7 +12,8 @@ function fieldText(v: unknown): string {
   if (typeof v === 'string') return /\s/.test(v) ? JSON.stringify(v) : v;
   if (v && typeof v === 'object') {
     const o = v as { code?: unknown; message?: unknown };
-    if (typeof o.message === 'string') return JSON.stringify(typeof o.code === 'string' ? `${o.code}: ${o.message}` : o.message);
+    if (typeof o.message === 'string')
+      return JSON.stringify(typeof o.code === 'string' ? `${o.code}: ${o.message}` : o.message);
     return JSON.stringify(v);
   }
   return String(v);

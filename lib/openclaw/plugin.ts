@@ -30,7 +30,9 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 /** The manifest (openclaw.plugin.json) shipped at the package root. */
 export function readManifest(): Record<string, unknown> & { configSchema: Record<string, unknown> } {
-  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'openclaw.plugin.json'), 'utf8')) as Record<string, unknown> & { configSchema: Record<string, unknown> };
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'openclaw.plugin.json'), 'utf8')) as Record<string, unknown> & {
+    configSchema: Record<string, unknown>;
+  };
 }
 
 export interface RegisterOptions {
@@ -49,7 +51,8 @@ export interface Registered {
 
 export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}): Registered {
   const mode = api.registrationMode ?? 'full';
-  if (mode === 'setup-only' || mode === 'setup-runtime' || mode === 'cli-metadata') return { runtime: undefined, tools: false, engine: false, service: false };
+  if (mode === 'setup-only' || mode === 'setup-runtime' || mode === 'cli-metadata')
+    return { runtime: undefined, tools: false, engine: false, service: false };
   const config = parsePluginConfig(api.pluginConfig);
   const logger = hostLogger(api.logger, config.logLevel ?? 'info');
   const runtime = new PluginRuntime({
@@ -67,7 +70,12 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
   const engine = config.mode === 'full';
   if (engine) {
     api.registerContextEngine(PLUGIN_ID, (ctx) =>
-      createContextEngine({ runtime, warm: mode === 'full', ...(ctx?.workspaceDir ? { workspaceDir: ctx.workspaceDir } : {}), ...(version ? { version } : {}) }),
+      createContextEngine({
+        runtime,
+        warm: mode === 'full',
+        ...(ctx?.workspaceDir ? { workspaceDir: ctx.workspaceDir } : {}),
+        ...(version ? { version } : {}),
+      }),
     );
   }
 
@@ -76,7 +84,10 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
     api.registerService({
       id: `${PLUGIN_ID}-memory`,
       start: () => {
-        logger.info({ mode: config.mode, backend: config.backend, engine, sdk: o.sdkSource ?? 'local', version }, 'claw-byterover ready');
+        logger.info(
+          { mode: config.mode, backend: config.backend, engine, sdk: o.sdkSource ?? 'local', version },
+          'claw-byterover ready',
+        );
       },
       stop: () => runtime.close(),
     });

@@ -21,7 +21,13 @@ import { createByteRoverClient, type ByteRoverClient } from '../byterover/index.
 import { createFileTokenStore, createSessionProvider, type SessionProvider } from '../byterover/auth/index.js';
 import { loadConfig, type ClawConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { BrvMemory, LocalMemory, loadNativeRecall, type MemoryBackend, type RecallIndexFactory } from '../memory/index.js';
+import {
+  BrvMemory,
+  LocalMemory,
+  loadNativeRecall,
+  type MemoryBackend,
+  type RecallIndexFactory,
+} from '../memory/index.js';
 import { configLayer, describeSecretRef, treeLocation, type PluginConfig, type TreeLocation } from './config.js';
 
 export interface OpenMemory {
@@ -56,7 +62,13 @@ const RETRY_FAILED_OPEN_MS = 30_000;
 
 /** Is `cmd` an executable file (absolute) or on PATH? */
 export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const candidates = isAbsolute(cmd) || cmd.includes('/') ? [cmd] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, cmd));
+  const candidates =
+    isAbsolute(cmd) || cmd.includes('/')
+      ? [cmd]
+      : (env.PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, cmd));
   return candidates.some((c) => {
     try {
       accessSync(c, constants.X_OK);
@@ -103,7 +115,12 @@ export class PluginRuntime {
 
   /** The open memory of an agent workspace's tree (opened on first use, then shared). */
   memory(workspaceDir: string | undefined): Promise<OpenMemory> {
-    if (this.closed) return Promise.reject(new ClawError('OPENCLAW_PLUGIN_STOPPED', 'expected the claw-byterover plugin to be running, found it stopped', { hint: 'The gateway is shutting down or reloading the plugin; try again.' }));
+    if (this.closed)
+      return Promise.reject(
+        new ClawError('OPENCLAW_PLUGIN_STOPPED', 'expected the claw-byterover plugin to be running, found it stopped', {
+          hint: 'The gateway is shutting down or reloading the plugin; try again.',
+        }),
+      );
     const loc = this.location(workspaceDir);
     let p = this.memories.get(loc.treeRoot);
     if (!p) {
@@ -127,9 +144,20 @@ export class PluginRuntime {
 
   private async open(loc: TreeLocation): Promise<OpenMemory> {
     const local = (index: RecallIndexFactory, engine: OpenMemory['engine']) =>
-      LocalMemory.open({ ...loc, index, watch: this.o.watch, logger: this.log }).then((m) => ({ backend: m, engine, location: loc, local: m }));
+      LocalMemory.open({ ...loc, index, watch: this.o.watch, logger: this.log }).then((m) => ({
+        backend: m,
+        engine,
+        location: loc,
+        local: m,
+      }));
     const brv = (): OpenMemory => ({
-      backend: new BrvMemory({ projectRoot: loc.projectRoot, brvPath: this.config.brv.path, timeouts: { search: this.config.brv.timeoutMs }, env: this.env(), logger: this.log }),
+      backend: new BrvMemory({
+        projectRoot: loc.projectRoot,
+        brvPath: this.config.brv.path,
+        timeouts: { search: this.config.brv.timeoutMs },
+        env: this.env(),
+        logger: this.log,
+      }),
       engine: 'brv',
       location: loc,
       local: undefined,
@@ -139,19 +167,29 @@ export class PluginRuntime {
     const native = await loadNativeRecall();
     if (native.factory) return local(native.factory, 'native');
     if (this.config.backend === 'native') {
-      throw new ClawError('MEMORY_ENGINE_UNAVAILABLE', `expected the native recall engine (backend "native"), found none: ${native.reason ?? 'unknown reason'}`, {
-        hint: 'Reinstall the plugin so its prebuilt addon is present (`openclaw plugins install claw-byterover --force`), or set backend to "brv" or "auto".',
-      });
+      throw new ClawError(
+        'MEMORY_ENGINE_UNAVAILABLE',
+        `expected the native recall engine (backend "native"), found none: ${native.reason ?? 'unknown reason'}`,
+        {
+          hint: 'Reinstall the plugin so its prebuilt addon is present (`openclaw plugins install claw-byterover --force`), or set backend to "brv" or "auto".',
+        },
+      );
     }
     if (onPath(this.config.brv.path, this.env())) {
-      if (!this.fallbackLogged) this.log.warn({ reason: native.reason, brv: this.config.brv.path }, 'native recall engine unavailable; using `brv search` instead');
+      if (!this.fallbackLogged)
+        this.log.warn(
+          { reason: native.reason, brv: this.config.brv.path },
+          'native recall engine unavailable; using `brv search` instead',
+        );
       this.fallbackLogged = true;
       return brv();
     }
     throw new ClawError(
       'MEMORY_ENGINE_UNAVAILABLE',
       `expected a recall engine, found none: the native engine did not load (${native.reason ?? 'unknown reason'}) and \`${this.config.brv.path}\` is not on PATH`,
-      { hint: 'Reinstall the plugin so its prebuilt addon is present, or install ByteRover\'s CLI (`npm install -g byterover-cli`) and set brv.path.' },
+      {
+        hint: "Reinstall the plugin so its prebuilt addon is present, or install ByteRover's CLI (`npm install -g byterover-cli`) and set brv.path.",
+      },
     );
   }
 
@@ -176,12 +214,22 @@ export class PluginRuntime {
   async credential(cfg: ClawConfig, sources: Record<string, string>): Promise<Credential> {
     if (cfg.apiKey) {
       const key = cfg.apiKey;
-      return { session: { sessionKey: async () => key, onUnauthorized: async () => false }, source: sources.apiKey ?? 'config apiKey' };
+      return {
+        session: { sessionKey: async () => key, onUnauthorized: async () => false },
+        source: sources.apiKey ?? 'config apiKey',
+      };
     }
-    const store = createFileTokenStore({ ...(cfg.dataDir ? { dir: cfg.dataDir } : {}), env: this.env(), logger: this.log });
+    const store = createFileTokenStore({
+      ...(cfg.dataDir ? { dir: cfg.dataDir } : {}),
+      env: this.env(),
+      logger: this.log,
+    });
     const session = createSessionProvider({ store, http: this.httpClient(), logger: this.log });
     const ref = this.config.unresolvedApiKeyRef;
-    return { session, source: ref ? `token store (${describeSecretRef(ref)} was not resolved in this load)` : 'token store' };
+    return {
+      session,
+      source: ref ? `token store (${describeSecretRef(ref)} was not resolved in this load)` : 'token store',
+    };
   }
 
   httpClient(): HttpClient {
@@ -192,7 +240,16 @@ export class PluginRuntime {
   async client(): Promise<{ client: ByteRoverClient; config: ClawConfig; credentialSource: string }> {
     const { config, sources } = await this.clawConfig();
     const cred = await this.credential(config, sources);
-    return { client: createByteRoverClient({ http: this.httpClient(), session: cred.session, config: config.byterover, logger: this.log }), config, credentialSource: cred.source };
+    return {
+      client: createByteRoverClient({
+        http: this.httpClient(),
+        session: cred.session,
+        config: config.byterover,
+        logger: this.log,
+      }),
+      config,
+      credentialSource: cred.source,
+    };
   }
 
   async close(): Promise<void> {

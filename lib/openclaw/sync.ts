@@ -22,20 +22,36 @@ function pick<T extends { id: string; name: string; isDefault: boolean }>(items:
 }
 
 function names(items: Array<{ id: string; name: string }>): string {
-  return items.slice(0, 8).map((i) => `${i.id} (${i.name})`).join(', ') + (items.length > 8 ? `, and ${items.length - 8} more` : '');
+  return (
+    items
+      .slice(0, 8)
+      .map((i) => `${i.id} (${i.name})`)
+      .join(', ') + (items.length > 8 ? `, and ${items.length - 8} more` : '')
+  );
 }
 
 const CONFIG_HINT = 'openclaw config set plugins.entries.claw-byterover.config';
 
-export async function resolveSpace(client: ByteRoverClient, cfg: { team?: string | undefined; space?: string | undefined }, signal?: AbortSignal): Promise<{ teamId: string; spaceId: string }> {
+export async function resolveSpace(
+  client: ByteRoverClient,
+  cfg: { team?: string | undefined; space?: string | undefined },
+  signal?: AbortSignal,
+): Promise<{ teamId: string; spaceId: string }> {
   let teamId = cfg.team;
   if (!teamId) {
     const teams = await client.teams({ isActive: true, ...(signal ? { signal } : {}) });
     const t = pick(teams);
     if (!t) {
-      throw new ClawError('OPENCLAW_TEAM_REQUIRED', `expected a default ByteRover team, found ${teams.length === 0 ? 'no active team' : `${teams.length} teams and none marked default: ${names(teams)}`}`, {
-        hint: teams.length === 0 ? 'Create or join a team in the ByteRover web app.' : `Choose one: \`${CONFIG_HINT}.team <id>\`.`,
-      });
+      throw new ClawError(
+        'OPENCLAW_TEAM_REQUIRED',
+        `expected a default ByteRover team, found ${teams.length === 0 ? 'no active team' : `${teams.length} teams and none marked default: ${names(teams)}`}`,
+        {
+          hint:
+            teams.length === 0
+              ? 'Create or join a team in the ByteRover web app.'
+              : `Choose one: \`${CONFIG_HINT}.team <id>\`.`,
+        },
+      );
     }
     teamId = t.id;
   }
@@ -44,9 +60,16 @@ export async function resolveSpace(client: ByteRoverClient, cfg: { team?: string
     const spaces = await client.spaces(teamId, signal ? { signal } : {});
     const s = pick(spaces);
     if (!s) {
-      throw new ClawError('OPENCLAW_SPACE_REQUIRED', `expected a default space in team ${teamId}, found ${spaces.length === 0 ? 'none' : `${spaces.length} spaces and none marked default: ${names(spaces)}`}`, {
-        hint: spaces.length === 0 ? 'Create a space in the ByteRover web app.' : `Choose one: \`${CONFIG_HINT}.space <id>\`.`,
-      });
+      throw new ClawError(
+        'OPENCLAW_SPACE_REQUIRED',
+        `expected a default space in team ${teamId}, found ${spaces.length === 0 ? 'none' : `${spaces.length} spaces and none marked default: ${names(spaces)}`}`,
+        {
+          hint:
+            spaces.length === 0
+              ? 'Create a space in the ByteRover web app.'
+              : `Choose one: \`${CONFIG_HINT}.space <id>\`.`,
+        },
+      );
     }
     spaceId = s.id;
   }
@@ -55,9 +78,13 @@ export async function resolveSpace(client: ByteRoverClient, cfg: { team?: string
 
 function needLocal(mem: OpenMemory): NonNullable<OpenMemory['local']> {
   if (!mem.local) {
-    throw new ClawError('OPENCLAW_SYNC_UNSUPPORTED', 'expected the local context tree backend to sync, found the brv backend', {
-      hint: 'With backend "brv", ByteRover\'s CLI syncs its own tree: run `brv pull` / `brv push`. Set backend to "native" to sync from here.',
-    });
+    throw new ClawError(
+      'OPENCLAW_SYNC_UNSUPPORTED',
+      'expected the local context tree backend to sync, found the brv backend',
+      {
+        hint: 'With backend "brv", ByteRover\'s CLI syncs its own tree: run `brv pull` / `brv push`. Set backend to "native" to sync from here.',
+      },
+    );
   }
   return mem.local;
 }
@@ -86,7 +113,12 @@ export async function syncStatus(rt: PluginRuntime, mem: OpenMemory): Promise<Sy
   return { summary, details };
 }
 
-export async function syncTree(rt: PluginRuntime, mem: OpenMemory, action: Exclude<SyncAction, 'status'>, signal?: AbortSignal): Promise<SyncReport> {
+export async function syncTree(
+  rt: PluginRuntime,
+  mem: OpenMemory,
+  action: Exclude<SyncAction, 'status'>,
+  signal?: AbortSignal,
+): Promise<SyncReport> {
   const local = needLocal(mem);
   const { client, config, credentialSource } = await rt.client();
   const { teamId, spaceId } = await resolveSpace(client, config, signal);
@@ -97,8 +129,14 @@ export async function syncTree(rt: PluginRuntime, mem: OpenMemory, action: Exclu
   if (action === 'push' || action === 'both') push = await sync.push(signal ? { signal } : {});
   await local.refresh();
   const parts: string[] = [];
-  if (pull) parts.push(`pulled ${pull.added.length} added, ${pull.updated.length} updated, ${pull.deleted.length} deleted, ${pull.kept.length} kept`);
-  if (push) parts.push(`pushed ${push.pushed.length} note(s) in ${push.commits.length} commit(s)${push.confirmed.length ? ` (${push.confirmed.length} already there)` : ''}`);
+  if (pull)
+    parts.push(
+      `pulled ${pull.added.length} added, ${pull.updated.length} updated, ${pull.deleted.length} deleted, ${pull.kept.length} kept`,
+    );
+  if (push)
+    parts.push(
+      `pushed ${push.pushed.length} note(s) in ${push.commits.length} commit(s)${push.confirmed.length ? ` (${push.confirmed.length} already there)` : ''}`,
+    );
   const head = push?.commitSha ?? pull?.commitSha ?? '';
   return {
     summary: `Synced ${teamId}/${spaceId}@${config.branch}: ${parts.join('; ')}. Head ${head ? head.slice(0, 12) : '(no commits)'}.`,

@@ -41,7 +41,10 @@ function queryParameters(queryDescription: string, extra: Record<string, unknown
     type: 'object',
     additionalProperties: false,
     required: ['query'],
-    properties: { query: { type: 'string', minLength: 1, maxLength: MAX_QUERY, description: queryDescription }, ...extra },
+    properties: {
+      query: { type: 'string', minLength: 1, maxLength: MAX_QUERY, description: queryDescription },
+      ...extra,
+    },
   };
 }
 
@@ -50,9 +53,13 @@ function text<T>(t: string, details: T): AgentToolResult<T> {
 }
 
 function argError(tool: string, what: string, found: unknown): ClawError {
-  return new ClawError('OPENCLAW_TOOL_ARGUMENT', `${tool}: expected ${what}, found ${found === undefined ? 'nothing' : typeof found === 'string' ? JSON.stringify(found.slice(0, 60)) : typeof found}`, {
-    hint: `Call ${tool} with arguments that match its schema.`,
-  });
+  return new ClawError(
+    'OPENCLAW_TOOL_ARGUMENT',
+    `${tool}: expected ${what}, found ${found === undefined ? 'nothing' : typeof found === 'string' ? JSON.stringify(found.slice(0, 60)) : typeof found}`,
+    {
+      hint: `Call ${tool} with arguments that match its schema.`,
+    },
+  );
 }
 
 function str(tool: string, params: Record<string, unknown>, key: string, required: true): string;
@@ -64,15 +71,25 @@ function str(tool: string, params: Record<string, unknown>, key: string, require
   return v.trim();
 }
 
-function int(tool: string, params: Record<string, unknown>, key: string, min: number, max: number, dflt: number): number {
+function int(
+  tool: string,
+  params: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  dflt: number,
+): number {
   const v = params[key];
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw argError(tool, `"${key}" as an integer from ${min} to ${max}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw argError(tool, `"${key}" as an integer from ${min} to ${max}`, v);
   return v;
 }
 
 function listHits(hits: readonly RecallHit[]): string {
-  return hits.map((h, i) => `${i + 1}. ${h.title} (${h.path}) — ${h.excerpt.replace(/\s+/g, ' ').slice(0, 240)}`).join('\n');
+  return hits
+    .map((h, i) => `${i + 1}. ${h.title} (${h.path}) — ${h.excerpt.replace(/\s+/g, ' ').slice(0, 240)}`)
+    .join('\n');
 }
 
 const slim = (h: RecallHit) => ({ path: h.path, title: h.title, score: h.score, excerpt: h.excerpt });
@@ -84,7 +101,7 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
     name: 'byterover_search',
     label: 'ByteRover search',
     description:
-      'Search the project\'s ByteRover memory (its context tree of markdown notes: decisions, conventions, how things work) and list the best-matching notes with their paths and an excerpt. Use it before answering questions about this project, to find what was already decided or documented.',
+      "Search the project's ByteRover memory (its context tree of markdown notes: decisions, conventions, how things work) and list the best-matching notes with their paths and an excerpt. Use it before answering questions about this project, to find what was already decided or documented.",
     parameters: queryParameters('What to look for, in plain words.', {
       limit: { type: 'integer', minimum: 1, maximum: 50, default: 8, description: 'Most notes to return.' },
     }),
@@ -99,7 +116,10 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
       const limit = int('byterover_search', params, 'limit', 1, 50, 8);
       const mem = await rt.memory(ws);
       const hits = await mem.backend.search(query, { k: limit, ...(signal ? { signal } : {}) });
-      const body = hits.length === 0 ? `No note in the context tree matches "${query}".` : `${hits.length} note(s) match "${query}":\n${listHits(hits)}`;
+      const body =
+        hits.length === 0
+          ? `No note in the context tree matches "${query}".`
+          : `${hits.length} note(s) match "${query}":\n${listHits(hits)}`;
       return text(body, { query, engine: mem.engine, hits: hits.map(slim) });
     },
   };
@@ -108,9 +128,15 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
     name: 'byterover_recall',
     label: 'ByteRover recall',
     description:
-      'Recall what the project\'s ByteRover memory knows about a topic: the most relevant notes rendered as one block that fits a token budget, each under its title with its path in parentheses. Use it when you need the content of the notes, not just a list; cite the paths you use.',
+      "Recall what the project's ByteRover memory knows about a topic: the most relevant notes rendered as one block that fits a token budget, each under its title with its path in parentheses. Use it when you need the content of the notes, not just a list; cite the paths you use.",
     parameters: queryParameters('The topic or question.', {
-      tokenBudget: { type: 'integer', minimum: 50, maximum: 20000, default: 1500, description: 'Most tokens (chars / 4) the block may use.' },
+      tokenBudget: {
+        type: 'integer',
+        minimum: 50,
+        maximum: 20000,
+        default: 1500,
+        description: 'Most tokens (chars / 4) the block may use.',
+      },
       limit: { type: 'integer', minimum: 1, maximum: 50, default: 8, description: 'Most notes to consider.' },
     }),
     outputSchema: {
@@ -136,7 +162,16 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
       const r = await mem.backend.recall(query, { k: limit, tokenBudget, ...(signal ? { signal } : {}) });
       const paths = r.hits.map((h) => h.path);
       const body = r.hits.length === 0 ? `Nothing in the context tree about "${query}".` : r.text;
-      return text(body, { query, engine: mem.engine, text: r.text, tokens: r.tokens, paths, hits: r.hits.map(slim), dropped: r.dropped, trimmed: r.trimmed });
+      return text(body, {
+        query,
+        engine: mem.engine,
+        text: r.text,
+        tokens: r.tokens,
+        paths,
+        hits: r.hits.map(slim),
+        dropped: r.dropped,
+        trimmed: r.trimmed,
+      });
     },
   };
 
@@ -144,7 +179,7 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
     name: 'byterover_curate',
     label: 'ByteRover curate',
     description:
-      'Save one durable fact, decision, convention or how-to into the project\'s ByteRover memory (a markdown note in the context tree, queued to sync with ByteRover). Keep each note to one idea, in plain words, with the reason when there is one. Never save secrets, credentials or personal data. Saving the same note twice writes it once.',
+      "Save one durable fact, decision, convention or how-to into the project's ByteRover memory (a markdown note in the context tree, queued to sync with ByteRover). Keep each note to one idea, in plain words, with the reason when there is one. Never save secrets, credentials or personal data. Saving the same note twice writes it once.",
     parameters: {
       type: 'object',
       additionalProperties: false,
@@ -153,7 +188,11 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
         content: { type: 'string', minLength: 1, maxLength: 100000, description: 'The note, in markdown.' },
         title: { type: 'string', maxLength: 200, description: 'Short title (default: the first line).' },
         tags: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 20, description: 'Topic tags.' },
-        path: { type: 'string', maxLength: 400, description: 'Where in the tree, e.g. "auth/jwt-expiry" (folders allowed; ".md" added).' },
+        path: {
+          type: 'string',
+          maxLength: 400,
+          description: 'Where in the tree, e.g. "auth/jwt-expiry" (folders allowed; ".md" added).',
+        },
       },
     },
     outputSchema: {
@@ -172,9 +211,18 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
       const title = str('byterover_curate', params, 'title', false);
       const path = str('byterover_curate', params, 'path', false);
       const tags = params.tags;
-      if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))) throw argError('byterover_curate', '"tags" as an array of strings', tags);
+      if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')))
+        throw argError('byterover_curate', '"tags" as an array of strings', tags);
       const mem = await rt.memory(ws);
-      const r = await mem.backend.curate({ content, ...(title ? { title } : {}), ...(path ? { path } : {}), ...(tags ? { tags: tags as string[] } : {}) }, signal ? { signal } : {});
+      const r = await mem.backend.curate(
+        {
+          content,
+          ...(title ? { title } : {}),
+          ...(path ? { path } : {}),
+          ...(tags ? { tags: tags as string[] } : {}),
+        },
+        signal ? { signal } : {},
+      );
       const pending = mem.local ? await mem.local.outbox.size() : undefined;
       const where = r.path ? ` at ${r.path}` : '';
       const body =
@@ -183,7 +231,12 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
           : r.status === 'existing'
             ? `This note was already saved${where} (id ${r.id}); nothing new was written.`
             : `Handed the note to brv curate (task ${r.id}).`;
-      return text(body, { id: r.id, ...(r.path ? { path: r.path } : {}), status: r.status, ...(pending !== undefined ? { pending } : {}) });
+      return text(body, {
+        id: r.id,
+        ...(r.path ? { path: r.path } : {}),
+        status: r.status,
+        ...(pending !== undefined ? { pending } : {}),
+      });
     },
   };
 
@@ -199,7 +252,8 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
     },
     async execute(_id, params, signal) {
       const action = (params.action ?? 'both') as SyncAction;
-      if (!['pull', 'push', 'both', 'status'].includes(action)) throw argError('byterover_sync', '"action" as pull, push, both or status', params.action);
+      if (!['pull', 'push', 'both', 'status'].includes(action))
+        throw argError('byterover_sync', '"action" as pull, push, both or status', params.action);
       const mem = await rt.memory(ws);
       if (action === 'status') {
         const s = await syncStatus(rt, mem);

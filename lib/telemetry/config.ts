@@ -29,7 +29,11 @@ export const TelemetryConfigSchema = z.strictObject({
       /** Serve the Prometheus text format on the bridge's own server. */
       enabled: z.boolean().default(true),
       /** Route path. */
-      path: z.string().trim().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected a path starting with /').default('/metrics'),
+      path: z
+        .string()
+        .trim()
+        .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected a path starting with /')
+        .default('/metrics'),
     })
     .prefault({}),
   otlp: z
@@ -106,7 +110,13 @@ export interface OtlpSettings {
 /** Why OTLP is off, or the settings. `problems` lists variables that were set but unusable. */
 export type OtlpResolution =
   | { enabled: true; settings: OtlpSettings; problems: string[] }
-  | { enabled: false; reason: 'sdk_disabled' | 'not_configured' | 'exporter_not_otlp' | 'invalid'; message: string; problems: string[]; protocol: string };
+  | {
+      enabled: false;
+      reason: 'sdk_disabled' | 'not_configured' | 'exporter_not_otlp' | 'invalid';
+      message: string;
+      problems: string[];
+      protocol: string;
+    };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_INTERVAL_MS = 60_000;
@@ -125,7 +135,11 @@ export function isSdkDisabled(env: NodeJS.ProcessEnv): boolean {
  * `k=v,k2=v2` (W3C Baggage-like, as the OTel spec uses for headers and resource attributes): keys
  * trimmed, values trimmed and percent-decoded; malformed entries are skipped and reported.
  */
-export function parseKeyValueList(raw: string | undefined, problems?: string[], what = 'entry'): Record<string, string> {
+export function parseKeyValueList(
+  raw: string | undefined,
+  problems?: string[],
+  what = 'entry',
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const part of raw.split(',')) {
@@ -176,15 +190,41 @@ export function metricsUrlAsIs(url: string): string {
  * Resolves the OTLP exporter from `env`. `endpoint`, when given, replaces the environment's: a URL
  * without a path (or `/`) is a base endpoint (`/v1/metrics` appended), any other path is used as is.
  */
-export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { endpoint?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): OtlpResolution {
+export function resolveOtlp(
+  env: NodeJS.ProcessEnv = process.env,
+  override: { endpoint?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): OtlpResolution {
   const problems: string[] = [];
-  const protocolRaw = (str(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') ?? str(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf').toLowerCase();
+  const protocolRaw = (
+    str(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') ??
+    str(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ??
+    'http/protobuf'
+  ).toLowerCase();
   if (isSdkDisabled(env)) {
-    return { enabled: false, reason: 'sdk_disabled', message: 'OTEL_SDK_DISABLED=true turns telemetry off', problems, protocol: protocolRaw };
+    return {
+      enabled: false,
+      reason: 'sdk_disabled',
+      message: 'OTEL_SDK_DISABLED=true turns telemetry off',
+      problems,
+      protocol: protocolRaw,
+    };
   }
   const exporters = str(env, 'OTEL_METRICS_EXPORTER');
-  if (override.endpoint === undefined && exporters !== undefined && !exporters.split(',').map((s) => s.trim().toLowerCase()).includes('otlp')) {
-    return { enabled: false, reason: 'exporter_not_otlp', message: `OTEL_METRICS_EXPORTER=${JSON.stringify(exporters)} does not list otlp`, problems, protocol: protocolRaw };
+  if (
+    override.endpoint === undefined &&
+    exporters !== undefined &&
+    !exporters
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .includes('otlp')
+  ) {
+    return {
+      enabled: false,
+      reason: 'exporter_not_otlp',
+      message: `OTEL_METRICS_EXPORTER=${JSON.stringify(exporters)} does not list otlp`,
+      problems,
+      protocol: protocolRaw,
+    };
   }
 
   let url: string | undefined;
@@ -197,7 +237,9 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
       url = u;
       endpointSource = source;
     } catch {
-      problems.push(`${source === 'option' ? 'the collector URL' : source}=${JSON.stringify(safeUrlOrRaw(raw))} is not an http(s) URL`);
+      problems.push(
+        `${source === 'option' ? 'the collector URL' : source}=${JSON.stringify(safeUrlOrRaw(raw))} is not an http(s) URL`,
+      );
     }
   };
   if (override.endpoint !== undefined) {
@@ -207,7 +249,8 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
     const specific = str(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
     const base = str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
     if (specific !== undefined) tryUrl(() => metricsUrlAsIs(specific), 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', specific);
-    if (url === undefined && base !== undefined) tryUrl(() => metricsUrlFromBase(base), 'OTEL_EXPORTER_OTLP_ENDPOINT', base);
+    if (url === undefined && base !== undefined)
+      tryUrl(() => metricsUrlFromBase(base), 'OTEL_EXPORTER_OTLP_ENDPOINT', base);
   }
 
   if (protocolRaw !== 'http/protobuf' && protocolRaw !== 'http/json') {
@@ -218,11 +261,13 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
     return { enabled: false, reason: 'invalid', message, problems, protocol: protocolRaw };
   }
   if (url === undefined || endpointSource === undefined) {
-    if (problems.length > 0) return { enabled: false, reason: 'invalid', message: problems.join('; '), problems, protocol: protocolRaw };
+    if (problems.length > 0)
+      return { enabled: false, reason: 'invalid', message: problems.join('; '), problems, protocol: protocolRaw };
     return {
       enabled: false,
       reason: 'not_configured',
-      message: 'no OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_METRICS_ENDPOINT are unset)',
+      message:
+        'no OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_METRICS_ENDPOINT are unset)',
       problems,
       protocol: protocolRaw,
     };
@@ -230,7 +275,11 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
 
   const headers = {
     ...parseKeyValueList(str(env, 'OTEL_EXPORTER_OTLP_HEADERS'), problems, 'OTEL_EXPORTER_OTLP_HEADERS entry'),
-    ...parseKeyValueList(str(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), problems, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS entry'),
+    ...parseKeyValueList(
+      str(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
+      problems,
+      'OTEL_EXPORTER_OTLP_METRICS_HEADERS entry',
+    ),
     ...(override.headers ?? {}),
   };
   // Credentials in the URL become Basic auth (as Node's http does for the stock exporter); the URL
@@ -248,24 +297,48 @@ export function resolveOtlp(env: NodeJS.ProcessEnv = process.env, override: { en
   }
   for (const v of Object.values(headers)) registerSecret(v);
 
-  const compressionRaw = (str(env, 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION') ?? str(env, 'OTEL_EXPORTER_OTLP_COMPRESSION') ?? 'none').toLowerCase();
+  const compressionRaw = (
+    str(env, 'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION') ??
+    str(env, 'OTEL_EXPORTER_OTLP_COMPRESSION') ??
+    'none'
+  ).toLowerCase();
   let compression: 'gzip' | 'none' = 'none';
   if (compressionRaw === 'gzip') compression = 'gzip';
-  else if (compressionRaw !== 'none') problems.push(`OTLP compression ${JSON.stringify(compressionRaw)} is not gzip or none; sending uncompressed`);
+  else if (compressionRaw !== 'none')
+    problems.push(`OTLP compression ${JSON.stringify(compressionRaw)} is not gzip or none; sending uncompressed`);
 
   const tRaw = (str(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE') ?? 'cumulative').toLowerCase();
   let temporality: OtlpSettings['temporality'] = 'cumulative';
   if (tRaw === 'delta' || tRaw === 'lowmemory') temporality = tRaw;
-  else if (tRaw !== 'cumulative') problems.push(`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${JSON.stringify(tRaw)} is not cumulative, delta or lowmemory; using cumulative`);
+  else if (tRaw !== 'cumulative')
+    problems.push(
+      `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${JSON.stringify(tRaw)} is not cumulative, delta or lowmemory; using cumulative`,
+    );
 
-  const timeoutMs = override.timeoutMs ?? positiveMs(env, ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], DEFAULT_TIMEOUT_MS, problems);
+  const timeoutMs =
+    override.timeoutMs ??
+    positiveMs(env, ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], DEFAULT_TIMEOUT_MS, problems);
   const intervalMs = positiveMs(env, ['OTEL_METRIC_EXPORT_INTERVAL'], DEFAULT_INTERVAL_MS, problems);
   // The reader requires the export timeout not to exceed the interval.
-  const exportTimeoutMs = Math.min(positiveMs(env, ['OTEL_METRIC_EXPORT_TIMEOUT'], DEFAULT_EXPORT_TIMEOUT_MS, problems), intervalMs);
+  const exportTimeoutMs = Math.min(
+    positiveMs(env, ['OTEL_METRIC_EXPORT_TIMEOUT'], DEFAULT_EXPORT_TIMEOUT_MS, problems),
+    intervalMs,
+  );
 
   return {
     enabled: true,
-    settings: { url, safeEndpoint: safeEndpoint(url), endpointSource, protocol: protocolRaw, headers, timeoutMs, compression, temporality, intervalMs, exportTimeoutMs },
+    settings: {
+      url,
+      safeEndpoint: safeEndpoint(url),
+      endpointSource,
+      protocol: protocolRaw,
+      headers,
+      timeoutMs,
+      compression,
+      temporality,
+      intervalMs,
+      exportTimeoutMs,
+    },
     problems,
   };
 }
@@ -293,14 +366,22 @@ function safeUrlOrRaw(raw: string): string {
 /** The resource attributes: defaults, then OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME. */
 export function resourceAttributes(
   env: NodeJS.ProcessEnv,
-  defaults: { serviceName: string; version?: string | undefined; environment?: string | undefined; instanceId?: string | undefined },
+  defaults: {
+    serviceName: string;
+    version?: string | undefined;
+    environment?: string | undefined;
+    instanceId?: string | undefined;
+  },
   problems?: string[],
 ): Record<string, string> {
   const attrs: Record<string, string> = { 'service.name': defaults.serviceName };
   if (defaults.version) attrs['service.version'] = defaults.version;
   if (defaults.environment) attrs['deployment.environment.name'] = defaults.environment;
   if (defaults.instanceId) attrs['service.instance.id'] = defaults.instanceId;
-  Object.assign(attrs, parseKeyValueList(str(env, 'OTEL_RESOURCE_ATTRIBUTES'), problems, 'OTEL_RESOURCE_ATTRIBUTES entry'));
+  Object.assign(
+    attrs,
+    parseKeyValueList(str(env, 'OTEL_RESOURCE_ATTRIBUTES'), problems, 'OTEL_RESOURCE_ATTRIBUTES entry'),
+  );
   const name = str(env, 'OTEL_SERVICE_NAME');
   if (name) attrs['service.name'] = name;
   return attrs;

@@ -27,7 +27,14 @@ export {
   type TelemetryConfig,
   type TelemetryConfigInput,
 } from './config.js';
-export { METRICS, METER_NAME, PROBE_METRIC, HTTP_DURATION_BUCKETS, RECALL_DURATION_BUCKETS, type MetricSpec } from './instruments.js';
+export {
+  METRICS,
+  METER_NAME,
+  PROBE_METRIC,
+  HTTP_DURATION_BUCKETS,
+  RECALL_DURATION_BUCKETS,
+  type MetricSpec,
+} from './instruments.js';
 export { LabelGuard, OTHER } from './labels.js';
 export { type ExportStatus, type ExportAttempt } from './otlp.js';
 export { parsePrometheusText, PROMETHEUS_CONTENT_TYPE, type PromParse, type PromSample } from './prometheus.js';

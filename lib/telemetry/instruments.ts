@@ -13,7 +13,9 @@ export const METER_NAME = 'claw-byterover';
 /** Semantic-convention histogram boundaries for HTTP durations (seconds). */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 /** In-process recall is sub-millisecond: finer boundaries (seconds). */
-export const RECALL_DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+export const RECALL_DURATION_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
 
 export interface MetricSpec {
   name: string;
@@ -163,7 +165,11 @@ export interface SyncInstruments {
 export function createSyncInstruments(meter: Meter): SyncInstruments {
   const counter = (s: MetricSpec): Counter => meter.createCounter(s.name, { unit: s.unit, description: s.description });
   const histogram = (s: MetricSpec, buckets: number[]): Histogram =>
-    meter.createHistogram(s.name, { unit: s.unit, description: s.description, advice: { explicitBucketBoundaries: buckets } });
+    meter.createHistogram(s.name, {
+      unit: s.unit,
+      description: s.description,
+      advice: { explicitBucketBoundaries: buckets },
+    });
   return {
     httpAttempt: histogram(METRICS.httpAttempt, HTTP_DURATION_BUCKETS),
     requests: counter(METRICS.requests),

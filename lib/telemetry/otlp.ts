@@ -14,7 +14,12 @@ import { gzipSync } from 'node:zlib';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import { createOtlpNetworkExportDelegate, ExporterMetrics, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
 import { OTLPMetricExporterBase, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
-import { JsonMetricsSerializer, MetricsExporterMetricsHelper, ProtobufMetricsSerializer, type IExportMetricsServiceResponse } from '@opentelemetry/otlp-transformer';
+import {
+  JsonMetricsSerializer,
+  MetricsExporterMetricsHelper,
+  ProtobufMetricsSerializer,
+  type IExportMetricsServiceResponse,
+} from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { isClawError } from '../errors.js';
 import type { HttpClient } from '../http/index.js';
@@ -52,9 +57,18 @@ export interface ExportAttempt {
 }
 
 /** POSTs one serialized export request as the exporter does; never throws. */
-export async function postExport(http: HttpClient, s: OtlpSettings, data: Uint8Array, timeoutMs: number): Promise<ExportAttempt> {
+export async function postExport(
+  http: HttpClient,
+  s: OtlpSettings,
+  data: Uint8Array,
+  timeoutMs: number,
+): Promise<ExportAttempt> {
   const payload = s.compression === 'gzip' ? gzipSync(data) : data;
-  const headers: Record<string, string> = { ...s.headers, 'content-type': contentTypeFor(s.protocol), 'user-agent': USER_AGENT };
+  const headers: Record<string, string> = {
+    ...s.headers,
+    'content-type': contentTypeFor(s.protocol),
+    'user-agent': USER_AGENT,
+  };
   if (s.compression === 'gzip') headers['content-encoding'] = 'gzip';
   const t0 = performance.now();
   try {
@@ -72,7 +86,12 @@ export async function postExport(http: HttpClient, s: OtlpSettings, data: Uint8A
     const durationMs = performance.now() - t0;
     const contentType = res.headers['content-type'];
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(0);
-    const base = { status: res.status, durationMs, bytesSent: payload.byteLength, ...(contentType ? { contentType } : {}) };
+    const base = {
+      status: res.status,
+      durationMs,
+      bytesSent: payload.byteLength,
+      ...(contentType ? { contentType } : {}),
+    };
     if (res.status >= 200 && res.status < 300) {
       const partial = partialSuccessOf(s.protocol, body);
       if (partial && ((partial.rejectedDataPoints ?? 0) > 0 || partial.errorMessage)) {
@@ -90,19 +109,31 @@ export async function postExport(http: HttpClient, s: OtlpSettings, data: Uint8A
     return { outcome: 'http', ...base, ...(message ? { message } : {}) };
   } catch (e) {
     const errorCode = isClawError(e) ? e.code : 'HTTP_NETWORK';
-    return { outcome: 'transport', errorCode, message: clip((e as Error).message ?? String(e)), durationMs: performance.now() - t0, bytesSent: payload.byteLength };
+    return {
+      outcome: 'transport',
+      errorCode,
+      message: clip((e as Error).message ?? String(e)),
+      durationMs: performance.now() - t0,
+      bytesSent: payload.byteLength,
+    };
   }
 }
 
 /** The partial success of a 2xx answer (an empty body means full success). */
-export function partialSuccessOf(protocol: OtlpProtocol, body: Uint8Array): { rejectedDataPoints?: number; errorMessage?: string } | undefined {
+export function partialSuccessOf(
+  protocol: OtlpProtocol,
+  body: Uint8Array,
+): { rejectedDataPoints?: number; errorMessage?: string } | undefined {
   if (body.byteLength === 0) return undefined;
   try {
     const r: IExportMetricsServiceResponse = serializerFor(protocol).deserializeResponse(body);
     const p = r.partialSuccess;
     if (!p) return undefined;
     const rejected = Number(p.rejectedDataPoints ?? 0);
-    return { rejectedDataPoints: Number.isFinite(rejected) ? rejected : 0, ...(p.errorMessage ? { errorMessage: p.errorMessage } : {}) };
+    return {
+      rejectedDataPoints: Number.isFinite(rejected) ? rejected : 0,
+      ...(p.errorMessage ? { errorMessage: p.errorMessage } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -196,13 +227,26 @@ export class ExportStatusTracker {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.status = { endpoint: settings.safeEndpoint, protocol: settings.protocol, state: 'idle', exports: 0, failures: 0 };
+    this.status = {
+      endpoint: settings.safeEndpoint,
+      protocol: settings.protocol,
+      state: 'idle',
+      exports: 0,
+      failures: 0,
+    };
   }
 
   record(a: ExportAttempt): void {
     const st = this.status;
     st.exports++;
-    const key = a.outcome === 'ok' ? 'ok' : a.outcome === 'rejected' ? 'rejected' : a.outcome === 'http' ? `http_${a.status}` : (a.errorCode ?? 'transport');
+    const key =
+      a.outcome === 'ok'
+        ? 'ok'
+        : a.outcome === 'rejected'
+          ? 'rejected'
+          : a.outcome === 'http'
+            ? `http_${a.status}`
+            : (a.errorCode ?? 'transport');
     const at = new Date(this.now()).toISOString();
     if (a.outcome === 'ok') st.lastSuccessAt = at;
     else {
@@ -228,7 +272,12 @@ export class ExportStatusTracker {
       headerNames: Object.keys(this.settings.headers),
     };
     if (key === 'ok') {
-      this.log.info(fields, previous === 'idle' ? 'telemetry: exporting metrics to the OTLP collector' : 'telemetry: exports to the OTLP collector work again');
+      this.log.info(
+        fields,
+        previous === 'idle'
+          ? 'telemetry: exporting metrics to the OTLP collector'
+          : 'telemetry: exports to the OTLP collector work again',
+      );
     } else {
       this.log.warn(fields, `telemetry: metric export to the OTLP collector ${describeFailure(a)}`);
     }
@@ -261,7 +310,8 @@ export class LibHttpOtlpTransport implements IExporterTransport {
       // `rejected` is still a delivered export (the SDK's own handler sees the partial success too).
       return a.body && a.body.byteLength > 0 ? { status: 'success', data: a.body } : { status: 'success' };
     }
-    if (a.outcome === 'http') return { status: 'failure', error: new OTLPExporterError(a.message ?? `HTTP ${a.status}`, a.status, a.message) };
+    if (a.outcome === 'http')
+      return { status: 'failure', error: new OTLPExporterError(a.message ?? `HTTP ${a.status}`, a.status, a.message) };
     return { status: 'failure', error: new Error(`${a.errorCode ?? 'transport error'}: ${a.message ?? ''}`) };
   }
 
@@ -277,7 +327,11 @@ const TEMPORALITY: Record<OtlpSettings['temporality'], AggregationTemporalityPre
 };
 
 /** A PushMetricExporter (for a PeriodicExportingMetricReader) that exports over lib/http. */
-export function createOtlpMetricExporter(http: HttpClient, settings: OtlpSettings, onAttempt: (a: ExportAttempt) => void): OTLPMetricExporterBase {
+export function createOtlpMetricExporter(
+  http: HttpClient,
+  settings: OtlpSettings,
+  onAttempt: (a: ExportAttempt) => void,
+): OTLPMetricExporterBase {
   const serializer = serializerFor(settings.protocol);
   const exporterMetrics = new ExporterMetrics<ResourceMetrics>({
     componentType: 'otlp_http_metric_exporter',

@@ -19,7 +19,8 @@ import { METER_NAME, PROBE_METRIC } from './instruments.js';
 import { postExport, serializerFor, type ExportAttempt } from './otlp.js';
 import { parsePrometheusText, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 
-export type CollectorProbeCause = 'not_configured' | 'unreachable' | 'timeout' | 'auth' | 'format' | 'rejected' | 'other';
+export type CollectorProbeCause =
+  'not_configured' | 'unreachable' | 'timeout' | 'auth' | 'format' | 'rejected' | 'other';
 
 export interface CollectorProbe {
   ok: boolean;
@@ -55,12 +56,20 @@ class CollectOnce extends MetricReader {
 }
 
 /** Serialized export request holding the probe gauge (value 1) on the service's resource. */
-export async function probeExportRequest(settings: Pick<OtlpSettings, 'protocol'>, env: NodeJS.ProcessEnv, probeId: string): Promise<Uint8Array> {
+export async function probeExportRequest(
+  settings: Pick<OtlpSettings, 'protocol'>,
+  env: NodeJS.ProcessEnv,
+  probeId: string,
+): Promise<Uint8Array> {
   const reader = new CollectOnce();
-  const resource = defaultResource().merge(resourceFromAttributes(resourceAttributes(env, { serviceName: 'claw-byterover', version: packageVersion() })));
+  const resource = defaultResource().merge(
+    resourceFromAttributes(resourceAttributes(env, { serviceName: 'claw-byterover', version: packageVersion() })),
+  );
   const mp = new MeterProvider({ resource, readers: [reader] });
   try {
-    mp.getMeter(METER_NAME, packageVersion()).createGauge(PROBE_METRIC.name, { unit: PROBE_METRIC.unit, description: PROBE_METRIC.description }).record(1, { 'probe.id': probeId });
+    mp.getMeter(METER_NAME, packageVersion())
+      .createGauge(PROBE_METRIC.name, { unit: PROBE_METRIC.unit, description: PROBE_METRIC.description })
+      .record(1, { 'probe.id': probeId });
     const { resourceMetrics } = await reader.collect();
     const data = serializerFor(settings.protocol).serializeRequest(resourceMetrics);
     if (!data) throw new Error('the OTLP serializer produced no request');
@@ -70,14 +79,18 @@ export async function probeExportRequest(settings: Pick<OtlpSettings, 'protocol'
   }
 }
 
-function notConfigured(message: string, protocol: string, evidence: Record<string, string | number | boolean>): CollectorProbe {
+function notConfigured(
+  message: string,
+  protocol: string,
+  evidence: Record<string, string | number | boolean>,
+): CollectorProbe {
   return {
     ok: false,
     endpoint: '',
     protocol,
     cause: 'not_configured',
     message,
-    hint: 'Set OTEL_EXPORTER_OTLP_ENDPOINT to the collector\'s OTLP/HTTP base URL (e.g. http://collector:4318; /v1/metrics is appended), or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the full metrics URL, or pass --collector <url>.',
+    hint: "Set OTEL_EXPORTER_OTLP_ENDPOINT to the collector's OTLP/HTTP base URL (e.g. http://collector:4318; /v1/metrics is appended), or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the full metrics URL, or pass --collector <url>.",
     evidence,
   };
 }
@@ -100,12 +113,21 @@ export async function probeCollector(opts: ProbeCollectorOptions = {}): Promise<
         protocol: r.protocol,
         cause: 'other',
         message: `the OTLP exporter configuration is unusable: ${r.message}`,
-        hint: r.protocol === 'grpc' ? 'Use the collector\'s OTLP/HTTP receiver (port 4318 by default) and set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf.' : 'Fix the variables named above (an http(s) URL; protocol http/protobuf or http/json).',
+        hint:
+          r.protocol === 'grpc'
+            ? "Use the collector's OTLP/HTTP receiver (port 4318 by default) and set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf."
+            : 'Fix the variables named above (an http(s) URL; protocol http/protobuf or http/json).',
         evidence,
       };
     }
     if (r.reason === 'sdk_disabled' || r.reason === 'exporter_not_otlp') {
-      return { ...notConfigured(`OTLP export is off: ${r.message}`, r.protocol, evidence), hint: r.reason === 'sdk_disabled' ? 'Unset OTEL_SDK_DISABLED to turn telemetry on.' : 'Add otlp to OTEL_METRICS_EXPORTER (or unset it) to export over OTLP.' };
+      return {
+        ...notConfigured(`OTLP export is off: ${r.message}`, r.protocol, evidence),
+        hint:
+          r.reason === 'sdk_disabled'
+            ? 'Unset OTEL_SDK_DISABLED to turn telemetry on.'
+            : 'Add otlp to OTEL_METRICS_EXPORTER (or unset it) to export over OTLP.',
+      };
     }
     return notConfigured(r.message, r.protocol, evidence);
   }
@@ -124,7 +146,9 @@ export async function probeCollector(opts: ProbeCollectorOptions = {}): Promise<
   };
   if (r.problems.length) evidence.problems = r.problems.join('; ');
 
-  const http = opts.http ?? createHttpClient({ logger: createLogger({ level: 'silent' }), budget: new RetryBudget(), connections: 1 });
+  const http =
+    opts.http ??
+    createHttpClient({ logger: createLogger({ level: 'silent' }), budget: new RetryBudget(), connections: 1 });
   let a: ExportAttempt;
   try {
     const data = await probeExportRequest(s, env, probeId);
@@ -141,12 +165,26 @@ export async function probeCollector(opts: ProbeCollectorOptions = {}): Promise<
   return classify(a, s, evidence);
 }
 
-function classify(a: ExportAttempt, s: OtlpSettings, evidence: Record<string, string | number | boolean>): CollectorProbe {
-  const base = { endpoint: s.safeEndpoint, protocol: s.protocol, ...(a.status !== undefined ? { status: a.status } : {}), evidence };
+function classify(
+  a: ExportAttempt,
+  s: OtlpSettings,
+  evidence: Record<string, string | number | boolean>,
+): CollectorProbe {
+  const base = {
+    endpoint: s.safeEndpoint,
+    protocol: s.protocol,
+    ...(a.status !== undefined ? { status: a.status } : {}),
+    evidence,
+  };
   const said = a.message ? `: "${a.message}"` : '';
   const headerNames = Object.keys(s.headers);
   if (a.outcome === 'ok') {
-    return { ok: true, ...base, message: `the collector accepted a test export (HTTP ${a.status})`, hint: `Look for ${PROBE_METRIC.name} (probe.id=${evidence.probeId}) in the backend behind the collector.` };
+    return {
+      ok: true,
+      ...base,
+      message: `the collector accepted a test export (HTTP ${a.status})`,
+      hint: `Look for ${PROBE_METRIC.name} (probe.id=${evidence.probeId}) in the backend behind the collector.`,
+    };
   }
   if (a.outcome === 'rejected') {
     return {
@@ -154,7 +192,7 @@ function classify(a: ExportAttempt, s: OtlpSettings, evidence: Record<string, st
       ...base,
       cause: 'rejected',
       message: `the collector answered HTTP ${a.status} but rejected ${a.rejectedDataPoints ?? 0} data point(s)${said}`,
-      hint: 'The collector (or its backend) refuses some data: check its message above — label limits, metric name rules, or a processor dropping data — and the collector\'s own logs.',
+      hint: "The collector (or its backend) refuses some data: check its message above — label limits, metric name rules, or a processor dropping data — and the collector's own logs.",
     };
   }
   if (a.outcome === 'transport') {
@@ -185,7 +223,7 @@ function classify(a: ExportAttempt, s: OtlpSettings, evidence: Record<string, st
       hint:
         headerNames.length > 0
           ? `Headers sent: ${headerNames.join(', ')} (values hidden). Check the token/API key in OTEL_EXPORTER_OTLP_HEADERS (or _METRICS_HEADERS): value, expiry, and the exact header name the collector expects.`
-          : 'No headers were sent: set the collector\'s auth header in OTEL_EXPORTER_OTLP_HEADERS, e.g. authorization=Bearer%20<token> (percent-encode spaces).',
+          : "No headers were sent: set the collector's auth header in OTEL_EXPORTER_OTLP_HEADERS, e.g. authorization=Bearer%20<token> (percent-encode spaces).",
     };
   }
   if (st === 400 || st === 415) {
@@ -206,7 +244,7 @@ function classify(a: ExportAttempt, s: OtlpSettings, evidence: Record<string, st
       hint:
         s.endpointSource === 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'
           ? 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as is: give the full path (usually ending in /v1/metrics), or use OTEL_EXPORTER_OTLP_ENDPOINT with the base URL.'
-          : 'OTEL_EXPORTER_OTLP_ENDPOINT is a base URL (/v1/metrics is appended): give the collector\'s root, not a path.',
+          : "OTEL_EXPORTER_OTLP_ENDPOINT is a base URL (/v1/metrics is appended): give the collector's root, not a path.",
     };
   }
   return {
@@ -214,7 +252,10 @@ function classify(a: ExportAttempt, s: OtlpSettings, evidence: Record<string, st
     ...base,
     cause: 'other',
     message: `the collector answered HTTP ${st}${said}`,
-    hint: st === 429 || st >= 500 ? 'The collector is overloaded or failing: check its logs and its exporters to the backend.' : 'Check the collector\'s logs for why it refused the export.',
+    hint:
+      st === 429 || st >= 500
+        ? 'The collector is overloaded or failing: check its logs and its exporters to the backend.'
+        : "Check the collector's logs for why it refused the export.",
   };
 }
 
@@ -228,19 +269,36 @@ export interface MetricsEndpointProbe {
 }
 
 /** Fetches a /metrics URL and checks that it parses as the Prometheus text format. */
-export async function probeMetricsEndpoint(url: string, opts: { timeoutMs?: number; http?: HttpClient } = {}): Promise<MetricsEndpointProbe> {
+export async function probeMetricsEndpoint(
+  url: string,
+  opts: { timeoutMs?: number; http?: HttpClient } = {},
+): Promise<MetricsEndpointProbe> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const shown = safeEndpoint(url);
-  const http = opts.http ?? createHttpClient({ logger: createLogger({ level: 'silent' }), budget: new RetryBudget(), connections: 1 });
+  const http =
+    opts.http ??
+    createHttpClient({ logger: createLogger({ level: 'silent' }), budget: new RetryBudget(), connections: 1 });
   let res;
   try {
-    res = await http.request<string>({ method: 'GET', url, headers: { accept: PROMETHEUS_CONTENT_TYPE }, timeoutMs, deadlineMs: timeoutMs, retry: false, endpoint: 'metrics.scrape', responseType: 'text' });
+    res = await http.request<string>({
+      method: 'GET',
+      url,
+      headers: { accept: PROMETHEUS_CONTENT_TYPE },
+      timeoutMs,
+      deadlineMs: timeoutMs,
+      retry: false,
+      endpoint: 'metrics.scrape',
+      responseType: 'text',
+    });
   } catch (e) {
     const code = isClawError(e) ? e.code : 'HTTP_NETWORK';
     return {
       ok: false,
       message: `could not fetch ${shown} (${code}: ${(e as Error).message})`,
-      hint: code === 'HTTP_TIMEOUT' || code === 'HTTP_DEADLINE_EXCEEDED' ? 'The bridge did not answer in time: check that it runs and is not stuck.' : 'Start the bridge (`claw-byterover serve`) and check its address and port.',
+      hint:
+        code === 'HTTP_TIMEOUT' || code === 'HTTP_DEADLINE_EXCEEDED'
+          ? 'The bridge did not answer in time: check that it runs and is not stuck.'
+          : 'Start the bridge (`claw-byterover serve`) and check its address and port.',
     };
   } finally {
     if (!opts.http) await http.close();
@@ -258,10 +316,27 @@ export async function probeMetricsEndpoint(url: string, opts: { timeoutMs?: numb
   try {
     const parsed = parsePrometheusText(text);
     if (parsed.samples.length === 0) {
-      return { ok: false, status: 200, series: 0, message: `${shown} answered but holds no samples`, hint: 'The endpoint is not a metrics endpoint, or nothing was recorded yet.' };
+      return {
+        ok: false,
+        status: 200,
+        series: 0,
+        message: `${shown} answered but holds no samples`,
+        hint: 'The endpoint is not a metrics endpoint, or nothing was recorded yet.',
+      };
     }
-    return { ok: true, status: 200, series: parsed.samples.length, message: `${shown} serves ${parsed.samples.length} series in the Prometheus text format`, hint: `Point a Prometheus scrape job at ${shown}.` };
+    return {
+      ok: true,
+      status: 200,
+      series: parsed.samples.length,
+      message: `${shown} serves ${parsed.samples.length} series in the Prometheus text format`,
+      hint: `Point a Prometheus scrape job at ${shown}.`,
+    };
   } catch (e) {
-    return { ok: false, status: 200, message: `${shown} does not parse as the Prometheus text format (${(e as Error).message})`, hint: 'Something else answers at this URL (a proxy page, an HTML error): check the address.' };
+    return {
+      ok: false,
+      status: 200,
+      message: `${shown} does not parse as the Prometheus text format (${(e as Error).message})`,
+      hint: 'Something else answers at this URL (a proxy page, an HTML error): check the address.',
+    };
   }
 }

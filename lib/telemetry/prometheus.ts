@@ -15,26 +15,48 @@ export function createPrometheusReader(): PrometheusExporter {
 }
 
 /** Collects now and renders the Prometheus text. */
-export async function scrapeText(reader: PrometheusExporter, serializer: PrometheusSerializer, log?: Logger): Promise<string> {
+export async function scrapeText(
+  reader: PrometheusExporter,
+  serializer: PrometheusSerializer,
+  log?: Logger,
+): Promise<string> {
   const { resourceMetrics, errors } = await reader.collect();
-  if (errors.length > 0) log?.warn({ event: 'telemetry.collect_errors', errors: errors.map((e) => String((e as Error)?.message ?? e)).slice(0, 5) }, 'telemetry: some metric callbacks failed during collection');
+  if (errors.length > 0)
+    log?.warn(
+      { event: 'telemetry.collect_errors', errors: errors.map((e) => String((e as Error)?.message ?? e)).slice(0, 5) },
+      'telemetry: some metric callbacks failed during collection',
+    );
   return serializer.serialize(resourceMetrics);
 }
 
 /** A route handler for the bridge's HttpServer: 200 text/plain 0.0.4, or 500 when collection fails. */
-export function metricsRouteHandler(render: () => Promise<string>, log?: Logger): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function metricsRouteHandler(
+  render: () => Promise<string>,
+  log?: Logger,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     let text: string;
     try {
       text = await render();
     } catch (e) {
-      log?.error({ event: 'telemetry.scrape_failed', err: (e as Error).message }, 'telemetry: /metrics collection failed');
+      log?.error(
+        { event: 'telemetry.scrape_failed', err: (e as Error).message },
+        'telemetry: /metrics collection failed',
+      );
       const body = `# collection failed: ${(e as Error).message}\n`;
-      res.writeHead(500, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(500, {
+        'content-type': PROMETHEUS_CONTENT_TYPE,
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
       res.end(body);
       return;
     }
-    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': PROMETHEUS_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
     res.end(req.method === 'HEAD' ? undefined : text);
   };
 }
@@ -115,7 +137,14 @@ export function parsePrometheusText(text: string): PromParse {
     const rest = line.slice(i).trim().split(/\s+/);
     if (rest.length < 1 || rest.length > 2 || rest[0] === '') throw at('expected a value (and an optional timestamp)');
     const valueText = rest[0] as string;
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText === 'NaN' ? NaN : Number(valueText);
+    const value =
+      valueText === '+Inf'
+        ? Infinity
+        : valueText === '-Inf'
+          ? -Infinity
+          : valueText === 'NaN'
+            ? NaN
+            : Number(valueText);
     if (Number.isNaN(value) && valueText !== 'NaN') throw at('value is not a number');
     if (rest[1] !== undefined && !/^-?\d+$/.test(rest[1])) throw at('timestamp is not an integer');
     samples.push({ name, labels, value });

@@ -14,7 +14,15 @@
  *   …
  *   await telemetry.shutdown();              // final export, then stop
  */
-import { createNoopMeter, diag, DiagLogLevel, type Attributes, type BatchObservableCallback, type Meter, type Observable } from '@opentelemetry/api';
+import {
+  createNoopMeter,
+  diag,
+  DiagLogLevel,
+  type Attributes,
+  type BatchObservableCallback,
+  type Meter,
+  type Observable,
+} from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -28,7 +36,15 @@ import { createHttpClient, RetryBudget, type HttpClient, type HttpObserver } fro
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { packageVersion } from '../version.js';
 import type { RecallEvent } from '../memory/local.js';
-import { isSdkDisabled, parseTelemetryConfig, resolveOtlp, resourceAttributes, type OtlpResolution, type TelemetryConfig, type TelemetryConfigInput } from './config.js';
+import {
+  isSdkDisabled,
+  parseTelemetryConfig,
+  resolveOtlp,
+  resourceAttributes,
+  type OtlpResolution,
+  type TelemetryConfig,
+  type TelemetryConfigInput,
+} from './config.js';
 import { createSyncInstruments, METER_NAME, METRICS, type SyncInstruments } from './instruments.js';
 import { LabelGuard } from './labels.js';
 import { createOtlpMetricExporter, ExportStatusTracker, type ExportStatus } from './otlp.js';
@@ -67,8 +83,22 @@ export interface InstrumentableBridge {
 
 /** Where `/metrics` is mounted: a bridge (its `server`) or the server itself. */
 export type MetricsMountTarget =
-  | { server: { route(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void): unknown } }
-  | { route(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void): unknown };
+  | {
+      server: {
+        route(
+          method: string,
+          path: string,
+          handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+        ): unknown;
+      };
+    }
+  | {
+      route(
+        method: string,
+        path: string,
+        handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+      ): unknown;
+    };
 
 export interface Telemetry {
   /** False when turned off by config or OTEL_SDK_DISABLED=true: recorders do nothing. */
@@ -121,7 +151,8 @@ function installDiag(log: Logger): void {
   if (diagInstalled) return;
   diagInstalled = true;
   const l = log.child({ component: 'otel' });
-  const fmt = (m: string, a: unknown[]): string => [m, ...a.map((x) => (x instanceof Error ? x.message : typeof x === 'string' ? x : safeJson(x)))].join(' ');
+  const fmt = (m: string, a: unknown[]): string =>
+    [m, ...a.map((x) => (x instanceof Error ? x.message : typeof x === 'string' ? x : safeJson(x)))].join(' ');
   diag.setLogger(
     {
       error: (m, ...a) => l.error(fmt(m, a)),
@@ -181,7 +212,10 @@ class CachedRead<T> {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the queue stats did not come back within ${ms} ms (telemetry.queueStatsTimeoutMs)`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`the queue stats did not come back within ${ms} ms (telemetry.queueStatsTimeoutMs)`)),
+      ms,
+    );
     timer.unref?.();
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
@@ -196,8 +230,22 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
   const otlp: OtlpResolution = enabled
     ? config.otlp.enabled
       ? resolveOtlp(env)
-      : { enabled: false, reason: 'not_configured', message: 'OTLP export is turned off in the telemetry configuration (telemetry.otlp.enabled=false)', problems: [], protocol: 'http/protobuf' }
-    : { enabled: false, reason: 'sdk_disabled', message: config.enabled ? 'OTEL_SDK_DISABLED=true turns telemetry off' : 'telemetry is turned off in the configuration (telemetry.enabled=false)', problems: [], protocol: 'http/protobuf' };
+      : {
+          enabled: false,
+          reason: 'not_configured',
+          message: 'OTLP export is turned off in the telemetry configuration (telemetry.otlp.enabled=false)',
+          problems: [],
+          protocol: 'http/protobuf',
+        }
+    : {
+        enabled: false,
+        reason: 'sdk_disabled',
+        message: config.enabled
+          ? 'OTEL_SDK_DISABLED=true turns telemetry off'
+          : 'telemetry is turned off in the configuration (telemetry.enabled=false)',
+        problems: [],
+        protocol: 'http/protobuf',
+      };
   for (const p of otlp.problems) log.warn({ event: 'telemetry.config' }, `telemetry: ${p}`);
 
   if (!enabled) return disabledTelemetry(config, otlp, log);
@@ -206,7 +254,16 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
   const resourceProblems: string[] = [];
   const resource = defaultResource().merge(
     resourceFromAttributes(
-      resourceAttributes(env, { serviceName: opts.serviceName ?? 'claw-byterover', version, environment: opts.environment, instanceId: opts.instanceId }, resourceProblems),
+      resourceAttributes(
+        env,
+        {
+          serviceName: opts.serviceName ?? 'claw-byterover',
+          version,
+          environment: opts.environment,
+          instanceId: opts.instanceId,
+        },
+        resourceProblems,
+      ),
     ),
   );
   for (const p of resourceProblems) log.warn({ event: 'telemetry.config' }, `telemetry: ${p}`);
@@ -223,12 +280,29 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
     const s = otlp.settings;
     // lib/http logs every failed call at warn; for exports the tracker logs once per state change instead.
     const httpLog = (opts.logger ?? rootLogger).child({ component: 'telemetry.http' }, { level: 'error' });
-    const http = opts.http ?? (ownHttp = createHttpClient({ logger: httpLog, budget: new RetryBudget(), connections: 2 }));
+    const http =
+      opts.http ?? (ownHttp = createHttpClient({ logger: httpLog, budget: new RetryBudget(), connections: 2 }));
     tracker = new ExportStatusTracker(s, log);
     const t = tracker;
     const exporter = createOtlpMetricExporter(http, s, (a) => t.record(a));
-    readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: s.intervalMs, exportTimeoutMillis: s.exportTimeoutMs }));
-    log.info({ event: 'telemetry.otlp', endpoint: s.safeEndpoint, source: s.endpointSource, protocol: s.protocol, intervalMs: s.intervalMs, headerNames: Object.keys(s.headers) }, 'telemetry: OTLP/HTTP metric export on');
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: s.intervalMs,
+        exportTimeoutMillis: s.exportTimeoutMs,
+      }),
+    );
+    log.info(
+      {
+        event: 'telemetry.otlp',
+        endpoint: s.safeEndpoint,
+        source: s.endpointSource,
+        protocol: s.protocol,
+        intervalMs: s.intervalMs,
+        headerNames: Object.keys(s.headers),
+      },
+      'telemetry: OTLP/HTTP metric export on',
+    );
   } else if (otlp.reason === 'invalid') {
     log.error({ event: 'telemetry.otlp', reason: otlp.reason }, `telemetry: OTLP export off: ${otlp.message}`);
   } else {
@@ -244,13 +318,17 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
   const rec = recorders(inst, config.maxLabelValues);
 
   // Observable instruments for the bridge (created once; instrumentBridge attaches the callback).
-  const gauge = (s: { name: string; unit: string; description: string }): Observable => meter.createObservableGauge(s.name, { unit: s.unit, description: s.description });
+  const gauge = (s: { name: string; unit: string; description: string }): Observable =>
+    meter.createObservableGauge(s.name, { unit: s.unit, description: s.description });
   const qDepth = gauge(METRICS.queueDepth);
   const qInFlight = gauge(METRICS.queueInFlight);
   const qRetrying = gauge(METRICS.queueRetrying);
   const qDead = gauge(METRICS.queueDead);
   const qAge = gauge(METRICS.queueOldestAge);
-  const qJobs = meter.createObservableCounter(METRICS.queueJobs.name, { unit: METRICS.queueJobs.unit, description: METRICS.queueJobs.description });
+  const qJobs = meter.createObservableCounter(METRICS.queueJobs.name, {
+    unit: METRICS.queueJobs.unit,
+    description: METRICS.queueJobs.description,
+  });
   const queueObservables = [qDepth, qInFlight, qRetrying, qDead, qAge, qJobs];
 
   let shut: Promise<void> | undefined;
@@ -274,7 +352,11 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
         try {
           s = await cache.get();
         } catch (e) {
-          if (!failing) log.warn({ event: 'telemetry.queue_stats', err: (e as Error).message }, 'telemetry: reading the queue stats failed; the queue gauges are missing until it works again');
+          if (!failing)
+            log.warn(
+              { event: 'telemetry.queue_stats', err: (e as Error).message },
+              'telemetry: reading the queue stats failed; the queue gauges are missing until it works again',
+            );
           failing = true;
           return;
         }
@@ -302,7 +384,10 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
       };
       bridge.server?.onClose(async () => {
         // One more export while the store is still open, so the last queue figures reach the collector.
-        if (otlp.enabled) await forceFlush().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'telemetry: final export before the bridge closed failed'));
+        if (otlp.enabled)
+          await forceFlush().catch((e: unknown) =>
+            log.warn({ err: (e as Error).message }, 'telemetry: final export before the bridge closed failed'),
+          );
         detach();
       });
       return detach;
@@ -330,11 +415,22 @@ export function createTelemetry(opts: TelemetryOptions = {}): Telemetry {
   };
 }
 
-function mountServer(target: MetricsMountTarget): { route(method: string, path: string, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void): unknown } {
-  return 'route' in target && typeof target.route === 'function' ? target : (target as { server: ReturnType<typeof mountServer> }).server;
+function mountServer(target: MetricsMountTarget): {
+  route(
+    method: string,
+    path: string,
+    handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+  ): unknown;
+} {
+  return 'route' in target && typeof target.route === 'function'
+    ? target
+    : (target as { server: ReturnType<typeof mountServer> }).server;
 }
 
-type Recorders = Pick<Telemetry, 'httpObserver' | 'recordWebhook' | 'recordAuthRefresh' | 'recordRecall' | 'recordHandshake' | 'recordSkillInvoke'>;
+type Recorders = Pick<
+  Telemetry,
+  'httpObserver' | 'recordWebhook' | 'recordAuthRefresh' | 'recordRecall' | 'recordHandshake' | 'recordSkillInvoke'
+>;
 
 /** The recorders over the sync instruments, with bounded label values. */
 function recorders(inst: SyncInstruments, maxLabelValues: number): Recorders {
@@ -345,7 +441,10 @@ function recorders(inst: SyncInstruments, maxLabelValues: number): Recorders {
   const skillActions = new LabelGuard(maxLabelValues, SKILL_ACTIONS);
   const skillOutcomes = new LabelGuard(maxLabelValues);
 
-  const httpAttrs = (i: { endpoint: string; method: string; status: number | undefined; errorCode: string | undefined }, withError = true): Attributes => {
+  const httpAttrs = (
+    i: { endpoint: string; method: string; status: number | undefined; errorCode: string | undefined },
+    withError = true,
+  ): Attributes => {
     const a: Attributes = { endpoint: endpoints.value(i.endpoint), 'http.request.method': i.method };
     if (i.status !== undefined) a['http.response.status_code'] = i.status;
     if (withError) {
@@ -369,8 +468,21 @@ function recorders(inst: SyncInstruments, maxLabelValues: number): Recorders {
     },
     recordWebhook: (r) => {
       const result =
-        r.code === 'WEBHOOK_ACCEPTED' ? 'accepted' : r.code === 'WEBHOOK_DUPLICATE' ? 'duplicate' : r.code === 'WEBHOOK_QUEUE_UNAVAILABLE' ? 'unavailable' : r.status >= 500 ? 'error' : 'rejected';
-      inst.webhooks.add(1, { result, code: webhookCodes.value(r.code), scheme: r.scheme ?? 'none', 'http.response.status_code': r.status });
+        r.code === 'WEBHOOK_ACCEPTED'
+          ? 'accepted'
+          : r.code === 'WEBHOOK_DUPLICATE'
+            ? 'duplicate'
+            : r.code === 'WEBHOOK_QUEUE_UNAVAILABLE'
+              ? 'unavailable'
+              : r.status >= 500
+                ? 'error'
+                : 'rejected';
+      inst.webhooks.add(1, {
+        result,
+        code: webhookCodes.value(r.code),
+        scheme: r.scheme ?? 'none',
+        'http.response.status_code': r.status,
+      });
     },
     recordAuthRefresh: (e) => {
       inst.authRefreshes.add(1, { 'auth.kind': e.kind, reason: e.reason, result: e.result });
@@ -415,8 +527,17 @@ function disabledTelemetry(config: TelemetryConfig, otlp: OtlpResolution, log: L
       if (!config.prometheus.enabled) return;
       const server = mountServer(target);
       server.route('GET', config.prometheus.path, (_req, res) => {
-        const body = JSON.stringify({ ok: false, code: 'TELEMETRY_DISABLED', message: `expected metrics, found telemetry turned off (${message})`, hint: 'unset OTEL_SDK_DISABLED and set telemetry.enabled=true' });
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        const body = JSON.stringify({
+          ok: false,
+          code: 'TELEMETRY_DISABLED',
+          message: `expected metrics, found telemetry turned off (${message})`,
+          hint: 'unset OTEL_SDK_DISABLED and set telemetry.enabled=true',
+        });
+        res.writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+        });
         res.end(body);
       });
     },

@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary claw_host_info bytes and sizes into claw_init, and whatever a host can
-// do with the function table afterwards.
+// libFuzzer target: arbitrary claw_host_info bytes and sizes into claw_init, and whatever a host
+// can do with the function table afterwards.
 //
 // Build and run (scripts/abi-build.sh does the build):
 //   scripts/abi-build.sh --out build-fuzz fuzz
@@ -18,8 +18,8 @@
 // plugin block with exactly the size the host passes, so AddressSanitizer reports any byte the
 // plugin reads or writes past what the host said. Pointer fields that lie wholly inside the host's
 // struct_size get valid values (NULL or a real callback / string, per the flags): a host that
-// passes a wild pointer is broken, not the plugin. A pointer field the struct_size cuts in two keeps
-// the fuzzer's bytes: the plugin must not use a field the host did not provide in full.
+// passes a wild pointer is broken, not the plugin. A pointer field the struct_size cuts in two
+// keeps the fuzzer's bytes: the plugin must not use a field the host did not provide in full.
 //
 // Besides memory errors it checks the contract (plugin.h) and traps on a violation: the status is
 // what the negotiation rule predicts; a refusal writes exactly one error line (when the host can be
@@ -130,16 +130,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (flags & kHostName) ? host_name.c_str() : static_cast<const char *>(nullptr));
   set_field(host_block, avail, offsetof(claw_host_info, host_version),
             (flags & kHostVersion) ? host_version.c_str() : static_cast<const char *>(nullptr));
-  set_field(host_block, avail, offsetof(claw_host_info, user_data), static_cast<void *>(&log_state));
-  set_field(host_block, avail, offsetof(claw_host_info, log), (flags & kLog) ? fuzz_log : static_cast<claw_log_fn>(nullptr));
+  set_field(host_block, avail, offsetof(claw_host_info, user_data),
+            static_cast<void *>(&log_state));
+  set_field(host_block, avail, offsetof(claw_host_info, log),
+            (flags & kLog) ? fuzz_log : static_cast<claw_log_fn>(nullptr));
   set_field(host_block, avail, offsetof(claw_host_info, get_extension),
-            (flags & kHostExtension) ? fuzz_host_extension : static_cast<claw_host_get_extension_fn>(nullptr));
+            (flags & kHostExtension) ? fuzz_host_extension
+                                     : static_cast<claw_host_get_extension_fn>(nullptr));
 
   // What the host "said", as whole fields (for predicting the outcome).
   claw_host_info said;
   std::memset(&said, 0, sizeof said);
   std::memcpy(&said, host_block, host_alloc < sizeof said ? host_alloc : sizeof said);
-  const bool log_reachable = (flags & kLog) && avail >= offsetof(claw_host_info, log) + sizeof(claw_log_fn);
+  const bool log_reachable =
+      (flags & kLog) && avail >= offsetof(claw_host_info, log) + sizeof(claw_log_fn);
 
   // The plugin block: exactly out_size bytes (at least its struct_size field), filled with a
   // pattern the plugin must leave alone beyond what it may write.
@@ -150,25 +154,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::memcpy(out_block, &out_claim, sizeof out_claim);
   const std::vector<uint8_t> out_before(out_block, out_block + out_alloc);
 
-  const claw_host_info *host_arg = (flags & kNullHost) ? nullptr : reinterpret_cast<claw_host_info *>(host_block);
-  claw_plugin_info *out_arg = (flags & kNullOut) ? nullptr : reinterpret_cast<claw_plugin_info *>(out_block);
+  const claw_host_info *host_arg =
+      (flags & kNullHost) ? nullptr : reinterpret_cast<claw_host_info *>(host_block);
+  claw_plugin_info *out_arg =
+      (flags & kNullOut) ? nullptr : reinterpret_cast<claw_plugin_info *>(out_block);
 
   const int32_t rc = claw_init(host_arg, out_arg);
 
   // The rule, restated: the plugin serves ABI 1.[abi_minor_min..abi_minor_max] of its descriptor.
   const claw_abi_descriptor *d = claw_abi_info();
   int32_t want;
-  if (host_arg == nullptr) want = CLAW_E_INVALID_ARG;
-  else if (claimed < CLAW_HOST_INFO_MIN_SIZE) want = CLAW_E_STRUCT_SIZE;
-  else if (out_arg == nullptr) want = CLAW_E_INVALID_ARG;
-  else if (out_claim < CLAW_PLUGIN_INFO_MIN_SIZE) want = CLAW_E_STRUCT_SIZE;
-  else if (said.abi_minor_min > said.abi_minor_max) want = CLAW_E_INVALID_ARG;
-  else if (said.abi_major != d->abi_major) want = CLAW_E_ABI_MAJOR;
-  else if (d->abi_minor_max < said.abi_minor_min) want = CLAW_E_ABI_TOO_OLD;
-  else if (said.abi_minor_max < d->abi_minor_min) want = CLAW_E_ABI_TOO_NEW;
-  else want = CLAW_OK;
+  if (host_arg == nullptr)
+    want = CLAW_E_INVALID_ARG;
+  else if (claimed < CLAW_HOST_INFO_MIN_SIZE)
+    want = CLAW_E_STRUCT_SIZE;
+  else if (out_arg == nullptr)
+    want = CLAW_E_INVALID_ARG;
+  else if (out_claim < CLAW_PLUGIN_INFO_MIN_SIZE)
+    want = CLAW_E_STRUCT_SIZE;
+  else if (said.abi_minor_min > said.abi_minor_max)
+    want = CLAW_E_INVALID_ARG;
+  else if (said.abi_major != d->abi_major)
+    want = CLAW_E_ABI_MAJOR;
+  else if (d->abi_minor_max < said.abi_minor_min)
+    want = CLAW_E_ABI_TOO_OLD;
+  else if (said.abi_minor_max < d->abi_minor_min)
+    want = CLAW_E_ABI_TOO_NEW;
+  else
+    want = CLAW_OK;
   // Both an invalid range and a different major: either refusal is right.
-  const bool either = rc == CLAW_E_ABI_MAJOR && want == CLAW_E_INVALID_ARG && said.abi_major != d->abi_major;
+  const bool either =
+      rc == CLAW_E_ABI_MAJOR && want == CLAW_E_INVALID_ARG && said.abi_major != d->abi_major;
   check(rc == want || either);
 
   const size_t known = sizeof(claw_plugin_info);
@@ -185,7 +201,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(p.struct_size == written);
     for (size_t i = written; i < out_alloc; ++i) check(out_block[i] == 0xCC);
     check(p.abi_major == d->abi_major);
-    const uint32_t agreed = said.abi_minor_max < d->abi_minor_max ? said.abi_minor_max : d->abi_minor_max;
+    const uint32_t agreed =
+        said.abi_minor_max < d->abi_minor_max ? said.abi_minor_max : d->abi_minor_max;
     check(p.abi_minor == agreed);
     const bool caps_given = avail >= offsetof(claw_host_info, capabilities) + sizeof(uint64_t);
     check(p.capabilities == ((caps_given ? said.capabilities : 0) & d->capabilities));
@@ -204,7 +221,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       // Explanation buffer of exactly explain_len bytes (none when 0).
       char *buf = explain_len ? static_cast<char *>(std::malloc(explain_len)) : nullptr;
       uint32_t version = 12345;
-      const int32_t prc = f->negotiate_agent_protocol(agent_min, agent_max, &version, buf, explain_len);
+      const int32_t prc =
+          f->negotiate_agent_protocol(agent_min, agent_max, &version, buf, explain_len);
       if (agent_min > agent_max) {
         check(prc == CLAW_E_INVALID_ARG);
       } else {
@@ -217,7 +235,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(std::memchr(buf, '\0', explain_len) != nullptr);
         std::free(buf);
       }
-      check(f->negotiate_agent_protocol(agent_min, agent_max, nullptr, nullptr, 0) == CLAW_E_INVALID_ARG);
+      check(f->negotiate_agent_protocol(agent_min, agent_max, nullptr, nullptr, 0) ==
+            CLAW_E_INVALID_ARG);
       const void *ext = f->get_extension(ext_id.c_str());
       check(ext == f->get_extension(ext_id.c_str()));
       check(f->get_extension(nullptr) == nullptr);

@@ -27,12 +27,12 @@ namespace {
 
 using namespace claw::recall;
 
-#define FUZZ_ASSERT(cond)                                                     \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
+#define FUZZ_ASSERT(cond)                                                                     \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
       std::fprintf(stderr, "recall_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                           \
-    }                                                                         \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (0)
 
 size_t CodePoints(std::string_view s) {
@@ -91,7 +91,8 @@ void CheckCFacade(std::string_view md, std::string_view query, uint32_t excerpt_
   char text[96];
   claw_recall_search_info info{};
   info.struct_size = sizeof(info);
-  const int r = claw_recall_search_into(idx, &q, hits, sizeof(hits[0]), 3, text, sizeof(text), &info);
+  const int r =
+      claw_recall_search_into(idx, &q, hits, sizeof(hits[0]), 3, text, sizeof(text), &info);
   FUZZ_ASSERT(r == CLAW_RECALL_OK || r == CLAW_RECALL_E_BUFFER_TOO_SMALL);
   FUZZ_ASSERT(info.hit_count <= 1);
   if (r == CLAW_RECALL_OK && info.hit_count == 1) {
@@ -109,8 +110,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   const size_t nul = rest.find('\0');
   const std::string_view md = nul == std::string_view::npos ? rest : rest.substr(0, nul);
-  const std::string_view query =
-      nul == std::string_view::npos ? rest.substr(rest.size() > 40 ? rest.size() - 40 : 0) : rest.substr(nul + 1);
+  const std::string_view query = nul == std::string_view::npos
+                                     ? rest.substr(rest.size() > 40 ? rest.size() - 40 : 0)
+                                     : rest.substr(nul + 1);
 
   Options opts;
   opts.tokenizer.stop_words = (flags & 1) == 0;
@@ -159,7 +161,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot read %s\n", argv[i]);
       return 2;
     }
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     ++ran;
   }

@@ -100,11 +100,11 @@ static void copy_abi(abi_copy *c, const claw_abi_descriptor *d) {
 #define MAX_NOTES 32
 typedef struct result {
   int exit_code;
-  const char *stage; /* "load", "symbols", "abi_info", "init", "agent", "checks", "done" */
-  char error[1024];  /* one line: what failed */
+  const char *stage;      /* "load", "symbols", "abi_info", "init", "agent", "checks", "done" */
+  char error[1024];       /* one line: what failed */
   char *notes[MAX_NOTES]; /* diagnosis / hint lines */
   int note_count;
-  abi_copy abi; /* copied from claw_abi_info() while the library is loaded */
+  abi_copy abi;     /* copied from claw_abi_info() while the library is loaded */
   bool init_called; /* claw_init was reached (status/code are meaningful) */
   int32_t init_status;
   bool negotiated;
@@ -150,11 +150,16 @@ static void fail(result *r, int code, const char *stage, const char *fmt, ...) {
 
 static const char *level_name(int32_t level) {
   switch (level) {
-    case CLAW_LOG_ERROR: return "error";
-    case CLAW_LOG_WARN: return "warn";
-    case CLAW_LOG_INFO: return "info";
-    case CLAW_LOG_DEBUG: return "debug";
-    default: return "unknown";
+    case CLAW_LOG_ERROR:
+      return "error";
+    case CLAW_LOG_WARN:
+      return "warn";
+    case CLAW_LOG_INFO:
+      return "info";
+    case CLAW_LOG_DEBUG:
+      return "debug";
+    default:
+      return "unknown";
   }
 }
 
@@ -167,7 +172,8 @@ static void host_log(void *user_data, int32_t level, const char *message) {
     g_log_level[g_log_count] = level;
     g_log_count++;
   }
-  if (g_log_echo) fprintf(stderr, "plugin log [%s]: %s\n", level_name(level), message ? message : "(null)");
+  if (g_log_echo)
+    fprintf(stderr, "plugin log [%s]: %s\n", level_name(level), message ? message : "(null)");
   pthread_mutex_unlock(&g_log_lock);
 }
 
@@ -226,7 +232,8 @@ static void elf_open(elf_file *f, const char *path) {
 #endif
   if (eh->e_ident[EI_CLASS] != want_class) {
     snprintf(f->why, sizeof f->why, "ELF class %s, this host is %s",
-             eh->e_ident[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit", want_class == ELFCLASS64 ? "64-bit" : "32-bit");
+             eh->e_ident[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit",
+             want_class == ELFCLASS64 ? "64-bit" : "32-bit");
     return;
   }
   if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
@@ -242,7 +249,7 @@ static void elf_close(elf_file *f) {
   memset(f, 0, sizeof *f);
 }
 
-static const ElfW(Shdr) *elf_sections(const elf_file *f, size_t *count) {
+static const ElfW(Shdr) * elf_sections(const elf_file *f, size_t *count) {
   const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)f->data;
   *count = eh->e_shnum;
   return (const ElfW(Shdr) *)(f->data + eh->e_shoff);
@@ -250,19 +257,27 @@ static const ElfW(Shdr) *elf_sections(const elf_file *f, size_t *count) {
 
 static const char *elf_machine_name(unsigned m) {
   switch (m) {
-    case EM_X86_64: return "x86-64";
-    case EM_AARCH64: return "aarch64";
-    case EM_386: return "i386";
-    case EM_ARM: return "arm";
-    case EM_RISCV: return "riscv";
-    case EM_PPC64: return "ppc64";
-    case EM_S390: return "s390";
-    default: return "unknown";
+    case EM_X86_64:
+      return "x86-64";
+    case EM_AARCH64:
+      return "aarch64";
+    case EM_386:
+      return "i386";
+    case EM_ARM:
+      return "arm";
+    case EM_RISCV:
+      return "riscv";
+    case EM_PPC64:
+      return "ppc64";
+    case EM_S390:
+      return "s390";
+    default:
+      return "unknown";
   }
 }
 
 /* Callback over the symbols of one table (SHT_DYNSYM or SHT_SYMTAB). Return false to stop. */
-typedef bool (*sym_visit)(void *ctx, const char *name, const ElfW(Sym) *sym);
+typedef bool (*sym_visit)(void *ctx, const char *name, const ElfW(Sym) * sym);
 
 static bool elf_each_symbol(const elf_file *f, unsigned table_type, sym_visit visit, void *ctx) {
   size_t n;
@@ -272,7 +287,8 @@ static bool elf_each_symbol(const elf_file *f, unsigned table_type, sym_visit vi
     if (sh[i].sh_type != table_type || sh[i].sh_entsize != sizeof(ElfW(Sym))) continue;
     if (sh[i].sh_link >= n) continue;
     const ElfW(Shdr) *strtab = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset + sh[i].sh_size > f->size || strtab->sh_offset + strtab->sh_size > f->size) continue;
+    if (sh[i].sh_offset + sh[i].sh_size > f->size || strtab->sh_offset + strtab->sh_size > f->size)
+      continue;
     found_table = true;
     const ElfW(Sym) *syms = (const ElfW(Sym) *)(f->data + sh[i].sh_offset);
     const char *strs = (const char *)(f->data + strtab->sh_offset);
@@ -289,19 +305,19 @@ static bool elf_each_symbol(const elf_file *f, unsigned table_type, sym_visit vi
 
 typedef struct sym_search {
   const char *want;
-  bool exported;             /* defined in .dynsym under exactly `want` */
-  char mangled[256];         /* a defined .dynsym _Z... name containing `want` */
-  bool in_symtab;            /* defined in .symtab under exactly `want` */
-  bool symtab_hidden;        /* ... but LOCAL binding or non-default visibility */
-  int exported_claw;         /* number of defined dynamic claw_* symbols */
+  bool exported;      /* defined in .dynsym under exactly `want` */
+  char mangled[256];  /* a defined .dynsym _Z... name containing `want` */
+  bool in_symtab;     /* defined in .symtab under exactly `want` */
+  bool symtab_hidden; /* ... but LOCAL binding or non-default visibility */
+  int exported_claw;  /* number of defined dynamic claw_* symbols */
   char claw_names[256];
-  int undefined_napi;        /* undefined dynamic napi_* / node_api_* references */
+  int undefined_napi; /* undefined dynamic napi_* / node_api_* references */
   char first_napi[128];
   bool exports_napi_register;
-  int dyn_defined;           /* number of defined dynamic symbols */
+  int dyn_defined; /* number of defined dynamic symbols */
 } sym_search;
 
-static bool visit_dynsym(void *ctx, const char *name, const ElfW(Sym) *s) {
+static bool visit_dynsym(void *ctx, const char *name, const ElfW(Sym) * s) {
   sym_search *q = ctx;
   const bool defined = s->st_shndx != SHN_UNDEF;
   if (!defined) {
@@ -324,7 +340,7 @@ static bool visit_dynsym(void *ctx, const char *name, const ElfW(Sym) *s) {
   return true;
 }
 
-static bool visit_symtab(void *ctx, const char *name, const ElfW(Sym) *s) {
+static bool visit_symtab(void *ctx, const char *name, const ElfW(Sym) * s) {
   sym_search *q = ctx;
   if (s->st_shndx == SHN_UNDEF || strcmp(name, q->want) != 0) return true;
   q->in_symtab = true;
@@ -348,27 +364,45 @@ static void diagnose_missing_entry(result *r, const char *path, const char *symb
   elf_each_symbol(&f, SHT_DYNSYM, visit_dynsym, &q);
   const bool has_symtab = elf_each_symbol(&f, SHT_SYMTAB, visit_symtab, &q);
   if (q.mangled[0]) {
-    note(r, "C++ name mangling: the file exports %s, which is %s compiled without C linkage", q.mangled, symbol);
-    note(r, "fix: declare the entry points inside extern \"C\" { ... } (include claw/plugin.h, which does this)");
+    note(r, "C++ name mangling: the file exports %s, which is %s compiled without C linkage",
+         q.mangled, symbol);
+    note(r,
+         "fix: declare the entry points inside extern \"C\" { ... } (include claw/plugin.h, which "
+         "does this)");
   } else if (q.in_symtab && q.symtab_hidden) {
-    note(r, "hidden visibility: %s is defined in the file but not exported (local/hidden symbol, so it is "
-            "not in the dynamic symbol table)", symbol);
-    note(r, "fix: mark it CLAW_EXPORT (visibility(\"default\")) and list it in the linker version script "
-            "native/exports.map; with -fvisibility=hidden every unmarked function stays hidden");
+    note(r,
+         "hidden visibility: %s is defined in the file but not exported (local/hidden symbol, so "
+         "it is "
+         "not in the dynamic symbol table)",
+         symbol);
+    note(r,
+         "fix: mark it CLAW_EXPORT (visibility(\"default\")) and list it in the linker version "
+         "script "
+         "native/exports.map; with -fvisibility=hidden every unmarked function stays hidden");
   } else if (q.exported_claw > 0) {
-    note(r, "the file exports other claw_* symbols (%s) but not %s: plugin and host disagree on the ABI; "
-            "check its version with the plugin's claw_abi_info", q.claw_names, symbol);
+    note(r,
+         "the file exports other claw_* symbols (%s) but not %s: plugin and host disagree on the "
+         "ABI; "
+         "check its version with the plugin's claw_abi_info",
+         q.claw_names, symbol);
   } else if (q.exports_napi_register) {
-    note(r, "wrong file: this is a Node addon without the claw ABI (it exports napi_register_module_v1 "
-            "but no claw_* symbol)");
+    note(
+        r,
+        "wrong file: this is a Node addon without the claw ABI (it exports napi_register_module_v1 "
+        "but no claw_* symbol)");
   } else if (!has_symtab) {
-    note(r, "not exported: the file's dynamic symbol table has no %s and it is stripped, so a hidden "
-            "definition cannot be seen; it exports %d symbols, none claw_*", symbol, q.dyn_defined);
-    note(r, "fix: check this is the claw plugin (libclaw_byterover.so or claw_byterover.node), or rebuild "
-            "it unstripped to see whether %s is hidden", symbol);
-  } else {
-    note(r, "wrong file: %s does not define %s at all (it exports %d dynamic symbols, none claw_*)", path,
+    note(r,
+         "not exported: the file's dynamic symbol table has no %s and it is stripped, so a hidden "
+         "definition cannot be seen; it exports %d symbols, none claw_*",
          symbol, q.dyn_defined);
+    note(r,
+         "fix: check this is the claw plugin (libclaw_byterover.so or claw_byterover.node), or "
+         "rebuild "
+         "it unstripped to see whether %s is hidden",
+         symbol);
+  } else {
+    note(r, "wrong file: %s does not define %s at all (it exports %d dynamic symbols, none claw_*)",
+         path, symbol, q.dyn_defined);
   }
   note(r, "check with: nm -D --defined-only %s | grep claw_", path);
   elf_close(&f);
@@ -377,9 +411,12 @@ static void diagnose_missing_entry(result *r, const char *path, const char *symb
 static char *dirname_of(const char *path, char *buf, size_t len) {
   snprintf(buf, len, "%s", path);
   char *slash = strrchr(buf, '/');
-  if (slash == NULL) snprintf(buf, len, ".");
-  else if (slash == buf) buf[1] = '\0';
-  else *slash = '\0';
+  if (slash == NULL)
+    snprintf(buf, len, ".");
+  else if (slash == buf)
+    buf[1] = '\0';
+  else
+    *slash = '\0';
   return buf;
 }
 
@@ -397,13 +434,15 @@ static void diagnose_dependencies(result *r, const char *path) {
   for (size_t i = 0; i < n; i++) {
     if (sh[i].sh_type != SHT_DYNAMIC || sh[i].sh_link >= n) continue;
     const ElfW(Shdr) *strtab = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset + sh[i].sh_size > f.size || strtab->sh_offset + strtab->sh_size > f.size) continue;
+    if (sh[i].sh_offset + sh[i].sh_size > f.size || strtab->sh_offset + strtab->sh_size > f.size)
+      continue;
     const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(f.data + sh[i].sh_offset);
     const char *strs = (const char *)(f.data + strtab->sh_offset);
     size_t count = sh[i].sh_size / sizeof(ElfW(Dyn));
     const char *runpath = NULL;
     for (size_t k = 0; k < count && dyn[k].d_tag != DT_NULL; k++)
-      if ((dyn[k].d_tag == DT_RUNPATH || dyn[k].d_tag == DT_RPATH) && dyn[k].d_un.d_val < strtab->sh_size)
+      if ((dyn[k].d_tag == DT_RUNPATH || dyn[k].d_tag == DT_RPATH) &&
+          dyn[k].d_un.d_val < strtab->sh_size)
         runpath = strs + dyn[k].d_un.d_val;
     char origin[PATH_MAX];
     dirname_of(path, origin, sizeof origin);
@@ -415,7 +454,8 @@ static void diagnose_dependencies(result *r, const char *path) {
       if (runpath != NULL) {
         char rp[PATH_MAX];
         snprintf(rp, sizeof rp, "%s", runpath);
-        for (char *save = NULL, *dir = strtok_r(rp, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        for (char *save = NULL, *dir = strtok_r(rp, ":", &save); dir && !found;
+             dir = strtok_r(NULL, ":", &save)) {
           char candidate[3 * PATH_MAX];
           if (strncmp(dir, "$ORIGIN", 7) == 0)
             snprintf(candidate, sizeof candidate, "%s%s/%s", origin, dir + 7, lib);
@@ -450,7 +490,8 @@ static void diagnose_dependencies(result *r, const char *path) {
 static void suggest_plain_library(result *r, const char *path) {
   char dir[PATH_MAX], candidate[PATH_MAX + 64];
   dirname_of(path, dir, sizeof dir);
-  const char *rel[] = {"libclaw_byterover.so", "lib.target/libclaw_byterover.so", "../lib/libclaw_byterover.so"};
+  const char *rel[] = {"libclaw_byterover.so", "lib.target/libclaw_byterover.so",
+                       "../lib/libclaw_byterover.so"};
   for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
     snprintf(candidate, sizeof candidate, "%s/%s", dir, rel[i]);
     if (access(candidate, R_OK) == 0) {
@@ -468,24 +509,41 @@ static void diagnose_dlopen(result *r, const options *o, const char *path, const
     snprintf(sym, sizeof sym, "%s", undef + strlen("undefined symbol: "));
     sym[strcspn(sym, " \t\n,(")] = '\0';
     if ((strncmp(sym, "napi_", 5) == 0 || strncmp(sym, "node_api_", 9) == 0) && !o->lazy) {
-      fail(r, EXIT_NODE_ADDON_NOW, "load", "cannot load %s with RTLD_NOW: undefined symbol: %s", path, sym);
-      note(r, "this is a Node addon (.node): its Node-API functions (napi_*) are provided only by the node "
-              "executable, and RTLD_NOW (or LD_BIND_NOW=1, or a host linked -z now) insists on resolving "
-              "them at load time");
-      note(r, "fix: load it with RTLD_LAZY (claw-host --lazy): nothing on the claw_init path calls Node-API; "
-              "or, better, load the plain shared library libclaw_byterover.so, which has no Node-API references");
+      fail(r, EXIT_NODE_ADDON_NOW, "load", "cannot load %s with RTLD_NOW: undefined symbol: %s",
+           path, sym);
+      note(r,
+           "this is a Node addon (.node): its Node-API functions (napi_*) are provided only by the "
+           "node "
+           "executable, and RTLD_NOW (or LD_BIND_NOW=1, or a host linked -z now) insists on "
+           "resolving "
+           "them at load time");
+      note(r,
+           "fix: load it with RTLD_LAZY (claw-host --lazy): nothing on the claw_init path calls "
+           "Node-API; "
+           "or, better, load the plain shared library libclaw_byterover.so, which has no Node-API "
+           "references");
       suggest_plain_library(r, path);
     } else if (strncmp(sym, "napi_", 5) == 0 || strncmp(sym, "node_api_", 9) == 0) {
-      fail(r, EXIT_NODE_ADDON_NOW, "load", "cannot load %s even with RTLD_LAZY: undefined symbol: %s", path, sym);
-      note(r, "this Node addon takes the address of %s (a data relocation, bound at load time whatever the "
-              "RTLD mode), so it cannot load outside node at all", sym);
-      note(r, "fix: load the plain shared library libclaw_byterover.so instead (no Node-API references)");
+      fail(r, EXIT_NODE_ADDON_NOW, "load",
+           "cannot load %s even with RTLD_LAZY: undefined symbol: %s", path, sym);
+      note(r,
+           "this Node addon takes the address of %s (a data relocation, bound at load time "
+           "whatever the "
+           "RTLD mode), so it cannot load outside node at all",
+           sym);
+      note(r,
+           "fix: load the plain shared library libclaw_byterover.so instead (no Node-API "
+           "references)");
       suggest_plain_library(r, path);
     } else {
       fail(r, EXIT_UNDEFINED_SYM, "load", "cannot load %s: undefined symbol: %s", path, sym);
-      note(r, "the plugin references %s but nothing loaded provides it: it was linked against a library "
-              "or version this machine lacks (see: ldd -r %s)", sym, path);
-      if (!o->lazy) note(r, "RTLD_LAZY (--lazy) would defer the failure to the first call, not fix it");
+      note(r,
+           "the plugin references %s but nothing loaded provides it: it was linked against a "
+           "library "
+           "or version this machine lacks (see: ldd -r %s)",
+           sym, path);
+      if (!o->lazy)
+        note(r, "RTLD_LAZY (--lazy) would defer the failure to the first call, not fix it");
     }
     return;
   }
@@ -500,10 +558,12 @@ static void diagnose_dlopen(result *r, const options *o, const char *path, const
   /* "<name>: cannot open shared object file: ..." names a dependency; when it names the plugin
    * itself (which exists: checked before dlopen), glibc rejected the file, e.g. another machine. */
   if (cannot != NULL && strcmp(dep, path) != 0 && strcmp(dep, o->plugin) != 0) {
-    fail(r, EXIT_MISSING_DEP, "load", "cannot load %s: a library it depends on is missing: %s", path, dep);
+    fail(r, EXIT_MISSING_DEP, "load", "cannot load %s: a library it depends on is missing: %s",
+         path, dep);
     note(r, "dependencies of %s (what ldd would show):", path);
     diagnose_dependencies(r, path);
-    note(r, "fix: install the package that provides %s, or add its directory to LD_LIBRARY_PATH", dep);
+    note(r, "fix: install the package that provides %s, or add its directory to LD_LIBRARY_PATH",
+         dep);
     return;
   }
   fail(r, EXIT_NOT_LOADABLE, "load", "cannot load %s: %s", path, err);
@@ -521,10 +581,13 @@ static void diagnose_dlopen(result *r, const options *o, const char *path, const
     const unsigned want = eh->e_machine;
 #endif
     if (eh->e_machine != want)
-      note(r, "%s is built for %s, this host runs on %s: install the plugin built for this architecture", path,
-           elf_machine_name(eh->e_machine), elf_machine_name(want));
+      note(r,
+           "%s is built for %s, this host runs on %s: install the plugin built for this "
+           "architecture",
+           path, elf_machine_name(eh->e_machine), elf_machine_name(want));
     else if (eh->e_type != ET_DYN)
-      note(r, "%s is an ELF file but not a shared object (e_type %u): wrong file?", path, (unsigned)eh->e_type);
+      note(r, "%s is an ELF file but not a shared object (e_type %u): wrong file?", path,
+           (unsigned)eh->e_type);
   }
   elf_close(&f);
 }
@@ -536,27 +599,43 @@ typedef const char *(*claw_strerror_fn)(int32_t);
 
 static const char *status_name(int32_t code) {
   switch (code) {
-    case CLAW_OK: return "CLAW_OK";
-    case CLAW_E_INVALID_ARG: return "CLAW_E_INVALID_ARG";
-    case CLAW_E_STRUCT_SIZE: return "CLAW_E_STRUCT_SIZE";
-    case CLAW_E_ABI_MAJOR: return "CLAW_E_ABI_MAJOR";
-    case CLAW_E_ABI_TOO_OLD: return "CLAW_E_ABI_TOO_OLD";
-    case CLAW_E_ABI_TOO_NEW: return "CLAW_E_ABI_TOO_NEW";
-    case CLAW_E_PROTOCOL_MISMATCH: return "CLAW_E_PROTOCOL_MISMATCH";
-    case CLAW_E_NOT_INITIALIZED: return "CLAW_E_NOT_INITIALIZED";
-    case CLAW_E_INTERNAL: return "CLAW_E_INTERNAL";
-    default: return "CLAW_E_UNKNOWN";
+    case CLAW_OK:
+      return "CLAW_OK";
+    case CLAW_E_INVALID_ARG:
+      return "CLAW_E_INVALID_ARG";
+    case CLAW_E_STRUCT_SIZE:
+      return "CLAW_E_STRUCT_SIZE";
+    case CLAW_E_ABI_MAJOR:
+      return "CLAW_E_ABI_MAJOR";
+    case CLAW_E_ABI_TOO_OLD:
+      return "CLAW_E_ABI_TOO_OLD";
+    case CLAW_E_ABI_TOO_NEW:
+      return "CLAW_E_ABI_TOO_NEW";
+    case CLAW_E_PROTOCOL_MISMATCH:
+      return "CLAW_E_PROTOCOL_MISMATCH";
+    case CLAW_E_NOT_INITIALIZED:
+      return "CLAW_E_NOT_INITIALIZED";
+    case CLAW_E_INTERNAL:
+      return "CLAW_E_INTERNAL";
+    default:
+      return "CLAW_E_UNKNOWN";
   }
 }
 
 static int exit_for_init(int32_t code) {
   switch (code) {
-    case CLAW_E_ABI_MAJOR: return EXIT_ABI_MAJOR;
-    case CLAW_E_ABI_TOO_OLD: return EXIT_ABI_TOO_OLD;
-    case CLAW_E_ABI_TOO_NEW: return EXIT_ABI_TOO_NEW;
-    case CLAW_E_STRUCT_SIZE: return EXIT_STRUCT_SIZE;
-    case CLAW_E_INVALID_ARG: return EXIT_INVALID_ARG;
-    default: return EXIT_INIT_OTHER;
+    case CLAW_E_ABI_MAJOR:
+      return EXIT_ABI_MAJOR;
+    case CLAW_E_ABI_TOO_OLD:
+      return EXIT_ABI_TOO_OLD;
+    case CLAW_E_ABI_TOO_NEW:
+      return EXIT_ABI_TOO_NEW;
+    case CLAW_E_STRUCT_SIZE:
+      return EXIT_STRUCT_SIZE;
+    case CLAW_E_INVALID_ARG:
+      return EXIT_INVALID_ARG;
+    default:
+      return EXIT_INIT_OTHER;
   }
 }
 
@@ -588,7 +667,8 @@ static claw_host_info *make_host(const options *o, uint32_t claimed) {
 
 /* Plugin-info buffer of max(claimed, sizeof) + GUARD_TAIL bytes, pattern-filled past `claimed`. */
 static unsigned char *make_out(uint32_t claimed, size_t *alloc_out) {
-  size_t alloc = (claimed > sizeof(claw_plugin_info) ? claimed : sizeof(claw_plugin_info)) + GUARD_TAIL;
+  size_t alloc =
+      (claimed > sizeof(claw_plugin_info) ? claimed : sizeof(claw_plugin_info)) + GUARD_TAIL;
   unsigned char *buf = malloc(alloc);
   if (buf == NULL) return NULL;
   memset(buf, 0, alloc);
@@ -665,8 +745,10 @@ static void run_threads(result *r, const options *o, claw_init_fn init) {
     if (jobs[i].status == CLAW_OK) ok++;
     if (jobs[i].funcs != jobs[0].funcs) same_table = false;
     if (counts_ok) {
-      if (jobs[i].remaining < 0 || jobs[i].remaining >= n || seen[jobs[i].remaining]) counts_ok = false;
-      else seen[jobs[i].remaining] = 1;
+      if (jobs[i].remaining < 0 || jobs[i].remaining >= n || seen[jobs[i].remaining])
+        counts_ok = false;
+      else
+        seen[jobs[i].remaining] = 1;
     }
   }
   free(seen);
@@ -676,16 +758,20 @@ static void run_threads(result *r, const options *o, claw_init_fn init) {
     for (int i = 0; i < n; i++)
       if (jobs[i].status != CLAW_OK) code = jobs[i].status;
     r->init_status = code;
-    fail(r, exit_for_init(code), "init", "%d of %d concurrent claw_init calls failed (%s)", n - ok, n, status_name(code));
+    fail(r, exit_for_init(code), "init", "%d of %d concurrent claw_init calls failed (%s)", n - ok,
+         n, status_name(code));
   } else if (!same_table) {
-    fail(r, EXIT_CONTRACT, "checks", "concurrent claw_init calls returned different function tables");
+    fail(r, EXIT_CONTRACT, "checks",
+         "concurrent claw_init calls returned different function tables");
   } else if (!counts_ok) {
     fail(r, EXIT_CONTRACT, "checks",
-         "the %d concurrent shutdowns did not return %d..0 each exactly once: the reference count is not atomic", n,
-         n - 1);
+         "the %d concurrent shutdowns did not return %d..0 each exactly once: the reference count "
+         "is not atomic",
+         n, n - 1);
   } else {
     snprintf(r->checks, sizeof r->checks,
-             "%d threads: %d concurrent claw_init calls succeeded with one function table; the %d shutdowns "
+             "%d threads: %d concurrent claw_init calls succeeded with one function table; the %d "
+             "shutdowns "
              "returned %d..0 each exactly once",
              n, n, n, n - 1);
     r->negotiated = true;
@@ -710,7 +796,8 @@ static void run_cycle(result *r, const options *o, const char *path) {
   if (abi_info == NULL || init == NULL) {
     /* claw_init is the one a host cannot do without: name it first when both are missing. */
     const char *missing = init == NULL ? "claw_init" : "claw_abi_info";
-    fail(r, EXIT_NO_ENTRY, "symbols", "%s loaded, but dlsym failed: undefined symbol: %s", o->plugin, missing);
+    fail(r, EXIT_NO_ENTRY, "symbols", "%s loaded, but dlsym failed: undefined symbol: %s",
+         o->plugin, missing);
     diagnose_missing_entry(r, o->plugin, missing);
     if (init == NULL && abi_info == NULL) note(r, "claw_abi_info is missing too (same cause)");
     dlclose(handle);
@@ -718,7 +805,8 @@ static void run_cycle(result *r, const options *o, const char *path) {
   }
 
   const claw_abi_descriptor *d = abi_info();
-  if (d == NULL || d->struct_size < offsetof(claw_abi_descriptor, capabilities) + sizeof(uint64_t)) {
+  if (d == NULL ||
+      d->struct_size < offsetof(claw_abi_descriptor, capabilities) + sizeof(uint64_t)) {
     fail(r, EXIT_BAD_DESCRIPTOR, "abi_info", "claw_abi_info returned %s",
          d == NULL ? "NULL" : "a descriptor shorter than the ABI 1.0 layout");
     dlclose(handle);
@@ -740,7 +828,8 @@ static void run_cycle(result *r, const options *o, const char *path) {
       if (st == CLAW_OK) {
         int32_t a = out.funcs->shutdown(), b = out.funcs->shutdown();
         if (a != 0 || b != CLAW_E_NOT_INITIALIZED)
-          fail(r, EXIT_CONTRACT, "checks", "after the threads, shutdown returned %d then %d (expected 0 then %d)", a, b,
+          fail(r, EXIT_CONTRACT, "checks",
+               "after the threads, shutdown returned %d then %d (expected 0 then %d)", a, b,
                CLAW_E_NOT_INITIALIZED);
       }
     }
@@ -748,8 +837,10 @@ static void run_cycle(result *r, const options *o, const char *path) {
     return;
   }
 
-  const uint32_t host_size = o->struct_size < 0 ? (uint32_t)sizeof(claw_host_info) : (uint32_t)o->struct_size;
-  const uint32_t out_size = o->out_size < 0 ? (uint32_t)sizeof(claw_plugin_info) : (uint32_t)o->out_size;
+  const uint32_t host_size =
+      o->struct_size < 0 ? (uint32_t)sizeof(claw_host_info) : (uint32_t)o->struct_size;
+  const uint32_t out_size =
+      o->out_size < 0 ? (uint32_t)sizeof(claw_plugin_info) : (uint32_t)o->out_size;
   claw_host_info *host = o->null_host ? NULL : make_host(o, host_size);
   size_t out_alloc = 0;
   unsigned char *outbuf = o->null_out ? NULL : make_out(out_size, &out_alloc);
@@ -768,10 +859,14 @@ static void run_cycle(result *r, const options *o, const char *path) {
     fail(r, exit_for_init(st), "init", "claw_init refused: %s (%d): %s", status_name(st), st,
          strerr ? strerr(st) : "");
     if (st == CLAW_E_STRUCT_SIZE && host_size < CLAW_HOST_INFO_MIN_SIZE)
-      note(r, "claw_host_info.struct_size %u is below CLAW_HOST_INFO_MIN_SIZE %u, so the plugin cannot read even "
-              "the version fields (nor the log callback)", host_size, (unsigned)CLAW_HOST_INFO_MIN_SIZE);
+      note(r,
+           "claw_host_info.struct_size %u is below CLAW_HOST_INFO_MIN_SIZE %u, so the plugin "
+           "cannot read even "
+           "the version fields (nor the log callback)",
+           host_size, (unsigned)CLAW_HOST_INFO_MIN_SIZE);
     if (outbuf != NULL && !guard_intact(outbuf, out_size, out_alloc))
-      fail(r, EXIT_CONTRACT, "checks", "claw_init failed but wrote past claw_plugin_info.struct_size (%u)", out_size);
+      fail(r, EXIT_CONTRACT, "checks",
+           "claw_init failed but wrote past claw_plugin_info.struct_size (%u)", out_size);
     free(host);
     free(outbuf);
     dlclose(handle);
@@ -783,11 +878,15 @@ static void run_cycle(result *r, const options *o, const char *path) {
   r->negotiated = true;
   const claw_plugin_funcs *funcs = r->info.funcs;
   if (!guard_intact(outbuf, out_size, out_alloc)) {
-    fail(r, EXIT_CONTRACT, "checks", "the plugin wrote past claw_plugin_info.struct_size (%u bytes)", out_size);
+    fail(r, EXIT_CONTRACT, "checks",
+         "the plugin wrote past claw_plugin_info.struct_size (%u bytes)", out_size);
   } else if (r->info_written > out_size) {
-    fail(r, EXIT_CONTRACT, "checks", "the plugin reports writing %u bytes into a %u-byte claw_plugin_info",
-         r->info_written, out_size);
-  } else if (funcs == NULL || funcs->struct_size < offsetof(claw_plugin_funcs, negotiate_agent_protocol) + sizeof(void *) ||
+    fail(r, EXIT_CONTRACT, "checks",
+         "the plugin reports writing %u bytes into a %u-byte claw_plugin_info", r->info_written,
+         out_size);
+  } else if (funcs == NULL ||
+             funcs->struct_size <
+                 offsetof(claw_plugin_funcs, negotiate_agent_protocol) + sizeof(void *) ||
              funcs->shutdown == NULL || funcs->get_extension == NULL) {
     fail(r, EXIT_CONTRACT, "checks", "the plugin returned an incomplete function table");
     funcs = NULL;
@@ -800,13 +899,15 @@ static void run_cycle(result *r, const options *o, const char *path) {
     again.struct_size = sizeof again;
     int32_t st2 = init(host, &again);
     if (st2 != CLAW_OK) {
-      fail(r, exit_for_init(st2), "init", "second claw_init failed: %s (%d)", status_name(st2), st2);
+      fail(r, exit_for_init(st2), "init", "second claw_init failed: %s (%d)", status_name(st2),
+           st2);
     } else if (again.funcs != funcs) {
       fail(r, EXIT_CONTRACT, "checks", "second claw_init returned a different function table");
     } else {
       int32_t first = funcs->shutdown();
       if (first != 1) {
-        fail(r, EXIT_CONTRACT, "checks", "after two claw_init calls, the first shutdown returned %d (expected 1)", first);
+        fail(r, EXIT_CONTRACT, "checks",
+             "after two claw_init calls, the first shutdown returned %d (expected 1)", first);
         funcs->shutdown();
       }
     }
@@ -823,25 +924,30 @@ static void run_cycle(result *r, const options *o, const char *path) {
     r->agent_status = funcs->negotiate_agent_protocol(o->agent_min, o->agent_max, &r->agent_version,
                                                       r->agent_explain, sizeof r->agent_explain);
     if (r->agent_status != CLAW_OK)
-      fail(r, r->agent_status == CLAW_E_PROTOCOL_MISMATCH ? EXIT_PROTOCOL : EXIT_INVALID_ARG, "agent",
-           "agent protocol refused: %s (%d): %s", status_name(r->agent_status), r->agent_status, r->agent_explain);
+      fail(r, r->agent_status == CLAW_E_PROTOCOL_MISMATCH ? EXIT_PROTOCOL : EXIT_INVALID_ARG,
+           "agent", "agent protocol refused: %s (%d): %s", status_name(r->agent_status),
+           r->agent_status, r->agent_explain);
   }
 
   if (funcs != NULL) {
     int32_t last = funcs->shutdown();
     if (last != 0 && r->exit_code == 0)
-      fail(r, EXIT_CONTRACT, "checks", "the final shutdown returned %d (expected 0 references left)", last);
+      fail(r, EXIT_CONTRACT, "checks",
+           "the final shutdown returned %d (expected 0 references left)", last);
     if (o->shutdown_twice) {
       int32_t extra = funcs->shutdown();
       if (extra != CLAW_E_NOT_INITIALIZED && r->exit_code == 0)
-        fail(r, EXIT_CONTRACT, "checks", "an extra shutdown returned %d (expected %s)", extra, "CLAW_E_NOT_INITIALIZED");
+        fail(r, EXIT_CONTRACT, "checks", "an extra shutdown returned %d (expected %s)", extra,
+             "CLAW_E_NOT_INITIALIZED");
       else if (r->exit_code == 0)
         snprintf(r->checks + strlen(r->checks), sizeof r->checks - strlen(r->checks),
-                 "%sextra shutdown returned CLAW_E_NOT_INITIALIZED (harmless no-op)", r->checks[0] ? "; " : "");
+                 "%sextra shutdown returned CLAW_E_NOT_INITIALIZED (harmless no-op)",
+                 r->checks[0] ? "; " : "");
     }
     if (o->init_twice && r->exit_code == 0)
       snprintf(r->checks + strlen(r->checks), sizeof r->checks - strlen(r->checks),
-               "%sinit twice: same function table, shutdown returned 1 then 0", r->checks[0] ? "; " : "");
+               "%sinit twice: same function table, shutdown returned 1 then 0",
+               r->checks[0] ? "; " : "");
   }
   dlclose(handle);
 }
@@ -851,14 +957,26 @@ static void json_str(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
     switch (*p) {
-      case '"': fputs("\\\"", out); break;
-      case '\\': fputs("\\\\", out); break;
-      case '\n': fputs("\\n", out); break;
-      case '\r': fputs("\\r", out); break;
-      case '\t': fputs("\\t", out); break;
+      case '"':
+        fputs("\\\"", out);
+        break;
+      case '\\':
+        fputs("\\\\", out);
+        break;
+      case '\n':
+        fputs("\\n", out);
+        break;
+      case '\r':
+        fputs("\\r", out);
+        break;
+      case '\t':
+        fputs("\\t", out);
+        break;
       default:
-        if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-        else fputc(*p, out);
+        if (*p < 0x20)
+          fprintf(out, "\\u%04x", *p);
+        else
+          fputc(*p, out);
     }
   }
   fputc('"', out);
@@ -866,16 +984,20 @@ static void json_str(FILE *out, const char *s) {
 
 static void print_json(const result *r, const options *o, const abi_copy *a) {
   FILE *out = stdout;
-  fprintf(out, "{\"ok\":%s,\"exitCode\":%d,\"plugin\":", r->exit_code == 0 ? "true" : "false", r->exit_code);
+  fprintf(out, "{\"ok\":%s,\"exitCode\":%d,\"plugin\":", r->exit_code == 0 ? "true" : "false",
+          r->exit_code);
   json_str(out, o->plugin);
   fprintf(out, ",\"mode\":\"%s\",\"stage\":", o->lazy ? "lazy" : "now");
   json_str(out, r->stage ? r->stage : "done");
-  fprintf(out, ",\"host\":{\"abiMajor\":%u,\"abiMinorMin\":%u,\"abiMinorMax\":%u,\"structSize\":%ld,\"capabilities\":%" PRIu64
-               "}",
+  fprintf(out,
+          ",\"host\":{\"abiMajor\":%u,\"abiMinorMin\":%u,\"abiMinorMax\":%u,\"structSize\":%ld,"
+          "\"capabilities\":%" PRIu64 "}",
           o->abi_major, o->abi_minor_min, o->abi_minor_max,
           o->struct_size < 0 ? (long)sizeof(claw_host_info) : o->struct_size, o->caps);
   if (a->have) {
-    fprintf(out, ",\"abiInfo\":{\"structSize\":%u,\"abiMajor\":%u,\"abiMinorMin\":%u,\"abiMinorMax\":%u,\"pluginName\":",
+    fprintf(out,
+            ",\"abiInfo\":{\"structSize\":%u,\"abiMajor\":%u,\"abiMinorMin\":%u,\"abiMinorMax\":%u,"
+            "\"pluginName\":",
             a->d.struct_size, a->d.abi_major, a->d.abi_minor_min, a->d.abi_minor_max);
     json_str(out, a->name);
     fputs(",\"pluginVersion\":", out);
@@ -886,15 +1008,20 @@ static void print_json(const result *r, const options *o, const abi_copy *a) {
     json_str(out, a->compiler);
     fputs(",\"flavor\":", out);
     json_str(out, a->flavor);
-    fprintf(out, ",\"napiVersion\":%u,\"agentProtocolMin\":%u,\"agentProtocolMax\":%u,\"capabilities\":%" PRIu64 "}",
-            a->d.build_napi_version, a->d.agent_protocol_min, a->d.agent_protocol_max, a->d.capabilities);
+    fprintf(out,
+            ",\"napiVersion\":%u,\"agentProtocolMin\":%u,\"agentProtocolMax\":%u,\"capabilities\":"
+            "%" PRIu64 "}",
+            a->d.build_napi_version, a->d.agent_protocol_min, a->d.agent_protocol_max,
+            a->d.capabilities);
   }
   if (r->init_called) {
     fprintf(out, ",\"status\":%d,\"code\":", r->init_status);
     json_str(out, status_name(r->init_status));
   }
   if (r->negotiated && o->threads == 0)
-    fprintf(out, ",\"negotiated\":{\"abiMajor\":%u,\"abiMinor\":%u,\"capabilities\":%" PRIu64 ",\"structSize\":%u}",
+    fprintf(out,
+            ",\"negotiated\":{\"abiMajor\":%u,\"abiMinor\":%u,\"capabilities\":%" PRIu64
+            ",\"structSize\":%u}",
             r->info.abi_major, r->info.abi_minor, r->info.capabilities, r->info_written);
   if (r->agent_done) {
     fprintf(out, ",\"agent\":{\"status\":%d,\"code\":", r->agent_status);
@@ -935,17 +1062,22 @@ static void print_json(const result *r, const options *o, const abi_copy *a) {
 static void print_human(const result *r, const options *o, const abi_copy *a) {
   if (a->have) {
     printf("plugin:      %s (loaded with %s)\n", o->plugin, o->lazy ? "RTLD_LAZY" : "RTLD_NOW");
-    printf("abi info:    %s %s (git %s, %s, %s, Node-API %u), ABI %u.%u-%u.%u, agent protocol %u-%u\n", a->name,
-           a->version, a->rev, a->compiler, a->flavor, a->d.build_napi_version, a->d.abi_major, a->d.abi_minor_min,
-           a->d.abi_major, a->d.abi_minor_max, a->d.agent_protocol_min, a->d.agent_protocol_max);
-    printf("host:        %s %s, ABI %u.%u-%u.%u, capabilities 0x%" PRIx64 "\n", o->host_name, o->host_version,
-           o->abi_major, o->abi_minor_min, o->abi_major, o->abi_minor_max, o->caps);
+    printf(
+        "abi info:    %s %s (git %s, %s, %s, Node-API %u), ABI %u.%u-%u.%u, agent protocol %u-%u\n",
+        a->name, a->version, a->rev, a->compiler, a->flavor, a->d.build_napi_version,
+        a->d.abi_major, a->d.abi_minor_min, a->d.abi_major, a->d.abi_minor_max,
+        a->d.agent_protocol_min, a->d.agent_protocol_max);
+    printf("host:        %s %s, ABI %u.%u-%u.%u, capabilities 0x%" PRIx64 "\n", o->host_name,
+           o->host_version, o->abi_major, o->abi_minor_min, o->abi_major, o->abi_minor_max,
+           o->caps);
   }
   if (r->negotiated && o->threads == 0)
-    printf("negotiated:  ABI %u.%u, capabilities 0x%" PRIx64 " (plugin wrote %u bytes of claw_plugin_info)\n",
+    printf("negotiated:  ABI %u.%u, capabilities 0x%" PRIx64
+           " (plugin wrote %u bytes of claw_plugin_info)\n",
            r->info.abi_major, r->info.abi_minor, r->info.capabilities, r->info_written);
   if (r->extension_done)
-    printf("extension:   %s %s\n", o->extension, r->extension_found ? "found" : "not provided (NULL)");
+    printf("extension:   %s %s\n", o->extension,
+           r->extension_found ? "found" : "not provided (NULL)");
   if (r->agent_done && r->agent_status == CLAW_OK)
     printf("agent:       protocol %u (%s)\n", r->agent_version, r->agent_explain);
   if (r->checks[0]) printf("checks:      %s\n", r->checks);
@@ -963,12 +1095,14 @@ static void print_human(const result *r, const options *o, const abi_copy *a) {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: claw-host <plugin> [options]\n"
-          "Loads a claw plugin (dlopen -> claw_abi_info -> claw_init -> shutdown -> dlclose) and reports.\n"
+          "Loads a claw plugin (dlopen -> claw_abi_info -> claw_init -> shutdown -> dlclose) and "
+          "reports.\n"
           "\n"
           "  --abi M.m[-M.m]     ABI range this host offers (default %u.0-%u.%u)\n"
           "  --now | --lazy      dlopen with RTLD_NOW (default) or RTLD_LAZY\n"
           "  --json              one JSON object on stdout instead of text\n"
-          "  --struct-size N     claw_host_info.struct_size to declare (smaller/larger than sizeof %zu)\n"
+          "  --struct-size N     claw_host_info.struct_size to declare (smaller/larger than sizeof "
+          "%zu)\n"
           "  --out-size N        claw_plugin_info.struct_size to declare (sizeof %zu)\n"
           "  --null-host         call claw_init(NULL, out)\n"
           "  --null-out          call claw_init(host, NULL)\n"
@@ -985,10 +1119,12 @@ static void usage(FILE *out) {
           "  4 dependent library missing, 5 Node addon loaded with RTLD_NOW (napi_* unresolved),\n"
           "  6 other undefined symbol, 7 not a loadable shared object for this machine,\n"
           "  8 claw_abi_info/claw_init not exported, 9 bad claw_abi_info descriptor,\n"
-          "  10 CLAW_E_ABI_MAJOR, 11 CLAW_E_ABI_TOO_OLD, 12 CLAW_E_ABI_TOO_NEW, 13 CLAW_E_STRUCT_SIZE,\n"
+          "  10 CLAW_E_ABI_MAJOR, 11 CLAW_E_ABI_TOO_OLD, 12 CLAW_E_ABI_TOO_NEW, 13 "
+          "CLAW_E_STRUCT_SIZE,\n"
           "  14 CLAW_E_INVALID_ARG, 15 CLAW_E_PROTOCOL_MISMATCH, 16 other claw_init failure,\n"
           "  17 the plugin broke the ABI contract\n",
-          CLAW_ABI_MAJOR, CLAW_ABI_MAJOR, CLAW_ABI_MINOR, sizeof(claw_host_info), sizeof(claw_plugin_info));
+          CLAW_ABI_MAJOR, CLAW_ABI_MAJOR, CLAW_ABI_MINOR, sizeof(claw_host_info),
+          sizeof(claw_plugin_info));
 }
 
 static bool parse_u32(const char *s, uint32_t *out) {
@@ -1073,17 +1209,18 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                   \
-  do {                                                                 \
-    if (v == NULL) return usage_error("%s needs a value", a);          \
-    i++;                                                               \
+#define NEED_VALUE()                                          \
+  do {                                                        \
+    if (v == NULL) return usage_error("%s needs a value", a); \
+    i++;                                                      \
   } while (0)
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return EXIT_OK_;
     } else if (strcmp(a, "--abi") == 0) {
       NEED_VALUE();
-      if (!parse_abi(v, &o)) return usage_error("--abi expects M.m or M.m-M.m with one major, got '%s'", v);
+      if (!parse_abi(v, &o))
+        return usage_error("--abi expects M.m or M.m-M.m with one major, got '%s'", v);
     } else if (strcmp(a, "--now") == 0) {
       o.lazy = false;
     } else if (strcmp(a, "--lazy") == 0) {
@@ -1092,10 +1229,12 @@ int main(int argc, char **argv) {
       o.json = true;
     } else if (strcmp(a, "--struct-size") == 0) {
       NEED_VALUE();
-      if (!parse_long(v, 0, 1 << 20, &o.struct_size)) return usage_error("--struct-size expects 0..1048576, got '%s'", v);
+      if (!parse_long(v, 0, 1 << 20, &o.struct_size))
+        return usage_error("--struct-size expects 0..1048576, got '%s'", v);
     } else if (strcmp(a, "--out-size") == 0) {
       NEED_VALUE();
-      if (!parse_long(v, 0, 1 << 20, &o.out_size)) return usage_error("--out-size expects 0..1048576, got '%s'", v);
+      if (!parse_long(v, 0, 1 << 20, &o.out_size))
+        return usage_error("--out-size expects 0..1048576, got '%s'", v);
     } else if (strcmp(a, "--null-host") == 0) {
       o.null_host = true;
     } else if (strcmp(a, "--null-out") == 0) {
@@ -1105,10 +1244,12 @@ int main(int argc, char **argv) {
       char *end = NULL;
       errno = 0;
       o.caps = strtoull(v, &end, 0);
-      if (errno != 0 || *end != '\0' || v[0] == '-') return usage_error("--caps expects a number, got '%s'", v);
+      if (errno != 0 || *end != '\0' || v[0] == '-')
+        return usage_error("--caps expects a number, got '%s'", v);
     } else if (strcmp(a, "--agent") == 0) {
       NEED_VALUE();
-      if (!parse_pair(v, &o.agent_min, &o.agent_max)) return usage_error("--agent expects MIN-MAX, got '%s'", v);
+      if (!parse_pair(v, &o.agent_min, &o.agent_max))
+        return usage_error("--agent expects MIN-MAX, got '%s'", v);
       o.agent = true;
     } else if (strcmp(a, "--extension") == 0) {
       NEED_VALUE();
@@ -1124,7 +1265,8 @@ int main(int argc, char **argv) {
       o.threads = (int)n;
     } else if (strcmp(a, "--cycles") == 0) {
       NEED_VALUE();
-      if (!parse_long(v, 1, 100000000, &o.cycles)) return usage_error("--cycles expects 1..100000000, got '%s'", v);
+      if (!parse_long(v, 1, 100000000, &o.cycles))
+        return usage_error("--cycles expects 1..100000000, got '%s'", v);
     } else if (strcmp(a, "--host-name") == 0) {
       NEED_VALUE();
       o.host_name = v;
@@ -1144,8 +1286,11 @@ int main(int argc, char **argv) {
     usage(stderr);
     return EXIT_USAGE;
   }
-  if (o.threads > 0 && (o.null_host || o.null_out || o.struct_size >= 0 || o.out_size >= 0 || o.init_twice))
-    return usage_error("%s", "--threads cannot be combined with --null-*, --struct-size, --out-size or --init-twice");
+  if (o.threads > 0 &&
+      (o.null_host || o.null_out || o.struct_size >= 0 || o.out_size >= 0 || o.init_twice))
+    return usage_error(
+        "%s",
+        "--threads cannot be combined with --null-*, --struct-size, --out-size or --init-twice");
 
   g_log_echo = !o.json;
   result r;
@@ -1159,8 +1304,10 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s", o.plugin);
   if (strchr(path, '/') != NULL && access(path, R_OK) != 0) {
     fail(&r, EXIT_NOT_FOUND, "load", "cannot read plugin %s: %s", o.plugin, strerror(errno));
-    note(&r, "check the path; the build puts the plain library at build/Release/lib.target/libclaw_byterover.so "
-             "and the Node addon at build/Release/claw_byterover.node");
+    note(&r,
+         "check the path; the build puts the plain library at "
+         "build/Release/lib.target/libclaw_byterover.so "
+         "and the Node addon at build/Release/claw_byterover.node");
   }
 
   for (long c = 0; r.exit_code == 0 && c < o.cycles; c++) {
@@ -1173,8 +1320,10 @@ int main(int argc, char **argv) {
     r.cycles_done = c + 1;
   }
 
-  if (o.json) print_json(&r, &o, &r.abi);
-  else print_human(&r, &o, &r.abi);
+  if (o.json)
+    print_json(&r, &o, &r.abi);
+  else
+    print_human(&r, &o, &r.abi);
   fflush(stdout);
   for (int i = 0; i < r.note_count; i++) free(r.notes[i]);
   clear_log();

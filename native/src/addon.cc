@@ -41,9 +41,11 @@ void throw_type_error(Napi::Env env, const std::string &message) {
 bool to_u32(Napi::Env env, const Napi::Value &v, const std::string &what, uint32_t *out) {
   const bool number = v.IsNumber();
   const double d = number ? v.As<Napi::Number>().DoubleValue() : 0;
-  if (!number || !(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    throw_type_error(env, "expected " + what + " to be an integer 0..4294967295, got " +
-                              (v.IsUndefined() ? std::string("undefined") : v.ToString().Utf8Value()));
+  if (!number || !(d >= 0 && d <= 4294967295.0) ||
+      d != static_cast<double>(static_cast<uint32_t>(d))) {
+    throw_type_error(env,
+                     "expected " + what + " to be an integer 0..4294967295, got " +
+                         (v.IsUndefined() ? std::string("undefined") : v.ToString().Utf8Value()));
     return false;
   }
   *out = static_cast<uint32_t>(d);
@@ -176,8 +178,8 @@ Napi::Value StrError(const Napi::CallbackInfo &info) {
 //
 // Errors: wrong argument types throw TypeError (code ERR_INVALID_ARG_TYPE), bad values TypeError
 // (ERR_INVALID_ARG_VALUE) or RangeError (ERR_OUT_OF_RANGE); engine refusals throw Error with the
-// engine's stable code (RECALL_DOCUMENT_TOO_LARGE, RECALL_OUT_OF_MEMORY, RECALL_INTERNAL), and a call
-// after close() throws Error RECALL_CLOSED. The native memory is reported to V8
+// engine's stable code (RECALL_DOCUMENT_TOO_LARGE, RECALL_OUT_OF_MEMORY, RECALL_INTERNAL), and a
+// call after close() throws Error RECALL_CLOSED. The native memory is reported to V8
 // (napi_adjust_external_memory) so dropped indexes are collected promptly; recallLiveIndexes()
 // counts the native indexes not yet freed (for leak tests).
 namespace recall_binding {
@@ -230,15 +232,18 @@ struct Wrap {
 napi_value napi_failure(napi_env env) {
   const napi_extended_error_info *info = nullptr;
   napi_get_last_error_info(env, &info);
-  const char *what = info != nullptr && info->error_message != nullptr ? info->error_message : "unknown";
+  const char *what =
+      info != nullptr && info->error_message != nullptr ? info->error_message : "unknown";
   bool pending = false;
   napi_is_exception_pending(env, &pending);
-  if (!pending) napi_throw_error(env, "RECALL_INTERNAL", (std::string("Node-API call failed: ") + what).c_str());
+  if (!pending)
+    napi_throw_error(env, "RECALL_INTERNAL",
+                     (std::string("Node-API call failed: ") + what).c_str());
   return nullptr;
 }
 
-#define RECALL_NAPI(call)                                     \
-  do {                                                        \
+#define RECALL_NAPI(call)                                            \
+  do {                                                               \
     if ((call) != napi_ok) return recall_binding::napi_failure(env); \
   } while (0)
 
@@ -256,9 +261,12 @@ std::string describe(napi_env env, napi_value v) {
   napi_valuetype t = napi_undefined;
   if (napi_typeof(env, v, &t) != napi_ok) return "an unknown value";
   switch (t) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return "a boolean";
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return "a boolean";
     case napi_number: {
       double d = 0;
       napi_get_value_double(env, v, &d);
@@ -266,16 +274,21 @@ std::string describe(napi_env env, napi_value v) {
       std::snprintf(buf, sizeof buf, "the number %.17g", d);
       return buf;
     }
-    case napi_string: return "a string";
-    case napi_symbol: return "a symbol";
+    case napi_string:
+      return "a string";
+    case napi_symbol:
+      return "a symbol";
     case napi_object: {
       bool arr = false;
       napi_is_array(env, v, &arr);
       return arr ? "an array" : "an object";
     }
-    case napi_function: return "a function";
-    case napi_external: return "an external";
-    case napi_bigint: return "a bigint";
+    case napi_function:
+      return "a function";
+    case napi_external:
+      return "an external";
+    case napi_bigint:
+      return "a bigint";
   }
   return "an unknown value";
 }
@@ -339,7 +352,8 @@ bool read_doc(napi_env env, napi_value v, const std::string &what, DocBytes *out
     }
   }
   type_error(env, "ERR_INVALID_ARG_TYPE",
-             "expected " + what + " to be a markdown string or a Uint8Array of UTF-8, got " + describe(env, v));
+             "expected " + what + " to be a markdown string or a Uint8Array of UTF-8, got " +
+                 describe(env, v));
   return false;
 }
 
@@ -347,18 +361,20 @@ bool read_doc(napi_env env, napi_value v, const std::string &what, DocBytes *out
 bool read_path(napi_env env, napi_value v, const std::string &what, Utf8 *out) {
   const napi_status st = read_utf8(env, v, out);
   if (st == napi_string_expected) {
-    type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + what + " to be a string, got " + describe(env, v));
+    type_error(env, "ERR_INVALID_ARG_TYPE",
+               "expected " + what + " to be a string, got " + describe(env, v));
     return false;
   }
   if (st != napi_ok) return napi_failure(env), false;
   if (out->len == 0) {
-    type_error(env, "ERR_INVALID_ARG_VALUE", "expected " + what + " to be a non-empty path, got an empty string");
+    type_error(env, "ERR_INVALID_ARG_VALUE",
+               "expected " + what + " to be a non-empty path, got an empty string");
     return false;
   }
   if (out->len > kMaxPathBytes) {
     type_error(env, "ERR_INVALID_ARG_VALUE",
-               "expected " + what + " to be at most " + std::to_string(kMaxPathBytes) + " UTF-8 bytes, got " +
-                   std::to_string(out->len));
+               "expected " + what + " to be at most " + std::to_string(kMaxPathBytes) +
+                   " UTF-8 bytes, got " + std::to_string(out->len));
     return false;
   }
   if (std::memchr(out->data, '\0', out->len) != nullptr) {
@@ -369,8 +385,8 @@ bool read_path(napi_env env, napi_value v, const std::string &what, Utf8 *out) {
 }
 
 // An optional integer argument in [lo, hi]; undefined (or absent) gives `fallback`.
-bool read_uint(napi_env env, napi_value v, const char *what, uint32_t lo, uint32_t hi, uint32_t fallback,
-               bool cap, uint32_t *out) {
+bool read_uint(napi_env env, napi_value v, const char *what, uint32_t lo, uint32_t hi,
+               uint32_t fallback, bool cap, uint32_t *out) {
   napi_valuetype t = napi_undefined;
   if (v != nullptr && napi_typeof(env, v, &t) != napi_ok) return napi_failure(env), false;
   if (v == nullptr || t == napi_undefined) {
@@ -379,12 +395,13 @@ bool read_uint(napi_env env, napi_value v, const char *what, uint32_t lo, uint32
   }
   double d = 0;
   if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
-    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected `") + what + "` to be an integer, got " + describe(env, v));
+    type_error(env, "ERR_INVALID_ARG_TYPE",
+               std::string("expected `") + what + "` to be an integer, got " + describe(env, v));
     return false;
   }
   if (!(d == std::floor(d)) || d < lo || (!cap && d > hi)) {
-    range_error(env, std::string("expected `") + what + "` to be an integer " + std::to_string(lo) + ".." +
-                         std::to_string(hi) + ", got " + describe(env, v));
+    range_error(env, std::string("expected `") + what + "` to be an integer " + std::to_string(lo) +
+                         ".." + std::to_string(hi) + ", got " + describe(env, v));
     return false;
   }
   *out = d > hi ? hi : static_cast<uint32_t>(d);
@@ -394,9 +411,11 @@ bool read_uint(napi_env env, napi_value v, const char *what, uint32_t lo, uint32
 // `this` of a method as a live index; throws and returns nullptr otherwise.
 Wrap *unwrap_live(napi_env env, napi_value self, const char *method, bool allow_closed = false) {
   bool ours = false;
-  if (self == nullptr || napi_check_object_type_tag(env, self, &kRecallTag, &ours) != napi_ok || !ours) {
+  if (self == nullptr || napi_check_object_type_tag(env, self, &kRecallTag, &ours) != napi_ok ||
+      !ours) {
     type_error(env, "ERR_INVALID_THIS",
-               std::string("RecallIndex.prototype.") + method + " called on an object that is not a RecallIndex");
+               std::string("RecallIndex.prototype.") + method +
+                   " called on an object that is not a RecallIndex");
     return nullptr;
   }
   void *p = nullptr;
@@ -421,7 +440,8 @@ struct Call {
 };
 
 template <size_t N>
-bool begin(napi_env env, napi_callback_info info, const char *method, Call<N> *c, bool allow_closed = false) {
+bool begin(napi_env env, napi_callback_info info, const char *method, Call<N> *c,
+           bool allow_closed = false) {
   size_t argc = N;
   napi_value self = nullptr;
   if (napi_get_cb_info(env, info, &argc, N > 0 ? c->argv : nullptr, &self, nullptr) != napi_ok)
@@ -435,7 +455,8 @@ void report_memory(napi_env env, Wrap *w) {
   w->since_report = 0;
   const int64_t bytes = w->index != nullptr ? static_cast<int64_t>(w->index->GetStats().bytes) : 0;
   int64_t total = 0;
-  if (bytes != w->reported && napi_adjust_external_memory(env, bytes - w->reported, &total) == napi_ok)
+  if (bytes != w->reported &&
+      napi_adjust_external_memory(env, bytes - w->reported, &total) == napi_ok)
     w->reported = bytes;
 }
 
@@ -457,16 +478,25 @@ void finalize(napi_env env, void *data, void * /*hint*/) {
 }
 
 // Maps an engine status to a thrown error naming `what`, then `after`; true when `st` is kOk.
-bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what, const char *after = "") {
+bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what,
+               const char *after = "") {
   using claw::recall::Status;
   if (st == Status::kOk) return true;
   const char *code = claw::recall::StatusName(st);
   std::string message;
   switch (st) {
-    case Status::kTooLarge: message = what + " is larger than the index's maxDocumentBytes"; break;
-    case Status::kNoMemory: message = "out of memory while indexing " + what; break;
-    case Status::kInvalidArgument: message = "the recall engine refused " + what + " as invalid"; break;
-    default: message = "the recall engine failed on " + what + " (" + code + ")"; break;
+    case Status::kTooLarge:
+      message = what + " is larger than the index's maxDocumentBytes";
+      break;
+    case Status::kNoMemory:
+      message = "out of memory while indexing " + what;
+      break;
+    case Status::kInvalidArgument:
+      message = "the recall engine refused " + what + " as invalid";
+      break;
+    default:
+      message = "the recall engine failed on " + what + " (" + code + ")";
+      break;
   }
   message += after;
   napi_throw_error(env, code, message.c_str());
@@ -476,7 +506,8 @@ bool engine_ok(napi_env env, claw::recall::Status st, const std::string &what, c
 constexpr double kUnbounded = 1e300;  // "no upper bound" for option_number (finite values only)
 
 // Reads one numeric option (undefined keeps the default).
-bool option_number(napi_env env, napi_value opts, const char *key, double lo, double hi, double *out) {
+bool option_number(napi_env env, napi_value opts, const char *key, double lo, double hi,
+                   double *out) {
   napi_value v;
   napi_valuetype t;
   if (napi_get_named_property(env, opts, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
@@ -484,15 +515,19 @@ bool option_number(napi_env env, napi_value opts, const char *key, double lo, do
   if (t == napi_undefined) return true;
   double d = 0;
   if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
-    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected option `") + key + "` to be a number, got " + describe(env, v));
+    type_error(
+        env, "ERR_INVALID_ARG_TYPE",
+        std::string("expected option `") + key + "` to be a number, got " + describe(env, v));
     return false;
   }
   if (!(d >= lo && d <= hi)) {
     char buf[160];
     if (hi >= kUnbounded)
-      std::snprintf(buf, sizeof buf, "expected option `%s` to be a finite number >= %g, got %.17g", key, lo, d);
+      std::snprintf(buf, sizeof buf, "expected option `%s` to be a finite number >= %g, got %.17g",
+                    key, lo, d);
     else
-      std::snprintf(buf, sizeof buf, "expected option `%s` to be a number in [%g, %g], got %.17g", key, lo, hi, d);
+      std::snprintf(buf, sizeof buf, "expected option `%s` to be a number in [%g, %g], got %.17g",
+                    key, lo, hi, d);
     range_error(env, buf);
     return false;
   }
@@ -507,7 +542,9 @@ bool option_bool(napi_env env, napi_value opts, const char *key, bool *out) {
     return napi_failure(env), false;
   if (t == napi_undefined) return true;
   if (t != napi_boolean) {
-    type_error(env, "ERR_INVALID_ARG_TYPE", std::string("expected option `") + key + "` to be a boolean, got " + describe(env, v));
+    type_error(
+        env, "ERR_INVALID_ARG_TYPE",
+        std::string("expected option `") + key + "` to be a boolean, got " + describe(env, v));
     return false;
   }
   return napi_get_value_bool(env, v, out) == napi_ok;
@@ -519,14 +556,17 @@ napi_value Construct(napi_env env, napi_callback_info info) {
   napi_value self = nullptr, target = nullptr;
   RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   RECALL_NAPI(napi_get_new_target(env, info, &target));
-  if (target == nullptr) return type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "RecallIndex must be called with `new`");
+  if (target == nullptr)
+    return type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "RecallIndex must be called with `new`");
 
   claw::recall::Options o;
   napi_valuetype t = napi_undefined;
   if (argc >= 1) RECALL_NAPI(napi_typeof(env, argv[0], &t));
   if (t != napi_undefined) {
     if (t != napi_object)
-      return type_error(env, "ERR_INVALID_ARG_TYPE", "expected RecallIndex options to be an object, got " + describe(env, argv[0]));
+      return type_error(
+          env, "ERR_INVALID_ARG_TYPE",
+          "expected RecallIndex options to be an object, got " + describe(env, argv[0]));
     const napi_value opts = argv[0];
     double max_bytes = static_cast<double>(o.max_document_bytes);
     bool stop_words = o.tokenizer.stop_words, plural = o.tokenizer.plural_folding;
@@ -538,15 +578,18 @@ napi_value Construct(napi_env env, napi_callback_info info) {
         !option_number(env, opts, "headingsB", 0, 1, &o.headings.b) ||
         !option_number(env, opts, "bodyB", 0, 1, &o.body.b) ||
         !option_number(env, opts, "maxDocumentBytes", 1, 9007199254740991.0, &max_bytes) ||
-        !option_bool(env, opts, "stopWords", &stop_words) || !option_bool(env, opts, "pluralFolding", &plural))
+        !option_bool(env, opts, "stopWords", &stop_words) ||
+        !option_bool(env, opts, "pluralFolding", &plural))
       return nullptr;
-    if (max_bytes != std::floor(max_bytes)) return range_error(env, "expected option `maxDocumentBytes` to be an integer");
+    if (max_bytes != std::floor(max_bytes))
+      return range_error(env, "expected option `maxDocumentBytes` to be an integer");
     o.max_document_bytes = static_cast<size_t>(max_bytes);
     o.tokenizer.stop_words = stop_words;
     o.tokenizer.plural_folding = plural;
   }
   if (claw::recall::ValidateOptions(o) != claw::recall::Status::kOk)
-    return range_error(env, "RecallIndex options out of range (k1 and weights must be >= 0, each b in [0, 1])");
+    return range_error(
+        env, "RecallIndex options out of range (k1 and weights must be >= 0, each b in [0, 1])");
 
   Wrap *w = new Wrap();
   w->index = new Index(o);
@@ -568,11 +611,14 @@ napi_value Upsert(napi_env env, napi_callback_info info) {
   Wrap *w = c.w;
   Utf8 path;
   DocBytes doc;
-  if (!read_path(env, c.argv[0], "`path`", &path) || !read_doc(env, c.argv[1], "`markdown`", &doc)) return nullptr;
+  if (!read_path(env, c.argv[0], "`path`", &path) || !read_doc(env, c.argv[1], "`markdown`", &doc))
+    return nullptr;
   bool replaced = false;
   const claw::recall::Status st = w->index->Upsert(std::string_view(path.data, path.len),
-                                                    std::string_view(doc.data, doc.len), &replaced);
-  if (!engine_ok(env, st, "the document at " + std::string(path.data, path.len) + " (" + std::to_string(doc.len) + " bytes)"))
+                                                   std::string_view(doc.data, doc.len), &replaced);
+  if (!engine_ok(env, st,
+                 "the document at " + std::string(path.data, path.len) + " (" +
+                     std::to_string(doc.len) + " bytes)"))
     return nullptr;
   if (++w->since_report >= kReportEvery) report_memory(env, w);
   napi_value out;
@@ -595,7 +641,8 @@ bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *
   bool is_array = false;
   if (napi_is_array(env, list, &is_array) != napi_ok) return napi_failure(env), false;
   if (!is_array) {
-    type_error(env, "ERR_INVALID_ARG_TYPE", "expected `docs` to be an array of { path, doc }, got " + describe(env, list));
+    type_error(env, "ERR_INVALID_ARG_TYPE",
+               "expected `docs` to be an array of { path, doc }, got " + describe(env, list));
     return false;
   }
   if (!read_uint(env, threads_arg, "threads", 0, 64, 0, false, &b->threads)) return false;
@@ -619,10 +666,13 @@ bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *
       return napi_failure(env), false;
     const std::string where = "docs[" + std::to_string(i) + "]";
     if (t != napi_object) {
-      type_error(env, "ERR_INVALID_ARG_TYPE", "expected " + where + " to be an object { path, doc }, got " + describe(env, entry));
+      type_error(
+          env, "ERR_INVALID_ARG_TYPE",
+          "expected " + where + " to be an object { path, doc }, got " + describe(env, entry));
       return false;
     }
-    if (napi_get_property(env, entry, keys[0], &p) != napi_ok || napi_get_property(env, entry, keys[1], &docs[i]) != napi_ok)
+    if (napi_get_property(env, entry, keys[0], &p) != napi_ok ||
+        napi_get_property(env, entry, keys[1], &docs[i]) != napi_ok)
       return napi_failure(env), false;
     if (!read_path(env, p, where + ".path", &path)) return false;
     spans[i].path_at = b->paths.size();
@@ -651,10 +701,12 @@ bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *
       napi_typedarray_type type;
       size_t length = 0;
       void *data = nullptr;
-      if (napi_get_typedarray_info(env, docs[i], &type, &length, &data, nullptr, nullptr) != napi_ok)
+      if (napi_get_typedarray_info(env, docs[i], &type, &length, &data, nullptr, nullptr) !=
+          napi_ok)
         return napi_failure(env), false;
       if (length != spans[i].doc_len) {
-        type_error(env, "ERR_INVALID_ARG_VALUE", "docs[" + std::to_string(i) + "].doc changed size while the batch was read");
+        type_error(env, "ERR_INVALID_ARG_VALUE",
+                   "docs[" + std::to_string(i) + "].doc changed size while the batch was read");
         return false;
       }
       if (length != 0) std::memcpy(at, data, length);
@@ -663,7 +715,8 @@ bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *
     size_t n = 0;
     // +1: Node-API NUL-terminates; the byte after this document is the next one's first (or the
     // arena's spare byte), written again by the next copy.
-    if (napi_get_value_string_utf8(env, docs[i], at, spans[i].doc_len + 1, &n) != napi_ok || n != spans[i].doc_len)
+    if (napi_get_value_string_utf8(env, docs[i], at, spans[i].doc_len + 1, &n) != napi_ok ||
+        n != spans[i].doc_len)
       return napi_failure(env), false;
   }
   b->in.resize(count);
@@ -676,9 +729,13 @@ bool gather_batch(napi_env env, napi_value list, napi_value threads_arg, Batch *
 
 // The message of a failed batch: which document, and what was applied.
 std::string batch_failure(const Batch &b, claw::recall::Status st, size_t bad, std::string *after) {
-  *after = st == claw::recall::Status::kNoMemory ? "; the documents before it were applied" : "; nothing was applied";
+  *after = st == claw::recall::Status::kNoMemory ? "; the documents before it were applied"
+                                                 : "; nothing was applied";
   return "docs[" + std::to_string(bad) + "] (" +
-         (bad < b.in.size() ? std::string(b.in[bad].path) + ", " + std::to_string(b.in[bad].markdown.size()) + " bytes" : "?") + ")";
+         (bad < b.in.size() ? std::string(b.in[bad].path) + ", " +
+                                  std::to_string(b.in[bad].markdown.size()) + " bytes"
+                            : "?") +
+         ")";
 }
 
 napi_value UpsertBatch(napi_env env, napi_callback_info info) {
@@ -687,7 +744,8 @@ napi_value UpsertBatch(napi_env env, napi_callback_info info) {
   Batch b;
   if (!gather_batch(env, c.argv[0], c.argv[1], &b)) return nullptr;
   size_t bad = 0;
-  const claw::recall::Status st = c.w->index->UpsertBatch(b.in.data(), b.in.size(), b.threads, &bad);
+  const claw::recall::Status st =
+      c.w->index->UpsertBatch(b.in.data(), b.in.size(), b.threads, &bad);
   if (st != claw::recall::Status::kOk) {
     std::string after;
     const std::string what = batch_failure(b, st, bad, &after);
@@ -716,7 +774,8 @@ struct AsyncBatch {
 
 void async_batch_execute(napi_env /*env*/, void *data) {
   AsyncBatch *job = static_cast<AsyncBatch *>(data);
-  job->status = job->w->index->UpsertBatch(job->batch.in.data(), job->batch.in.size(), job->batch.threads, &job->bad);
+  job->status = job->w->index->UpsertBatch(job->batch.in.data(), job->batch.in.size(),
+                                           job->batch.threads, &job->bad);
 }
 
 void async_batch_complete(napi_env env, napi_status status, void *data) {
@@ -733,7 +792,8 @@ void async_batch_complete(napi_env env, napi_status status, void *data) {
   } else if (job->status != claw::recall::Status::kOk) {
     std::string after;
     const std::string what = batch_failure(job->batch, job->status, job->bad, &after);
-    engine_ok(env, job->status, what, after.c_str());  // throws: take the error back as the rejection
+    engine_ok(env, job->status, what,
+              after.c_str());  // throws: take the error back as the rejection
     napi_get_and_clear_last_exception(env, &result);
   } else {
     ok = true;
@@ -744,8 +804,10 @@ void async_batch_complete(napi_env env, napi_status status, void *data) {
   } else {
     report_memory(env, w);
   }
-  if (ok) napi_resolve_deferred(env, job->deferred, result);
-  else napi_reject_deferred(env, job->deferred, result);
+  if (ok)
+    napi_resolve_deferred(env, job->deferred, result);
+  else
+    napi_reject_deferred(env, job->deferred, result);
   napi_delete_reference(env, job->self);
   napi_delete_async_work(env, job->work);
   delete job;
@@ -760,10 +822,13 @@ napi_value UpsertBatchAsync(napi_env env, napi_callback_info info) {
   AsyncBatch *job = new AsyncBatch();
   job->w = w;
   napi_value promise = nullptr, name = nullptr;
-  if (!gather_batch(env, argv[0], argv[1], &job->batch) || napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "claw.RecallIndex.upsertBatchAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+  if (!gather_batch(env, argv[0], argv[1], &job->batch) ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "claw.RecallIndex.upsertBatchAsync", NAPI_AUTO_LENGTH, &name) !=
+          napi_ok ||
       napi_create_reference(env, self, 1, &job->self) != napi_ok ||
-      napi_create_async_work(env, nullptr, name, async_batch_execute, async_batch_complete, job, &job->work) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, async_batch_execute, async_batch_complete, job,
+                             &job->work) != napi_ok ||
       napi_queue_async_work(env, job->work) != napi_ok) {
     if (job->self != nullptr) napi_delete_reference(env, job->self);
     if (job->work != nullptr) napi_delete_async_work(env, job->work);
@@ -804,7 +869,8 @@ napi_value Contains(napi_env env, napi_callback_info info) {
   Utf8 path;
   if (!path_call(env, info, "contains", &w, &path)) return nullptr;
   napi_value out;
-  RECALL_NAPI(napi_get_boolean(env, w->index->Contains(std::string_view(path.data, path.len)), &out));
+  RECALL_NAPI(
+      napi_get_boolean(env, w->index->Contains(std::string_view(path.data, path.len)), &out));
   return out;
 }
 
@@ -821,11 +887,13 @@ napi_value Query(napi_env env, napi_callback_info info) {
   Utf8 text;
   const napi_status st = read_utf8(env, c.argv[0], &text);
   if (st == napi_string_expected)
-    return type_error(env, "ERR_INVALID_ARG_TYPE", "expected `text` to be a string, got " + describe(env, c.argv[0]));
+    return type_error(env, "ERR_INVALID_ARG_TYPE",
+                      "expected `text` to be a string, got " + describe(env, c.argv[0]));
   if (st != napi_ok) return napi_failure(env);
   claw::recall::QueryOptions qo;
   if (!read_uint(env, c.argv[1], "k", 0, kMaxK, kDefaultK, true, &qo.k) ||
-      !read_uint(env, c.argv[2], "excerptChars", 0, kMaxExcerptChars, kDefaultExcerptChars, false, &qo.excerpt_chars))
+      !read_uint(env, c.argv[2], "excerptChars", 0, kMaxExcerptChars, kDefaultExcerptChars, false,
+                 &qo.excerpt_chars))
     return nullptr;
 
   napi_value names[4];
@@ -842,32 +910,34 @@ napi_value Query(napi_env env, napi_callback_info info) {
   size_t n = 0;
   bool failed = false;
   if (qo.k > 0) {
-    w->index->SearchVisit(std::string_view(text.data, text.len), qo, [&](const claw::recall::HitView &h) {
-      if (failed) return;
-      napi_value obj;
-      if (napi_create_object(env, &obj) != napi_ok ||
-          make_string(env, h.path, &props[0].value) != napi_ok ||
-          make_string(env, h.title, &props[1].value) != napi_ok ||
-          napi_create_double(env, h.score, &props[2].value) != napi_ok ||
-          make_string(env, h.excerpt, &props[3].value) != napi_ok ||
-          napi_define_properties(env, obj, 4, props) != napi_ok) {
-        failed = true;
-        return;
-      }
-      if (n < 32) {
-        inline_hits[n] = obj;
-      } else {
-        if (more.empty()) more.assign(inline_hits, inline_hits + 32);
-        more.push_back(obj);
-      }
-      ++n;
-    });
+    w->index->SearchVisit(std::string_view(text.data, text.len), qo,
+                          [&](const claw::recall::HitView &h) {
+                            if (failed) return;
+                            napi_value obj;
+                            if (napi_create_object(env, &obj) != napi_ok ||
+                                make_string(env, h.path, &props[0].value) != napi_ok ||
+                                make_string(env, h.title, &props[1].value) != napi_ok ||
+                                napi_create_double(env, h.score, &props[2].value) != napi_ok ||
+                                make_string(env, h.excerpt, &props[3].value) != napi_ok ||
+                                napi_define_properties(env, obj, 4, props) != napi_ok) {
+                              failed = true;
+                              return;
+                            }
+                            if (n < 32) {
+                              inline_hits[n] = obj;
+                            } else {
+                              if (more.empty()) more.assign(inline_hits, inline_hits + 32);
+                              more.push_back(obj);
+                            }
+                            ++n;
+                          });
   }
   if (failed) return napi_failure(env);
   const napi_value *hits = n <= 32 ? inline_hits : more.data();
   napi_value out;
   RECALL_NAPI(napi_create_array_with_length(env, n, &out));
-  for (size_t i = 0; i < n; ++i) RECALL_NAPI(napi_set_element(env, out, static_cast<uint32_t>(i), hits[i]));
+  for (size_t i = 0; i < n; ++i)
+    RECALL_NAPI(napi_set_element(env, out, static_cast<uint32_t>(i), hits[i]));
   return out;
 }
 
@@ -920,7 +990,8 @@ napi_value Closed(napi_env env, napi_callback_info info) {
 
 napi_value LiveIndexes(napi_env env, napi_callback_info /*info*/) {
   napi_value out;
-  RECALL_NAPI(napi_create_double(env, static_cast<double>(g_live.load(std::memory_order_relaxed)), &out));
+  RECALL_NAPI(
+      napi_create_double(env, static_cast<double>(g_live.load(std::memory_order_relaxed)), &out));
   return out;
 }
 
@@ -946,7 +1017,8 @@ bool Register(napi_env env, napi_value exports) {
     free_env_data(env, d, nullptr);
     return false;
   }
-  const napi_property_attributes method = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
+  const napi_property_attributes method =
+      static_cast<napi_property_attributes>(napi_writable | napi_configurable);
   const napi_property_descriptor members[] = {
       {"upsert", nullptr, Upsert, nullptr, nullptr, nullptr, method, nullptr},
       {"upsertBatch", nullptr, UpsertBatch, nullptr, nullptr, nullptr, method, nullptr},
@@ -962,7 +1034,8 @@ bool Register(napi_env env, napi_value exports) {
   return napi_define_class(env, "RecallIndex", NAPI_AUTO_LENGTH, Construct, nullptr,
                            sizeof members / sizeof members[0], members, &ctor) == napi_ok &&
          napi_set_named_property(env, exports, "RecallIndex", ctor) == napi_ok &&
-         napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, LiveIndexes, nullptr, &live) == napi_ok &&
+         napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, LiveIndexes, nullptr,
+                              &live) == napi_ok &&
          napi_set_named_property(env, exports, "recallLiveIndexes", live) == napi_ok;
 }
 
@@ -980,7 +1053,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object statuses = Napi::Object::New(env);
   const int32_t *codes = nullptr;
   const size_t count = claw::status_codes(&codes);
-  for (size_t i = 0; i < count; ++i) statuses.Set(claw::status_name(codes[i]), Napi::Number::New(env, codes[i]));
+  for (size_t i = 0; i < count; ++i)
+    statuses.Set(claw::status_name(codes[i]), Napi::Number::New(env, codes[i]));
   exports.Set("statuses", statuses);
 
   if (!recall_binding::Register(env, exports)) recall_binding::napi_failure(env);

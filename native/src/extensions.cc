@@ -16,21 +16,11 @@ namespace {
 // "claw.byterover.recall/1" (claw/recall.h): the recall engine's C facade, entry for entry. The
 // function pointers are the facade's own functions (hidden symbols: reached only through here).
 constexpr claw_recall_v1 kRecallV1 = {
-    sizeof(claw_recall_v1),
-    claw_recall_options_init,
-    claw_recall_create,
-    claw_recall_destroy,
-    claw_recall_upsert,
-    claw_recall_upsert_batch,
-    claw_recall_remove,
-    claw_recall_contains,
-    claw_recall_search,
-    claw_recall_results_count,
-    claw_recall_results_hit,
-    claw_recall_results_free,
-    claw_recall_search_into,
-    claw_recall_get_stats,
-    claw_recall_status_name,
+    sizeof(claw_recall_v1),    claw_recall_options_init, claw_recall_create,
+    claw_recall_destroy,       claw_recall_upsert,       claw_recall_upsert_batch,
+    claw_recall_remove,        claw_recall_contains,     claw_recall_search,
+    claw_recall_results_count, claw_recall_results_hit,  claw_recall_results_free,
+    claw_recall_search_into,   claw_recall_get_stats,    claw_recall_status_name,
 };
 
 }  // namespace

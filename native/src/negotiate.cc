@@ -53,13 +53,19 @@ struct StatusEntry {
 
 constexpr StatusEntry kStatus[] = {
     {CLAW_OK, "CLAW_OK", "success"},
-    {CLAW_E_INVALID_ARG, "CLAW_E_INVALID_ARG", "invalid argument (a required pointer was NULL or a range had min > max)"},
-    {CLAW_E_STRUCT_SIZE, "CLAW_E_STRUCT_SIZE", "struct_size is smaller than the ABI 1.0 layout of that struct"},
+    {CLAW_E_INVALID_ARG, "CLAW_E_INVALID_ARG",
+     "invalid argument (a required pointer was NULL or a range had min > max)"},
+    {CLAW_E_STRUCT_SIZE, "CLAW_E_STRUCT_SIZE",
+     "struct_size is smaller than the ABI 1.0 layout of that struct"},
     {CLAW_E_ABI_MAJOR, "CLAW_E_ABI_MAJOR", "host and plugin ABI major versions differ"},
-    {CLAW_E_ABI_TOO_OLD, "CLAW_E_ABI_TOO_OLD", "the plugin's ABI is too old for the host: upgrade the plugin"},
-    {CLAW_E_ABI_TOO_NEW, "CLAW_E_ABI_TOO_NEW", "the plugin's ABI is too new for the host: upgrade the host"},
-    {CLAW_E_PROTOCOL_MISMATCH, "CLAW_E_PROTOCOL_MISMATCH", "no agent-protocol version both the plugin and the agent accept"},
-    {CLAW_E_NOT_INITIALIZED, "CLAW_E_NOT_INITIALIZED", "the plugin is not initialized (no claw_init reference held)"},
+    {CLAW_E_ABI_TOO_OLD, "CLAW_E_ABI_TOO_OLD",
+     "the plugin's ABI is too old for the host: upgrade the plugin"},
+    {CLAW_E_ABI_TOO_NEW, "CLAW_E_ABI_TOO_NEW",
+     "the plugin's ABI is too new for the host: upgrade the host"},
+    {CLAW_E_PROTOCOL_MISMATCH, "CLAW_E_PROTOCOL_MISMATCH",
+     "no agent-protocol version both the plugin and the agent accept"},
+    {CLAW_E_NOT_INITIALIZED, "CLAW_E_NOT_INITIALIZED",
+     "the plugin is not initialized (no claw_init reference held)"},
     {CLAW_E_INTERNAL, "CLAW_E_INTERNAL", "internal error in the plugin (a bug: please report it)"},
 };
 
@@ -124,8 +130,9 @@ size_t explain_abi(const AbiOutcome &outcome, const AbiRange &plugin, const Part
                           pp, pr, hp, hr, host_name, plugin.major, plugin_name, host.major);
       break;
     case CLAW_E_ABI_TOO_OLD:
-      n = std::snprintf(buf, len, "claw ABI mismatch: %s speaks ABI %s, %s requires ABI %s: upgrade %s",
-                        pp, pr, hp, hr, plugin_name);
+      n = std::snprintf(buf, len,
+                        "claw ABI mismatch: %s speaks ABI %s, %s requires ABI %s: upgrade %s", pp,
+                        pr, hp, hr, plugin_name);
       break;
     case CLAW_E_ABI_TOO_NEW:
       n = std::snprintf(buf, len,
@@ -134,7 +141,8 @@ size_t explain_abi(const AbiOutcome &outcome, const AbiRange &plugin, const Part
                         pp, pr, hp, hr, host_name, plugin.major, plugin.minor_min, plugin_name);
       break;
     default:
-      n = std::snprintf(buf, len, "claw ABI negotiation failed (%s): %s speaks ABI %s, %s requires ABI %s",
+      n = std::snprintf(buf, len,
+                        "claw ABI negotiation failed (%s): %s speaks ABI %s, %s requires ABI %s",
                         or_default(status_name(outcome.code), "unknown status"), pp, pr, hp, hr);
       break;
   }
@@ -158,10 +166,11 @@ size_t explain_null_arg(const char *what, const Party &plugin_party, const Party
   char pp[160], hp[160];
   format_party(plugin_party, "plugin", pp, sizeof pp);
   format_party(host_party, "host", hp, sizeof hp);
-  return finish(std::snprintf(buf, len,
-                              "claw ABI refused: %s called claw_init with %s = NULL (%s): pass a zeroed "
-                              "claw_plugin_info with struct_size set",
-                              hp, or_default(what, "an argument"), pp));
+  return finish(
+      std::snprintf(buf, len,
+                    "claw ABI refused: %s called claw_init with %s = NULL (%s): pass a zeroed "
+                    "claw_plugin_info with struct_size set",
+                    hp, or_default(what, "an argument"), pp));
 }
 
 ProtocolOutcome negotiate_agent_protocol(uint32_t plugin_min, uint32_t plugin_max,
@@ -187,7 +196,8 @@ size_t explain_agent_protocol(const ProtocolOutcome &outcome, uint32_t plugin_mi
       break;
     case CLAW_E_PROTOCOL_MISMATCH:
       if (agent_min > plugin_max)
-        n = std::snprintf(buf, len, "plugin speaks %s, agent requires %s: upgrade %s", pr, ar, name);
+        n = std::snprintf(buf, len, "plugin speaks %s, agent requires %s: upgrade %s", pr, ar,
+                          name);
       else
         n = std::snprintf(buf, len,
                           "plugin speaks %s, agent requires %s: upgrade the agent to one that "
@@ -195,9 +205,9 @@ size_t explain_agent_protocol(const ProtocolOutcome &outcome, uint32_t plugin_mi
                           pr, ar, pr);
       break;
     case CLAW_E_INVALID_ARG:
-      n = std::snprintf(buf, len,
-                        "invalid agent protocol range %u%s%u: the minimum must not exceed the maximum",
-                        agent_min, kDash, agent_max);
+      n = std::snprintf(
+          buf, len, "invalid agent protocol range %u%s%u: the minimum must not exceed the maximum",
+          agent_min, kDash, agent_max);
       break;
     default:
       n = std::snprintf(buf, len, "agent protocol negotiation failed (%s)",

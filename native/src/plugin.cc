@@ -41,9 +41,12 @@
 #define CLAW_STR2(x) #x
 #define CLAW_STR(x) CLAW_STR2(x)
 #if defined(__clang__)
-#define CLAW_COMPILER "clang " CLAW_STR(__clang_major__) "." CLAW_STR(__clang_minor__) "." CLAW_STR(__clang_patchlevel__)
+#define CLAW_COMPILER                                                            \
+  "clang " CLAW_STR(__clang_major__) "." CLAW_STR(__clang_minor__) "." CLAW_STR( \
+      __clang_patchlevel__)
 #elif defined(__GNUC__)
-#define CLAW_COMPILER "gcc " CLAW_STR(__GNUC__) "." CLAW_STR(__GNUC_MINOR__) "." CLAW_STR(__GNUC_PATCHLEVEL__)
+#define CLAW_COMPILER \
+  "gcc " CLAW_STR(__GNUC__) "." CLAW_STR(__GNUC_MINOR__) "." CLAW_STR(__GNUC_PATCHLEVEL__)
 #else
 #define CLAW_COMPILER "unknown"
 #endif
@@ -53,18 +56,10 @@ namespace {
 constexpr uint64_t kPluginCapabilities = CLAW_CAP_AGENT_PROTOCOL | CLAW_CAP_THREAD_SAFE;
 
 constexpr claw_abi_descriptor kDescriptor = {
-    sizeof(claw_abi_descriptor),
-    CLAW_ABI_MAJOR,
-    CLAW_PLUGIN_ABI_MINOR_MIN,
-    CLAW_PLUGIN_ABI_MINOR_MAX,
-    "claw-byterover",
-    CLAW_PLUGIN_VERSION,
-    CLAW_GIT_REVISION,
-    CLAW_COMPILER,
-    CLAW_BUILD_FLAVOR,
-    CLAW_NAPI_VERSION,
-    CLAW_AGENT_PROTOCOL_MIN,
-    CLAW_AGENT_PROTOCOL_MAX,
+    sizeof(claw_abi_descriptor), CLAW_ABI_MAJOR,          CLAW_PLUGIN_ABI_MINOR_MIN,
+    CLAW_PLUGIN_ABI_MINOR_MAX,   "claw-byterover",        CLAW_PLUGIN_VERSION,
+    CLAW_GIT_REVISION,           CLAW_COMPILER,           CLAW_BUILD_FLAVOR,
+    CLAW_NAPI_VERSION,           CLAW_AGENT_PROTOCOL_MIN, CLAW_AGENT_PROTOCOL_MAX,
     kPluginCapabilities,
 };
 
@@ -161,15 +156,17 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host_in, claw_plugin_info *o
   claw_host_info host;
   std::memset(&host, 0, sizeof host);
   const size_t readable = host_size < CLAW_HOST_INFO_MIN_SIZE ? sizeof host_size
-                          : host_size < sizeof host        ? host_size
-                                                           : sizeof host;
+                          : host_size < sizeof host           ? host_size
+                                                              : sizeof host;
   // Whole fields only: a struct_size that cuts a field in two provides none of that field (a half
   // pointer would otherwise be dereferenced). When the struct grows, append its new end here.
-  static constexpr size_t kFieldEnds[] = {
-      CLAW_HOST_INFO_MIN_SIZE,                      offsetof(claw_host_info, host_version),
-      offsetof(claw_host_info, capabilities),       offsetof(claw_host_info, user_data),
-      offsetof(claw_host_info, log),                offsetof(claw_host_info, get_extension),
-      sizeof(claw_host_info)};
+  static constexpr size_t kFieldEnds[] = {CLAW_HOST_INFO_MIN_SIZE,
+                                          offsetof(claw_host_info, host_version),
+                                          offsetof(claw_host_info, capabilities),
+                                          offsetof(claw_host_info, user_data),
+                                          offsetof(claw_host_info, log),
+                                          offsetof(claw_host_info, get_extension),
+                                          sizeof(claw_host_info)};
   static_assert(kFieldEnds[sizeof kFieldEnds / sizeof kFieldEnds[0] - 1] == sizeof(claw_host_info),
                 "kFieldEnds must end at sizeof(claw_host_info): list every field end");
   size_t whole = sizeof host_size;
@@ -199,7 +196,8 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host_in, claw_plugin_info *o
   const claw::AbiRange host_range = {host.abi_major, host.abi_minor_min, host.abi_minor_max};
   const claw::AbiOutcome outcome = claw::negotiate_abi(kPluginRange, host_range);
   if (outcome.code != CLAW_OK) {
-    claw::explain_abi(outcome, kPluginRange, kPluginParty, host_range, host_party, line, sizeof line);
+    claw::explain_abi(outcome, kPluginRange, kPluginParty, host_range, host_party, line,
+                      sizeof line);
     log_line(host, CLAW_LOG_ERROR, line);
     return outcome.code;
   }
@@ -212,7 +210,8 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host_in, claw_plugin_info *o
 
   claw_plugin_info result;
   std::memset(&result, 0, sizeof result);
-  const uint32_t written = out_size < sizeof result ? out_size : static_cast<uint32_t>(sizeof result);
+  const uint32_t written =
+      out_size < sizeof result ? out_size : static_cast<uint32_t>(sizeof result);
   result.struct_size = written;
   result.abi_major = outcome.major;
   result.abi_minor = outcome.minor;

@@ -31,12 +31,12 @@ static void host_log(void *user_data, int32_t level, const char *message) {
   if (message != NULL && message[0] != '\0') g_log_lines++;
 }
 
-#define FAIL(...)                                   \
-  do {                                              \
-    fprintf(stderr, "abi_cycles: cycle %lu: ", i);  \
-    fprintf(stderr, __VA_ARGS__);                   \
-    fputc('\n', stderr);                            \
-    return 1;                                       \
+#define FAIL(...)                                  \
+  do {                                             \
+    fprintf(stderr, "abi_cycles: cycle %lu: ", i); \
+    fprintf(stderr, __VA_ARGS__);                  \
+    fputc('\n', stderr);                           \
+    return 1;                                      \
   } while (0)
 
 static int one_cycle(const char *path, unsigned long i, int *unloaded) {
@@ -76,7 +76,8 @@ static int one_cycle(const char *path, unsigned long i, int *unloaded) {
   uint32_t version = 0;
   char explain[128];
   rc = out.funcs->negotiate_agent_protocol(3, 4, &version, explain, sizeof explain);
-  if (rc != CLAW_OK || version != 4) FAIL("negotiate_agent_protocol(3, 4) gave %d / %u", (int)rc, version);
+  if (rc != CLAW_OK || version != 4)
+    FAIL("negotiate_agent_protocol(3, 4) gave %d / %u", (int)rc, version);
 
   rc = out.funcs->shutdown();
   if (rc != 0) FAIL("shutdown returned %d, expected 0 references left", (int)rc);

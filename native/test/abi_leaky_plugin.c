@@ -11,9 +11,19 @@
 
 #include "claw/plugin.h"
 
-static const claw_abi_descriptor k_descriptor = {
-    sizeof(claw_abi_descriptor), CLAW_ABI_MAJOR, 0, CLAW_ABI_MINOR, "abi-leaky-plugin", "0.0.0",
-    "unknown", "cc", "shared-library", 8, CLAW_AGENT_PROTOCOL_MIN, CLAW_AGENT_PROTOCOL_MAX, 0};
+static const claw_abi_descriptor k_descriptor = {sizeof(claw_abi_descriptor),
+                                                 CLAW_ABI_MAJOR,
+                                                 0,
+                                                 CLAW_ABI_MINOR,
+                                                 "abi-leaky-plugin",
+                                                 "0.0.0",
+                                                 "unknown",
+                                                 "cc",
+                                                 "shared-library",
+                                                 8,
+                                                 CLAW_AGENT_PROTOCOL_MIN,
+                                                 CLAW_AGENT_PROTOCOL_MAX,
+                                                 0};
 
 static int32_t g_refs;
 static void *volatile g_last_leak;
@@ -28,8 +38,8 @@ static int32_t leaky_shutdown(void) {
   return --g_refs;
 }
 
-static int32_t leaky_negotiate(uint32_t agent_min, uint32_t agent_max, uint32_t *out_version, char *buf,
-                               size_t len) {
+static int32_t leaky_negotiate(uint32_t agent_min, uint32_t agent_max, uint32_t *out_version,
+                               char *buf, size_t len) {
   if (out_version == NULL || agent_min > agent_max) return CLAW_E_INVALID_ARG;
   uint32_t top = agent_max < CLAW_AGENT_PROTOCOL_MAX ? agent_max : CLAW_AGENT_PROTOCOL_MAX;
   *out_version = (top >= agent_min && top >= CLAW_AGENT_PROTOCOL_MIN) ? top : 0;
@@ -37,8 +47,8 @@ static int32_t leaky_negotiate(uint32_t agent_min, uint32_t agent_max, uint32_t 
   return *out_version != 0 ? CLAW_OK : CLAW_E_PROTOCOL_MISMATCH;
 }
 
-static const claw_plugin_funcs k_funcs = {sizeof(claw_plugin_funcs), leaky_get_extension, leaky_shutdown,
-                                          leaky_negotiate};
+static const claw_plugin_funcs k_funcs = {sizeof(claw_plugin_funcs), leaky_get_extension,
+                                          leaky_shutdown, leaky_negotiate};
 
 CLAW_EXPORT const claw_abi_descriptor *claw_abi_info(void) { return &k_descriptor; }
 
@@ -53,7 +63,8 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host, claw_plugin_info *out)
   g_refs++;
   claw_plugin_info result;
   memset(&result, 0, sizeof result);
-  result.struct_size = out->struct_size < sizeof result ? out->struct_size : (uint32_t)sizeof result;
+  result.struct_size =
+      out->struct_size < sizeof result ? out->struct_size : (uint32_t)sizeof result;
   result.abi_major = CLAW_ABI_MAJOR;
   result.abi_minor = 0;
   result.funcs = &k_funcs;
@@ -62,4 +73,6 @@ CLAW_EXPORT int32_t claw_init(const claw_host_info *host, claw_plugin_info *out)
   return CLAW_OK;
 }
 
-CLAW_EXPORT const char *claw_strerror(int32_t code) { return code == CLAW_OK ? "success" : "error"; }
+CLAW_EXPORT const char *claw_strerror(int32_t code) {
+  return code == CLAW_OK ? "success" : "error";
+}

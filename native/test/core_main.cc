@@ -1,6 +1,6 @@
 // Runner for the native unit tests: `core_tests [SUBSTRING]` runs every CLAW_TEST whose name
-// contains SUBSTRING (all when omitted) and ends with "N passed, N failed". Exit 0 only when no case
-// failed and at least one ran.
+// contains SUBSTRING (all when omitted) and ends with "N passed, N failed". Exit 0 only when no
+// case failed and at least one ran.
 #include <cstdio>
 #include <cstring>
 #include <string>

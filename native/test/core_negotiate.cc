@@ -1,6 +1,7 @@
-// Unit tests of the pure negotiation rules (native/src/negotiate.*): the ABI negotiate-down rule and
-// the agent-protocol pick, checked exhaustively over small ranges against an independent definition
-// (the highest version inside both ranges), plus the explanations and the status-code tables.
+// Unit tests of the pure negotiation rules (native/src/negotiate.*): the ABI negotiate-down rule
+// and the agent-protocol pick, checked exhaustively over small ranges against an independent
+// definition (the highest version inside both ranges), plus the explanations and the status-code
+// tables.
 #include <cstring>
 #include <string>
 
@@ -39,7 +40,8 @@ std::string explain(const AbiOutcome &o, const AbiRange &p, const AbiRange &h, c
   char buf[512];
   const Party pp = {"claw-byterover", "0.1.0"};
   const size_t n = claw::explain_abi(o, p, pp, h, hp, buf, sizeof buf);
-  if (n != std::strlen(buf)) claw_test::fail(__FILE__, __LINE__, "explain_abi length differs from the text");
+  if (n != std::strlen(buf))
+    claw_test::fail(__FILE__, __LINE__, "explain_abi length differs from the text");
   return buf;
 }
 
@@ -56,10 +58,12 @@ CLAW_TEST(abi_negotiation_matches_the_highest_common_minor_exhaustively) {
               const AbiRange p = {pmaj, pmin, pmax}, h = {hmaj, hmin, hmax};
               const AbiOutcome got = claw::negotiate_abi(p, h), want = reference_abi(p, h);
               ++cases;
-              if (got.code != want.code || (want.code == CLAW_OK && (got.major != want.major || got.minor != want.minor))) {
+              if (got.code != want.code ||
+                  (want.code == CLAW_OK && (got.major != want.major || got.minor != want.minor))) {
                 char what[160];
-                std::snprintf(what, sizeof what, "plugin %u.%u-%u host %u.%u-%u: got %d %u.%u, want %d %u.%u",
-                              pmaj, pmin, pmax, hmaj, hmin, hmax, got.code, got.major, got.minor,
+                std::snprintf(what, sizeof what,
+                              "plugin %u.%u-%u host %u.%u-%u: got %d %u.%u, want %d %u.%u", pmaj,
+                              pmin, pmax, hmaj, hmin, hmax, got.code, got.major, got.minor,
                               want.code, want.major, want.minor);
                 claw_test::fail(__FILE__, __LINE__, what);
                 return;
@@ -85,13 +89,19 @@ CLAW_TEST(abi_explanations_name_both_sides_and_what_to_upgrade) {
 
   AbiRange h = {1, 1, 4};
   std::string s = explain(claw::negotiate_abi(plugin, h), plugin, h, host);
-  CHECK_STR_EQ(s.c_str(), "claw ABI 1.2 agreed: plugin claw-byterover 0.1.0 speaks ABI 1.0\xE2\x80\x93"
-                          "1.2, host claw-host 1.2.0 accepts ABI 1.1\xE2\x80\x93" "1.4");
+  CHECK_STR_EQ(s.c_str(),
+               "claw ABI 1.2 agreed: plugin claw-byterover 0.1.0 speaks ABI 1.0\xE2\x80\x93"
+               "1.2, host claw-host 1.2.0 accepts ABI 1.1\xE2\x80\x93"
+               "1.4");
 
   h = {1, 3, 4};
   s = explain(claw::negotiate_abi(plugin, h), plugin, h, host);
-  CHECK_CONTAINS(s.c_str(), "claw ABI mismatch: plugin claw-byterover 0.1.0 speaks ABI 1.0\xE2\x80\x93" "1.2");
-  CHECK_CONTAINS(s.c_str(), "host claw-host 1.2.0 requires ABI 1.3\xE2\x80\x93" "1.4");
+  CHECK_CONTAINS(s.c_str(),
+                 "claw ABI mismatch: plugin claw-byterover 0.1.0 speaks ABI 1.0\xE2\x80\x93"
+                 "1.2");
+  CHECK_CONTAINS(s.c_str(),
+                 "host claw-host 1.2.0 requires ABI 1.3\xE2\x80\x93"
+                 "1.4");
   CHECK_CONTAINS(s.c_str(), "upgrade claw-byterover");
 
   const AbiRange newer_plugin = {1, 3, 5};
@@ -107,7 +117,9 @@ CLAW_TEST(abi_explanations_name_both_sides_and_what_to_upgrade) {
   // An anonymous host is still described.
   h = {1, 5, 3};
   s = explain(claw::negotiate_abi(plugin, h), plugin, h, {nullptr, nullptr});
-  CHECK_CONTAINS(s.c_str(), "host sent an invalid ABI range 1.5\xE2\x80\x93" "1.3");
+  CHECK_CONTAINS(s.c_str(),
+                 "host sent an invalid ABI range 1.5\xE2\x80\x93"
+                 "1.3");
 }
 
 CLAW_TEST(explanations_truncate_like_snprintf) {
@@ -133,7 +145,8 @@ CLAW_TEST(explanations_truncate_like_snprintf) {
   const size_t m = claw::explain_abi(o, p, big, h, big, line, sizeof line);
   CHECK(m >= std::strlen(line));
   CHECK_EQ(std::strlen(line), sizeof line - 1);
-  CHECK(claw::explain_struct_size(claw::StructKind::HostInfo, 3, 16, big, big, line, sizeof line) > 0);
+  CHECK(claw::explain_struct_size(claw::StructKind::HostInfo, 3, 16, big, big, line, sizeof line) >
+        0);
   CHECK(claw::explain_null_arg(huge.c_str(), big, big, line, sizeof line) > 0);
   CHECK_EQ(std::strlen(line), sizeof line - 1);
 }
@@ -164,21 +177,42 @@ CLAW_TEST(agent_protocol_explanations) {
     claw::explain_agent_protocol(o, 3, 4, amin, amax, "claw-byterover", buf, sizeof buf);
     return std::string(buf);
   };
-  CHECK_STR_EQ(say(5, 6).c_str(), "plugin speaks 3\xE2\x80\x93" "4, agent requires 5\xE2\x80\x93" "6: upgrade claw-byterover");
-  CHECK_STR_EQ(say(3, 4).c_str(), "plugin speaks 3\xE2\x80\x93" "4, agent accepts 3\xE2\x80\x93" "4: using protocol 4");
-  CHECK_STR_EQ(say(1, 3).c_str(), "plugin speaks 3\xE2\x80\x93" "4, agent accepts 1\xE2\x80\x93" "3: using protocol 3");
-  CHECK_CONTAINS(say(1, 2).c_str(), "upgrade the agent to one that accepts protocol 3\xE2\x80\x93" "4");
-  CHECK_CONTAINS(say(6, 5).c_str(), "invalid agent protocol range 6\xE2\x80\x93" "5");
-  CHECK_STR_EQ(say(4, 4).c_str(), "plugin speaks 3\xE2\x80\x93" "4, agent accepts 4: using protocol 4");
+  CHECK_STR_EQ(say(5, 6).c_str(),
+               "plugin speaks 3\xE2\x80\x93"
+               "4, agent requires 5\xE2\x80\x93"
+               "6: upgrade claw-byterover");
+  CHECK_STR_EQ(say(3, 4).c_str(),
+               "plugin speaks 3\xE2\x80\x93"
+               "4, agent accepts 3\xE2\x80\x93"
+               "4: using protocol 4");
+  CHECK_STR_EQ(say(1, 3).c_str(),
+               "plugin speaks 3\xE2\x80\x93"
+               "4, agent accepts 1\xE2\x80\x93"
+               "3: using protocol 3");
+  CHECK_CONTAINS(say(1, 2).c_str(),
+                 "upgrade the agent to one that accepts protocol 3\xE2\x80\x93"
+                 "4");
+  CHECK_CONTAINS(say(6, 5).c_str(),
+                 "invalid agent protocol range 6\xE2\x80\x93"
+                 "5");
+  CHECK_STR_EQ(say(4, 4).c_str(),
+               "plugin speaks 3\xE2\x80\x93"
+               "4, agent accepts 4: using protocol 4");
 }
 
 CLAW_TEST(status_codes_have_stable_names_and_messages) {
   const int32_t *codes = nullptr;
   const size_t n = claw::status_codes(&codes);
   CHECK_EQ(n, 9u);
-  const char *names[] = {"CLAW_OK", "CLAW_E_INVALID_ARG", "CLAW_E_STRUCT_SIZE", "CLAW_E_ABI_MAJOR",
-                         "CLAW_E_ABI_TOO_OLD", "CLAW_E_ABI_TOO_NEW", "CLAW_E_PROTOCOL_MISMATCH",
-                         "CLAW_E_NOT_INITIALIZED", "CLAW_E_INTERNAL"};
+  const char *names[] = {"CLAW_OK",
+                         "CLAW_E_INVALID_ARG",
+                         "CLAW_E_STRUCT_SIZE",
+                         "CLAW_E_ABI_MAJOR",
+                         "CLAW_E_ABI_TOO_OLD",
+                         "CLAW_E_ABI_TOO_NEW",
+                         "CLAW_E_PROTOCOL_MISMATCH",
+                         "CLAW_E_NOT_INITIALIZED",
+                         "CLAW_E_INTERNAL"};
   for (size_t i = 0; i < n && i < 9; ++i) {
     CHECK_EQ(codes[i], -static_cast<int32_t>(i));  // 0, -1, -2, ... in order, no gaps
     CHECK_STR_EQ(claw::status_name(codes[i]), names[i]);

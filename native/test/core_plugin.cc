@@ -39,8 +39,8 @@ void capture_log(void *user, int32_t level, const char *message) {
   cap->lines.emplace_back(level, message);
 }
 
-claw_host_info make_host(LogCapture *cap, uint32_t minor_min = 0, uint32_t minor_max = CLAW_ABI_MINOR,
-                         uint32_t major = CLAW_ABI_MAJOR) {
+claw_host_info make_host(LogCapture *cap, uint32_t minor_min = 0,
+                         uint32_t minor_max = CLAW_ABI_MINOR, uint32_t major = CLAW_ABI_MAJOR) {
   claw_host_info h;
   std::memset(&h, 0, sizeof h);
   h.struct_size = sizeof h;
@@ -159,9 +159,14 @@ CLAW_TEST(every_refusal_logs_exactly_one_error_line_and_leaves_out_untouched) {
     const char *says;
   } cases[] = {
       {CLAW_ABI_MAJOR + 1, 0, 0, CLAW_E_ABI_MAJOR, "requires ABI 2.0"},
-      {0, 0, 5, CLAW_E_ABI_MAJOR, "requires ABI 0.0\xE2\x80\x93" "0.5"},
-      {CLAW_ABI_MAJOR, CLAW_ABI_MINOR + 1, CLAW_ABI_MINOR + 3, CLAW_E_ABI_TOO_OLD, "upgrade claw-byterover"},
-      {CLAW_ABI_MAJOR, 3, 1, CLAW_E_INVALID_ARG, "invalid ABI range 1.3\xE2\x80\x93" "1.1"},
+      {0, 0, 5, CLAW_E_ABI_MAJOR,
+       "requires ABI 0.0\xE2\x80\x93"
+       "0.5"},
+      {CLAW_ABI_MAJOR, CLAW_ABI_MINOR + 1, CLAW_ABI_MINOR + 3, CLAW_E_ABI_TOO_OLD,
+       "upgrade claw-byterover"},
+      {CLAW_ABI_MAJOR, 3, 1, CLAW_E_INVALID_ARG,
+       "invalid ABI range 1.3\xE2\x80\x93"
+       "1.1"},
   };
   for (const Case &c : cases) {
     LogCapture cap;
@@ -195,11 +200,12 @@ CLAW_TEST(host_info_of_every_size_is_read_within_its_bounds) {
     std::memset(block, 0, alloc < sizeof full ? alloc : sizeof full);
     // Copy whole fields only (a real older host's struct ends on a field boundary).
     size_t usable = 0;
-    const size_t ends[] = {offsetof(claw_host_info, abi_major), offsetof(claw_host_info, abi_minor_min),
-                           offsetof(claw_host_info, abi_minor_max), offsetof(claw_host_info, host_name),
-                           offsetof(claw_host_info, host_version), offsetof(claw_host_info, capabilities),
-                           offsetof(claw_host_info, user_data), offsetof(claw_host_info, log),
-                           offsetof(claw_host_info, get_extension), sizeof(claw_host_info)};
+    const size_t ends[] = {
+        offsetof(claw_host_info, abi_major),     offsetof(claw_host_info, abi_minor_min),
+        offsetof(claw_host_info, abi_minor_max), offsetof(claw_host_info, host_name),
+        offsetof(claw_host_info, host_version),  offsetof(claw_host_info, capabilities),
+        offsetof(claw_host_info, user_data),     offsetof(claw_host_info, log),
+        offsetof(claw_host_info, get_extension), sizeof(claw_host_info)};
     for (size_t e : ends)
       if (e <= alloc) usable = e;
     std::memcpy(block, &full, usable);
@@ -227,7 +233,8 @@ CLAW_TEST(host_info_of_every_size_is_read_within_its_bounds) {
 }
 
 // Plugin-info structs of every size, in heap blocks of exactly that size plus a guard region the
-// plugin must not touch: it writes min(host size, its sizeof) bytes and reports that in struct_size.
+// plugin must not touch: it writes min(host size, its sizeof) bytes and reports that in
+// struct_size.
 CLAW_TEST(plugin_info_of_every_size_is_written_within_its_bounds) {
   const uint32_t known = sizeof(claw_plugin_info);
   for (uint32_t size = 0; size <= known + 64; ++size) {
@@ -322,9 +329,13 @@ CLAW_TEST(concurrent_init_and_shutdown_from_eight_threads) {
       // Phase 1: hammer init/shutdown pairs; every pair must succeed.
       for (int r = 0; r < kRounds; ++r) {
         claw_plugin_info p = make_out();
-        if (claw_init(&h, &p) != CLAW_OK) { failures.fetch_add(1); continue; }
+        if (claw_init(&h, &p) != CLAW_OK) {
+          failures.fetch_add(1);
+          continue;
+        }
         uint32_t v = 0;
-        if (p.funcs->negotiate_agent_protocol(3, 4, &v, nullptr, 0) != CLAW_OK || v != 4) failures.fetch_add(1);
+        if (p.funcs->negotiate_agent_protocol(3, 4, &v, nullptr, 0) != CLAW_OK || v != 4)
+          failures.fetch_add(1);
         if (p.funcs->shutdown() < 0) failures.fetch_add(1);
       }
       // Phase 2: every thread holds one reference at the same time.
@@ -361,7 +372,10 @@ CLAW_TEST(function_table_agent_protocol_and_extensions) {
   char buf[128];
   CHECK_EQ(f->negotiate_agent_protocol(5, 6, &v, buf, sizeof buf), CLAW_E_PROTOCOL_MISMATCH);
   CHECK_EQ(v, 0u);
-  CHECK_STR_EQ(buf, "plugin speaks 3\xE2\x80\x93" "4, agent requires 5\xE2\x80\x93" "6: upgrade claw-byterover");
+  CHECK_STR_EQ(buf,
+               "plugin speaks 3\xE2\x80\x93"
+               "4, agent requires 5\xE2\x80\x93"
+               "6: upgrade claw-byterover");
   CHECK_EQ(f->negotiate_agent_protocol(3, 4, &v, buf, sizeof buf), CLAW_OK);
   CHECK_EQ(v, 4u);
   CHECK_EQ(f->negotiate_agent_protocol(3, 4, nullptr, buf, sizeof buf), CLAW_E_INVALID_ARG);
@@ -404,8 +418,12 @@ CLAW_TEST(sanitizer_self_check) {
     sink = big + 1;
   } else if (std::strcmp(what, "data-race") == 0) {
     static uint32_t shared = 0;  // unsynchronized on purpose
-    std::thread a([] { for (int i = 0; i < 100000; ++i) shared = shared + 1; });
-    std::thread b([] { for (int i = 0; i < 100000; ++i) shared = shared + 1; });
+    std::thread a([] {
+      for (int i = 0; i < 100000; ++i) shared = shared + 1;
+    });
+    std::thread b([] {
+      for (int i = 0; i < 100000; ++i) shared = shared + 1;
+    });
     a.join();
     b.join();
     sink = static_cast<int>(shared);

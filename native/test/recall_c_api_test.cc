@@ -1,4 +1,5 @@
-// The C facade (recall_c.h): lifecycle, status codes, both result-ownership modes, versioned structs.
+// The C facade (recall_c.h): lifecycle, status codes, both result-ownership modes, versioned
+// structs.
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -16,7 +17,8 @@ claw_recall_index* NewIndex() {
   return idx;
 }
 
-int Upsert(claw_recall_index* idx, const std::string& path, const std::string& md, int* replaced = nullptr) {
+int Upsert(claw_recall_index* idx, const std::string& path, const std::string& md,
+           int* replaced = nullptr) {
   return claw_recall_upsert(idx, path.data(), path.size(), md.data(), md.size(), replaced);
 }
 
@@ -63,11 +65,14 @@ RECALL_TEST(c_api_lifecycle_and_status_codes) {
   CHECK_EQ(claw_recall_search(idx, &bad, &r), CLAW_RECALL_E_INVALID_ARGUMENT);
 
   CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_OK)), "OK");
-  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_INVALID_ARGUMENT)), "RECALL_INVALID_ARGUMENT");
+  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_INVALID_ARGUMENT)),
+           "RECALL_INVALID_ARGUMENT");
   CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_NOT_FOUND)), "RECALL_NOT_FOUND");
-  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_BUFFER_TOO_SMALL)), "RECALL_BUFFER_TOO_SMALL");
+  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_BUFFER_TOO_SMALL)),
+           "RECALL_BUFFER_TOO_SMALL");
   CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_NO_MEMORY)), "RECALL_OUT_OF_MEMORY");
-  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_TOO_LARGE)), "RECALL_DOCUMENT_TOO_LARGE");
+  CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_TOO_LARGE)),
+           "RECALL_DOCUMENT_TOO_LARGE");
   CHECK_EQ(std::string(claw_recall_status_name(CLAW_RECALL_E_INTERNAL)), "RECALL_INTERNAL");
   CHECK_EQ(std::string(claw_recall_status_name(42)), "RECALL_UNKNOWN_STATUS");
   claw_recall_destroy(idx);
@@ -123,7 +128,8 @@ RECALL_TEST(c_api_options_are_validated_and_versioned) {
 
 RECALL_TEST(c_api_plugin_owned_results_outlive_the_index) {
   claw_recall_index* idx = NewIndex();
-  Upsert(idx, "notes/deploy.md", "---\ntitle: Deploy\n---\nShip the canary build before the full rollout.\n");
+  Upsert(idx, "notes/deploy.md",
+         "---\ntitle: Deploy\n---\nShip the canary build before the full rollout.\n");
   Upsert(idx, "notes/other.md", "# Other\nNothing about that.\n");
   claw_recall_query q = Query("canary rollout", 5, 30);
   claw_recall_results* r = nullptr;
@@ -148,7 +154,8 @@ RECALL_TEST(c_api_plugin_owned_results_outlive_the_index) {
 RECALL_TEST(c_api_caller_owned_buffers) {
   claw_recall_index* idx = NewIndex();
   for (int i = 0; i < 5; ++i) {
-    Upsert(idx, "n/" + std::to_string(i) + ".md", "# Note " + std::to_string(i) + "\nshared topic words " + std::to_string(i));
+    Upsert(idx, "n/" + std::to_string(i) + ".md",
+           "# Note " + std::to_string(i) + "\nshared topic words " + std::to_string(i));
   }
   claw_recall_query q = Query("shared topic", 3, 40);
   // A larger stride than the struct: a newer caller with a bigger hit struct.
@@ -170,8 +177,8 @@ RECALL_TEST(c_api_caller_owned_buffers) {
   CHECK_EQ(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 4, text.data(),
                                    text.size() - 1, &info),
            CLAW_RECALL_E_BUFFER_TOO_SMALL);  // one byte short
-  REQUIRE(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 4, text.data(), text.size(),
-                                  &info) == CLAW_RECALL_OK);
+  REQUIRE(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 4, text.data(),
+                                  text.size(), &info) == CLAW_RECALL_OK);
   REQUIRE(info.hit_count == 3);
   const char* lo = text.data();
   const char* hi = text.data() + text.size();
@@ -190,16 +197,18 @@ RECALL_TEST(c_api_caller_owned_buffers) {
   for (size_t i = 0; i < sizeof(BigHit); ++i) untouched = untouched && fourth[i] == 0x5A;
   CHECK(untouched);  // only 3 hits were asked for
   // hits_cap caps k.
-  REQUIRE(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 1, text.data(), text.size(),
-                                  &info) == CLAW_RECALL_OK);
+  REQUIRE(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 1, text.data(),
+                                  text.size(), &info) == CLAW_RECALL_OK);
   CHECK_EQ(info.hit_count, 1u);
   // Bad strides and missing buffers.
-  CHECK_EQ(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(claw_recall_hit) - 1, 4, text.data(),
+  CHECK_EQ(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(claw_recall_hit) - 1, 4,
+                                   text.data(), text.size(), &info),
+           CLAW_RECALL_E_INVALID_ARGUMENT);
+  CHECK_EQ(claw_recall_search_into(idx, &q, nullptr, sizeof(claw_recall_hit), 4, text.data(),
                                    text.size(), &info),
            CLAW_RECALL_E_INVALID_ARGUMENT);
-  CHECK_EQ(claw_recall_search_into(idx, &q, nullptr, sizeof(claw_recall_hit), 4, text.data(), text.size(), &info),
-           CLAW_RECALL_E_INVALID_ARGUMENT);
-  CHECK_EQ(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 4, text.data(), text.size(), nullptr),
+  CHECK_EQ(claw_recall_search_into(idx, &q, &hits[0].hit, sizeof(BigHit), 4, text.data(),
+                                   text.size(), nullptr),
            CLAW_RECALL_E_INVALID_ARGUMENT);
   claw_recall_destroy(idx);
 }
@@ -210,11 +219,13 @@ RECALL_TEST(c_api_batch_and_stats) {
   std::vector<claw_recall_doc> docs;
   const char* paths[] = {"a.md", "b.md", "c.md"};
   const char* bodies[] = {"alpha words", "beta words", "gamma words"};
-  for (int i = 0; i < 3; ++i) docs.push_back({paths[i], std::strlen(paths[i]), bodies[i], std::strlen(bodies[i])});
+  for (int i = 0; i < 3; ++i)
+    docs.push_back({paths[i], std::strlen(paths[i]), bodies[i], std::strlen(bodies[i])});
   size_t bad_index = 99;
   CHECK_EQ(claw_recall_upsert_batch(idx, docs.data(), docs.size(), 2, &bad_index), CLAW_RECALL_OK);
   docs[1].path = nullptr;
-  CHECK_EQ(claw_recall_upsert_batch(idx, docs.data(), docs.size(), 2, &bad_index), CLAW_RECALL_E_INVALID_ARGUMENT);
+  CHECK_EQ(claw_recall_upsert_batch(idx, docs.data(), docs.size(), 2, &bad_index),
+           CLAW_RECALL_E_INVALID_ARGUMENT);
   CHECK_EQ(bad_index, 1u);
   CHECK_EQ(claw_recall_upsert_batch(idx, nullptr, 0, 0, nullptr), CLAW_RECALL_OK);
 

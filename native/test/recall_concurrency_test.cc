@@ -19,12 +19,14 @@ using claw::recall::Status;
 namespace {
 
 std::string StableDoc(int i) {
-  return "# Stable " + std::to_string(i) + "\nThe anchor paragraph stays the same in every stable note.\n";
+  return "# Stable " + std::to_string(i) +
+         "\nThe anchor paragraph stays the same in every stable note.\n";
 }
 
 std::string HotDoc(int i, int rev) {
   std::string md = "---\ntitle: Hot " + std::to_string(i) + "\ntags: [churn]\n---\n";
-  for (int w = 0; w < 20 + (rev % 50); ++w) md += "churn word" + std::to_string((rev + w) % 97) + " ";
+  for (int w = 0; w < 20 + (rev % 50); ++w)
+    md += "churn word" + std::to_string((rev + w) % 97) + " ";
   md += "ünïcode rev" + std::to_string(rev) + "\n";
   return md;
 }
@@ -52,7 +54,8 @@ RECALL_TEST(concurrency_readers_see_consistent_results_during_updates) {
     long n = 0;
     while (writers_left.load() > 0 || n < 20) {
       std::vector<std::string> got;
-      idx.SearchVisit("anchor", q, [&](const claw::recall::HitView& h) { got.emplace_back(h.path); });
+      idx.SearchVisit("anchor", q,
+                      [&](const claw::recall::HitView& h) { got.emplace_back(h.path); });
       if (got != expected) ++bad;
       QueryOptions hq;
       hq.k = 25;

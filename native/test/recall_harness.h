@@ -33,7 +33,9 @@ inline int& Failures() {
 }
 
 struct Registrar {
-  Registrar(const char* name, const char* file, void (*fn)()) { Registry().push_back({name, file, fn}); }
+  Registrar(const char* name, const char* file, void (*fn)()) {
+    Registry().push_back({name, file, fn});
+  }
 };
 
 struct RequireFailed {};
@@ -70,44 +72,44 @@ inline void Fail(const char* file, int line, const std::string& what) {
 
 }  // namespace recall_test
 
-#define RECALL_TEST(name)                                                              \
-  static void name();                                                                  \
-  static ::recall_test::Registrar name##_registrar(#name, __FILE__, &name);            \
+#define RECALL_TEST(name)                                                   \
+  static void name();                                                       \
+  static ::recall_test::Registrar name##_registrar(#name, __FILE__, &name); \
   static void name()
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) ::recall_test::Fail(__FILE__, __LINE__, "CHECK(" #cond ")");    \
+#define CHECK(cond)                                                           \
+  do {                                                                        \
+    if (!(cond)) ::recall_test::Fail(__FILE__, __LINE__, "CHECK(" #cond ")"); \
   } while (0)
 
-#define REQUIRE(cond)                                                            \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      ::recall_test::Fail(__FILE__, __LINE__, "REQUIRE(" #cond ")");             \
-      throw ::recall_test::RequireFailed{};                                      \
-    }                                                                            \
+#define REQUIRE(cond)                                                \
+  do {                                                               \
+    if (!(cond)) {                                                   \
+      ::recall_test::Fail(__FILE__, __LINE__, "REQUIRE(" #cond ")"); \
+      throw ::recall_test::RequireFailed{};                          \
+    }                                                                \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                        \
-  do {                                                                                        \
-    const auto va_ = (a);                                                                     \
-    const auto vb_ = (b);                                                                     \
-    if (!(va_ == vb_)) {                                                                      \
-      ::recall_test::Fail(__FILE__, __LINE__,                                                 \
-                          "CHECK_EQ(" #a ", " #b "): " + ::recall_test::Show(va_) + " vs " +  \
-                              ::recall_test::Show(vb_));                                      \
-    }                                                                                         \
+#define CHECK_EQ(a, b)                                                                       \
+  do {                                                                                       \
+    const auto va_ = (a);                                                                    \
+    const auto vb_ = (b);                                                                    \
+    if (!(va_ == vb_)) {                                                                     \
+      ::recall_test::Fail(__FILE__, __LINE__,                                                \
+                          "CHECK_EQ(" #a ", " #b "): " + ::recall_test::Show(va_) + " vs " + \
+                              ::recall_test::Show(vb_));                                     \
+    }                                                                                        \
   } while (0)
 
-#define CHECK_NEAR(a, b, eps)                                                                 \
-  do {                                                                                        \
-    const double va_ = (a);                                                                   \
-    const double vb_ = (b);                                                                   \
-    if (!(std::fabs(va_ - vb_) <= (eps))) {                                                   \
-      ::recall_test::Fail(__FILE__, __LINE__,                                                 \
+#define CHECK_NEAR(a, b, eps)                                                                  \
+  do {                                                                                         \
+    const double va_ = (a);                                                                    \
+    const double vb_ = (b);                                                                    \
+    if (!(std::fabs(va_ - vb_) <= (eps))) {                                                    \
+      ::recall_test::Fail(__FILE__, __LINE__,                                                  \
                           "CHECK_NEAR(" #a ", " #b "): " + ::recall_test::Show(va_) + " vs " + \
-                              ::recall_test::Show(vb_));                                      \
-    }                                                                                         \
+                              ::recall_test::Show(vb_));                                       \
+    }                                                                                          \
   } while (0)
 
 #endif  // CLAW_RECALL_TEST_HARNESS_H_

@@ -43,7 +43,8 @@ void ExpectSameResults(const Index& a, const Index& b, const std::vector<std::st
 RECALL_TEST(index_add_update_remove) {
   Index idx;
   bool replaced = true;
-  CHECK(idx.Upsert("notes/db.md", "# Database\nWe use postgres for storage.", &replaced) == Status::kOk);
+  CHECK(idx.Upsert("notes/db.md", "# Database\nWe use postgres for storage.", &replaced) ==
+        Status::kOk);
   CHECK(!replaced);
   CHECK(idx.Upsert("notes/cache.md", "# Cache\nRedis holds sessions.") == Status::kOk);
   CHECK(idx.Contains("notes/db.md"));
@@ -108,17 +109,19 @@ RECALL_TEST(index_incremental_equals_rebuild) {
     x ^= x << 17;
     return x % n;
   };
-  const char* vocab[] = {"cache",  "memory", "token",  "index", "query",  "Vector", "posting",
-                         "ranking", "excerpt", "title", "heading", "note",  "café",   "Straße",
-                         "sync",   "push",   "pull",   "commit", "branch", "outbox"};
+  const char* vocab[] = {"cache",   "memory",  "token", "index",   "query",  "Vector", "posting",
+                         "ranking", "excerpt", "title", "heading", "note",   "café",   "Straße",
+                         "sync",    "push",    "pull",  "commit",  "branch", "outbox"};
   auto make_doc = [&]() {
     std::string md;
-    if (rnd(2)) md += "---\ntitle: " + std::string(vocab[rnd(20)]) + " " + vocab[rnd(20)] + "\n---\n";
+    if (rnd(2))
+      md += "---\ntitle: " + std::string(vocab[rnd(20)]) + " " + vocab[rnd(20)] + "\n---\n";
     const int sections = 1 + static_cast<int>(rnd(3));
     for (int s = 0; s < sections; ++s) {
       md += "## " + std::string(vocab[rnd(20)]) + "\n";
       const int words = 3 + static_cast<int>(rnd(30));
-      for (int w = 0; w < words; ++w) md += std::string(vocab[rnd(20)]) + (rnd(7) == 0 ? ". " : " ");
+      for (int w = 0; w < words; ++w)
+        md += std::string(vocab[rnd(20)]) + (rnd(7) == 0 ? ". " : " ");
       md += "\n\n";
     }
     return md;
@@ -156,8 +159,8 @@ RECALL_TEST(index_batch_equals_sequential) {
   std::vector<std::string> paths, bodies;
   for (int i = 0; i < 700; ++i) {
     paths.push_back("b/" + std::to_string(i % 650) + ".md");  // 50 duplicates: the later one wins
-    bodies.push_back("# Doc " + std::to_string(i) + "\nshared words plus unique" + std::to_string(i) +
-                     (i % 3 ? " fizz" : " buzz") + "\n");
+    bodies.push_back("# Doc " + std::to_string(i) + "\nshared words plus unique" +
+                     std::to_string(i) + (i % 3 ? " fizz" : " buzz") + "\n");
   }
   std::vector<DocumentInput> in;
   for (size_t i = 0; i < paths.size(); ++i) in.push_back({paths[i], bodies[i]});
@@ -204,7 +207,7 @@ RECALL_TEST(index_paths_are_opaque_bytes) {
   REQUIRE(hits.size() == 2);
   CHECK(idx.Contains("dir/bad\xFF.md"));
   CHECK(idx.Remove("dir/ünïcödé name.md") == Status::kOk);
-  CHECK_EQ(idx.Search("alpha")[0].path, "dir/bad\xFF.md");  // returned as given
+  CHECK_EQ(idx.Search("alpha")[0].path, "dir/bad\xFF.md");    // returned as given
   CHECK_EQ(idx.Search("alpha")[0].title, "bad\xEF\xBF\xBD");  // the title is made valid UTF-8
 }
 

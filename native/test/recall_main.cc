@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     } catch (const recall_test::RequireFailed&) {
     }
     ++ran;
-    std::fprintf(stderr, "[ %s ] %s\n", recall_test::Failures() == before ? " OK " : "FAIL", t.name);
+    std::fprintf(stderr, "[ %s ] %s\n", recall_test::Failures() == before ? " OK " : "FAIL",
+                 t.name);
   }
   std::printf("%d tests, %d failed checks\n", ran, recall_test::Failures());
   if (ran == 0) {

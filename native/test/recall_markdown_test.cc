@@ -26,7 +26,9 @@ std::string Tags(const ParsedDoc& d) {
 }  // namespace
 
 RECALL_TEST(markdown_frontmatter_title_and_tags) {
-  ParsedDoc d = Parse("---\ntitle: Deploy guide\ntags: [ops, 'k8s', \"helm, charts\"]\nauthor: x\n---\n# Ignored H1\nBody text.\n");
+  ParsedDoc d = Parse(
+      "---\ntitle: Deploy guide\ntags: [ops, 'k8s', \"helm, charts\"]\nauthor: x\n---\n# Ignored "
+      "H1\nBody text.\n");
   CHECK(d.has_frontmatter);
   CHECK_EQ(d.title, "Deploy guide");
   CHECK(d.title_source == TitleSource::kFrontmatter);
@@ -34,7 +36,9 @@ RECALL_TEST(markdown_frontmatter_title_and_tags) {
   CHECK_EQ(d.headings, "Ignored H1");
   CHECK_EQ(d.body, "Body text.");
 
-  d = Parse("---\ntitle: \"Say \\\"hi\\\" \\u00e9\"\ntags:\n  - alpha\n  - \"beta gamma\"\nkeywords: one, two\n---\nx");
+  d = Parse(
+      "---\ntitle: \"Say \\\"hi\\\" \\u00e9\"\ntags:\n  - alpha\n  - \"beta gamma\"\nkeywords: "
+      "one, two\n---\nx");
   CHECK_EQ(d.title, "Say \"hi\" \xC3\xA9");
   CHECK_EQ(Tags(d), "alpha|beta gamma|one|two");
 
@@ -92,7 +96,8 @@ RECALL_TEST(markdown_title_falls_back_to_file_name) {
 }
 
 RECALL_TEST(markdown_headings) {
-  ParsedDoc d = Parse("#hashtag is text\n####### seven is text\n   ### Indented ok ###\n## C#\n#\nPara\n");
+  ParsedDoc d =
+      Parse("#hashtag is text\n####### seven is text\n   ### Indented ok ###\n## C#\n#\nPara\n");
   CHECK_EQ(d.headings, "Indented ok\nC#");
   CHECK_EQ(d.body, "#hashtag is text ####### seven is text Para");
   CHECK_EQ(d.title, "file-name");
@@ -108,7 +113,8 @@ RECALL_TEST(markdown_headings) {
 
 RECALL_TEST(markdown_fenced_code) {
   // A closing fence is at least as long as the opening one: ~~~ does not close ~~~~.
-  ParsedDoc d = Parse("Intro\n```bash\n# not a heading\necho hi\n```\n~~~~\n## also not\n~~~\n~~~~~\n# Real\n");
+  ParsedDoc d = Parse(
+      "Intro\n```bash\n# not a heading\necho hi\n```\n~~~~\n## also not\n~~~\n~~~~~\n# Real\n");
   CHECK_EQ(d.headings, "Real");
   CHECK_EQ(d.body, "Intro # not a heading echo hi ## also not ~~~");
   d = Parse("```\nunclosed fence\n# still code\n");
@@ -129,9 +135,10 @@ RECALL_TEST(markdown_inline_markup_is_removed) {
       "***\n"
       "[1]: https://example.com\n"
       "<!-- multi\nline comment -->after\n");
-  CHECK_EQ(d.body,
-           "Some bold and em and strong with snake_case_name kept. A link text and alt text and "
-           "ref. Auto https://x.y/z and html gone *literal*. quoted line first done task a b after");
+  CHECK_EQ(
+      d.body,
+      "Some bold and em and strong with snake_case_name kept. A link text and alt text and "
+      "ref. Auto https://x.y/z and html gone *literal*. quoted line first done task a b after");
 }
 
 RECALL_TEST(markdown_invalid_utf8_becomes_replacement_characters) {

@@ -34,14 +34,15 @@ struct Rng {
 
 // A note of 50..300 words from a 5,000-word vocabulary plus 5 words unique to this revision.
 std::string Revision(Rng& rnd, int doc, int rev) {
-  std::string md = "---\ntitle: Note " + std::to_string(doc) + "\ntags: [t" + std::to_string(rnd(50)) +
-                   "]\n---\n## Section w" + std::to_string(rnd(5000)) + "\n";
+  std::string md = "---\ntitle: Note " + std::to_string(doc) + "\ntags: [t" +
+                   std::to_string(rnd(50)) + "]\n---\n## Section w" + std::to_string(rnd(5000)) +
+                   "\n";
   const int words = 50 + static_cast<int>(rnd(251));
-  for (int w = 0; w < words; ++w) md += "w" + std::to_string(rnd(5000)) + (w % 12 == 11 ? ".\n" : " ");
+  for (int w = 0; w < words; ++w)
+    md += "w" + std::to_string(rnd(5000)) + (w % 12 == 11 ? ".\n" : " ");
   for (int u = 0; u < 5; ++u) md += " unique" + std::to_string(rev) + "x" + std::to_string(u);
   return md + "\n";
 }
-
 
 }  // namespace
 
@@ -69,12 +70,13 @@ RECALL_TEST(memory_bounded_after_10000_updates_of_the_same_documents) {
     }
   }
   const Stats end = idx.GetStats();
-  std::printf("    warm: %llu bytes, %llu terms, %llu term slots; end: %llu bytes, %llu terms, "
-              "%llu term slots; max %llu bytes\n",
-              (unsigned long long)warm.bytes, (unsigned long long)warm.terms,
-              (unsigned long long)warm.term_slots, (unsigned long long)end.bytes,
-              (unsigned long long)end.terms, (unsigned long long)end.term_slots,
-              (unsigned long long)max_bytes);
+  std::printf(
+      "    warm: %llu bytes, %llu terms, %llu term slots; end: %llu bytes, %llu terms, "
+      "%llu term slots; max %llu bytes\n",
+      (unsigned long long)warm.bytes, (unsigned long long)warm.terms,
+      (unsigned long long)warm.term_slots, (unsigned long long)end.bytes,
+      (unsigned long long)end.terms, (unsigned long long)end.term_slots,
+      (unsigned long long)max_bytes);
   CHECK_EQ(end.documents, 100u);
   CHECK_EQ(end.doc_slots, 100u);
   // 50,000 revision-unique words went through the index; only the live ones (5 per note) remain
@@ -100,7 +102,8 @@ RECALL_TEST(memory_bounded_when_paths_move) {
   const Stats start = idx.GetStats();
   for (int i = 100; i < 10100; ++i) {
     REQUIRE(idx.Remove("p/" + std::to_string(i - 100) + ".md") == claw::recall::Status::kOk);
-    REQUIRE(idx.Upsert("p/" + std::to_string(i) + ".md", Revision(rnd, i, i)) == claw::recall::Status::kOk);
+    REQUIRE(idx.Upsert("p/" + std::to_string(i) + ".md", Revision(rnd, i, i)) ==
+            claw::recall::Status::kOk);
   }
   const Stats end = idx.GetStats();
   CHECK_EQ(end.documents, 100u);

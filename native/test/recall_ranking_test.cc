@@ -68,7 +68,8 @@ RECALL_TEST(ranking_hand_computed_single_term) {
   // a: title tf 1, len 2: norm = 0.25 + 0.75·2/(4/3) = 0.25 + 1.125 = 1.375 → 3·1/1.375 = 2.181818…
   //    headings tf 1, len 2: norm = 0.25 + 0.75·2/1 = 1.75            → 2·1/1.75  = 1.142857…
   //    body tf 1, len 4:     norm = 0.25 + 0.75·4/5 = 0.85            → 1·1/0.85  = 1.176470…
-  //    tf~ = 4.501145912910618; score = ln(1.6)·2.2·4.5011459/(1.2 + 4.5011459) = 0.8163658470996039
+  //    tf~ = 4.501145912910618; score = ln(1.6)·2.2·4.5011459/(1.2 + 4.5011459) =
+  //    0.8163658470996039
   // b: body tf 1, len 9: norm = 0.25 + 0.75·9/5 = 1.6 → tf~ = 0.625
   //    score = ln(1.6)·2.2·0.625/1.825 = 0.35411232340432136
   const std::vector<Hit> hits = idx.Search("cache");
@@ -133,7 +134,7 @@ RECALL_TEST(ranking_hand_computed_multi_term_sums) {
 RECALL_TEST(ranking_custom_weights_and_parameters) {
   Options o;
   o.k1 = 2.0;
-  o.title = {0.0, 0.75};  // title ignored
+  o.title = {0.0, 0.75};    // title ignored
   o.headings = {1.0, 0.0};  // no length normalization: norm = 1
   o.body = {1.0, 1.0};      // full normalization: norm = len/avg
   Index idx(o);
@@ -164,7 +165,8 @@ RECALL_TEST(ranking_custom_weights_and_parameters) {
 RECALL_TEST(ranking_title_match_beats_body_match) {
   Index idx;
   idx.Upsert("body.md", "# Other\nThe deployment pipeline runs nightly and deploys kubernetes.\n");
-  idx.Upsert("title.md", "---\ntitle: Kubernetes\n---\nSome unrelated words about weather today.\n");
+  idx.Upsert("title.md",
+             "---\ntitle: Kubernetes\n---\nSome unrelated words about weather today.\n");
   idx.Upsert("none.md", "# Nothing\nCompletely different content here.\n");
   const std::vector<Hit> hits = idx.Search("kubernetes");
   REQUIRE(hits.size() == 2);
@@ -244,7 +246,8 @@ RECALL_TEST(ranking_uses_the_first_64_distinct_query_terms) {
   idx.Upsert("first.md", "word0 only");
   idx.Upsert("last.md", "word64 only");
   std::string query;
-  for (int i = 0; i <= 64; ++i) query += "word" + std::to_string(i) + " word0 ";  // repeats do not count
+  for (int i = 0; i <= 64; ++i)
+    query += "word" + std::to_string(i) + " word0 ";  // repeats do not count
   const std::vector<Hit> hits = idx.Search(query);
   REQUIRE(hits.size() == 1);
   CHECK_EQ(hits[0].path, "first.md");  // word64 is the 65th distinct term: not looked up

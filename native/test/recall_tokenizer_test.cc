@@ -44,7 +44,8 @@ TokenizerOptions Raw() {
 
 RECALL_TEST(tokenizer_ascii_case_and_separators) {
   CHECK_EQ(Joined("Hello, WORLD! MiXeD"), "hello|world|mixed");
-  CHECK_EQ(Joined("snake_case-name/path.md v1.2 x86_64", Raw()), "snake|case|name|path|md|v1|2|x86|64");
+  CHECK_EQ(Joined("snake_case-name/path.md v1.2 x86_64", Raw()),
+           "snake|case|name|path|md|v1|2|x86|64");
   CHECK_EQ(Joined("  \t\n  "), "");
   CHECK_EQ(Joined(""), "");
   const std::vector<Tok> t = Tokens("  Alpha  beta");
@@ -139,14 +140,16 @@ RECALL_TEST(tokenizer_truncates_long_tokens_on_code_point_boundary) {
 }
 
 RECALL_TEST(tokenizer_invalid_utf8_is_a_separator) {
-  CHECK_EQ(Joined("ab\xFF" "cd"), "ab|cd");
-  CHECK_EQ(Joined("ab\xC3"), "ab");                   // truncated 2-byte sequence at the end
-  CHECK_EQ(Joined("ab\xE2\x82"), "ab");               // truncated 3-byte sequence at the end
-  CHECK_EQ(Joined("x\xC0\xAFq"), "x|q");              // overlong '/'
-  CHECK_EQ(Joined("x\xED\xA0\x80q"), "x|q");          // UTF-16 surrogate
-  CHECK_EQ(Joined("x\xF4\x90\x80\x80q"), "x|q");      // above U+10FFFF
-  CHECK_EQ(Joined("x\x80\x80q"), "x|q");              // stray continuation bytes
-  CHECK_EQ(Joined("\xC3\xA9t\xC3\xA9"), "ete");       // valid é around ASCII
+  CHECK_EQ(Joined("ab\xFF"
+                  "cd"),
+           "ab|cd");
+  CHECK_EQ(Joined("ab\xC3"), "ab");               // truncated 2-byte sequence at the end
+  CHECK_EQ(Joined("ab\xE2\x82"), "ab");           // truncated 3-byte sequence at the end
+  CHECK_EQ(Joined("x\xC0\xAFq"), "x|q");          // overlong '/'
+  CHECK_EQ(Joined("x\xED\xA0\x80q"), "x|q");      // UTF-16 surrogate
+  CHECK_EQ(Joined("x\xF4\x90\x80\x80q"), "x|q");  // above U+10FFFF
+  CHECK_EQ(Joined("x\x80\x80q"), "x|q");          // stray continuation bytes
+  CHECK_EQ(Joined("\xC3\xA9t\xC3\xA9"), "ete");   // valid é around ASCII
   using claw::recall::DecodeUtf8;
   const unsigned char emoji[] = {0xF0, 0x9F, 0x98, 0x80};
   CHECK_EQ(DecodeUtf8(emoji, 4).cp, static_cast<char32_t>(0x1F600));
@@ -157,8 +160,15 @@ RECALL_TEST(tokenizer_invalid_utf8_is_a_separator) {
   const unsigned char cut[] = {0xE2, 0x82, 'a'};
   CHECK_EQ(DecodeUtf8(cut, 3).len, 2u);
   std::string fixed;
-  claw::recall::AppendSanitizedUtf8("a\xFF" "b\xE2\x82" "c\xED\xA0\x80", &fixed);
-  CHECK_EQ(fixed, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  claw::recall::AppendSanitizedUtf8(
+      "a\xFF"
+      "b\xE2\x82"
+      "c\xED\xA0\x80",
+      &fixed);
+  CHECK_EQ(fixed,
+           "a\xEF\xBF\xBD"
+           "b\xEF\xBF\xBD"
+           "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK_EQ(claw::recall::Utf8PrefixWithin("a\xD0\xB6", 2), 1u);
   CHECK_EQ(claw::recall::Utf8PrefixWithin("a\xD0\xB6", 3), 3u);
 }
@@ -173,8 +183,9 @@ RECALL_TEST(tokenizer_random_bytes_keep_invariants) {
     state ^= state << 17;
     return state;
   };
-  const unsigned char alphabet[] = {'a', 'Z', '0', ' ', '-', 0xC3, 0xA9, 0xCE, 0x91, 0xE2, 0x80,
-                                    0xA6, 0xF0, 0x9F, 0x98, 0xFF, 0xED, 0xA0, 0xE6, 0x9D, 0xB1, 0xCC};
+  const unsigned char alphabet[] = {'a',  'Z',  '0',  ' ',  '-',  0xC3, 0xA9, 0xCE,
+                                    0x91, 0xE2, 0x80, 0xA6, 0xF0, 0x9F, 0x98, 0xFF,
+                                    0xED, 0xA0, 0xE6, 0x9D, 0xB1, 0xCC};
   int checked = 0;
   for (int round = 0; round < 4000; ++round) {
     std::string s(next() % 96, '\0');

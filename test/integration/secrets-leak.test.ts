@@ -70,7 +70,12 @@ function isJwt(v: string): boolean {
 
 /** The forms a leaked value can take in text. */
 function forms(value: string): string[] {
-  const out = new Set<string>([value, encodeURIComponent(value), Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url')]);
+  const out = new Set<string>([
+    value,
+    encodeURIComponent(value),
+    Buffer.from(value).toString('base64'),
+    Buffer.from(value).toString('base64url'),
+  ]);
   if (isJwt(value)) {
     // Headers of JWTs are shared by all tokens of an issuer; payload and signature are unique.
     const [, payload, sig] = value.split('.');
@@ -87,7 +92,8 @@ function forms(value: string): string[] {
 function scan(text: string): string[] {
   const hits: string[] = [];
   for (const [label, value] of sentinels) {
-    for (const f of forms(value)) if (text.includes(f)) hits.push(`${label} (${f === value ? 'raw' : `form ${f.slice(0, 6)}…`})`);
+    for (const f of forms(value))
+      if (text.includes(f)) hits.push(`${label} (${f === value ? 'raw' : `form ${f.slice(0, 6)}…`})`);
   }
   for (const { id, secret } of clientSecrets) {
     const basic = Buffer.from(`${id}:${secret}`).toString('base64');
@@ -210,7 +216,10 @@ describe('no sentinel leaks from any auth or error path', () => {
 
   beforeAll(async () => {
     oidc = await startOidcServer({ sessionKeys: true });
-    clientSecrets.push({ id: oidc.service.clientId, secret: oidc.service.clientSecret }, { id: oidc.service.clientId, secret: S.clientSecretWrong });
+    clientSecrets.push(
+      { id: oidc.service.clientId, secret: oidc.service.clientSecret },
+      { id: oidc.service.clientId, secret: S.clientSecretWrong },
+    );
     addSentinel('oidc client secret', oidc.service.clientSecret);
     e = await startCliEnv({
       standin: { sessionKeys: [S.apiKeyGood], validateSession: (k) => oidc.issuedSessionKeys.has(k) },
@@ -242,17 +251,25 @@ describe('no sentinel leaks from any auth or error path', () => {
   async function harvestStore(store: FileTokenStore, profile: string): Promise<void> {
     const c = await store.load(profile).catch(() => undefined);
     if (!c) return;
-    for (const [k, v] of Object.entries(c)) if (['sessionKey', 'accessToken', 'refreshToken', 'idToken'].includes(k)) addSentinel(`${profile}.${k}`, v as string);
+    for (const [k, v] of Object.entries(c))
+      if (['sessionKey', 'accessToken', 'refreshToken', 'idToken'].includes(k))
+        addSentinel(`${profile}.${k}`, v as string);
   }
 
   it('API-key login, bad and good: flag, env, stdin; typo and extra-argument usage errors', async () => {
     expect(await cliAllModes('login bad flag', ['login', '--api-key', S.apiKeyBad])).toEqual([3, 3, 3, 3]);
-    expect(await cliAllModes('login bad env', ['login', '--api-key'], { env: { BYTEROVER_API_KEY: S.apiKeyBad } })).toEqual([3, 3, 3, 3]);
-    expect(await cliAllModes('login bad stdin', ['login', '--api-key', '-'], { stdin: `${S.apiKeyBad}\n` })).toEqual([3, 3, 3, 3]);
+    expect(
+      await cliAllModes('login bad env', ['login', '--api-key'], { env: { BYTEROVER_API_KEY: S.apiKeyBad } }),
+    ).toEqual([3, 3, 3, 3]);
+    expect(await cliAllModes('login bad stdin', ['login', '--api-key', '-'], { stdin: `${S.apiKeyBad}\n` })).toEqual([
+      3, 3, 3, 3,
+    ]);
     expect(await cliAllModes('login typo', ['login', '--api-kye', S.apiKeyFlagTypo])).toEqual([2, 2, 2, 2]);
     expect((await cliAllModes('login extra arg', ['login', `--api-key=${S.apiKeyBad}`, 'extra']))[0]).toBe(2);
     expect(await cliAllModes('login good flag', ['login', '--api-key', S.apiKeyGood])).toEqual([0, 0, 0, 0]);
-    expect(await cliAllModes('login good stdin', ['login', '--api-key', '-'], { stdin: S.apiKeyGood })).toEqual([0, 0, 0, 0]);
+    expect(await cliAllModes('login good stdin', ['login', '--api-key', '-'], { stdin: S.apiKeyGood })).toEqual([
+      0, 0, 0, 0,
+    ]);
   });
 
   it('commands with a good key and every server failure: 401, 5xx and 4xx echoing the key, 429, network', async () => {
@@ -275,15 +292,40 @@ describe('no sentinel leaks from any auth or error path', () => {
     e.standin.inject({ kind: 'status', status: 503, endpoint: 'iam.teams', message: echo, times: Infinity });
     expect(await cliAllModes('teams 503 echo', ['teams'])).toEqual([4, 4, 4, 4]);
     e.standin.clearFaults();
-    e.standin.inject({ kind: 'status', status: 400, endpoint: 'iam.spaces', message: echo, errorField: 'error', times: Infinity });
+    e.standin.inject({
+      kind: 'status',
+      status: 400,
+      endpoint: 'iam.spaces',
+      message: echo,
+      errorField: 'error',
+      times: Infinity,
+    });
     expect(await cliAllModes('spaces 400 echo', ['spaces'])).toEqual([1, 1, 1, 1]);
     e.standin.clearFaults();
     // The key straddling the 512-character log excerpt boundary of lib/http.
     const straddle = `${'x'.repeat(500)}${S.apiKeyGood}${'y'.repeat(100)}`;
-    e.standin.inject({ kind: 'malformed', status: 502, body: straddle, contentType: 'text/plain', endpoint: 'iam.teams', times: Infinity });
+    e.standin.inject({
+      kind: 'malformed',
+      status: 502,
+      body: straddle,
+      contentType: 'text/plain',
+      endpoint: 'iam.teams',
+      times: Infinity,
+    });
     expect((await cliAllModes('teams 502 straddle', ['teams']))[0]).toBe(4);
     e.standin.clearFaults();
-    e.standin.inject({ kind: 'body', status: 500, body: { statusCode: 500, code: 'INTERNAL', message: echo, details: { apiKey: S.apiKeyGood, session_key: S.apiKeyGood } }, endpoint: 'iam.teams', times: Infinity });
+    e.standin.inject({
+      kind: 'body',
+      status: 500,
+      body: {
+        statusCode: 500,
+        code: 'INTERNAL',
+        message: echo,
+        details: { apiKey: S.apiKeyGood, session_key: S.apiKeyGood },
+      },
+      endpoint: 'iam.teams',
+      times: Infinity,
+    });
     expect((await cliAllModes('teams 500 details', ['teams']))[0]).toBe(4);
     e.standin.clearFaults();
 
@@ -297,34 +339,63 @@ describe('no sentinel leaks from any auth or error path', () => {
     e.standin.clearFaults();
 
     const port = await deadPort();
-    expect(await cliAllModes('teams down', ['teams'], { env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` } })).toEqual([4, 4, 4, 4]);
-    expect(await cliAllModes('login down', ['login', '--api-key', S.apiKeyGood], { env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` } })).toEqual([4, 4, 4, 4]);
-    expect(await cliAllModes('whoami env key', ['whoami'], { env: { BYTEROVER_API_KEY: S.apiKeyGood } })).toEqual([0, 0, 0, 0]);
+    expect(
+      await cliAllModes('teams down', ['teams'], { env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` } }),
+    ).toEqual([4, 4, 4, 4]);
+    expect(
+      await cliAllModes('login down', ['login', '--api-key', S.apiKeyGood], {
+        env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` },
+      }),
+    ).toEqual([4, 4, 4, 4]);
+    expect(await cliAllModes('whoami env key', ['whoami'], { env: { BYTEROVER_API_KEY: S.apiKeyGood } })).toEqual([
+      0, 0, 0, 0,
+    ]);
     expect(await cliAllModes('logout', ['logout'])).toEqual([0, 0, 0, 0]);
   });
 
   it('configuration paths: secrets in env, a refused config set, secrets on bad YAML and unknown-key lines', async () => {
-    const env = { BYTEROVER_API_KEY: S.apiKeyGood, CLAW_BYTEROVER_CLIENT_ID: 'svc', CLAW_BYTEROVER_CLIENT_SECRET: S.clientSecretWrong };
+    const env = {
+      BYTEROVER_API_KEY: S.apiKeyGood,
+      CLAW_BYTEROVER_CLIENT_ID: 'svc',
+      CLAW_BYTEROVER_CLIENT_SECRET: S.clientSecretWrong,
+    };
     expect(await cliAllModes('config show', ['config', 'show'], { env })).toEqual([0, 0, 0, 0]);
     expect(await cliAllModes('config set secret', ['config', 'set', 'apiKey', S.apiKeyBad])).toEqual([2, 2, 2, 2]);
     const dir = join(e.root, 'cfg');
     await mkdir(dir, { recursive: true });
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, `team: t\napiKey: "${S.apiKeyGood}\nwebhookSecret: ${S.webhookSecret}\n`);
-    expect(await cliAllModes('yaml error', ['config', 'show'], { env: { CLAW_BYTEROVER_CONFIG: bad } })).toEqual([6, 6, 6, 6]);
+    expect(await cliAllModes('yaml error', ['config', 'show'], { env: { CLAW_BYTEROVER_CONFIG: bad } })).toEqual([
+      6, 6, 6, 6,
+    ]);
     const unknown = join(dir, 'unknown.yaml');
-    await writeFile(unknown, `bridge:\n  webhookSecret: ${S.webhookSecret}\nclientCredentials:\n  clientId: svc\n  clientSecret: ${S.clientSecretWrong}\n  signature: ${S.webhookSignature}\n`);
-    expect(await cliAllModes('unknown keys', ['teams'], { env: { CLAW_BYTEROVER_CONFIG: unknown } })).toEqual([6, 6, 6, 6]);
+    await writeFile(
+      unknown,
+      `bridge:\n  webhookSecret: ${S.webhookSecret}\nclientCredentials:\n  clientId: svc\n  clientSecret: ${S.clientSecretWrong}\n  signature: ${S.webhookSignature}\n`,
+    );
+    expect(await cliAllModes('unknown keys', ['teams'], { env: { CLAW_BYTEROVER_CONFIG: unknown } })).toEqual([
+      6, 6, 6, 6,
+    ]);
     const bridge = join(dir, 'bridge.yaml');
     await writeFile(
       bridge,
       `bridge:\n  webhooks:\n    byteroverSecrets: ["${S.bridgeHmacSecret}"]\n  store:\n    kind: postgres\n    url: postgres://claw:${S.bridgeDbPassword}@127.0.0.1:1/claw\n`,
     );
-    expect(await cliAllModes('bridge secrets', ['config', 'show'], { env: { CLAW_BYTEROVER_CONFIG: bridge } })).toEqual([0, 0, 0, 0]);
-    expect(await cliAllModes('bridge secret set', ['config', 'set', 'bridge.store.url', `postgres://x:${S.bridgeDbPassword}@h/d`], { env: { CLAW_BYTEROVER_CONFIG: bridge } })).toEqual([2, 2, 2, 2]);
+    expect(await cliAllModes('bridge secrets', ['config', 'show'], { env: { CLAW_BYTEROVER_CONFIG: bridge } })).toEqual(
+      [0, 0, 0, 0],
+    );
+    expect(
+      await cliAllModes(
+        'bridge secret set',
+        ['config', 'set', 'bridge.store.url', `postgres://x:${S.bridgeDbPassword}@h/d`],
+        { env: { CLAW_BYTEROVER_CONFIG: bridge } },
+      ),
+    ).toEqual([2, 2, 2, 2]);
     const wrongType = join(dir, 'type.yaml');
     await writeFile(wrongType, `apiKey: [${S.apiKeyGood}]\nlogLevel: ${S.webhookSecret}\n`);
-    expect(await cliAllModes('wrong types', ['whoami'], { env: { CLAW_BYTEROVER_CONFIG: wrongType } })).toEqual([6, 6, 6, 6]);
+    expect(await cliAllModes('wrong types', ['whoami'], { env: { CLAW_BYTEROVER_CONFIG: wrongType } })).toEqual([
+      6, 6, 6, 6,
+    ]);
   });
 
   it('OAuth login (real oidc-provider), refresh on 401, invalid_grant after revocation, a denied login', async () => {
@@ -380,13 +451,20 @@ describe('no sentinel leaks from any auth or error path', () => {
   });
 
   it('client credentials: good and wrong secret, via login and via the session provider', async () => {
-    const good = { CLAW_BYTEROVER_CLIENT_ID: oidc.service.clientId, CLAW_BYTEROVER_CLIENT_SECRET: oidc.service.clientSecret };
-    expect(await cliAllModes('cc login', ['login', '--client-credentials', '--profile', 'svc'], { env: good })).toEqual([0, 0, 0, 0]);
+    const good = {
+      CLAW_BYTEROVER_CLIENT_ID: oidc.service.clientId,
+      CLAW_BYTEROVER_CLIENT_SECRET: oidc.service.clientSecret,
+    };
+    expect(await cliAllModes('cc login', ['login', '--client-credentials', '--profile', 'svc'], { env: good })).toEqual(
+      [0, 0, 0, 0],
+    );
     await harvestStore(createFileTokenStore({ dir: e.dataDir }), 'svc');
     for (const k of oidc.issuedSessionKeys) addSentinel('session key', k);
     expect((await cliAllModes('cc auto', ['teams', '--profile', 'svc-auto'], { env: good }))[0]).toBe(0);
     const wrong = { ...good, CLAW_BYTEROVER_CLIENT_SECRET: S.clientSecretWrong };
-    expect(await cliAllModes('cc wrong', ['login', '--client-credentials', '--profile', 'svc-bad'], { env: wrong })).toEqual([3, 3, 3, 3]);
+    expect(
+      await cliAllModes('cc wrong', ['login', '--client-credentials', '--profile', 'svc-bad'], { env: wrong }),
+    ).toEqual([3, 3, 3, 3]);
     expect((await cliAllModes('cc wrong auto', ['whoami', '--profile', 'svc-bad-auto'], { env: wrong }))[0]).toBe(3);
   });
 
@@ -416,7 +494,13 @@ describe('no sentinel leaks from any auth or error path', () => {
       e.standin.inject({ kind: 'unauthorized', endpoint: 'iam.user.me', times: Infinity });
       await attempt(() => client.me());
       e.standin.clearFaults();
-      e.standin.inject({ kind: 'status', status: 503, endpoint: 'iam.teams', message: `bad ${S.apiKeyGood}`, times: Infinity });
+      e.standin.inject({
+        kind: 'status',
+        status: 503,
+        endpoint: 'iam.teams',
+        message: `bad ${S.apiKeyGood}`,
+        times: Infinity,
+      });
       await attempt(() => client.teams());
       e.standin.clearFaults();
 
@@ -431,7 +515,13 @@ describe('no sentinel leaks from any auth or error path', () => {
         logger,
         openBrowser: false,
         onAuthorizationUrl: (url) => {
-          browse(url).then((p) => p.visited.forEach((v) => new URL(v).searchParams.get('code') && codes.push(new URL(v).searchParams.get('code')!)), () => undefined);
+          browse(url).then(
+            (p) =>
+              p.visited.forEach(
+                (v) => new URL(v).searchParams.get('code') && codes.push(new URL(v).searchParams.get('code')!),
+              ),
+            () => undefined,
+          );
         },
       });
       for (const c of codes) addSentinel('authorization code', c);
@@ -445,13 +535,26 @@ describe('no sentinel leaks from any auth or error path', () => {
       await oidc.revokeGrant(rt!.grantId!);
       const after = await oauthSession.sessionKey();
       await attempt(async () => {
-        if (!(await oauthSession.onUnauthorized!(after))) throw new ClawError('TEST_REAUTH', 'renewal refused as expected');
+        if (!(await oauthSession.onUnauthorized!(after)))
+          throw new ClawError('TEST_REAUTH', 'renewal refused as expected');
       });
 
-      await loginWithClientCredentials({ settings: { issuer: oidc.issuer, clientId: oidc.service.clientId, clientSecret: oidc.service.clientSecret }, store, profile: 'lib-cc', http, logger });
+      await loginWithClientCredentials({
+        settings: { issuer: oidc.issuer, clientId: oidc.service.clientId, clientSecret: oidc.service.clientSecret },
+        store,
+        profile: 'lib-cc',
+        http,
+        logger,
+      });
       await harvestStore(store, 'lib-cc');
       await attempt(() =>
-        loginWithClientCredentials({ settings: { issuer: oidc.issuer, clientId: oidc.service.clientId, clientSecret: S.clientSecretWrong }, store, profile: 'lib-cc-bad', http, logger }),
+        loginWithClientCredentials({
+          settings: { issuer: oidc.issuer, clientId: oidc.service.clientId, clientSecret: S.clientSecretWrong },
+          store,
+          profile: 'lib-cc-bad',
+          http,
+          logger,
+        }),
       );
       for (const k of oidc.issuedSessionKeys) addSentinel('session key', k);
     } finally {
@@ -470,12 +573,30 @@ describe('no sentinel leaks from any auth or error path', () => {
       await e.spawnCli(['login', '--api-key', '-', '--log-level', 'trace', '--json'], { stdin: S.apiKeyGood }),
       await e.spawnCli(['whoami', '--log-level', 'trace', '--debug']),
     ];
-    e.standin.inject({ kind: 'status', status: 503, endpoint: 'iam.teams', message: `invalid session ${S.apiKeyGood}`, times: Infinity });
+    e.standin.inject({
+      kind: 'status',
+      status: 503,
+      endpoint: 'iam.teams',
+      message: `invalid session ${S.apiKeyGood}`,
+      times: Infinity,
+    });
     runs.push(await e.spawnCli(['teams', '--log-level', 'trace', '--debug']));
     e.standin.clearFaults();
     const port = await deadPort();
-    runs.push(await e.spawnCli(['whoami', '--log-level', 'trace', '--debug'], { env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` } }));
-    runs.push(await e.spawnCli(['config', 'show', '--json'], { env: { BYTEROVER_API_KEY: S.apiKeyGood, CLAW_BYTEROVER_CLIENT_ID: 'x', CLAW_BYTEROVER_CLIENT_SECRET: S.clientSecretWrong } }));
+    runs.push(
+      await e.spawnCli(['whoami', '--log-level', 'trace', '--debug'], {
+        env: { BRV_IAM_BASE_URL: `http://127.0.0.1:${port}` },
+      }),
+    );
+    runs.push(
+      await e.spawnCli(['config', 'show', '--json'], {
+        env: {
+          BYTEROVER_API_KEY: S.apiKeyGood,
+          CLAW_BYTEROVER_CLIENT_ID: 'x',
+          CLAW_BYTEROVER_CLIENT_SECRET: S.clientSecretWrong,
+        },
+      }),
+    );
     runs.push(await e.spawnCli(['logout', '--log-level', 'trace']));
     expect(runs.map((r) => r.code)).toEqual([3, 0, 0, 4, 4, 0, 0]);
     runs.forEach((r, i) => expectClean(`child #${i}`, r.out + r.err));
@@ -494,7 +615,8 @@ describe('registration', () => {
   it('a registered secret is redacted from CLI output', async () => {
     const v = `sntlRegistered${rand()}${rand()}`;
     registerSecret(v);
-    const echo: CommandModule = (program, rt) => program.command('echo').action(rt.action(async () => ({ data: { v }, human: v })));
+    const echo: CommandModule = (program, rt) =>
+      program.command('echo').action(rt.action(async () => ({ data: { v }, human: v })));
     const io = memoryIo();
     await run(['echo'], io, { commands: [echo] });
     expect(io.out()).toBe('[REDACTED]\n');

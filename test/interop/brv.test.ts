@@ -66,7 +66,7 @@ const backend = (o: Partial<ConstructorParameters<typeof BrvMemory>[0]> = {}) =>
   new BrvMemory({ projectRoot: project, brvPath, env: brvEnv.env, timeouts: { search: 60_000, curate: 60_000 }, ...o });
 
 describe('brv backend against the real brv CLI (offline)', () => {
-  it('search returns brv\'s ranked hits with path, title, score and excerpt', async () => {
+  it("search returns brv's ranked hits with path, title, score and excerpt", async () => {
     const hits = await backend().search('refresh token rotation', { k: 5 });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.length).toBeLessThanOrEqual(5);
@@ -96,46 +96,75 @@ describe('brv backend against the real brv CLI (offline)', () => {
     expect(await backend().stats()).toMatchObject({ backend: 'brv', documents: 54 });
   });
 
-  it('curate without an LLM provider fails as MEMORY_BRV_FAILED with brv\'s reason and a next step', async () => {
-    const err = await backend().curate({ title: 'Deploy bake', content: 'Deploys bake for 5 minutes before the old color stops.' }).catch((e: unknown) => e);
+  it("curate without an LLM provider fails as MEMORY_BRV_FAILED with brv's reason and a next step", async () => {
+    const err = await backend()
+      .curate({ title: 'Deploy bake', content: 'Deploys bake for 5 minutes before the old color stops.' })
+      .catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_BRV_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/provider/i);
     expect((err as { hint?: string }).hint).toMatch(/brv providers connect/);
   });
 
   it('a missing executable is MEMORY_BRV_NOT_FOUND with the install hint', async () => {
-    const err = await backend({ brvPath: join(project, 'no-such-brv') }).search('x').catch((e: unknown) => e);
+    const err = await backend({ brvPath: join(project, 'no-such-brv') })
+      .search('x')
+      .catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_BRV_NOT_FOUND')).toBe(true);
     expect((err as { hint?: string }).hint).toContain('npm install -g byterover-cli');
   });
 
   it('a timeout kills brv (SIGKILL) and is MEMORY_BRV_TIMEOUT; an abort is MEMORY_BRV_ABORTED', async () => {
-    const slow = await backend({ timeouts: { search: 1 } }).search('kafka').catch((e: unknown) => e);
+    const slow = await backend({ timeouts: { search: 1 } })
+      .search('kafka')
+      .catch((e: unknown) => e);
     expect(isClawError(slow, 'MEMORY_BRV_TIMEOUT')).toBe(true);
     const ac = new AbortController();
-    const pending = backend().search('kafka', { signal: ac.signal }).catch((e: unknown) => e);
+    const pending = backend()
+      .search('kafka', { signal: ac.signal })
+      .catch((e: unknown) => e);
     setImmediate(() => ac.abort());
     expect(isClawError(await pending, 'MEMORY_BRV_ABORTED')).toBe(true);
-    const pre = await backend().search('kafka', { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    const pre = await backend()
+      .search('kafka', { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e);
     expect(isClawError(pre, 'MEMORY_BRV_ABORTED')).toBe(true);
   });
 
   it('output beyond the cap is cut, and a result line that no longer fits is MEMORY_BRV_FAILED', async () => {
-    const ok = await runBrv(['search', '--format', 'json', '--limit', '1', '--', 'kafka'], { brvPath, cwd: project, env: brvEnv.env, timeoutMs: 60_000, maxOutputChars: 512_000 });
+    const ok = await runBrv(['search', '--format', 'json', '--limit', '1', '--', 'kafka'], {
+      brvPath,
+      cwd: project,
+      env: brvEnv.env,
+      timeoutMs: 60_000,
+      maxOutputChars: 512_000,
+    });
     expect(ok.success).toBe(true);
-    const err = await runBrv(['search', '--format', 'json', '--limit', '10', '--', 'kafka'], { brvPath, cwd: project, env: brvEnv.env, timeoutMs: 60_000, maxOutputChars: 200 }).catch((e: unknown) => e);
+    const err = await runBrv(['search', '--format', 'json', '--limit', '10', '--', 'kafka'], {
+      brvPath,
+      cwd: project,
+      env: brvEnv.env,
+      timeoutMs: 60_000,
+      maxOutputChars: 200,
+    }).catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_BRV_FAILED')).toBe(true);
     expect((err as Error).message).toContain('more than 200 characters');
   });
 
-  it('brv\'s own refusal (success: false) is MEMORY_BRV_FAILED naming what brv said', async () => {
-    const err = await runBrv(['search', '--format', 'json', '--', ' '], { brvPath, cwd: project, env: brvEnv.env, timeoutMs: 60_000 }).catch((e: unknown) => e);
+  it("brv's own refusal (success: false) is MEMORY_BRV_FAILED naming what brv said", async () => {
+    const err = await runBrv(['search', '--format', 'json', '--', ' '], {
+      brvPath,
+      cwd: project,
+      env: brvEnv.env,
+      timeoutMs: 60_000,
+    }).catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_BRV_FAILED')).toBe(true);
     expect((err as Error).message).toMatch(/query is required/i);
   });
 });
 
-const engines = (await allEngines()).map((e) => (e.name === 'minisearch' ? { ...e, name: 'minisearch (as brv configures it)' } : e));
+const engines = (await allEngines()).map((e) =>
+  e.name === 'minisearch' ? { ...e, name: 'minisearch (as brv configures it)' } : e,
+);
 
 describe('top-5 overlap with brv search on 20 queries', () => {
   let brvTop: string[][] = [];
@@ -147,7 +176,12 @@ describe('top-5 overlap with brv search on 20 queries', () => {
 
   for (const engine of engines) {
     it.skipIf(engine.skip !== undefined)(`${engine.name}${engine.skip ? ` (${engine.skip})` : ''}`, async () => {
-      const mem = await LocalMemory.open({ projectRoot: project, index: engine.factory, watch: false, stateDir: join(project, '.state-' + engine.name.split(' ')[0]) });
+      const mem = await LocalMemory.open({
+        projectRoot: project,
+        index: engine.factory,
+        watch: false,
+        stateDir: join(project, '.state-' + engine.name.split(' ')[0]),
+      });
       const rows: string[] = [];
       let sum = 0;
       let top1 = 0;
@@ -159,11 +193,15 @@ describe('top-5 overlap with brv search on 20 queries', () => {
         const overlap = theirs.length === 0 ? (ours.length === 0 ? 1 : 0) : shared / theirs.length;
         sum += overlap;
         if (ours[0] !== undefined && ours[0] === theirs[0]) top1++;
-        rows.push(`${q.padEnd(46)} ${shared}/${theirs.length} of brv's (ours: ${ours.length})  ours[0]=${ours[0] ?? '-'}  brv[0]=${theirs[0] ?? '-'}`);
+        rows.push(
+          `${q.padEnd(46)} ${shared}/${theirs.length} of brv's (ours: ${ours.length})  ours[0]=${ours[0] ?? '-'}  brv[0]=${theirs[0] ?? '-'}`,
+        );
       }
       await mem.close();
       const mean = sum / QUERIES.length;
-      console.log(`\n${engine.name} vs brv search, top-5 overlap per query:\n${rows.join('\n')}\nmean overlap (share of brv's top-5 in ours) ${(mean * 100).toFixed(1)}%, same top-1 on ${top1}/${QUERIES.length} queries\n`);
+      console.log(
+        `\n${engine.name} vs brv search, top-5 overlap per query:\n${rows.join('\n')}\nmean overlap (share of brv's top-5 in ours) ${(mean * 100).toFixed(1)}%, same top-1 on ${top1}/${QUERIES.length} queries\n`,
+      );
       expect(mean).toBeGreaterThan(0); // sanity, not a quality bar
     });
   }

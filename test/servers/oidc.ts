@@ -92,7 +92,12 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
   const issuer = `${origin}${ISSUER_PATH}`;
 
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), kid: `k-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' };
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    kid: `k-${randomBytes(4).toString('hex')}`,
+    alg: 'ES256',
+    use: 'sig',
+  };
 
   const configuration: Configuration = {
     // oidc-provider's own in-memory adapter, passed explicitly (the implicit default prints a warning).
@@ -137,7 +142,8 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => (Array.isArray(oneOf) ? (oneOf[0] ?? RESOURCE) : (oneOf ?? RESOURCE)),
+        defaultResource: async (_ctx, _client, oneOf) =>
+          Array.isArray(oneOf) ? (oneOf[0] ?? RESOURCE) : (oneOf ?? RESOURCE),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
           if (indicator !== RESOURCE) throw new errors.InvalidTarget();
@@ -170,7 +176,11 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
     stats.success[grant] = (stats.success[grant] ?? 0) + 1;
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: errors.OIDCProviderError) => {
-    stats.errors.push({ grant: String(ctx.oidc?.params?.grant_type ?? 'unknown'), error: err.error, description: err.error_description });
+    stats.errors.push({
+      grant: String(ctx.oidc?.params?.grant_type ?? 'unknown'),
+      error: err.error,
+      description: err.error_description,
+    });
   });
   provider.on('grant.revoked', () => {
     stats.revokedGrants++;
@@ -206,11 +216,15 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
       };
       const grant = details.grantId
         ? await provider.Grant.find(details.grantId)
-        : new provider.Grant({ accountId: details.session?.accountId ?? state.accountId, clientId: String(details.params.client_id) });
+        : new provider.Grant({
+            accountId: details.session?.accountId ?? state.accountId,
+            clientId: String(details.params.client_id),
+          });
       if (!grant) throw new Error('grant vanished during consent');
       if (d.missingOIDCScope?.length) grant.addOIDCScope(d.missingOIDCScope.join(' '));
       if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {}))
+        grant.addResourceScope(indicator, scopes.join(' '));
       result = { consent: { grantId: await grant.save() } };
     } else {
       throw new Error(`unexpected prompt ${prompt.name}`);
@@ -264,7 +278,12 @@ export async function startOidcServer(opts: OidcServerOptions = {}): Promise<Oid
       state.deny = error;
     },
     async verifyAccessToken(token) {
-      const { payload } = await jwtVerify(token, jwks, { issuer, audience: RESOURCE, typ: 'at+jwt', clockTolerance: 5 });
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer,
+        audience: RESOURCE,
+        typ: 'at+jwt',
+        clockTolerance: 5,
+      });
       return payload;
     },
     async revokeGrant(grantId) {
@@ -294,7 +313,10 @@ export interface BrowseResult {
  * interaction pages, back to the provider, and finally to the loopback callback).
  * `rewrite` may replace a URL before it is requested (e.g. to tamper with the callback).
  */
-export async function browse(start: string, o: { rewrite?: (url: URL) => URL; maxHops?: number } = {}): Promise<BrowseResult> {
+export async function browse(
+  start: string,
+  o: { rewrite?: (url: URL) => URL; maxHops?: number } = {},
+): Promise<BrowseResult> {
   const jar = new Map<string, string>();
   const visited: string[] = [];
   let url = new URL(start);

@@ -85,7 +85,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   let runAs: RunAs = {};
   if (userInfo().uid === 0) {
     const pg = systemUser('postgres');
-    if (!pg) throw new Error('running as root and no `postgres` system user exists: install postgresql (it creates the user) or run as a non-root user');
+    if (!pg)
+      throw new Error(
+        'running as root and no `postgres` system user exists: install postgresql (it creates the user) or run as a non-root user',
+      );
     runAs = pg;
     chownSync(root, pg.uid, pg.gid);
   }
@@ -93,7 +96,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
   const run = (cmd: string, args: string[]): void => {
     const r = spawnSync(join(bin, cmd), args, { ...runAs, env, encoding: 'utf8', cwd: root });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
   };
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
 
@@ -101,12 +105,16 @@ export async function startPostgres(): Promise<PostgresServer> {
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
     const opts = `-k ${root} -c listen_addresses=127.0.0.1 -p ${port} -c fsync=on -c max_connections=200 -c shared_buffers=64MB`;
-    const r = spawnSync(join(bin, 'pg_ctl'), ['-D', data, '-l', join(root, 'log'), '-o', opts, '-w', '-t', '60', 'start'], {
-      ...runAs,
-      env,
-      encoding: 'utf8',
-      cwd: root,
-    });
+    const r = spawnSync(
+      join(bin, 'pg_ctl'),
+      ['-D', data, '-l', join(root, 'log'), '-o', opts, '-w', '-t', '60', 'start'],
+      {
+        ...runAs,
+        env,
+        encoding: 'utf8',
+        cwd: root,
+      },
+    );
     if (r.status === 0) break;
     const log = existsSync(join(root, 'log')) ? readFileSync(join(root, 'log'), 'utf8') : '';
     if (attempt < 3 && /could not bind|already in use/i.test(log)) continue;
@@ -125,10 +133,31 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   const host = '127.0.0.1';
   const psql = (sql: string, db = 'postgres'): string => {
-    const r = spawnSync(join(bin, 'psql'), ['-h', host, '-p', String(port), '-U', 'postgres', '-d', db, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
-      env,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      join(bin, 'psql'),
+      [
+        '-h',
+        host,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        sql,
+      ],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout.trim();
   };
@@ -148,7 +177,12 @@ export async function startPostgres(): Promise<PostgresServer> {
       closed = true;
       process.removeListener('exit', stopSync);
       await new Promise<void>((resolve) => {
-        const p = spawn(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], { ...runAs, env, cwd: root, stdio: 'ignore' });
+        const p = spawn(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], {
+          ...runAs,
+          env,
+          cwd: root,
+          stdio: 'ignore',
+        });
         p.on('exit', () => resolve());
         p.on('error', () => resolve());
       });

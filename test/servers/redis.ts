@@ -58,7 +58,20 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
   const fsync = opts.appendfsync ?? 'always';
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'];
+    const args = [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
+    ];
     args.push(...(fsync === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', fsync]));
     const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

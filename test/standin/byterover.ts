@@ -179,7 +179,13 @@ export interface ByteRoverStandin {
   /** Base URL of each service (legacy includes `/api/v1`, like the real one). */
   readonly urls: Readonly<Record<StandinService, string>>;
   /** Input for createByteRoverClient's `config` / loadByteRoverConfig overrides. */
-  clientConfig(): { iamBaseUrl: string; cogitBaseUrl: string; billingBaseUrl: string; llmBaseUrl: string; legacyBaseUrl: string };
+  clientConfig(): {
+    iamBaseUrl: string;
+    cogitBaseUrl: string;
+    billingBaseUrl: string;
+    llmBaseUrl: string;
+    legacyBaseUrl: string;
+  };
   /** The same as environment variables (`brv` reads these names too). */
   env(): Record<string, string>;
   readonly sessionKeys: Set<string>;
@@ -193,7 +199,13 @@ export interface ByteRoverStandin {
   readonly teams: StandinTeam[];
   readonly spaces: StandinSpace[];
   /** Commits files on a branch directly (as another client would); returns the new head. */
-  commitFiles(teamId: string, spaceId: string, branch: string, files: Record<string, string | Uint8Array | null>, message?: string): string;
+  commitFiles(
+    teamId: string,
+    spaceId: string,
+    branch: string,
+    files: Record<string, string | Uint8Array | null>,
+    message?: string,
+  ): string;
   /** Head SHA of a branch ('' when it has no commits). */
   head(teamId: string, spaceId: string, branch?: string): string;
   /** Files at the head of a branch. */
@@ -244,7 +256,9 @@ function treeSha(files: ReadonlyMap<string, Buffer>): string {
 }
 
 function commitSha(files: ReadonlyMap<string, Buffer>, parent: string, message: string, authorEmail: string): string {
-  return createHash('sha1').update(`tree ${treeSha(files)}\nparent ${parent}\nauthor ${authorEmail}\n\n${message}`).digest('hex');
+  return createHash('sha1')
+    .update(`tree ${treeSha(files)}\nparent ${parent}\nauthor ${authorEmail}\n\n${message}`)
+    .digest('hex');
 }
 
 /** CoGit paths start with `/` (`/structure/context.md`). */
@@ -299,10 +313,34 @@ const ROUTES: Route[] = [
     endpoint: 'cogit.commits',
     auth: 'session',
   },
-  { service: 'billing', method: 'GET', pattern: /^\/api\/v1\/billing\/usages$/, endpoint: 'billing.usages', auth: 'session' },
-  { service: 'billing', method: 'GET', pattern: /^\/api\/v1\/billing\/organizations\/tiers$/, endpoint: 'billing.tiers', auth: 'session' },
-  { service: 'legacy', method: 'POST', pattern: /^\/api\/v1\/memories\/search$/, endpoint: 'legacy.memories.search', auth: 'apiKey' },
-  { service: 'legacy', method: 'POST', pattern: /^\/api\/v1\/memories$/, endpoint: 'legacy.memories.create', auth: 'apiKey' },
+  {
+    service: 'billing',
+    method: 'GET',
+    pattern: /^\/api\/v1\/billing\/usages$/,
+    endpoint: 'billing.usages',
+    auth: 'session',
+  },
+  {
+    service: 'billing',
+    method: 'GET',
+    pattern: /^\/api\/v1\/billing\/organizations\/tiers$/,
+    endpoint: 'billing.tiers',
+    auth: 'session',
+  },
+  {
+    service: 'legacy',
+    method: 'POST',
+    pattern: /^\/api\/v1\/memories\/search$/,
+    endpoint: 'legacy.memories.search',
+    auth: 'apiKey',
+  },
+  {
+    service: 'legacy',
+    method: 'POST',
+    pattern: /^\/api\/v1\/memories$/,
+    endpoint: 'legacy.memories.create',
+    auth: 'apiKey',
+  },
 ];
 
 interface ActiveFault {
@@ -392,7 +430,8 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     const num = (name: string, dflt: number): number => {
       const raw = q.get(name);
       if (raw === null || raw === '') return dflt;
-      if (!/^\d+$/.test(raw)) fail(400, 'VALIDATION_ERROR', `${name} must be a non-negative integer`, { details: { [name]: raw } });
+      if (!/^\d+$/.test(raw))
+        fail(400, 'VALIDATION_ERROR', `${name} must be a non-negative integer`, { details: { [name]: raw } });
       return Number(raw);
     };
     const limit = num('limit', DEFAULT_LIMIT);
@@ -419,7 +458,11 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       const list = active === null ? teams : teams.filter((t) => t.is_active === (active === 'true'));
       return {
         status: 200,
-        body: { code: 200, message: 'Success', data: { teams: list.slice(offset, offset + limit), total: list.length, limit, offset } },
+        body: {
+          code: 200,
+          message: 'Success',
+          data: { teams: list.slice(offset, offset + limit), total: list.length, limit, offset },
+        },
       };
     },
 
@@ -466,31 +509,40 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       const { branch, current_sha: currentSha, memories, message } = b as Record<string, unknown>;
       if (typeof branch !== 'string' || branch === '') fail(400, 'VALIDATION_ERROR', 'branch is required');
       if (typeof currentSha !== 'string') fail(400, 'VALIDATION_ERROR', 'current_sha is required');
-      if (!Array.isArray(memories) || memories.length === 0) fail(400, 'VALIDATION_ERROR', 'memories must be a non-empty array');
+      if (!Array.isArray(memories) || memories.length === 0)
+        fail(400, 'VALIDATION_ERROR', 'memories must be a non-empty array');
       const changes = (memories as unknown[]).map((m, i) => {
         const o = (m ?? {}) as Record<string, unknown>;
         if (!['add', 'edit', 'delete'].includes(o.operation as string)) {
           fail(400, 'VALIDATION_ERROR', `memories[${i}].operation must be one of add, edit, delete`);
         }
-        if (typeof o.path !== 'string' || o.path.trim() === '') fail(400, 'VALIDATION_ERROR', `memories[${i}].path is required`);
+        if (typeof o.path !== 'string' || o.path.trim() === '')
+          fail(400, 'VALIDATION_ERROR', `memories[${i}].path is required`);
         if (typeof o.title !== 'string' || typeof o.content !== 'string') {
           fail(400, 'VALIDATION_ERROR', `memories[${i}].title and content must be strings`);
         }
         if (o.tags !== undefined && (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== 'string'))) {
           fail(400, 'VALIDATION_ERROR', `memories[${i}].tags must be an array of strings`);
         }
-        return { path: o.path as string, content: o.operation === 'delete' ? null : Buffer.from(o.content as string, 'utf8') };
+        return {
+          path: o.path as string,
+          content: o.operation === 'delete' ? null : Buffer.from(o.content as string, 'utf8'),
+        };
       });
       const head = headOf(teamId, spaceId, branch as string)?.sha ?? '';
       if (currentSha !== head) {
-        fail(400, 'SHA_MISMATCH', `Expected SHA '${currentSha as string}' but current SHA is '${head}'`, { success: false });
+        fail(400, 'SHA_MISMATCH', `Expected SHA '${currentSha as string}' but current SHA is '${head}'`, {
+          success: false,
+        });
       }
       const commit = applyCommit(
         teamId,
         spaceId,
         branch as string,
         changes,
-        typeof message === 'string' && message ? message : `Push ${changes.length} memor${changes.length === 1 ? 'y' : 'ies'}`,
+        typeof message === 'string' && message
+          ? message
+          : `Push ${changes.length} memor${changes.length === 1 ? 'y' : 'ies'}`,
         { name: user.name, email: user.email },
       );
       return { status: 200, body: { success: true, message: 'Commit created successfully', commit_sha: commit.sha } };
@@ -523,7 +575,11 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     'billing.tiers': () => ({
       status: 200,
       body: {
-        organizations: [...tiers.entries()].map(([organizationId, t]) => ({ organizationId, tier: t.tier, isTrialing: t.isTrialing })),
+        organizations: [...tiers.entries()].map(([organizationId, t]) => ({
+          organizationId,
+          tier: t.tier,
+          isTrialing: t.isTrialing,
+        })),
       },
     }),
 
@@ -552,7 +608,8 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     'legacy.memories.create': ({ body }) => {
       const b = (body ?? {}) as Record<string, unknown>;
       const messages = b.messages;
-      if (!Array.isArray(messages) || messages.length === 0) fail(400, 'VALIDATION_ERROR', 'messages must be a non-empty array');
+      if (!Array.isArray(messages) || messages.length === 0)
+        fail(400, 'VALIDATION_ERROR', 'messages must be a non-empty array');
       for (const [i, m] of (messages as unknown[]).entries()) {
         const o = (m ?? {}) as Record<string, unknown>;
         if ((o.role !== 'user' && o.role !== 'assistant') || typeof o.content !== 'string') {
@@ -572,7 +629,12 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
   };
 
   // ---------------------------------------------------------------- plumbing
-  function takeFault(endpoint: StandinEndpoint | undefined, method: string, kinds: Fault['kind'][], rec: RecordedRequest): Fault | undefined {
+  function takeFault(
+    endpoint: StandinEndpoint | undefined,
+    method: string,
+    kinds: Fault['kind'][],
+    rec: RecordedRequest,
+  ): Fault | undefined {
     for (const f of faults) {
       if (f.remaining <= 0 || !kinds.includes(f.fault.kind)) continue;
       const eps = f.fault.endpoint === undefined ? undefined : ([] as StandinEndpoint[]).concat(f.fault.endpoint);
@@ -586,12 +648,25 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     return undefined;
   }
 
-  function errorBody(endpoint: StandinEndpoint | undefined, status: number, code: string, text: string, style?: 'message' | 'error', extra: Record<string, unknown> = {}) {
+  function errorBody(
+    endpoint: StandinEndpoint | undefined,
+    status: number,
+    code: string,
+    text: string,
+    style?: 'message' | 'error',
+    extra: Record<string, unknown> = {},
+  ) {
     const field = style ?? (endpoint ? errorStyle[endpoint] : undefined) ?? 'message';
     return { statusCode: status, code, [field]: text, timestamp: now(), ...extra };
   }
 
-  function send(res: ServerResponse, rec: RecordedRequest | undefined, status: number, body: unknown, headers: Record<string, string> = {}) {
+  function send(
+    res: ServerResponse,
+    rec: RecordedRequest | undefined,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
     if (rec) {
       rec.status = status;
       rec.response = body;
@@ -617,9 +692,18 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     });
   }
 
-  function tooMany(res: ServerResponse, rec: RecordedRequest, endpoint: StandinEndpoint | undefined, status: number, until: number, header?: string) {
+  function tooMany(
+    res: ServerResponse,
+    rec: RecordedRequest,
+    endpoint: StandinEndpoint | undefined,
+    status: number,
+    until: number,
+    header?: string,
+  ) {
     const value = header ?? String(Math.max(1, Math.ceil((until - Date.now()) / 1000)));
-    return send(res, rec, status, errorBody(endpoint, status, 'TOO_MANY_REQUESTS', 'Too many requests, slow down'), { 'retry-after': value });
+    return send(res, rec, status, errorBody(endpoint, status, 'TOO_MANY_REQUESTS', 'Too many requests, slow down'), {
+      'retry-after': value,
+    });
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -657,13 +741,16 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       }
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const raw = await readBody(req);
     let body: unknown;
     let badJson = false;
     if (raw.length > 0) {
       try {
-        body = (headers['content-type'] ?? '').includes('json') ? JSON.parse(raw.toString('utf8')) : raw.toString('utf8');
+        body = (headers['content-type'] ?? '').includes('json')
+          ? JSON.parse(raw.toString('utf8'))
+          : raw.toString('utf8');
       } catch {
         badJson = true;
         body = raw.toString('utf8');
@@ -717,8 +804,15 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       return tooMany(res, rec, endpoint, status, until, header);
     }
     if (gateway?.kind === 'status') {
-      const code = gateway.code === undefined ? (STATUS_CODES[gateway.status] ?? `HTTP_${gateway.status}`) : gateway.code;
-      const b = errorBody(endpoint, gateway.status, code ?? '', gateway.message ?? 'Injected failure', gateway.errorField);
+      const code =
+        gateway.code === undefined ? (STATUS_CODES[gateway.status] ?? `HTTP_${gateway.status}`) : gateway.code;
+      const b = errorBody(
+        endpoint,
+        gateway.status,
+        code ?? '',
+        gateway.message ?? 'Injected failure',
+        gateway.errorField,
+      );
       if (code === null) delete (b as Record<string, unknown>).code;
       return send(res, rec, gateway.status, b);
     }
@@ -738,7 +832,12 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     } else {
       const forced = takeFault(endpoint, method, ['unauthorized'], rec);
       if (forced || !rec.apiKey || !legacyApiKeys.has(rec.apiKey)) {
-        return send(res, rec, 401, errorBody(endpoint, 401, 'INVALID_API_KEY', rec.apiKey ? 'Invalid API key' : 'Missing x-api-key header'));
+        return send(
+          res,
+          rec,
+          401,
+          errorBody(endpoint, 401, 'INVALID_API_KEY', rec.apiKey ? 'Invalid API key' : 'Missing x-api-key header'),
+        );
       }
     }
 
@@ -763,7 +862,12 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
           res,
           rec,
           422,
-          errorBody(endpoint, 422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with different request parameters'),
+          errorBody(
+            endpoint,
+            422,
+            'IDEMPOTENCY_KEY_REUSED',
+            'This Idempotency-Key was used with different request parameters',
+          ),
         );
       }
       if (saved) {
@@ -775,18 +879,34 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
     // 5. the handler
     if (endpoint === 'cogit.commits' && takeFault(endpoint, method, ['concurrentCommit'], rec)) {
       const [t = '', s = ''] = params;
-      const branch = typeof (body as { branch?: unknown })?.branch === 'string' ? (body as { branch: string }).branch : 'main';
+      const branch =
+        typeof (body as { branch?: unknown })?.branch === 'string' ? (body as { branch: string }).branch : 'main';
       if (teams.some((x) => x.id === t) && spaces.some((x) => x.id === s && x.team_id === t)) {
         const n = ++concurrentCommits;
-        applyCommit(t, s, branch, [{ path: `/concurrent/change-${n}.md`, content: Buffer.from(`# Concurrent change ${n}\n`) }], `Concurrent change ${n}`, {
-          name: 'Another Client',
-          email: 'other@example.com',
-        });
+        applyCommit(
+          t,
+          s,
+          branch,
+          [{ path: `/concurrent/change-${n}.md`, content: Buffer.from(`# Concurrent change ${n}\n`) }],
+          `Concurrent change ${n}`,
+          {
+            name: 'Another Client',
+            email: 'other@example.com',
+          },
+        );
       }
     }
     let result: { status: number; body: unknown };
     try {
-      result = handlers[endpoint as StandinEndpoint]({ service, endpoint: endpoint as StandinEndpoint, params, query: url.searchParams, body, rec, sessionId: rec.sessionId });
+      result = handlers[endpoint as StandinEndpoint]({
+        service,
+        endpoint: endpoint as StandinEndpoint,
+        params,
+        query: url.searchParams,
+        body,
+        rec,
+        sessionId: rec.sessionId,
+      });
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
       return send(res, rec, e.status, errorBody(endpoint, e.status, e.code, e.text, undefined, e.extra));
@@ -805,7 +925,12 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
   for (const service of ['iam', 'cogit', 'billing', 'legacy'] as const) {
     const server = createServer((req, res) => {
       handle(service, req, res).catch((e: unknown) => {
-        send(res, undefined, 500, { statusCode: 500, code: 'INTERNAL_SERVER_ERROR', message: String(e), timestamp: now() });
+        send(res, undefined, 500, {
+          statusCode: 500,
+          code: 'INTERNAL_SERVER_ERROR',
+          message: String(e),
+          timestamp: now(),
+        });
       });
     });
     server.keepAliveTimeout = 5_000;
@@ -887,9 +1012,13 @@ export async function startByteRoverStandin(opts: StandinOptions = {}): Promise<
       findSpace(teamId, spaceId);
       const changes = Object.entries(files).map(([path, content]) => ({
         path,
-        content: content === null ? null : typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content),
+        content:
+          content === null ? null : typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content),
       }));
-      return applyCommit(teamId, spaceId, branch, changes, message, { name: 'Another Client', email: 'other@example.com' }).sha;
+      return applyCommit(teamId, spaceId, branch, changes, message, {
+        name: 'Another Client',
+        email: 'other@example.com',
+      }).sha;
     },
     head: (t, s, b = 'main') => headOf(t, s, b)?.sha ?? '',
     files: (t, s, b = 'main') => headOf(t, s, b)?.files ?? new Map(),

@@ -107,7 +107,8 @@ function pointer(doc: Json, ref: string): Json {
 /** Resolves a non-schema `$ref` (parameters, responses, headers), repeatedly. */
 function resolve(doc: Json, v: Json): Json {
   let cur = v;
-  for (let i = 0; i < 10 && typeof cur.$ref === 'string' && !String(cur.$ref).startsWith(SCHEMAS_ID); i++) cur = pointer(doc, cur.$ref as string);
+  for (let i = 0; i < 10 && typeof cur.$ref === 'string' && !String(cur.$ref).startsWith(SCHEMAS_ID); i++)
+    cur = pointer(doc, cur.$ref as string);
   return cur;
 }
 
@@ -177,7 +178,11 @@ class HttpProblem {
     readonly status: number,
     readonly title: string,
     readonly detail: string,
-    readonly extra: { error?: string; errors?: Array<{ where: string; message: string }>; headers?: Record<string, string> } = {},
+    readonly extra: {
+      error?: string;
+      errors?: Array<{ where: string; message: string }>;
+      headers?: Record<string, string>;
+    } = {},
   ) {}
 }
 
@@ -225,18 +230,31 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
   }
 
   /** RFC 6750 §2.1 + §3.1, then RFC 9068 §4 validation. Returns the token's claims. */
-  async function authenticate(req: IncomingMessage, requiredScopes: string[]): Promise<{ claims: JWTPayload; rec: Pick<RecordedRequest, 'auth'> }> {
+  async function authenticate(
+    req: IncomingMessage,
+    requiredScopes: string[],
+  ): Promise<{ claims: JWTPayload; rec: Pick<RecordedRequest, 'auth'> }> {
     const scope = requiredScopes.join(' ');
     const values = req.headersDistinct.authorization ?? [];
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     if (query.has('access_token')) {
-      throw new HttpProblem(400, 'Bad Request', 'the access token must be sent in the Authorization header, not the query', {
-        error: 'invalid_request',
-        headers: { 'www-authenticate': challenge(scope, 'invalid_request', 'token in the query string') },
-      });
+      throw new HttpProblem(
+        400,
+        'Bad Request',
+        'the access token must be sent in the Authorization header, not the query',
+        {
+          error: 'invalid_request',
+          headers: { 'www-authenticate': challenge(scope, 'invalid_request', 'token in the query string') },
+        },
+      );
     }
     if (values.length === 0) {
-      throw Object.assign(new HttpProblem(401, 'Unauthorized', 'the request carries no credentials', { headers: { 'www-authenticate': challenge(scope) } }), { auth: 'none' });
+      throw Object.assign(
+        new HttpProblem(401, 'Unauthorized', 'the request carries no credentials', {
+          headers: { 'www-authenticate': challenge(scope) },
+        }),
+        { auth: 'none' },
+      );
     }
     if (values.length > 1) {
       throw new HttpProblem(400, 'Bad Request', 'more than one Authorization header', {
@@ -248,7 +266,12 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
     const sp = value.indexOf(' ');
     const scheme = sp < 0 ? value : value.slice(0, sp);
     if (scheme.toLowerCase() !== 'bearer') {
-      throw Object.assign(new HttpProblem(401, 'Unauthorized', 'no Bearer credentials', { headers: { 'www-authenticate': challenge(scope) } }), { auth: 'other-scheme' });
+      throw Object.assign(
+        new HttpProblem(401, 'Unauthorized', 'no Bearer credentials', {
+          headers: { 'www-authenticate': challenge(scope) },
+        }),
+        { auth: 'other-scheme' },
+      );
     }
     const token = sp < 0 ? '' : value.slice(sp + 1);
     if (scheme !== 'Bearer' || !B64TOKEN.test(token)) {
@@ -261,7 +284,10 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       );
     }
     const invalid = (description: string): HttpProblem =>
-      new HttpProblem(401, 'Unauthorized', description, { error: 'invalid_token', headers: { 'www-authenticate': challenge(scope, 'invalid_token', description) } });
+      new HttpProblem(401, 'Unauthorized', description, {
+        error: 'invalid_token',
+        headers: { 'www-authenticate': challenge(scope, 'invalid_token', description) },
+      });
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(token, jwks, {
@@ -314,17 +340,29 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       case 'getProtectedResourceMetadata':
         return {
           status: 200,
-          body: { resource: o.audience, authorization_servers: [o.issuer], scopes_supported: ['nodes:write', 'nodes:read'], bearer_methods_supported: ['header'], resource_name: 'claw-api stand-in' },
+          body: {
+            resource: o.audience,
+            authorization_servers: [o.issuer],
+            scopes_supported: ['nodes:write', 'nodes:read'],
+            bearer_methods_supported: ['header'],
+            resource_name: 'claw-api stand-in',
+          },
         };
       case 'registerNode': {
         const reg = body as Json & { id: string; protocol: { min: number; max: number } };
         if (reg.protocol.min > reg.protocol.max) {
-          throw new HttpProblem(422, 'Unprocessable Content', `protocol.min (${reg.protocol.min}) is greater than protocol.max (${reg.protocol.max})`, {
-            errors: [{ where: 'body/protocol', message: 'min must not exceed max' }],
-          });
+          throw new HttpProblem(
+            422,
+            'Unprocessable Content',
+            `protocol.min (${reg.protocol.min}) is greater than protocol.max (${reg.protocol.max})`,
+            {
+              errors: [{ where: 'body/protocol', message: 'min must not exceed max' }],
+            },
+          );
         }
         const existing = live(reg.id);
-        if (existing && existing.clientId !== clientId) throw new HttpProblem(409, 'Conflict', `node ${reg.id} is registered by another client`);
+        if (existing && existing.clientId !== clientId)
+          throw new HttpProblem(409, 'Conflict', `node ${reg.id} is registered by another client`);
         const t = now();
         const stored: StoredNode = {
           clientId,
@@ -377,7 +415,8 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
         continue;
       }
       const f = contract.validator(header.schema as Json);
-      if (!f(value)) out.push(...ajvMessages(`${where} header ${name}`, f.errors).map((e) => `${e.where}: ${e.message}`));
+      if (!f(value))
+        out.push(...ajvMessages(`${where} header ${name}`, f.errors).map((e) => `${e.where}: ${e.message}`));
     }
     const content = res.content as Record<string, Json> | undefined;
     if (!content) {
@@ -385,7 +424,8 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       return out;
     }
     const media = content[contentType ?? ''];
-    if (!media) return [...out, `${where}: content type ${contentType} not documented (${Object.keys(content).join(', ')})`];
+    if (!media)
+      return [...out, `${where}: content type ${contentType} not documented (${Object.keys(content).join(', ')})`];
     const f = contract.validator(media.schema as Json);
     if (!f(reply.body)) out.push(...ajvMessages(`${where} body`, f.errors).map((e) => `${e.where}: ${e.message}`));
     return out;
@@ -439,7 +479,12 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       const errors: Array<{ where: string; message: string }> = [];
       for (const p of op.params) {
         const name = p.name as string;
-        const value = p.in === 'path' ? params[name] : p.in === 'header' ? req.headers[name.toLowerCase()] : u.searchParams.get(name) ?? undefined;
+        const value =
+          p.in === 'path'
+            ? params[name]
+            : p.in === 'header'
+              ? req.headers[name.toLowerCase()]
+              : (u.searchParams.get(name) ?? undefined);
         if (value === undefined) {
           if (p.required) errors.push({ where: `${p.in}/${name}`, message: 'is required' });
           continue;
@@ -454,11 +499,18 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       if (rb) {
         const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
         const media = (rb.content as Record<string, Json>)[ct];
-        if (!media) throw new HttpProblem(415, 'Unsupported Media Type', `expected one of ${Object.keys(rb.content as Json).join(', ')}, found "${ct}"`);
+        if (!media)
+          throw new HttpProblem(
+            415,
+            'Unsupported Media Type',
+            `expected one of ${Object.keys(rb.content as Json).join(', ')}, found "${ct}"`,
+          );
         try {
           body = JSON.parse(raw.toString('utf8'));
         } catch {
-          throw new HttpProblem(400, 'Bad Request', 'the body is not valid JSON', { errors: [{ where: 'body', message: 'invalid JSON' }] });
+          throw new HttpProblem(400, 'Bad Request', 'the body is not valid JSON', {
+            errors: [{ where: 'body', message: 'invalid JSON' }],
+          });
         }
         rec.body = body;
         const f = contract.validator(media.schema as Json);
@@ -473,7 +525,10 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
       reply = handle(rec.operationId, params, body, claims);
     } catch (e) {
       if (!(e instanceof HttpProblem)) {
-        reply = { status: 500, body: { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: (e as Error).message } };
+        reply = {
+          status: 500,
+          body: { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: (e as Error).message },
+        };
       } else {
         rec.error = e.extra.error ?? (e.status === 400 && e.extra.errors ? 'contract' : undefined);
         reply = {
@@ -492,18 +547,33 @@ export async function startClawApiStandin(o: ClawApiStandinOptions): Promise<Cla
     }
     const headers: Record<string, string> = { ...(reply.headers ?? {}), date: new Date(now()).toUTCString() };
     reply = { ...reply, headers };
-    const contentType = reply.body === undefined ? undefined : reply.status >= 400 ? 'application/problem+json' : 'application/json';
+    const contentType =
+      reply.body === undefined ? undefined : reply.status >= 400 ? 'application/problem+json' : 'application/json';
     const violations = reply.status === 500 ? [] : checkReply(op, reply, contentType);
     if (violations.length) {
       contractViolations.push(...violations);
-      reply = { status: 500, body: { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'the stand-in produced a response the contract does not allow' } };
+      reply = {
+        status: 500,
+        body: {
+          type: 'about:blank',
+          title: 'Internal Server Error',
+          status: 500,
+          detail: 'the stand-in produced a response the contract does not allow',
+        },
+      };
     }
     rec.status = reply.status;
     if (reply.body === undefined) {
       res.writeHead(reply.status, headers).end();
     } else {
       const text = JSON.stringify(reply.body);
-      res.writeHead(reply.status, { ...headers, 'content-type': reply.status >= 400 ? 'application/problem+json' : 'application/json', 'content-length': String(Buffer.byteLength(text)) }).end(text);
+      res
+        .writeHead(reply.status, {
+          ...headers,
+          'content-type': reply.status >= 400 ? 'application/problem+json' : 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+        })
+        .end(text);
     }
   }
 

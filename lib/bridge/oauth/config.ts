@@ -25,10 +25,10 @@ function isSafeWebUrl(s: string): boolean {
   }
 }
 
-const webUrl = z
-  .string()
-  .trim()
-  .refine(isSafeWebUrl, { message: 'expected an absolute https:// URL (http:// only on localhost / 127.0.0.1), without a fragment or credentials' });
+const webUrl = z.string().trim().refine(isSafeWebUrl, {
+  message:
+    'expected an absolute https:// URL (http:// only on localhost / 127.0.0.1), without a fragment or credentials',
+});
 
 /** Base64 (standard or url-safe) of exactly 32 bytes: the AES-256 key. */
 export function decodeEncryptionKey(s: string): Buffer | undefined {
@@ -52,7 +52,15 @@ export const OAuthConfigSchema = z
     /** Or the bridge's public base URL: the redirect URI is then `<publicUrl>/auth/callback`. */
     publicUrl: webUrl.optional(),
     /** Scopes to request. With `openid` an ID token is required and its `nonce` checked. */
-    scopes: z.array(z.string().trim().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token (RFC 6749 §3.3)')).min(1).default(['read', 'write']),
+    scopes: z
+      .array(
+        z
+          .string()
+          .trim()
+          .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token (RFC 6749 §3.3)'),
+      )
+      .min(1)
+      .default(['read', 'write']),
     /** Ask for a refresh token the OpenID Connect way (`offline_access` + `prompt=consent`). */
     offlineAccess: z.boolean().default(false),
     /** Resource indicator (RFC 8707) for the access token. */
@@ -60,7 +68,9 @@ export const OAuthConfigSchema = z
     /** Base64 of 32 random bytes (AES-256-GCM key for tokens at rest). A secret. Required for several instances. */
     encryptionKey: z
       .string()
-      .refine((s) => decodeEncryptionKey(s) !== undefined, { message: 'expected the base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)' })
+      .refine((s) => decodeEncryptionKey(s) !== undefined, {
+        message: 'expected the base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)',
+      })
       .optional(),
     /** Use `{issuer}/authorize` and `{issuer}/token` without trying discovery. */
     skipDiscovery: z.boolean().default(false),
@@ -100,13 +110,37 @@ export const OAUTH_SECRET_PATHS = ['clientSecret', 'encryptionKey'] as const;
 
 /** Suggested environment variables, by path relative to `bridge.oauth` (lists comma-separated). */
 export const OAUTH_ENV_VARS: ReadonlyArray<{ name: string; path: string; description: string }> = [
-  { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER', path: 'issuer', description: 'bridge OAuth: issuer URL (turns the web login on)' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_CLIENT_ID', path: 'clientId', description: 'bridge OAuth: client id registered for the bridge' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_CLIENT_SECRET', path: 'clientSecret', description: 'bridge OAuth: client secret of a confidential client (secret)' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_REDIRECT_URI', path: 'redirectUri', description: 'bridge OAuth: callback URL registered with the issuer' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_PUBLIC_URL', path: 'publicUrl', description: 'bridge OAuth: public base URL of the bridge (callback = <url>/auth/callback)' },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER',
+    path: 'issuer',
+    description: 'bridge OAuth: issuer URL (turns the web login on)',
+  },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_CLIENT_ID',
+    path: 'clientId',
+    description: 'bridge OAuth: client id registered for the bridge',
+  },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_CLIENT_SECRET',
+    path: 'clientSecret',
+    description: 'bridge OAuth: client secret of a confidential client (secret)',
+  },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_REDIRECT_URI',
+    path: 'redirectUri',
+    description: 'bridge OAuth: callback URL registered with the issuer',
+  },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_PUBLIC_URL',
+    path: 'publicUrl',
+    description: 'bridge OAuth: public base URL of the bridge (callback = <url>/auth/callback)',
+  },
   { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_SCOPES', path: 'scopes', description: 'bridge OAuth: scopes, comma-separated' },
-  { name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_ENCRYPTION_KEY', path: 'encryptionKey', description: 'bridge OAuth: base64 of 32 bytes sealing tokens at rest (secret)' },
+  {
+    name: 'CLAW_BYTEROVER_BRIDGE_OAUTH_ENCRYPTION_KEY',
+    path: 'encryptionKey',
+    description: 'bridge OAuth: base64 of 32 bytes sealing tokens at rest (secret)',
+  },
 ];
 
 /** The validated settings (for tests and callers without the composed config). */
@@ -116,7 +150,9 @@ export function parseOAuthConfig(input: unknown): OAuthConfig {
   const issues = r.error.issues.map((i) => `bridge.oauth.${i.path.join('.')}: ${i.message}`);
   throw new ClawError('CONFIG_INVALID', `invalid bridge OAuth configuration: ${issues.join('; ')}`, {
     hint: 'fix the listed keys in the config file or environment',
-    details: { issues: r.error.issues.map((i) => ({ path: ['bridge', 'oauth', ...i.path].join('.'), message: i.message })) },
+    details: {
+      issues: r.error.issues.map((i) => ({ path: ['bridge', 'oauth', ...i.path].join('.'), message: i.message })),
+    },
   });
 }
 

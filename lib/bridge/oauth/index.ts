@@ -24,7 +24,22 @@ export {
 } from './config.js';
 export { OAuthErrorCode } from './errors.js';
 export { mountOAuth, type MountOAuthOptions, type OAuthMount, type OAuthStatusReport } from './mount.js';
-export { createOAuthSessionProvider, type OAuthSessionProvider, type OAuthSessionOptions, type OAuthStatus, type RefreshInfo, type RefreshResult } from './session.js';
+export {
+  createOAuthSessionProvider,
+  type OAuthSessionProvider,
+  type OAuthSessionOptions,
+  type OAuthStatus,
+  type RefreshInfo,
+  type RefreshResult,
+} from './session.js';
 export { createSealer, loadSealer, KEY_FILE_NAME, type Sealer } from './seal.js';
-export { SealedKv, tokensKey, loginKey, LOGIN_INDEX_KEY, KEY_CHECK_KEY, type TokenRecord, type LoginRecord } from './records.js';
+export {
+  SealedKv,
+  tokensKey,
+  loginKey,
+  LOGIN_INDEX_KEY,
+  KEY_CHECK_KEY,
+  type TokenRecord,
+  type LoginRecord,
+} from './records.js';
 export { loginIdOf, cookieNameOf } from './login.js';

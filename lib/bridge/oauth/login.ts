@@ -36,7 +36,16 @@ import {
   tokenExchangeFailed,
   tooManyLogins,
 } from './errors.js';
-import { LOGIN_INDEX_KEY, LoginIndexSchema, LoginRecordSchema, loginKey, tokensKey, type LoginRecord, type SealedKv, type TokenRecord } from './records.js';
+import {
+  LOGIN_INDEX_KEY,
+  LoginIndexSchema,
+  LoginRecordSchema,
+  loginKey,
+  tokensKey,
+  type LoginRecord,
+  type SealedKv,
+  type TokenRecord,
+} from './records.js';
 
 export interface LoginFlow {
   config: OAuthConfig;
@@ -85,7 +94,11 @@ export function cookieNameOf(loginId: string): string {
 function cookieFor(flow: LoginFlow, loginId: string, value: string, maxAgeSeconds: number): LoginCookie {
   const cb = new URL(flow.redirectUri);
   const secure = cb.protocol === 'https:' ? '; Secure' : '';
-  return { name: cookieNameOf(loginId), value, attributes: `Path=${cb.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}` };
+  return {
+    name: cookieNameOf(loginId),
+    value,
+    attributes: `Path=${cb.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`,
+  };
 }
 
 export async function startLogin(flow: LoginFlow, o: { returnTo?: string | undefined }): Promise<StartedLogin> {
@@ -115,7 +128,12 @@ export async function startLogin(flow: LoginFlow, o: { returnTo?: string | undef
   };
   await indexLogin(flow, loginId, expiresAt);
   const w = await flow.sealed.set(loginKey(loginId), record, now, 0);
-  if (!w.ok) throw new ClawError('OAUTH_STATE_COLLISION', 'Expected a fresh login id, found one in use (a 256-bit random state collided).', { hint: 'start the login again' });
+  if (!w.ok)
+    throw new ClawError(
+      'OAUTH_STATE_COLLISION',
+      'Expected a fresh login id, found one in use (a 256-bit random state collided).',
+      { hint: 'start the login again' },
+    );
   const authorizationUrl = buildAuthorizationRequest(server, {
     redirectUri: flow.redirectUri,
     scopes: config.scopes,
@@ -125,7 +143,10 @@ export async function startLogin(flow: LoginFlow, o: { returnTo?: string | undef
     resource: config.resource,
     extra: nonce ? { nonce } : undefined,
   });
-  flow.logger.info({ authorizationEndpoint: safeUrl(authorizationUrl), redirectUri: flow.redirectUri, profile: config.profile }, 'bridge oauth: login started');
+  flow.logger.info(
+    { authorizationEndpoint: safeUrl(authorizationUrl), redirectUri: flow.redirectUri, profile: config.profile },
+    'bridge oauth: login started',
+  );
   return { authorizationUrl, cookie: cookieFor(flow, loginId, browserSecret, config.loginTtlSeconds) };
 }
 
@@ -141,17 +162,27 @@ async function indexLogin(flow: LoginFlow, loginId: string, expiresAt: number): 
     const entries = cur?.value.entries ?? [];
     const keep = entries.filter(([, e]) => e + graceMs > now);
     const drop = entries.filter(([, e]) => e + graceMs <= now);
-    if (keep.filter(([, e]) => e > now).length >= flow.config.maxPendingLogins) throw tooManyLogins(flow.config.maxPendingLogins);
-    const w = await flow.sealed.set(LOGIN_INDEX_KEY, { entries: [...keep, [loginId, expiresAt]] }, now, cur?.version ?? 0);
+    if (keep.filter(([, e]) => e > now).length >= flow.config.maxPendingLogins)
+      throw tooManyLogins(flow.config.maxPendingLogins);
+    const w = await flow.sealed.set(
+      LOGIN_INDEX_KEY,
+      { entries: [...keep, [loginId, expiresAt]] },
+      now,
+      cur?.version ?? 0,
+    );
     if (w.ok) {
       for (const [id] of drop) await flow.sealed.delete(loginKey(id));
       return;
     }
     await sleep(2 + Math.floor(Math.random() * Math.min(100, 5 * 2 ** Math.min(attempt, 5))));
   }
-  throw new ClawError('OAUTH_STORE_BUSY', 'Expected to record the login in the shared store, found it updated by other logins on every attempt.', {
-    hint: 'start the login again in a moment',
-  });
+  throw new ClawError(
+    'OAUTH_STORE_BUSY',
+    'Expected to record the login in the shared store, found it updated by other logins on every attempt.',
+    {
+      hint: 'start the login again in a moment',
+    },
+  );
 }
 
 function sameHash(a: string, b: string): boolean {
@@ -172,7 +203,11 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
-export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cookies: Map<string, string>): Promise<FinishedLogin> {
+export async function finishLogin(
+  flow: LoginFlow,
+  query: URLSearchParams,
+  cookies: Map<string, string>,
+): Promise<FinishedLogin> {
   const state = query.get('state');
   const error = query.get('error');
   if (!state) {
@@ -185,7 +220,10 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
     found = await flow.sealed.get(loginKey(loginId), LoginRecordSchema);
   } catch (e) {
     if (!isClawError(e, OAuthErrorCode.STORE_CORRUPT)) throw e;
-    flow.logger.warn({ err: e.message }, 'bridge oauth: a login record failed to open; treating the callback as unknown');
+    flow.logger.warn(
+      { err: e.message },
+      'bridge oauth: a login record failed to open; treating the callback as unknown',
+    );
     throw stateUnknown();
   }
   if (!found) throw stateUnknown();
@@ -194,8 +232,14 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
   const now = flow.clock();
   if (now >= rec.expiresAt) throw stateExpired(flow.config.loginTtlSeconds);
   const presented = cookies.get(cookieNameOf(loginId));
-  if (!presented || !sameHash(b64url(sha256(presented)), rec.browser)) throw browserMismatch(new URL(rec.redirectUri).origin);
-  const spent = await flow.sealed.set(loginKey(loginId), { kind: 'used', usedAt: now, expiresAt: rec.expiresAt }, now, found.version);
+  if (!presented || !sameHash(b64url(sha256(presented)), rec.browser))
+    throw browserMismatch(new URL(rec.redirectUri).origin);
+  const spent = await flow.sealed.set(
+    loginKey(loginId),
+    { kind: 'used', usedAt: now, expiresAt: rec.expiresAt },
+    now,
+    found.version,
+  );
   if (!spent.ok) throw stateUsed();
   const clear = cookieFor(flow, loginId, '', 0);
 
@@ -221,16 +265,27 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
   }
   const tokens = response as unknown as TokenResponseFields;
   const issuer = server.serverMetadata().issuer;
-  const cred: StoredCredential = credentialFromTokenResponse(tokens, { kind: 'oauth', issuer, clientId: flow.config.clientId }, undefined, flow.clock);
+  const cred: StoredCredential = credentialFromTokenResponse(
+    tokens,
+    { kind: 'oauth', issuer, clientId: flow.config.clientId },
+    undefined,
+    flow.clock,
+  );
   const { user, verifiedEmail } = await whoIs(flow, response, cred.sessionKey);
   if (user) cred.user = user;
   if (flow.config.allowedSubjects.length > 0 && !subjectAllowed(flow.config.allowedSubjects, user, verifiedEmail)) {
-    flow.logger.warn({ profile: flow.config.profile }, 'bridge oauth: a login by an account not in allowedSubjects was refused');
+    flow.logger.warn(
+      { profile: flow.config.profile },
+      'bridge oauth: a login by an account not in allowedSubjects was refused',
+    );
     throw subjectNotAllowed();
   }
   const record: TokenRecord = { cred };
   await flow.sealed.set(tokensKey(flow.config.profile), record, flow.clock());
-  flow.logger.info({ profile: flow.config.profile, subject: user?.id, scope: cred.scope }, 'bridge oauth: login finished, tokens stored');
+  flow.logger.info(
+    { profile: flow.config.profile, subject: user?.id, scope: cred.scope },
+    'bridge oauth: login finished, tokens stored',
+  );
   return { record, returnTo: rec.returnTo, cookie: clear };
 }
 
@@ -240,7 +295,11 @@ export async function finishLogin(flow: LoginFlow, query: URLSearchParams, cooki
  * unverified address is whatever the account holder typed), or the address the issuer's own user
  * record gives through lookupUser.
  */
-async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelpers, sessionKey: string): Promise<{ user: UserInfo | undefined; verifiedEmail: string | undefined }> {
+async function whoIs(
+  flow: LoginFlow,
+  response: oidc.TokenEndpointResponseHelpers,
+  sessionKey: string,
+): Promise<{ user: UserInfo | undefined; verifiedEmail: string | undefined }> {
   const claims = response.claims();
   let user: UserInfo | undefined;
   let verifiedEmail: string | undefined;
@@ -254,7 +313,10 @@ async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelper
   }
   if (flow.lookupUser) {
     const looked = await flow.lookupUser(sessionKey).catch((e: unknown) => {
-      flow.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'bridge oauth: could not look up the signed-in user');
+      flow.logger.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'bridge oauth: could not look up the signed-in user',
+      );
       return undefined;
     });
     if (looked) {
@@ -266,9 +328,15 @@ async function whoIs(flow: LoginFlow, response: oidc.TokenEndpointResponseHelper
 }
 
 /** allowedSubjects: the subject itself, or a verified e-mail address (case-insensitive). */
-export function subjectAllowed(list: readonly string[], user: UserInfo | undefined, verifiedEmail: string | undefined): boolean {
+export function subjectAllowed(
+  list: readonly string[],
+  user: UserInfo | undefined,
+  verifiedEmail: string | undefined,
+): boolean {
   if (!user) return false;
-  return list.some((s) => s === user.id || (verifiedEmail !== undefined && s.toLowerCase() === verifiedEmail.toLowerCase()));
+  return list.some(
+    (s) => s === user.id || (verifiedEmail !== undefined && s.toLowerCase() === verifiedEmail.toLowerCase()),
+  );
 }
 
 /** openid-client failures → stable codes; a transport ClawError (lib/http) is passed on as is. */
@@ -276,11 +344,14 @@ function mapExchangeError(e: unknown): Error {
   for (let cur: unknown = e, i = 0; i < 5 && cur; i++, cur = (cur as { cause?: unknown }).cause) {
     if (isClawError(cur)) return cur;
   }
-  if (e instanceof oidc.ResponseBodyError) return tokenExchangeFailed({ error: e.error, description: e.error_description, status: e.status }, e);
-  if (e instanceof oidc.AuthorizationResponseError) return callbackInvalid(`error "${e.error}" in the authorization response`);
+  if (e instanceof oidc.ResponseBodyError)
+    return tokenExchangeFailed({ error: e.error, description: e.error_description, status: e.status }, e);
+  if (e instanceof oidc.AuthorizationResponseError)
+    return callbackInvalid(`error "${e.error}" in the authorization response`);
   const msg = messageChain(e);
   const code = (e as { code?: unknown }).code;
-  if (/id[ _]token|nonce/i.test(msg) || (typeof code === 'string' && code.startsWith('OAUTH_JWT'))) return idTokenInvalid(msg);
+  if (/id[ _]token|nonce/i.test(msg) || (typeof code === 'string' && code.startsWith('OAUTH_JWT')))
+    return idTokenInvalid(msg);
   if (/"iss"|issuer/i.test(msg)) return callbackInvalid(msg);
   return tokenExchangeFailed({}, e);
 }

@@ -23,7 +23,13 @@ import { finishLogin, parseCookies, startLogin, type LoginCookie, type LoginFlow
 import { sendPage, PAGE_HEADERS } from './page.js';
 import { KEY_CHECK_KEY, KEY_CHECK_TEXT, LOGIN_INDEX_KEY, SealedKv, tokensKey } from './records.js';
 import { loadSealer } from './seal.js';
-import { createOAuthSessionProvider, type OAuthSessionProvider, type OAuthStatus, type RefreshInfo, type RefreshResult } from './session.js';
+import {
+  createOAuthSessionProvider,
+  type OAuthSessionProvider,
+  type OAuthStatus,
+  type RefreshInfo,
+  type RefreshResult,
+} from './session.js';
 
 export interface MountOAuthOptions {
   /** The validated `bridge.oauth` settings (OAuthConfigSchema). */
@@ -50,7 +56,9 @@ export interface OAuthMount {
   status(): Promise<OAuthStatusReport>;
 }
 
-export type OAuthStatusReport = { configured: false } | ({ configured: true; issuer: string; clientId: string; redirectUri: string; loginUrl: string } & OAuthStatus);
+export type OAuthStatusReport =
+  | { configured: false }
+  | ({ configured: true; issuer: string; clientId: string; redirectUri: string; loginUrl: string } & OAuthStatus);
 
 type BridgeParts = Pick<Bridge, 'server' | 'store' | 'instanceId'>;
 
@@ -68,7 +76,12 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
     bridge.server.route('GET', LOGIN_PATH, off);
     bridge.server.route('GET', CALLBACK_PATH, off);
     bridge.server.route('GET', STATUS_PATH, (_req, res) => sendJson(res, 200, { ok: true, configured: false }));
-    return { configured: false, sessionProvider: undefined, redirectUri: undefined, status: async () => ({ configured: false }) };
+    return {
+      configured: false,
+      sessionProvider: undefined,
+      redirectUri: undefined,
+      status: async () => ({ configured: false }),
+    };
   }
   const issuer = config.issuer;
   registerSecret(config.clientSecret);
@@ -124,7 +137,15 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
     onRefresh: o.onRefresh,
   });
 
-  const flow: LoginFlow = { config, redirectUri, sealed, server: serverConfig, clock, logger: log, lookupUser: o.lookupUser };
+  const flow: LoginFlow = {
+    config,
+    redirectUri,
+    sealed,
+    server: serverConfig,
+    clock,
+    logger: log,
+    lookupUser: o.lookupUser,
+  };
 
   const status = async (): Promise<OAuthStatusReport> => ({
     configured: true,
@@ -144,7 +165,12 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
     const returnTo = raw === null ? undefined : safeReturnTo(raw);
     if (raw !== null && returnTo === undefined) throw returnToInvalid();
     const started = await startLogin(flow, { returnTo });
-    res.writeHead(302, { ...PAGE_HEADERS, location: started.authorizationUrl.href, 'set-cookie': setCookie(started.cookie), 'content-length': 0 });
+    res.writeHead(302, {
+      ...PAGE_HEADERS,
+      location: started.authorizationUrl.href,
+      'set-cookie': setCookie(started.cookie),
+      'content-length': 0,
+    });
     res.end();
   });
 
@@ -152,7 +178,10 @@ export async function mountOAuth(bridge: BridgeParts, o: MountOAuthOptions): Pro
 
   bridge.server.route('GET', STATUS_PATH, async (_req, res) => sendJson(res, 200, { ok: true, ...(await status()) }));
 
-  log.info({ issuer, clientId: config.clientId, redirectUri, profile: config.profile, key: sealer.source }, 'bridge oauth: web login mounted');
+  log.info(
+    { issuer, clientId: config.clientId, redirectUri, profile: config.profile, key: sealer.source },
+    'bridge oauth: web login mounted',
+  );
   return { configured: true, sessionProvider, redirectUri, status };
 }
 
@@ -160,17 +189,32 @@ function setCookie(c: LoginCookie): string {
   return `${c.name}=${c.value}; ${c.attributes}`;
 }
 
-async function callback(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, flow: LoginFlow, sp: OAuthSessionProvider): Promise<void> {
+async function callback(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  flow: LoginFlow,
+  sp: OAuthSessionProvider,
+): Promise<void> {
   let done;
   try {
     done = await finishLogin(flow, ctx.url.searchParams, parseCookies(req.headers.cookie));
   } catch (e) {
     // A transport failure towards the issuer is the issuer's side: 502 with its code, not a 500.
-    const err = isClawError(e) && httpStatusOf(e) === undefined ? httpError(502, e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}) }) : e;
+    const err =
+      isClawError(e) && httpStatusOf(e) === undefined
+        ? httpError(502, e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}) })
+        : e;
     const status = httpStatusOf(err);
     if (status === undefined || !isClawError(err)) throw err;
     ctx.log.warn({ code: err.code, requestId: ctx.requestId }, 'bridge oauth: login callback refused');
-    sendPage(req, res, status, { title: 'Login failed', lines: [err.message], hint: err.hint }, { ok: false, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+    sendPage(
+      req,
+      res,
+      status,
+      { title: 'Login failed', lines: [err.message], hint: err.hint },
+      { ok: false, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) },
+    );
     return;
   }
   sp.forget();
@@ -214,7 +258,8 @@ async function callback(req: IncomingMessage, res: ServerResponse, ctx: RequestC
  * resetOnKeyMismatch discards the unreadable records.
  */
 async function checkKey(sealed: SealedKv, config: OAuthConfig, now: number, log: Logger): Promise<void> {
-  const write = (expect?: number): Promise<{ ok: boolean; version: number }> => sealed.set(KEY_CHECK_KEY, { text: KEY_CHECK_TEXT }, now, expect);
+  const write = (expect?: number): Promise<{ ok: boolean; version: number }> =>
+    sealed.set(KEY_CHECK_KEY, { text: KEY_CHECK_TEXT }, now, expect);
   let entry = await sealed.kv.get(KEY_CHECK_KEY);
   if (!entry) {
     if ((await write(0)).ok) return;
@@ -224,7 +269,10 @@ async function checkKey(sealed: SealedKv, config: OAuthConfig, now: number, log:
   const plain = sealed.sealer.open(KEY_CHECK_KEY, entry.value);
   if (plain && plain.toString('utf8').includes(KEY_CHECK_TEXT)) return;
   if (!config.resetOnKeyMismatch) throw keyMismatch(sealed.sealer.source);
-  log.warn({ key: sealed.sealer.source, profile: config.profile }, 'bridge oauth: the store held OAuth data sealed with another key; discarding it (resetOnKeyMismatch) — log in again');
+  log.warn(
+    { key: sealed.sealer.source, profile: config.profile },
+    'bridge oauth: the store held OAuth data sealed with another key; discarding it (resetOnKeyMismatch) — log in again',
+  );
   await sealed.delete(tokensKey(config.profile));
   await sealed.delete(LOGIN_INDEX_KEY);
   await write();

@@ -43,13 +43,25 @@ ${hint}
 }
 
 /** Answers with the HTML page or the JSON body, whichever the client asked for. */
-export function sendPage(req: IncomingMessage, res: ServerResponse, status: number, page: PageContent, json: Record<string, unknown>, headers: Record<string, string | string[]> = {}): void {
+export function sendPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  page: PageContent,
+  json: Record<string, unknown>,
+  headers: Record<string, string | string[]> = {},
+): void {
   if (!wantsHtml(req)) {
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     sendJson(res, status, json, PAGE_HEADERS);
     return;
   }
   const html = renderPage(page);
-  res.writeHead(status, { ...PAGE_HEADERS, ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+  res.writeHead(status, {
+    ...PAGE_HEADERS,
+    ...headers,
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+  });
   res.end(html);
 }

@@ -82,7 +82,10 @@ export class SealedKv {
     const entry = await this.kv.get(key);
     if (!entry) return undefined;
     const plain = this.sealer.open(key, entry.value);
-    if (!plain) throw storeCorrupt(`a record under "${key}" that fails AES-256-GCM authentication (tampered, or sealed with another key)`);
+    if (!plain)
+      throw storeCorrupt(
+        `a record under "${key}" that fails AES-256-GCM authentication (tampered, or sealed with another key)`,
+      );
     let json: unknown;
     try {
       json = JSON.parse(plain.toString('utf8'));

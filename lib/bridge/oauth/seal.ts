@@ -63,7 +63,10 @@ export function createSealer(key: Buffer, source: string): Sealer {
 export async function loadSealer(o: { encryptionKey?: string | undefined; dataDir: string }): Promise<Sealer> {
   if (o.encryptionKey !== undefined) {
     const key = decodeEncryptionKey(o.encryptionKey);
-    if (!key) throw new RangeError('bridge.oauth.encryptionKey is not the base64 of 32 bytes (the schema should have refused it)');
+    if (!key)
+      throw new RangeError(
+        'bridge.oauth.encryptionKey is not the base64 of 32 bytes (the schema should have refused it)',
+      );
     return createSealer(key, 'bridge.oauth.encryptionKey');
   }
   const path = join(o.dataDir, KEY_FILE_NAME);

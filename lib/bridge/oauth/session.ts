@@ -24,8 +24,18 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as oidc from 'openid-client';
-import { AuthErrorCode, needsRefresh, type SessionProvider, type StoredCredential } from '../../byterover/auth/index.js';
-import { credentialFromTokenResponse, describeCredential, nowSeconds, type CredentialSummary } from '../../byterover/auth/credential.js';
+import {
+  AuthErrorCode,
+  needsRefresh,
+  type SessionProvider,
+  type StoredCredential,
+} from '../../byterover/auth/index.js';
+import {
+  credentialFromTokenResponse,
+  describeCredential,
+  nowSeconds,
+  type CredentialSummary,
+} from '../../byterover/auth/credential.js';
 import { InvalidGrantError, refreshAccessToken } from '../../byterover/auth/grants.js';
 import { ClawError, isClawError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
@@ -97,10 +107,14 @@ const POLL_MAX_MS = 500;
 export const REFRESH_LEASE_LOST = 'OAUTH_REFRESH_LEASE_LOST';
 
 function refreshLeaseLost(profile: string, why: string): ClawError {
-  return new ClawError(REFRESH_LEASE_LOST, `Expected to hold the refresh lease for profile "${profile}" until the refresh token was sent, found it lost (${why}); the refresh token was not used.`, {
-    hint: 'retry: another bridge instance refreshes, and the next call uses its result from the store. If it repeats, check that every instance reaches the store without long stalls and that bridge.oauth.refreshLeaseMs is well above the issuer\'s response time',
-    details: { profile },
-  });
+  return new ClawError(
+    REFRESH_LEASE_LOST,
+    `Expected to hold the refresh lease for profile "${profile}" until the refresh token was sent, found it lost (${why}); the refresh token was not used.`,
+    {
+      hint: "retry: another bridge instance refreshes, and the next call uses its result from the store. If it repeats, check that every instance reaches the store without long stalls and that bridge.oauth.refreshLeaseMs is well above the issuer's response time",
+      details: { profile },
+    },
+  );
 }
 
 /** The refresh lease as its holder knows it (see the file comment). */
@@ -125,11 +139,17 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
   let loading: Promise<Versioned<TokenRecord> | undefined> | undefined;
 
   const stale = (c: StoredCredential, req: Pick<RenewRequest, 'rejectedKey'>): boolean =>
-    req.rejectedKey !== undefined ? c.sessionKey === req.rejectedKey : needsRefresh(c, nowSeconds(o.clock), o.skewSeconds);
+    req.rejectedKey !== undefined
+      ? c.sessionKey === req.rejectedKey
+      : needsRefresh(c, nowSeconds(o.clock), o.skewSeconds);
 
   const report = (result: RefreshResult, req: RenewRequest, code?: string, lease?: HeldLease): void => {
     try {
-      const info: RefreshInfo = { profile: o.profile, reason: req.rejectedKey === undefined ? 'expiry' : 'rejected', durationMs: performance.now() - req.t0 };
+      const info: RefreshInfo = {
+        profile: o.profile,
+        reason: req.rejectedKey === undefined ? 'expiry' : 'rejected',
+        durationMs: performance.now() - req.t0,
+      };
       if (code) info.code = code;
       if (lease?.lost() !== undefined) info.leaseLost = true;
       o.onRefresh?.(result, info);
@@ -157,7 +177,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         return await o.sealed.set(key, next, o.clock(), expect);
       } catch (e) {
         if (attempt >= 4) throw e;
-        o.logger.warn({ err: (e as Error).message, attempt }, 'bridge oauth: writing the refreshed tokens failed; retrying');
+        o.logger.warn(
+          { err: (e as Error).message, attempt },
+          'bridge oauth: writing the refreshed tokens failed; retrying',
+        );
         await sleep(50 * 2 ** attempt);
       }
     }
@@ -175,10 +198,14 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       if (why !== undefined) return;
       why = reason;
       clearInterval(timer);
-      o.logger.warn({ profile: o.profile, reason }, 'bridge oauth: lost the refresh lease during a refresh; this instance stops using the refresh token');
+      o.logger.warn(
+        { profile: o.profile, reason },
+        'bridge oauth: lost the refresh lease during a refresh; this instance stops using the refresh token',
+      );
     };
     const lost = (): string | undefined => {
-      if (why === undefined && performance.now() - confirmedAt >= o.leaseMs) lose(`no renewal confirmed by the store for ${o.leaseMs} ms`);
+      if (why === undefined && performance.now() - confirmedAt >= o.leaseMs)
+        lose(`no renewal confirmed by the store for ${o.leaseMs} ms`);
       return why;
     };
     const timer = setInterval(
@@ -211,7 +238,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     const cred = snap.value.cred;
     if (!cred.refreshToken) {
       report('reauth', req, AuthErrorCode.REAUTH_REQUIRED, lease);
-      throw reauthRequired(o.profile, 'the login has no refresh token (request offline access, or sign in again when it expires)');
+      throw reauthRequired(
+        o.profile,
+        'the login has no refresh token (request offline access, or sign in again when it expires)',
+      );
     }
     let tokens;
     try {
@@ -230,8 +260,16 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         throw e;
       }
       const reread = await read();
-      if (reread && !reread.value.reauth && reread.value.cred.refreshToken !== cred.refreshToken && !stale(reread.value.cred, req)) {
-        o.logger.info({ profile: o.profile }, 'bridge oauth: refresh token refused but the store holds a newer login; using it');
+      if (
+        reread &&
+        !reread.value.reauth &&
+        reread.value.cred.refreshToken !== cred.refreshToken &&
+        !stale(reread.value.cred, req)
+      ) {
+        o.logger.info(
+          { profile: o.profile },
+          'bridge oauth: refresh token refused but the store holds a newer login; using it',
+        );
         report('joined', req, undefined, lease);
         return reread;
       }
@@ -244,7 +282,9 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
       }
       const reason = 'the issuer refused the refresh token (invalid_grant)';
       if (reread && reread.value.cred.refreshToken === cred.refreshToken) {
-        await o.sealed.set(key, { cred: reread.value.cred, reauth: { at: o.clock(), reason } }, o.clock(), reread.version).catch(() => undefined);
+        await o.sealed
+          .set(key, { cred: reread.value.cred, reauth: { at: o.clock(), reason } }, o.clock(), reread.version)
+          .catch(() => undefined);
         setCached(undefined);
       }
       report('reauth', req, AuthErrorCode.REAUTH_REQUIRED, lease);
@@ -265,7 +305,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
     if (!w.ok) {
       // Someone wrote meanwhile (a new login): theirs wins; ours was never used.
       const reread = usable(await read());
-      o.logger.info({ profile: o.profile }, 'bridge oauth: the token record changed during the refresh; using the stored one');
+      o.logger.info(
+        { profile: o.profile },
+        'bridge oauth: the token record changed during the refresh; using the stored one',
+      );
       report('joined', req, undefined, lease);
       return reread;
     }
@@ -288,7 +331,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         } finally {
           lease.stop();
           await o.locks.release(lockName, o.owner).catch((e: unknown) => {
-            o.logger.warn({ err: (e as Error).message }, 'bridge oauth: releasing the refresh lease failed (it expires on its own)');
+            o.logger.warn(
+              { err: (e as Error).message },
+              'bridge oauth: releasing the refresh lease failed (it expires on its own)',
+            );
           });
         }
       }
@@ -326,7 +372,9 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
 
   const currentKey = (): string | undefined => {
     const c = cached;
-    return c && !c.value.reauth && o.clock() - cachedAt < recheckMs && !stale(c.value.cred, {}) ? c.value.cred.sessionKey : undefined;
+    return c && !c.value.reauth && o.clock() - cachedAt < recheckMs && !stale(c.value.cred, {})
+      ? c.value.cred.sessionKey
+      : undefined;
   };
 
   return {
@@ -353,7 +401,10 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         return c.value.cred.sessionKey !== rejectedKey;
       } catch (e) {
         if (isClawError(e, AuthErrorCode.REAUTH_REQUIRED) || isClawError(e, AuthErrorCode.NOT_LOGGED_IN)) {
-          o.logger.warn({ profile: o.profile, code: e.code }, 'bridge oauth: session rejected and cannot be renewed; a new web login is needed');
+          o.logger.warn(
+            { profile: o.profile, code: e.code },
+            'bridge oauth: session rejected and cannot be renewed; a new web login is needed',
+          );
           return false;
         }
         throw e;
@@ -368,7 +419,9 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
         loggedIn: !r.value.reauth,
         profile: o.profile,
         credential,
-        ...(r.value.cred.expiresAt !== undefined ? { expiresInSeconds: r.value.cred.expiresAt - nowSeconds(o.clock) } : {}),
+        ...(r.value.cred.expiresAt !== undefined
+          ? { expiresInSeconds: r.value.cred.expiresAt - nowSeconds(o.clock) }
+          : {}),
         reauthRequired: Boolean(r.value.reauth),
       };
     },
@@ -382,7 +435,12 @@ export function createOAuthSessionProvider(o: OAuthSessionOptions): OAuthSession
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', { hint: 'retry the request' }));
+    const onAbort = (): void =>
+      reject(
+        new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', {
+          hint: 'retry the request',
+        }),
+      );
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

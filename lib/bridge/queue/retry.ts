@@ -6,7 +6,11 @@
 import type { QueuePolicy } from '../store/types.js';
 
 /** Delay before delivery `attempt + 1` after delivery `attempt` (1-based) failed, in ms. */
-export function retryDelayMs(attempt: number, policy: Pick<QueuePolicy, 'retryBaseMs' | 'retryCapMs'>, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  policy: Pick<QueuePolicy, 'retryBaseMs' | 'retryCapMs'>,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.retryCapMs, policy.retryBaseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
   return Math.floor(random() * exp);
 }

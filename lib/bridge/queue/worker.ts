@@ -156,12 +156,19 @@ export class QueueWorker {
     // One controller per job: aborted by its timeout or by stop() after the grace period.
     const ac = new AbortController();
     this.controllers.add(ac);
-    const timeout = setTimeout(() => ac.abort(new Error(`handler timed out after ${this.handlerTimeoutMs} ms`)), this.handlerTimeoutMs);
+    const timeout = setTimeout(
+      () => ac.abort(new Error(`handler timed out after ${this.handlerTimeoutMs} ms`)),
+      this.handlerTimeoutMs,
+    );
     const extendEvery = Math.max(50, Math.floor(this.queue.policy.leaseMs / 3));
     const extender = setInterval(() => {
       this.queue.extend(lease).then(
         (held) => {
-          if (!held) this.log.warn({ id: lease.id }, 'bridge worker: lease lost while handling (another worker may deliver it again)');
+          if (!held)
+            this.log.warn(
+              { id: lease.id },
+              'bridge worker: lease lost while handling (another worker may deliver it again)',
+            );
         },
         () => undefined,
       );
@@ -169,7 +176,9 @@ export class QueueWorker {
     try {
       await Promise.race([
         this.handle(lease, ac.signal),
-        new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason as Error), { once: true })),
+        new Promise<never>((_, reject) =>
+          ac.signal.addEventListener('abort', () => reject(ac.signal.reason as Error), { once: true }),
+        ),
       ]);
     } catch (e) {
       await this.failed(lease, e);
@@ -184,7 +193,10 @@ export class QueueWorker {
       this.stats.processed++;
     } catch (e) {
       this.stats.storeErrors++;
-      this.log.warn({ id: lease.id, err: (e as Error).message }, 'bridge worker: ack failed; the job will be delivered again');
+      this.log.warn(
+        { id: lease.id, err: (e as Error).message },
+        'bridge worker: ack failed; the job will be delivered again',
+      );
     }
   }
 
@@ -194,14 +206,23 @@ export class QueueWorker {
       const r = await this.queue.fail(lease, message.slice(0, 2000));
       if (r === 'dead') {
         this.stats.deadLettered++;
-        this.log.error({ id: lease.id, type: lease.type, attempt: lease.attempt, err: message }, 'bridge worker: job moved to the dead-letter list');
+        this.log.error(
+          { id: lease.id, type: lease.type, attempt: lease.attempt, err: message },
+          'bridge worker: job moved to the dead-letter list',
+        );
       } else if (r === 'retry') {
         this.stats.retried++;
-        this.log.warn({ id: lease.id, type: lease.type, attempt: lease.attempt, err: message }, 'bridge worker: handler failed; retry scheduled');
+        this.log.warn(
+          { id: lease.id, type: lease.type, attempt: lease.attempt, err: message },
+          'bridge worker: handler failed; retry scheduled',
+        );
       } else this.stats.stale++;
     } catch (err) {
       this.stats.storeErrors++;
-      this.log.warn({ id: lease.id, err: (err as Error).message }, 'bridge worker: recording a failure failed; the job will be delivered again');
+      this.log.warn(
+        { id: lease.id, err: (err as Error).message },
+        'bridge worker: recording a failure failed; the job will be delivered again',
+      );
     }
   }
 }

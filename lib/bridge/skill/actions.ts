@@ -46,7 +46,9 @@ export interface SkillResults {
   push: PushSummary;
 }
 
-export type SkillActions = { [A in SkillAction]: (payload: SkillPayloads[A], ctx: SkillContext) => Promise<SkillResults[A]> };
+export type SkillActions = {
+  [A in SkillAction]: (payload: SkillPayloads[A], ctx: SkillContext) => Promise<SkillResults[A]>;
+};
 
 /** Read-only actions: a failure changed nothing, so its idempotency key is released (see route.ts). */
 export const READ_ONLY_ACTIONS: ReadonlySet<SkillAction> = new Set(['whoami', 'search', 'recall']);
@@ -65,11 +67,17 @@ export interface SkillActionsDeps {
 }
 
 function unavailable(action: SkillAction, what: string, hint: string): ClawError {
-  return new ClawError('SKILL_ACTION_UNAVAILABLE', `expected the bridge to have ${what} for ${action}, found none configured`, { hint });
+  return new ClawError(
+    'SKILL_ACTION_UNAVAILABLE',
+    `expected the bridge to have ${what} for ${action}, found none configured`,
+    { hint },
+  );
 }
 
-const BYTEROVER_HINT = 'On the bridge host, log in (`claw-byterover login`, or set BYTEROVER_API_KEY) and restart `claw-byterover serve`.';
-const SYNC_HINT = 'On the bridge host, log in and set the team and space (`claw-byterover config set team <id>`, `config set space <id>`), then restart `claw-byterover serve`.';
+const BYTEROVER_HINT =
+  'On the bridge host, log in (`claw-byterover login`, or set BYTEROVER_API_KEY) and restart `claw-byterover serve`.';
+const SYNC_HINT =
+  'On the bridge host, log in and set the team and space (`claw-byterover config set team <id>`, `config set space <id>`), then restart `claw-byterover serve`.';
 
 export function createSkillActions(deps: SkillActionsDeps): SkillActions {
   const d = deps.defaults ?? {};
@@ -93,7 +101,12 @@ export function createSkillActions(deps: SkillActionsDeps): SkillActions {
     },
     async curate(p, ctx) {
       return deps.memory.curate(
-        { content: p.content, ...(p.title !== undefined ? { title: p.title } : {}), ...(p.tags !== undefined ? { tags: p.tags } : {}), ...(p.path !== undefined ? { path: p.path } : {}) },
+        {
+          content: p.content,
+          ...(p.title !== undefined ? { title: p.title } : {}),
+          ...(p.tags !== undefined ? { tags: p.tags } : {}),
+          ...(p.path !== undefined ? { path: p.path } : {}),
+        },
         { signal: ctx.signal },
       );
     },

@@ -59,7 +59,24 @@ function challenge(error?: { error: 'invalid_request' | 'invalid_token'; descrip
  * ones). Anything else is not echoed: a client that sends its API key without `Bearer ` puts the key
  * itself where the scheme goes.
  */
-const KNOWN_SCHEMES = new Set(['basic', 'digest', 'dpop', 'gnap', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'privatetoken', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token', 'apikey', 'aws4-hmac-sha256']);
+const KNOWN_SCHEMES = new Set([
+  'basic',
+  'digest',
+  'dpop',
+  'gnap',
+  'hoba',
+  'mutual',
+  'negotiate',
+  'ntlm',
+  'oauth',
+  'privatetoken',
+  'scram-sha-1',
+  'scram-sha-256',
+  'vapid',
+  'token',
+  'apikey',
+  'aws4-hmac-sha256',
+]);
 
 function describeScheme(scheme: string): string {
   return KNOWN_SCHEMES.has(scheme.toLowerCase())
@@ -67,7 +84,8 @@ function describeScheme(scheme: string): string {
     : 'a value without a known scheme (an API key sent without "Bearer " in front?); the value is not repeated here';
 }
 
-const HINT = 'Send `Authorization: Bearer <API key>` with one of the keys configured in bridge.skill.apiKeys (ask the bridge operator for one).';
+const HINT =
+  'Send `Authorization: Bearer <API key>` with one of the keys configured in bridge.skill.apiKeys (ask the bridge operator for one).';
 
 export class ApiKeyRing {
   private readonly digests: Buffer[];
@@ -110,7 +128,14 @@ export class ApiKeyRing {
   /** Checks an `Authorization` header value. */
   authenticate(header: string | undefined): AuthResult {
     if (header === undefined || header.trim() === '') {
-      return { ok: false, status: 401, code: 'SKILL_AUTH_MISSING', message: 'expected an Authorization: Bearer <API key> header, found none', hint: HINT, wwwAuthenticate: challenge() };
+      return {
+        ok: false,
+        status: 401,
+        code: 'SKILL_AUTH_MISSING',
+        message: 'expected an Authorization: Bearer <API key> header, found none',
+        hint: HINT,
+        wwwAuthenticate: challenge(),
+      };
     }
     const m = /^\s*(\S+)(?:\s+(.*?))?\s*$/.exec(header);
     const scheme = m?.[1] ?? '';
@@ -127,7 +152,10 @@ export class ApiKeyRing {
     }
     const token = m?.[2] ?? '';
     if (!B64TOKEN.test(token)) {
-      const description = token === '' ? 'the Bearer scheme came without a token' : 'the bearer token holds characters RFC 6750 does not allow';
+      const description =
+        token === ''
+          ? 'the Bearer scheme came without a token'
+          : 'the bearer token holds characters RFC 6750 does not allow';
       return {
         ok: false,
         status: 400,
@@ -145,7 +173,10 @@ export class ApiKeyRing {
         code: 'SKILL_AUTH_INVALID',
         message: 'expected one of the configured API keys, found a key that matches none of them',
         hint: `${HINT} A key that worked before may have been rotated out.`,
-        wwwAuthenticate: challenge({ error: 'invalid_token', description: 'the API key is not one of the configured keys' }),
+        wwwAuthenticate: challenge({
+          error: 'invalid_token',
+          description: 'the API key is not one of the configured keys',
+        }),
       };
     }
     return { ok: true, caller };

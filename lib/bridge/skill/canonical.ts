@@ -26,7 +26,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 function notJson(what: string): ClawError {
-  return new ClawError('SKILL_NOT_JSON', `expected a JSON value, found ${what}`, { hint: 'Pass plain JSON data (objects, arrays, strings, finite numbers, booleans, null).' });
+  return new ClawError('SKILL_NOT_JSON', `expected a JSON value, found ${what}`, {
+    hint: 'Pass plain JSON data (objects, arrays, strings, finite numbers, booleans, null).',
+  });
 }
 
 const DOMAIN = 'claw-bridge skill invoke v1\n';

@@ -24,18 +24,32 @@ export const ApiKeySchema = z
     message: `expected an API key of at least ${MIN_KEY_CHARS} characters from [A-Za-z0-9-._~+/] (a bearer token), or "sha256:" followed by 64 hex digits`,
   });
 
-export const CallerNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a caller name of 1-64 characters from [A-Za-z0-9._-]');
+export const CallerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a caller name of 1-64 characters from [A-Za-z0-9._-]');
 
-export const ApiKeyEntrySchema = z.union([ApiKeySchema, z.strictObject({ key: ApiKeySchema, caller: CallerNameSchema })]);
+export const ApiKeyEntrySchema = z.union([
+  ApiKeySchema,
+  z.strictObject({ key: ApiKeySchema, caller: CallerNameSchema }),
+]);
 
 export const SkillConfigSchema = z
   .strictObject({
     /** Route path. */
-    path: z.string().trim().regex(/^\/\S*$/, 'expected a path starting with /').default('/skill/invoke'),
+    path: z
+      .string()
+      .trim()
+      .regex(/^\/\S*$/, 'expected a path starting with /')
+      .default('/skill/invoke'),
     /** Accepted bearer API keys (several = rotation). None = the route answers 503. */
     apiKeys: z.array(ApiKeyEntrySchema).default([]),
     /** Largest request body accepted; larger ones get 413 without being read. */
-    maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(2 * 1024 * 1024),
     /** The longest an action may run (ms); it is then cancelled and answers 503. */
     actionTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
     /** How long an idempotency key stays locked by a running request (ms); must exceed actionTimeoutMs. */
@@ -55,5 +69,9 @@ export const SKILL_SECRET_PATHS = ['apiKeys'] as const;
 
 /** Environment variables the config loader may map (lists comma-separated). */
 export const SKILL_ENV = [
-  { name: 'CLAW_BYTEROVER_SKILL_API_KEYS', path: 'skill.apiKeys', description: 'bridge: skill invoke API keys (or sha256:<hex> digests), comma-separated (secret)' },
+  {
+    name: 'CLAW_BYTEROVER_SKILL_API_KEYS',
+    path: 'skill.apiKeys',
+    description: 'bridge: skill invoke API keys (or sha256:<hex> digests), comma-separated (secret)',
+  },
 ] as const;

@@ -29,7 +29,15 @@ export interface ErrorReply {
   release: boolean;
 }
 
-const TRANSPORT_CODES = new Set(['HTTP_TIMEOUT', 'HTTP_DEADLINE_EXCEEDED', 'HTTP_RETRY_AFTER_EXCEEDS_DEADLINE', 'HTTP_RETRY_BUDGET_EXHAUSTED', 'HTTP_NETWORK', 'HTTP_INVALID_RESPONSE', 'HTTP_RESPONSE_TOO_LARGE']);
+const TRANSPORT_CODES = new Set([
+  'HTTP_TIMEOUT',
+  'HTTP_DEADLINE_EXCEEDED',
+  'HTTP_RETRY_AFTER_EXCEEDS_DEADLINE',
+  'HTTP_RETRY_BUDGET_EXHAUSTED',
+  'HTTP_NETWORK',
+  'HTTP_INVALID_RESPONSE',
+  'HTTP_RESPONSE_TOO_LARGE',
+]);
 
 /** Failures that mean the bridge cannot do this now (configuration, login, engine, store, shutdown). */
 const UNAVAILABLE_CODES = new Set([
@@ -60,12 +68,22 @@ function* chain(e: unknown): Generator<unknown> {
   }
 }
 
-function body(code: string, message: string, hint: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function body(
+  code: string,
+  message: string,
+  hint: string | undefined,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { ok: false, code, message: redactString(message), ...(hint ? { hint: redactString(hint) } : {}), ...extra };
 }
 
 function upstreamReply(top: ClawError, br: ByteRoverError, action: SkillAction): ErrorReply {
-  const upstream = { status: br.status ?? null, code: br.code, requestId: br.requestId ?? null, ...(br.endpoint ? { endpoint: br.endpoint } : {}) };
+  const upstream = {
+    status: br.status ?? null,
+    code: br.code,
+    requestId: br.requestId ?? null,
+    ...(br.endpoint ? { endpoint: br.endpoint } : {}),
+  };
   const headers: Record<string, string> = br.status === 429 ? { 'retry-after': '60' } : {};
   return {
     status: 502,
@@ -80,14 +98,21 @@ export function replyForError(e: unknown, action: SkillAction): ErrorReply | und
   if (!isClawError(e)) return undefined;
   const readOnly = READ_ONLY_ACTIONS.has(action);
   const status = httpStatusOf(e);
-  if (status !== undefined) return { status, body: body(e.code, e.message, e.hint), headers: {}, release: readOnly || (status === 503 && e.code !== 'SKILL_ACTION_TIMEOUT') };
+  if (status !== undefined)
+    return {
+      status,
+      body: body(e.code, e.message, e.hint),
+      headers: {},
+      release: readOnly || (status === 503 && e.code !== 'SKILL_ACTION_TIMEOUT'),
+    };
 
   if (UNAVAILABLE_CODES.has(e.code)) {
     return { status: 503, body: body(e.code, e.message, e.hint), headers: { 'retry-after': '5' }, release: true };
   }
   for (const c of chain(e)) {
     if (isByteRoverError(c)) {
-      if (c.status === undefined && UNAVAILABLE_CODES.has(c.code)) return { status: 503, body: body(c.code, c.message, c.hint), headers: { 'retry-after': '5' }, release: true };
+      if (c.status === undefined && UNAVAILABLE_CODES.has(c.code))
+        return { status: 503, body: body(c.code, c.message, c.hint), headers: { 'retry-after': '5' }, release: true };
       return upstreamReply(e, c, action);
     }
   }
@@ -96,7 +121,9 @@ export function replyForError(e: unknown, action: SkillAction): ErrorReply | und
       const timeout = c.code === 'HTTP_TIMEOUT' || c.code === 'HTTP_DEADLINE_EXCEEDED';
       return {
         status: timeout ? 504 : 502,
-        body: body('SKILL_UPSTREAM_ERROR', e.message, c.hint ?? e.hint, { upstream: { status: null, code: c.code, requestId: null } }),
+        body: body('SKILL_UPSTREAM_ERROR', e.message, c.hint ?? e.hint, {
+          upstream: { status: null, code: c.code, requestId: null },
+        }),
         headers: {},
         release: readOnly,
       };
@@ -107,6 +134,7 @@ export function replyForError(e: unknown, action: SkillAction): ErrorReply | und
     const fields: FieldError[] = [{ path: field, message: redactString(e.message) }];
     return { status: 400, body: body(e.code, e.message, e.hint, { fields }), headers: {}, release: readOnly };
   }
-  if (e.code === 'MEMORY_NAME_EXHAUSTED') return { status: 409, body: body(e.code, e.message, e.hint), headers: { 'retry-after': '1' }, release: true };
+  if (e.code === 'MEMORY_NAME_EXHAUSTED')
+    return { status: 409, body: body(e.code, e.message, e.hint), headers: { 'retry-after': '1' }, release: true };
   return undefined;
 }

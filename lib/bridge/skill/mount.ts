@@ -25,7 +25,10 @@ export interface MountSkillOptions {
   now?: () => number;
 }
 
-export function mountSkillInvoke(bridge: Pick<Bridge, 'server' | 'store'>, opts: MountSkillOptions): { path: string; keys: number } {
+export function mountSkillInvoke(
+  bridge: Pick<Bridge, 'server' | 'store'>,
+  opts: MountSkillOptions,
+): { path: string; keys: number } {
   const log = opts.logger ?? defaultLogger;
   bridge.server.route(
     'POST',
@@ -41,7 +44,10 @@ export function mountSkillInvoke(bridge: Pick<Bridge, 'server' | 'store'>, opts:
   );
   if (opts.close) bridge.server.onClose(opts.close);
   if (opts.config.apiKeys.length === 0) {
-    log.warn({ path: opts.config.path }, 'skill: no API key configured; the skill endpoint answers 503 until bridge.skill.apiKeys (CLAW_BYTEROVER_SKILL_API_KEYS) is set');
+    log.warn(
+      { path: opts.config.path },
+      'skill: no API key configured; the skill endpoint answers 503 until bridge.skill.apiKeys (CLAW_BYTEROVER_SKILL_API_KEYS) is set',
+    );
   }
   return { path: opts.config.path, keys: opts.config.apiKeys.length };
 }

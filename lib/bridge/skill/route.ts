@@ -74,7 +74,12 @@ function writeSaved(res: ServerResponse, saved: SavedResponse, extra: Record<str
     res.end();
     return;
   }
-  res.writeHead(saved.status, { ...saved.headers, 'content-length': Buffer.byteLength(saved.body), 'cache-control': 'no-store', ...extra });
+  res.writeHead(saved.status, {
+    ...saved.headers,
+    'content-length': Buffer.byteLength(saved.body),
+    'cache-control': 'no-store',
+    ...extra,
+  });
   res.end(saved.body);
 }
 
@@ -88,9 +93,14 @@ function captureReply(res: ServerResponse): Promise<SavedResponse> {
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     (res as unknown as { end: (...args: unknown[]) => ServerResponse }).end = (...args: unknown[]) => {
       const chunk = args[0];
-      const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : '';
+      const text =
+        typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : '';
       const type = res.getHeader('content-type');
-      resolve({ status: res.statusCode, body: text, headers: { 'content-type': typeof type === 'string' ? type : JSON_TYPE } });
+      resolve({
+        status: res.statusCode,
+        body: text,
+        headers: { 'content-type': typeof type === 'string' ? type : JSON_TYPE },
+      });
       return end(...args);
     };
   });
@@ -105,14 +115,24 @@ function resultOf(status: number, code: string): SkillResult {
 }
 
 /** Runs the action; past `timeoutMs` its signal aborts and the call fails with 503 SKILL_ACTION_TIMEOUT. */
-async function runAction(actions: SkillActions, request: InvokeRequest, ctx: Omit<SkillContext, 'signal'>, timeoutMs: number): Promise<unknown> {
+async function runAction(
+  actions: SkillActions,
+  request: InvokeRequest,
+  ctx: Omit<SkillContext, 'signal'>,
+  timeoutMs: number,
+): Promise<unknown> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const err = httpError(503, 'SKILL_ACTION_TIMEOUT', `expected ${request.action} to finish within ${timeoutMs} ms, it did not`, {
-        hint: 'Try again later; if it keeps happening, raise bridge.skill.actionTimeoutMs.',
-      });
+      const err = httpError(
+        503,
+        'SKILL_ACTION_TIMEOUT',
+        `expected ${request.action} to finish within ${timeoutMs} ms, it did not`,
+        {
+          hint: 'Try again later; if it keeps happening, raise bridge.skill.actionTimeoutMs.',
+        },
+      );
       ac.abort(err);
       reject(err);
     }, timeoutMs);
@@ -142,21 +162,41 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
         log.warn({ err: (e as Error).message }, 'skill: onInvoke hook failed');
       }
     };
-    const refuse = (status: number, result: SkillResult, code: string, message: string, extra: { hint?: string; headers?: Record<string, string>; body?: Record<string, unknown> } = {}): void => {
-      sendJson(res, status, { ok: false, code, message, ...(extra.hint ? { hint: extra.hint } : {}), ...extra.body }, extra.headers);
+    const refuse = (
+      status: number,
+      result: SkillResult,
+      code: string,
+      message: string,
+      extra: { hint?: string; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
+    ): void => {
+      sendJson(
+        res,
+        status,
+        { ok: false, code, message, ...(extra.hint ? { hint: extra.hint } : {}), ...extra.body },
+        extra.headers,
+      );
       report(result, status, code);
     };
 
     // 1-2. Never open by default; then the caller's key.
     if (ring.size === 0) {
-      return refuse(503, 'not_configured', 'SKILL_AUTH_NOT_CONFIGURED', 'expected at least one API key configured for the skill endpoint, found none', {
-        hint: 'Set bridge.skill.apiKeys in the config file (plain keys or "sha256:<hex>" digests) or CLAW_BYTEROVER_SKILL_API_KEYS=key1,key2, then restart the bridge. Generate a key with `openssl rand -hex 32`.',
-        headers: { 'retry-after': '60' },
-      });
+      return refuse(
+        503,
+        'not_configured',
+        'SKILL_AUTH_NOT_CONFIGURED',
+        'expected at least one API key configured for the skill endpoint, found none',
+        {
+          hint: 'Set bridge.skill.apiKeys in the config file (plain keys or "sha256:<hex>" digests) or CLAW_BYTEROVER_SKILL_API_KEYS=key1,key2, then restart the bridge. Generate a key with `openssl rand -hex 32`.',
+          headers: { 'retry-after': '60' },
+        },
+      );
     }
     const auth = ring.authenticate(headerValue(req.headers.authorization));
     if (!auth.ok) {
-      return refuse(auth.status, 'unauthorized', auth.code, auth.message, { hint: auth.hint, headers: { 'www-authenticate': auth.wwwAuthenticate } });
+      return refuse(auth.status, 'unauthorized', auth.code, auth.message, {
+        hint: auth.hint,
+        headers: { 'www-authenticate': auth.wwwAuthenticate },
+      });
     }
     const caller = auth.caller;
 
@@ -172,10 +212,16 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
     const v = validateInvoke(body, headerValue(req.headers['idempotency-key']));
     if (!v.ok) {
       const paths = v.fields.map((f) => f.path).join(', ');
-      return refuse(400, 'invalid', 'SKILL_INVALID_REQUEST', `expected a valid skill request, found problems with: ${paths}`, {
-        hint: 'Fix the listed fields (see `fields`) and send the request again.',
-        body: { fields: v.fields },
-      });
+      return refuse(
+        400,
+        'invalid',
+        'SKILL_INVALID_REQUEST',
+        `expected a valid skill request, found problems with: ${paths}`,
+        {
+          hint: 'Fix the listed fields (see `fields`) and send the request again.',
+          body: { fields: v.fields },
+        },
+      );
     }
     const request = v.request;
     action = request.action;
@@ -185,29 +231,49 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
     if (key !== undefined) {
       let begun;
       try {
-        begun = await idempotency.begin(key, requestHash(request.action, request.payload), now(), config.idempotencyLockMs);
+        begun = await idempotency.begin(
+          key,
+          requestHash(request.action, request.payload),
+          now(),
+          config.idempotencyLockMs,
+        );
       } catch (e) {
         const r = replyForError(e, request.action);
         if (!r) {
           report('error', 500, 'INTERNAL_ERROR');
           throw e;
         }
-        return refuse(r.status, resultOf(r.status, String(r.body.code)), String(r.body.code), String(r.body.message), { headers: r.headers, body: r.body });
+        return refuse(r.status, resultOf(r.status, String(r.body.code)), String(r.body.code), String(r.body.message), {
+          headers: r.headers,
+          body: r.body,
+        });
       }
       if (begun.state === 'replay') {
         writeSaved(res, begun.response, { [REPLAYED_HEADER]: 'true' });
         return report('replayed', begun.response.status, 'SKILL_REPLAYED');
       }
       if (begun.state === 'mismatch') {
-        return refuse(422, 'idempotency_mismatch', 'SKILL_IDEMPOTENCY_MISMATCH', 'expected the same request as the first one sent with this idempotency key, found a different action or payload', {
-          hint: 'Use a new idempotency key for a different request; repeat a request only with exactly the same action and payload.',
-        });
+        return refuse(
+          422,
+          'idempotency_mismatch',
+          'SKILL_IDEMPOTENCY_MISMATCH',
+          'expected the same request as the first one sent with this idempotency key, found a different action or payload',
+          {
+            hint: 'Use a new idempotency key for a different request; repeat a request only with exactly the same action and payload.',
+          },
+        );
       }
       if (begun.state === 'in_progress') {
-        return refuse(409, 'idempotency_conflict', 'SKILL_IDEMPOTENCY_IN_PROGRESS', 'expected no other request running with this idempotency key, found one still running', {
-          hint: 'Retry after the Retry-After delay: you will get the first request\'s answer once it finished.',
-          headers: { 'retry-after': '1' },
-        });
+        return refuse(
+          409,
+          'idempotency_conflict',
+          'SKILL_IDEMPOTENCY_IN_PROGRESS',
+          'expected no other request running with this idempotency key, found one still running',
+          {
+            hint: "Retry after the Retry-After delay: you will get the first request's answer once it finished.",
+            headers: { 'retry-after': '1' },
+          },
+        );
       }
     }
 
@@ -219,7 +285,10 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
         else await idempotency.complete(key, answer, now());
       } catch (e) {
         // The answer still goes out; the key stays locked until idempotencyLockMs passes, then a retry runs again.
-        log.error({ requestId: ctx.requestId, action, err: (e as Error).message }, 'skill: saving the idempotent answer failed');
+        log.error(
+          { requestId: ctx.requestId, action, err: (e as Error).message },
+          'skill: saving the idempotent answer failed',
+        );
       }
     };
     let answer: SavedResponse;
@@ -243,7 +312,8 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
       answer = saved(r.status, r.body, r.headers);
       release = r.release;
       code = String(r.body.code);
-      if (r.status >= 500) log.warn({ requestId: ctx.requestId, caller, action, code, status: r.status }, 'skill: action failed');
+      if (r.status >= 500)
+        log.warn({ requestId: ctx.requestId, caller, action, code, status: r.status }, 'skill: action failed');
     }
     await settle(answer, release);
     writeSaved(res, answer);

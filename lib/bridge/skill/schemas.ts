@@ -19,7 +19,11 @@ export const IdempotencyKeySchema = z
   .max(255, { error: 'expected an idempotency key of at most 255 characters', abort: true })
   .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'expected printable ASCII without leading or trailing spaces');
 
-const query = z.string().trim().min(1, 'expected a non-empty query').max(4096, 'expected a query of at most 4096 characters');
+const query = z
+  .string()
+  .trim()
+  .min(1, 'expected a non-empty query')
+  .max(4096, 'expected a query of at most 4096 characters');
 const k = z.number().int().min(1).max(1000);
 
 export const PAYLOAD_SCHEMAS = {
@@ -53,7 +57,9 @@ export interface FieldError {
   message: string;
 }
 
-export type InvokeRequest = { [A in SkillAction]: { action: A; payload: SkillPayloads[A]; idempotencyKey: string | undefined } }[SkillAction];
+export type InvokeRequest = {
+  [A in SkillAction]: { action: A; payload: SkillPayloads[A]; idempotencyKey: string | undefined };
+}[SkillAction];
 
 export type Validation = { ok: true; request: InvokeRequest } | { ok: false; fields: FieldError[] };
 
@@ -68,7 +74,11 @@ function fieldsOf(error: z.ZodError, prefix: PropertyKey[], accepted: readonly s
   for (const issue of error.issues) {
     const at = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: formatPath([...at, key]), message: `unexpected field (accepted: ${accepted.join(', ') || 'none'})` });
+      for (const key of issue.keys)
+        out.push({
+          path: formatPath([...at, key]),
+          message: `unexpected field (accepted: ${accepted.join(', ') || 'none'})`,
+        });
     } else {
       out.push({ path: formatPath(at), message: issue.message });
     }
@@ -88,15 +98,23 @@ export function validateInvoke(body: unknown, headerKey: string | undefined): Va
   let idempotencyKey = envelope.success ? envelope.data.idempotencyKey : undefined;
   if (headerKey !== undefined) {
     const h = IdempotencyKeySchema.safeParse(headerKey);
-    if (!h.success) fields.push(...h.error.issues.map((i) => ({ path: 'headers.idempotency-key', message: i.message })));
+    if (!h.success)
+      fields.push(...h.error.issues.map((i) => ({ path: 'headers.idempotency-key', message: i.message })));
     else if (idempotencyKey !== undefined && idempotencyKey !== headerKey) {
-      fields.push({ path: 'idempotencyKey', message: 'expected the same key as the Idempotency-Key header, found a different one (send it in one place, or the same value in both)' });
+      fields.push({
+        path: 'idempotencyKey',
+        message:
+          'expected the same key as the Idempotency-Key header, found a different one (send it in one place, or the same value in both)',
+      });
     } else idempotencyKey = headerKey;
   }
 
   // The payload is checked whenever the action is known, so every fault is reported at once.
   const raw = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  const action = raw && typeof raw.action === 'string' && (SKILL_ACTIONS as readonly string[]).includes(raw.action) ? (raw.action as SkillAction) : undefined;
+  const action =
+    raw && typeof raw.action === 'string' && (SKILL_ACTIONS as readonly string[]).includes(raw.action)
+      ? (raw.action as SkillAction)
+      : undefined;
   let payload: unknown;
   if (action) {
     const schema = PAYLOAD_SCHEMAS[action];

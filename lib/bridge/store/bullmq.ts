@@ -174,7 +174,12 @@ export class BullMqQueue implements JobQueue {
   async claim(max: number): Promise<Lease[]> {
     const token = randomBytes(12).toString('base64url');
     // One moveToActive script per job, sent together (pipelined on the worker's connection).
-    const settled = await Promise.allSettled(Array.from({ length: max }, () => this.worker.getNextJob(token, { block: false }) as Promise<Job<JobData> | undefined>));
+    const settled = await Promise.allSettled(
+      Array.from(
+        { length: max },
+        () => this.worker.getNextJob(token, { block: false }) as Promise<Job<JobData> | undefined>,
+      ),
+    );
     const jobs = settled.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (jobs.length === 0 && failed) throw redisUnavailable(failed.reason, 'claiming jobs');
@@ -183,7 +188,13 @@ export class BullMqQueue implements JobQueue {
       const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
       if (attempt > this.policy.maxAttempts) {
         // Its last allowed delivery lost its lease (the handler's bridge died or hung): dead letter.
-        await job.moveToFailed(new UnrecoverableError('lease expired on the last attempt (handler crashed or hung)'), token, false).catch(() => undefined);
+        await job
+          .moveToFailed(
+            new UnrecoverableError('lease expired on the last attempt (handler crashed or hung)'),
+            token,
+            false,
+          )
+          .catch(() => undefined);
         continue;
       }
       this.leased.set(leaseKey(job.data.id, token), job);

@@ -125,7 +125,10 @@ function unavailable(e: unknown, what: string): ClawError {
   const err = e as { code?: string; message?: string };
   const code = err.code ?? '';
   const message = err.message ?? String(e);
-  if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300'].includes(code) || /terminat|connect/i.test(message)) {
+  if (
+    ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300'].includes(code) ||
+    /terminat|connect/i.test(message)
+  ) {
     return new ClawError('STORE_UNAVAILABLE', `PostgreSQL is unreachable while ${what}: ${message}`, {
       hint: 'check that the server runs and bridge.store.url points at it',
       details: { pgCode: code },
@@ -163,14 +166,25 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = opts.schema ?? 'claw_bridge';
     if (!SCHEMA_NAME.test(schema)) {
-      throw new ClawError('CONFIG_INVALID', `bridge.store.schema must be a lower-case SQL identifier, found ${JSON.stringify(schema)}`, {
-        hint: 'use letters, digits and underscores, starting with a letter',
-      });
+      throw new ClawError(
+        'CONFIG_INVALID',
+        `bridge.store.schema must be a lower-case SQL identifier, found ${JSON.stringify(schema)}`,
+        {
+          hint: 'use letters, digits and underscores, starting with a letter',
+        },
+      );
     }
     const onError = opts.onPoolError ?? ((): void => undefined);
     // int8 columns come back as strings by default; ours are ms timestamps and counts (< 2^53).
-    const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) };
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types: types as pg.CustomTypesConfig });
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format),
+    };
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 10,
+      types: types as pg.CustomTypesConfig,
+    });
     const relaxed = new pg.Pool({
       connectionString: opts.url,
       max: opts.workerPoolSize ?? 4,
@@ -192,7 +206,12 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     return store;
   }
 
-  private async q<T extends pg.QueryResultRow>(text: string, values: unknown[], what: string, pool: pg.Pool = this.pool): Promise<pg.QueryResult<T>> {
+  private async q<T extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    what: string,
+    pool: pg.Pool = this.pool,
+  ): Promise<pg.QueryResult<T>> {
     try {
       return await pool.query<T>(text, values);
     } catch (e) {
@@ -267,7 +286,14 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       'claiming jobs',
       this.relaxed,
     );
-    return r.rows.map((x) => ({ id: x.id, type: x.type, payload: x.payload, receivedAt: Number(x.received_at), attempt: x.attempts, token }));
+    return r.rows.map((x) => ({
+      id: x.id,
+      type: x.type,
+      payload: x.payload,
+      receivedAt: Number(x.received_at),
+      attempt: x.attempts,
+      token,
+    }));
   }
 
   async extend(lease: Lease): Promise<boolean> {
@@ -317,7 +343,14 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
 
   async stats(): Promise<QueueStats> {
     const s = this.schema;
-    const r = await this.q<{ depth: string; in_flight: string; retrying: string; dead: string; oldest: string | null; now: string }>(
+    const r = await this.q<{
+      depth: string;
+      in_flight: string;
+      retrying: string;
+      dead: string;
+      oldest: string | null;
+      now: string;
+    }>(
       `SELECT count(*) FILTER (WHERE phase < 3) AS depth,
               count(*) FILTER (WHERE phase = 1 AND visible_at > ${s}.now_ms()) AS in_flight,
               count(*) FILTER (WHERE phase = 2 AND visible_at > ${s}.now_ms()) AS retrying,
@@ -397,7 +430,12 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       });
     },
     markEnqueued: async (ids: readonly string[]): Promise<void> => {
-      await this.q(`UPDATE ${this.schema}.dedupe SET enqueued = true WHERE id = ANY($1::text[])`, [[...new Set(ids)].sort()], 'marking webhook ids enqueued', this.relaxed);
+      await this.q(
+        `UPDATE ${this.schema}.dedupe SET enqueued = true WHERE id = ANY($1::text[])`,
+        [[...new Set(ids)].sort()],
+        'marking webhook ids enqueued',
+        this.relaxed,
+      );
     },
   };
 
@@ -413,7 +451,12 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
             [key, requestHash, now, lockMs],
           );
           if (ins.rowCount === 1) return { state: 'acquired' };
-          const r = await c.query<{ request_hash: string; completed: boolean; response: string | null; locked: boolean }>(
+          const r = await c.query<{
+            request_hash: string;
+            completed: boolean;
+            response: string | null;
+            locked: boolean;
+          }>(
             `SELECT request_hash, completed, response, locked_until > ${s}.now_ms() AS locked FROM ${s}.idempotency WHERE key = $1 FOR UPDATE`,
             [key],
           );
@@ -431,10 +474,18 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     },
     complete: async (key: string, response: SavedResponse, _now: number): Promise<void> => {
       const s = this.schema;
-      await this.q(`UPDATE ${s}.idempotency SET completed = true, response = $2, locked_until = ${s}.now_ms() WHERE key = $1`, [key, JSON.stringify(response)], 'saving an idempotent response');
+      await this.q(
+        `UPDATE ${s}.idempotency SET completed = true, response = $2, locked_until = ${s}.now_ms() WHERE key = $1`,
+        [key, JSON.stringify(response)],
+        'saving an idempotent response',
+      );
     },
     release: async (key: string): Promise<void> => {
-      await this.q(`DELETE FROM ${this.schema}.idempotency WHERE key = $1 AND completed = false`, [key], 'releasing an idempotency key');
+      await this.q(
+        `DELETE FROM ${this.schema}.idempotency WHERE key = $1 AND completed = false`,
+        [key],
+        'releasing an idempotency key',
+      );
     },
   };
 
@@ -447,7 +498,15 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       );
     },
     due: async (now: number, limit = 100, topic?: string): Promise<OutboxEntry[]> => {
-      const r = await this.q<{ id: string; topic: string; payload: string; created_at: number; attempts: number; next_attempt_at: number; last_error: string | null }>(
+      const r = await this.q<{
+        id: string;
+        topic: string;
+        payload: string;
+        created_at: number;
+        attempts: number;
+        next_attempt_at: number;
+        last_error: string | null;
+      }>(
         `SELECT * FROM ${this.schema}.outbox WHERE next_attempt_at <= $1 AND ($3::text IS NULL OR topic = $3) ORDER BY next_attempt_at, created_at LIMIT $2`,
         [now, limit, topic ?? null],
         'reading the outbox',
@@ -463,7 +522,11 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       }));
     },
     retryLater: async (id: string, error: string, next: number): Promise<void> => {
-      await this.q(`UPDATE ${this.schema}.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`, [id, error, next], 'updating the outbox');
+      await this.q(
+        `UPDATE ${this.schema}.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`,
+        [id, error, next],
+        'updating the outbox',
+      );
     },
     remove: async (id: string): Promise<void> => {
       await this.q(`DELETE FROM ${this.schema}.outbox WHERE id = $1`, [id], 'removing from the outbox');
@@ -472,11 +535,20 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
 
   readonly kv: KvStore = {
     get: async (key: string): Promise<KvEntry | undefined> => {
-      const r = await this.q<{ value: Buffer; version: number; updated_at: number }>(`SELECT value, version, updated_at FROM ${this.schema}.kv WHERE key = $1`, [key], 'reading a stored value');
+      const r = await this.q<{ value: Buffer; version: number; updated_at: number }>(
+        `SELECT value, version, updated_at FROM ${this.schema}.kv WHERE key = $1`,
+        [key],
+        'reading a stored value',
+      );
       const row = r.rows[0];
       return row ? { value: row.value, version: row.version, updatedAt: Number(row.updated_at) } : undefined;
     },
-    set: async (key: string, value: Buffer, now: number, expectVersion?: number): Promise<{ ok: boolean; version: number }> => {
+    set: async (
+      key: string,
+      value: Buffer,
+      now: number,
+      expectVersion?: number,
+    ): Promise<{ ok: boolean; version: number }> => {
       const s = this.schema;
       let r: pg.QueryResult<{ version: number }>;
       if (expectVersion === undefined) {
@@ -487,7 +559,11 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
           'writing a stored value',
         );
       } else if (expectVersion === 0) {
-        r = await this.q(`INSERT INTO ${s}.kv (key, value, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (key) DO NOTHING RETURNING version`, [key, value, now], 'writing a stored value');
+        r = await this.q(
+          `INSERT INTO ${s}.kv (key, value, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (key) DO NOTHING RETURNING version`,
+          [key, value, now],
+          'writing a stored value',
+        );
       } else {
         r = await this.q(
           `UPDATE ${s}.kv SET value = $2, version = version + 1, updated_at = $3 WHERE key = $1 AND version = $4 RETURNING version`,
@@ -519,7 +595,11 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
       return r.rowCount === 1;
     },
     release: async (name: string, owner: string): Promise<void> => {
-      await this.q(`DELETE FROM ${this.schema}.locks WHERE name = $1 AND owner = $2`, [name, owner], 'releasing a lock');
+      await this.q(
+        `DELETE FROM ${this.schema}.locks WHERE name = $1 AND owner = $2`,
+        [name, owner],
+        'releasing a lock',
+      );
     },
   };
 
@@ -528,7 +608,12 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     let dedupe = 0;
     let idempotency = 0;
     for (;;) {
-      const r = await this.q(`DELETE FROM ${s}.dedupe WHERE id IN (SELECT id FROM ${s}.dedupe WHERE first_seen < $1 LIMIT ${PRUNE_CHUNK})`, [opts.dedupeBefore], 'pruning dedupe records', this.relaxed);
+      const r = await this.q(
+        `DELETE FROM ${s}.dedupe WHERE id IN (SELECT id FROM ${s}.dedupe WHERE first_seen < $1 LIMIT ${PRUNE_CHUNK})`,
+        [opts.dedupeBefore],
+        'pruning dedupe records',
+        this.relaxed,
+      );
       dedupe += r.rowCount ?? 0;
       if ((r.rowCount ?? 0) < PRUNE_CHUNK) break;
     }

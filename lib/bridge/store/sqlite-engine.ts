@@ -148,7 +148,9 @@ export class SqliteEngine {
     this.db.exec(SCHEMA);
     const db = this.db;
     this.s = {
-      dedupeInsert: db.prepare('INSERT INTO dedupe (id, first_seen, enqueued) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      dedupeInsert: db.prepare(
+        'INSERT INTO dedupe (id, first_seen, enqueued) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
       dedupeGet: db.prepare('SELECT enqueued FROM dedupe WHERE id = ?'),
       dedupeMark: db.prepare('UPDATE dedupe SET enqueued = 1 WHERE id = ?'),
       jobInsert: db.prepare(
@@ -181,16 +183,28 @@ export class SqliteEngine {
       deadList: db.prepare(
         `SELECT id, type, payload, received_at, attempts, last_error, dead_at FROM jobs WHERE phase = ${DEAD} ORDER BY dead_at, seq LIMIT ?`,
       ),
-      redrive: db.prepare(`UPDATE jobs SET phase = ${READY}, attempts = 0, visible_at = ?, dead_at = NULL WHERE id = ? AND phase = ${DEAD}`),
+      redrive: db.prepare(
+        `UPDATE jobs SET phase = ${READY}, attempts = 0, visible_at = ?, dead_at = NULL WHERE id = ? AND phase = ${DEAD}`,
+      ),
       idemGet: db.prepare('SELECT request_hash, completed, response, locked_until FROM idempotency WHERE key = ?'),
-      idemInsert: db.prepare('INSERT INTO idempotency (key, request_hash, completed, created_at, locked_until) VALUES (?, ?, 0, ?, ?)'),
+      idemInsert: db.prepare(
+        'INSERT INTO idempotency (key, request_hash, completed, created_at, locked_until) VALUES (?, ?, 0, ?, ?)',
+      ),
       idemRelock: db.prepare('UPDATE idempotency SET locked_until = ? WHERE key = ? AND completed = 0'),
       idemComplete: db.prepare('UPDATE idempotency SET completed = 1, response = ?, locked_until = ? WHERE key = ?'),
       idemRelease: db.prepare('DELETE FROM idempotency WHERE key = ? AND completed = 0'),
-      outboxAdd: db.prepare('INSERT INTO outbox (id, topic, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'),
-      outboxDue: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?'),
-      outboxDueTopic: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? AND topic = ? ORDER BY next_attempt_at, created_at LIMIT ?'),
-      outboxRetry: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?'),
+      outboxAdd: db.prepare(
+        'INSERT INTO outbox (id, topic, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
+      outboxDue: db.prepare(
+        'SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?',
+      ),
+      outboxDueTopic: db.prepare(
+        'SELECT * FROM outbox WHERE next_attempt_at <= ? AND topic = ? ORDER BY next_attempt_at, created_at LIMIT ?',
+      ),
+      outboxRetry: db.prepare(
+        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?',
+      ),
       outboxRemove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       kvGet: db.prepare('SELECT value, version, updated_at FROM kv WHERE key = ?'),
       kvPut: db.prepare(
@@ -203,7 +217,9 @@ export class SqliteEngine {
          WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`,
       ),
       lockRelease: db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?'),
-      pruneDedupe: db.prepare(`DELETE FROM dedupe WHERE id IN (SELECT id FROM dedupe WHERE first_seen < ? LIMIT ${PRUNE_CHUNK})`),
+      pruneDedupe: db.prepare(
+        `DELETE FROM dedupe WHERE id IN (SELECT id FROM dedupe WHERE first_seen < ? LIMIT ${PRUNE_CHUNK})`,
+      ),
       pruneIdem: db.prepare(
         `DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_at < ? AND (completed = 1 OR locked_until <= ?) LIMIT ${PRUNE_CHUNK})`,
       ),
@@ -233,7 +249,14 @@ export class SqliteEngine {
       this.s.deadExpired.run(now, now, this.policy.maxAttempts);
       return this.s.claim.all(token, now + this.policy.leaseMs, now, max) as JobRow[];
     });
-    return rows.map((r) => ({ id: r.id, type: r.type, payload: r.payload, receivedAt: r.received_at, attempt: r.attempts, token }));
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      payload: r.payload,
+      receivedAt: r.received_at,
+      attempt: r.attempts,
+      token,
+    }));
   }
 
   extend(id: string, token: string, now: number): boolean {
@@ -258,7 +281,13 @@ export class SqliteEngine {
   }
 
   stats(now: number): QueueStats {
-    const r = this.s.stats.get(now, now) as { depth: number | null; in_flight: number | null; retrying: number | null; dead: number | null; oldest: number | null };
+    const r = this.s.stats.get(now, now) as {
+      depth: number | null;
+      in_flight: number | null;
+      retrying: number | null;
+      dead: number | null;
+      oldest: number | null;
+    };
     return {
       depth: r.depth ?? 0,
       inFlight: r.in_flight ?? 0,
@@ -307,13 +336,15 @@ export class SqliteEngine {
 
   idemBegin(key: string, requestHash: string, now: number, lockMs: number): IdempotencyBegin {
     return this.tx((): IdempotencyBegin => {
-      const row = this.s.idemGet.get(key) as { request_hash: string; completed: number; response: string | null; locked_until: number } | undefined;
+      const row = this.s.idemGet.get(key) as
+        { request_hash: string; completed: number; response: string | null; locked_until: number } | undefined;
       if (!row) {
         this.s.idemInsert.run(key, requestHash, now, now + lockMs);
         return { state: 'acquired' };
       }
       if (row.request_hash !== requestHash) return { state: 'mismatch' };
-      if (row.completed === 1) return { state: 'replay', response: JSON.parse(row.response ?? 'null') as SavedResponse };
+      if (row.completed === 1)
+        return { state: 'replay', response: JSON.parse(row.response ?? 'null') as SavedResponse };
       if (row.locked_until > now) return { state: 'in_progress' };
       this.s.idemRelock.run(now + lockMs, key);
       return { state: 'acquired' };
@@ -335,7 +366,9 @@ export class SqliteEngine {
   }
 
   outboxDue(now: number, limit: number, topic?: string): OutboxEntry[] {
-    const rows = (topic === undefined ? this.s.outboxDue.all(now, limit) : this.s.outboxDueTopic.all(now, topic, limit)) as Array<{
+    const rows = (
+      topic === undefined ? this.s.outboxDue.all(now, limit) : this.s.outboxDueTopic.all(now, topic, limit)
+    ) as Array<{
       id: string;
       topic: string;
       payload: string;

@@ -102,7 +102,14 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   private pendingFlushes = 0;
   private closed = false;
 
-  private constructor(engine: SqliteEngine, checkpointer: Worker, path: string, policy: QueuePolicy, full: boolean, now: () => number) {
+  private constructor(
+    engine: SqliteEngine,
+    checkpointer: Worker,
+    path: string,
+    policy: QueuePolicy,
+    full: boolean,
+    now: () => number,
+  ) {
     this.engine = engine;
     this.checkpointer = checkpointer;
     this.path = path;
@@ -156,7 +163,10 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
 
   /** Runs an engine call; durable calls resolve after a WAL flush that started after their commit. */
   private async call<T>(method: string, ...args: unknown[]): Promise<T> {
-    if (this.closed) throw new ClawError('STORE_CLOSED', `the SQLite store ${this.path} is closed`, { hint: 'this is a bug: a call came after shutdown' });
+    if (this.closed)
+      throw new ClawError('STORE_CLOSED', `the SQLite store ${this.path} is closed`, {
+        hint: 'this is a bug: a call came after shutdown',
+      });
     let result: T;
     try {
       result = (this.engine as unknown as Record<string, (...a: unknown[]) => T>)[method]!.apply(this.engine, args);
@@ -169,7 +179,10 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
       try {
         await this.flushWal();
       } catch (e) {
-        throw storeError({ code: 'SQLITE_IOERR_FSYNC', message: `flushing the WAL failed: ${(e as Error).message}` }, this.path);
+        throw storeError(
+          { code: 'SQLITE_IOERR_FSYNC', message: `flushing the WAL failed: ${(e as Error).message}` },
+          this.path,
+        );
       } finally {
         this.pendingFlushes--;
       }
@@ -226,18 +239,22 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
 
   // StateStore
   readonly dedupe: DedupeStore = {
-    reserve: (entries: ReadonlyArray<{ id: string; seenAt: number }>): Promise<DedupeStatus[]> => this.call('reserve', entries),
+    reserve: (entries: ReadonlyArray<{ id: string; seenAt: number }>): Promise<DedupeStatus[]> =>
+      this.call('reserve', entries),
     markEnqueued: (ids: readonly string[]): Promise<void> => this.call('markEnqueued', ids),
   };
   readonly idempotency: IdempotencyStore = {
     begin: (key: string, requestHash: string, now: number, lockMs: number): Promise<IdempotencyBegin> =>
       this.call('idemBegin', key, requestHash, now, lockMs),
-    complete: (key: string, response: SavedResponse, now: number): Promise<void> => this.call('idemComplete', key, response, now),
+    complete: (key: string, response: SavedResponse, now: number): Promise<void> =>
+      this.call('idemComplete', key, response, now),
     release: (key: string): Promise<void> => this.call('idemRelease', key),
   };
   readonly outbox: OutboxStore = {
-    add: (e: { id: string; topic: string; payload: string }, now: number): Promise<void> => this.call('outboxAdd', e.id, e.topic, e.payload, now),
-    due: (now: number, limit = 100, topic?: string): Promise<OutboxEntry[]> => this.call('outboxDue', now, limit, topic),
+    add: (e: { id: string; topic: string; payload: string }, now: number): Promise<void> =>
+      this.call('outboxAdd', e.id, e.topic, e.payload, now),
+    due: (now: number, limit = 100, topic?: string): Promise<OutboxEntry[]> =>
+      this.call('outboxDue', now, limit, topic),
     retryLater: (id: string, error: string, next: number): Promise<void> => this.call('outboxRetry', id, error, next),
     remove: (id: string): Promise<void> => this.call('outboxRemove', id),
   };
@@ -248,21 +265,26 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     delete: (key: string): Promise<void> => this.call('kvDelete', key),
   };
   readonly locks: LockStore = {
-    acquire: (name: string, owner: string, ttlMs: number, now: number): Promise<boolean> => this.call('lockAcquire', name, owner, ttlMs, now),
+    acquire: (name: string, owner: string, ttlMs: number, now: number): Promise<boolean> =>
+      this.call('lockAcquire', name, owner, ttlMs, now),
     release: (name: string, owner: string): Promise<void> => this.call('lockRelease', name, owner),
   };
   /** Prunes in chunks, yielding to the event loop between them (a day of records can be many rows). */
   async prune(opts: PruneOptions): Promise<{ dedupe: number; idempotency: number }> {
     const total = { dedupe: 0, idempotency: 0 };
     for (;;) {
-      const r = await this.call<{ dedupe: number; idempotency: number }>('pruneChunk', opts.dedupeBefore, opts.idempotencyBefore, this.now());
+      const r = await this.call<{ dedupe: number; idempotency: number }>(
+        'pruneChunk',
+        opts.dedupeBefore,
+        opts.idempotencyBefore,
+        this.now(),
+      );
       total.dedupe += r.dedupe;
       total.idempotency += r.idempotency;
       if (r.dedupe < PRUNE_CHUNK && r.idempotency < PRUNE_CHUNK) return total;
       await new Promise((res) => setImmediate(res));
     }
   }
-
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -283,7 +305,11 @@ function storeError(e: { code: string; message: string }, path: string): ClawErr
     });
   }
   if (e.code === 'SQLITE_FULL' || e.code === 'SQLITE_IOERR' || e.code.startsWith('SQLITE_IOERR')) {
-    return new ClawError('STORE_IO_FAILED', `writing the bridge database ${path} failed: ${e.message} (${e.code})`, { hint: 'check free disk space and the disk itself' });
+    return new ClawError('STORE_IO_FAILED', `writing the bridge database ${path} failed: ${e.message} (${e.code})`, {
+      hint: 'check free disk space and the disk itself',
+    });
   }
-  return new ClawError('STORE_FAILED', `bridge database ${path}: ${e.message} (${e.code})`, { hint: 'see the bridge log; if it persists, move the database aside and restart' });
+  return new ClawError('STORE_FAILED', `bridge database ${path}: ${e.message} (${e.code})`, {
+    hint: 'see the bridge log; if it persists, move the database aside and restart',
+  });
 }

@@ -66,7 +66,12 @@ export interface QueuePolicy {
   retryCapMs: number;
 }
 
-export const DEFAULT_QUEUE_POLICY: QueuePolicy = { maxAttempts: 8, leaseMs: 30_000, retryBaseMs: 1_000, retryCapMs: 300_000 };
+export const DEFAULT_QUEUE_POLICY: QueuePolicy = {
+  maxAttempts: 8,
+  leaseMs: 30_000,
+  retryBaseMs: 1_000,
+  retryCapMs: 300_000,
+};
 
 export interface JobQueue {
   /** `sqlite`, `postgres` or `redis`. */

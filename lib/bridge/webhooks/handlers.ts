@@ -63,7 +63,13 @@ export class HandlerRegistry {
   dispatcher(log: Logger): (lease: Lease, signal: AbortSignal) => Promise<void> {
     return async (lease, signal) => {
       const payload = JSON.parse(lease.payload) as Record<string, unknown>;
-      const event: WebhookEvent = { id: lease.id, type: lease.type, payload, receivedAt: lease.receivedAt, attempt: lease.attempt };
+      const event: WebhookEvent = {
+        id: lease.id,
+        type: lease.type,
+        payload,
+        receivedAt: lease.receivedAt,
+        attempt: lease.attempt,
+      };
       await this.resolve(lease.type)(event, { signal, log });
     };
   }

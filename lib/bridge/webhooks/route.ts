@@ -60,7 +60,8 @@ const MAX_TYPE_LENGTH = 200;
 
 /** The event type of a payload: `type` (Standard Webhooks), else `event`, else `unknown`. */
 export function eventType(payload: Record<string, unknown>): string {
-  const t = typeof payload.type === 'string' ? payload.type : typeof payload.event === 'string' ? payload.event : 'unknown';
+  const t =
+    typeof payload.type === 'string' ? payload.type : typeof payload.event === 'string' ? payload.event : 'unknown';
   return t.length > 0 && t.length <= MAX_TYPE_LENGTH ? t : 'unknown';
 }
 
@@ -86,7 +87,10 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
       throw e; // the server answers (413 closes the connection)
     }
 
-    const v = verifyWebhook(req.headers, body, opts.keys, { nowSeconds: Math.floor(now() / 1000), toleranceSeconds: opts.toleranceSeconds });
+    const v = verifyWebhook(req.headers, body, opts.keys, {
+      nowSeconds: Math.floor(now() / 1000),
+      toleranceSeconds: opts.toleranceSeconds,
+    });
     if (!v.ok) return refuse(v.status, v.code, v.message, v.hint);
 
     const text = body.toString('utf8');
@@ -94,10 +98,22 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
     try {
       payload = JSON.parse(text);
     } catch (e) {
-      return refuse(400, 'WEBHOOK_BODY_INVALID_JSON', `expected a JSON body, found invalid JSON (${(e as Error).message})`, 'the signature was valid: the sender signs and sends a malformed body', v.scheme);
+      return refuse(
+        400,
+        'WEBHOOK_BODY_INVALID_JSON',
+        `expected a JSON body, found invalid JSON (${(e as Error).message})`,
+        'the signature was valid: the sender signs and sends a malformed body',
+        v.scheme,
+      );
     }
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-      return refuse(400, 'WEBHOOK_PAYLOAD_INVALID', `expected a JSON object, found ${Array.isArray(payload) ? 'an array' : payload === null ? 'null' : typeof payload}`, undefined, v.scheme);
+      return refuse(
+        400,
+        'WEBHOOK_PAYLOAD_INVALID',
+        `expected a JSON object, found ${Array.isArray(payload) ? 'an array' : payload === null ? 'null' : typeof payload}`,
+        undefined,
+        v.scheme,
+      );
     }
     const type = eventType(payload as Record<string, unknown>);
     const publicId = v.webhookId ?? v.eventId;
@@ -109,14 +125,22 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
       ctx.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'webhook: enqueue failed');
       answer(
         { status: 503, code: 'WEBHOOK_QUEUE_UNAVAILABLE', scheme: v.scheme, type },
-        { ok: false, code: 'WEBHOOK_QUEUE_UNAVAILABLE', message: 'the event could not be stored durably; nothing was accepted', hint: 'retry later' },
+        {
+          ok: false,
+          code: 'WEBHOOK_QUEUE_UNAVAILABLE',
+          message: 'the event could not be stored durably; nothing was accepted',
+          hint: 'retry later',
+        },
         { 'retry-after': '5' },
       );
       return;
     }
     if (outcome === 'duplicate') {
       ctx.log.info({ requestId: ctx.requestId, id: publicId, type }, 'webhook: duplicate');
-      answer({ status: 200, code: 'WEBHOOK_DUPLICATE', scheme: v.scheme, type }, { ok: true, id: publicId, code: 'WEBHOOK_DUPLICATE', message: 'already received' });
+      answer(
+        { status: 200, code: 'WEBHOOK_DUPLICATE', scheme: v.scheme, type },
+        { ok: true, id: publicId, code: 'WEBHOOK_DUPLICATE', message: 'already received' },
+      );
       return;
     }
     answer({ status: 200, code: 'WEBHOOK_ACCEPTED', scheme: v.scheme, type }, { ok: true, id: publicId });

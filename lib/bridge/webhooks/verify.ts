@@ -56,8 +56,14 @@ export function standardKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
 }
 
-export function keysFrom(cfg: { standardSecrets: readonly string[]; byteroverSecrets: readonly string[] }): VerifierKeys {
-  return { standard: cfg.standardSecrets.map(standardKey), byterover: cfg.byteroverSecrets.map((s) => Buffer.from(s, 'utf8')) };
+export function keysFrom(cfg: {
+  standardSecrets: readonly string[];
+  byteroverSecrets: readonly string[];
+}): VerifierKeys {
+  return {
+    standard: cfg.standardSecrets.map(standardKey),
+    byterover: cfg.byteroverSecrets.map((s) => Buffer.from(s, 'utf8')),
+  };
 }
 
 function header(h: IncomingHttpHeaders, name: string): string | undefined {
@@ -66,7 +72,13 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
   return v === undefined ? undefined : v.trim();
 }
 
-const reject = (status: 400 | 401, code: string, message: string, hint?: string): Rejected => ({ ok: false, status, code, message, ...(hint ? { hint } : {}) });
+const reject = (status: 400 | 401, code: string, message: string, hint?: string): Rejected => ({
+  ok: false,
+  status,
+  code,
+  message,
+  ...(hint ? { hint } : {}),
+});
 
 /** True when `candidate` equals one of `expected` (constant time per comparison, lengths checked first). */
 function matchesAny(candidate: Buffer, expected: readonly Buffer[]): boolean {
@@ -86,7 +98,12 @@ export function byteroverSignature(key: Buffer, body: Buffer): Buffer {
   return createHmac('sha256', key).update(body).digest();
 }
 
-export function verifyWebhook(headers: IncomingHttpHeaders, body: Buffer, keys: VerifierKeys, opts: { nowSeconds: number; toleranceSeconds: number }): VerifyResult {
+export function verifyWebhook(
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  keys: VerifierKeys,
+  opts: { nowSeconds: number; toleranceSeconds: number },
+): VerifyResult {
   const sig = header(headers, 'webhook-signature');
   const id = header(headers, 'webhook-id');
   const ts = header(headers, 'webhook-timestamp');
@@ -96,7 +113,12 @@ export function verifyWebhook(headers: IncomingHttpHeaders, body: Buffer, keys: 
     return verifyStandard(sig, id, ts, body, keys.standard, opts);
   }
   if (brv !== undefined) return verifyByteRover(brv, body, keys.byterover);
-  return reject(401, 'WEBHOOK_SIGNATURE_MISSING', 'expected a signed webhook (webhook-signature or x-byterover-signature header), found no signature header', 'sign the request with one of the configured secrets');
+  return reject(
+    401,
+    'WEBHOOK_SIGNATURE_MISSING',
+    'expected a signed webhook (webhook-signature or x-byterover-signature header), found no signature header',
+    'sign the request with one of the configured secrets',
+  );
 }
 
 function verifyStandard(
@@ -108,22 +130,46 @@ function verifyStandard(
   opts: { nowSeconds: number; toleranceSeconds: number },
 ): VerifyResult {
   if (sig === undefined || sig === '') {
-    return reject(401, 'WEBHOOK_SIGNATURE_MISSING', 'expected a webhook-signature header with the webhook-id and webhook-timestamp headers, found none');
+    return reject(
+      401,
+      'WEBHOOK_SIGNATURE_MISSING',
+      'expected a webhook-signature header with the webhook-id and webhook-timestamp headers, found none',
+    );
   }
-  const missing = [id === undefined || id === '' ? 'webhook-id' : '', ts === undefined || ts === '' ? 'webhook-timestamp' : ''].filter(Boolean);
+  const missing = [
+    id === undefined || id === '' ? 'webhook-id' : '',
+    ts === undefined || ts === '' ? 'webhook-timestamp' : '',
+  ].filter(Boolean);
   if (missing.length > 0) {
-    return reject(400, 'WEBHOOK_HEADER_MISSING', `expected the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature, found no ${missing.join(' and no ')}`);
+    return reject(
+      400,
+      'WEBHOOK_HEADER_MISSING',
+      `expected the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature, found no ${missing.join(' and no ')}`,
+    );
   }
   const wid = id as string;
   const wts = ts as string;
   if (wid.length > MAX_ID_LENGTH || !PRINTABLE.test(wid)) {
-    return reject(400, 'WEBHOOK_ID_INVALID', `expected webhook-id to be 1–${MAX_ID_LENGTH} printable ASCII characters, found ${wid.length} characters`);
+    return reject(
+      400,
+      'WEBHOOK_ID_INVALID',
+      `expected webhook-id to be 1–${MAX_ID_LENGTH} printable ASCII characters, found ${wid.length} characters`,
+    );
   }
   if (!/^\d{1,12}$/.test(wts)) {
-    return reject(400, 'WEBHOOK_TIMESTAMP_INVALID', 'expected webhook-timestamp to be whole seconds since the Unix epoch, found something else');
+    return reject(
+      400,
+      'WEBHOOK_TIMESTAMP_INVALID',
+      'expected webhook-timestamp to be whole seconds since the Unix epoch, found something else',
+    );
   }
   if (keys.length === 0) {
-    return reject(401, 'WEBHOOK_SCHEME_DISABLED', 'Standard Webhooks signatures are not accepted here: no standard secret is configured', 'set bridge.webhooks.standardSecrets (whsec_…) to the secret the sender uses');
+    return reject(
+      401,
+      'WEBHOOK_SCHEME_DISABLED',
+      'Standard Webhooks signatures are not accepted here: no standard secret is configured',
+      'set bridge.webhooks.standardSecrets (whsec_…) to the secret the sender uses',
+    );
   }
   const candidates: Buffer[] = [];
   for (const part of sig.split(' ')) {
@@ -135,29 +181,60 @@ function verifyStandard(
   let matched = false;
   for (const c of candidates) if (c.length === SIGNATURE_BYTES && matchesAny(c, expected)) matched = true;
   if (!matched) {
-    const why = candidates.length === 0 ? 'no v1 signature in webhook-signature' : `none of ${candidates.length} v1 signature(s) matches a configured secret`;
-    return reject(401, 'WEBHOOK_SIGNATURE_MISMATCH', `expected a v1 HMAC-SHA256 signature of "{webhook-id}.{webhook-timestamp}.{body}" by a configured secret, found ${why}`, 'check the sender uses the current secret and signs the exact bytes it sends');
+    const why =
+      candidates.length === 0
+        ? 'no v1 signature in webhook-signature'
+        : `none of ${candidates.length} v1 signature(s) matches a configured secret`;
+    return reject(
+      401,
+      'WEBHOOK_SIGNATURE_MISMATCH',
+      `expected a v1 HMAC-SHA256 signature of "{webhook-id}.{webhook-timestamp}.{body}" by a configured secret, found ${why}`,
+      'check the sender uses the current secret and signs the exact bytes it sends',
+    );
   }
   const t = Number(wts);
   if (t < opts.nowSeconds - opts.toleranceSeconds) {
-    return reject(401, 'WEBHOOK_TIMESTAMP_EXPIRED', `expected webhook-timestamp within ${opts.toleranceSeconds} s of the bridge clock, found ${opts.nowSeconds - t} s in the past`, 'a replay, or the sender clock is behind: check NTP on both sides');
+    return reject(
+      401,
+      'WEBHOOK_TIMESTAMP_EXPIRED',
+      `expected webhook-timestamp within ${opts.toleranceSeconds} s of the bridge clock, found ${opts.nowSeconds - t} s in the past`,
+      'a replay, or the sender clock is behind: check NTP on both sides',
+    );
   }
   if (t > opts.nowSeconds + opts.toleranceSeconds) {
-    return reject(401, 'WEBHOOK_TIMESTAMP_IN_FUTURE', `expected webhook-timestamp within ${opts.toleranceSeconds} s of the bridge clock, found ${t - opts.nowSeconds} s in the future`, 'the sender clock is ahead (or the bridge clock is behind): check NTP on both sides');
+    return reject(
+      401,
+      'WEBHOOK_TIMESTAMP_IN_FUTURE',
+      `expected webhook-timestamp within ${opts.toleranceSeconds} s of the bridge clock, found ${t - opts.nowSeconds} s in the future`,
+      'the sender clock is ahead (or the bridge clock is behind): check NTP on both sides',
+    );
   }
   return { ok: true, scheme: 'standard', eventId: `wh:${wid}`, webhookId: wid, timestamp: t };
 }
 
 function verifyByteRover(sig: string, body: Buffer, keys: readonly Buffer[]): VerifyResult {
   if (keys.length === 0) {
-    return reject(401, 'WEBHOOK_SCHEME_DISABLED', 'x-byterover-signature is not accepted here: no ByteRover webhook secret is configured', 'set bridge.webhooks.byteroverSecrets to the secret the sender uses');
+    return reject(
+      401,
+      'WEBHOOK_SCHEME_DISABLED',
+      'x-byterover-signature is not accepted here: no ByteRover webhook secret is configured',
+      'set bridge.webhooks.byteroverSecrets to the secret the sender uses',
+    );
   }
   const hex = sig.startsWith('sha256=') ? sig.slice(7) : sig;
   const candidate = /^[0-9a-fA-F]*$/.test(hex) && hex.length % 2 === 0 ? Buffer.from(hex, 'hex') : Buffer.alloc(0);
   const expected = keys.map((k) => byteroverSignature(k, body));
   if (candidate.length !== SIGNATURE_BYTES || !matchesAny(candidate, expected)) {
-    const why = candidate.length !== SIGNATURE_BYTES ? `a value of ${candidate.length} bytes (expected ${SIGNATURE_BYTES})` : 'a signature no configured secret produces';
-    return reject(401, 'WEBHOOK_SIGNATURE_MISMATCH', `expected x-byterover-signature to be the hex HMAC-SHA256 of the raw body by a configured secret, found ${why}`, 'check the sender uses the current secret and signs the exact bytes it sends');
+    const why =
+      candidate.length !== SIGNATURE_BYTES
+        ? `a value of ${candidate.length} bytes (expected ${SIGNATURE_BYTES})`
+        : 'a signature no configured secret produces';
+    return reject(
+      401,
+      'WEBHOOK_SIGNATURE_MISMATCH',
+      `expected x-byterover-signature to be the hex HMAC-SHA256 of the raw body by a configured secret, found ${why}`,
+      'check the sender uses the current secret and signs the exact bytes it sends',
+    );
   }
   return { ok: true, scheme: 'byterover', eventId: `sha256:${createHash('sha256').update(body).digest('hex')}` };
 }

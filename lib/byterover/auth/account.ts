@@ -22,7 +22,10 @@ export async function currentVersion(store: TokenStore, profile: string): Promis
 }
 
 /** The stored credential without its secrets, or undefined when the profile has none. */
-export async function credentialStatus(o: { store: TokenStore; profile?: string }): Promise<CredentialSummary | undefined> {
+export async function credentialStatus(o: {
+  store: TokenStore;
+  profile?: string;
+}): Promise<CredentialSummary | undefined> {
   const profile = checkProfile(o.profile);
   const cred = await o.store.load(profile);
   return cred ? describeCredential(cred, profile) : undefined;

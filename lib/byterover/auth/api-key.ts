@@ -15,7 +15,11 @@ import type { TokenStore } from './types.js';
 export type ApiKeyValidator = (apiKey: string) => Promise<UserInfo>;
 
 const userMeBody = z.object({
-  data: z.object({ id: z.union([z.string(), z.number()]).transform(String), email: z.string().optional(), name: z.string().optional() }),
+  data: z.object({
+    id: z.union([z.string(), z.number()]).transform(String),
+    email: z.string().optional(),
+    name: z.string().optional(),
+  }),
 });
 
 /**
@@ -63,12 +67,20 @@ export interface ApiKeyLoginOptions {
 export async function loginWithApiKey(o: ApiKeyLoginOptions): Promise<CredentialSummary> {
   const profile = checkProfile(o.profile);
   const apiKey = o.apiKey.trim();
-  if (apiKey === '') throw configInvalid('Expected a ByteRover API key, found an empty value.', 'pass the key from the web app: `claw-byterover login --api-key <key>`');
+  if (apiKey === '')
+    throw configInvalid(
+      'Expected a ByteRover API key, found an empty value.',
+      'pass the key from the web app: `claw-byterover login --api-key <key>`',
+    );
   registerSecret(apiKey);
   const user = await o.validate(apiKey);
   const clock = o.clock ?? Date.now;
   const saved = await o.store.withLock(async () => {
-    const cred = nextVersion(await currentVersion(o.store, profile), { kind: 'api-key', sessionKey: apiKey, user }, clock);
+    const cred = nextVersion(
+      await currentVersion(o.store, profile),
+      { kind: 'api-key', sessionKey: apiKey, user },
+      clock,
+    );
     await o.store.save(cred, profile);
     return cred;
   }, profile);

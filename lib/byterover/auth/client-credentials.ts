@@ -17,7 +17,9 @@ import type { TokenStore } from './types.js';
 /** Client authentication (RFC 6749 §2.3.1): HTTP Basic by default, or the secret in the form body. */
 export function clientAuthFor(s: ClientCredentialsSettings): oidc.ClientAuth {
   registerSecret(s.clientSecret);
-  return s.authMethod === 'client_secret_post' ? oidc.ClientSecretPost(s.clientSecret) : oidc.ClientSecretBasic(s.clientSecret);
+  return s.authMethod === 'client_secret_post'
+    ? oidc.ClientSecretPost(s.clientSecret)
+    : oidc.ClientSecretBasic(s.clientSecret);
 }
 
 export function clientCredentialsServer(
@@ -49,10 +51,21 @@ export interface ClientCredentialsLoginOptions {
 export async function loginWithClientCredentials(o: ClientCredentialsLoginOptions): Promise<CredentialSummary> {
   const profile = checkProfile(o.profile);
   const clock = o.clock ?? Date.now;
-  const config = await clientCredentialsServer(o.settings, o.http, { logger: o.logger, skipDiscovery: o.skipDiscovery });
-  const tokens = await requestClientCredentialsToken(config, { scope: o.settings.scope, resource: o.settings.resource });
+  const config = await clientCredentialsServer(o.settings, o.http, {
+    logger: o.logger,
+    skipDiscovery: o.skipDiscovery,
+  });
+  const tokens = await requestClientCredentialsToken(config, {
+    scope: o.settings.scope,
+    resource: o.settings.resource,
+  });
   const saved = await o.store.withLock(async () => {
-    const cred = credentialFromTokenResponse(tokens, { kind: 'client-credentials', issuer: config.serverMetadata().issuer, clientId: o.settings.clientId }, undefined, clock);
+    const cred = credentialFromTokenResponse(
+      tokens,
+      { kind: 'client-credentials', issuer: config.serverMetadata().issuer, clientId: o.settings.clientId },
+      undefined,
+      clock,
+    );
     cred.version = (await currentVersion(o.store, profile)) + 1;
     await o.store.save(cred, profile);
     return cred;

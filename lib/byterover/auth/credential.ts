@@ -59,7 +59,8 @@ export function sessionKeyFrom(tokens: TokenResponseFields, prev?: StoredCredent
  * else unknown (the credential is then refreshed only after a 401).
  */
 export function expiryFrom(tokens: TokenResponseFields, issuedAt: number): number | undefined {
-  if (typeof tokens.expires_in === 'number' && Number.isFinite(tokens.expires_in)) return issuedAt + Math.floor(tokens.expires_in);
+  if (typeof tokens.expires_in === 'number' && Number.isFinite(tokens.expires_in))
+    return issuedAt + Math.floor(tokens.expires_in);
   try {
     const exp = decodeJwt(tokens.access_token).exp;
     return typeof exp === 'number' ? exp : undefined;
@@ -108,7 +109,11 @@ export function credentialFromTokenResponse(
 }
 
 /** A credential that replaces one at `prevVersion` (bumps `version`, stamps `updatedAt`). */
-export function nextVersion(prevVersion: number, fields: Omit<StoredCredential, 'version' | 'updatedAt'>, clock: () => number): StoredCredential {
+export function nextVersion(
+  prevVersion: number,
+  fields: Omit<StoredCredential, 'version' | 'updatedAt'>,
+  clock: () => number,
+): StoredCredential {
   return { ...fields, version: prevVersion + 1, updatedAt: new Date(clock()).toISOString() };
 }
 
@@ -116,7 +121,11 @@ export function nextVersion(prevVersion: number, fields: Omit<StoredCredential, 
  * Whether the access token must be refreshed now: at `expiresAt − skew`, the skew capped at half the
  * token's lifetime so a token that lives less than 2·skew is not refreshed on every use.
  */
-export function needsRefresh(cred: StoredCredential, nowS: number, skewSeconds = DEFAULT_REFRESH_SKEW_SECONDS): boolean {
+export function needsRefresh(
+  cred: StoredCredential,
+  nowS: number,
+  skewSeconds = DEFAULT_REFRESH_SKEW_SECONDS,
+): boolean {
   if (cred.kind === 'api-key' || cred.expiresAt === undefined) return false;
   const lifetime = cred.issuedAt !== undefined ? cred.expiresAt - cred.issuedAt : Infinity;
   const skew = Math.max(0, Math.min(skewSeconds, lifetime / 2));

@@ -56,7 +56,10 @@ export function loginTimeout(timeoutMs: number): ClawError {
   return new ClawError(
     AuthErrorCode.LOGIN_TIMEOUT,
     `Expected the browser to return to the login callback within ${Math.round(timeoutMs / 1000)} s, it did not.`,
-    { hint: 'run `claw-byterover login` again and open the printed URL; or use `claw-byterover login --api-key <key>`', details: { timeoutMs } },
+    {
+      hint: 'run `claw-byterover login` again and open the printed URL; or use `claw-byterover login --api-key <key>`',
+      details: { timeoutMs },
+    },
   );
 }
 
@@ -64,14 +67,21 @@ export function loginDenied(error: string, description: string | undefined): Cla
   return new ClawError(
     AuthErrorCode.LOGIN_DENIED,
     `The authorization server answered the login with error "${error}"${description ? ` (${description})` : ''} instead of a code.`,
-    { hint: 'approve the request in the browser, or check the account has access; then run `claw-byterover login` again', details: { error } },
+    {
+      hint: 'approve the request in the browser, or check the account has access; then run `claw-byterover login` again',
+      details: { error },
+    },
   );
 }
 
 export function loginCancelled(): ClawError {
-  return new ClawError(AuthErrorCode.LOGIN_CANCELLED, 'The login was cancelled before the browser returned to the callback.', {
-    hint: 'run `claw-byterover login` again when ready',
-  });
+  return new ClawError(
+    AuthErrorCode.LOGIN_CANCELLED,
+    'The login was cancelled before the browser returned to the callback.',
+    {
+      hint: 'run `claw-byterover login` again when ready',
+    },
+  );
 }
 
 export function callbackListenFailed(host: string, cause: unknown): ClawError {
@@ -118,7 +128,10 @@ export function apiKeyInvalid(status: number): ClawError {
   return new ClawError(
     AuthErrorCode.API_KEY_INVALID,
     `Expected IAM GET /api/v1/user/me to accept the API key, it answered HTTP ${status}.`,
-    { hint: 'create a new key in the ByteRover web app (Settings → API keys) and run `claw-byterover login --api-key <key>`', details: { status } },
+    {
+      hint: 'create a new key in the ByteRover web app (Settings → API keys) and run `claw-byterover login --api-key <key>`',
+      details: { status },
+    },
   );
 }
 

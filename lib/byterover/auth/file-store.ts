@@ -109,7 +109,11 @@ export function createFileTokenStore(opts: FileTokenStoreOptions = {}): FileToke
       cachedKey = key;
       plain = attempt(key);
     }
-    if (!plain) throw storeCorrupt(path, 'data that fails AES-256-GCM authentication (tampered, truncated or encrypted with another key)');
+    if (!plain)
+      throw storeCorrupt(
+        path,
+        'data that fails AES-256-GCM authentication (tampered, truncated or encrypted with another key)',
+      );
     let json: unknown;
     try {
       json = JSON.parse(plain.toString('utf8'));
@@ -165,7 +169,10 @@ export function createFileTokenStore(opts: FileTokenStoreOptions = {}): FileToke
     async profiles() {
       try {
         const names = await readdir(profilesDir);
-        return names.filter((n) => n.endsWith('.cred')).map((n) => n.slice(0, -'.cred'.length)).sort();
+        return names
+          .filter((n) => n.endsWith('.cred'))
+          .map((n) => n.slice(0, -'.cred'.length))
+          .sort();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw e;
@@ -274,7 +281,10 @@ export async function readKeyFile(path: string, o: KeyFileOptions): Promise<Buff
  * temp file (0600, fsynced) is link(2)ed into place, which fails with EEXIST when another process
  * won; the file in place is then read, so every process ends with the same key.
  */
-export async function readOrCreateKeyFile(path: string, o: KeyFileOptions & { ensureDir(): Promise<void> }): Promise<Buffer> {
+export async function readOrCreateKeyFile(
+  path: string,
+  o: KeyFileOptions & { ensureDir(): Promise<void> },
+): Promise<Buffer> {
   const existing = await readKeyFile(path, o);
   if (existing) return existing;
   await o.ensureDir();

@@ -64,7 +64,10 @@ export async function exchangeAuthorizationCode(
 }
 
 /** RFC 6749 §6: refresh an access token. Throws InvalidGrantError when the refresh token is rejected. */
-export async function refreshAccessToken(config: oidc.Configuration, refreshToken: string): Promise<TokenResponseFields> {
+export async function refreshAccessToken(
+  config: oidc.Configuration,
+  refreshToken: string,
+): Promise<TokenResponseFields> {
   try {
     return fields(await oidc.refreshTokenGrant(config, refreshToken));
   } catch (e) {
@@ -84,7 +87,11 @@ export async function requestClientCredentialsToken(
     return fields(await oidc.clientCredentialsGrant(config, p));
   } catch (e) {
     const mapped = mapGrantError(e, 'client_credentials');
-    if (mapped instanceof InvalidGrantError) throw tokenRequestFailed({ grant: 'client_credentials', error: 'invalid_grant', description: mapped.description }, e);
+    if (mapped instanceof InvalidGrantError)
+      throw tokenRequestFailed(
+        { grant: 'client_credentials', error: 'invalid_grant', description: mapped.description },
+        e,
+      );
     throw mapped;
   }
 }

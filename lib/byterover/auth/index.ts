@@ -24,7 +24,12 @@ export {
 } from './oauth-login.js';
 export { loginWithClientCredentials, type ClientCredentialsLoginOptions } from './client-credentials.js';
 export type { ClientCredentialsSettings } from './refresh.js';
-export { createSessionProvider, type SessionProviderOptions, type ManagedSessionProvider, type AuthRefreshEvent } from './session.js';
+export {
+  createSessionProvider,
+  type SessionProviderOptions,
+  type ManagedSessionProvider,
+  type AuthRefreshEvent,
+} from './session.js';
 export { logout, credentialStatus } from './account.js';
 export {
   describeCredential,

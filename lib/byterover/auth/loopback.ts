@@ -68,12 +68,16 @@ export async function startLoopbackReceiver(o: LoopbackOptions = {}): Promise<Lo
       return;
     }
     if (done || !settle) {
-      res.writeHead(409, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE('Login already handled', 'You can close this window.'));
+      res
+        .writeHead(409, { 'content-type': 'text/html; charset=utf-8' })
+        .end(PAGE('Login already handled', 'You can close this window.'));
       return;
     }
     const waiter = settle;
     const html = (status: number, title: string, text: string): void => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(PAGE(title, text));
+      res
+        .writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(PAGE(title, text));
     };
     const state = url.searchParams.get('state');
     if (state !== waiter.state) {

@@ -9,7 +9,13 @@ import type { Logger } from '../../log/index.js';
 import { registerSecret, safeUrl } from '../../log/redact.js';
 import { openBrowser as openSystemBrowser } from './browser.js';
 import { currentVersion } from './account.js';
-import { credentialFromTokenResponse, describeCredential, sessionKeyFrom, type CredentialSummary, type UserInfo } from './credential.js';
+import {
+  credentialFromTokenResponse,
+  describeCredential,
+  sessionKeyFrom,
+  type CredentialSummary,
+  type UserInfo,
+} from './credential.js';
 import { exchangeAuthorizationCode } from './grants.js';
 import { discoverAuthorizationServer } from './issuer.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS, startLoopbackReceiver } from './loopback.js';
@@ -64,7 +70,15 @@ export function issuerForIam(iamBaseUrl: string): string {
 /** RFC 6749 §4.1.1 + RFC 7636 §4.3: the authorization request URL. */
 export function buildAuthorizationRequest(
   config: oidc.Configuration,
-  p: { redirectUri: string; scopes: readonly string[]; offlineAccess: boolean; codeChallenge: string; state: string; resource?: string | undefined; extra?: Record<string, string> | undefined },
+  p: {
+    redirectUri: string;
+    scopes: readonly string[];
+    offlineAccess: boolean;
+    codeChallenge: string;
+    state: string;
+    resource?: string | undefined;
+    extra?: Record<string, string> | undefined;
+  },
 ): URL {
   const scopes = [...p.scopes];
   if (p.offlineAccess && !scopes.includes('offline_access')) scopes.push('offline_access');
@@ -111,24 +125,46 @@ export async function loginWithOAuth(o: OAuthLoginOptions): Promise<CredentialSu
       resource: o.resource,
       extra: o.extraParams,
     });
-    const callback = receiver.waitForCallback(state, { timeoutMs: o.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, signal: o.signal });
+    const callback = receiver.waitForCallback(state, {
+      timeoutMs: o.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
+      signal: o.signal,
+    });
     callback.catch(() => undefined); // handled below; avoid an unhandled rejection while the browser opens
-    const opener = o.openBrowser === false ? undefined : typeof o.openBrowser === 'function' ? o.openBrowser : (u: string) => openSystemBrowser(u);
+    const opener =
+      o.openBrowser === false
+        ? undefined
+        : typeof o.openBrowser === 'function'
+          ? o.openBrowser
+          : (u: string) => openSystemBrowser(u);
     const browserOpened = opener ? await opener(url.href).catch(() => false) : false;
     o.onAuthorizationUrl?.(url.href, { redirectUri: receiver.redirectUri, browserOpened });
-    o.logger?.info({ authorizationEndpoint: safeUrl(url), redirectUri: receiver.redirectUri, browserOpened }, 'waiting for the login callback');
+    o.logger?.info(
+      { authorizationEndpoint: safeUrl(url), redirectUri: receiver.redirectUri, browserOpened },
+      'waiting for the login callback',
+    );
     const callbackUrl = await callback;
-    const tokens = await exchangeAuthorizationCode(config, callbackUrl, { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await exchangeAuthorizationCode(config, callbackUrl, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     let user: UserInfo | undefined;
     if (o.lookupUser) {
       user = await o.lookupUser(sessionKeyFrom(tokens)).catch((e: unknown) => {
-        o.logger?.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not look up the signed-in user; storing the login without it');
+        o.logger?.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'could not look up the signed-in user; storing the login without it',
+        );
         return undefined;
       });
     }
     const saved = await o.store.withLock(async () => {
       const version = await currentVersion(o.store, profile);
-      const cred = credentialFromTokenResponse(tokens, { kind: 'oauth', issuer: config.serverMetadata().issuer, clientId }, undefined, clock);
+      const cred = credentialFromTokenResponse(
+        tokens,
+        { kind: 'oauth', issuer: config.serverMetadata().issuer, clientId },
+        undefined,
+        clock,
+      );
       cred.version = version + 1;
       if (user) cred.user = user;
       await o.store.save(cred, profile);

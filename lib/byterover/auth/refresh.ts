@@ -80,7 +80,12 @@ export function renewUnderLock(ctx: RenewContext, req: RenewRequest): Promise<St
 }
 
 /** Steps 4-6 for an OAuth credential; runs inside the lock. */
-export async function refreshOAuthToken(ctx: RenewContext, current: StoredCredential, req: RenewRequest, attempt = 0): Promise<StoredCredential> {
+export async function refreshOAuthToken(
+  ctx: RenewContext,
+  current: StoredCredential,
+  req: RenewRequest,
+  attempt = 0,
+): Promise<StoredCredential> {
   if (!current.refreshToken) {
     throw reauthRequired(ctx.profile, 'it has no refresh token (log in with offline access to get one)');
   }
@@ -95,7 +100,10 @@ export async function refreshOAuthToken(ctx: RenewContext, current: StoredCreden
     if (!(e instanceof InvalidGrantError)) throw e;
     const reread = await ctx.store.load(ctx.profile);
     if (reread && reread.refreshToken !== current.refreshToken) {
-      ctx.logger?.info({ profile: ctx.profile }, 'refresh token was rejected but the store holds another credential; using it');
+      ctx.logger?.info(
+        { profile: ctx.profile },
+        'refresh token was rejected but the store holds another credential; using it',
+      );
       if (!isStale(reread, req, nowSeconds(ctx.clock), ctx.skewSeconds)) return reread;
       if (attempt === 0) return refreshOAuthToken(ctx, reread, req, 1);
     }
@@ -107,7 +115,10 @@ export async function refreshOAuthToken(ctx: RenewContext, current: StoredCreden
 }
 
 /** Step 4-5 for a service: a new client_credentials token, persisted; runs inside the lock. */
-export async function obtainClientCredentialsToken(ctx: RenewContext, prev: StoredCredential | undefined): Promise<StoredCredential> {
+export async function obtainClientCredentialsToken(
+  ctx: RenewContext,
+  prev: StoredCredential | undefined,
+): Promise<StoredCredential> {
   const s = ctx.clientCredentials;
   if (!s) {
     throw configInvalid(
@@ -117,7 +128,12 @@ export async function obtainClientCredentialsToken(ctx: RenewContext, prev: Stor
   }
   const config = await ctx.clientCredentialsConfig(s);
   const tokens = await requestClientCredentialsToken(config, { scope: s.scope, resource: s.resource });
-  const next = credentialFromTokenResponse(tokens, { kind: 'client-credentials', issuer: config.serverMetadata().issuer, clientId: s.clientId }, prev, ctx.clock);
+  const next = credentialFromTokenResponse(
+    tokens,
+    { kind: 'client-credentials', issuer: config.serverMetadata().issuer, clientId: s.clientId },
+    prev,
+    ctx.clock,
+  );
   await ctx.store.save(next, ctx.profile);
   return next;
 }

@@ -10,7 +10,13 @@ import type { HttpClient } from '../../http/types.js';
 import type { Logger } from '../../log/index.js';
 import { registerSecret } from '../../log/redact.js';
 import { clientCredentialsServer } from './client-credentials.js';
-import { DEFAULT_REFRESH_SKEW_SECONDS, describeCredential, needsRefresh, nowSeconds, type CredentialSummary } from './credential.js';
+import {
+  DEFAULT_REFRESH_SKEW_SECONDS,
+  describeCredential,
+  needsRefresh,
+  nowSeconds,
+  type CredentialSummary,
+} from './credential.js';
 import { AuthErrorCode, notLoggedIn } from './errors.js';
 import { discoverAuthorizationServer } from './issuer.js';
 import { checkProfile } from './paths.js';
@@ -66,7 +72,9 @@ export interface ManagedSessionProvider extends SessionProvider {
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   const aborted = (): ClawError =>
-    new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', { hint: 'retry the command' });
+    new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', {
+      hint: 'retry the command',
+    });
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(aborted());
@@ -147,13 +155,22 @@ export function createSessionProvider(o: SessionProviderOptions): ManagedSession
           (c) => {
             if (o.onRefresh) {
               const prevKey = rejectedKey ?? before?.sessionKey;
-              report({ kind: c.kind, result: c.sessionKey === prevKey ? 'unchanged' : 'renewed', reason, durationMs: performance.now() - startedAt });
+              report({
+                kind: c.kind,
+                result: c.sessionKey === prevKey ? 'unchanged' : 'renewed',
+                reason,
+                durationMs: performance.now() - startedAt,
+              });
             }
             return (cached = c);
           },
           (e: unknown) => {
             if (o.onRefresh) {
-              const result = isClawError(e, AuthErrorCode.REAUTH_REQUIRED) ? 'reauth_required' : isClawError(e, AuthErrorCode.NOT_LOGGED_IN) ? 'not_logged_in' : 'failed';
+              const result = isClawError(e, AuthErrorCode.REAUTH_REQUIRED)
+                ? 'reauth_required'
+                : isClawError(e, AuthErrorCode.NOT_LOGGED_IN)
+                  ? 'not_logged_in'
+                  : 'failed';
               report({ kind: before?.kind ?? 'unknown', result, reason, durationMs: performance.now() - startedAt });
             }
             throw e;
@@ -213,7 +230,10 @@ export function createSessionProvider(o: SessionProviderOptions): ManagedSession
         return c.sessionKey !== rejectedKey;
       } catch (e) {
         if (isClawError(e, AuthErrorCode.REAUTH_REQUIRED) || isClawError(e, AuthErrorCode.NOT_LOGGED_IN)) {
-          o.logger?.warn({ profile, code: (e as ClawError).code }, 'session rejected and cannot be renewed; a new login is needed');
+          o.logger?.warn(
+            { profile, code: (e as ClawError).code },
+            'session rejected and cannot be renewed; a new login is needed',
+          );
           return false;
         }
         throw e;

@@ -29,10 +29,14 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
-    throw new ClawError('CLI_INVALID_ARGUMENT', `Expected ${flag} to be a whole number of milliseconds, found ${JSON.stringify(value)}.`, {
-      hint: `Example: ${flag} 60000`,
-      exitCode: ExitCode.USAGE,
-    });
+    throw new ClawError(
+      'CLI_INVALID_ARGUMENT',
+      `Expected ${flag} to be a whole number of milliseconds, found ${JSON.stringify(value)}.`,
+      {
+        hint: `Example: ${flag} 60000`,
+        exitCode: ExitCode.USAGE,
+      },
+    );
   }
   return n;
 }
@@ -53,7 +57,14 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   const telemetry = createTelemetry({ config: config.telemetry, env: ctx.io.env, logger });
   ctx.onCleanup(() => telemetry.shutdown());
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
-  const memory = await LocalMemory.open({ projectRoot, treeRoot, stateDir, logger, watch: !opts.once, onRecall: telemetry.recordRecall });
+  const memory = await LocalMemory.open({
+    projectRoot,
+    treeRoot,
+    stateDir,
+    logger,
+    watch: !opts.once,
+    onRecall: telemetry.recordRecall,
+  });
   ctx.onCleanup(() => memory.close());
 
   const link = new AgentLink({
@@ -67,7 +78,12 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
     logger,
     onHandshake: telemetry.recordHandshake,
     ...(opts.debugHandshake
-      ? { onHandshakeFrame: (dir, frame, phase) => ctx.out.note(`handshake ${dir === 'sent' ? '→' : '←'} [${phase}] ${JSON.stringify(redactFrame(frame, 12))}`) }
+      ? {
+          onHandshakeFrame: (dir, frame, phase) =>
+            ctx.out.note(
+              `handshake ${dir === 'sent' ? '→' : '←'} [${phase}] ${JSON.stringify(redactFrame(frame, 12))}`,
+            ),
+        }
       : {}),
   });
   ctx.onCleanup(() => link.stop());
@@ -80,7 +96,9 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   });
   link.on('pairing', (e) => ctx.out.note(`waiting for pairing approval: ${e.hint ?? e.message}`));
   link.on('reconnecting', (r) => {
-    ctx.out.note(`reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.error ? `: ${r.error.code} ${r.error.message}` : r.close ? `: connection closed (code ${r.close.code}${r.close.reason ? ` ${r.close.reason}` : ''})` : ''}`);
+    ctx.out.note(
+      `reconnecting in ${r.delayMs} ms (attempt ${r.attempt})${r.error ? `: ${r.error.code} ${r.error.message}` : r.close ? `: connection closed (code ${r.close.code}${r.close.reason ? ` ${r.close.reason}` : ''})` : ''}`,
+    );
   });
   link.on('connected', (info) => {
     if (info.connection > 1) {
@@ -123,7 +141,9 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
 }
 
 export const agentCommands: CommandModule = (program, rt) => {
-  const agent = program.command('agent').description('the claw-agent link: join an OpenClaw gateway as a node serving ByteRover memory');
+  const agent = program
+    .command('agent')
+    .description('the claw-agent link: join an OpenClaw gateway as a node serving ByteRover memory');
   agent
     .command('connect')
     .description('connect to an OpenClaw gateway as a node and serve byterover.search/recall/curate until Ctrl-C')
@@ -133,7 +153,10 @@ export const agentCommands: CommandModule = (program, rt) => {
     .option('--display-name <name>', 'name shown in `openclaw nodes list` (default claw-byterover@<hostname>)')
     .option('--once', 'handshake, report and disconnect (connectivity check)', false)
     .option('--wait-for-approval', 'keep retrying while the device waits for pairing approval', false)
-    .option('--connect-timeout <ms>', 'give up on the first connection after this long (default 60000; 0 = one attempt)')
+    .option(
+      '--connect-timeout <ms>',
+      'give up on the first connection after this long (default 60000; 0 = one attempt)',
+    )
     .option('--debug-handshake', 'print each handshake frame on stderr (gateway token and signature redacted)', false)
     .action(rt.action(connect, [{ option: 'dir', path: 'contextTree', flag: '--dir' }]));
 };

@@ -56,7 +56,9 @@ async function apiKeyFrom(ctx: CommandContext, flag: string | true): Promise<{ k
   if (typeof flag === 'string' && flag !== '-') {
     registerSecret(flag);
     if (!ctx.out.json) {
-      ctx.out.note('note: a key given on the command line can be seen in the process list and shell history; prefer BYTEROVER_API_KEY or stdin next time.');
+      ctx.out.note(
+        'note: a key given on the command line can be seen in the process list and shell history; prefer BYTEROVER_API_KEY or stdin next time.',
+      );
     }
     return { key: flag, from: 'flag --api-key' };
   }
@@ -77,7 +79,11 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
   const { config, profile } = await ctx.config();
   const s = await services(ctx);
   const logger = await ctx.logger();
-  const validate = iamUserMeValidator({ http: s.http, iamBaseUrl: config.byterover.iamBaseUrl, timeoutMs: config.byterover.timeouts.iam });
+  const validate = iamUserMeValidator({
+    http: s.http,
+    iamBaseUrl: config.byterover.iamBaseUrl,
+    timeoutMs: config.byterover.timeouts.iam,
+  });
 
   let summary: CredentialSummary;
   let via: string;
@@ -88,9 +94,13 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
   } else if (opts.clientCredentials) {
     const settings = clientCredentialsSettings(config);
     if (!settings) {
-      throw new ClawError('CONFIG_CLIENT_CREDENTIALS_MISSING', 'Expected clientCredentials.clientId and clientSecret in the configuration, found none.', {
-        hint: 'Set CLAW_BYTEROVER_CLIENT_ID and CLAW_BYTEROVER_CLIENT_SECRET (and CLAW_BYTEROVER_OAUTH_ISSUER if the issuer is not ByteRover IAM).',
-      });
+      throw new ClawError(
+        'CONFIG_CLIENT_CREDENTIALS_MISSING',
+        'Expected clientCredentials.clientId and clientSecret in the configuration, found none.',
+        {
+          hint: 'Set CLAW_BYTEROVER_CLIENT_ID and CLAW_BYTEROVER_CLIENT_SECRET (and CLAW_BYTEROVER_OAUTH_ISSUER if the issuer is not ByteRover IAM).',
+        },
+      );
     }
     summary = await loginWithClientCredentials({ settings, store: s.store, profile, http: s.http, logger });
     via = 'client-credentials';
@@ -123,7 +133,10 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
   const path = s.store.credentialPath(profile);
   return {
     data: { profile, via, user: summary.user ?? null, credential: credentialData(summary), path },
-    human: [`Logged in as ${userLine(summary.user)} with ${KIND_LABEL[summary.kind]} (profile "${profile}").`, `Credential saved, encrypted, to ${path}.`],
+    human: [
+      `Logged in as ${userLine(summary.user)} with ${KIND_LABEL[summary.kind]} (profile "${profile}").`,
+      `Credential saved, encrypted, to ${path}.`,
+    ],
   };
 }
 
@@ -132,8 +145,13 @@ async function logout(ctx: CommandContext): Promise<CommandResult> {
   const s = await services(ctx);
   const path = s.store.credentialPath(profile);
   const had = await deleteCredential({ store: s.store, profile });
-  const human = [had ? `Logged out (profile "${profile}"): removed ${path}.` : `Not logged in (profile "${profile}"): nothing to remove.`];
-  if (config.apiKey) human.push(`note: an API key is still configured (${sources.apiKey}); commands keep using it until you remove it.`);
+  const human = [
+    had
+      ? `Logged out (profile "${profile}"): removed ${path}.`
+      : `Not logged in (profile "${profile}"): nothing to remove.`,
+  ];
+  if (config.apiKey)
+    human.push(`note: an API key is still configured (${sources.apiKey}); commands keep using it until you remove it.`);
   return { data: { profile, removed: had, path, apiKeyStillConfigured: Boolean(config.apiKey) }, human };
 }
 
@@ -142,7 +160,9 @@ async function whoami(ctx: CommandContext): Promise<CommandResult> {
   const s = await services(ctx);
   const user = await s.client.me({ signal: ctx.signal });
   const cred = await s.describeCredential();
-  const credential = cred ? { source: s.credentialSource, ...credentialData(cred) } : { source: s.credentialSource, kind: 'api-key' };
+  const credential = cred
+    ? { source: s.credentialSource, ...credentialData(cred) }
+    : { source: s.credentialSource, kind: 'api-key' };
   const how =
     cred === undefined
       ? `API key from ${s.credentialSource}`
@@ -157,8 +177,14 @@ export const authCommands: CommandModule = (program, rt) => {
   program
     .command('login')
     .description('log in to ByteRover: OAuth in the browser (default) or an API key')
-    .option('--api-key [key]', 'log in with an API key: the value, "-" for stdin, or no value for BYTEROVER_API_KEY / BRV_API_KEY / a hidden prompt')
-    .option('--client-credentials', 'log in as a service with the configured client id and secret (OAuth client credentials grant)')
+    .option(
+      '--api-key [key]',
+      'log in with an API key: the value, "-" for stdin, or no value for BYTEROVER_API_KEY / BRV_API_KEY / a hidden prompt',
+    )
+    .option(
+      '--client-credentials',
+      'log in as a service with the configured client id and secret (OAuth client credentials grant)',
+    )
     .option('--no-browser', 'OAuth: only print the login URL, do not try to open a browser')
     .addHelpText(
       'after',
@@ -174,5 +200,8 @@ export const authCommands: CommandModule = (program, rt) => {
 
   program.command('logout').description("delete this profile's stored credential").action(rt.action(logout));
 
-  program.command('whoami').description('show the signed-in user and the credential in use (checks it with ByteRover)').action(rt.action(whoami));
+  program
+    .command('whoami')
+    .description('show the signed-in user and the credential in use (checks it with ByteRover)')
+    .action(rt.action(whoami));
 };

@@ -28,7 +28,9 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
       `profile: ${loaded.profile}`,
       `file:    ${loaded.file.path}${loaded.file.exists ? '' : ' (not found; defaults apply)'}`,
       '',
-      ...Object.entries(flat).map(([k, v]) => `${k.padEnd(width)}  ${String(v).padEnd(32)}  ${loaded.sources[k] ?? ''}`),
+      ...Object.entries(flat).map(
+        ([k, v]) => `${k.padEnd(width)}  ${String(v).padEnd(32)}  ${loaded.sources[k] ?? ''}`,
+      ),
     ],
   };
 }

@@ -19,7 +19,16 @@ import { createHttpClient, type HttpClient } from '../../http/index.js';
 import { ClawError } from '../../errors.js';
 import { redactString, registerSecret, safeUrl } from '../../log/redact.js';
 import { packageVersion } from '../../version.js';
-import { progressReporter, recordingHttp, renderReport, runDoctor, type ByteRoverCheckOptions, type ClawApiCheckOptions, type MemoryCheckOptions, type Unavailable } from '../../doctor/index.js';
+import {
+  progressReporter,
+  recordingHttp,
+  renderReport,
+  runDoctor,
+  type ByteRoverCheckOptions,
+  type ClawApiCheckOptions,
+  type MemoryCheckOptions,
+  type Unavailable,
+} from '../../doctor/index.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
@@ -40,17 +49,24 @@ interface DoctorFlags extends Record<string, unknown> {
  * configuration has it, with the CLAW_API_* variables on top (as the bridge reads them).
  */
 function clawApiSettings(composed: unknown, env: NodeJS.ProcessEnv): { config?: ClawApiConfig; error?: unknown } {
-  const input: Record<string, unknown> = composed && typeof composed === 'object' ? { ...(composed as Record<string, unknown>) } : {};
+  const input: Record<string, unknown> =
+    composed && typeof composed === 'object' ? { ...(composed as Record<string, unknown>) } : {};
   for (const v of CLAW_API_ENV) {
     const raw = env[v.name];
     if (raw === undefined || raw === '') continue;
-    input[v.path] = v.path === 'scopes' ? raw.split(/[\s,]+/).filter(Boolean) : v.path === 'heartbeatSeconds' ? Number(raw) : raw;
+    input[v.path] =
+      v.path === 'scopes' ? raw.split(/[\s,]+/).filter(Boolean) : v.path === 'heartbeatSeconds' ? Number(raw) : raw;
   }
   const parsed = ClawApiConfigSchema.safeParse(input);
   return parsed.success ? { config: parsed.data } : { error: parsed.error };
 }
 
-function clawApiPart(composed: unknown, env: NodeJS.ProcessEnv, url: string | undefined, http: HttpClient): ClawApiCheckOptions {
+function clawApiPart(
+  composed: unknown,
+  env: NodeJS.ProcessEnv,
+  url: string | undefined,
+  http: HttpClient,
+): ClawApiCheckOptions {
   const { config } = clawApiSettings({ ...(composed as object), ...(url ? { url } : {}) }, env);
   const target = url ?? config?.url;
   if (!target) return { http };
@@ -60,7 +76,12 @@ function clawApiPart(composed: unknown, env: NodeJS.ProcessEnv, url: string | un
   try {
     const source = tokenSourceFromConfig(config, http);
     token = () => source.token();
-    tokenSource = config.token !== undefined ? (env.CLAW_API_TOKEN ? 'env CLAW_API_TOKEN' : 'bridge.clawApi.token') : `client credentials (${config.clientId ?? '?'} at ${config.issuer ?? '?'})`;
+    tokenSource =
+      config.token !== undefined
+        ? env.CLAW_API_TOKEN
+          ? 'env CLAW_API_TOKEN'
+          : 'bridge.clawApi.token'
+        : `client credentials (${config.clientId ?? '?'} at ${config.issuer ?? '?'})`;
   } catch {
     token = undefined;
   }
@@ -79,7 +100,12 @@ async function byteRoverPart(ctx: CommandContext): Promise<ByteRoverCheckOptions
     const { config, profile } = await ctx.config();
     const s = await services(ctx);
     const http = recordingHttp(s.http);
-    const client = createByteRoverClient({ http, session: s.session, config: config.byterover, logger: await ctx.logger() });
+    const client = createByteRoverClient({
+      http,
+      session: s.session,
+      config: config.byterover,
+      logger: await ctx.logger(),
+    });
     return {
       profile,
       credentialSource: s.credentialSource,
@@ -104,7 +130,12 @@ async function memoryPart(ctx: CommandContext): Promise<MemoryCheckOptions | Una
 }
 
 /** The URL options and the schemes each accepts, with an example for the hint. */
-const URL_FLAGS: ReadonlyArray<{ key: 'agent' | 'clawApi' | 'collector' | 'bridge'; flag: string; schemes: string[]; example: string }> = [
+const URL_FLAGS: ReadonlyArray<{
+  key: 'agent' | 'clawApi' | 'collector' | 'bridge';
+  flag: string;
+  schemes: string[];
+  example: string;
+}> = [
   { key: 'agent', flag: '--agent', schemes: ['ws:', 'wss:'], example: 'ws://127.0.0.1:18789' },
   { key: 'clawApi', flag: '--claw-api', schemes: ['http:', 'https:'], example: 'https://claw-api.example' },
   { key: 'collector', flag: '--collector', schemes: ['http:', 'https:'], example: 'http://127.0.0.1:4318' },
@@ -159,26 +190,57 @@ async function doctor(ctx: CommandContext, flags: DoctorFlags): Promise<CommandR
     version: packageVersion(),
     env,
     native: { env, ...(flags.plugin ? { plugin: flags.plugin } : {}) },
-    agent: { env, http, ...(flags.agent ? { url: flags.agent } : {}), ...(gatewayToken ? { token: gatewayToken } : {}), ...(dataDir ? { dataDir } : {}) },
-    clawApi: { ...clawApiPart(composedClawApi, env, flags.clawApi, http), ...(probeLogger ? { logger: probeLogger } : {}) },
-    telemetry: { env, ...(flags.collector ? { collector: flags.collector } : {}), ...(flags.bridge ? { bridgeUrl: flags.bridge } : {}) },
+    agent: {
+      env,
+      http,
+      ...(flags.agent ? { url: flags.agent } : {}),
+      ...(gatewayToken ? { token: gatewayToken } : {}),
+      ...(dataDir ? { dataDir } : {}),
+    },
+    clawApi: {
+      ...clawApiPart(composedClawApi, env, flags.clawApi, http),
+      ...(probeLogger ? { logger: probeLogger } : {}),
+    },
+    telemetry: {
+      env,
+      ...(flags.collector ? { collector: flags.collector } : {}),
+      ...(flags.bridge ? { bridgeUrl: flags.bridge } : {}),
+    },
     byterover: await byteRoverPart(ctx),
     memory: await memoryPart(ctx),
     reporter: progressReporter({ write: (s) => ctx.out.writeErr(s), isTTY: ctx.out.stderrIsTTY }),
   });
-  return { data: { ...report }, human: renderReport(report), exitCode: report.exitCode === 0 ? ExitCode.OK : ExitCode.CHECK_FAILED };
+  return {
+    data: { ...report },
+    human: renderReport(report),
+    exitCode: report.exitCode === 0 ? ExitCode.OK : ExitCode.CHECK_FAILED,
+  };
 }
 
 export const doctorCommands: CommandModule = (program, rt) => {
   program
     .command('doctor')
-    .description('diagnose the native plugin, the agent handshake, claw-api registration, telemetry, ByteRover credentials and the context tree')
-    .option('--plugin <path>', 'also diagnose this plugin file the way a claw-runtime host loads it (libclaw_byterover.so)')
+    .description(
+      'diagnose the native plugin, the agent handshake, claw-api registration, telemetry, ByteRover credentials and the context tree',
+    )
+    .option(
+      '--plugin <path>',
+      'also diagnose this plugin file the way a claw-runtime host loads it (libclaw_byterover.so)',
+    )
     .option('--agent <ws-url>', 'handshake with this OpenClaw gateway (token from $OPENCLAW_GATEWAY_TOKEN)')
-    .option('--claw-api <url>', 'try node registration at this claw-api (default $CLAW_API_URL; token from $CLAW_API_TOKEN)')
-    .option('--collector <url>', 'send a test export to this OTLP/HTTP metrics endpoint (default: OTEL_EXPORTER_OTLP_* variables)')
+    .option(
+      '--claw-api <url>',
+      'try node registration at this claw-api (default $CLAW_API_URL; token from $CLAW_API_TOKEN)',
+    )
+    .option(
+      '--collector <url>',
+      'send a test export to this OTLP/HTTP metrics endpoint (default: OTEL_EXPORTER_OTLP_* variables)',
+    )
     .option('--bridge <url>', 'check the /metrics endpoint of the bridge running at this URL')
     .option('--dir <path>', 'context tree to check (default: .brv/context-tree)')
-    .addHelpText('after', '\nExit codes: 0 no check failed (warnings allowed), 7 at least one check failed; usage and config errors as for every command.\nDocs: docs/readme/doctor.md')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no check failed (warnings allowed), 7 at least one check failed; usage and config errors as for every command.\nDocs: docs/readme/doctor.md',
+    )
     .action(rt.action<DoctorFlags>(doctor, [{ option: 'dir', path: 'contextTree', flag: '--dir' }]));
 };

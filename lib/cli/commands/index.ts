@@ -11,4 +11,13 @@ import { serveCommands } from './serve.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
 
-export const COMMANDS: CommandModule[] = [authCommands, teamCommands, syncCommands, memoryCommands, configCommands, agentCommands, serveCommands, doctorCommands];
+export const COMMANDS: CommandModule[] = [
+  authCommands,
+  teamCommands,
+  syncCommands,
+  memoryCommands,
+  configCommands,
+  agentCommands,
+  serveCommands,
+  doctorCommands,
+];

@@ -40,10 +40,14 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new ClawError('CLI_USAGE', `expected ${flag} to be a whole number from 1 to ${max}, found ${JSON.stringify(value)}`, {
-      hint: `Pass for example ${flag} ${fallback}.`,
-      exitCode: 2,
-    });
+    throw new ClawError(
+      'CLI_USAGE',
+      `expected ${flag} to be a whole number from 1 to ${max}, found ${JSON.stringify(value)}`,
+      {
+        hint: `Pass for example ${flag} ${fallback}.`,
+        exitCode: 2,
+      },
+    );
   }
   return n;
 }
@@ -60,7 +64,7 @@ async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<Me
     backend = new BrvMemory({ projectRoot, logger, ...(flags.brv ? { brvPath: flags.brv } : {}) });
   } else {
     throw new ClawError('CLI_USAGE', `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
-      hint: 'Use --backend local (native recall, default) or --backend brv (ByteRover\'s CLI).',
+      hint: "Use --backend local (native recall, default) or --backend brv (ByteRover's CLI).",
       exitCode: 2,
     });
   }
@@ -82,7 +86,10 @@ async function search(ctx: CommandContext, flags: QueryFlags, args: string[]): P
   const hits = await backend.search(query, { k, signal: ctx.signal });
   return {
     data: { query, backend: backend.kind, hits, total: hits.length },
-    human: hits.length === 0 ? `No notes match ${JSON.stringify(query)}.` : [hitRows(hits), ...hits.map((h) => `\n${h.path}: ${h.excerpt}`)],
+    human:
+      hits.length === 0
+        ? `No notes match ${JSON.stringify(query)}.`
+        : [hitRows(hits), ...hits.map((h) => `\n${h.path}: ${h.excerpt}`)],
   };
 }
 
@@ -102,16 +109,23 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
   let content = args.join(' ');
   if (flags.file !== undefined) {
     if (content.trim() !== '') {
-      throw new ClawError('CLI_USAGE', 'expected either note text or --file, found both', { hint: 'Pass the text, or --file <path>, not both.', exitCode: 2 });
+      throw new ClawError('CLI_USAGE', 'expected either note text or --file, found both', {
+        hint: 'Pass the text, or --file <path>, not both.',
+        exitCode: 2,
+      });
     }
     const file = resolve(ctx.io.cwd, flags.file);
     try {
       content = await readFile(file, 'utf8');
     } catch (e) {
-      throw new ClawError('CLI_FILE_UNREADABLE', `expected a readable file at ${file}, found ${(e as NodeJS.ErrnoException).code ?? 'an error'}`, {
-        hint: 'Check the path given to --file.',
-        exitCode: 6,
-      });
+      throw new ClawError(
+        'CLI_FILE_UNREADABLE',
+        `expected a readable file at ${file}, found ${(e as NodeJS.ErrnoException).code ?? 'an error'}`,
+        {
+          hint: 'Check the path given to --file.',
+          exitCode: 6,
+        },
+      );
     }
   }
   if (content.trim() === '') {
@@ -142,7 +156,10 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
 
 async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: boolean }): Promise<CommandResult> {
   if (!flags.stats) {
-    throw new ClawError('CLI_USAGE', 'expected --stats (the only index action), found none', { hint: 'Run: claw-byterover index --stats', exitCode: 2 });
+    throw new ClawError('CLI_USAGE', 'expected --stats (the only index action), found none', {
+      hint: 'Run: claw-byterover index --stats',
+      exitCode: 2,
+    });
   }
   const backend = await openBackend(ctx, flags);
   const s = await backend.stats();
@@ -151,7 +168,9 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
     ['tree', s.treeRoot],
     ['documents', String(s.documents)],
     ...(s.engine?.terms !== undefined ? [['terms', String(s.engine.terms)]] : []),
-    ...(s.engine?.memoryBytes !== undefined ? [['engine memory', `${(s.engine.memoryBytes / 1048576).toFixed(1)} MiB`]] : []),
+    ...(s.engine?.memoryBytes !== undefined
+      ? [['engine memory', `${(s.engine.memoryBytes / 1048576).toFixed(1)} MiB`]]
+      : []),
     ...(s.pending !== undefined ? [['outbox (not pushed)', String(s.pending)]] : []),
     ['last synced commit', s.commitSha ?? '(never synced)'],
   ];
@@ -162,11 +181,11 @@ export const memoryCommands: CommandModule = (program, rt) => {
   const withBackend = (cmd: ReturnType<typeof program.command>) =>
     cmd
       .option('--dir <path>', 'context tree directory (default: ./.brv/context-tree)')
-      .option('--backend <name>', 'local (native recall, default) or brv (ByteRover\'s CLI)')
+      .option('--backend <name>', "local (native recall, default) or brv (ByteRover's CLI)")
       .option('--brv <path>', 'the brv executable for --backend brv (default: brv on PATH)');
 
   withBackend(program.command('search').argument('<query...>', 'what to look for'))
-    .description('rank the context tree\'s notes for a query (BM25 over title, headings and body)')
+    .description("rank the context tree's notes for a query (BM25 over title, headings and body)")
     .option('--k <n>', 'how many hits (default 10)')
     .action(rt.action<QueryFlags>(search, DIR_FLAG));
 

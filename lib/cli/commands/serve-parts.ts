@@ -18,12 +18,22 @@
 import { createBridge, type Bridge } from '../../bridge/index.js';
 import { mountOAuth, type OAuthMount, type RefreshInfo, type RefreshResult } from '../../bridge/oauth/index.js';
 import type { AuthRefreshEvent } from '../../byterover/auth/index.js';
-import { createSkillActions, mountSkillInvoke, openSkillActions, type OpenedSkillActions } from '../../bridge/skill/index.js';
+import {
+  createSkillActions,
+  mountSkillInvoke,
+  openSkillActions,
+  type OpenedSkillActions,
+} from '../../bridge/skill/index.js';
 import { isClawError, type ClawError } from '../../errors.js';
 import { BYTEROVER_MEMORY_EVENTS, HandlerRegistry, registerByteRoverHandlers } from '../../bridge/webhooks/handlers.js';
 import { nativeProtocolSupport } from '../../agent/index.js';
 import { createByteRoverClient, type ByteRoverClient } from '../../byterover/index.js';
-import { registrationEnabled, startRegistration, type RegistrationHandle, type RegistrationStatus } from '../../clawapi/index.js';
+import {
+  registrationEnabled,
+  startRegistration,
+  type RegistrationHandle,
+  type RegistrationStatus,
+} from '../../clawapi/index.js';
 import { safeUrl, type Logger } from '../../log/index.js';
 import { createTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { packageVersion } from '../../version.js';
@@ -64,7 +74,13 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
   const handlers = new HandlerRegistry();
   let bridge: Bridge;
   try {
-    bridge = await createBridge({ config: bc, dataDir: o.dataDir, logger, handlers, onWebhookResult: telemetry.recordWebhook });
+    bridge = await createBridge({
+      config: bc,
+      dataDir: o.dataDir,
+      logger,
+      handlers,
+      onWebhookResult: telemetry.recordWebhook,
+    });
   } catch (e) {
     await telemetry.shutdown();
     throw e;
@@ -91,13 +107,18 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
     const client: ByteRoverClient = oauth.sessionProvider
       ? createByteRoverClient({ http: s.http, session: oauth.sessionProvider, config: config.byterover, logger })
       : s.client;
-    const session = oauth.sessionProvider ? `web login at ${oauth.redirectUri ? new URL('/auth/login', oauth.redirectUri).href : '/auth/login'}` : s.credentialSource;
+    const session = oauth.sessionProvider
+      ? `web login at ${oauth.redirectUri ? new URL('/auth/login', oauth.redirectUri).href : '/auth/login'}`
+      : s.credentialSource;
     const loggedIn = oauth.sessionProvider
       ? true
-      : config.apiKey !== undefined || config.clientCredentials !== undefined || (await s.describeCredential()) !== undefined;
+      : config.apiKey !== undefined ||
+        config.clientCredentials !== undefined ||
+        (await s.describeCredential()) !== undefined;
 
     const where = await treeLocation(ctx);
-    const space = config.team && config.space ? { teamId: config.team, spaceId: config.space, branch: config.branch } : undefined;
+    const space =
+      config.team && config.space ? { teamId: config.team, spaceId: config.space, branch: config.branch } : undefined;
     let engineError: ClawError | undefined;
     try {
       opened = await openSkillActions({
@@ -114,7 +135,10 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
       // answer 503 with the loader's reason, and memory pulls are off.
       if (!isClawError(e) || e.code !== 'MEMORY_ENGINE_UNAVAILABLE') throw e;
       engineError = e;
-      logger.error({ code: e.code, err: e.message }, 'serve: the native recall engine did not load; skill search/recall/curate and memory pulls are off (run `claw-byterover doctor`)');
+      logger.error(
+        { code: e.code, err: e.message },
+        'serve: the native recall engine did not load; skill search/recall/curate and memory pulls are off (run `claw-byterover doctor`)',
+      );
     }
     const memory = opened;
     if (memory) bridge.server.onClose(() => memory.close());
@@ -129,7 +153,12 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
         client,
       });
 
-    const skill = mountSkillInvoke(bridge, { config: bc.skill, actions, logger, onInvoke: telemetry.recordSkillInvoke });
+    const skill = mountSkillInvoke(bridge, {
+      config: bc.skill,
+      actions,
+      logger,
+      onInvoke: telemetry.recordSkillInvoke,
+    });
 
     const memoryPull = registerMemoryHandlers(handlers, {
       sync: memory?.sync,
@@ -141,7 +170,8 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
     });
 
     // /metrics serves metrics only with telemetry on (off, the route answers 503 TELEMETRY_DISABLED).
-    const metricsPath = telemetry.enabled && telemetry.config.prometheus.enabled ? telemetry.config.prometheus.path : undefined;
+    const metricsPath =
+      telemetry.enabled && telemetry.config.prometheus.enabled ? telemetry.config.prometheus.path : undefined;
     const routes = [
       'GET /healthz',
       'GET /readyz',
@@ -154,7 +184,9 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
     ];
 
     let registration: RegistrationHandle | undefined;
-    const clawApi = registrationEnabled(bc.clawApi) ? `registers with ${safeUrl(bc.clawApi.url)} every ${bc.clawApi.heartbeatSeconds}s` : 'off (no bridge.clawApi.url / CLAW_API_URL)';
+    const clawApi = registrationEnabled(bc.clawApi)
+      ? `registers with ${safeUrl(bc.clawApi.url)} every ${bc.clawApi.heartbeatSeconds}s`
+      : 'off (no bridge.clawApi.url / CLAW_API_URL)';
     const otlp = telemetry.otlp;
     return {
       bridge,
@@ -165,10 +197,17 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
         memory: engineError ? `unavailable (${engineError.message})` : where.treeRoot,
         memoryPull,
         session,
-        skill: skill.keys > 0 ? `on (${skill.keys} API key(s))` : 'answers 503 (no API key: set CLAW_BYTEROVER_SKILL_API_KEYS)',
+        skill:
+          skill.keys > 0
+            ? `on (${skill.keys} API key(s))`
+            : 'answers 503 (no API key: set CLAW_BYTEROVER_SKILL_API_KEYS)',
         oauth: oauth.configured ? `on (callback ${oauth.redirectUri ?? '?'})` : 'off (no bridge.oauth.issuer)',
         clawApi,
-        telemetry: !telemetry.enabled ? 'off' : otlp.enabled ? `OTLP to ${otlp.settings.safeEndpoint} every ${otlp.settings.intervalMs / 1000}s` : `OTLP off (${otlp.message})`,
+        telemetry: !telemetry.enabled
+          ? 'off'
+          : otlp.enabled
+            ? `OTLP to ${otlp.settings.safeEndpoint} every ${otlp.settings.intervalMs / 1000}s`
+            : `OTLP off (${otlp.message})`,
       },
       async afterListen(url: string) {
         if (!registrationEnabled(bc.clawApi)) return;
@@ -180,9 +219,18 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
           logger,
           node: {
             version,
-            capabilities: ['byterover.memory', 'skill.invoke', 'webhooks.byterover', ...(oauth.configured ? ['auth.web-login'] : [])],
+            capabilities: [
+              'byterover.memory',
+              'skill.invoke',
+              'webhooks.byterover',
+              ...(oauth.configured ? ['auth.web-login'] : []),
+            ],
             protocol: { min, max },
-            endpoints: endpointsOf(bc.clawApi.publicUrl ?? url, { skillPath: skill.path, webhookPath: bc.webhooks.path, metricsPath }),
+            endpoints: endpointsOf(bc.clawApi.publicUrl ?? url, {
+              skillPath: skill.path,
+              webhookPath: bc.webhooks.path,
+              metricsPath,
+            }),
           },
         });
       },
@@ -209,7 +257,10 @@ function oauthRefreshEvent(result: RefreshResult, info: RefreshInfo): AuthRefres
 }
 
 /** The endpoints announced to the claw-api: only routes that serve (no metrics endpoint while /metrics is off). */
-function endpointsOf(base: string, p: { skillPath: string; webhookPath: string; metricsPath: string | undefined }): Array<{ kind: string; url: string }> {
+function endpointsOf(
+  base: string,
+  p: { skillPath: string; webhookPath: string; metricsPath: string | undefined },
+): Array<{ kind: string; url: string }> {
   const at = (path: string): string => new URL(path, base.endsWith('/') ? base : `${base}/`).href;
   return [
     { kind: 'skill', url: at(p.skillPath.replace(/^\//, '')) },
@@ -225,7 +276,14 @@ function endpointsOf(base: string, p: { skillPath: string; webhookPath: string; 
  */
 function registerMemoryHandlers(
   registry: HandlerRegistry,
-  o: { sync: OpenedSkillActions['sync']; where: string | undefined; loggedIn: boolean; treeRoot: string; signal: AbortSignal; logger: Logger },
+  o: {
+    sync: OpenedSkillActions['sync'];
+    where: string | undefined;
+    loggedIn: boolean;
+    treeRoot: string;
+    signal: AbortSignal;
+    logger: Logger;
+  },
 ): string {
   const description = !o.where
     ? 'off (no team and space configured: `claw-byterover config set team <id>` and `config set space <id>`)'
@@ -239,7 +297,14 @@ function registerMemoryHandlers(
       pullMemory: async (reason) => {
         const r = await sync.pull({ signal: o.signal });
         o.logger.info(
-          { eventId: reason.eventId, type: reason.type, commitSha: r.commitSha, added: r.added.length, updated: r.updated.length, deleted: r.deleted.length },
+          {
+            eventId: reason.eventId,
+            type: reason.type,
+            commitSha: r.commitSha,
+            added: r.added.length,
+            updated: r.updated.length,
+            deleted: r.deleted.length,
+          },
           `serve: memory pulled from ${where}`,
         );
       },
@@ -248,7 +313,10 @@ function registerMemoryHandlers(
   }
   for (const type of BYTEROVER_MEMORY_EVENTS) {
     registry.on(type, (event) => {
-      o.logger.info({ id: event.id, type }, `webhook: memory pull is not configured, event acknowledged without a pull: ${description}`);
+      o.logger.info(
+        { id: event.id, type },
+        `webhook: memory pull is not configured, event acknowledged without a pull: ${description}`,
+      );
     });
   }
   return description;

@@ -86,10 +86,41 @@ function statusRecord(s: BridgeStatus, reg: RegistrationStatus | undefined): Rec
     .reduce((n, [, v]) => n + v, 0);
   return {
     event: 'status',
-    queue: { depth: s.queue.depth, oldestAgeMs: s.queue.oldestAgeMs, inFlight: s.queue.inFlight, retrying: s.queue.retrying, deadLetters: s.queue.dead },
-    worker: s.worker ? { processed: s.worker.processed, failures: workerFailures(s), retried: s.worker.retried, deadLettered: s.worker.deadLettered, storeErrors: s.worker.storeErrors } : null,
-    webhooks: { accepted: s.webhooks.WEBHOOK_ACCEPTED ?? 0, duplicate: s.webhooks.WEBHOOK_DUPLICATE ?? 0, rejected, byCode: s.webhooks },
-    ...(reg ? { clawApi: { state: reg.state, nodeId: reg.nodeId, heartbeats: reg.heartbeats, failures: reg.failures, lastError: reg.lastError ? { code: reg.lastError.code, cause: reg.lastError.cause ?? null, message: reg.lastError.message } : null } } : {}),
+    queue: {
+      depth: s.queue.depth,
+      oldestAgeMs: s.queue.oldestAgeMs,
+      inFlight: s.queue.inFlight,
+      retrying: s.queue.retrying,
+      deadLetters: s.queue.dead,
+    },
+    worker: s.worker
+      ? {
+          processed: s.worker.processed,
+          failures: workerFailures(s),
+          retried: s.worker.retried,
+          deadLettered: s.worker.deadLettered,
+          storeErrors: s.worker.storeErrors,
+        }
+      : null,
+    webhooks: {
+      accepted: s.webhooks.WEBHOOK_ACCEPTED ?? 0,
+      duplicate: s.webhooks.WEBHOOK_DUPLICATE ?? 0,
+      rejected,
+      byCode: s.webhooks,
+    },
+    ...(reg
+      ? {
+          clawApi: {
+            state: reg.state,
+            nodeId: reg.nodeId,
+            heartbeats: reg.heartbeats,
+            failures: reg.failures,
+            lastError: reg.lastError
+              ? { code: reg.lastError.code, cause: reg.lastError.cause ?? null, message: reg.lastError.message }
+              : null,
+          },
+        }
+      : {}),
   };
 }
 
@@ -102,14 +133,18 @@ function statusHuman(r: Record<string, any>): string {
     `status: queue ${q.depth} (oldest ${age}, in flight ${q.inFlight}, retrying ${q.retrying}), dead letters ${q.deadLetters}; ` +
     (w ? `worker processed ${w.processed}, failures ${w.failures}; ` : 'no worker; ') +
     `webhooks accepted ${h.accepted}, duplicate ${h.duplicate}, rejected ${h.rejected}` +
-    (r.clawApi ? `; claw-api ${r.clawApi.state}${r.clawApi.lastError ? ` (last error ${r.clawApi.lastError.code}${r.clawApi.lastError.cause ? `/${r.clawApi.lastError.cause}` : ''})` : ''}` : '')
+    (r.clawApi
+      ? `; claw-api ${r.clawApi.state}${r.clawApi.lastError ? ` (last error ${r.clawApi.lastError.code}${r.clawApi.lastError.cause ? `/${r.clawApi.lastError.cause}` : ''})` : ''}`
+      : '')
   );
 }
 
 /** What makes a status "changed" (the age of the oldest job moves all the time and does not count). */
 function changeKey(r: Record<string, any>): string {
   const { oldestAgeMs: _age, ...queue } = r.queue;
-  const reg = r.clawApi ? { state: r.clawApi.state, failures: r.clawApi.failures, lastError: r.clawApi.lastError } : null;
+  const reg = r.clawApi
+    ? { state: r.clawApi.state, failures: r.clawApi.failures, lastError: r.clawApi.lastError }
+    : null;
   return JSON.stringify([queue, r.worker, r.webhooks, reg]);
 }
 
@@ -148,15 +183,23 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
     await assembled.close().catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new ClawError('BRIDGE_PORT_IN_USE', `Expected port ${bridgeConfig.port} on ${bridgeConfig.host} to be free, found it in use by another process.`, {
-        hint: 'Stop the other process, or pick another port: `claw-byterover serve --port <n>` (or set bridge.port in the config file; 0 picks a free one).',
-        cause: e,
-      });
+      throw new ClawError(
+        'BRIDGE_PORT_IN_USE',
+        `Expected port ${bridgeConfig.port} on ${bridgeConfig.host} to be free, found it in use by another process.`,
+        {
+          hint: 'Stop the other process, or pick another port: `claw-byterover serve --port <n>` (or set bridge.port in the config file; 0 picks a free one).',
+          cause: e,
+        },
+      );
     }
-    throw new ClawError('BRIDGE_LISTEN_FAILED', `Expected to listen on ${bridgeConfig.host}:${bridgeConfig.port}, found ${code ?? 'an error'}: ${(e as Error).message}.`, {
-      hint: 'Check --host names an address of this machine and --port is allowed for this user (ports below 1024 need privileges).',
-      cause: e,
-    });
+    throw new ClawError(
+      'BRIDGE_LISTEN_FAILED',
+      `Expected to listen on ${bridgeConfig.host}:${bridgeConfig.port}, found ${code ?? 'an error'}: ${(e as Error).message}.`,
+      {
+        hint: 'Check --host names an address of this machine and --port is allowed for this user (ports below 1024 need privileges).',
+        cause: e,
+      },
+    );
   }
   // A failure starting what needs the URL (claw-api registration: an unreadable node id file, no token
   // source) must not leave the bridge listening with nobody to stop it: close everything, then fail.
@@ -205,11 +248,14 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
 
   await new Promise<void>((resolve) => {
     let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void report(false).finally(() => (busy = false));
-    }, tty ? Math.min(CHANGE_POLL_MS, TTY_STATUS_MS) : CHANGE_POLL_MS);
+    const timer = setInterval(
+      () => {
+        if (busy) return;
+        busy = true;
+        void report(false).finally(() => (busy = false));
+      },
+      tty ? Math.min(CHANGE_POLL_MS, TTY_STATUS_MS) : CHANGE_POLL_MS,
+    );
     const done = (): void => {
       clearInterval(timer);
       resolve();
@@ -219,7 +265,11 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
   });
 
   running = false;
-  ctx.out.note(ctx.out.json ? JSON.stringify({ event: 'stopping', reason: stopReason }) : `claw-byterover bridge: ${stopReason} received, shutting down`);
+  ctx.out.note(
+    ctx.out.json
+      ? JSON.stringify({ event: 'stopping', reason: stopReason })
+      : `claw-byterover bridge: ${stopReason} received, shutting down`,
+  );
   await assembled.close();
   // The store is closed now: the queue figures are the last ones read; the counters are final.
   const final = {
@@ -230,7 +280,14 @@ async function serve(ctx: CommandContext): Promise<CommandResult> {
   const processed = final.worker ? `, ${final.worker.processed} event(s) processed` : '';
   const accepted = final.webhooks.WEBHOOK_ACCEPTED ?? 0;
   return {
-    data: { url, store, routes, stopped: stopReason, ...final, ...(assembled.registration() ? { registration: assembled.registration() } : {}) },
+    data: {
+      url,
+      store,
+      routes,
+      stopped: stopReason,
+      ...final,
+      ...(assembled.registration() ? { registration: assembled.registration() } : {}),
+    },
     human: [`Bridge stopped (${stopReason}): ${accepted} webhook(s) accepted${processed}.`],
     exitCode: ExitCode.OK,
   };

@@ -62,10 +62,21 @@ async function pull(ctx: CommandContext): Promise<CommandResult> {
     changed === 0 && r.kept.length === 0
       ? `Already up to date with ${scope.teamId}/${scope.spaceId}@${scope.branch} (${r.commitSha.slice(0, 12) || 'no commits yet'}).`
       : `Pulled ${scope.teamId}/${scope.spaceId}@${scope.branch} at ${r.commitSha.slice(0, 12) || '(no commits)'} into ${treeRoot}: ${r.added.length} added, ${r.updated.length} updated, ${r.deleted.length} deleted, ${r.kept.length} kept.`,
-    ...r.kept.map((k) => `  kept ${k.path}: ${k.reason === 'unpushed' ? 'not pushed yet (run push)' : k.reason === 'changed-locally' ? 'changed here since the last sync' : 'unsafe path in the snapshot'}`),
+    ...r.kept.map(
+      (k) =>
+        `  kept ${k.path}: ${k.reason === 'unpushed' ? 'not pushed yet (run push)' : k.reason === 'changed-locally' ? 'changed here since the last sync' : 'unsafe path in the snapshot'}`,
+    ),
   ];
   return {
-    data: { ...scopeData(scope), dir: treeRoot, commitSha: r.commitSha, added: r.added, updated: r.updated, deleted: r.deleted, kept: r.kept },
+    data: {
+      ...scopeData(scope),
+      dir: treeRoot,
+      commitSha: r.commitSha,
+      added: r.added,
+      updated: r.updated,
+      deleted: r.deleted,
+      kept: r.kept,
+    },
     human,
   };
 }
@@ -87,10 +98,14 @@ async function queueFiles(
   for (const file of files) {
     const rel0 = relative(treeRoot, resolve(ctx.io.cwd, file));
     if (rel0 === '' || rel0.startsWith('..') || isAbsolute(rel0)) {
-      throw new ClawError('CLI_PATH_OUTSIDE_TREE', `Expected a file inside the context tree ${treeRoot}, found ${file}.`, {
-        hint: 'Name files under the tree (or pass --dir for another tree).',
-        exitCode: ExitCode.USAGE,
-      });
+      throw new ClawError(
+        'CLI_PATH_OUTSIDE_TREE',
+        `Expected a file inside the context tree ${treeRoot}, found ${file}.`,
+        {
+          hint: 'Name files under the tree (or pass --dir for another tree).',
+          exitCode: ExitCode.USAGE,
+        },
+      );
     }
     const { rel } = await resolveInTree(treeRoot, rel0.split(sep).join('/'));
     const doc = tree.get(rel);
@@ -127,11 +142,22 @@ async function push(ctx: CommandContext, _opts: SyncFlags, files: string[]): Pro
       ? [`Nothing to push to ${scope.teamId}/${scope.spaceId}@${scope.branch}.`]
       : [
           `Pushed ${r.pushed.length} note(s) to ${scope.teamId}/${scope.spaceId}@${scope.branch} in ${r.commits.length} commit(s); head ${r.commitSha.slice(0, 12)}.`,
-          ...(r.confirmed.length > 0 ? [`  ${r.confirmed.length} note(s) from an interrupted push were already on ByteRover (not sent again).`] : []),
+          ...(r.confirmed.length > 0
+            ? [`  ${r.confirmed.length} note(s) from an interrupted push were already on ByteRover (not sent again).`]
+            : []),
         ];
-  for (const n of named) if (n.status === 'unchanged') human.push(`  ${n.path}: unchanged since the last sync, not sent`);
+  for (const n of named)
+    if (n.status === 'unchanged') human.push(`  ${n.path}: unchanged since the last sync, not sent`);
   return {
-    data: { ...scopeData(scope), dir: opened.treeRoot, commitSha: r.commitSha, commits: r.commits, pushed: r.pushed, confirmed: r.confirmed, files: named },
+    data: {
+      ...scopeData(scope),
+      dir: opened.treeRoot,
+      commitSha: r.commitSha,
+      commits: r.commits,
+      pushed: r.pushed,
+      confirmed: r.confirmed,
+      files: named,
+    },
     human,
   };
 }
@@ -140,12 +166,12 @@ export const syncCommands: CommandModule = (program, rt) => {
   const scoped = (cmd: ReturnType<typeof program.command>) =>
     cmd
       .option('--team <id>', 'team id (default: config, else your default team)')
-      .option('--space <id>', 'space id (default: config, else the team\'s default space)')
+      .option('--space <id>', "space id (default: config, else the team's default space)")
       .option('--branch <name>', 'CoGit branch (default: config, else main)')
       .option('--dir <path>', 'context tree directory (default: ./.brv/context-tree)');
 
   scoped(program.command('pull'))
-    .description('download the space\'s snapshot into the context tree (local unpushed or changed notes are kept)')
+    .description("download the space's snapshot into the context tree (local unpushed or changed notes are kept)")
     .action(rt.action<SyncFlags>(pull, SCOPE_FLAGS));
 
   scoped(program.command('push [files...]'))

@@ -44,7 +44,13 @@ export const teamCommands: CommandModule = (program, rt) => {
                 ? `No spaces${config.team ? ` in team ${config.team}` : ''}. Create one in the ByteRover web app.`
                 : table(
                     ['', 'ID', 'NAME', 'TEAM', 'BRANCH'],
-                    spaces.map((sp) => [sp.isDefault ? '*' : '', sp.id, sp.name, sp.teamName ?? sp.teamId, sp.defaultBranch]),
+                    spaces.map((sp) => [
+                      sp.isDefault ? '*' : '',
+                      sp.id,
+                      sp.name,
+                      sp.teamName ?? sp.teamId,
+                      sp.defaultBranch,
+                    ]),
                   ),
           };
         },

@@ -36,8 +36,16 @@ const range = (lo: unknown, hi: unknown) => (lo === hi ? String(lo) : `${String(
 function frames(p: ProbeResult) {
   const connect = obj(p.sent.find((f) => f.phase === 'handshake' && obj(f.frame).method === 'connect')?.frame);
   const res = obj(p.received.find((f) => f.phase === 'handshake' && obj(f.frame).type === 'res')?.frame);
-  const probeHello = obj(obj(p.received.find((f) => f.phase === 'version-probe' && obj(f.frame).type === 'res')?.frame).payload);
-  return { params: obj(connect.params), res, hello: obj(res.payload), probeHello, details: obj(obj(res.error).details) };
+  const probeHello = obj(
+    obj(p.received.find((f) => f.phase === 'version-probe' && obj(f.frame).type === 'res')?.frame).payload,
+  );
+  return {
+    params: obj(connect.params),
+    res,
+    hello: obj(res.payload),
+    probeHello,
+    details: obj(obj(res.error).details),
+  };
 }
 
 /** Differences between what we sent and what the gateway says it received or granted. */
@@ -46,14 +54,24 @@ export function handshakeAlterations(p: ProbeResult): string[] {
   const out: string[] = [];
   if (details.clientMinProtocol !== undefined || details.clientMaxProtocol !== undefined) {
     if (details.clientMinProtocol !== params.minProtocol || details.clientMaxProtocol !== params.maxProtocol)
-      out.push(`we sent protocol ${range(params.minProtocol, params.maxProtocol)}, the gateway received ${range(details.clientMinProtocol, details.clientMaxProtocol)}`);
+      out.push(
+        `we sent protocol ${range(params.minProtocol, params.maxProtocol)}, the gateway received ${range(details.clientMinProtocol, details.clientMaxProtocol)}`,
+      );
   }
   if (res.ok === true) {
     const proto = hello.protocol;
-    if (typeof proto === 'number' && typeof params.minProtocol === 'number' && typeof params.maxProtocol === 'number' && (proto < params.minProtocol || proto > params.maxProtocol))
-      out.push(`the gateway granted protocol ${proto}, outside the ${range(params.minProtocol, params.maxProtocol)} we sent`);
+    if (
+      typeof proto === 'number' &&
+      typeof params.minProtocol === 'number' &&
+      typeof params.maxProtocol === 'number' &&
+      (proto < params.minProtocol || proto > params.maxProtocol)
+    )
+      out.push(
+        `the gateway granted protocol ${proto}, outside the ${range(params.minProtocol, params.maxProtocol)} we sent`,
+      );
     const role = obj(hello.auth).role;
-    if (typeof role === 'string' && role !== params.role) out.push(`we connected as role "${String(params.role)}", the gateway granted "${role}"`);
+    if (typeof role === 'string' && role !== params.role)
+      out.push(`we connected as role "${String(params.role)}", the gateway granted "${role}"`);
   }
   return out;
 }
@@ -66,7 +84,14 @@ async function proxyHeaders(url: string, http: HttpClient | undefined): Promise<
   u.pathname = '/readyz';
   u.search = '';
   try {
-    const r = await http.request({ method: 'GET', url: u, timeoutMs: 5_000, retry: false, responseType: 'text', endpoint: 'gateway.readyz' });
+    const r = await http.request({
+      method: 'GET',
+      url: u,
+      timeoutMs: 5_000,
+      retry: false,
+      responseType: 'text',
+      endpoint: 'gateway.readyz',
+    });
     const seen = Object.entries(r.headers)
       .filter(([k]) => k === 'via' || k === 'forwarded' || k.startsWith('x-forwarded-') || k === 'x-real-ip')
       .map(([k, v]) => `${k}: ${v}`);
@@ -77,7 +102,15 @@ async function proxyHeaders(url: string, http: HttpClient | undefined): Promise<
 }
 
 export async function checkAgent(o: AgentCheckOptions): Promise<CheckOutcome> {
-  if (!o.url) return outcome('skip', 'no --agent URL given', [], ['To check the handshake with your gateway: claw-byterover doctor --agent ws://127.0.0.1:18789 (token from $OPENCLAW_GATEWAY_TOKEN)']);
+  if (!o.url)
+    return outcome(
+      'skip',
+      'no --agent URL given',
+      [],
+      [
+        'To check the handshake with your gateway: claw-byterover doctor --agent ws://127.0.0.1:18789 (token from $OPENCLAW_GATEWAY_TOKEN)',
+      ],
+    );
   const p = await probeHandshake(o.url, {
     ...(o.token ? { token: o.token } : {}),
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
@@ -91,18 +124,57 @@ export async function checkAgent(o: AgentCheckOptions): Promise<CheckOutcome> {
   const client = obj(params.client);
   const server = obj(hello.server ?? probeHello.server);
   const gwRange = gatewayRangeFromDetails(details);
-  const ours = p.offered ? `${range(p.offered.min, p.offered.max)}${p.offered.source === 'test-override' ? ' (test override)' : ' (native core)'}` : '(unknown: the native core did not load)';
+  const ours = p.offered
+    ? `${range(p.offered.min, p.offered.max)}${p.offered.source === 'test-override' ? ' (test override)' : ' (native core)'}`
+    : '(unknown: the native core did not load)';
   const evidence: Evidence[] = [ev('gateway', p.url), ev('our protocol range', ours)];
-  if (gwRange) evidence.push(ev('gateway accepts (nodes)', `${range(gwRange.min, gwRange.max)} (expectedProtocol ${String(details.expectedProtocol)}${details.minimumProbeProtocol !== undefined ? `, minimumProbeProtocol ${String(details.minimumProbeProtocol)}` : ''})`));
+  if (gwRange)
+    evidence.push(
+      ev(
+        'gateway accepts (nodes)',
+        `${range(gwRange.min, gwRange.max)} (expectedProtocol ${String(details.expectedProtocol)}${details.minimumProbeProtocol !== undefined ? `, minimumProbeProtocol ${String(details.minimumProbeProtocol)}` : ''})`,
+      ),
+    );
   if (p.negotiated !== null) evidence.push(ev('negotiated', `protocol ${p.negotiated}`));
-  evidence.push(ev('gateway version', `${p.gatewayVersion ?? '(unknown)'}${server.buildId ? `, build ${String(server.buildId)}` : ''}`));
-  evidence.push(ev('our build', `claw-byterover ${String(client.version ?? packageVersion())}, native build ${String(client.buildId ?? safeBuildId())}`));
+  evidence.push(
+    ev(
+      'gateway version',
+      `${p.gatewayVersion ?? '(unknown)'}${server.buildId ? `, build ${String(server.buildId)}` : ''}`,
+    ),
+  );
+  evidence.push(
+    ev(
+      'our build',
+      `claw-byterover ${String(client.version ?? packageVersion())}, native build ${String(client.buildId ?? safeBuildId())}`,
+    ),
+  );
   const alterations = handshakeAlterations(p);
   const proxies = await proxyHeaders(o.url, o.http);
-  evidence.push(ev('sent vs echoed', alterations.length ? alterations.join('; ') : p.received.some((f) => obj(f.frame).type === 'res') ? 'consistent (range, protocol and role as sent)' : '(no answer to compare)'));
+  evidence.push(
+    ev(
+      'sent vs echoed',
+      alterations.length
+        ? alterations.join('; ')
+        : p.received.some((f) => obj(f.frame).type === 'res')
+          ? 'consistent (range, protocol and role as sent)'
+          : '(no answer to compare)',
+    ),
+  );
   if (proxies.seen.length) evidence.push(ev('proxy headers', proxies.seen.join('; ')));
   if (p.deviceId) evidence.push(ev('device id', p.deviceId));
-  const data = { offered: p.offered, gatewayAccepts: gwRange ?? null, negotiated: p.negotiated, gatewayVersion: p.gatewayVersion, gatewayBuild: server.buildId ?? null, ourBuild: client.buildId ?? null, alterations, proxyHeaders: proxies.seen, error: p.error ?? null, sent: p.sent, received: p.received.map((f) => ({ phase: f.phase, frame: summarizeFrame(f.frame) })) };
+  const data = {
+    offered: p.offered,
+    gatewayAccepts: gwRange ?? null,
+    negotiated: p.negotiated,
+    gatewayVersion: p.gatewayVersion,
+    gatewayBuild: server.buildId ?? null,
+    ourBuild: client.buildId ?? null,
+    alterations,
+    proxyHeaders: proxies.seen,
+    error: p.error ?? null,
+    sent: p.sent,
+    received: p.received.map((f) => ({ phase: f.phase, frame: summarizeFrame(f.frame) })),
+  };
 
   if (alterations.length) {
     return outcome(
@@ -119,13 +191,28 @@ export async function checkAgent(o: AgentCheckOptions): Promise<CheckOutcome> {
   if (p.error) {
     const err = p.error;
     evidence.push(ev('error', `${err.code}: ${err.message}`));
-    const next = [err.hint ?? 'Rerun `claw-byterover agent connect <url> --once --debug-handshake` to see every frame.'];
-    if (err.code === 'AGENT_PROTOCOL_MISMATCH') return outcome('fail', err.message, evidence, next, { code: err.code, data });
+    const next = [
+      err.hint ?? 'Rerun `claw-byterover agent connect <url> --once --debug-handshake` to see every frame.',
+    ];
+    if (err.code === 'AGENT_PROTOCOL_MISMATCH')
+      return outcome('fail', err.message, evidence, next, { code: err.code, data });
     return outcome('fail', `the handshake failed: ${err.message}`, evidence, next, { code: err.code, data });
   }
   if (proxies.seen.length)
-    return outcome('warn', `handshake ok (protocol ${p.negotiated}), but the gateway's answers pass through a proxy`, evidence, ['If handshakes fail intermittently, connect to the gateway directly.'], { code: 'AGENT_BEHIND_PROXY', data });
-  return outcome('pass', `OpenClaw gateway ${p.gatewayVersion} accepted protocol ${p.negotiated} (we offer ${range(p.offered?.min, p.offered?.max)})`, evidence, [], { data });
+    return outcome(
+      'warn',
+      `handshake ok (protocol ${p.negotiated}), but the gateway's answers pass through a proxy`,
+      evidence,
+      ['If handshakes fail intermittently, connect to the gateway directly.'],
+      { code: 'AGENT_BEHIND_PROXY', data },
+    );
+  return outcome(
+    'pass',
+    `OpenClaw gateway ${p.gatewayVersion} accepted protocol ${p.negotiated} (we offer ${range(p.offered?.min, p.offered?.max)})`,
+    evidence,
+    [],
+    { data },
+  );
 }
 
 /** hello-ok carries ~500 method names: keep the frame's shape, not its lists. */
@@ -137,4 +224,9 @@ function summarizeFrame(frame: unknown): unknown {
   return { ...f, payload: rest };
 }
 
-export const agentCheck: Check<AgentCheckOptions> = { id: 'agent.handshake', title: 'Agent handshake (OpenClaw gateway)', symptom: 'protocol version mismatch', run: checkAgent };
+export const agentCheck: Check<AgentCheckOptions> = {
+  id: 'agent.handshake',
+  title: 'Agent handshake (OpenClaw gateway)',
+  symptom: 'protocol version mismatch',
+  run: checkAgent,
+};

@@ -35,9 +35,23 @@ function evidenceOf(p: RegistrationProbe): Evidence[] {
 }
 
 export async function checkClawApi(o: ClawApiCheckOptions): Promise<CheckOutcome> {
-  if (!o.url) return outcome('skip', 'no claw-api URL given or configured', [], ['To check node registration: claw-byterover doctor --claw-api https://claw-api.example (token from the bridge configuration, e.g. $CLAW_API_TOKEN)']);
+  if (!o.url)
+    return outcome(
+      'skip',
+      'no claw-api URL given or configured',
+      [],
+      [
+        'To check node registration: claw-byterover doctor --claw-api https://claw-api.example (token from the bridge configuration, e.g. $CLAW_API_TOKEN)',
+      ],
+    );
   if (o.token === undefined)
-    return outcome('fail', 'no claw-api token configured: every registration would get 401', [ev('claw-api', reportUrl(o.url))], ['Configure the token the bridge registers with (CLAW_API_TOKEN, or client credentials) and run doctor again.'], { code: 'CLAWAPI_NO_TOKEN' });
+    return outcome(
+      'fail',
+      'no claw-api token configured: every registration would get 401',
+      [ev('claw-api', reportUrl(o.url))],
+      ['Configure the token the bridge registers with (CLAW_API_TOKEN, or client credentials) and run doctor again.'],
+      { code: 'CLAWAPI_NO_TOKEN' },
+    );
   if (typeof o.token === 'string') registerSecret(o.token);
   const p = await probeRegistration({
     url: o.url,
@@ -49,10 +63,21 @@ export async function checkClawApi(o: ClawApiCheckOptions): Promise<CheckOutcome
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
-  const evidence: Evidence[] = [ev('claw-api', reportUrl(o.url)), ev('token source', o.tokenSource ?? 'configured'), ...(p.status !== undefined ? [ev('answer', `HTTP ${p.status}`)] : []), ...(p.cause ? [ev('cause', p.cause)] : []), ...evidenceOf(p)];
+  const evidence: Evidence[] = [
+    ev('claw-api', reportUrl(o.url)),
+    ev('token source', o.tokenSource ?? 'configured'),
+    ...(p.status !== undefined ? [ev('answer', `HTTP ${p.status}`)] : []),
+    ...(p.cause ? [ev('cause', p.cause)] : []),
+    ...evidenceOf(p),
+  ];
   const data = { status: p.status ?? null, cause: p.cause ?? null, code: p.code };
   if (p.ok) return outcome('pass', p.message, evidence, [], { data, ...(p.code ? { code: p.code } : {}) });
   return outcome('fail', p.message, evidence, p.hint ? [p.hint] : [], { code: p.code, data });
 }
 
-export const clawApiCheck: Check<ClawApiCheckOptions> = { id: 'clawapi.registration', title: 'claw-api registration', symptom: '401 from claw-api', run: checkClawApi };
+export const clawApiCheck: Check<ClawApiCheckOptions> = {
+  id: 'clawapi.registration',
+  title: 'claw-api registration',
+  symptom: '401 from claw-api',
+  run: checkClawApi,
+};

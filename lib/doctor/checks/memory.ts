@@ -20,34 +20,101 @@ export interface MemoryCheckOptions {
 export async function checkMemory(o: MemoryCheckOptions): Promise<CheckOutcome> {
   const evidence: Evidence[] = [ev('context tree', o.treeRoot), ev('state dir', o.stateDir)];
   if (!existsSync(o.treeRoot) || !statSync(o.treeRoot).isDirectory()) {
-    return outcome('warn', `no context tree at ${o.treeRoot}`, evidence, ['Run `claw-byterover pull` to fetch the space\'s context tree (or `claw-byterover curate` to start one), or point --dir / CLAW_BYTEROVER_CONTEXT_TREE at an existing tree.'], { code: 'MEMORY_TREE_MISSING' });
+    return outcome(
+      'warn',
+      `no context tree at ${o.treeRoot}`,
+      evidence,
+      [
+        "Run `claw-byterover pull` to fetch the space's context tree (or `claw-byterover curate` to start one), or point --dir / CLAW_BYTEROVER_CONTEXT_TREE at an existing tree.",
+      ],
+      { code: 'MEMORY_TREE_MISSING' },
+    );
   }
   let state;
   try {
     state = await loadSyncState(o.stateDir, o.branch);
   } catch (e) {
     evidence.push(ev('sync state', `${isClawError(e) ? `${e.code}: ` : ''}${errorMessage(e)}`));
-    return outcome('fail', 'the sync state is unreadable', evidence, [isClawError(e) && e.hint ? e.hint : 'Move the sync state aside and pull again.'], { code: isClawError(e) ? e.code : 'MEMORY_STATE_UNREADABLE' });
+    return outcome(
+      'fail',
+      'the sync state is unreadable',
+      evidence,
+      [isClawError(e) && e.hint ? e.hint : 'Move the sync state aside and pull again.'],
+      { code: isClawError(e) ? e.code : 'MEMORY_STATE_UNREADABLE' },
+    );
   }
-  evidence.push(ev('last sync', state.commitSha ? `commit ${state.commitSha.slice(0, 12)} on ${state.branch}${state.pulledAt ? `, pulled ${state.pulledAt}` : ''}${state.pushedAt ? `, pushed ${state.pushedAt}` : ''}` : 'never synced with ByteRover'));
+  evidence.push(
+    ev(
+      'last sync',
+      state.commitSha
+        ? `commit ${state.commitSha.slice(0, 12)} on ${state.branch}${state.pulledAt ? `, pulled ${state.pulledAt}` : ''}${state.pushedAt ? `, pushed ${state.pushedAt}` : ''}`
+        : 'never synced with ByteRover',
+    ),
+  );
   let mem: LocalMemory | undefined;
   try {
-    mem = await LocalMemory.open({ projectRoot: o.projectRoot, treeRoot: o.treeRoot, stateDir: o.stateDir, watch: false, ...(o.logger ? { logger: o.logger } : {}) });
+    mem = await LocalMemory.open({
+      projectRoot: o.projectRoot,
+      treeRoot: o.treeRoot,
+      stateDir: o.stateDir,
+      watch: false,
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
     const s = await mem.stats();
     const engine = s.engine;
-    evidence.push(ev('recall index', `${s.documents} notes indexed${engine?.terms !== undefined ? `, ${engine.terms} terms` : ''}${engine?.memoryBytes !== undefined ? `, ${(engine.memoryBytes / 1048576).toFixed(1)} MiB` : ''} (native engine)`));
+    evidence.push(
+      ev(
+        'recall index',
+        `${s.documents} notes indexed${engine?.terms !== undefined ? `, ${engine.terms} terms` : ''}${engine?.memoryBytes !== undefined ? `, ${(engine.memoryBytes / 1048576).toFixed(1)} MiB` : ''} (native engine)`,
+      ),
+    );
     evidence.push(ev('outbox', `${s.pending ?? 0} curated note(s) not yet pushed`));
-    const data = { documents: s.documents, terms: engine?.terms ?? null, pending: s.pending ?? 0, commitSha: state.commitSha || null };
-    if (s.documents === 0) return outcome('warn', 'the context tree is empty: recall has nothing to return', evidence, ['Run `claw-byterover pull` to fetch notes, or curate some.'], { code: 'MEMORY_TREE_EMPTY', data });
-    if (!state.commitSha) return outcome('warn', `${s.documents} notes indexed, but the tree was never synced with ByteRover`, evidence, ['Run `claw-byterover pull` (then `push` to send local notes).'], { code: 'MEMORY_NEVER_SYNCED', data });
+    const data = {
+      documents: s.documents,
+      terms: engine?.terms ?? null,
+      pending: s.pending ?? 0,
+      commitSha: state.commitSha || null,
+    };
+    if (s.documents === 0)
+      return outcome(
+        'warn',
+        'the context tree is empty: recall has nothing to return',
+        evidence,
+        ['Run `claw-byterover pull` to fetch notes, or curate some.'],
+        { code: 'MEMORY_TREE_EMPTY', data },
+      );
+    if (!state.commitSha)
+      return outcome(
+        'warn',
+        `${s.documents} notes indexed, but the tree was never synced with ByteRover`,
+        evidence,
+        ['Run `claw-byterover pull` (then `push` to send local notes).'],
+        { code: 'MEMORY_NEVER_SYNCED', data },
+      );
     const pendingNote = s.pending ? `; ${s.pending} note(s) waiting to be pushed` : '';
-    return outcome('pass', `${s.documents} notes indexed${pendingNote}`, evidence, s.pending ? ['Run `claw-byterover push` to send the waiting notes.'] : [], { data });
+    return outcome(
+      'pass',
+      `${s.documents} notes indexed${pendingNote}`,
+      evidence,
+      s.pending ? ['Run `claw-byterover push` to send the waiting notes.'] : [],
+      { data },
+    );
   } catch (e) {
     evidence.push(ev('error', `${isClawError(e) ? `${e.code}: ` : ''}${errorMessage(e)}`));
-    return outcome('fail', `the recall index could not be built: ${errorMessage(e)}`, evidence, [isClawError(e) && e.hint ? e.hint : 'Rerun with --debug and report the output.'], { code: isClawError(e) ? e.code : 'MEMORY_INDEX_FAILED' });
+    return outcome(
+      'fail',
+      `the recall index could not be built: ${errorMessage(e)}`,
+      evidence,
+      [isClawError(e) && e.hint ? e.hint : 'Rerun with --debug and report the output.'],
+      { code: isClawError(e) ? e.code : 'MEMORY_INDEX_FAILED' },
+    );
   } finally {
     await mem?.close();
   }
 }
 
-export const memoryCheck: Check<MemoryCheckOptions> = { id: 'memory.tree', title: 'Context tree and recall index', run: checkMemory };
+export const memoryCheck: Check<MemoryCheckOptions> = {
+  id: 'memory.tree',
+  title: 'Context tree and recall index',
+  run: checkMemory,
+};

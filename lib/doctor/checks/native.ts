@@ -17,7 +17,15 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isClawError } from '../../errors.js';
-import { CLAW_ABI_MAJOR, addonCandidates, loadAddon, packageRoot, type AbiInfo, type HostAbiRange, type TriedPath } from '../../native.js';
+import {
+  CLAW_ABI_MAJOR,
+  addonCandidates,
+  loadAddon,
+  packageRoot,
+  type AbiInfo,
+  type HostAbiRange,
+  type TriedPath,
+} from '../../native.js';
 import { fileFindings, inspectNativeFile, type NativeFileReport } from '../native-file.js';
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
@@ -25,7 +33,13 @@ import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../ty
 export const CLAW_ABI_MINOR = 0;
 
 /** The range the reference host (claw-host, built from this release's header) offers by default. */
-export const DEFAULT_HOST_ABI: HostAbiRange = { major: CLAW_ABI_MAJOR, minorMin: 0, minorMax: CLAW_ABI_MINOR, name: 'claw-host', version: '1.0.0' };
+export const DEFAULT_HOST_ABI: HostAbiRange = {
+  major: CLAW_ABI_MAJOR,
+  minorMin: 0,
+  minorMax: CLAW_ABI_MINOR,
+  name: 'claw-host',
+  version: '1.0.0',
+};
 
 export interface NativeCheckOptions {
   env: NodeJS.ProcessEnv;
@@ -57,18 +71,42 @@ function triedLine(t: TriedPath): string {
 function fileEvidence(r: NativeFileReport, opts: { asNodeAddon: boolean }): Evidence[] {
   if (r.formatError) return [ev('file', `${r.path}: ${r.formatError}`)];
   const out: Evidence[] = [];
-  if (r.format) out.push(ev('format', `ELF ${r.format.bits}-bit ${r.format.endian}-endian ${r.format.type}, ${r.format.machine}${r.archMatches ? '' : ' (NOT this machine)'}${r.format.soname ? `, soname ${r.format.soname}` : ''}${r.stripped ? ', stripped' : ''}`));
-  out.push(ev('claw_* exports', r.clawExports.length ? r.clawExports.join(', ') : '(none in the dynamic symbol table)'));
+  if (r.format)
+    out.push(
+      ev(
+        'format',
+        `ELF ${r.format.bits}-bit ${r.format.endian}-endian ${r.format.type}, ${r.format.machine}${r.archMatches ? '' : ' (NOT this machine)'}${r.format.soname ? `, soname ${r.format.soname}` : ''}${r.stripped ? ', stripped' : ''}`,
+      ),
+    );
+  out.push(
+    ev('claw_* exports', r.clawExports.length ? r.clawExports.join(', ') : '(none in the dynamic symbol table)'),
+  );
   for (const e of r.entryPoints) out.push(ev(e.name, `${e.state}${e.seen ? `: ${e.seen}` : ''}`));
   out.push(
     ev(
       'dependencies',
-      r.dependencies.length ? r.dependencies.map((d) => (d.problem ? `${d.name} => ${d.problem}` : `${d.name} => ${d.path} (${d.via})`)).join('; ') : '(none)',
+      r.dependencies.length
+        ? r.dependencies
+            .map((d) => (d.problem ? `${d.name} => ${d.problem}` : `${d.name} => ${d.path} (${d.via})`))
+            .join('; ')
+        : '(none)',
     ),
   );
-  out.push(ev('glibc', `needs ${r.glibc.required ? `GLIBC_${r.glibc.required}` : 'no versioned glibc symbol'}, this machine has ${r.glibc.runtime ?? 'no glibc (or unknown)'}${r.glibcxx.required ? `; needs GLIBCXX_${r.glibcxx.required}` : ''}`));
+  out.push(
+    ev(
+      'glibc',
+      `needs ${r.glibc.required ? `GLIBC_${r.glibc.required}` : 'no versioned glibc symbol'}, this machine has ${r.glibc.runtime ?? 'no glibc (or unknown)'}${r.glibcxx.required ? `; needs GLIBCXX_${r.glibcxx.required}` : ''}`,
+    ),
+  );
   if (!opts.asNodeAddon || r.napi.undefinedRefs > 0)
-    out.push(ev('Node-API references', r.napi.undefinedRefs ? `${r.napi.undefinedRefs} undefined (e.g. ${r.napi.first}): a Node addon` : 'none (a plain shared library)'));
+    out.push(
+      ev(
+        'Node-API references',
+        r.napi.undefinedRefs
+          ? `${r.napi.undefinedRefs} undefined (e.g. ${r.napi.first}): a Node addon`
+          : 'none (a plain shared library)',
+      ),
+    );
   out.push(ev('bind now', r.bindNow ? 'yes (-z now)' : 'no (lazy binding)'));
   return out;
 }
@@ -80,7 +118,9 @@ function describeAbi(i: AbiInfo): string {
 /** Where a plain shared library sits next to a .node (prebuild dir, build/Release, lib.target). */
 function plainLibraryNear(addon: string): string | undefined {
   const dir = dirname(addon);
-  return ['libclaw_byterover.so', 'lib.target/libclaw_byterover.so'].map((p) => join(dir, p)).find((p) => existsSync(p));
+  return ['libclaw_byterover.so', 'lib.target/libclaw_byterover.so']
+    .map((p) => join(dir, p))
+    .find((p) => existsSync(p));
 }
 
 export async function checkNativeLoad(o: NativeCheckOptions): Promise<CheckOutcome> {
@@ -105,7 +145,10 @@ export async function checkNativeLoad(o: NativeCheckOptions): Promise<CheckOutco
       }
     }
     if (e.hint) next.push(e.hint);
-    return outcome('fail', `no native addon loads: ${e.message.split('\n')[0]}`, evidence, next, { code, data: { tried } });
+    return outcome('fail', `no native addon loads: ${e.message.split('\n')[0]}`, evidence, next, {
+      code,
+      data: { tried },
+    });
   }
 
   const { binding, path, tried } = loaded;
@@ -120,29 +163,79 @@ export async function checkNativeLoad(o: NativeCheckOptions): Promise<CheckOutco
 
   const runtimeNapi = Number(process.versions.napi ?? 0);
   const napiOk = info.napiVersion <= runtimeNapi;
-  evidence.push(ev('Node-API', `built for Node-API ${info.napiVersion}, this Node ${process.versions.node} supports ${runtimeNapi || 'unknown'}${napiOk ? '' : ' (too old)'}`));
+  evidence.push(
+    ev(
+      'Node-API',
+      `built for Node-API ${info.napiVersion}, this Node ${process.versions.node} supports ${runtimeNapi || 'unknown'}${napiOk ? '' : ' (too old)'}`,
+    ),
+  );
   const neg = binding.negotiateAbi(host);
-  evidence.push(ev('ABI negotiation', `host ${host.name ?? 'host'} offers ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}: ${neg.ok ? `agreed ${neg.version?.major}.${neg.version?.minor}` : neg.code}; ${neg.message}`));
+  evidence.push(
+    ev(
+      'ABI negotiation',
+      `host ${host.name ?? 'host'} offers ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}: ${neg.ok ? `agreed ${neg.version?.major}.${neg.version?.minor}` : neg.code}; ${neg.message}`,
+    ),
+  );
   const plain = plainLibraryNear(path);
   if (plain) {
     const p = await inspectNativeFile(plain, o.env);
-    evidence.push(ev('plain library', `${plain}: ${p.clawExports.join(', ') || 'no claw_* exports'}${p.napi.undefinedRefs ? ` (${p.napi.undefinedRefs} Node-API references!)` : ''}`));
+    evidence.push(
+      ev(
+        'plain library',
+        `${plain}: ${p.clawExports.join(', ') || 'no claw_* exports'}${p.napi.undefinedRefs ? ` (${p.napi.undefinedRefs} Node-API references!)` : ''}`,
+      ),
+    );
   }
 
   const next: string[] = [];
   const data = { binary: path, source: where(path, root), abiInfo: info, negotiation: neg, file };
   if (!napiOk) {
-    return outcome('fail', `the addon needs Node-API ${info.napiVersion}, this Node has ${runtimeNapi}`, evidence, [`Use Node ${'>='} 20.18.1 (package.json engines), or install a claw-byterover build for Node-API ${runtimeNapi}.`], { code: 'NATIVE_NAPI_TOO_NEW', data });
+    return outcome(
+      'fail',
+      `the addon needs Node-API ${info.napiVersion}, this Node has ${runtimeNapi}`,
+      evidence,
+      [
+        `Use Node ${'>='} 20.18.1 (package.json engines), or install a claw-byterover build for Node-API ${runtimeNapi}.`,
+      ],
+      { code: 'NATIVE_NAPI_TOO_NEW', data },
+    );
   }
   const fail = findings.find((f) => f.severity === 'fail');
-  if (fail) return outcome('fail', fail.message, evidence, findings.map((f) => f.next), { code: fail.code, data });
+  if (fail)
+    return outcome(
+      'fail',
+      fail.message,
+      evidence,
+      findings.map((f) => f.next),
+      { code: fail.code, data },
+    );
   if (!neg.ok) {
-    next.push(neg.code === 'CLAW_E_ABI_TOO_OLD' ? 'Upgrade claw-byterover to a release that speaks the host ABI.' : 'Upgrade the claw-runtime host, or use a claw-byterover release whose ABI range includes the host\'s.');
-    return outcome('fail', `claw_init would refuse this host: ${neg.message}`, evidence, next, { code: neg.code, data });
+    next.push(
+      neg.code === 'CLAW_E_ABI_TOO_OLD'
+        ? 'Upgrade claw-byterover to a release that speaks the host ABI.'
+        : "Upgrade the claw-runtime host, or use a claw-byterover release whose ABI range includes the host's.",
+    );
+    return outcome('fail', `claw_init would refuse this host: ${neg.message}`, evidence, next, {
+      code: neg.code,
+      data,
+    });
   }
   const warn = findings[0];
-  if (warn) return outcome('warn', warn.message, evidence, findings.map((f) => f.next), { code: warn.code, data });
-  return outcome('pass', `${basename(path)} loads (${where(path, root)}); claw_init, claw_abi_info, claw_strerror exported; ABI ${neg.version?.major}.${neg.version?.minor} agreed with ${host.name ?? 'the host'}`, evidence, [], { data });
+  if (warn)
+    return outcome(
+      'warn',
+      warn.message,
+      evidence,
+      findings.map((f) => f.next),
+      { code: warn.code, data },
+    );
+  return outcome(
+    'pass',
+    `${basename(path)} loads (${where(path, root)}); claw_init, claw_abi_info, claw_strerror exported; ABI ${neg.version?.major}.${neg.version?.minor} agreed with ${host.name ?? 'the host'}`,
+    evidence,
+    [],
+    { data },
+  );
 }
 
 /** claw-host's --json answer (native/host/claw_host.c print_json). */
@@ -162,7 +255,9 @@ export function findClawHost(o: Pick<NativeCheckOptions, 'clawHost' | 'env' | 'r
   if (o.clawHost) return o.clawHost;
   if (o.env.CLAW_HOST_BIN) return o.env.CLAW_HOST_BIN;
   const root = o.root ?? packageRoot();
-  return [join(root, 'build', 'Release', 'claw-host'), join(root, 'build-cmake', 'claw-host')].find((p) => existsSync(p));
+  return [join(root, 'build', 'Release', 'claw-host'), join(root, 'build-cmake', 'claw-host')].find((p) =>
+    existsSync(p),
+  );
 }
 
 export interface ClawHostRun {
@@ -176,25 +271,40 @@ export interface ClawHostRun {
 }
 
 /** Runs claw-host on `plugin` (RTLD_NOW, the default host range) and parses its report. */
-export function runClawHost(hostBin: string, plugin: string, host: HostAbiRange, timeoutMs = CLAW_HOST_TIMEOUT_MS): Promise<ClawHostRun> {
+export function runClawHost(
+  hostBin: string,
+  plugin: string,
+  host: HostAbiRange,
+  timeoutMs = CLAW_HOST_TIMEOUT_MS,
+): Promise<ClawHostRun> {
   const args = [plugin, '--json', '--abi', `${host.major}.${host.minorMin}-${host.major}.${host.minorMax}`];
   return new Promise((resolve) => {
-    execFile(hostBin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null; killed?: boolean }) | null;
-      const exit = e ? (typeof e.code === 'number' ? e.code : null) : 0;
-      const timedOut = e?.killed === true;
-      const signal = e?.signal && !timedOut ? e.signal : undefined;
-      try {
-        resolve({ json: JSON.parse(stdout) as ClawHostJson, exit, timedOut, stderr, ...(signal ? { signal } : {}) });
-      } catch {
-        resolve({ exit, timedOut, stderr: stderr.trim(), ...(signal ? { signal } : {}) });
-      }
-    });
+    execFile(
+      hostBin,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null; killed?: boolean }) | null;
+        const exit = e ? (typeof e.code === 'number' ? e.code : null) : 0;
+        const timedOut = e?.killed === true;
+        const signal = e?.signal && !timedOut ? e.signal : undefined;
+        try {
+          resolve({ json: JSON.parse(stdout) as ClawHostJson, exit, timedOut, stderr, ...(signal ? { signal } : {}) });
+        } catch {
+          resolve({ exit, timedOut, stderr: stderr.trim(), ...(signal ? { signal } : {}) });
+        }
+      },
+    );
   });
 }
 
 /** claw-host ran but gave no report: it crashed, hung, or failed before it could write one. */
-function hostNoReport(r: ClawHostRun, plugin: string, hostBin: string, timeoutMs: number): { evidence: string; summary: string; code: string; next: string } {
+function hostNoReport(
+  r: ClawHostRun,
+  plugin: string,
+  hostBin: string,
+  timeoutMs: number,
+): { evidence: string; summary: string; code: string; next: string } {
   const debug = `Reproduce outside doctor: ${hostBin} ${plugin}; under a debugger: gdb -batch -ex run -ex bt --args ${hostBin} ${plugin}`;
   if (r.timedOut)
     return {
@@ -220,17 +330,31 @@ function hostNoReport(r: ClawHostRun, plugin: string, hostBin: string, timeoutMs
 
 export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutcome> {
   const plugin = o.plugin;
-  if (!plugin) return outcome('skip', 'no --plugin given', [], ['To diagnose the file a claw-runtime host loads: claw-byterover doctor --plugin <path/to/libclaw_byterover.so>']);
+  if (!plugin)
+    return outcome(
+      'skip',
+      'no --plugin given',
+      [],
+      ['To diagnose the file a claw-runtime host loads: claw-byterover doctor --plugin <path/to/libclaw_byterover.so>'],
+    );
   const host = o.hostAbi ?? DEFAULT_HOST_ABI;
   const file = await inspectNativeFile(plugin, o.env);
   const findings = fileFindings(file);
-  const evidence: Evidence[] = [...(file.formatError ? [] : [ev('file', plugin)]), ...fileEvidence(file, { asNodeAddon: false })];
+  const evidence: Evidence[] = [
+    ...(file.formatError ? [] : [ev('file', plugin)]),
+    ...fileEvidence(file, { asNodeAddon: false }),
+  ];
   const next: string[] = [];
   const hostBin = findClawHost(o);
   let hostVerdict: ClawHostJson | undefined;
   let noReport: ReturnType<typeof hostNoReport> | undefined;
   if (!hostBin) {
-    evidence.push(ev('claw-host load', 'not run: claw-host is not built here (npm run build:native builds build/Release/claw-host)'));
+    evidence.push(
+      ev(
+        'claw-host load',
+        'not run: claw-host is not built here (npm run build:native builds build/Release/claw-host)',
+      ),
+    );
   } else if (!file.formatError) {
     const timeoutMs = o.clawHostTimeoutMs ?? CLAW_HOST_TIMEOUT_MS;
     const r = await runClawHost(hostBin, plugin, host, timeoutMs);
@@ -239,7 +363,12 @@ export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutco
       noReport = hostNoReport(r, plugin, hostBin, timeoutMs);
       evidence.push(ev('claw-host load', noReport.evidence));
     } else if (r.json.ok)
-      evidence.push(ev('claw-host load', `dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI ${r.json.negotiated?.abiMajor}.${r.json.negotiated?.abiMinor} with host range ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}`));
+      evidence.push(
+        ev(
+          'claw-host load',
+          `dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI ${r.json.negotiated?.abiMajor}.${r.json.negotiated?.abiMinor} with host range ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}`,
+        ),
+      );
     else {
       evidence.push(ev('claw-host load', `exit ${r.json.exitCode} at stage ${r.json.stage}: ${r.json.error ?? ''}`));
       for (const d of r.json.diagnosis) evidence.push(ev('claw-host diagnosis', d.trim()));
@@ -248,19 +377,61 @@ export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutco
   const data = { file, ...(hostBin ? { clawHost: hostBin } : {}), ...(hostVerdict ? { hostResult: hostVerdict } : {}) };
   const fail = findings.find((f) => f.severity === 'fail');
   if (fail) {
-    return outcome('fail', fail.message, evidence, [...new Set(findings.map((f) => f.next))], { code: fail.code, data });
+    return outcome('fail', fail.message, evidence, [...new Set(findings.map((f) => f.next))], {
+      code: fail.code,
+      data,
+    });
   }
-  if (noReport) return outcome('fail', noReport.summary, evidence, [noReport.next, ...findings.map((f) => f.next)], { code: noReport.code, data });
+  if (noReport)
+    return outcome('fail', noReport.summary, evidence, [noReport.next, ...findings.map((f) => f.next)], {
+      code: noReport.code,
+      data,
+    });
   if (hostVerdict && !hostVerdict.ok) {
     const hint = hostVerdict.diagnosis.find((d) => d.startsWith('fix:'));
-    next.push(hint ? hint.replace(/^fix:\s*/, '') : 'See the claw-host diagnosis above (docs/readme/native.md lists its exit codes).');
+    next.push(
+      hint
+        ? hint.replace(/^fix:\s*/, '')
+        : 'See the claw-host diagnosis above (docs/readme/native.md lists its exit codes).',
+    );
     const code = findings[0]?.code ?? `CLAW_HOST_EXIT_${hostVerdict.exitCode}`;
-    return outcome('fail', `a claw-runtime host cannot load it: ${hostVerdict.error ?? `claw-host exit ${hostVerdict.exitCode}`}`, evidence, [...next, ...findings.map((f) => f.next)], { code, data });
+    return outcome(
+      'fail',
+      `a claw-runtime host cannot load it: ${hostVerdict.error ?? `claw-host exit ${hostVerdict.exitCode}`}`,
+      evidence,
+      [...next, ...findings.map((f) => f.next)],
+      { code, data },
+    );
   }
   const warn = findings[0];
-  if (warn) return outcome('warn', warn.message, evidence, findings.map((f) => f.next), { code: warn.code, data });
-  return outcome('pass', hostVerdict ? `${basename(plugin)} loads in claw-host and claw_init accepts ABI ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}` : `${basename(plugin)} exports claw_init, claw_abi_info and claw_strerror (load not tried: no claw-host)`, evidence, [], { data });
+  if (warn)
+    return outcome(
+      'warn',
+      warn.message,
+      evidence,
+      findings.map((f) => f.next),
+      { code: warn.code, data },
+    );
+  return outcome(
+    'pass',
+    hostVerdict
+      ? `${basename(plugin)} loads in claw-host and claw_init accepts ABI ${host.major}.${host.minorMin}–${host.major}.${host.minorMax}`
+      : `${basename(plugin)} exports claw_init, claw_abi_info and claw_strerror (load not tried: no claw-host)`,
+    evidence,
+    [],
+    { data },
+  );
 }
 
-export const nativeLoadCheck: Check<NativeCheckOptions> = { id: 'native.load', title: 'Native addon', symptom: 'undefined symbol: claw_init', run: checkNativeLoad };
-export const pluginFileCheck: Check<NativeCheckOptions> = { id: 'native.plugin', title: 'Plugin file for a claw-runtime host', symptom: 'undefined symbol: claw_init', run: checkPluginFile };
+export const nativeLoadCheck: Check<NativeCheckOptions> = {
+  id: 'native.load',
+  title: 'Native addon',
+  symptom: 'undefined symbol: claw_init',
+  run: checkNativeLoad,
+};
+export const pluginFileCheck: Check<NativeCheckOptions> = {
+  id: 'native.plugin',
+  title: 'Plugin file for a claw-runtime host',
+  symptom: 'undefined symbol: claw_init',
+  run: checkPluginFile,
+};

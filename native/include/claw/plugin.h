@@ -16,8 +16,8 @@
  *      `abi_major == CLAW_ABI_MAJOR` and the minor range before calling in.
  *   3. dlsym("claw_init"), fill a claw_host_info, zero a claw_plugin_info, set both struct_size
  *      fields to sizeof, and call claw_init(&host, &plugin). 0 (CLAW_OK) means the plugin is usable
- *      through plugin.funcs at version plugin.abi_major.plugin.abi_minor. A negative value is one of
- *      the CLAW_E_* codes below; claw_strerror() names it, and the plugin has already written one
+ *      through plugin.funcs at version plugin.abi_major.plugin.abi_minor. A negative value is one
+ * of the CLAW_E_* codes below; claw_strerror() names it, and the plugin has already written one
  *      line through host.log explaining the refusal and what to upgrade.
  *   4. When done, call plugin.funcs->shutdown() once per successful claw_init, then dlclose.
  *
@@ -32,10 +32,10 @@
  *    "since 1.N" below. Every struct starts with `uint32_t struct_size` (the size the writer
  *    compiled with), so an old reader can skip what it does not know and a new reader can tell an
  *    old writer's struct is shorter. The plugin copies at most min(host struct_size, its own
- *    sizeof) bytes of a host struct into zeroed storage (missing fields read as 0/NULL), and writes at
- *    most `struct_size` bytes into a struct the host owns.
- *  - Negotiation (the Vulkan loader's negotiate-down rule): agreed minor = min(host max, plugin max);
- *    refused when the agreed minor is below either side's minimum.
+ *    sizeof) bytes of a host struct into zeroed storage (missing fields read as 0/NULL), and writes
+ * at most `struct_size` bytes into a struct the host owns.
+ *  - Negotiation (the Vulkan loader's negotiate-down rule): agreed minor = min(host max, plugin
+ * max); refused when the agreed minor is below either side's minimum.
  *  - Optional features are extensions looked up by string id, "<vendor>.<name>/<version>"
  *    (e.g. "claw.byterover.recall/1"), in both directions (CLAP's model). An unknown id yields
  *    NULL; a new extension never needs an ABI bump.
@@ -227,7 +227,8 @@ typedef struct claw_host_info {
 } claw_host_info;
 
 /** Minimum claw_host_info.struct_size: struct_size + abi_major + abi_minor_min + abi_minor_max. */
-#define CLAW_HOST_INFO_MIN_SIZE ((uint32_t)(offsetof(claw_host_info, abi_minor_max) + sizeof(uint32_t)))
+#define CLAW_HOST_INFO_MIN_SIZE \
+  ((uint32_t)(offsetof(claw_host_info, abi_minor_max) + sizeof(uint32_t)))
 
 /** The plugin's function table. Static, owned by the plugin, valid until dlclose; entries are
  *  callable between a successful claw_init and its matching shutdown. */

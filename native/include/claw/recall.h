@@ -1,6 +1,6 @@
 /*
- * claw/recall.h: the context-tree recall extension, "claw.byterover.recall/1" (C, usable from C99/C11
- * and C++). Included by claw/plugin.h; a host may also include it on its own.
+ * claw/recall.h: the context-tree recall extension, "claw.byterover.recall/1" (C, usable from
+ * C99/C11 and C++). Included by claw/plugin.h; a host may also include it on its own.
  *
  * What it is: an in-memory full-text index over markdown notes (the ByteRover context tree) with
  * BM25F ranking, inside the plugin. The host creates indexes, feeds them documents by path, and
@@ -60,8 +60,8 @@
  * ---------------------------------------------------------------------------------------------
  * Strings, status codes
  * ---------------------------------------------------------------------------------------------
- *  - Every string in is (pointer, byte length), UTF-8 expected but not required: malformed bytes are
- *    word separators for search and become U+FFFD in titles and excerpts.
+ *  - Every string in is (pointer, byte length), UTF-8 expected but not required: malformed bytes
+ * are word separators for search and become U+FFFD in titles and excerpts.
  *  - Every string out is valid UTF-8 (paths: the bytes given), NUL-terminated, with its byte length
  *    beside it.
  *  - Paths are 1..4096 bytes without NUL. They are keys, not file names: the plugin opens nothing.
@@ -256,9 +256,9 @@ typedef struct claw_recall_v1 {
   void (*options_init)(claw_recall_options *options);
 
   /** Creates an empty index; `options` may be NULL for the defaults. On CLAW_RECALL_OK, *out owns
-   *  the new index (the caller destroys it); on failure *out is NULL. CLAW_RECALL_E_INVALID_ARGUMENT
-   *  when out is NULL, options->struct_size < 4, or an option is out of range.
-   *  Since recall/1.0. */
+   *  the new index (the caller destroys it); on failure *out is NULL.
+   * CLAW_RECALL_E_INVALID_ARGUMENT when out is NULL, options->struct_size < 4, or an option is out
+   * of range. Since recall/1.0. */
   int (*create)(const claw_recall_options *options, claw_recall_index **out);
 
   /** Frees the index and everything it holds. NULL is ignored. Must not race with any other call

@@ -58,7 +58,8 @@ Window BestWindow(std::string_view body, const std::vector<std::string_view>& te
     // before the stop-word check and the plural folding.
     bool candidate = false;
     for (uint32_t t = 0; t < nterms && !candidate; ++t) {
-      candidate = raw[0] == terms[t][0] && raw.size() >= terms[t].size() && raw.size() <= terms[t].size() + 2;
+      candidate = raw[0] == terms[t][0] && raw.size() >= terms[t].size() &&
+                  raw.size() <= terms[t].size() + 2;
     }
     if (!candidate) return true;
     size_t len = raw.size();
@@ -86,7 +87,8 @@ Window BestWindow(std::string_view body, const std::vector<std::string_view>& te
 }  // namespace
 
 void BuildExcerpt(std::string_view body, const std::vector<std::string_view>& terms, size_t present,
-                  size_t max_chars, Tokenizer* tokenizer, ExcerptScratch* scratch, std::string* out) {
+                  size_t max_chars, Tokenizer* tokenizer, ExcerptScratch* scratch,
+                  std::string* out) {
   out->clear();
   if (max_chars == 0 || body.empty()) return;
   if (CountCodePoints(body, 0, body.size(), max_chars) <= max_chars) {

@@ -35,7 +35,8 @@ struct ExcerptScratch {
 // one is near. With no match the excerpt is the start of the body. `terms` are folded query terms
 // (as the tokenizer emits them), at most kMaxExcerptTerms are used.
 void BuildExcerpt(std::string_view body, const std::vector<std::string_view>& terms, size_t present,
-                  size_t max_chars, Tokenizer* tokenizer, ExcerptScratch* scratch, std::string* out);
+                  size_t max_chars, Tokenizer* tokenizer, ExcerptScratch* scratch,
+                  std::string* out);
 
 }  // namespace recall
 }  // namespace claw

@@ -134,8 +134,10 @@ class TermCounter {
       }
       i = (i + 1) & mask;
     }
-    PreparedTerm t{static_cast<uint32_t>(p_->term_bytes.size()), static_cast<uint32_t>(tok.size()),
-                   h, {0, 0, 0}};
+    PreparedTerm t{static_cast<uint32_t>(p_->term_bytes.size()),
+                   static_cast<uint32_t>(tok.size()),
+                   h,
+                   {0, 0, 0}};
     t.tf[f] = 1;
     p_->term_bytes.append(tok.data(), tok.size());
     slots_[i] = static_cast<uint32_t>(p_->terms.size());
@@ -200,7 +202,9 @@ size_t SsoCapacity() {
   static const size_t cap = std::string().capacity();
   return cap;
 }
-size_t HeapBytes(const std::string& s) { return s.capacity() > SsoCapacity() ? s.capacity() + 1 : 0; }
+size_t HeapBytes(const std::string& s) {
+  return s.capacity() > SsoCapacity() ? s.capacity() + 1 : 0;
+}
 template <class T>
 size_t HeapBytes(const std::vector<T>& v) {
   return v.capacity() * sizeof(T);
@@ -233,13 +237,20 @@ QueryScratch& ThreadScratch() {
 
 const char* StatusName(Status s) {
   switch (s) {
-    case Status::kOk: return "OK";
-    case Status::kInvalidArgument: return "RECALL_INVALID_ARGUMENT";
-    case Status::kNotFound: return "RECALL_NOT_FOUND";
-    case Status::kBufferTooSmall: return "RECALL_BUFFER_TOO_SMALL";
-    case Status::kNoMemory: return "RECALL_OUT_OF_MEMORY";
-    case Status::kTooLarge: return "RECALL_DOCUMENT_TOO_LARGE";
-    case Status::kInternal: return "RECALL_INTERNAL";
+    case Status::kOk:
+      return "OK";
+    case Status::kInvalidArgument:
+      return "RECALL_INVALID_ARGUMENT";
+    case Status::kNotFound:
+      return "RECALL_NOT_FOUND";
+    case Status::kBufferTooSmall:
+      return "RECALL_BUFFER_TOO_SMALL";
+    case Status::kNoMemory:
+      return "RECALL_OUT_OF_MEMORY";
+    case Status::kTooLarge:
+      return "RECALL_DOCUMENT_TOO_LARGE";
+    case Status::kInternal:
+      return "RECALL_INTERNAL";
   }
   return "RECALL_UNKNOWN_STATUS";
 }
@@ -257,7 +268,9 @@ Status ValidateOptions(const Options& o) {
 
 struct Index::Impl {
   explicit Impl(const Options& o) : opts(o) {
-    auto clamp = [](double v, double lo, double hi) { return std::isfinite(v) ? std::min(hi, std::max(lo, v)) : lo; };
+    auto clamp = [](double v, double lo, double hi) {
+      return std::isfinite(v) ? std::min(hi, std::max(lo, v)) : lo;
+    };
     opts.k1 = clamp(opts.k1, 0, 1e9);
     for (FieldParams* f : {&opts.title, &opts.headings, &opts.body}) {
       f->weight = clamp(f->weight, 0, 1e9);
@@ -528,7 +541,8 @@ struct Index::Impl {
       for (const auto& r : s->qranges) {
         if (std::string_view(s->qbytes).substr(r.first, r.second) == t) return true;
       }
-      s->qranges.emplace_back(static_cast<uint32_t>(s->qbytes.size()), static_cast<uint32_t>(t.size()));
+      s->qranges.emplace_back(static_cast<uint32_t>(s->qbytes.size()),
+                              static_cast<uint32_t>(t.size()));
       s->qbytes.append(t.data(), t.size());
       return s->qranges.size() < kMaxQueryTerms;
     });
@@ -563,7 +577,9 @@ struct Index::Impl {
       if (tid == kNoTerm) continue;
       const std::vector<Posting>& pl = terms[tid].postings;
       const double df = static_cast<double>(pl.size());
-      const double idf = std::log1p((n - df + 0.5) / (df + 0.5));  // log1p, not log(1 + x): log@GLIBC_2.29 would raise the glibc floor
+      const double idf = std::log1p(
+          (n - df + 0.5) /
+          (df + 0.5));  // log1p, not log(1 + x): log@GLIBC_2.29 would raise the glibc floor
       s->qterm_ids.push_back(tid);
       s->qviews.push_back(text);
       s->qidf.push_back(idf);
@@ -582,9 +598,8 @@ struct Index::Impl {
       }
     }
 
-    auto better = [this](const std::pair<double, uint32_t>& x, const std::pair<double, uint32_t>& y) {
-      return Better(x, y);
-    };
+    auto better = [this](const std::pair<double, uint32_t>& x,
+                         const std::pair<double, uint32_t>& y) { return Better(x, y); };
     auto& heap = s->heap;
     heap.clear();
     for (uint32_t doc : s->touched) {
@@ -656,7 +671,8 @@ Status Index::Upsert(std::string_view path, std::string_view markdown, bool* rep
   thread_local PrepareScratch scratch;
   Prepared p;
   Prepare(path, markdown, impl_->opts.tokenizer, &scratch, &p);
-  if (markdown.size() > kKeepScratchBytes) scratch = PrepareScratch();  // don't keep a huge note's buffers
+  if (markdown.size() > kKeepScratchBytes)
+    scratch = PrepareScratch();  // don't keep a huge note's buffers
   std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
   const bool existed = impl_->Apply(&p);
   if (replaced) *replaced = existed;
@@ -677,7 +693,8 @@ struct ChunkJob {
 #if CLAW_RECALL_EXCEPTIONS
     try {
 #endif
-      for (size_t i = next++; i < n; i = next++) Prepare(docs[i].path, docs[i].markdown, topts, scratch, &out[i]);
+      for (size_t i = next++; i < n; i = next++)
+        Prepare(docs[i].path, docs[i].markdown, topts, scratch, &out[i]);
 #if CLAW_RECALL_EXCEPTIONS
     } catch (...) {
       failed = true;
@@ -709,7 +726,8 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
   std::vector<Prepared> buf[2] = {std::vector<Prepared>(chunk), std::vector<Prepared>(chunk)};
   std::vector<PrepareScratch> scratch(threads);
   auto start_helpers = [&](ChunkJob* job, std::vector<std::thread>* helpers) {
-    for (unsigned w = 1; w < threads; ++w) helpers->emplace_back([job, &scratch, &topts, w] { job->Work(&scratch[w], topts); });
+    for (unsigned w = 1; w < threads; ++w)
+      helpers->emplace_back([job, &scratch, &topts, w] { job->Work(&scratch[w], topts); });
   };
   {
     ChunkJob first;

@@ -121,9 +121,9 @@ class Index {
   // Upserts `count` documents in order (a later duplicate path wins). Parsing runs on `threads`
   // threads (0 → one per core, at most 8; started and joined inside the call): helpers parse chunk
   // n+1 while this thread applies chunk n under the exclusive lock, then this thread helps them
-  // finish. Searches run between chunks (of 256 documents). Sizes and paths are checked before anything changes: on kTooLarge/kInvalidArgument
-  // nothing is applied and *bad_index (if not null) names the document. On kNoMemory the documents
-  // before *bad_index were applied.
+  // finish. Searches run between chunks (of 256 documents). Sizes and paths are checked before
+  // anything changes: on kTooLarge/kInvalidArgument nothing is applied and *bad_index (if not null)
+  // names the document. On kNoMemory the documents before *bad_index were applied.
   Status UpsertBatch(const DocumentInput* docs, size_t count, unsigned threads,
                      size_t* bad_index = nullptr);
 
@@ -147,7 +147,8 @@ class Index {
         const_cast<void*>(static_cast<const void*>(&f)));
   }
 
-  std::vector<Hit> Search(std::string_view query, const QueryOptions& options = QueryOptions()) const;
+  std::vector<Hit> Search(std::string_view query,
+                          const QueryOptions& options = QueryOptions()) const;
 
   Stats GetStats() const;
 

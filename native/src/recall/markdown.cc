@@ -10,7 +10,9 @@ namespace recall {
 
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 bool IsAsciiAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -99,7 +101,15 @@ class TextSink {
 // Characters CleanInline looks at.
 bool IsInlineSpecial(char c) {
   switch (c) {
-    case '\\': case '`': case '*': case '~': case '_': case '|': case '!': case '[': case ']':
+    case '\\':
+    case '`':
+    case '*':
+    case '~':
+    case '_':
+    case '|':
+    case '!':
+    case '[':
+    case ']':
     case '<':
       return true;
     default:
@@ -254,8 +264,14 @@ size_t ParseQuoted(std::string_view s, std::string* out) {
       const char e = s[i + 1];
       i += 2;
       switch (e) {
-        case 'n': case 't': case 'r': out->push_back(' '); break;
-        case 'x': case 'u': case 'U': {
+        case 'n':
+        case 't':
+        case 'r':
+          out->push_back(' ');
+          break;
+        case 'x':
+        case 'u':
+        case 'U': {
           const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
           uint32_t cp = 0;
           size_t k = 0;
@@ -270,7 +286,9 @@ size_t ParseQuoted(std::string_view s, std::string* out) {
           }
           break;
         }
-        default: out->push_back(e); break;
+        default:
+          out->push_back(e);
+          break;
       }
       continue;
     }
@@ -484,12 +502,14 @@ bool LinkReferenceDefinition(std::string_view line) {
 std::string_view StripBlockMarkers(std::string_view line) {
   std::string_view s = TrimLeft(line);
   while (!s.empty() && s[0] == '>') s = TrimLeft(s.substr(1));
-  if (s.size() >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && (s[1] == ' ' || s[1] == '\t')) {
+  if (s.size() >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') &&
+      (s[1] == ' ' || s[1] == '\t')) {
     s = TrimLeft(s.substr(2));
   } else {
     size_t d = 0;
     while (d < s.size() && d < 9 && s[d] >= '0' && s[d] <= '9') ++d;
-    if (d > 0 && d + 1 < s.size() && (s[d] == '.' || s[d] == ')') && (s[d + 1] == ' ' || s[d + 1] == '\t')) {
+    if (d > 0 && d + 1 < s.size() && (s[d] == '.' || s[d] == ')') &&
+        (s[d + 1] == ' ' || s[d + 1] == '\t')) {
       s = TrimLeft(s.substr(d + 2));
     }
   }
@@ -504,7 +524,8 @@ bool ParagraphLike(std::string_view line) {
   if (t.empty() || Indent(line) > 3) return false;
   const char c = t[0];
   if (c == '#' || c == '>' || c == '|' || c == '`' || c == '~' || c == '<') return false;
-  if ((c == '-' || c == '*' || c == '+') && (t.size() == 1 || t[1] == ' ' || t[1] == '\t')) return false;
+  if ((c == '-' || c == '*' || c == '+') && (t.size() == 1 || t[1] == ' ' || t[1] == '\t'))
+    return false;
   return !ThematicBreak(line);
 }
 
@@ -515,7 +536,8 @@ std::string_view FileStem(std::string_view path) {
   if (dot != std::string_view::npos && dot > 0) {
     std::string ext(base.substr(dot + 1));
     for (char& c : ext) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    if (ext == "md" || ext == "markdown" || ext == "mdx" || ext == "txt") base = base.substr(0, dot);
+    if (ext == "md" || ext == "markdown" || ext == "mdx" || ext == "txt")
+      base = base.substr(0, dot);
   }
   return base;
 }

@@ -10,13 +10,13 @@
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
 #define CLAW_RECALL_GUARD_BEGIN try {
-#define CLAW_RECALL_GUARD_END                     \
-  }                                               \
-  catch (const std::bad_alloc&) {                 \
-    return CLAW_RECALL_E_NO_MEMORY;               \
-  }                                               \
-  catch (...) {                                   \
-    return CLAW_RECALL_E_INTERNAL;                \
+#define CLAW_RECALL_GUARD_END       \
+  }                                 \
+  catch (const std::bad_alloc&) {   \
+    return CLAW_RECALL_E_NO_MEMORY; \
+  }                                 \
+  catch (...) {                     \
+    return CLAW_RECALL_E_INTERNAL;  \
   }
 #else
 #define CLAW_RECALL_GUARD_BEGIN {
@@ -53,7 +53,8 @@ bool ReadVersioned(const T* in, T* out) {
   return true;
 }
 
-bool ReadQuery(const claw_recall_query* q, claw::recall::QueryOptions* opts, std::string_view* text) {
+bool ReadQuery(const claw_recall_query* q, claw::recall::QueryOptions* opts,
+               std::string_view* text) {
   if (q == nullptr) return false;
   claw_recall_query v{};
   if (!ReadVersioned(q, &v)) return false;
@@ -64,7 +65,9 @@ bool ReadQuery(const claw_recall_query* q, claw::recall::QueryOptions* opts, std
   return true;
 }
 
-std::string_view View(const char* p, size_t n) { return n ? std::string_view(p, n) : std::string_view(); }
+std::string_view View(const char* p, size_t n) {
+  return n ? std::string_view(p, n) : std::string_view();
+}
 
 }  // namespace
 
@@ -268,7 +271,8 @@ int claw_recall_get_stats(const claw_recall_index* index, claw_recall_stats* out
   CLAW_RECALL_GUARD_BEGIN
   const claw::recall::Stats s = index->index.GetStats();
   claw_recall_stats v{};
-  v.struct_size = out->struct_size < sizeof(v) ? out->struct_size : static_cast<uint32_t>(sizeof(v));
+  v.struct_size =
+      out->struct_size < sizeof(v) ? out->struct_size : static_cast<uint32_t>(sizeof(v));
   v.documents = s.documents;
   v.terms = s.terms;
   v.postings = s.postings;
@@ -279,7 +283,8 @@ int claw_recall_get_stats(const claw_recall_index* index, claw_recall_stats* out
   v.avg_title_tokens = s.avg_title_tokens;
   v.avg_headings_tokens = s.avg_headings_tokens;
   v.avg_body_tokens = s.avg_body_tokens;
-  std::memcpy(static_cast<void*>(out), &v, out->struct_size < sizeof(v) ? out->struct_size : sizeof(v));
+  std::memcpy(static_cast<void*>(out), &v,
+              out->struct_size < sizeof(v) ? out->struct_size : sizeof(v));
   return CLAW_RECALL_OK;
   CLAW_RECALL_GUARD_END
 }

@@ -48,22 +48,24 @@ extern "C" {
 
 /* ---- status codes (stable; equal to claw::recall::Status) ---- */
 #define CLAW_RECALL_OK 0
-#define CLAW_RECALL_E_INVALID_ARGUMENT 1 /* null pointer, empty/too long path, path with NUL, bad option */
-#define CLAW_RECALL_E_NOT_FOUND 2        /* remove: the path is not indexed */
-#define CLAW_RECALL_E_BUFFER_TOO_SMALL 3 /* search_into: text buffer too small (see out->text_needed) */
-#define CLAW_RECALL_E_NO_MEMORY 4        /* allocation failed */
-#define CLAW_RECALL_E_TOO_LARGE 5        /* document larger than max_document_bytes */
-#define CLAW_RECALL_E_INTERNAL 6         /* unexpected failure inside the engine */
+#define CLAW_RECALL_E_INVALID_ARGUMENT \
+  1                               /* null pointer, empty/too long path, path with NUL, bad option */
+#define CLAW_RECALL_E_NOT_FOUND 2 /* remove: the path is not indexed */
+#define CLAW_RECALL_E_BUFFER_TOO_SMALL \
+  3                               /* search_into: text buffer too small (see out->text_needed) */
+#define CLAW_RECALL_E_NO_MEMORY 4 /* allocation failed */
+#define CLAW_RECALL_E_TOO_LARGE 5 /* document larger than max_document_bytes */
+#define CLAW_RECALL_E_INTERNAL 6  /* unexpected failure inside the engine */
 
 /* ---- options ---- */
-#define CLAW_RECALL_KEEP_STOP_WORDS 0x1u    /* index and search English stop words too */
-#define CLAW_RECALL_NO_PLURAL_FOLDING 0x2u  /* disable the S-stemmer (notes ≠ note) */
+#define CLAW_RECALL_KEEP_STOP_WORDS 0x1u   /* index and search English stop words too */
+#define CLAW_RECALL_NO_PLURAL_FOLDING 0x2u /* disable the S-stemmer (notes ≠ note) */
 
 typedef struct claw_recall_options {
-  uint32_t struct_size;        /* sizeof(claw_recall_options) */
-  uint32_t flags;              /* CLAW_RECALL_KEEP_STOP_WORDS | CLAW_RECALL_NO_PLURAL_FOLDING; default 0 */
-  double k1;                   /* BM25 term-frequency saturation, >= 0; default 1.2 */
-  double title_weight;         /* >= 0; default 3.0 (title + frontmatter tags/keywords) */
+  uint32_t struct_size; /* sizeof(claw_recall_options) */
+  uint32_t flags;       /* CLAW_RECALL_KEEP_STOP_WORDS | CLAW_RECALL_NO_PLURAL_FOLDING; default 0 */
+  double k1;            /* BM25 term-frequency saturation, >= 0; default 1.2 */
+  double title_weight;  /* >= 0; default 3.0 (title + frontmatter tags/keywords) */
   double headings_weight;      /* >= 0; default 2.0 */
   double body_weight;          /* >= 0; default 1.0 */
   double title_b;              /* length normalization in [0, 1]; default 0.75 */
@@ -114,18 +116,18 @@ CLAW_RECALL_API int claw_recall_contains(const claw_recall_index* index, const c
 
 /* ---- search ---- */
 typedef struct claw_recall_query {
-  uint32_t struct_size;   /* sizeof(claw_recall_query) */
-  uint32_t k;             /* hits wanted; 0 = 10; at most 10000 */
-  const char* text;       /* the query (may be NULL when text_len is 0) */
+  uint32_t struct_size; /* sizeof(claw_recall_query) */
+  uint32_t k;           /* hits wanted; 0 = 10; at most 10000 */
+  const char* text;     /* the query (may be NULL when text_len is 0) */
   size_t text_len;
   uint32_t excerpt_chars; /* excerpt length in Unicode code points incl. "…"; 0 = no excerpt */
 } claw_recall_query;
 
 typedef struct claw_recall_hit {
-  double score;        /* BM25F score, > 0 */
-  const char* path;    /* NUL-terminated, path_len bytes before the NUL */
+  double score;     /* BM25F score, > 0 */
+  const char* path; /* NUL-terminated, path_len bytes before the NUL */
   size_t path_len;
-  const char* title;   /* NUL-terminated, valid UTF-8 */
+  const char* title; /* NUL-terminated, valid UTF-8 */
   size_t title_len;
   const char* excerpt; /* NUL-terminated, valid UTF-8, "" when excerpt_chars is 0 */
   size_t excerpt_len;
@@ -136,8 +138,8 @@ typedef struct claw_recall_results claw_recall_results;
 
 /* Runs a query; *out receives a results object (possibly with 0 hits) the caller must free with
  * claw_recall_results_free. Hits are best first: score descending, then path ascending. */
-CLAW_RECALL_API int claw_recall_search(const claw_recall_index* index, const claw_recall_query* query,
-                                       claw_recall_results** out);
+CLAW_RECALL_API int claw_recall_search(const claw_recall_index* index,
+                                       const claw_recall_query* query, claw_recall_results** out);
 
 CLAW_RECALL_API size_t claw_recall_results_count(const claw_recall_results* results);
 
@@ -150,9 +152,9 @@ CLAW_RECALL_API void claw_recall_results_free(claw_recall_results* results);
 
 /* Caller-owned results: written into hits[0..hits_cap) and text[0..text_cap). */
 typedef struct claw_recall_search_info {
-  uint32_t struct_size;  /* sizeof(claw_recall_search_info), set by the caller */
-  size_t hit_count;      /* hits written (== hits found, capped by hits_cap) */
-  size_t text_needed;    /* bytes of text the hits need, NULs included */
+  uint32_t struct_size; /* sizeof(claw_recall_search_info), set by the caller */
+  size_t hit_count;     /* hits written (== hits found, capped by hits_cap) */
+  size_t text_needed;   /* bytes of text the hits need, NULs included */
 } claw_recall_search_info;
 
 /* Runs a query returning at most min(query->k, hits_cap) hits. hit_size is the caller's
@@ -169,14 +171,14 @@ CLAW_RECALL_API int claw_recall_search_into(const claw_recall_index* index,
 
 /* ---- introspection ---- */
 typedef struct claw_recall_stats {
-  uint32_t struct_size;   /* sizeof(claw_recall_stats), set by the caller */
-  uint64_t documents;     /* live documents */
-  uint64_t terms;         /* distinct terms */
-  uint64_t postings;      /* (term, document) pairs */
-  uint64_t bytes;         /* heap bytes held by the index (estimate from container capacities) */
-  uint64_t generation;    /* successful changes since creation */
-  uint64_t doc_slots;     /* document slots allocated (live + reusable) */
-  uint64_t term_slots;    /* term ids allocated (live + reusable) */
+  uint32_t struct_size; /* sizeof(claw_recall_stats), set by the caller */
+  uint64_t documents;   /* live documents */
+  uint64_t terms;       /* distinct terms */
+  uint64_t postings;    /* (term, document) pairs */
+  uint64_t bytes;       /* heap bytes held by the index (estimate from container capacities) */
+  uint64_t generation;  /* successful changes since creation */
+  uint64_t doc_slots;   /* document slots allocated (live + reusable) */
+  uint64_t term_slots;  /* term ids allocated (live + reusable) */
   double avg_title_tokens;
   double avg_headings_tokens;
   double avg_body_tokens;

@@ -1,7 +1,7 @@
 // A writer-preferring reader/writer lock.
 //
-// std::shared_mutex on glibc is a pthread rwlock that prefers readers: with queries arriving back to
-// back, an update can wait forever. Here a waiting writer stops new readers from entering, so an
+// std::shared_mutex on glibc is a pthread rwlock that prefers readers: with queries arriving back
+// to back, an update can wait forever. Here a waiting writer stops new readers from entering, so an
 // update waits at most for the queries already running. Satisfies SharedMutex, so
 // std::shared_lock / std::unique_lock work with it.
 #ifndef CLAW_RECALL_SHARED_MUTEX_H_

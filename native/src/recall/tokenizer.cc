@@ -11,19 +11,26 @@ namespace {
 // English stop words (the NLTK list; contractions appear as the pieces the tokenizer splits them
 // into: "don't" → "don" + "t"). Matched after folding, before plural folding.
 const char* const kStopWords[] = {
-    "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours",
-    "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it",
-    "its", "itself", "they", "them", "their", "theirs", "themselves", "what", "which", "who",
-    "whom", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been",
-    "being", "have", "has", "had", "having", "do", "does", "did", "doing", "a", "an", "the", "and",
-    "but", "if", "or", "because", "as", "until", "while", "of", "at", "by", "for", "with", "about",
-    "against", "between", "into", "through", "during", "before", "after", "above", "below", "to",
-    "from", "up", "down", "in", "out", "on", "off", "over", "under", "again", "further", "then",
-    "once", "here", "there", "when", "where", "why", "how", "all", "any", "both", "each", "few",
-    "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so",
-    "than", "too", "very", "s", "t", "can", "will", "just", "don", "should", "now", "d", "ll", "m",
-    "o", "re", "ve", "y", "ain", "aren", "couldn", "didn", "doesn", "hadn", "hasn", "haven", "isn",
-    "ma", "mightn", "mustn", "needn", "shan", "shouldn", "wasn", "weren", "won", "wouldn"};
+    "i",       "me",      "my",      "myself",   "we",         "our",    "ours",    "ourselves",
+    "you",     "your",    "yours",   "yourself", "yourselves", "he",     "him",     "his",
+    "himself", "she",     "her",     "hers",     "herself",    "it",     "its",     "itself",
+    "they",    "them",    "their",   "theirs",   "themselves", "what",   "which",   "who",
+    "whom",    "this",    "that",    "these",    "those",      "am",     "is",      "are",
+    "was",     "were",    "be",      "been",     "being",      "have",   "has",     "had",
+    "having",  "do",      "does",    "did",      "doing",      "a",      "an",      "the",
+    "and",     "but",     "if",      "or",       "because",    "as",     "until",   "while",
+    "of",      "at",      "by",      "for",      "with",       "about",  "against", "between",
+    "into",    "through", "during",  "before",   "after",      "above",  "below",   "to",
+    "from",    "up",      "down",    "in",       "out",        "on",     "off",     "over",
+    "under",   "again",   "further", "then",     "once",       "here",   "there",   "when",
+    "where",   "why",     "how",     "all",      "any",        "both",   "each",    "few",
+    "more",    "most",    "other",   "some",     "such",       "no",     "nor",     "not",
+    "only",    "own",     "same",    "so",       "than",       "too",    "very",    "s",
+    "t",       "can",     "will",    "just",     "don",        "should", "now",     "d",
+    "ll",      "m",       "o",       "re",       "ve",         "y",      "ain",     "aren",
+    "couldn",  "didn",    "doesn",   "hadn",     "hasn",       "haven",  "isn",     "ma",
+    "mightn",  "mustn",   "needn",   "shan",     "shouldn",    "wasn",   "weren",   "won",
+    "wouldn"};
 
 constexpr size_t kMaxStopWordLen = 10;
 
@@ -71,8 +78,8 @@ size_t FoldPlural(char* s, size_t n) {
     if (b == 'x' || ((b == 'h' || b == 's') && s[n - 4] == 's')) return n - 2;
     if (b != 'a' && b != 'e' && b != 'o') return n - 1;  // "-es" → "-e"
   }
-  if (a == 'u' || a == 's') return n;                               // "-us", "-ss"
-  return n - 1;                                                      // "-s"
+  if (a == 'u' || a == 's') return n;  // "-us", "-ss"
+  return n - 1;                        // "-s"
 }
 
 }  // namespace recall

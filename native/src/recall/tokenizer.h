@@ -28,7 +28,8 @@ struct TokenizerOptions {
 // True for a folded token in the English stop word list.
 bool IsStopWord(std::string_view folded);
 
-// Harman's S-stemmer on a folded token of at least 4 bytes, plus one rule for "-xes"/"-shes"/"-sses":
+// Harman's S-stemmer on a folded token of at least 4 bytes, plus one rule for
+// "-xes"/"-shes"/"-sses":
 //   "-ies" (not "-eies"/"-aies") → "-y"            queries → query
 //   else "-xes", "-shes", "-sses" → drop "es"       boxes → box, crashes → crash, classes → class
 //   else "-es" (not "-aes"/"-ees"/"-oes") → "-e"    notes → note, caches → cache
@@ -131,7 +132,7 @@ class Tokenizer {
       }
       const Decoded d = DecodeUtf8(s + i, n - i);
       const Folded f = d.cp == kInvalidCodePoint ? Folded{CharKind::kSeparator, 0, {0, 0, 0, 0}}
-                                                  : FoldCodePoint(d.cp);
+                                                 : FoldCodePoint(d.cp);
       switch (f.kind) {
         case CharKind::kWord:
           if (start == kNone) start = i;

@@ -30,7 +30,7 @@ Folded Cp(char32_t cp) {
 
 // U+00C0..U+00DF and U+00E0..U+00FF share base letters except at the last slot (ß / ÿ).
 const char* const kLatin1Letters[32] = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",
+    "a", "a", "a", "a", "a", "a", "ae", "c",     "e", "e", "e", "e", "i", "i", "i",  "i",
     "d", "n", "o", "o", "o", "o", "o",  nullptr, "o", "u", "u", "u", "u", "y", "th", nullptr};
 
 // Latin Extended-A (U+0100..U+017F): runs of code points sharing one ASCII base, in order.
@@ -38,16 +38,17 @@ struct Run {
   char32_t first;
   const char* base;
 };
-const Run kLatinExtA[] = {
-    {0x100, "a"}, {0x106, "c"}, {0x10E, "d"}, {0x112, "e"},  {0x11C, "g"}, {0x124, "h"},
-    {0x128, "i"}, {0x132, "ij"}, {0x134, "j"}, {0x136, "k"}, {0x139, "l"}, {0x143, "n"},
-    {0x14C, "o"}, {0x152, "oe"}, {0x154, "r"}, {0x15A, "s"}, {0x162, "t"}, {0x168, "u"},
-    {0x174, "w"}, {0x176, "y"}, {0x179, "z"}, {0x17F, "s"}};
+const Run kLatinExtA[] = {{0x100, "a"}, {0x106, "c"}, {0x10E, "d"},  {0x112, "e"},  {0x11C, "g"},
+                          {0x124, "h"}, {0x128, "i"}, {0x132, "ij"}, {0x134, "j"},  {0x136, "k"},
+                          {0x139, "l"}, {0x143, "n"}, {0x14C, "o"},  {0x152, "oe"}, {0x154, "r"},
+                          {0x15A, "s"}, {0x162, "t"}, {0x168, "u"},  {0x174, "w"},  {0x176, "y"},
+                          {0x179, "z"}, {0x17F, "s"}};
 
 // Latin Extended Additional: base letter of each upper/lower pair U+1E00..U+1E95 and
 // U+1EA0..U+1EF9 (Vietnamese). The three last pairs (U+1EFA..U+1EFF) are only lower-cased.
-const char kLatinExtAdd1[] = "abbbcdddddeeeeefghhhhhiikkkllllmmmnnnnoooopprrrrssssstttt"
-                             "uuuuuvvwwwwwxxyzzz";
+const char kLatinExtAdd1[] =
+    "abbbcdddddeeeeefghhhhhiikkkllllmmmnnnnoooopprrrrssssstttt"
+    "uuuuuvvwwwwwxxyzzz";
 const char kLatinExtAdd2[] = "aaaaaaaaaaaaeeeeeeeeiioooooooooooouuuuuuuyyyy";
 static_assert(sizeof(kLatinExtAdd1) - 1 == (0x1E96 - 0x1E00) / 2, "U+1E00..U+1E95 pairs");
 static_assert(sizeof(kLatinExtAdd2) - 1 == (0x1EFA - 0x1EA0) / 2, "U+1EA0..U+1EF9 pairs");
@@ -96,15 +97,37 @@ CharKind RangeKind(char32_t cp) {
 
 char32_t GreekFold(char32_t cp) {
   switch (cp) {
-    case 0x386: case 0x3AC: return 0x3B1;                          // ά → α
-    case 0x388: case 0x3AD: return 0x3B5;                          // έ → ε
-    case 0x389: case 0x3AE: return 0x3B7;                          // ή → η
-    case 0x38A: case 0x390: case 0x3AA: case 0x3AF: case 0x3CA: return 0x3B9;  // ί ΐ ϊ → ι
-    case 0x38C: case 0x3CC: return 0x3BF;                          // ό → ο
-    case 0x38E: case 0x3AB: case 0x3B0: case 0x3CB: case 0x3CD: return 0x3C5;  // ύ ΰ ϋ → υ
-    case 0x38F: case 0x3CE: return 0x3C9;                          // ώ → ω
-    case 0x3C2: return 0x3C3;                                      // final ς → σ
-    default: break;
+    case 0x386:
+    case 0x3AC:
+      return 0x3B1;  // ά → α
+    case 0x388:
+    case 0x3AD:
+      return 0x3B5;  // έ → ε
+    case 0x389:
+    case 0x3AE:
+      return 0x3B7;  // ή → η
+    case 0x38A:
+    case 0x390:
+    case 0x3AA:
+    case 0x3AF:
+    case 0x3CA:
+      return 0x3B9;  // ί ΐ ϊ → ι
+    case 0x38C:
+    case 0x3CC:
+      return 0x3BF;  // ό → ο
+    case 0x38E:
+    case 0x3AB:
+    case 0x3B0:
+    case 0x3CB:
+    case 0x3CD:
+      return 0x3C5;  // ύ ΰ ϋ → υ
+    case 0x38F:
+    case 0x3CE:
+      return 0x3C9;  // ώ → ω
+    case 0x3C2:
+      return 0x3C3;  // final ς → σ
+    default:
+      break;
   }
   if (cp >= 0x391 && cp <= 0x3A9) return cp + 0x20;
   return cp;
@@ -130,15 +153,31 @@ char32_t CyrillicFold(char32_t cp) {
 
 Folded FoldLatinExtB(char32_t cp) {
   switch (cp) {
-    case 0x180: return Ascii("b");
-    case 0x1A0: case 0x1A1: return Ascii("o");
-    case 0x1AF: case 0x1B0: return Ascii("u");
-    case 0x1CD: case 0x1CE: return Ascii("a");
-    case 0x1CF: case 0x1D0: return Ascii("i");
-    case 0x1D1: case 0x1D2: return Ascii("o");
-    case 0x218: case 0x219: return Ascii("s");
-    case 0x21A: case 0x21B: return Ascii("t");
-    default: break;
+    case 0x180:
+      return Ascii("b");
+    case 0x1A0:
+    case 0x1A1:
+      return Ascii("o");
+    case 0x1AF:
+    case 0x1B0:
+      return Ascii("u");
+    case 0x1CD:
+    case 0x1CE:
+      return Ascii("a");
+    case 0x1CF:
+    case 0x1D0:
+      return Ascii("i");
+    case 0x1D1:
+    case 0x1D2:
+      return Ascii("o");
+    case 0x218:
+    case 0x219:
+      return Ascii("s");
+    case 0x21A:
+    case 0x21B:
+      return Ascii("t");
+    default:
+      break;
   }
   if (cp >= 0x1D3 && cp <= 0x1DC) return Ascii("u");
   return Cp(cp);
@@ -148,14 +187,24 @@ Folded FoldLatinExtAdditional(char32_t cp) {
   if (cp < 0x1E96) return Ascii1(kLatinExtAdd1[(cp - 0x1E00) / 2]);
   if (cp >= 0x1EA0 && cp < 0x1EFA) return Ascii1(kLatinExtAdd2[(cp - 0x1EA0) / 2]);
   switch (cp) {
-    case 0x1E96: return Ascii("h");
-    case 0x1E97: return Ascii("t");
-    case 0x1E98: return Ascii("w");
-    case 0x1E99: return Ascii("y");
-    case 0x1E9A: return Ascii("a");
-    case 0x1E9B: case 0x1E9C: case 0x1E9D: return Ascii("s");
-    case 0x1E9E: return Ascii("ss");
-    default: break;
+    case 0x1E96:
+      return Ascii("h");
+    case 0x1E97:
+      return Ascii("t");
+    case 0x1E98:
+      return Ascii("w");
+    case 0x1E99:
+      return Ascii("y");
+    case 0x1E9A:
+      return Ascii("a");
+    case 0x1E9B:
+    case 0x1E9C:
+    case 0x1E9D:
+      return Ascii("s");
+    case 0x1E9E:
+      return Ascii("ss");
+    default:
+      break;
   }
   if (cp >= 0x1EFA) return Cp(cp | 1);
   return Cp(cp);
@@ -175,14 +224,13 @@ const uint8_t kAsciiKind[128] = {
 };
 
 const char kAsciiLower[128] = {
-    0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,
-    16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,
-    ' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?',
-    '@', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
-    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '[', '\\', ']', '^', '_',
-    '`', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
-    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '{', '|', '}', '~', 127,
+    0,   1,    2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,   17,  18,
+    19,  20,   21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  ' ', '!', '"', '#',  '$', '%',
+    '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/', '0', '1', '2', '3', '4', '5', '6',  '7', '8',
+    '9', ':',  ';', '<', '=', '>', '?', '@', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i',  'j', 'k',
+    'l', 'm',  'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '[', '\\', ']', '^',
+    '_', '`',  'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',  'p', 'q',
+    'r', 's',  't', 'u', 'v', 'w', 'x', 'y', 'z', '{', '|', '}', '~', 127,
 };
 
 uint32_t EncodeUtf8(char32_t cp, char* out) {
@@ -269,14 +317,22 @@ Folded FoldCodePoint(char32_t cp) {
   }
   if (cp < 0xC0) {
     switch (cp) {
-      case 0xAA: return Ascii("a");
-      case 0xBA: return Ascii("o");
-      case 0xB2: return Ascii("2");
-      case 0xB3: return Ascii("3");
-      case 0xB9: return Ascii("1");
-      case 0xB5: return Cp(0x3BC);  // micro sign → Greek mu
-      case 0xAD: return Kind(CharKind::kMark);  // soft hyphen
-      default: return Kind(CharKind::kSeparator);
+      case 0xAA:
+        return Ascii("a");
+      case 0xBA:
+        return Ascii("o");
+      case 0xB2:
+        return Ascii("2");
+      case 0xB3:
+        return Ascii("3");
+      case 0xB9:
+        return Ascii("1");
+      case 0xB5:
+        return Cp(0x3BC);  // micro sign → Greek mu
+      case 0xAD:
+        return Kind(CharKind::kMark);  // soft hyphen
+      default:
+        return Kind(CharKind::kSeparator);
     }
   }
   if (cp < 0x100) {
@@ -291,7 +347,7 @@ Folded FoldCodePoint(char32_t cp) {
     return Ascii(kLatinExtA[i - 1].base);
   }
   if (cp < 0x250) return FoldLatinExtB(cp);
-  if (cp < 0x2B0) return Cp(cp);  // IPA extensions
+  if (cp < 0x2B0) return Cp(cp);                                        // IPA extensions
   if (cp >= 0xFF01 && cp <= 0xFF5E) return FoldCodePoint(cp - 0xFEE0);  // fullwidth ASCII
   const CharKind kind = RangeKind(cp);
   if (kind != CharKind::kWord) {

@@ -51,7 +51,9 @@ describe('loopback callback receiver', () => {
     try {
       expect(rx2.redirectUri).toBe(`http://127.0.0.1:${rx2.port}/callback`);
       const w2 = rx2.waitForCallback('s').catch((e: unknown) => e);
-      const page = await fetch(`http://127.0.0.1:${rx2.port}/callback?error=access_denied&error_description=no&state=s`);
+      const page = await fetch(
+        `http://127.0.0.1:${rx2.port}/callback?error=access_denied&error_description=no&state=s`,
+      );
       expect(await page.text()).toContain('access_denied');
       const err = await w2;
       expect(isClawError(err, 'AUTH_LOGIN_DENIED')).toBe(true);
@@ -101,14 +103,20 @@ describe('browser detection', () => {
 
   it('opens nothing when no opener is on PATH, and never throws', async () => {
     expect(browserOpener({ env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' })).toBeUndefined();
-    expect(await openBrowser('http://127.0.0.1/x', { env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' })).toBe(false);
+    expect(await openBrowser('http://127.0.0.1/x', { env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' })).toBe(
+      false,
+    );
   });
 
   it('runs xdg-open with the URL under X11 or Wayland, and `open` on macOS', async () => {
     const out = join(bin, 'out');
     await fakeOpenerRecordingTo('xdg-open', out);
-    expect(browserOpener({ env: { PATH: bin, WAYLAND_DISPLAY: 'wayland-0' }, platform: 'linux' })).toBe(join(bin, 'xdg-open'));
-    expect(await openBrowser('http://127.0.0.1/login?a=1', { env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' })).toBe(true);
+    expect(browserOpener({ env: { PATH: bin, WAYLAND_DISPLAY: 'wayland-0' }, platform: 'linux' })).toBe(
+      join(bin, 'xdg-open'),
+    );
+    expect(
+      await openBrowser('http://127.0.0.1/login?a=1', { env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' }),
+    ).toBe(true);
     for (let i = 0; i < 200 && !(await readFile(out, 'utf8').catch(() => '')); i++) await sleep(10);
     expect(await readFile(out, 'utf8')).toBe('http://127.0.0.1/login?a=1');
 
@@ -118,6 +126,8 @@ describe('browser detection', () => {
 
   it('CLAW_BYTEROVER_NO_BROWSER=1 turns it off', async () => {
     await fakeOpenerRecordingTo('xdg-open', join(bin, 'out'));
-    expect(browserOpener({ env: { PATH: bin, DISPLAY: ':0', CLAW_BYTEROVER_NO_BROWSER: '1' }, platform: 'linux' })).toBeUndefined();
+    expect(
+      browserOpener({ env: { PATH: bin, DISPLAY: ':0', CLAW_BYTEROVER_NO_BROWSER: '1' }, platform: 'linux' }),
+    ).toBeUndefined();
   });
 });

@@ -33,16 +33,17 @@ function startChild(dir: string, mode: string): Child {
     if (out.includes('ready\n')) onReady();
   });
   proc.stderr.on('data', (d: Buffer) => (err += String(d)));
-  const result = new Promise<{ key?: string; error?: string; signal: NodeJS.Signals | null; code: number | null }>((resolve) => {
-    proc.on('exit', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line && signal === null && code !== 0) throw new Error(`child failed (${code}): ${err}`);
-      resolve({ ...(line ? (JSON.parse(line) as { key?: string; error?: string }) : {}), signal, code });
-    });
-  });
+  const result = new Promise<{ key?: string; error?: string; signal: NodeJS.Signals | null; code: number | null }>(
+    (resolve) => {
+      proc.on('exit', (code, signal) => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (!line && signal === null && code !== 0) throw new Error(`child failed (${code}): ${err}`);
+        resolve({ ...(line ? (JSON.parse(line) as { key?: string; error?: string }) : {}), signal, code });
+      });
+    },
+  );
   return { proc, ready, result };
 }
-
 
 describe('several processes, one credential store (real oidc-provider)', () => {
   let env: AuthEnv;

@@ -22,7 +22,9 @@ function errorText(e: unknown): string {
       return String((e as unknown as Record<string, unknown>)[k]);
     }
   });
-  return [e.message, e.stack ?? '', JSON.stringify(e), ...own, errorText((e as { cause?: unknown }).cause ?? '')].join('\n');
+  return [e.message, e.stack ?? '', JSON.stringify(e), ...own, errorText((e as { cause?: unknown }).cause ?? '')].join(
+    '\n',
+  );
 }
 
 describe('auth secrets never reach logs or errors', () => {
@@ -51,25 +53,51 @@ describe('auth secrets never reach logs or errors', () => {
       expect(await sp2.onUnauthorized!(before.sessionKey)).toBe(false);
 
       secrets.add(env.oidc.service.clientSecret);
-      await loginWithClientCredentials({ settings: { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: env.oidc.service.clientSecret }, store: env.store, profile: 'svc', http: env.http, logger: env.logger });
+      await loginWithClientCredentials({
+        settings: {
+          issuer: env.oidc.issuer,
+          clientId: env.oidc.service.clientId,
+          clientSecret: env.oidc.service.clientSecret,
+        },
+        store: env.store,
+        profile: 'svc',
+        http: env.http,
+        logger: env.logger,
+      });
       keep(await env.store.load('svc'));
       const wrongSecret = 'svc-wrong-secret-SENTINEL-9f8e7d';
       secrets.add(wrongSecret);
       errors.push(
-        await loginWithClientCredentials({ settings: { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: wrongSecret }, store: env.store, http: env.http, logger: env.logger }).catch((e: unknown) => e),
+        await loginWithClientCredentials({
+          settings: { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: wrongSecret },
+          store: env.store,
+          http: env.http,
+          logger: env.logger,
+        }).catch((e: unknown) => e),
       );
 
       const apiKey = 'brv-api-key-SENTINEL-1234567890';
       secrets.add(apiKey);
-      errors.push(await loginWithApiKey({ apiKey, store: env.store, validate: iamUserMeValidator({ http: env.http, iamBaseUrl: env.oidc.origin }) }).catch((e: unknown) => e));
+      errors.push(
+        await loginWithApiKey({
+          apiKey,
+          store: env.store,
+          validate: iamUserMeValidator({ http: env.http, iamBaseUrl: env.oidc.origin }),
+        }).catch((e: unknown) => e),
+      );
 
       expect(secrets.size).toBeGreaterThanOrEqual(8);
-      expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['AUTH_REAUTH_REQUIRED', 'AUTH_TOKEN_REQUEST_FAILED', 'AUTH_API_KEY_CHECK_FAILED']);
+      expect(errors.map((e) => (e as { code?: string }).code)).toEqual([
+        'AUTH_REAUTH_REQUIRED',
+        'AUTH_TOKEN_REQUEST_FAILED',
+        'AUTH_API_KEY_CHECK_FAILED',
+      ]);
       const logs = env.logs();
       expect(logs.length).toBeGreaterThan(0);
       for (const s of secrets) {
         expect(logs.includes(s), `a secret (${s.slice(0, 6)}…) is in the log`).toBe(false);
-        for (const e of errors) expect(errorText(e).includes(s), `a secret (${s.slice(0, 6)}…) is in an error`).toBe(false);
+        for (const e of errors)
+          expect(errorText(e).includes(s), `a secret (${s.slice(0, 6)}…) is in an error`).toBe(false);
       }
     } finally {
       await env.close();

@@ -37,7 +37,13 @@ describe('OAuth login (auth code + PKCE, loopback callback) against oidc-provide
     expect(page.body).toContain('Logged in to ByteRover');
     expect(page.body).not.toContain(new URL(page.url).searchParams.get('code') ?? '<none>');
 
-    expect(summary).toMatchObject({ profile: 'default', kind: 'oauth', issuer: env.oidc.issuer, clientId: 'byterover-cli-client', refreshable: true });
+    expect(summary).toMatchObject({
+      profile: 'default',
+      kind: 'oauth',
+      issuer: env.oidc.issuer,
+      clientId: 'byterover-cli-client',
+      refreshable: true,
+    });
     const cred = await env.store.load();
     expect(cred?.kind).toBe('oauth');
     expect(cred?.refreshToken).toBeTruthy();
@@ -146,7 +152,12 @@ describe('OAuth login (auth code + PKCE, loopback callback) against oidc-provide
   });
 
   it('refuses a plain-http issuer that is not loopback (AUTH_INSECURE_ISSUER) before any request', async () => {
-    const err = await loginWithOAuth({ issuer: 'http://iam.example.invalid/api/v1/oidc', store: env.store, http: env.http, openBrowser: false }).catch((e: unknown) => e);
+    const err = await loginWithOAuth({
+      issuer: 'http://iam.example.invalid/api/v1/oidc',
+      store: env.store,
+      http: env.http,
+      openBrowser: false,
+    }).catch((e: unknown) => e);
     expect(isClawError(err, 'AUTH_INSECURE_ISSUER')).toBe(true);
   });
 

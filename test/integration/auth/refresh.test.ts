@@ -10,10 +10,11 @@ import { isClawError } from '../../../lib/errors.js';
 import { createFileTokenStore, createSessionProvider } from '../../../lib/byterover/auth/index.js';
 import { expireStored, loginPlayingBrowser, startAuthEnv, wrapStore, type AuthEnv } from './setup.js';
 
-
 /** A plain openid-client view of the provider, to act on tokens outside the code under test. */
 async function rawClient(env: AuthEnv): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(env.oidc.issuer), 'byterover-cli-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(env.oidc.issuer), 'byterover-cli-client', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 describe('refresh with rotating refresh tokens (real oidc-provider)', () => {
@@ -53,7 +54,10 @@ describe('refresh with rotating refresh tokens (real oidc-provider)', () => {
   it('the hazard is real here: two parallel refreshes with one refresh token revoke the whole grant', async () => {
     const cred = await env.store.load();
     const raw = await rawClient(env);
-    const results = await Promise.allSettled([oidc.refreshTokenGrant(raw, cred!.refreshToken!), oidc.refreshTokenGrant(raw, cred!.refreshToken!)]);
+    const results = await Promise.allSettled([
+      oidc.refreshTokenGrant(raw, cred!.refreshToken!),
+      oidc.refreshTokenGrant(raw, cred!.refreshToken!),
+    ]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r) => r.status === 'rejected');
     expect(ok).toHaveLength(1);
@@ -80,7 +84,10 @@ describe('refresh with rotating refresh tokens (real oidc-provider)', () => {
     await expireStored(env.store);
     const a = createSessionProvider({ store: createFileTokenStore({ dir: env.dir }), http: env.http });
     const b = createSessionProvider({ store: createFileTokenStore({ dir: env.dir }), http: env.http });
-    const keys = await Promise.all([...Array.from({ length: 10 }, () => a.sessionKey()), ...Array.from({ length: 10 }, () => b.sessionKey())]);
+    const keys = await Promise.all([
+      ...Array.from({ length: 10 }, () => a.sessionKey()),
+      ...Array.from({ length: 10 }, () => b.sessionKey()),
+    ]);
     expect(new Set(keys).size).toBe(1);
     expect(env.oidc.refreshCount()).toBe(1);
     expect(env.oidc.stats.errors).toEqual([]);
@@ -158,7 +165,12 @@ describe('refresh with rotating refresh tokens (real oidc-provider)', () => {
   });
 
   it('an API key is never refreshed; a 401 for it means log in again', async () => {
-    await env.store.save({ kind: 'api-key', sessionKey: 'brv-api-key-abcdef123456', version: 99, updatedAt: new Date().toISOString() });
+    await env.store.save({
+      kind: 'api-key',
+      sessionKey: 'brv-api-key-abcdef123456',
+      version: 99,
+      updatedAt: new Date().toISOString(),
+    });
     const sp = createSessionProvider({ store: env.store, http: env.http });
     expect(await sp.sessionKey()).toBe('brv-api-key-abcdef123456');
     expect(await sp.onUnauthorized!('brv-api-key-abcdef123456')).toBe(false);
@@ -167,7 +179,9 @@ describe('refresh with rotating refresh tokens (real oidc-provider)', () => {
 
   it('no credential: AUTH_NOT_LOGGED_IN with the login hint', async () => {
     await env.store.delete();
-    const err = await createSessionProvider({ store: env.store, http: env.http }).sessionKey().catch((e: unknown) => e);
+    const err = await createSessionProvider({ store: env.store, http: env.http })
+      .sessionKey()
+      .catch((e: unknown) => e);
     expect(isClawError(err, 'AUTH_NOT_LOGGED_IN')).toBe(true);
     expect((err as { hint?: string }).hint).toContain('claw-byterover login');
   });

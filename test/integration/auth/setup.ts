@@ -10,9 +10,20 @@ import { Writable } from 'node:stream';
 import { createHttpClient } from '../../../lib/http/index.js';
 import type { HttpClient } from '../../../lib/http/types.js';
 import { createLogger, type Logger } from '../../../lib/log/index.js';
-import { createFileTokenStore, type FileTokenStore, type StoredCredential, type TokenStore } from '../../../lib/byterover/auth/index.js';
+import {
+  createFileTokenStore,
+  type FileTokenStore,
+  type StoredCredential,
+  type TokenStore,
+} from '../../../lib/byterover/auth/index.js';
 import { loginWithOAuth } from '../../../lib/byterover/auth/index.js';
-import { browse, startOidcServer, type BrowseResult, type OidcServer, type OidcServerOptions } from '../../servers/oidc.js';
+import {
+  browse,
+  startOidcServer,
+  type BrowseResult,
+  type OidcServer,
+  type OidcServerOptions,
+} from '../../servers/oidc.js';
 
 export interface AuthEnv {
   oidc: OidcServer;
@@ -88,7 +99,14 @@ export async function loginPlayingBrowser(
     ...extra,
   });
   const summary = await login.catch((e: unknown) => {
-    if (stray) throw new Error(`the browser ended at ${stray.url} (HTTP ${stray.status}): ${stray.body.replace(/<style>[\s\S]*<\/style>/, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 400)}`);
+    if (stray)
+      throw new Error(
+        `the browser ended at ${stray.url} (HTTP ${stray.status}): ${stray.body
+          .replace(/<style>[\s\S]*<\/style>/, '')
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 400)}`,
+      );
     throw e;
   });
   if (!browsing) throw new Error('onAuthorizationUrl was not called');

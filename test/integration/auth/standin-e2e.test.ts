@@ -27,7 +27,12 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     standin = await startByteRoverStandin({
       sessionKeys: [DEFAULT_SESSION_KEY],
       // A resource server's check: signature against the issuer's JWKS, issuer, audience, typ, exp.
-      validateSession: async (key) => !rejectedByServer.has(key) && (await env.oidc.verifyAccessToken(key).then(() => true, () => false)),
+      validateSession: async (key) =>
+        !rejectedByServer.has(key) &&
+        (await env.oidc.verifyAccessToken(key).then(
+          () => true,
+          () => false,
+        )),
     });
   });
   afterEach(async () => {
@@ -45,7 +50,11 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     expect(standin.requestsTo('iam.user.me')).toHaveLength(1);
     const stored = await env.store.load();
     expect(stored?.sessionKey).toBe(DEFAULT_SESSION_KEY);
-    const client = createByteRoverClient({ http: env.http, session: createSessionProvider({ store: env.store, http: env.http }), config: standin.clientConfig() });
+    const client = createByteRoverClient({
+      http: env.http,
+      session: createSessionProvider({ store: env.store, http: env.http }),
+      config: standin.clientConfig(),
+    });
     expect((await client.me()).id).toBe(standin.user.id);
   });
 
@@ -77,7 +86,11 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     expect((await client.me()).id).toBe(standin.user.id);
 
     await expireStored(env.store);
-    const later = createByteRoverClient({ http: env.http, session: createSessionProvider({ store: env.store, http: env.http }), config: standin.clientConfig() });
+    const later = createByteRoverClient({
+      http: env.http,
+      session: createSessionProvider({ store: env.store, http: env.http }),
+      config: standin.clientConfig(),
+    });
     expect((await later.me()).id).toBe(standin.user.id);
     expect(env.oidc.refreshCount()).toBe(1);
     const sent = standin.requestsTo('iam.user.me').at(-1)!;
@@ -97,7 +110,13 @@ describe('session keys accepted by the ByteRover stand-in', () => {
   });
 
   it('client credentials: a service token (JWT for the API resource) opens the API and is renewed when expired', async () => {
-    const settings = { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: env.oidc.service.clientSecret, resource: env.oidc.resource, scope: 'read write' };
+    const settings = {
+      issuer: env.oidc.issuer,
+      clientId: env.oidc.service.clientId,
+      clientSecret: env.oidc.service.clientSecret,
+      resource: env.oidc.resource,
+      scope: 'read write',
+    };
     const store = createMemoryTokenStore();
     const session = createSessionProvider({ store, http: env.http, clientCredentials: settings });
     const client = createByteRoverClient({ http: env.http, session, config: standin.clientConfig() });
@@ -108,21 +127,39 @@ describe('session keys accepted by the ByteRover stand-in', () => {
     expect(claims.aud).toBe(env.oidc.resource);
 
     await expireStored(store);
-    const again = createByteRoverClient({ http: env.http, session: createSessionProvider({ store, http: env.http, clientCredentials: settings }), config: standin.clientConfig() });
+    const again = createByteRoverClient({
+      http: env.http,
+      session: createSessionProvider({ store, http: env.http, clientCredentials: settings }),
+      config: standin.clientConfig(),
+    });
     expect((await again.me()).id).toBe(standin.user.id);
     expect(env.oidc.stats.success.client_credentials).toBe(2);
   });
 
   it('client credentials: login stores the token; a wrong secret is AUTH_TOKEN_REQUEST_FAILED (invalid_client) without the secret anywhere', async () => {
     const summary = await loginWithClientCredentials({
-      settings: { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: env.oidc.service.clientSecret, resource: env.oidc.resource },
+      settings: {
+        issuer: env.oidc.issuer,
+        clientId: env.oidc.service.clientId,
+        clientSecret: env.oidc.service.clientSecret,
+        resource: env.oidc.resource,
+      },
       store: env.store,
       http: env.http,
     });
-    expect(summary).toMatchObject({ kind: 'client-credentials', clientId: env.oidc.service.clientId, refreshable: true });
+    expect(summary).toMatchObject({
+      kind: 'client-credentials',
+      clientId: env.oidc.service.clientId,
+      refreshable: true,
+    });
     const wrong = 'wrong-secret-SENTINEL-42424242';
     const err = await loginWithClientCredentials({
-      settings: { issuer: env.oidc.issuer, clientId: env.oidc.service.clientId, clientSecret: wrong, authMethod: 'client_secret_post' },
+      settings: {
+        issuer: env.oidc.issuer,
+        clientId: env.oidc.service.clientId,
+        clientSecret: wrong,
+        authMethod: 'client_secret_post',
+      },
       store: env.store,
       http: env.http,
       logger: env.logger,

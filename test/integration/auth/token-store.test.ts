@@ -129,7 +129,9 @@ describe('encrypted file token store', () => {
 
   it('writes atomically: concurrent writers and readers never see a partial file, no temp files remain', async () => {
     await store.save(cred());
-    const writers = Array.from({ length: 20 }, (_, i) => createFileTokenStore({ dir }).save(cred({ version: i + 2, sessionKey: `key-${i}-abcdef` })));
+    const writers = Array.from({ length: 20 }, (_, i) =>
+      createFileTokenStore({ dir }).save(cred({ version: i + 2, sessionKey: `key-${i}-abcdef` })),
+    );
     const readers = Array.from({ length: 40 }, () => createFileTokenStore({ dir }).load());
     const [, loaded] = await Promise.all([Promise.all(writers), Promise.all(readers)]);
     for (const c of loaded) expect(c?.kind).toBe('oauth');
@@ -138,7 +140,11 @@ describe('encrypted file token store', () => {
   });
 
   it('creates one key even when many stores write their first credential at once', async () => {
-    await Promise.all(Array.from({ length: 8 }, (_, i) => createFileTokenStore({ dir }).save(cred({ sessionKey: `first-${i}-abcdef` }), `p${i}`)));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        createFileTokenStore({ dir }).save(cred({ sessionKey: `first-${i}-abcdef` }), `p${i}`),
+      ),
+    );
     const fresh = createFileTokenStore({ dir });
     for (let i = 0; i < 8; i++) expect((await fresh.load(`p${i}`))?.sessionKey).toBe(`first-${i}-abcdef`);
   });
@@ -176,7 +182,9 @@ describe('encrypted file token store', () => {
     await mkdir(lockDir);
     const old = new Date(Date.now() - 60_000);
     await utimes(lockDir, old, old);
-    expect(await createFileTokenStore({ dir, lockTimeoutMs: 5_000 }).withLock(async () => 'taken over')).toBe('taken over');
+    expect(await createFileTokenStore({ dir, lockTimeoutMs: 5_000 }).withLock(async () => 'taken over')).toBe(
+      'taken over',
+    );
   });
 
   it('logout deletes the profile (also a corrupt one) and reports whether there was one', async () => {
@@ -194,7 +202,9 @@ describe('encrypted file token store', () => {
   it('resolves the data dir: CLAW_BYTEROVER_DATA_DIR, then an absolute XDG_DATA_HOME, then ~/.local/share', () => {
     expect(resolveDataDir({ CLAW_BYTEROVER_DATA_DIR: '/x/y', XDG_DATA_HOME: '/xdg' }, '/home/u')).toBe('/x/y');
     expect(resolveDataDir({ XDG_DATA_HOME: '/xdg' }, '/home/u')).toBe('/xdg/claw-byterover');
-    expect(resolveDataDir({ XDG_DATA_HOME: 'relative/ignored' }, '/home/u')).toBe('/home/u/.local/share/claw-byterover');
+    expect(resolveDataDir({ XDG_DATA_HOME: 'relative/ignored' }, '/home/u')).toBe(
+      '/home/u/.local/share/claw-byterover',
+    );
     expect(resolveDataDir({}, '/home/u')).toBe('/home/u/.local/share/claw-byterover');
   });
 });

@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BullMqQueue, composeStore, PostgresStore, SqliteStore, type BridgeStore, type QueuePolicy } from '../../../lib/bridge/store/index.js';
+import {
+  BullMqQueue,
+  composeStore,
+  PostgresStore,
+  SqliteStore,
+  type BridgeStore,
+  type QueuePolicy,
+} from '../../../lib/bridge/store/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../servers/postgres.js';
 import { redisMissing, startRedis, type RedisServer } from '../../servers/redis.js';
 
@@ -92,7 +99,12 @@ export function postgresRedisBackend(): Backend {
       const name = `q-${uniq()}`;
       const make = async (): Promise<BridgeStore> => {
         const pg = await PostgresStore.open({ url, schema, ...(policy ? { policy } : {}) });
-        const queue = await BullMqQueue.open({ url: redis!.url, dedupe: pg.dedupe, name, ...(policy ? { policy } : {}) });
+        const queue = await BullMqQueue.open({
+          url: redis!.url,
+          dedupe: pg.dedupe,
+          name,
+          ...(policy ? { policy } : {}),
+        });
         return composeStore(pg, queue);
       };
       return { store: await make(), openPeer: make };

@@ -36,7 +36,10 @@ export async function startChild(opts: ChildOptions): Promise<BridgeChild> {
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const t = setTimeout(() => reject(new Error(`bridge child ${opts.instance} did not start in 60 s: ${err}`)), 60_000);
+    const t = setTimeout(
+      () => reject(new Error(`bridge child ${opts.instance} did not start in 60 s: ${err}`)),
+      60_000,
+    );
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString('utf8');
       const m = /LISTENING (\S+)/.exec(out);
@@ -79,7 +82,17 @@ export function makeEvents(count: number, secret: string, prefix = randomBytes(4
     const amount = 1 + ((i * 7919) % 1000);
     const body = JSON.stringify({ type: 'test.credit', timestamp: new Date().toISOString(), data: { amount, i } });
     const sig = standardSignature(key, webhookId, ts, Buffer.from(body)).toString('base64');
-    return { webhookId, amount, body, headers: { 'content-type': 'application/json', 'webhook-id': webhookId, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` } };
+    return {
+      webhookId,
+      amount,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': webhookId,
+        'webhook-timestamp': ts,
+        'webhook-signature': `v1,${sig}`,
+      },
+    };
   });
 }
 
@@ -122,11 +135,19 @@ export async function sendAll(
       const ev = events[i] as SignedEvent;
       let t = i % targets.length;
       for (;;) {
-        if (Date.now() > deadline) throw new Error(`load did not finish within ${opts.deadlineMs} ms (${acked.size} acked)`);
+        if (Date.now() > deadline)
+          throw new Error(`load did not finish within ${opts.deadlineMs} ms (${acked.size} acked)`);
         const url = (targets[t] as Target).url();
         if (url) {
           try {
-            const r = await pool(url).request({ path: '/webhooks/byterover', method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 20_000, bodyTimeout: 20_000 });
+            const r = await pool(url).request({
+              path: '/webhooks/byterover',
+              method: 'POST',
+              headers: ev.headers,
+              body: ev.body,
+              headersTimeout: 20_000,
+              bodyTimeout: 20_000,
+            });
             const text = await r.body.text();
             if (r.statusCode === 200) {
               const j = JSON.parse(text) as { code?: string };
@@ -163,7 +184,11 @@ export function readLedger(path: string): Ledger {
   const db = new Database(path, { fileMustExist: true });
   db.pragma('busy_timeout = 10000');
   try {
-    const effects = new Map((db.prepare('SELECT event_id, amount FROM effects').all() as Array<{ event_id: string; amount: number }>).map((r) => [r.event_id, r.amount]));
+    const effects = new Map(
+      (db.prepare('SELECT event_id, amount FROM effects').all() as Array<{ event_id: string; amount: number }>).map(
+        (r) => [r.event_id, r.amount],
+      ),
+    );
     const deliveries = (db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
     const totals = db.prepare('SELECT n, sum FROM totals WHERE id = 1').get() as { n: number; sum: number };
     return { effects, deliveries, totals };

@@ -31,7 +31,8 @@ interface Instance {
 
 async function scenario(opts: { dir: string; instances: string[]; store: unknown; effectsDb: string }): Promise<void> {
   const config = { webhooks: { standardSecrets: [SECRET] }, queue, store: opts.store };
-  const start = (name: string): Promise<BridgeChild> => startChild({ instance: name, config, dataDir: opts.dir, effectsDb: opts.effectsDb });
+  const start = (name: string): Promise<BridgeChild> =>
+    startChild({ instance: name, config, dataDir: opts.dir, effectsDb: opts.effectsDb });
   const insts: Instance[] = [];
   for (const name of opts.instances) insts.push({ name, child: await start(name), restarts: 0 });
   const victim = insts[0] as Instance;
@@ -68,7 +69,11 @@ async function scenario(opts: { dir: string; instances: string[]; store: unknown
     const sample = events.filter((_, i) => i % 20 === 0);
     for (const [k, ev] of sample.entries()) {
       const inst = insts[k % insts.length] as Instance;
-      const r = await request(`${inst.child!.url}/webhooks/byterover`, { method: 'POST', headers: ev.headers, body: ev.body });
+      const r = await request(`${inst.child!.url}/webhooks/byterover`, {
+        method: 'POST',
+        headers: ev.headers,
+        body: ev.body,
+      });
       expect(r.statusCode).toBe(200);
       expect(((await r.body.json()) as { code?: string }).code).toBe('WEBHOOK_DUPLICATE');
     }
@@ -87,7 +92,14 @@ async function scenario(opts: { dir: string; instances: string[]; store: unknown
     expect(ledger.deliveries).toBeGreaterThanOrEqual(TOTAL);
 
     const emptied = await waitFor(async () => {
-      const st = await Promise.all(insts.map(async (i) => (await request(`${i.child!.url}/status`)).body.json() as Promise<{ queue: { depth: number; dead: number } }>));
+      const st = await Promise.all(
+        insts.map(
+          async (i) =>
+            (await request(`${i.child!.url}/status`)).body.json() as Promise<{
+              queue: { depth: number; dead: number };
+            }>,
+        ),
+      );
       return st.every((s) => s.queue.depth === 0 && s.queue.dead === 0);
     }, 30_000);
     expect(emptied).toBe(true);
@@ -109,30 +121,38 @@ describe('nothing lost: embedded SQLite store, bridge SIGKILLed mid-run and rest
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('every 2xx-acknowledged webhook is processed exactly once in effect', { timeout: 300_000 }, async () => {
-    await scenario({ dir, instances: ['solo'], store: { kind: 'sqlite', path: join(dir, 'bridge.db') }, effectsDb: join(dir, 'effects.db') });
-  });
-});
-
-const pgRedisSkip = postgresMissing() ?? redisMissing();
-describe.skipIf(pgRedisSkip)('nothing lost: PostgreSQL + Redis, two bridges, one SIGKILLed mid-run and restarted', () => {
-  let dir: string;
-  let pg: PostgresServer;
-  let redis: RedisServer;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'claw-lost-pg-'));
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-  });
-  afterAll(async () => {
-    await Promise.all([pg?.close(), redis?.close()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('every 2xx-acknowledged webhook is processed exactly once in effect', { timeout: 300_000 }, async () => {
     await scenario({
       dir,
-      instances: ['a', 'b'],
-      store: { kind: 'postgres', url: pg.url, schema: 'lost', redisUrl: redis.url },
+      instances: ['solo'],
+      store: { kind: 'sqlite', path: join(dir, 'bridge.db') },
       effectsDb: join(dir, 'effects.db'),
     });
   });
 });
+
+const pgRedisSkip = postgresMissing() ?? redisMissing();
+describe.skipIf(pgRedisSkip)(
+  'nothing lost: PostgreSQL + Redis, two bridges, one SIGKILLed mid-run and restarted',
+  () => {
+    let dir: string;
+    let pg: PostgresServer;
+    let redis: RedisServer;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'claw-lost-pg-'));
+      [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    });
+    afterAll(async () => {
+      await Promise.all([pg?.close(), redis?.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('every 2xx-acknowledged webhook is processed exactly once in effect', { timeout: 300_000 }, async () => {
+      await scenario({
+        dir,
+        instances: ['a', 'b'],
+        store: { kind: 'postgres', url: pg.url, schema: 'lost', redisUrl: redis.url },
+        effectsDb: join(dir, 'effects.db'),
+      });
+    });
+  },
+);

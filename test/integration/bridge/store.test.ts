@@ -12,7 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore, type BridgeStore, type Lease, type QueueEvent } from '../../../lib/bridge/store/index.js';
 import { allBackends, postgresBackend } from './backends.js';
 
-const ev = (id: string, n = 0, receivedAt = Date.now()): QueueEvent => ({ id, type: 'memory.updated', payload: JSON.stringify({ n }), receivedAt });
+const ev = (id: string, n = 0, receivedAt = Date.now()): QueueEvent => ({
+  id,
+  type: 'memory.updated',
+  payload: JSON.stringify({ n }),
+  receivedAt,
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Claims until `count` leases came back or `rounds` polls found nothing more. */
@@ -127,7 +132,7 @@ for (const backend of allBackends()) {
       for (let i = 0; i < ids.length; i += 50) await store.queue.enqueue(ids.slice(i, i + 50).map((id) => ev(id)));
       const drain = async (s: BridgeStore): Promise<string[]> => {
         const got: string[] = [];
-        for (let empty = 0; empty < 3; ) {
+        for (let empty = 0; empty < 3;) {
           const ls = await s.queue.claim(7);
           if (ls.length === 0) {
             empty++;
@@ -147,7 +152,10 @@ for (const backend of allBackends()) {
       const { store, peer } = await open();
       const other = await peer();
       const ids = Array.from({ length: 100 }, (_, i) => `dup${i}`);
-      const [r1, r2] = await Promise.all([store.queue.enqueue(ids.map((id) => ev(id))), other.queue.enqueue([...ids].reverse().map((id) => ev(id)))]);
+      const [r1, r2] = await Promise.all([
+        store.queue.enqueue(ids.map((id) => ev(id))),
+        other.queue.enqueue([...ids].reverse().map((id) => ev(id))),
+      ]);
       const enqueued = new Map<string, number>();
       ids.forEach((id, i) => {
         if (r1![i] === 'enqueued') enqueued.set(id, (enqueued.get(id) ?? 0) + 1);
@@ -175,7 +183,10 @@ for (const backend of allBackends()) {
       expect(await idem.begin('k1', 'h1', t + 1, 10_000)).toEqual({ state: 'in_progress' });
       expect(await idem.begin('k1', 'other', t + 1, 10_000)).toEqual({ state: 'mismatch' });
       await idem.complete('k1', { status: 500, body: '{"ok":false}', headers: { 'x-request-id': 'r' } }, t + 2);
-      expect(await idem.begin('k1', 'h1', t + 3, 10_000)).toEqual({ state: 'replay', response: { status: 500, body: '{"ok":false}', headers: { 'x-request-id': 'r' } } });
+      expect(await idem.begin('k1', 'h1', t + 3, 10_000)).toEqual({
+        state: 'replay',
+        response: { status: 500, body: '{"ok":false}', headers: { 'x-request-id': 'r' } },
+      });
       expect(await idem.begin('k2', 'h2', t, 60_000)).toEqual({ state: 'acquired' });
       await idem.release('k2');
       expect(await idem.begin('k2', 'h2', t, 60_000)).toEqual({ state: 'acquired' });
@@ -201,7 +212,12 @@ for (const backend of allBackends()) {
       expect((await ob.due(2000, 10, 'push')).map((e) => e.id)).toEqual(['o1', 'o2']);
       await ob.retryLater('o1', 'HTTP 503', 5000);
       expect((await ob.due(2000)).map((e) => e.id)).toEqual(['o2', 'o3']);
-      expect((await ob.due(5000))[2]).toMatchObject({ id: 'o1', attempts: 1, lastError: 'HTTP 503', nextAttemptAt: 5000 });
+      expect((await ob.due(5000))[2]).toMatchObject({
+        id: 'o1',
+        attempts: 1,
+        lastError: 'HTTP 503',
+        nextAttemptAt: 5000,
+      });
       await ob.remove('o2');
       expect((await ob.due(9000)).map((e) => e.id)).toEqual(['o3', 'o1']);
     });
@@ -266,61 +282,67 @@ for (const backend of allBackends()) {
 {
   const pgb = postgresBackend();
   const SKEW = 10 * 60_000;
-  describe.skipIf(pgb.skip)('PostgreSQL locks decide expiry on the database clock, not on skewed instance clocks', () => {
-    let a: BridgeStore;
-    let b: BridgeStore;
-    beforeAll(async () => {
-      await pgb.start();
-      const r = await pgb.open();
-      a = r.store;
-      b = await r.openPeer();
-    });
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await pgb.stop();
-    });
+  describe.skipIf(pgb.skip)(
+    'PostgreSQL locks decide expiry on the database clock, not on skewed instance clocks',
+    () => {
+      let a: BridgeStore;
+      let b: BridgeStore;
+      beforeAll(async () => {
+        await pgb.start();
+        const r = await pgb.open();
+        a = r.store;
+        b = await r.openPeer();
+      });
+      afterAll(async () => {
+        await a?.close();
+        await b?.close();
+        await pgb.stop();
+      });
 
-    it('lease locks: a clock 10 min ahead cannot take a live lease, a clock 10 min behind cannot keep one past its ttl, expiry works', async () => {
-      const la = a.state.locks;
-      const lb = b.state.locks;
-      expect(await la.acquire('oauth-refresh:p1', 'A', 60_000, Date.now())).toBe(true);
-      expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() + SKEW)).toBe(false);
-      expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() - SKEW)).toBe(false);
+      it('lease locks: a clock 10 min ahead cannot take a live lease, a clock 10 min behind cannot keep one past its ttl, expiry works', async () => {
+        const la = a.state.locks;
+        const lb = b.state.locks;
+        expect(await la.acquire('oauth-refresh:p1', 'A', 60_000, Date.now())).toBe(true);
+        expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() + SKEW)).toBe(false);
+        expect(await lb.acquire('oauth-refresh:p1', 'B', 60_000, Date.now() - SKEW)).toBe(false);
 
-      // The holder's clock runs behind: its lease still lasts ttl on the database clock, not 10 min less.
-      expect(await la.acquire('oauth-refresh:p2', 'A', 60_000, Date.now() - SKEW)).toBe(true);
-      expect(await lb.acquire('oauth-refresh:p2', 'B', 60_000, Date.now())).toBe(false);
+        // The holder's clock runs behind: its lease still lasts ttl on the database clock, not 10 min less.
+        expect(await la.acquire('oauth-refresh:p2', 'A', 60_000, Date.now() - SKEW)).toBe(true);
+        expect(await lb.acquire('oauth-refresh:p2', 'B', 60_000, Date.now())).toBe(false);
 
-      // Expiry still works, whatever the taker's clock says.
-      expect(await la.acquire('oauth-refresh:p3', 'A', 150, Date.now() + SKEW)).toBe(true);
-      await sleep(300);
-      expect(await lb.acquire('oauth-refresh:p3', 'B', 60_000, Date.now() - SKEW)).toBe(true);
-      expect(await la.acquire('oauth-refresh:p3', 'A', 60_000, Date.now() + SKEW)).toBe(false);
-    });
+        // Expiry still works, whatever the taker's clock says.
+        expect(await la.acquire('oauth-refresh:p3', 'A', 150, Date.now() + SKEW)).toBe(true);
+        await sleep(300);
+        expect(await lb.acquire('oauth-refresh:p3', 'B', 60_000, Date.now() - SKEW)).toBe(true);
+        expect(await la.acquire('oauth-refresh:p3', 'A', 60_000, Date.now() + SKEW)).toBe(false);
+      });
 
-    it('idempotency locks: a clock 10 min ahead gets in_progress for a running request, not a second run; an expired lock is taken over', async () => {
-      const ia = a.state.idempotency;
-      const ib = b.state.idempotency;
-      expect(await ia.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' });
-      expect(await ib.begin('skill-1', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
+      it('idempotency locks: a clock 10 min ahead gets in_progress for a running request, not a second run; an expired lock is taken over', async () => {
+        const ia = a.state.idempotency;
+        const ib = b.state.idempotency;
+        expect(await ia.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' });
+        expect(await ib.begin('skill-1', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
 
-      expect(await ia.begin('skill-2', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
-      expect(await ib.begin('skill-2', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
+        expect(await ia.begin('skill-2', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
+        expect(await ib.begin('skill-2', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
 
-      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 150)).toEqual({ state: 'acquired' });
-      await sleep(300);
-      expect(await ib.begin('skill-3', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
-      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
+        expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 150)).toEqual({ state: 'acquired' });
+        await sleep(300);
+        expect(await ib.begin('skill-3', 'h', Date.now() - SKEW, 60_000)).toEqual({ state: 'acquired' });
+        expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'in_progress' });
 
-      // A completed record is replayed to both; prune (on the database clock) keeps the live lock.
-      await ib.complete('skill-3', { status: 200, body: '{}' }, Date.now() - SKEW);
-      expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({ state: 'replay', response: { status: 200, body: '{}' } });
-      await a.state.prune({ dedupeBefore: 0, idempotencyBefore: Date.now() + 2 * SKEW });
-      expect(await ib.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
-      expect(await ib.begin('skill-3', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' }); // pruned: completed
-    });
-  });
+        // A completed record is replayed to both; prune (on the database clock) keeps the live lock.
+        await ib.complete('skill-3', { status: 200, body: '{}' }, Date.now() - SKEW);
+        expect(await ia.begin('skill-3', 'h', Date.now() + SKEW, 60_000)).toEqual({
+          state: 'replay',
+          response: { status: 200, body: '{}' },
+        });
+        await a.state.prune({ dedupeBefore: 0, idempotencyBefore: Date.now() + 2 * SKEW });
+        expect(await ib.begin('skill-1', 'h', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
+        expect(await ib.begin('skill-3', 'h', Date.now(), 60_000)).toEqual({ state: 'acquired' }); // pruned: completed
+      });
+    },
+  );
 }
 
 describe('SQLite durability: durable calls wait for a WAL flush, and concurrent ones share flushes', () => {
@@ -332,7 +354,9 @@ describe('SQLite durability: durable calls wait for a WAL flush, and concurrent 
     const { store } = await backend.open({ leaseMs: 60_000 });
     const sqlite = store as SqliteStore;
     const before = await sqlite.walFlushes();
-    const writes = Array.from({ length: 200 }, (_, i) => (i % 2 ? store.queue.enqueue([ev(`d${i}`)]) : store.state.kv.set(`k${i}`, Buffer.from('v'), 1)));
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      i % 2 ? store.queue.enqueue([ev(`d${i}`)]) : store.state.kv.set(`k${i}`, Buffer.from('v'), 1),
+    );
     await Promise.all(writes);
     const used = (await sqlite.walFlushes()) - before;
     expect(used).toBeGreaterThanOrEqual(1);
@@ -348,7 +372,8 @@ describe('SQLite durability: durable calls wait for a WAL flush, and concurrent 
   it('prune works through more rows than one chunk', async () => {
     const { store } = await backend.open();
     const n = 4_500;
-    for (let i = 0; i < n; i += 500) await store.queue.enqueue(Array.from({ length: 500 }, (_, k) => ev(`old${i + k}`, 0, 1_000)));
+    for (let i = 0; i < n; i += 500)
+      await store.queue.enqueue(Array.from({ length: 500 }, (_, k) => ev(`old${i + k}`, 0, 1_000)));
     const r = await store.state.prune({ dedupeBefore: 2_000, idempotencyBefore: 0 });
     expect(r.dedupe).toBe(n);
     expect(await store.queue.enqueue([ev('old7')])).toEqual(['enqueued']);

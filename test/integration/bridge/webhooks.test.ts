@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBridge, parseBridgeConfig, standardSignature, standardKey, type Bridge, type BridgeStore } from '../../../lib/bridge/index.js';
+import {
+  createBridge,
+  parseBridgeConfig,
+  standardSignature,
+  standardKey,
+  type Bridge,
+  type BridgeStore,
+} from '../../../lib/bridge/index.js';
 import { createLogger } from '../../../lib/log/index.js';
 import { allBackends } from './backends.js';
 
@@ -36,16 +43,32 @@ const body = (type = 'memory.updated', extra: Record<string, unknown> = {}): str
 
 /** Standard Webhooks headers made by the oracle. */
 function oracleHeaders(secret: string, id: string, ts: number, payload: string): Record<string, string> {
-  return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), payload) };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), payload),
+  };
 }
 
-async function post(payload: string | Buffer, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await request(url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', ...headers } });
+async function post(
+  payload: string | Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await request(url, {
+    method: 'POST',
+    body: payload,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   return { status: r.statusCode, json: (await r.body.json()) as Record<string, unknown> };
 }
 
 /** Sends, then asserts the refusal and that the queue did not grow. */
-async function expectRefused(payload: string | Buffer, headers: Record<string, string>, status: number, code: string): Promise<Record<string, unknown>> {
+async function expectRefused(
+  payload: string | Buffer,
+  headers: Record<string, string>,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
   const before = await depth();
   const r = await post(payload, headers);
   expect(r.status).toBe(status);
@@ -102,7 +125,13 @@ for (const backend of allBackends()) {
         const ts = nowSec();
         const payload = body();
         const sig = standardSignature(standardKey(NEW), id, String(ts), Buffer.from(payload)).toString('base64');
-        expect(() => new Webhook(NEW).verify(payload, { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${sig}` })).not.toThrow();
+        expect(() =>
+          new Webhook(NEW).verify(payload, {
+            'webhook-id': id,
+            'webhook-timestamp': String(ts),
+            'webhook-signature': `v1,${sig}`,
+          }),
+        ).not.toThrow();
       });
 
       it('rotation: the old secret, the new one, and both signatures together are accepted; a stranger is not', async () => {
@@ -123,7 +152,12 @@ for (const backend of allBackends()) {
       it('bad signature (random bytes of the right length): 401, nothing queued', async () => {
         const id = newId();
         const p = body();
-        await expectRefused(p, { ...oracleHeaders(NEW, id, nowSec(), p), 'webhook-signature': `v1,${randomBytes(32).toString('base64')}` }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          p,
+          { ...oracleHeaders(NEW, id, nowSec(), p), 'webhook-signature': `v1,${randomBytes(32).toString('base64')}` },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
       });
 
       it('wrong secret: 401, nothing queued (and the oracle agrees it is invalid)', async () => {
@@ -140,10 +174,25 @@ for (const backend of allBackends()) {
         const ts = nowSec();
         const p = body();
         const full = Buffer.from(oracleHeaders(NEW, id, ts, p)['webhook-signature']!.slice(3), 'base64');
-        await expectRefused(p, { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': `v1,${full.subarray(0, 31).toString('base64')}` }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          p,
+          { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': `v1,${full.subarray(0, 31).toString('base64')}` },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
         const sig = oracleHeaders(NEW, id, ts, p)['webhook-signature']!;
-        await expectRefused(p, { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': sig.slice(0, sig.length - 6) }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
-        await expectRefused(p, { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': 'v1,' }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          p,
+          { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': sig.slice(0, sig.length - 6) },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
+        await expectRefused(
+          p,
+          { ...oracleHeaders(NEW, id, ts, p), 'webhook-signature': 'v1,' },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
       });
 
       it('tampered body (signed one body, sent another) and tampered id: 401, nothing queued', async () => {
@@ -152,7 +201,12 @@ for (const backend of allBackends()) {
         const signed = body('memory.updated', { n: 1 });
         const sent = body('memory.updated', { n: 2 });
         await expectRefused(sent, oracleHeaders(NEW, id, ts, signed), 401, 'WEBHOOK_SIGNATURE_MISMATCH');
-        await expectRefused(signed, { ...oracleHeaders(NEW, id, ts, signed), 'webhook-id': newId() }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          signed,
+          { ...oracleHeaders(NEW, id, ts, signed), 'webhook-id': newId() },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
       });
 
       it('expired timestamp (correctly signed, 301 s old): 401 WEBHOOK_TIMESTAMP_EXPIRED, nothing queued; the oracle refuses it too', async () => {
@@ -189,7 +243,10 @@ for (const backend of allBackends()) {
         await expectAccepted(p, h);
         const before = await depth();
         const again = await post(p, h);
-        expect(again).toEqual({ status: 200, json: { ok: true, id, code: 'WEBHOOK_DUPLICATE', message: 'already received' } });
+        expect(again).toEqual({
+          status: 200,
+          json: { ok: true, id, code: 'WEBHOOK_DUPLICATE', message: 'already received' },
+        });
         const resigned = await post(p, oracleHeaders(OLD, id, nowSec() + 5, p));
         expect(resigned.json.code).toBe('WEBHOOK_DUPLICATE');
         expect(await depth()).toBe(before);
@@ -233,8 +290,18 @@ for (const backend of allBackends()) {
         const h = oracleHeaders(NEW, id, ts, p);
         await expectRefused(p, {}, 401, 'WEBHOOK_SIGNATURE_MISSING');
         await expectRefused(p, { 'webhook-id': id, 'webhook-timestamp': String(ts) }, 401, 'WEBHOOK_SIGNATURE_MISSING');
-        await expectRefused(p, { 'webhook-signature': h['webhook-signature']!, 'webhook-timestamp': String(ts) }, 400, 'WEBHOOK_HEADER_MISSING');
-        const j = await expectRefused(p, { 'webhook-signature': h['webhook-signature']!, 'webhook-id': id }, 400, 'WEBHOOK_HEADER_MISSING');
+        await expectRefused(
+          p,
+          { 'webhook-signature': h['webhook-signature']!, 'webhook-timestamp': String(ts) },
+          400,
+          'WEBHOOK_HEADER_MISSING',
+        );
+        const j = await expectRefused(
+          p,
+          { 'webhook-signature': h['webhook-signature']!, 'webhook-id': id },
+          400,
+          'WEBHOOK_HEADER_MISSING',
+        );
         expect(j.message).toContain('no webhook-timestamp');
         await expectRefused(p, { ...h, 'webhook-timestamp': 'yesterday' }, 400, 'WEBHOOK_TIMESTAMP_INVALID');
         await expectRefused(p, { ...h, 'webhook-id': 'has space' }, 400, 'WEBHOOK_ID_INVALID');
@@ -242,7 +309,8 @@ for (const backend of allBackends()) {
     });
 
     describe('POST /webhooks/byterover: x-byterover-signature (hex HMAC-SHA256 of the raw body)', () => {
-      const sign = (secret: string, payload: string): string => createHmac('sha256', secret).update(payload).digest('hex');
+      const sign = (secret: string, payload: string): string =>
+        createHmac('sha256', secret).update(payload).digest('hex');
 
       it('accepts both secrets (rotation), with and without the sha256= prefix; a replay is a duplicate', async () => {
         const p1 = body('memory.updated', { n: randomBytes(4).toString('hex') });
@@ -260,12 +328,27 @@ for (const backend of allBackends()) {
       it('bad, wrong-secret, truncated and tampered signatures: 401, nothing queued', async () => {
         const p = body('memory.updated', { n: randomBytes(4).toString('hex') });
         const good = sign(BRV_NEW, p);
-        await expectRefused(p, { 'x-byterover-signature': randomBytes(32).toString('hex') }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
-        await expectRefused(p, { 'x-byterover-signature': sign('not-the-secret-at-all', p) }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          p,
+          { 'x-byterover-signature': randomBytes(32).toString('hex') },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
+        await expectRefused(
+          p,
+          { 'x-byterover-signature': sign('not-the-secret-at-all', p) },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
         await expectRefused(p, { 'x-byterover-signature': good.slice(0, 62) }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
         await expectRefused(p, { 'x-byterover-signature': `${good}00` }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
         await expectRefused(p, { 'x-byterover-signature': 'zz' + good.slice(2) }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
-        await expectRefused(p.replace('sp1', 'sp2'), { 'x-byterover-signature': good }, 401, 'WEBHOOK_SIGNATURE_MISMATCH');
+        await expectRefused(
+          p.replace('sp1', 'sp2'),
+          { 'x-byterover-signature': good },
+          401,
+          'WEBHOOK_SIGNATURE_MISMATCH',
+        );
       });
 
       it('malformed JSON after a valid signature: 400, nothing queued', async () => {
@@ -287,7 +370,10 @@ for (const backend of allBackends()) {
 
       it('a store that cannot persist means no 2xx: 503 WEBHOOK_QUEUE_UNAVAILABLE with Retry-After', async () => {
         const d = mkdtempSync(join(tmpdir(), 'claw-webhooks-down-'));
-        const config = parseBridgeConfig({ webhooks: { standardSecrets: [NEW] }, store: { kind: 'sqlite', path: join(d, 'b.db') } });
+        const config = parseBridgeConfig({
+          webhooks: { standardSecrets: [NEW] },
+          store: { kind: 'sqlite', path: join(d, 'b.db') },
+        });
         const down = await createBridge({ config, dataDir: d, worker: false, logger: silent });
         const u = `${(await down.listen(0)).url}/webhooks/byterover`;
         await down.store.close();
@@ -302,7 +388,11 @@ for (const backend of allBackends()) {
     });
 
     /** POST with node:http, resolving on the response even if the server closes while we still write. */
-    function rawPost(payload: Buffer, headers: Record<string, string>, chunk?: number): Promise<{ status: number; body: string; connection: string | undefined }> {
+    function rawPost(
+      payload: Buffer,
+      headers: Record<string, string>,
+      chunk?: number,
+    ): Promise<{ status: number; body: string; connection: string | undefined }> {
       return new Promise((resolve, reject) => {
         const req = httpRequest(url, { method: 'POST', headers }, (res) => {
           let text = '';

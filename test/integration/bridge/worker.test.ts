@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBridge, HandlerRegistry, parseBridgeConfig, QueueWorker, SqliteStore, type QueueEvent, type QueuePolicy, type WebhookEvent } from '../../../lib/bridge/index.js';
+import {
+  createBridge,
+  HandlerRegistry,
+  parseBridgeConfig,
+  QueueWorker,
+  SqliteStore,
+  type QueueEvent,
+  type QueuePolicy,
+  type WebhookEvent,
+} from '../../../lib/bridge/index.js';
 import { createLogger } from '../../../lib/log/index.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -30,7 +39,12 @@ async function store(policy: Partial<QueuePolicy> = {}): Promise<SqliteStore> {
   open.push(s);
   return s;
 }
-const ev = (id: string, type = 'test.thing', data: unknown = {}): QueueEvent => ({ id, type, payload: JSON.stringify({ type, data }), receivedAt: Date.now() });
+const ev = (id: string, type = 'test.thing', data: unknown = {}): QueueEvent => ({
+  id,
+  type,
+  payload: JSON.stringify({ type, data }),
+  receivedAt: Date.now(),
+});
 async function until(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -48,7 +62,13 @@ describe('QueueWorker', () => {
       .on('test.thing', (e) => void seen.push(e.id))
       .otherwise((e) => void unknown.push(`${e.type}:${e.id}`));
     await s.enqueue([...Array.from({ length: 50 }, (_, i) => ev(`t${i}`)), ev('u1', 'vendor.new-type')]);
-    const w = new QueueWorker({ queue: s, handle: reg.dispatcher(silent), concurrency: 8, pollMs: 20, logger: silent }).start();
+    const w = new QueueWorker({
+      queue: s,
+      handle: reg.dispatcher(silent),
+      concurrency: 8,
+      pollMs: 20,
+      logger: silent,
+    }).start();
     await until(() => seen.length + unknown.length === 51 && w.stats.processed === 51);
     await w.stop();
     expect(new Set(seen).size).toBe(50);
@@ -154,7 +174,11 @@ describe('createBridge with pullMemory: memory events trigger coalesced pulls', 
     let pulls = 0;
     const reasons: string[] = [];
     const bridge = await createBridge({
-      config: parseBridgeConfig({ webhooks: { standardSecrets: [secret] }, queue: { pollMs: 20 }, store: { kind: 'sqlite', path: join(d, 'b.db') } }),
+      config: parseBridgeConfig({
+        webhooks: { standardSecrets: [secret] },
+        queue: { pollMs: 20 },
+        store: { kind: 'sqlite', path: join(d, 'b.db') },
+      }),
       dataDir: d,
       logger: silent,
       pullMemory: async (reason) => {
@@ -173,7 +197,11 @@ describe('createBridge with pullMemory: memory events trigger coalesced pulls', 
       const r = await request(url, {
         method: 'POST',
         body,
-        headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign(id, ts, body) },
+        headers: {
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
+          'webhook-signature': new Webhook(secret).sign(id, ts, body),
+        },
       });
       expect(r.statusCode).toBe(200);
       await r.body.dump();

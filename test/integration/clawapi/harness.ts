@@ -63,9 +63,13 @@ export async function until(cond: () => boolean, what: string, limitMs = 15_000)
 export function expectNoToken(text: string, token: string, o: { allowEmpty?: boolean } = {}): void {
   if (!o.allowEmpty) expect(text.length).toBeGreaterThan(0);
   expect(text).not.toContain(token.trim());
-  const parts = token.trim().replace(/^Bearer\s+/i, '').split('.');
+  const parts = token
+    .trim()
+    .replace(/^Bearer\s+/i, '')
+    .split('.');
   for (const seg of parts.length === 3 ? parts.slice(1) : parts) {
-    for (let i = 0; i + 16 <= seg.length; i += 8) expect(text, 'a piece of the token leaked').not.toContain(seg.slice(i, i + 16));
+    for (let i = 0; i + 16 <= seg.length; i += 8)
+      expect(text, 'a piece of the token leaked').not.toContain(seg.slice(i, i + 16));
   }
 }
 

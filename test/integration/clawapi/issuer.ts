@@ -52,13 +52,33 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), kid: `c-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' };
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    kid: `c-${randomBytes(4).toString('hex')}`,
+    alg: 'ES256',
+    use: 'sig',
+  };
 
   const configuration: Configuration = {
     adapter: createMemoryAdapter(),
     clients: [
-      { client_id: NODE_CLIENT, client_secret: nodeSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], id_token_signed_response_alg: 'ES256' },
-      { client_id: READER_CLIENT, client_secret: readerSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'nodes:read', id_token_signed_response_alg: 'ES256' },
+      {
+        client_id: NODE_CLIENT,
+        client_secret: nodeSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        id_token_signed_response_alg: 'ES256',
+      },
+      {
+        client_id: READER_CLIENT,
+        client_secret: readerSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'nodes:read',
+        id_token_signed_response_alg: 'ES256',
+      },
       {
         client_id: CLI_CLIENT,
         application_type: 'native',
@@ -84,11 +104,25 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
         getResourceServerInfo: async (_ctx, indicator) => {
           const scope = RESOURCES[indicator];
           if (!scope) throw new errors.InvalidTarget();
-          return { scope, audience: indicator, accessTokenTTL: state.ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+          return {
+            scope,
+            audience: indicator,
+            accessTokenTTL: state.ttl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
         },
       },
     },
-    ttl: { AccessToken: () => state.ttl, ClientCredentials: () => state.ttl, AuthorizationCode: 60, Grant: 3600, Interaction: 600, Session: 3600, IdToken: 3600 },
+    ttl: {
+      AccessToken: () => state.ttl,
+      ClientCredentials: () => state.ttl,
+      AuthorizationCode: 60,
+      Grant: 3600,
+      Interaction: 600,
+      Session: 3600,
+      IdToken: 3600,
+    },
   };
   const provider = new Provider(issuer, configuration);
   provider.on('grant.success', (ctx) => {
@@ -104,10 +138,17 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
         let result: Record<string, unknown>;
         if (d.prompt.name === 'login') result = { login: { accountId: 'node-admin' } };
         else {
-          const missing = d.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-          const grant = new provider.Grant({ accountId: d.session?.accountId ?? 'node-admin', clientId: String(d.params.client_id) });
+          const missing = d.prompt.details as {
+            missingOIDCScope?: string[];
+            missingResourceScopes?: Record<string, string[]>;
+          };
+          const grant = new provider.Grant({
+            accountId: d.session?.accountId ?? 'node-admin',
+            clientId: String(d.params.client_id),
+          });
           grant.addOIDCScope((missing.missingOIDCScope ?? ['openid']).join(' '));
-          for (const [rs, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(rs, scopes.join(' '));
+          for (const [rs, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+            grant.addResourceScope(rs, scopes.join(' '));
           result = { consent: { grantId: await grant.save() } };
         }
         await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
@@ -121,7 +162,9 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
   const configFor = (clientId: string, secret?: string): Promise<oidc.Configuration> => {
     let c = discovered.get(clientId);
     if (!c) {
-      c = oidc.discovery(new URL(issuer), clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), { execute: [oidc.allowInsecureRequests] });
+      c = oidc.discovery(new URL(issuer), clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
       discovered.set(clientId, c);
     }
     return c;
@@ -140,7 +183,10 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
       const clientId = o.clientId ?? NODE_CLIENT;
       const secret = clientId === READER_CLIENT ? readerSecret : nodeSecret;
       const cfg = await configFor(clientId, secret);
-      const t = await oidc.clientCredentialsGrant(cfg, { resource: o.resource ?? CLAW_AUDIENCE, ...(o.scope ? { scope: o.scope } : {}) });
+      const t = await oidc.clientCredentialsGrant(cfg, {
+        resource: o.resource ?? CLAW_AUDIENCE,
+        ...(o.scope ? { scope: o.scope } : {}),
+      });
       return t.access_token;
     },
     async idToken() {
@@ -163,8 +209,14 @@ export async function startClawIssuer(): Promise<ClawIssuer> {
           state,
         });
         const page = await browse(authUrl.href);
-        if (!page.url.startsWith(redirectUri)) throw new Error(`login did not reach the callback: ${page.status} ${page.body.slice(0, 300)}`);
-        const tokens = await oidc.authorizationCodeGrant(cfg, new URL(page.url), { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state }, { resource: CLAW_AUDIENCE });
+        if (!page.url.startsWith(redirectUri))
+          throw new Error(`login did not reach the callback: ${page.status} ${page.body.slice(0, 300)}`);
+        const tokens = await oidc.authorizationCodeGrant(
+          cfg,
+          new URL(page.url),
+          { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state },
+          { resource: CLAW_AUDIENCE },
+        );
         if (!tokens.id_token) throw new Error('no id_token in the token response');
         return tokens.id_token;
       } finally {

@@ -58,15 +58,36 @@ describe('registration lifecycle', () => {
   it('registers (201), heartbeats, re-registers after a 404 heartbeat, and DELETEs on stop', async () => {
     const grantsBefore = env.issuer.grants.client_credentials ?? 0;
     const from = env.api.requests.length;
-    const reg = await startRegistration({ config: ccConfig(), dataDir, node: description, http: env.http, logger: env.logger, heartbeatMs: 20 });
+    const reg = await startRegistration({
+      config: ccConfig(),
+      dataDir,
+      node: description,
+      http: env.http,
+      logger: env.logger,
+      heartbeatMs: 20,
+    });
     await until(() => reg.status().heartbeats >= 2, 'two heartbeats');
     const id = reg.status().nodeId;
     expect((await readFile(join(dataDir, NODE_ID_FILE), 'utf8')).trim()).toBe(id);
-    expect(env.api.nodes.get(id)?.node).toMatchObject({ id, name: 'claw-byterover bridge', clientId: env.issuer.node.clientId, protocol: { min: 3, max: 3 } });
+    expect(env.api.nodes.get(id)?.node).toMatchObject({
+      id,
+      name: 'claw-byterover bridge',
+      clientId: env.issuer.node.clientId,
+      protocol: { min: 3, max: 3 },
+    });
     const mine = () => env.api.requests.slice(from).filter((r) => r.operationId !== 'getProtectedResourceMetadata');
-    expect(mine()[0]).toMatchObject({ operationId: 'registerNode', status: 201, auth: 'bearer', clientId: 'claw-node' });
+    expect(mine()[0]).toMatchObject({
+      operationId: 'registerNode',
+      status: 201,
+      auth: 'bearer',
+      clientId: 'claw-node',
+    });
     expect(mine()[0]?.idempotencyKey).toMatch(/\S/);
-    expect(mine().slice(1, 3).map((r) => `${r.operationId} ${r.status}`)).toEqual(['heartbeatNode 204', 'heartbeatNode 204']);
+    expect(
+      mine()
+        .slice(1, 3)
+        .map((r) => `${r.operationId} ${r.status}`),
+    ).toEqual(['heartbeatNode 204', 'heartbeatNode 204']);
 
     // The claw-api loses the node: the next heartbeat gets 404 and the client registers again.
     expect(env.api.forget(id)).toBe(true);
@@ -78,7 +99,12 @@ describe('registration lifecycle', () => {
     expect(env.api.nodes.has(id)).toBe(true);
 
     await reg.stop();
-    expect(reg.status()).toMatchObject({ state: 'stopped', deregistered: 'deleted', registrations: 2, reRegistrations: 1 });
+    expect(reg.status()).toMatchObject({
+      state: 'stopped',
+      deregistered: 'deleted',
+      registrations: 2,
+      reRegistrations: 1,
+    });
     expect(mine().at(-1)).toMatchObject({ method: 'DELETE', operationId: 'deregisterNode', status: 204 });
     expect(env.api.nodes.has(id)).toBe(false);
     // One client-credentials token served the whole run (cached until near expiry).
@@ -86,7 +112,14 @@ describe('registration lifecycle', () => {
     await reg.stop(); // idempotent
 
     // A restart keeps the node id from the data dir.
-    const again = await startRegistration({ config: ccConfig(), dataDir, node: description, http: env.http, logger: env.logger, heartbeatMs: 1000 });
+    const again = await startRegistration({
+      config: ccConfig(),
+      dataDir,
+      node: description,
+      http: env.http,
+      logger: env.logger,
+      heartbeatMs: 1000,
+    });
     await until(() => again.status().state === 'registered', 'second registration');
     expect(again.status().nodeId).toBe(id);
     await again.stop();
@@ -94,7 +127,14 @@ describe('registration lifecycle', () => {
   });
 
   it('POST /v1/nodes is idempotent on the id: 201, then 200 with the same registeredAt and updated fields', async () => {
-    const token = clientCredentialsTokenSource({ issuer: env.issuer.issuer, clientId: env.issuer.node.clientId, clientSecret: env.issuer.node.clientSecret, audience: CLAW_AUDIENCE, scopes: ['nodes:write'], http: env.http });
+    const token = clientCredentialsTokenSource({
+      issuer: env.issuer.issuer,
+      clientId: env.issuer.node.clientId,
+      clientSecret: env.issuer.node.clientSecret,
+      audience: CLAW_AUDIENCE,
+      scopes: ['nodes:write'],
+      http: env.http,
+    });
     const client = createClawApiClient({ url: env.api.url, token, http: env.http, logger: env.logger });
     const first = await client.register(node('cb-idem'));
     const second = await client.register({ ...node('cb-idem'), version: '0.2.0' });
@@ -111,7 +151,15 @@ describe('registration lifecycle', () => {
   it('client-credentials tokens are renewed shortly before expiry, not before', async () => {
     let skew = 0;
     const now = () => Date.now() + skew;
-    const source = clientCredentialsTokenSource({ issuer: env.issuer.issuer, clientId: env.issuer.node.clientId, clientSecret: env.issuer.node.clientSecret, audience: CLAW_AUDIENCE, scopes: ['nodes:write'], http: env.http, now });
+    const source = clientCredentialsTokenSource({
+      issuer: env.issuer.issuer,
+      clientId: env.issuer.node.clientId,
+      clientSecret: env.issuer.node.clientSecret,
+      audience: CLAW_AUDIENCE,
+      scopes: ['nodes:write'],
+      http: env.http,
+      now,
+    });
     const a = await source.token();
     expect(await source.token()).toBe(a);
     skew = 500_000; // 500 s later: still more than 60 s before the 600 s expiry
@@ -126,7 +174,15 @@ describe('registration lifecycle', () => {
     let skew = 0;
     const now = (): number => Date.now() + skew;
     const { http, discoveries } = failingFirstDiscovery(env.http);
-    const source = clientCredentialsTokenSource({ issuer: env.issuer.issuer, clientId: env.issuer.node.clientId, clientSecret: env.issuer.node.clientSecret, audience: CLAW_AUDIENCE, scopes: ['nodes:write'], http, now });
+    const source = clientCredentialsTokenSource({
+      issuer: env.issuer.issuer,
+      clientId: env.issuer.node.clientId,
+      clientSecret: env.issuer.node.clientSecret,
+      audience: CLAW_AUDIENCE,
+      scopes: ['nodes:write'],
+      http,
+      now,
+    });
     // This issuer's token endpoint happens to be {issuer}/token, so the fallback serves meanwhile.
     const a = await source.token();
     expect(discoveries).toHaveLength(1);
@@ -181,7 +237,12 @@ describe('registration lifecycle', () => {
     const port = (silent.address() as { port: number }).port;
     try {
       const reg = await startRegistration({
-        config: ClawApiConfigSchema.parse({ url: `http://127.0.0.1:${port}`, token: 'abcdefghijklmnop', nodeId: 'cb-silent', deregisterTimeoutMs: 200 }),
+        config: ClawApiConfigSchema.parse({
+          url: `http://127.0.0.1:${port}`,
+          token: 'abcdefghijklmnop',
+          nodeId: 'cb-silent',
+          deregisterTimeoutMs: 200,
+        }),
         dataDir,
         node: description,
         http: env.http,
@@ -223,9 +284,14 @@ describe('the stand-in enforces docs/claw-api.yaml', () => {
     expect((await post(JSON.stringify(node('cb-x')), { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('{"id":')).status).toBe(400);
     expect((await post({ ...node('cb-x'), protocol: { min: 4, max: 3 } })).status).toBe(422);
-    expect((await post(node('cb-x'), { 'idempotency-key': 'k'.repeat(300) })).json.errors[0].where).toBe('header/Idempotency-Key');
+    expect((await post(node('cb-x'), { 'idempotency-key': 'k'.repeat(300) })).json.errors[0].where).toBe(
+      'header/Idempotency-Key',
+    );
     const token = await env.issuer.clientCredentialsToken({ scope: 'nodes:write' });
-    const res = await fetch(`${env.api.url}/v1/nodes/${encodeURIComponent('-bad id')}/heartbeat`, { method: 'PUT', headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${env.api.url}/v1/nodes/${encodeURIComponent('-bad id')}/heartbeat`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: Array<{ where: string }> }).errors[0]?.where).toBe('path/id');
   });
@@ -236,6 +302,8 @@ describe('the stand-in enforces docs/claw-api.yaml', () => {
     const e = await client.register({ ...node('cb-y'), protocol: { min: 5, max: 1 } }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ClawError);
     expect(e).toMatchObject({ code: 'CLAW_API_REJECTED', details: { status: 422 } });
-    expect((e as ClawError).message).toMatch(/protocol\.min \(5\) is greater than protocol\.max \(1\); fields: body\/protocol min must not exceed max/);
+    expect((e as ClawError).message).toMatch(
+      /protocol\.min \(5\) is greater than protocol\.max \(1\); fields: body\/protocol min must not exceed max/,
+    );
   });
 });

@@ -69,7 +69,7 @@ describe('401 from claw-api: the ordered diagnosis', () => {
     expect(env.api.requests.at(-1)).toMatchObject({ auth: 'malformed', error: 'invalid_request' });
   });
 
-  it('b. the WWW-Authenticate error: a token the claw-api does not trust (another issuer) is named by the server\'s description', async () => {
+  it("b. the WWW-Authenticate error: a token the claw-api does not trust (another issuer) is named by the server's description", async () => {
     const stranger = await startClawIssuer();
     try {
       const token = await stranger.clientCredentialsToken({ scope: 'nodes:write' });
@@ -109,7 +109,9 @@ describe('401 from claw-api: the ordered diagnosis', () => {
     env.api.setClockOffset(2 * 3600);
     const e = await refused(good);
     expect(e.details).toMatchObject({ cause: 'clock_skew', check: 'expiry' });
-    expect(e.message).toMatch(/the access token is valid by the local clock until \S+Z, but the claw-api's clock \(Date: \S+Z\) is 120 min ahead of the local clock/);
+    expect(e.message).toMatch(
+      /the access token is valid by the local clock until \S+Z, but the claw-api's clock \(Date: \S+Z\) is 120 min ahead of the local clock/,
+    );
     expect(e.hint).toMatch(/NTP/);
   });
 
@@ -131,7 +133,9 @@ describe('401 from claw-api: the ordered diagnosis', () => {
       `claw-api answered 401 (invalid_token: "the token audience is not this claw-api (expected ${CLAW_AUDIENCE})"): the token's aud is "${OTHER_AUDIENCE}", the claw-api expects "${CLAW_AUDIENCE}".`,
     );
     expect(e.hint).toContain(`resource=${CLAW_AUDIENCE}`);
-    expect(env.api.requests.some((r) => r.operationId === 'getProtectedResourceMetadata' && r.status === 200)).toBe(true);
+    expect(env.api.requests.some((r) => r.operationId === 'getProtectedResourceMetadata' && r.status === 200)).toBe(
+      true,
+    );
   });
 
   it('f. missing scope: a client allowed only nodes:read gets 403 insufficient_scope', async () => {
@@ -167,7 +171,13 @@ describe('probeRegistration (what doctor runs)', () => {
       let guard: NodeJS.Timeout | undefined;
       // Before the bound existed the probe went through every retry of the transport (30 s by default).
       const p = await Promise.race([
-        probeRegistration({ url: `http://127.0.0.1:${port}`, token: good, http: env.http, logger: env.logger, timeoutMs: 300 }),
+        probeRegistration({
+          url: `http://127.0.0.1:${port}`,
+          token: good,
+          http: env.http,
+          logger: env.logger,
+          timeoutMs: 300,
+        }),
         new Promise<'hung'>((r) => (guard = setTimeout(() => r('hung'), 20_000))),
       ]);
       clearTimeout(guard);
@@ -183,9 +193,22 @@ describe('probeRegistration (what doctor runs)', () => {
 
   it('refused: cause, status, evidence and hint, and no field holds the token', async () => {
     const reader = await env.issuer.clientCredentialsToken({ clientId: READER_CLIENT, scope: 'nodes:read' });
-    const p = await probeRegistration({ url: env.api.url, token: reader, http: env.http, audience: CLAW_AUDIENCE, requiredScopes: ['nodes:write'], logger: env.logger });
+    const p = await probeRegistration({
+      url: env.api.url,
+      token: reader,
+      http: env.http,
+      audience: CLAW_AUDIENCE,
+      requiredScopes: ['nodes:write'],
+      logger: env.logger,
+    });
     expect(p).toMatchObject({ ok: false, status: 403, cause: 'scope', code: 'CLAW_API_UNAUTHORIZED' });
-    expect(p.evidence).toMatchObject({ scope: 'nodes:read', requiredScope: 'nodes:write', typ: 'at+jwt', aud: CLAW_AUDIENCE, error: 'insufficient_scope' });
+    expect(p.evidence).toMatchObject({
+      scope: 'nodes:read',
+      requiredScope: 'nodes:write',
+      typ: 'at+jwt',
+      aud: CLAW_AUDIENCE,
+      error: 'insufficient_scope',
+    });
     expect(p.hint).toMatch(/scope "nodes:write"/);
     expectNoToken(JSON.stringify(p), reader);
     expect(env.lines.some((l) => l.includes('insufficient_scope'))).toBe(true);

@@ -57,7 +57,12 @@ describe('claw-byterover against the ByteRover stand-in', () => {
   it('login --api-key <key> stores an encrypted 0600 credential; whoami, teams and spaces use it', async () => {
     const login = await e.cli(['login', '--api-key', KEY, '--json']);
     expect(login.code).toBe(0);
-    expect(login.json()).toMatchObject({ profile: 'default', via: 'flag --api-key', user: { id: 'user-1' }, credential: { kind: 'api-key', refreshable: false } });
+    expect(login.json()).toMatchObject({
+      profile: 'default',
+      via: 'flag --api-key',
+      user: { id: 'user-1' },
+      credential: { kind: 'api-key', refreshable: false },
+    });
     const credPath = join(e.dataDir, 'profiles', 'default.cred');
     expect(login.json().path).toBe(credPath);
     expect((await stat(credPath)).mode & 0o777).toBe(0o600);
@@ -84,7 +89,9 @@ describe('claw-byterover against the ByteRover stand-in', () => {
   });
 
   it('login --api-key with no value reads BYTEROVER_API_KEY, else piped stdin', async () => {
-    const fromEnv = await e.cli(['login', '--api-key', '--json', '--profile', 'envkey'], { env: { BYTEROVER_API_KEY: KEY } });
+    const fromEnv = await e.cli(['login', '--api-key', '--json', '--profile', 'envkey'], {
+      env: { BYTEROVER_API_KEY: KEY },
+    });
     expect(fromEnv.code).toBe(0);
     expect(fromEnv.json().via).toBe('env BYTEROVER_API_KEY');
     const fromBrv = await e.cli(['login', '--api-key', '--json', '--profile', 'brvkey'], { env: { BRV_API_KEY: KEY } });
@@ -103,9 +110,16 @@ describe('claw-byterover against the ByteRover stand-in', () => {
   it('pull downloads the default space into ./.brv/context-tree, then is up to date', async () => {
     const r = await e.cli(['pull', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ team: teamId, space: spaceId, branch: 'main', dir: join(e.project, '.brv', 'context-tree') });
+    expect(r.json()).toMatchObject({
+      team: teamId,
+      space: spaceId,
+      branch: 'main',
+      dir: join(e.project, '.brv', 'context-tree'),
+    });
     expect(r.json().added.sort()).toEqual(['auth/jwt.md', 'db/postgres.md']);
-    expect(await readFile(join(e.project, '.brv/context-tree/auth/jwt.md'), 'utf8')).toBe('# JWT\nAccess tokens live 24h.\n');
+    expect(await readFile(join(e.project, '.brv/context-tree/auth/jwt.md'), 'utf8')).toBe(
+      '# JWT\nAccess tokens live 24h.\n',
+    );
     const again = await e.cli(['pull']);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/^Already up to date with team-\S+@main/);
@@ -144,7 +158,13 @@ describe('claw-byterover against the ByteRover stand-in', () => {
     await writeFile(join(tree, 'db/postgres.md'), '---\ntitle: Database\ntags: [db]\n---\nWe use Postgres 17.\n');
     await mkdir(join(tree, 'ops'), { recursive: true });
     await writeFile(join(tree, 'ops/deploy.md'), '# Deploy\nBlue/green on Fridays never.\n');
-    const r = await e.cli(['push', '.brv/context-tree/db/postgres.md', '.brv/context-tree/ops/deploy.md', '.brv/context-tree/auth/jwt.md', '--json']);
+    const r = await e.cli([
+      'push',
+      '.brv/context-tree/db/postgres.md',
+      '.brv/context-tree/ops/deploy.md',
+      '.brv/context-tree/auth/jwt.md',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(r.json().pushed).toHaveLength(2);
     expect(r.json().commits).toHaveLength(1);

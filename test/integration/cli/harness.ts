@@ -80,7 +80,11 @@ export async function startCliEnv(o: { standin?: StandinOptions; env?: Record<st
     async spawnCli(argv, so = {}) {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(project, { recursive: true });
-      return spawnCli(argv, { cwd: project, env: { ...env, ...so.env }, ...(so.stdin !== undefined ? { stdin: so.stdin } : {}) });
+      return spawnCli(argv, {
+        cwd: project,
+        env: { ...env, ...so.env },
+        ...(so.stdin !== undefined ? { stdin: so.stdin } : {}),
+      });
     },
     async close() {
       await standin.close();
@@ -91,7 +95,10 @@ export async function startCliEnv(o: { standin?: StandinOptions; env?: Record<st
 }
 
 /** Starts the CLI as a child process with only the given env (plus PATH); the caller drives its pipes. */
-export function startCliProcess(argv: string[], o: { cwd: string; env: Record<string, string> }): ChildProcessWithoutNullStreams {
+export function startCliProcess(
+  argv: string[],
+  o: { cwd: string; env: Record<string, string> },
+): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, ...argv], {
     cwd: o.cwd,
     // Only what the CLI needs: no inherited secrets, no inherited CI/TTY quirks.
@@ -101,7 +108,10 @@ export function startCliProcess(argv: string[], o: { cwd: string; env: Record<st
 }
 
 /** Runs the CLI as a child process; stdin is the given text (then closed) or empty. */
-export function spawnCli(argv: string[], o: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<CliRun> {
+export function spawnCli(
+  argv: string[],
+  o: { cwd: string; env: Record<string, string>; stdin?: string },
+): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = startCliProcess(argv, o);
     let out = '';

@@ -11,7 +11,9 @@ let e: CliEnv;
 
 beforeAll(async () => {
   e = await startCliEnv();
-  await cp(join(REPO_ROOT, 'test', 'fixtures', 'context-tree'), join(e.project, '.brv', 'context-tree'), { recursive: true });
+  await cp(join(REPO_ROOT, 'test', 'fixtures', 'context-tree'), join(e.project, '.brv', 'context-tree'), {
+    recursive: true,
+  });
 });
 afterAll(async () => e?.close());
 
@@ -19,7 +21,10 @@ describe('claw-byterover search / recall / curate / index', () => {
   it('search ranks the obvious note first, with path, title, score and excerpt', async () => {
     const r = await e.cli(['search', 'jwt', 'refresh', 'token', '--k', '3', '--json']);
     expect(r.code).toBe(0);
-    const d = r.json<{ backend: string; hits: Array<{ path: string; title: string; score: number; excerpt: string }> }>();
+    const d = r.json<{
+      backend: string;
+      hits: Array<{ path: string; title: string; score: number; excerpt: string }>;
+    }>();
     expect(d.backend).toBe('local');
     expect(d.hits.length).toBeGreaterThan(0);
     expect(d.hits.length).toBeLessThanOrEqual(3);

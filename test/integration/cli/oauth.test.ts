@@ -55,7 +55,12 @@ describe('claw-byterover login with OAuth against oidc-provider', () => {
   it('logs in through the browser and the loopback callback; the printed URL is the authorization request', async () => {
     const { r, opened, page } = await loginWithBrowser(['--json']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ profile: 'default', via: 'oauth', user: { id: 'user-1' }, credential: { kind: 'oauth', refreshable: true, issuer: oidc.issuer } });
+    expect(r.json()).toMatchObject({
+      profile: 'default',
+      via: 'oauth',
+      user: { id: 'user-1' },
+      credential: { kind: 'oauth', refreshable: true, issuer: oidc.issuer },
+    });
     const url = new URL(opened);
     expect(`${url.origin}${url.pathname}`).toBe(`${oidc.issuer}/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
@@ -106,10 +111,17 @@ describe('claw-byterover login with OAuth against oidc-provider', () => {
   });
 
   it('login --client-credentials uses the configured client; a wrong secret is exit 3', async () => {
-    const env = { CLAW_BYTEROVER_CLIENT_ID: oidc.service.clientId, CLAW_BYTEROVER_CLIENT_SECRET: oidc.service.clientSecret };
+    const env = {
+      CLAW_BYTEROVER_CLIENT_ID: oidc.service.clientId,
+      CLAW_BYTEROVER_CLIENT_SECRET: oidc.service.clientSecret,
+    };
     const r = await e.cli(['login', '--client-credentials', '--profile', 'svc', '--json'], { env });
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ profile: 'svc', via: 'client-credentials', credential: { kind: 'client-credentials' } });
+    expect(r.json()).toMatchObject({
+      profile: 'svc',
+      via: 'client-credentials',
+      credential: { kind: 'client-credentials' },
+    });
     const who = await e.cli(['whoami', '--profile', 'svc', '--json'], { env });
     expect(who.code).toBe(0);
     // Without a stored credential the session provider fetches one itself.

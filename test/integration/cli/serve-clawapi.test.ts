@@ -79,7 +79,9 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
       s.child.kill('SIGTERM');
       expect((await s.exited).code).toBe(0);
       expect(api.nodes.has('serve-e2e-node')).toBe(false);
-      const ops = api.requests.filter((r) => r.path.includes('serve-e2e-node') || r.operationId === 'registerNode').map((r) => `${r.operationId}:${r.status}`);
+      const ops = api.requests
+        .filter((r) => r.path.includes('serve-e2e-node') || r.operationId === 'registerNode')
+        .map((r) => `${r.operationId}:${r.status}`);
       expect(ops[0]).toBe('registerNode:201');
       expect(ops).toContain('heartbeatNode:204');
       expect(ops.at(-1)).toBe('deregisterNode:204');
@@ -121,7 +123,10 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
     try {
       // Before the fix the bridge kept listening after the error, with nothing left to stop it: bound the wait.
       let hung: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([s.exited, new Promise<'still running'>((r) => (hung = setTimeout(() => r('still running'), 30_000)))]);
+      const outcome = await Promise.race([
+        s.exited,
+        new Promise<'still running'>((r) => (hung = setTimeout(() => r('still running'), 30_000))),
+      ]);
       clearTimeout(hung);
       expect(outcome).not.toBe('still running');
       expect((outcome as { code: number | null }).code).not.toBe(0);
@@ -136,10 +141,16 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
 
   it('an ID token instead of an access token: the status line names the cause, serving goes on, the token is never printed', async () => {
     const idToken = await issuer.idToken();
-    const s = serveProcess(['--port', '0', '--json'], { ...baseEnv('id-token'), CLAW_API_TOKEN: idToken, CLAW_API_AUDIENCE: CLAW_AUDIENCE });
+    const s = serveProcess(['--port', '0', '--json'], {
+      ...baseEnv('id-token'),
+      CLAW_API_TOKEN: idToken,
+      CLAW_API_AUDIENCE: CLAW_AUDIENCE,
+    });
     try {
       const start = jsonLine((await s.waitLine(isEvent('listening'))).line) as Record<string, any>;
-      const failed = jsonLine((await s.waitLine(isEvent('status', (r) => r.clawApi?.lastError?.code === 'CLAW_API_UNAUTHORIZED'))).line) as Record<string, any>;
+      const failed = jsonLine(
+        (await s.waitLine(isEvent('status', (r) => r.clawApi?.lastError?.code === 'CLAW_API_UNAUTHORIZED'))).line,
+      ) as Record<string, any>;
       expect(failed.clawApi.lastError.cause).toBe('id_token');
       expect(failed.clawApi.state).not.toBe('registered');
       // The bridge itself keeps serving.

@@ -75,8 +75,9 @@ export function jsonLine(line: string): Record<string, any> | undefined {
   }
 }
 
-export const isEvent = (event: string, pred: (r: Record<string, any>) => boolean = () => true) => (line: string) => {
-  const r = jsonLine(line);
-  return r?.event === event && pred(r);
-};
-
+export const isEvent =
+  (event: string, pred: (r: Record<string, any>) => boolean = () => true) =>
+  (line: string) => {
+    const r = jsonLine(line);
+    return r?.event === event && pred(r);
+  };

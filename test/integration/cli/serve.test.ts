@@ -30,7 +30,10 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'claw-serve-'));
   dataDir = join(root, 'data');
   await mkdir(join(root, 'config', 'claw-byterover'), { recursive: true });
-  await writeFile(join(root, 'config', 'claw-byterover', 'config.yaml'), `bridge:\n  webhooks:\n    byteroverSecrets: ["${SECRET}"]\n`);
+  await writeFile(
+    join(root, 'config', 'claw-byterover', 'config.yaml'),
+    `bridge:\n  webhooks:\n    byteroverSecrets: ["${SECRET}"]\n`,
+  );
   env = {
     HOME: root,
     XDG_CONFIG_HOME: join(root, 'config'),
@@ -77,13 +80,23 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
 
       // Skill invoke over the context tree: curate a note, then find it; a wrong key is refused.
       const invoke = (body: unknown, key = SKILL_KEY) =>
-        fetch(`${url}/skill/invoke`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const curated = await invoke({ action: 'curate', payload: { content: 'Rollbacks are a blue/green DNS flip that takes about 30 seconds.', title: 'Rollbacks' }, idempotencyKey: 'serve-curate-1' });
+        fetch(`${url}/skill/invoke`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const curated = await invoke({
+        action: 'curate',
+        payload: { content: 'Rollbacks are a blue/green DNS flip that takes about 30 seconds.', title: 'Rollbacks' },
+        idempotencyKey: 'serve-curate-1',
+      });
       expect(curated.status).toBe(200);
       const found = await invoke({ action: 'search', payload: { query: 'rollback dns flip' } });
       expect(found.status).toBe(200);
       expect(JSON.stringify(await found.json())).toContain('Rollbacks');
-      expect((await invoke({ action: 'search', payload: { query: 'x' } }, 'not-the-key-0123456789abcdef')).status).toBe(401);
+      expect((await invoke({ action: 'search', payload: { query: 'x' } }, 'not-the-key-0123456789abcdef')).status).toBe(
+        401,
+      );
       // No web login configured: its status says so.
       expect(await (await fetch(`${url}/auth/status`)).json()).toEqual({ ok: true, configured: false });
 
@@ -99,12 +112,18 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       // A wrong signature (the right length, from another secret): 401, nothing enqueued.
       const bad = await fetch(`${url}/webhooks/byterover`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body, 'some-other-secret-of-enough-length') },
+        headers: {
+          'content-type': 'application/json',
+          'x-byterover-signature': sign(body, 'some-other-secret-of-enough-length'),
+        },
         body,
       });
       expect(bad.status).toBe(401);
       expect(await bad.json()).toMatchObject({ ok: false, code: 'WEBHOOK_SIGNATURE_MISMATCH' });
-      const afterBad = jsonLine((await s.waitLine(isEvent('status', (r) => r.webhooks.rejected === 1))).line) as Record<string, any>;
+      const afterBad = jsonLine((await s.waitLine(isEvent('status', (r) => r.webhooks.rejected === 1))).line) as Record<
+        string,
+        any
+      >;
       expect(afterBad.webhooks.accepted).toBe(0);
       expect(afterBad.webhooks.byCode).toEqual({ WEBHOOK_SIGNATURE_MISMATCH: 1 });
       expect(afterBad.queue.depth).toBe(0);
@@ -137,7 +156,11 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       expect(code).toBe(0);
       expect(s.lines.some(isEvent('stopping', (r) => r.reason === 'SIGTERM'))).toBe(true);
       const result = JSON.parse(s.stdout()) as Record<string, any>;
-      expect(result).toMatchObject({ url, stopped: 'SIGTERM', webhooks: { WEBHOOK_ACCEPTED: 1, WEBHOOK_SIGNATURE_MISMATCH: 1 } });
+      expect(result).toMatchObject({
+        url,
+        stopped: 'SIGTERM',
+        webhooks: { WEBHOOK_ACCEPTED: 1, WEBHOOK_SIGNATURE_MISMATCH: 1 },
+      });
       expect(result.worker.processed).toBe(1);
       expect(existsSync(join(dataDir, 'bridge.db'))).toBe(true);
       // The webhook secret never reaches the output.
@@ -153,10 +176,14 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
     try {
       const { line } = await s.waitLine((l) => l.startsWith('claw-byterover bridge listening on '));
       expect(line).toContain(`(store sqlite ${join(dataDir, 'bridge.db')})`);
-      expect(line).toContain('routes: GET /healthz, GET /readyz, GET /metrics, POST /webhooks/byterover, POST /skill/invoke');
+      expect(line).toContain(
+        'routes: GET /healthz, GET /readyz, GET /metrics, POST /webhooks/byterover, POST /skill/invoke',
+      );
       expect(s.lines.some((l) => l.startsWith('  session: '))).toBe(true);
       const status = await s.waitLine((l) => l.startsWith('status: '));
-      expect(status.line).toMatch(/^status: queue \d+ \(oldest \d+m?s, in flight \d+, retrying \d+\), dead letters \d+; worker processed \d+, failures \d+; webhooks accepted 0, duplicate 0, rejected 0$/);
+      expect(status.line).toMatch(
+        /^status: queue \d+ \(oldest \d+m?s, in flight \d+, retrying \d+\), dead letters \d+; worker processed \d+, failures \d+; webhooks accepted 0, duplicate 0, rejected 0$/,
+      );
       s.child.kill('SIGINT');
       const { code } = await s.exited;
       expect(code).toBe(0);
@@ -166,7 +193,7 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
     }
   });
 
-  it('without the native recall engine: still verifies and queues webhooks; memory actions answer 503 with the loader\'s reason', async () => {
+  it("without the native recall engine: still verifies and queues webhooks; memory actions answer 503 with the loader's reason", async () => {
     const noEngine = join(root, 'no-engine');
     await mkdir(noEngine, { recursive: true });
     const s = serveProcess(['--port', '0', '--json'], { ...env, CLAW_BYTEROVER_PREBUILD: noEngine });
@@ -182,7 +209,11 @@ describe('claw-byterover serve (embedded SQLite store, real child process)', () 
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ ok: false, code: 'MEMORY_ENGINE_UNAVAILABLE' });
       const body = JSON.stringify({ type: 'memory.updated', data: { note: 'n2' } });
-      const hook = await fetch(`${url}/webhooks/byterover`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body) }, body });
+      const hook = await fetch(`${url}/webhooks/byterover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-byterover-signature': sign(body) },
+        body,
+      });
       expect(hook.status).toBe(200);
       s.child.kill('SIGTERM');
       expect((await s.exited).code).toBe(0);

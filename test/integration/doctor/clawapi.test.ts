@@ -44,10 +44,21 @@ describe('doctor: "401 from claw-api"', () => {
     const c = r.check('clawapi.registration');
     expect(c).toMatchObject({ status: 'fail', symptom: '401 from claw-api', data: { status: 401, cause: 'expired' } });
     expect(c.code).toBe('CLAW_API_UNAUTHORIZED');
-    const expiredAt = new Date((JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { exp: number }).exp * 1000).toISOString().replace('.000Z', 'Z');
-    expect(c.summary).toMatch(new RegExp(`: the access token expired at ${expiredAt.replace(/\./g, '\\.')}, \\d+ s before the local clock`));
+    const expiredAt = new Date(
+      (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { exp: number }).exp * 1000,
+    )
+      .toISOString()
+      .replace('.000Z', 'Z');
+    expect(c.summary).toMatch(
+      new RegExp(`: the access token expired at ${expiredAt.replace(/\./g, '\\.')}, \\d+ s before the local clock`),
+    );
     const ev = Object.fromEntries(c.evidence.map((x) => [x.label, x.value]));
-    expect(ev).toMatchObject({ answer: 'HTTP 401', cause: 'expired', 'token source': 'env CLAW_API_TOKEN', 'claw-api': api.url });
+    expect(ev).toMatchObject({
+      answer: 'HTTP 401',
+      cause: 'expired',
+      'token source': 'env CLAW_API_TOKEN',
+      'claw-api': api.url,
+    });
     expect(c.next[0]).toMatch(/^get a new token: /);
     // each fact once: the probe's url/status are the check's own claw-api/answer lines
     expect(c.evidence.map((x) => x.label).filter((l) => l === 'url' || l === 'status')).toEqual([]);
@@ -63,15 +74,20 @@ describe('doctor: "401 from claw-api"', () => {
     expect(c).toMatchObject({ status: 'fail', code: 'CLAW_API_UNAUTHORIZED', data: { status: 403, cause: 'scope' } });
     expect(c.summary).toContain('nodes:write');
     expect(c.summary).toContain('nodes:read');
-    expect(Object.fromEntries(c.evidence.map((x) => [x.label, x.value]))).toMatchObject({ answer: 'HTTP 403', cause: 'scope' }); // RFC 6750 insufficient_scope
+    expect(Object.fromEntries(c.evidence.map((x) => [x.label, x.value]))).toMatchObject({
+      answer: 'HTTP 403',
+      cause: 'scope',
+    }); // RFC 6750 insufficient_scope
     expect(c.next[0]).toContain('nodes:write');
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
   }, 60_000);
 
-  it('a good token passes; so does the bridge\'s client-credentials configuration, the secret never printed', async () => {
+  it("a good token passes; so does the bridge's client-credentials configuration, the secret never printed", async () => {
     const token = await issuer.clientCredentialsToken({ scope: 'nodes:write' });
-    const good = (await doctorJson(e, ['--claw-api', api.url], { CLAW_API_TOKEN: token })).check('clawapi.registration');
+    const good = (await doctorJson(e, ['--claw-api', api.url], { CLAW_API_TOKEN: token })).check(
+      'clawapi.registration',
+    );
     expect(good.status, JSON.stringify(good)).toBe('pass');
     const cc = await doctorJson(e, [], {
       CLAW_API_URL: api.url,
@@ -83,7 +99,9 @@ describe('doctor: "401 from claw-api"', () => {
     });
     const c = cc.check('clawapi.registration');
     expect(c.status, JSON.stringify(c)).toBe('pass');
-    expect(c.evidence.find((x) => x.label === 'token source')?.value).toBe(`client credentials (${issuer.node.clientId} at ${issuer.issuer})`);
+    expect(c.evidence.find((x) => x.label === 'token source')?.value).toBe(
+      `client credentials (${issuer.node.clientId} at ${issuer.issuer})`,
+    );
     expect(cc.all).not.toContain(issuer.node.clientSecret);
     expect(api.contractViolations).toEqual([]);
   }, 60_000);

@@ -21,7 +21,10 @@ import { startClawApiStandin } from '../../standin/claw-api.js';
 import { CLAW_AUDIENCE, startClawIssuer, type ClawIssuer } from '../clawapi/issuer.js';
 import { REPO_ROOT, type CliEnv } from '../cli/harness.js';
 
-export const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, 'docs', 'doctor.schema.json'), 'utf8')) as Record<string, unknown>;
+export const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, 'docs', 'doctor.schema.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(SCHEMA);
 
 /** Throws with Ajv's errors when `doc` does not follow docs/doctor.schema.json. */
@@ -115,21 +118,35 @@ export async function startCollector(behaviour: CollectorBehaviour, expectToken?
   const requests: Collector['requests'] = [];
   const server: Server = createServer((req, res) => {
     void body(req).then((b) => {
-      requests.push({ path: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, bytes: b.length });
+      requests.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        bytes: b.length,
+      });
       if (req.method !== 'POST' || req.url !== '/v1/metrics') {
         res.writeHead(404).end();
         return;
       }
       if (behaviour === 'unauthorized' && req.headers.authorization !== `Bearer ${expectToken ?? ''}`) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 16, message: 'Unauthenticated: invalid bearer token' }));
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 16, message: 'Unauthenticated: invalid bearer token' }));
         return;
       }
       if (behaviour === 'bad-payload') {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 3, message: 'proto: cannot parse invalid wire-format data' }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 3, message: 'proto: cannot parse invalid wire-format data' }));
         return;
       }
-      const payload = behaviour === 'partial-reject' ? partialSuccess(1, 'metric claw_byterover.doctor.probe: label probe.id is not allowed') : partialSuccess(0, '');
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(behaviour === 'partial-reject' ? payload : Buffer.alloc(0));
+      const payload =
+        behaviour === 'partial-reject'
+          ? partialSuccess(1, 'metric claw_byterover.doctor.probe: label probe.id is not allowed')
+          : partialSuccess(0, '');
+      res
+        .writeHead(200, { 'content-type': 'application/x-protobuf' })
+        .end(behaviour === 'partial-reject' ? payload : Buffer.alloc(0));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -165,7 +182,12 @@ export async function healthySetup(e: CliEnv, plainLibrary: string): Promise<Hea
   const clawToken = await issuer.clientCredentialsToken({ scope: 'nodes:write' });
   const collector = await startCollector('unauthorized', 'collector-secret-token');
   const dir = await mkdtemp(join(tmpdir(), 'doctor-healthy-'));
-  const bridge = await createBridge({ config: parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }), dataDir: dir, worker: false, logger: silent });
+  const bridge = await createBridge({
+    config: parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }),
+    dataDir: dir,
+    worker: false,
+    logger: silent,
+  });
   const telemetry = createTelemetry({ env: {}, logger: silent });
   telemetry.mountMetrics(bridge);
   const { url: bridgeUrl } = await bridge.listen(0, '127.0.0.1');

@@ -37,18 +37,24 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
-  it('a plugin built without the export: named, with the hidden symbols, claw-host\'s verdict and the fix; exit 7', async () => {
+  it("a plugin built without the export: named, with the hidden symbols, claw-host's verdict and the fix; exit 7", async () => {
     const lib = compileScratchPlugin(join(tmp, 'libnoexport.so'), { defines: ['CLAW_TEST_NO_EXPORT'] });
     const r = await doctorJson(e, ['--plugin', lib]);
     expect(r.code).toBe(7);
     expect(r.report).toMatchObject({ ok: false, exitCode: 7 });
     const c = r.check('native.plugin');
     expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_ENTRY_HIDDEN', symptom: 'undefined symbol: claw_init' });
-    expect(c.summary).toMatch(/^undefined symbol: claw_init: claw_init is defined but hidden \(so are claw_abi_info, claw_strerror\) — claw_init LOCAL (DEFAULT|HIDDEN) FUNC in \.symtab only/);
+    expect(c.summary).toMatch(
+      /^undefined symbol: claw_init: claw_init is defined but hidden \(so are claw_abi_info, claw_strerror\) — claw_init LOCAL (DEFAULT|HIDDEN) FUNC in \.symtab only/,
+    );
     expect(evidence(c, 'claw_* exports')).toBe('(none in the dynamic symbol table)');
     expect(evidence(c, 'claw_init')).toMatch(/^hidden: claw_init LOCAL/);
-    expect(evidence(c, 'claw-host load')).toBe(`exit 8 at stage symbols: ${lib} loaded, but dlsym failed: undefined symbol: claw_init`);
-    expect(c.evidence.filter((x) => x.label === 'claw-host diagnosis').map((x) => x.value)[0]).toMatch(/^hidden visibility: claw_init is defined in the file but not exported/);
+    expect(evidence(c, 'claw-host load')).toBe(
+      `exit 8 at stage symbols: ${lib} loaded, but dlsym failed: undefined symbol: claw_init`,
+    );
+    expect(c.evidence.filter((x) => x.label === 'claw-host diagnosis').map((x) => x.value)[0]).toMatch(
+      /^hidden visibility: claw_init is defined in the file but not exported/,
+    );
     expect(c.next[0]).toMatch(/^Mark claw_init, claw_abi_info, claw_strerror CLAW_EXPORT .* native\/exports\.map/);
     expect(c.next[0]).toContain(`nm -D --defined-only ${lib} | grep claw_`);
     // the addon node loads is fine and says what it is
@@ -57,7 +63,9 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     expect(evidence(load, 'binary')).toBe(`${built.node} (local build (Release))`);
     expect(evidence(load, 'claw_init')).toBe('exported: claw_init@@CLAW_1.0 GLOBAL DEFAULT FUNC');
     expect(evidence(load, 'ABI negotiation')).toMatch(/^host claw-host offers 1\.0–1\.0: agreed 1\.0;/);
-    expect(evidence(load, 'Node-API')).toMatch(new RegExp(`^built for Node-API 8, this Node ${process.versions.node} supports ${process.versions.napi}$`));
+    expect(evidence(load, 'Node-API')).toMatch(
+      new RegExp(`^built for Node-API 8, this Node ${process.versions.node} supports ${process.versions.napi}$`),
+    );
     expect(evidence(load, 'glibc')).toMatch(/^needs GLIBC_2\.\d+, this machine has 2\.\d+/);
     expect(evidence(load, 'dependencies')).toMatch(/libstdc\+\+\.so\.6 => \/\S+libstdc\+\+\.so\.6/);
 
@@ -66,14 +74,21 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     expect(human.code).toBe(7);
     expect(human.out).toContain('✘ FAIL  Plugin file for a claw-runtime host  (“undefined symbol: claw_init”)');
     expect(human.out).toContain('next: Mark claw_init, claw_abi_info, claw_strerror CLAW_EXPORT');
-    expect(human.err).toMatch(/doctor: \[2\/9\] Plugin file for a claw-runtime host: fail — undefined symbol: claw_init/);
+    expect(human.err).toMatch(
+      /doctor: \[2\/9\] Plugin file for a claw-runtime host: fail — undefined symbol: claw_init/,
+    );
   }, 120_000);
 
   it('the same plugin stripped: not exported, and why a hidden definition cannot be seen', async () => {
-    const lib = compileScratchPlugin(join(tmp, 'libnoexport-stripped.so'), { defines: ['CLAW_TEST_NO_EXPORT'], extra: ['-s'] });
+    const lib = compileScratchPlugin(join(tmp, 'libnoexport-stripped.so'), {
+      defines: ['CLAW_TEST_NO_EXPORT'],
+      extra: ['-s'],
+    });
     const c = (await doctorJson(e, ['--plugin', lib])).check('native.plugin');
     expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_ENTRY_MISSING' });
-    expect(c.summary).toBe('undefined symbol: claw_init: the dynamic symbol table has no claw_init, claw_abi_info, claw_strerror; the file is stripped, so a hidden definition cannot be told from a missing one');
+    expect(c.summary).toBe(
+      'undefined symbol: claw_init: the dynamic symbol table has no claw_init, claw_abi_info, claw_strerror; the file is stripped, so a hidden definition cannot be told from a missing one',
+    );
     expect(evidence(c, 'claw-host load')).toMatch(/undefined symbol: claw_init$/);
   }, 120_000);
 
@@ -81,14 +96,18 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     const r = await doctorJson(e, ['--plugin', built.so]);
     const c = r.check('native.plugin');
     expect(c.status).toBe('pass');
-    expect(evidence(c, 'claw-host load')).toBe('dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI 1.0 with host range 1.0–1.0');
+    expect(evidence(c, 'claw-host load')).toBe(
+      'dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI 1.0 with host range 1.0–1.0',
+    );
     expect(evidence(c, 'Node-API references')).toBe('none (a plain shared library)');
   }, 120_000);
 
-  it('the .node given to a native host: claw-host\'s RTLD_NOW failure on napi_* and the plain-library advice', async () => {
+  it("the .node given to a native host: claw-host's RTLD_NOW failure on napi_* and the plain-library advice", async () => {
     const c = (await doctorJson(e, ['--plugin', built.node])).check('native.plugin');
     expect(c.status).toBe('fail');
-    expect(c.summary).toMatch(/^a claw-runtime host cannot load it: cannot load \S+claw_byterover\.node with RTLD_NOW: undefined symbol: napi_/);
+    expect(c.summary).toMatch(
+      /^a claw-runtime host cannot load it: cannot load \S+claw_byterover\.node with RTLD_NOW: undefined symbol: napi_/,
+    );
     expect(c.next.join('\n')).toContain('libclaw_byterover.so');
   }, 120_000);
 
@@ -112,10 +131,14 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     const r = await doctorJson(e, ['--plugin', lib]);
     const c = r.check('native.plugin');
     expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_HOST_CRASHED' });
-    expect(c.summary).toBe('a claw-runtime host crashes loading it: claw-host was killed by SIGSEGV while loading libcrash.so or calling claw_abi_info / claw_init');
+    expect(c.summary).toBe(
+      'a claw-runtime host crashes loading it: claw-host was killed by SIGSEGV while loading libcrash.so or calling claw_abi_info / claw_init',
+    );
     expect(evidence(c, 'claw_init')).toBe('exported: claw_init GLOBAL DEFAULT FUNC');
     expect(evidence(c, 'claw-host load')).toBe('claw-host was killed by SIGSEGV');
-    expect(c.next[0]).toMatch(/^The plugin crashes its host: fix the crash in its constructors, claw_abi_info or claw_init\. Reproduce outside doctor: \S+claw-host \S+libcrash\.so; under a debugger: gdb /);
+    expect(c.next[0]).toMatch(
+      /^The plugin crashes its host: fix the crash in its constructors, claw_abi_info or claw_init\. Reproduce outside doctor: \S+claw-host \S+libcrash\.so; under a debugger: gdb /,
+    );
     expect(r.code).toBe(7);
   }, 120_000);
 
@@ -123,8 +146,12 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     const lib = pluginWhoseAbiInfo('hang', 'for (;;) { } return NULL;');
     const c = await checkPluginFile({ env: process.env, plugin: lib, clawHostTimeoutMs: 1_000 });
     expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_HOST_TIMEOUT' });
-    expect(c.summary).toBe('a claw-runtime host hangs loading it: claw-host did not return from loading libhang.so and calling claw_abi_info / claw_init within 1 s');
-    expect(c.evidence.find((x) => x.label === 'claw-host load')?.value).toBe('claw-host did not finish within 1 s and was killed');
+    expect(c.summary).toBe(
+      'a claw-runtime host hangs loading it: claw-host did not return from loading libhang.so and calling claw_abi_info / claw_init within 1 s',
+    );
+    expect(c.evidence.find((x) => x.label === 'claw-host load')?.value).toBe(
+      'claw-host did not finish within 1 s and was killed',
+    );
     expect(c.next[0]).toMatch(/^claw_abi_info and claw_init must return promptly/);
   }, 120_000);
 });

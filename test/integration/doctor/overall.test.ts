@@ -32,7 +32,14 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
   it('healthy: every check passes except the gateway handshake (not given), exit 0, schema-valid, no secret printed', async () => {
     const r = await doctorJson(e, setup.args, setup.env);
     const statuses = Object.fromEntries(r.report.checks.map((c) => [c.id, c.status]));
-    expect(statuses, JSON.stringify(r.report.checks.filter((c) => c.status !== 'pass'), null, 2)).toEqual({
+    expect(
+      statuses,
+      JSON.stringify(
+        r.report.checks.filter((c) => c.status !== 'pass'),
+        null,
+        2,
+      ),
+    ).toEqual({
       'native.load': 'pass',
       'native.plugin': 'pass',
       'agent.handshake': 'skip',
@@ -87,14 +94,27 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     const r = await doctorJson(e, [], { ...setup.env, PREBUILDS_ONLY: '1' });
     const c = r.check('native.load');
     expect(c).toMatchObject({ status: 'fail', code: 'NATIVE_LOAD_FAILED' });
-    expect(c.summary).toMatch(new RegExp(`^no native addon loads: could not load the claw-byterover native addon for ${process.platform}-${process.arch}`));
-    expect(c.evidence.map((x) => x.value)).toEqual(expect.arrayContaining([expect.stringMatching(/^missing \(no prebuilds directory\)$/), 'skipped (PREBUILDS_ONLY is set)']));
+    expect(c.summary).toMatch(
+      new RegExp(
+        `^no native addon loads: could not load the claw-byterover native addon for ${process.platform}-${process.arch}`,
+      ),
+    );
+    expect(c.evidence.map((x) => x.value)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^missing \(no prebuilds directory\)$/),
+        'skipped (PREBUILDS_ONLY is set)',
+      ]),
+    );
     expect(c.next.join(' ')).toContain('PREBUILDS_ONLY is set, so local builds were not tried');
     expect(r.code).toBe(7);
   }, 120_000);
 
   it('the schema lists exactly the checks doctor runs', () => {
-    const ids = ((SCHEMA.$defs as Record<string, { properties: { id: { enum: string[] } } }>).check?.properties.id.enum ?? []).slice().sort();
+    const ids = (
+      (SCHEMA.$defs as Record<string, { properties: { id: { enum: string[] } } }>).check?.properties.id.enum ?? []
+    )
+      .slice()
+      .sort();
     expect(ids).toEqual(CHECKS.map((c) => c.id).sort());
   });
 });

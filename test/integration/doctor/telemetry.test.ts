@@ -47,7 +47,10 @@ async function collector(kind: Parameters<typeof startCollector>[0], token?: str
 describe('doctor: "metrics don\'t appear"', () => {
   it('a collector that answers 401: names the auth failure and the header sent, never its value', async () => {
     const c = await collector('unauthorized', 'the-right-token');
-    const r = await doctorJson(e, [], { OTEL_EXPORTER_OTLP_ENDPOINT: c.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${SECRET}` });
+    const r = await doctorJson(e, [], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.url,
+      OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${SECRET}`,
+    });
     const t = r.check('telemetry.collector');
     expect(t).toMatchObject({ status: 'fail', code: 'TELEMETRY_AUTH', symptom: "metrics don't appear" });
     expect(t.summary).toMatch(/^the collector refused the credentials \(HTTP 401\)/);
@@ -57,7 +60,11 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(t.evidence.map((x) => x.label).filter((l) => l === 'url' || l === 'protocol')).toEqual([]);
     expect(evidence(t, 'headerNames')).toBe('authorization');
     expect(t.next[0]).toMatch(/Headers sent: authorization \(values hidden\)\. Check the token/);
-    expect(c.requests[0]).toMatchObject({ path: '/v1/metrics', contentType: 'application/x-protobuf', authorization: `Bearer ${SECRET}` });
+    expect(c.requests[0]).toMatchObject({
+      path: '/v1/metrics',
+      contentType: 'application/x-protobuf',
+      authorization: `Bearer ${SECRET}`,
+    });
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(SECRET);
   }, 60_000);

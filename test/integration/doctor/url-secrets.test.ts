@@ -33,7 +33,16 @@ afterAll(async () => {
 
 describe('doctor: credentials inside URLs', () => {
   it('user info and query strings are redacted everywhere; host, port and path are kept', async () => {
-    const secrets = ['otlpPw-7f3a', 'otlpQ-91c2', 'colPw-44de', 'colQ-0b7e', 'caPw-5a61', 'caQ-e2d9', 'brPw-c8f0', 'brQ-13aa'];
+    const secrets = [
+      'otlpPw-7f3a',
+      'otlpQ-91c2',
+      'colPw-44de',
+      'colQ-0b7e',
+      'caPw-5a61',
+      'caQ-e2d9',
+      'brPw-c8f0',
+      'brQ-13aa',
+    ];
     const collectorHost = collector.url.replace('http://', '');
     const args = [
       '--collector',
@@ -43,17 +52,24 @@ describe('doctor: credentials inside URLs', () => {
       '--bridge',
       `http://bruser:brPw-c8f0@${base}/?k=brQ-13aa`,
     ];
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlpuser:otlpPw-7f3a@${collectorHost}?token=otlpQ-91c2`, CLAW_API_TOKEN: 'a-claw-api-token-value-0001' };
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlpuser:otlpPw-7f3a@${collectorHost}?token=otlpQ-91c2`,
+      CLAW_API_TOKEN: 'a-claw-api-token-value-0001',
+    };
     const r = await doctorJson(e, args, env);
     for (const s of secrets) expect(r.all, s).not.toContain(s);
     const t = r.check('telemetry.collector');
     expect(evidence(t, '--collector')).toBe(`http://[REDACTED]@${collectorHost}/v1/metrics?[REDACTED]`);
     expect(evidence(t, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBe(`http://[REDACTED]@${collectorHost}/?[REDACTED]`);
     expect(evidence(r.check('clawapi.registration'), 'claw-api')).toBe(`http://[REDACTED]@${base}/?[REDACTED]`);
-    expect(evidence(r.check('telemetry.metrics'), 'scrape')).toMatch(new RegExp(`^GET http://\\[REDACTED\\]@${base.replace(/\./g, '\\.')}/metrics`));
+    expect(evidence(r.check('telemetry.metrics'), 'scrape')).toMatch(
+      new RegExp(`^GET http://\\[REDACTED\\]@${base.replace(/\./g, '\\.')}/metrics`),
+    );
 
     const human = await e.cli(['doctor', ...args], { env });
     for (const s of secrets) expect(human.out + human.err, s).not.toContain(s);
-    expect(human.out).toMatch(new RegExp(`^ +claw-api +http://\\[REDACTED\\]@${base.replace(/\./g, '\\.')}/\\?\\[REDACTED\\]$`, 'm'));
+    expect(human.out).toMatch(
+      new RegExp(`^ +claw-api +http://\\[REDACTED\\]@${base.replace(/\./g, '\\.')}/\\?\\[REDACTED\\]$`, 'm'),
+    );
   }, 120_000);
 });

@@ -20,12 +20,42 @@ afterAll(async () => {
 describe('doctor: usage errors', () => {
   it.each([
     ['--agent', 'foo', 'expected --agent to be a ws:// or wss:// URL, found "foo"', '--agent ws://127.0.0.1:18789'],
-    ['--agent', 'http://127.0.0.1:18789', 'expected --agent to be a ws:// or wss:// URL, found "http://127.0.0.1:18789/"', '--agent ws://127.0.0.1:18789'],
-    ['--bridge', 'localhost:8787', 'expected --bridge to be a http:// or https:// URL, found "localhost:8787"', '--bridge http://127.0.0.1:8787'],
-    ['--bridge', 'not a url', 'expected --bridge to be a http:// or https:// URL, found "not a url"', '--bridge http://127.0.0.1:8787'],
-    ['--claw-api', 'ws://127.0.0.1:9', 'expected --claw-api to be a http:// or https:// URL, found "ws://127.0.0.1:9/"', '--claw-api https://claw-api.example'],
-    ['--agent', 'https://user:pw-secret@gw.example/x?token=tok-secret', 'expected --agent to be a ws:// or wss:// URL, found "https://gw.example/x"', '--agent ws://127.0.0.1:18789'],
-    ['--collector', '127.0.0.1:4318', 'expected --collector to be a http:// or https:// URL, found "127.0.0.1:4318"', '--collector http://127.0.0.1:4318'],
+    [
+      '--agent',
+      'http://127.0.0.1:18789',
+      'expected --agent to be a ws:// or wss:// URL, found "http://127.0.0.1:18789/"',
+      '--agent ws://127.0.0.1:18789',
+    ],
+    [
+      '--bridge',
+      'localhost:8787',
+      'expected --bridge to be a http:// or https:// URL, found "localhost:8787"',
+      '--bridge http://127.0.0.1:8787',
+    ],
+    [
+      '--bridge',
+      'not a url',
+      'expected --bridge to be a http:// or https:// URL, found "not a url"',
+      '--bridge http://127.0.0.1:8787',
+    ],
+    [
+      '--claw-api',
+      'ws://127.0.0.1:9',
+      'expected --claw-api to be a http:// or https:// URL, found "ws://127.0.0.1:9/"',
+      '--claw-api https://claw-api.example',
+    ],
+    [
+      '--agent',
+      'https://user:pw-secret@gw.example/x?token=tok-secret',
+      'expected --agent to be a ws:// or wss:// URL, found "https://gw.example/x"',
+      '--agent ws://127.0.0.1:18789',
+    ],
+    [
+      '--collector',
+      '127.0.0.1:4318',
+      'expected --collector to be a http:// or https:// URL, found "127.0.0.1:4318"',
+      '--collector http://127.0.0.1:4318',
+    ],
   ])('%s %s: exit 2 before any check runs, with the expected form', async (flag, value, message, example) => {
     const human = await e.cli(['doctor', flag, value]);
     expect(human.code).toBe(2);
@@ -44,7 +74,13 @@ describe('doctor: usage errors', () => {
     const r = await e.cli(['--json', 'doctor', '--agent', 'ws://127.0.0.1:1', '--bridge', 'http://127.0.0.1:1']);
     expect(r.code).toBe(7);
     const report = JSON.parse(r.out) as { checks: Array<{ id: string; status: string; code?: string }> };
-    expect(report.checks.find((c) => c.id === 'agent.handshake')).toMatchObject({ status: 'fail', code: 'AGENT_CONNECT_FAILED' });
-    expect(report.checks.find((c) => c.id === 'telemetry.metrics')).toMatchObject({ status: 'fail', code: 'TELEMETRY_METRICS_UNREACHABLE' });
+    expect(report.checks.find((c) => c.id === 'agent.handshake')).toMatchObject({
+      status: 'fail',
+      code: 'AGENT_CONNECT_FAILED',
+    });
+    expect(report.checks.find((c) => c.id === 'telemetry.metrics')).toMatchObject({
+      status: 'fail',
+      code: 'TELEMETRY_METRICS_UNREACHABLE',
+    });
   }, 60_000);
 });

@@ -8,7 +8,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, loginIdOf, loginKey, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { LoginRecordSchema } from '../../../lib/bridge/oauth/records.js';
-import { authorize, beginLogin, callback, getJson, startBridge, startOAuthEnv, type BridgeUnderTest, type OAuthEnv, type Reply } from './setup.js';
+import {
+  authorize,
+  beginLogin,
+  callback,
+  getJson,
+  startBridge,
+  startOAuthEnv,
+  type BridgeUnderTest,
+  type OAuthEnv,
+  type Reply,
+} from './setup.js';
 
 describe('bridge /auth/callback: state, replay, expiry, provider errors, tampering', () => {
   let env: OAuthEnv;
@@ -43,7 +53,11 @@ describe('bridge /auth/callback: state, replay, expiry, provider errors, tamperi
   });
 
   it('unknown state (random, or one character changed): 400 OAUTH_STATE_UNKNOWN; the genuine login still finishes afterwards', async () => {
-    refused(await getJson(`${b.url}/auth/callback?code=abc&state=${randomBytes(32).toString('base64url')}`), 400, 'OAUTH_STATE_UNKNOWN');
+    refused(
+      await getJson(`${b.url}/auth/callback?code=abc&state=${randomBytes(32).toString('base64url')}`),
+      400,
+      'OAUTH_STATE_UNKNOWN',
+    );
     const begun = await beginLogin(b.url);
     const cb = await authorize(env, begun.authorizationUrl);
     const tampered = new URL(cb);
@@ -115,7 +129,11 @@ describe('bridge /auth/callback: state, replay, expiry, provider errors, tamperi
     const grants = codeGrants();
     refused(await callback(cb), 400, 'OAUTH_BROWSER_MISMATCH');
     const name = begun.cookie.split('=')[0]!;
-    refused(await callback(cb, { cookie: `${name}=${randomBytes(32).toString('base64url')}` }), 400, 'OAUTH_BROWSER_MISMATCH');
+    refused(
+      await callback(cb, { cookie: `${name}=${randomBytes(32).toString('base64url')}` }),
+      400,
+      'OAUTH_BROWSER_MISMATCH',
+    );
     // Another login's cookie does not fit either.
     const other = await beginLogin(b.url);
     refused(await callback(cb, { cookie: other.cookie }), 400, 'OAUTH_BROWSER_MISMATCH');
@@ -167,7 +185,10 @@ describe('bridge /auth/callback: state, replay, expiry, provider errors, tamperi
   });
 
   it('pending logins are capped (429 OAUTH_TOO_MANY_LOGINS) and expired ones are deleted by later logins', async () => {
-    const small = await startBridge(env, { dbPath: `${env.dir}/cap.db`, oauth: { maxPendingLogins: 3, loginTtlSeconds: 60 } });
+    const small = await startBridge(env, {
+      dbPath: `${env.dir}/cap.db`,
+      oauth: { maxPendingLogins: 3, loginTtlSeconds: 60 },
+    });
     try {
       const begun = [await beginLogin(small.url), await beginLogin(small.url), await beginLogin(small.url)];
       const r = await fetch(`${small.url}/auth/login`, { redirect: 'manual' });

@@ -13,7 +13,18 @@ import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, KEY_FILE_NAME, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { browse } from '../../servers/oidc.js';
 import { failingFirstDiscovery } from '../clawapi/harness.js';
-import { beginLogin, authorize, callback, CONFIDENTIAL_CLIENT_ID, getJson, login, startBridge, startOAuthEnv, type BridgeUnderTest, type OAuthEnv } from './setup.js';
+import {
+  beginLogin,
+  authorize,
+  callback,
+  CONFIDENTIAL_CLIENT_ID,
+  getJson,
+  login,
+  startBridge,
+  startOAuthEnv,
+  type BridgeUnderTest,
+  type OAuthEnv,
+} from './setup.js';
 
 describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite store', () => {
   let env: OAuthEnv;
@@ -53,7 +64,13 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(page.url.startsWith(`${b.url}/auth/callback?`)).toBe(true);
     expect(page.status).toBe(200);
     const body = JSON.parse(page.body) as Record<string, unknown>;
-    expect(body).toMatchObject({ ok: true, code: 'OAUTH_LOGGED_IN', profile: 'default', user: { id: 'user-1' }, refreshable: true });
+    expect(body).toMatchObject({
+      ok: true,
+      code: 'OAUTH_LOGGED_IN',
+      profile: 'default',
+      user: { id: 'user-1' },
+      refreshable: true,
+    });
     expect(env.oidc.stats.success.authorization_code).toBe(1);
 
     const cred = await storedTokens(b);
@@ -66,7 +83,8 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(claims.sub).toBe('user-1');
     expect(claims.client_id).toBe('bridge-web');
     // The page the browser got names no token.
-    for (const secret of [cred!.accessToken!, cred!.refreshToken!, cred!.idToken!]) expect(page.body).not.toContain(secret);
+    for (const secret of [cred!.accessToken!, cred!.refreshToken!, cred!.idToken!])
+      expect(page.body).not.toContain(secret);
     // The bridge's ByteRover client gets the login's key without a token request.
     const requests = env.oidc.tokenRequests();
     expect(await b.oauth.sessionProvider!.sessionKey()).toBe(cred!.sessionKey);
@@ -80,7 +98,15 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     const cb = await authorize(env, begun.authorizationUrl);
     expect((await callback(cb, { cookie: begun.cookie })).status).toBe(200);
     const cred = (await storedTokens(b))!;
-    const secrets = [cred.accessToken!, cred.refreshToken!, cred.idToken!, cred.sessionKey, begun.state, begun.cookie.split('=')[1]!, cb.searchParams.get('code')!];
+    const secrets = [
+      cred.accessToken!,
+      cred.refreshToken!,
+      cred.idToken!,
+      cred.sessionKey,
+      begun.state,
+      begun.cookie.split('=')[1]!,
+      cb.searchParams.get('code')!,
+    ];
     // Substrings too: a 24-character slice of each token, in UTF-8 and base64 forms.
     const needles = secrets.flatMap((s) => [s, s.slice(10, 34), Buffer.from(s).toString('base64').slice(4, 28)]);
 
@@ -101,7 +127,15 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
   it('/auth/status reports who, scopes and expiry without secrets; not logged in before', async () => {
     const b = await bridge();
     const before = await getJson(`${b.url}/auth/status`);
-    expect(before.json).toMatchObject({ ok: true, configured: true, loggedIn: false, reauthRequired: false, profile: 'default', clientId: 'bridge-web', loginUrl: '/auth/login' });
+    expect(before.json).toMatchObject({
+      ok: true,
+      configured: true,
+      loggedIn: false,
+      reauthRequired: false,
+      profile: 'default',
+      clientId: 'bridge-web',
+      loginUrl: '/auth/login',
+    });
     await login(env, b.url);
     const after = await getJson(`${b.url}/auth/status`);
     expect(after.status).toBe(200);
@@ -148,7 +182,10 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
   it('answers a browser with an HTML page, and return_to with a 303 to that path', async () => {
     const b = await bridge();
     const begun = await beginLogin(b.url);
-    const html = await callback(await authorize(env, begun.authorizationUrl), { cookie: begun.cookie, headers: { accept: 'text/html,application/xhtml+xml' } });
+    const html = await callback(await authorize(env, begun.authorizationUrl), {
+      cookie: begun.cookie,
+      headers: { accept: 'text/html,application/xhtml+xml' },
+    });
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
     expect(html.headers.get('referrer-policy')).toBe('no-referrer');
@@ -164,7 +201,14 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
 
   it('refuses a return_to that is not a same-origin path', async () => {
     const b = await bridge();
-    for (const bad of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'relative/path', '/\t/evil.example', 'javascript:alert(1)']) {
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example/x',
+      '/\\evil.example',
+      'relative/path',
+      '/\t/evil.example',
+      'javascript:alert(1)',
+    ]) {
       const r = await fetch(`${b.url}/auth/login?return_to=${encodeURIComponent(bad)}`, { redirect: 'manual' });
       expect(r.status, bad).toBe(400);
       expect(((await r.json()) as { code: string }).code).toBe('OAUTH_RETURN_TO_INVALID');
@@ -214,7 +258,10 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(r.status).toBe(403);
     expect(r.json.code).toBe('OAUTH_SUBJECT_NOT_ALLOWED');
     expect(await b.bridge.store.state.kv.get(tokensKey('default'))).toBeUndefined();
-    const ok = await bridge({ dbPath: join(env.dir, 'other.db'), oauth: { allowedSubjects: ['someone-else', 'user-1'] } });
+    const ok = await bridge({
+      dbPath: join(env.dir, 'other.db'),
+      oauth: { allowedSubjects: ['someone-else', 'user-1'] },
+    });
     expect((await login(env, ok.url)).status).toBe(200);
   });
 
@@ -242,7 +289,10 @@ describe('bridge web login (auth code + PKCE) against oidc-provider, SQLite stor
     expect(String((err as Error).message)).not.toContain(other);
 
     const reset = await bridge({ oauth: { encryptionKey: other, resetOnKeyMismatch: true } });
-    expect((await reset.oauth.status()) as Record<string, unknown>).toMatchObject({ configured: true, loggedIn: false });
+    expect((await reset.oauth.status()) as Record<string, unknown>).toMatchObject({
+      configured: true,
+      loggedIn: false,
+    });
     expect((await login(env, reset.url)).status).toBe(200);
   });
 

@@ -9,14 +9,29 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PostgresStore, SqliteStore, type BridgeStore, type KvStore, type LockStore, type StateStore } from '../../../lib/bridge/store/index.js';
+import {
+  PostgresStore,
+  SqliteStore,
+  type BridgeStore,
+  type KvStore,
+  type LockStore,
+  type StateStore,
+} from '../../../lib/bridge/store/index.js';
 import { REFRESH_LEASE_LOST } from '../../../lib/bridge/oauth/session.js';
 import type { HttpClient } from '../../../lib/http/types.js';
 import { decodeEncryptionKey } from '../../../lib/bridge/oauth/config.js';
 import { createSealer, SealedKv, tokensKey } from '../../../lib/bridge/oauth/index.js';
 import { isClawError } from '../../../lib/errors.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../servers/postgres.js';
-import { login, startBridge, startOAuthEnv, WEB_CLIENT_ID, type BridgeUnderTest, type OAuthEnv, type StartBridgeOptions } from './setup.js';
+import {
+  login,
+  startBridge,
+  startOAuthEnv,
+  WEB_CLIENT_ID,
+  type BridgeUnderTest,
+  type OAuthEnv,
+  type StartBridgeOptions,
+} from './setup.js';
 
 const TTL = 600;
 /** Into the last 30 s of the access token's life (the refresh margin is 60 s). */
@@ -82,7 +97,10 @@ for (const backend of backends) {
     afterAll(() => backend.stop());
 
     const stored = async () => {
-      const sealed = new SealedKv(a.bridge.store.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'));
+      const sealed = new SealedKv(
+        a.bridge.store.state.kv,
+        createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'),
+      );
       return (await sealed.getTokens('default'))!.value;
     };
 
@@ -95,7 +113,10 @@ for (const backend of backends) {
 
       env.clock.advance(ABOUT_TO_EXPIRE_MS);
       expect(spA.currentKey!()).toBeUndefined();
-      const keys = await Promise.all([...Array.from({ length: 20 }, () => spA.sessionKey()), ...Array.from({ length: 20 }, () => spB.sessionKey())]);
+      const keys = await Promise.all([
+        ...Array.from({ length: 20 }, () => spA.sessionKey()),
+        ...Array.from({ length: 20 }, () => spB.sessionKey()),
+      ]);
 
       expect(env.oidc.refreshCount()).toBe(1);
       expect(env.oidc.stats.errors).toEqual([]);
@@ -127,7 +148,9 @@ for (const backend of backends) {
       expect(env.oidc.refreshCount()).toBe(2);
       expect(env.oidc.stats.errors).toEqual([]);
       // Rotation is real: the first refresh token is refused now.
-      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
       const err = await oidc.refreshTokenGrant(raw, before.cred.refreshToken!).catch((e: unknown) => e);
       expect((err as oidc.ResponseBodyError).error).toBe('invalid_grant');
     });
@@ -153,11 +176,16 @@ for (const backend of backends) {
     it('invalid_grant: AUTH_REAUTH_REQUIRED pointing at /auth/login on both instances, one failed grant, no retries until a new login', async () => {
       const rec = await stored();
       // The refresh token is used elsewhere (rotated without the result written back): ours is now dead.
-      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+      const raw = await oidc.discovery(new URL(env.oidc.issuer), WEB_CLIENT_ID, undefined, oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
       await oidc.refreshTokenGrant(raw, rec.cred.refreshToken!);
       env.clock.advance(ABOUT_TO_EXPIRE_MS);
 
-      const results = await Promise.allSettled([...Array.from({ length: 5 }, () => a.oauth.sessionProvider!.sessionKey()), ...Array.from({ length: 5 }, () => b.oauth.sessionProvider!.sessionKey())]);
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 5 }, () => a.oauth.sessionProvider!.sessionKey()),
+        ...Array.from({ length: 5 }, () => b.oauth.sessionProvider!.sessionKey()),
+      ]);
       for (const r of results) {
         expect(r.status).toBe('rejected');
         const e = (r as PromiseRejectedResult).reason as { code: string; hint: string; message: string };
@@ -166,7 +194,9 @@ for (const backend of backends) {
         expect(e.message).toContain('invalid_grant');
         expect(e.message).not.toContain(rec.cred.refreshToken!);
       }
-      expect(env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').map((e) => e.error)).toEqual(['invalid_grant']);
+      expect(env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').map((e) => e.error)).toEqual([
+        'invalid_grant',
+      ]);
       expect([...a.refreshes, ...b.refreshes]).toContain('reauth');
 
       // Marked in the store: nobody tries the dead token again.
@@ -198,7 +228,10 @@ describe('bridge OAuth refresh: an instance that does not hold the lease waits i
   });
   beforeEach(async () => {
     reads = 0;
-    a = await startBridge(env, { dbPath: `${env.dir}/lease-${randomBytes(4).toString('hex')}.db`, oauth: { refreshWaitMs: 45_000, refreshLeaseMs: 30_000 } });
+    a = await startBridge(env, {
+      dbPath: `${env.dir}/lease-${randomBytes(4).toString('hex')}.db`,
+      oauth: { refreshWaitMs: 45_000, refreshLeaseMs: 30_000 },
+    });
     // Count this instance's reads of the token record (to know it is polling while the lease is held).
     const kv = a.bridge.store.state.kv;
     const get = kv.get.bind(kv);
@@ -264,8 +297,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
  */
 function hookedStore(real: BridgeStore, hooks: { acquire?: LockStore['acquire']; get?: KvStore['get'] }): BridgeStore {
   const st = real.state;
-  const locks: LockStore = { acquire: hooks.acquire ?? ((...a) => st.locks.acquire(...a)), release: (n, ow) => st.locks.release(n, ow) };
-  const kv: KvStore = { get: hooks.get ?? ((k) => st.kv.get(k)), set: (...a) => st.kv.set(...a), delete: (k) => st.kv.delete(k) };
+  const locks: LockStore = {
+    acquire: hooks.acquire ?? ((...a) => st.locks.acquire(...a)),
+    release: (n, ow) => st.locks.release(n, ow),
+  };
+  const kv: KvStore = {
+    get: hooks.get ?? ((k) => st.kv.get(k)),
+    set: (...a) => st.kv.set(...a),
+    delete: (k) => st.kv.delete(k),
+  };
   const state: StateStore = {
     kind: st.kind,
     dedupe: st.dedupe,
@@ -298,7 +338,15 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
   };
   beforeEach(async () => {
     env = await startOAuthEnv({ accessTokenTTL: TTL });
-    hook = { armed: false, held: false, unreachable: false, failedRenewals: 0, keepAliveFalse: deferred(), gate: deferred(), tokenGate: undefined };
+    hook = {
+      armed: false,
+      held: false,
+      unreachable: false,
+      failedRenewals: 0,
+      keepAliveFalse: deferred(),
+      gate: deferred(),
+      tokenGate: undefined,
+    };
     const dbPath = `${env.dir}/lost-${randomBytes(4).toString('hex')}.db`;
     realA = await SqliteStore.open({ path: dbPath });
     const store = hookedStore(realA, {
@@ -328,7 +376,8 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
     const http: HttpClient = {
       request: async (req) => {
         const r = await env.http.request(req);
-        if (hook.tokenGate && typeof req.body === 'string' && req.body.includes('grant_type=refresh_token')) await hook.tokenGate.promise;
+        if (hook.tokenGate && typeof req.body === 'string' && req.body.includes('grant_type=refresh_token'))
+          await hook.tokenGate.promise;
         return r as never;
       },
       close: () => env.http.close(),
@@ -347,7 +396,8 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
     await env?.close();
   });
 
-  const refreshGrants = (): number => env.oidc.refreshCount() + env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').length;
+  const refreshGrants = (): number =>
+    env.oidc.refreshCount() + env.oidc.stats.errors.filter((e) => e.grant === 'refresh_token').length;
 
   it('lease taken before the grant is sent: the holder aborts with OAUTH_REFRESH_LEASE_LOST, the new holder refreshes; exactly one refresh grant', async () => {
     const old = await a.oauth.sessionProvider!.sessionKey();
@@ -389,7 +439,8 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
     hook.unreachable = true;
     const pending = a.oauth.sessionProvider!.sessionKey().catch((e: unknown) => e);
     // Renewals fail every third of the lease; once a whole lease went unconfirmed the holder gives it up.
-    for (let i = 0; i < 1000 && !env.logs().includes('lost the refresh lease'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && !env.logs().includes('lost the refresh lease'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(hook.failedRenewals).toBeGreaterThanOrEqual(1);
     expect(env.logs()).toContain('no renewal confirmed by the store');
     hook.gate.resolve();
@@ -401,7 +452,10 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
   });
 
   it('lease lost while the grant is in flight: the result is written by compare-and-set over the version read, reported leaseLost, and is the live one', async () => {
-    const before = (await new SealedKv(realA.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test')).getTokens('default'))!;
+    const before = (await new SealedKv(
+      realA.state.kv,
+      createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'),
+    ).getTokens('default'))!;
     env.clock.advance(ABOUT_TO_EXPIRE_MS);
     hook.tokenGate = deferred();
     hook.armed = true;
@@ -413,7 +467,10 @@ describe('bridge OAuth refresh: a holder that loses the lease mid-refresh does n
     expect(a.refreshes).toEqual(['ok']);
     expect(a.refreshInfo[0]).toMatchObject({ leaseLost: true });
     expect(env.logs()).toContain('lost while the grant was in flight');
-    const after = (await new SealedKv(realA.state.kv, createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test')).getTokens('default'))!;
+    const after = (await new SealedKv(
+      realA.state.kv,
+      createSealer(decodeEncryptionKey(env.encryptionKey)!, 'test'),
+    ).getTokens('default'))!;
     expect(after.version).toBe(before.version + 1);
     expect(after.value.cred.sessionKey).toBe(key);
     expect(after.value.cred.refreshToken).not.toBe(before.value.cred.refreshToken);

@@ -11,7 +11,14 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createBridge, parseBridgeConfig, type Bridge, type BridgeStore } from '../../../lib/bridge/index.js';
-import { mountOAuth, parseOAuthConfig, type OAuthConfigInput, type OAuthMount, type RefreshInfo, type RefreshResult } from '../../../lib/bridge/oauth/index.js';
+import {
+  mountOAuth,
+  parseOAuthConfig,
+  type OAuthConfigInput,
+  type OAuthMount,
+  type RefreshInfo,
+  type RefreshResult,
+} from '../../../lib/bridge/oauth/index.js';
 import type { HttpClient } from '../../../lib/http/types.js';
 import type { Logger } from '../../../lib/log/index.js';
 import { startAuthEnv } from '../auth/setup.js';
@@ -66,7 +73,11 @@ export async function startOAuthEnv(o: OidcServerOptions = {}): Promise<OAuthEnv
         redirect_uris: [...redirects],
         id_token_signed_response_alg: 'ES256',
       };
-      const adapter = (oidc.provider.Client as unknown as { adapter: { upsert(id: string, payload: object, exp?: number): Promise<void> } }).adapter;
+      const adapter = (
+        oidc.provider.Client as unknown as {
+          adapter: { upsert(id: string, payload: object, exp?: number): Promise<void> };
+        }
+      ).adapter;
       await adapter.upsert(WEB_CLIENT_ID, { ...common, client_id: WEB_CLIENT_ID, token_endpoint_auth_method: 'none' });
       await adapter.upsert(CONFIDENTIAL_CLIENT_ID, {
         ...common,
@@ -105,7 +116,14 @@ export interface StartBridgeOptions {
 export async function startBridge(env: OAuthEnv, o: StartBridgeOptions = {}): Promise<BridgeUnderTest> {
   const config = parseBridgeConfig({ store: { kind: 'sqlite', path: o.dbPath ?? join(env.dir, 'bridge.db') } });
   const dataDir = o.dataDir ?? env.dir;
-  const bridge = await createBridge({ config, dataDir, worker: false, logger: env.logger, ...(o.store ? { store: o.store } : {}), now: env.clock.now });
+  const bridge = await createBridge({
+    config,
+    dataDir,
+    worker: false,
+    logger: env.logger,
+    ...(o.store ? { store: o.store } : {}),
+    now: env.clock.now,
+  });
   const { url } = await bridge.listen(0, '127.0.0.1');
   const redirectUri = o.redirectUri ?? `${url}/auth/callback`;
   await env.registerRedirects([redirectUri]);
@@ -176,7 +194,12 @@ export async function beginLogin(bridgeUrl: string, query = ''): Promise<BegunLo
   if (res.status !== 302) throw new Error(`/auth/login answered ${res.status}`);
   const setCookie = res.headers.getSetCookie()[0] ?? '';
   const authorizationUrl = new URL(res.headers.get('location') ?? '');
-  return { cookie: setCookie.split(';')[0] ?? '', setCookie, authorizationUrl, state: authorizationUrl.searchParams.get('state') ?? '' };
+  return {
+    cookie: setCookie.split(';')[0] ?? '',
+    setCookie,
+    authorizationUrl,
+    state: authorizationUrl.searchParams.get('state') ?? '',
+  };
 }
 
 /** Plays the user at the provider (login + consent) and returns the callback URL it redirects to, without requesting it. */
@@ -191,18 +214,27 @@ export async function authorize(env: OAuthEnv, authorizationUrl: URL): Promise<U
       return u;
     },
   });
-  if (!captured) throw new Error(`the provider did not redirect to the callback; the browser ended at ${page.url} (${page.status}): ${page.body.slice(0, 300)}`);
+  if (!captured)
+    throw new Error(
+      `the provider did not redirect to the callback; the browser ended at ${page.url} (${page.status}): ${page.body.slice(0, 300)}`,
+    );
   return captured;
 }
 
 /** GET the callback (as the browser would, with its cookie), optionally on another bridge instance. */
-export async function callback(url: URL, o: { cookie?: string; at?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export async function callback(
+  url: URL,
+  o: { cookie?: string; at?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const target = new URL(url.href);
   if (o.at) {
     const other = new URL(o.at);
     target.host = other.host;
   }
-  const res = await fetch(target, { redirect: 'manual', headers: { ...(o.cookie ? { cookie: o.cookie } : {}), ...o.headers } });
+  const res = await fetch(target, {
+    redirect: 'manual',
+    headers: { ...(o.cookie ? { cookie: o.cookie } : {}), ...o.headers },
+  });
   return reply(res);
 }
 

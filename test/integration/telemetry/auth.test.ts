@@ -27,24 +27,49 @@ describe('claw_byterover.auth.refreshes with a real oidc-provider', () => {
 
   it('renewed on expiry and on a rejected key; reauth_required once the grant is revoked', async () => {
     await expireStored(env.store);
-    const sp = createSessionProvider({ store: env.store, http: env.http, logger: env.logger, onRefresh: telemetry.recordAuthRefresh });
+    const sp = createSessionProvider({
+      store: env.store,
+      http: env.http,
+      logger: env.logger,
+      onRefresh: telemetry.recordAuthRefresh,
+    });
     const key = await sp.sessionKey();
     expect(env.oidc.refreshCount()).toBe(1);
-    expect(await value(telemetry, 'claw_byterover_auth_refreshes_total', { auth_kind: 'oauth', reason: 'expiry', result: 'renewed' })).toBe(1);
+    expect(
+      await value(telemetry, 'claw_byterover_auth_refreshes_total', {
+        auth_kind: 'oauth',
+        reason: 'expiry',
+        result: 'renewed',
+      }),
+    ).toBe(1);
 
     // The API rejects the key (e.g. revoked server-side): a forced renewal.
     expect(await sp.onUnauthorized?.(key)).toBe(true);
     expect(env.oidc.refreshCount()).toBe(2);
-    expect(await value(telemetry, 'claw_byterover_auth_refreshes_total', { auth_kind: 'oauth', reason: 'rejected', result: 'renewed' })).toBe(1);
+    expect(
+      await value(telemetry, 'claw_byterover_auth_refreshes_total', {
+        auth_kind: 'oauth',
+        reason: 'rejected',
+        result: 'renewed',
+      }),
+    ).toBe(1);
 
     // Spend the stored refresh token outside the provider: the grant rotates away from us.
     const cred = await env.store.load();
-    const raw = await oidc.discovery(new URL(env.oidc.issuer), 'byterover-cli-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const raw = await oidc.discovery(new URL(env.oidc.issuer), 'byterover-cli-client', undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     await oidc.refreshTokenGrant(raw, cred!.refreshToken!);
     await oidc.refreshTokenGrant(raw, cred!.refreshToken!).catch(() => undefined); // reuse revokes the grant
     await expireStored(env.store);
     sp.forget();
     await expect(sp.sessionKey()).rejects.toMatchObject({ code: 'AUTH_REAUTH_REQUIRED' });
-    expect(await value(telemetry, 'claw_byterover_auth_refreshes_total', { auth_kind: 'oauth', reason: 'expiry', result: 'reauth_required' })).toBe(1);
+    expect(
+      await value(telemetry, 'claw_byterover_auth_refreshes_total', {
+        auth_kind: 'oauth',
+        reason: 'expiry',
+        result: 'reauth_required',
+      }),
+    ).toBe(1);
   });
 });

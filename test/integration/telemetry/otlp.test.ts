@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createBridge, parseBridgeConfig, standardKey, standardSignature, type Bridge } from '../../../lib/bridge/index.js';
+import {
+  createBridge,
+  parseBridgeConfig,
+  standardKey,
+  standardSignature,
+  type Bridge,
+} from '../../../lib/bridge/index.js';
 import { createByteRoverClient } from '../../../lib/byterover/index.js';
 import { createHttpClient, RetryBudget } from '../../../lib/http/index.js';
 import { createLogger, type Logger } from '../../../lib/log/index.js';
@@ -49,7 +55,12 @@ afterEach(async () => {
 function signed(id: string, body: string): Record<string, string> {
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = standardSignature(standardKey(SECRET), id, ts, Buffer.from(body)).toString('base64');
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` };
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': ts,
+    'webhook-signature': `v1,${sig}`,
+  };
 }
 
 describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
@@ -77,9 +88,19 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
     });
 
     // ByteRover calls through the real client and transport, observed by telemetry.
-    const http = createHttpClient({ logger: log.logger, budget: new RetryBudget(), random: () => 0, observers: [telemetry.httpObserver] });
+    const http = createHttpClient({
+      logger: log.logger,
+      budget: new RetryBudget(),
+      random: () => 0,
+      observers: [telemetry.httpObserver],
+    });
     cleanups.push(() => http.close());
-    const client = createByteRoverClient({ http, session: new KeyListSession([DEFAULT_SESSION_KEY]), logger: log.logger, config: standin.clientConfig() });
+    const client = createByteRoverClient({
+      http,
+      session: new KeyListSession([DEFAULT_SESSION_KEY]),
+      logger: log.logger,
+      config: standin.clientConfig(),
+    });
     await client.me();
     standin.inject({ kind: 'status', status: 503, endpoint: 'iam.user.me', times: 1 });
     await client.me(); // one retry, then 200
@@ -91,13 +112,26 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
     await client.spaces(team.id).catch(() => undefined);
 
     // Webhooks through a real bridge.
-    const config = parseBridgeConfig({ webhooks: { standardSecrets: [SECRET] }, store: { kind: 'sqlite', path: join(dir, 'bridge.db') } });
-    bridge = await createBridge({ config, dataDir: dir, worker: false, logger: log.logger, onWebhookResult: telemetry.recordWebhook });
+    const config = parseBridgeConfig({
+      webhooks: { standardSecrets: [SECRET] },
+      store: { kind: 'sqlite', path: join(dir, 'bridge.db') },
+    });
+    bridge = await createBridge({
+      config,
+      dataDir: dir,
+      worker: false,
+      logger: log.logger,
+      onWebhookResult: telemetry.recordWebhook,
+    });
     telemetry.instrumentBridge(bridge);
     const { url } = await bridge.listen(0, '127.0.0.1');
     const body = JSON.stringify({ type: 'memory.updated', data: { space: space.id } });
     const id = `msg_${randomBytes(6).toString('hex')}`;
-    for (const headers of [signed(id, body), signed(id, body), { ...signed(`msg_${randomBytes(6).toString('hex')}`, body), 'webhook-signature': 'v1,AAAA' }]) {
+    for (const headers of [
+      signed(id, body),
+      signed(id, body),
+      { ...signed(`msg_${randomBytes(6).toString('hex')}`, body), 'webhook-signature': 'v1,AAAA' },
+    ]) {
       const r = await request(`${url}/webhooks/byterover`, { method: 'POST', body, headers });
       await r.body.dump();
     }
@@ -105,7 +139,12 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
     // Recalls on a real LocalMemory (native engine when built, else minisearch: both real engines).
     const engine = (await engines()).reverse().find((e) => e.factory !== undefined && e.skip === undefined);
     const p = await tempProject(true);
-    const mem = await LocalMemory.open({ projectRoot: p.project, watch: false, ...(engine?.factory ? { index: engine.factory } : {}), onRecall: telemetry.recordRecall });
+    const mem = await LocalMemory.open({
+      projectRoot: p.project,
+      watch: false,
+      ...(engine?.factory ? { index: engine.factory } : {}),
+      onRecall: telemetry.recordRecall,
+    });
     await mem.recall('refresh token rotation', { k: 3, tokenBudget: 200 });
     await mem.search('dead-letter queue replay', { k: 3 });
     await mem.close();
@@ -135,7 +174,13 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
 
   it('carries the resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, version) and the claw-byterover scope', () => {
     const d = receiver.last();
-    expect(d.resource).toMatchObject({ 'service.name': 'bridge-under-test', 'service.version': '9.9.9-test', 'deployment.environment.name': 'ci', team: 'memory', 'telemetry.sdk.language': 'nodejs' });
+    expect(d.resource).toMatchObject({
+      'service.name': 'bridge-under-test',
+      'service.version': '9.9.9-test',
+      'deployment.environment.name': 'ci',
+      team: 'memory',
+      'telemetry.sdk.language': 'nodejs',
+    });
     expect(new Set(d.metrics.map((m) => m.scope.name))).toEqual(new Set(['claw-byterover']));
     expect(d.metrics[0]?.scope.version).toBe('9.9.9-test');
   });
@@ -163,18 +208,25 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
       expect(m.kind, spec.name).toBe(kind);
       if (m.kind === 'sum') expect(m.monotonic, spec.name).toBe(true);
       if (m.kind !== 'gauge') expect(m.temporality, spec.name).toBe('cumulative');
-      for (const p of m.points) for (const k of Object.keys(p.attributes)) expect(spec.attributes, `${spec.name} attribute ${k}`).toContain(k);
+      for (const p of m.points)
+        for (const k of Object.keys(p.attributes)) expect(spec.attributes, `${spec.name} attribute ${k}`).toContain(k);
     }
   });
 
   it('ByteRover requests: by endpoint template, method and status, with retries and durations in seconds; no ids in labels', () => {
     const d = receiver.last();
     const calls = metric(d, METRICS.requests.name);
-    const me200 = points(calls, { endpoint: 'iam.user.me', 'http.request.method': 'GET', 'http.response.status_code': 200 });
+    const me200 = points(calls, {
+      endpoint: 'iam.user.me',
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+    });
     expect(me200).toHaveLength(1);
     expect(me200[0]?.value).toBe(2);
     expect(points(calls, { endpoint: 'iam.teams', 'http.response.status_code': 200 })[0]?.value).toBe(1);
-    expect(points(calls, { endpoint: 'iam.spaces', 'http.response.status_code': 404, 'error.type': '404' })[0]?.value).toBe(1);
+    expect(
+      points(calls, { endpoint: 'iam.spaces', 'http.response.status_code': 404, 'error.type': '404' })[0]?.value,
+    ).toBe(1);
     expect(points(calls, { endpoint: 'cogit.snapshot' })).toHaveLength(1);
 
     const retries = metric(d, METRICS.retries.name);
@@ -183,25 +235,43 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
 
     // Per attempt: the 503 attempt and the three 200 attempts of iam.user.me.
     const attempts = metric(d, METRICS.httpAttempt.name);
-    expect(points(attempts, { endpoint: 'iam.user.me', 'http.response.status_code': 503, 'error.type': '503' })[0]?.count).toBe(1);
+    expect(
+      points(attempts, { endpoint: 'iam.user.me', 'http.response.status_code': 503, 'error.type': '503' })[0]?.count,
+    ).toBe(1);
     expect(points(attempts, { endpoint: 'iam.user.me', 'http.response.status_code': 200 })[0]?.count).toBe(2);
 
-    const dur = points(metric(d, METRICS.requestDuration.name), { endpoint: 'iam.user.me', 'http.response.status_code': 200 })[0];
+    const dur = points(metric(d, METRICS.requestDuration.name), {
+      endpoint: 'iam.user.me',
+      'http.response.status_code': 200,
+    })[0];
     expect(dur?.count).toBe(2);
     expect(dur?.explicitBounds?.[0]).toBe(0.005);
     expect(dur?.sum).toBeGreaterThan(0);
     expect(dur?.sum).toBeLessThan(60); // seconds, not milliseconds
 
     const ids = [...standin.teams.map((t) => t.id), ...standin.spaces.map((s) => s.id)];
-    for (const m of d.metrics) for (const p of m.points) for (const v of Object.values(p.attributes)) for (const id of ids) expect(String(v)).not.toContain(id);
+    for (const m of d.metrics)
+      for (const p of m.points)
+        for (const v of Object.values(p.attributes)) for (const id of ids) expect(String(v)).not.toContain(id);
   });
 
   it('webhooks by result and code; queue gauges from bridge.status()', () => {
     const d = receiver.last();
     const w = metric(d, METRICS.webhooks.name);
-    expect(points(w, { result: 'accepted', code: 'WEBHOOK_ACCEPTED', scheme: 'standard', 'http.response.status_code': 200 })[0]?.value).toBe(1);
-    expect(points(w, { result: 'duplicate', code: 'WEBHOOK_DUPLICATE', 'http.response.status_code': 200 })[0]?.value).toBe(1);
-    expect(points(w, { result: 'rejected', code: 'WEBHOOK_SIGNATURE_MISMATCH', 'http.response.status_code': 401 })[0]?.value).toBe(1);
+    expect(
+      points(w, {
+        result: 'accepted',
+        code: 'WEBHOOK_ACCEPTED',
+        scheme: 'standard',
+        'http.response.status_code': 200,
+      })[0]?.value,
+    ).toBe(1);
+    expect(
+      points(w, { result: 'duplicate', code: 'WEBHOOK_DUPLICATE', 'http.response.status_code': 200 })[0]?.value,
+    ).toBe(1);
+    expect(
+      points(w, { result: 'rejected', code: 'WEBHOOK_SIGNATURE_MISMATCH', 'http.response.status_code': 401 })[0]?.value,
+    ).toBe(1);
     expect(points(metric(d, METRICS.queueDepth.name), { 'queue.kind': 'sqlite' })[0]?.value).toBe(1); // worker off: the accepted event waits
     expect(points(metric(d, METRICS.queueDead.name), { 'queue.kind': 'sqlite' })[0]?.value).toBe(0);
     const age = points(metric(d, METRICS.queueOldestAge.name), { 'queue.kind': 'sqlite' })[0]?.value ?? -1;
@@ -231,7 +301,10 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
     const e: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(env)) e[k] = v?.replace('{url}', receiver.url);
     const telemetry = createTelemetry({ env: e, logger: createLogger({ level: 'silent' }) });
-    cleanups.push(() => receiver.close(), () => telemetry.shutdown());
+    cleanups.push(
+      () => receiver.close(),
+      () => telemetry.shutdown(),
+    );
     telemetry.recordWebhook({ status: 200, code: 'WEBHOOK_ACCEPTED', scheme: 'byterover' });
     return { receiver, telemetry };
   };
@@ -243,13 +316,18 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'x-a=base,x-b=base',
       OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-b=metrics',
     });
-    expect(telemetry.otlp.enabled && telemetry.otlp.settings.endpointSource).toBe('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
+    expect(telemetry.otlp.enabled && telemetry.otlp.settings.endpointSource).toBe(
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+    );
     await telemetry.forceFlush();
     const r = receiver.requests[0];
     expect(r?.path).toBe('/custom/ingest');
     expect(r?.headers['x-a']).toBe('base');
     expect(r?.headers['x-b']).toBe('metrics');
-    expect(metric(receiver.last(), METRICS.webhooks.name).points[0]?.attributes).toMatchObject({ result: 'accepted', scheme: 'byterover' });
+    expect(metric(receiver.last(), METRICS.webhooks.name).points[0]?.attributes).toMatchObject({
+      result: 'accepted',
+      scheme: 'byterover',
+    });
   });
 
   it('a base endpoint with a trailing slash gets v1/metrics once', async () => {
@@ -259,7 +337,11 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
   });
 
   it('http/json with gzip: the receiver decodes OTLP/JSON after Content-Encoding', async () => {
-    const { receiver, telemetry } = await open({ OTEL_EXPORTER_OTLP_ENDPOINT: '{url}', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
+    const { receiver, telemetry } = await open({
+      OTEL_EXPORTER_OTLP_ENDPOINT: '{url}',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+    });
     await telemetry.forceFlush();
     const r = receiver.requests[0];
     expect(r?.contentType).toBe('application/json');
@@ -282,25 +364,52 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
     const none = createTelemetry({ env: {}, logger: silent });
     expect(none.otlp).toMatchObject({ enabled: false, reason: 'not_configured' });
     expect(none.enabled).toBe(true);
-    const notOtlp = createTelemetry({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRICS_EXPORTER: 'none' }, logger: silent });
+    const notOtlp = createTelemetry({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRICS_EXPORTER: 'none' },
+      logger: silent,
+    });
     expect(notOtlp.otlp).toMatchObject({ enabled: false, reason: 'exporter_not_otlp' });
-    const disabled = createTelemetry({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SDK_DISABLED: 'true' }, logger: silent });
+    const disabled = createTelemetry({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SDK_DISABLED: 'true' },
+      logger: silent,
+    });
     expect(disabled.enabled).toBe(false);
     expect(disabled.otlp).toMatchObject({ enabled: false, reason: 'sdk_disabled' });
-    cleanups.push(() => none.shutdown(), () => notOtlp.shutdown(), () => disabled.shutdown());
+    cleanups.push(
+      () => none.shutdown(),
+      () => notOtlp.shutdown(),
+      () => disabled.shutdown(),
+    );
   });
 
   it('failures are logged once per state change, with the collector status and message, and recovery once', async () => {
     const receiver = await OtlpReceiver.start();
     const log = capture();
-    const telemetry = createTelemetry({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${HEADER_VALUE}` }, logger: log.logger });
-    cleanups.push(() => receiver.close(), () => telemetry.shutdown());
+    const telemetry = createTelemetry({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${HEADER_VALUE}`,
+      },
+      logger: log.logger,
+    });
+    cleanups.push(
+      () => receiver.close(),
+      () => telemetry.shutdown(),
+    );
     telemetry.recordSkillInvoke('whoami', 'ok', 12);
-    receiver.respond = () => ({ status: 401, headers: { 'content-type': 'application/x-protobuf' }, body: statusBody(16, 'invalid api key for tenant') });
+    receiver.respond = () => ({
+      status: 401,
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: statusBody(16, 'invalid api key for tenant'),
+    });
     for (let i = 0; i < 3; i++) await telemetry.forceFlush();
     receiver.respond = () => ({ status: 503, body: 'queue full' });
     for (let i = 0; i < 2; i++) await telemetry.forceFlush();
-    receiver.respond = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) });
+    receiver.respond = () => ({
+      status: 200,
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.alloc(0),
+    });
     for (let i = 0; i < 2; i++) await telemetry.forceFlush();
 
     expect(receiver.requests).toHaveLength(7);
@@ -308,11 +417,19 @@ describe('OTEL_* endpoint, header, protocol and interval rules', () => {
     const lines = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const events = lines.filter((l) => l.event === 'telemetry.export');
     expect(events.map((e) => e.state)).toEqual(['http_401', 'http_503', 'ok']);
-    expect(events[0]).toMatchObject({ level: 40, status: 401, collectorMessage: 'invalid api key for tenant', headerNames: ['authorization'], previous: 'idle' });
+    expect(events[0]).toMatchObject({
+      level: 40,
+      status: 401,
+      collectorMessage: 'invalid api key for tenant',
+      headerNames: ['authorization'],
+      previous: 'idle',
+    });
     expect(events[1]).toMatchObject({ level: 40, status: 503, collectorMessage: 'queue full', previous: 'http_401' });
     expect(events[2]).toMatchObject({ level: 30, previous: 'http_503' });
     // Nothing else speaks up per export: the transport's own per-call lines stay quiet.
-    expect(lines.filter((l) => (l.level as number) >= 30 && l.event !== 'telemetry.export' && l.event !== 'telemetry.otlp')).toEqual([]);
+    expect(
+      lines.filter((l) => (l.level as number) >= 30 && l.event !== 'telemetry.export' && l.event !== 'telemetry.otlp'),
+    ).toEqual([]);
     expect(log.lines.join('')).not.toContain(HEADER_VALUE);
     expect(telemetry.exportStatus()).toMatchObject({ state: 'ok', exports: 7, failures: 5, lastStatus: 200 });
   });

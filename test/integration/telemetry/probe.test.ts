@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBridge, HttpServer, parseBridgeConfig, type Bridge } from '../../../lib/bridge/index.js';
 import { createLogger } from '../../../lib/log/index.js';
-import { createTelemetry, PROBE_METRIC, probeCollector, probeMetricsEndpoint, type Telemetry } from '../../../lib/telemetry/index.js';
+import {
+  createTelemetry,
+  PROBE_METRIC,
+  probeCollector,
+  probeMetricsEndpoint,
+  type Telemetry,
+} from '../../../lib/telemetry/index.js';
 import { freePort, metric, OtlpReceiver, partialSuccessBody, statusBody } from './receiver.js';
 
 const TOKEN = `secret-${randomBytes(10).toString('hex')}`;
@@ -32,7 +38,11 @@ afterEach(() => {
   receiver.requests.length = 0;
 });
 
-const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${TOKEN},x-scope=tenant-1`, ...extra });
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${TOKEN},x-scope=tenant-1`,
+  ...extra,
+});
 
 function noSecret(x: unknown): void {
   expect(JSON.stringify(x)).not.toContain(TOKEN);
@@ -42,7 +52,12 @@ describe('probeCollector', () => {
   it('healthy: one real export of the probe metric, decoded by the collector, with the configured headers', async () => {
     receiver.respond = () => ({ status: 200, headers: PB, body: Buffer.alloc(0) });
     const p = await probeCollector({ env: env() });
-    expect(p).toMatchObject({ ok: true, status: 200, protocol: 'http/protobuf', endpoint: `${receiver.url}/v1/metrics` });
+    expect(p).toMatchObject({
+      ok: true,
+      status: 200,
+      protocol: 'http/protobuf',
+      endpoint: `${receiver.url}/v1/metrics`,
+    });
     expect(p.cause).toBeUndefined();
     expect(receiver.requests).toHaveLength(1);
     const r = receiver.requests[0];
@@ -51,12 +66,20 @@ describe('probeCollector', () => {
     const m = metric(receiver.last(), PROBE_METRIC.name);
     expect(m).toMatchObject({ kind: 'gauge', unit: '1' });
     expect(m.points[0]).toMatchObject({ value: 1, attributes: { 'probe.id': p.evidence.probeId } });
-    expect(p.evidence).toMatchObject({ headerNames: 'authorization, x-scope', endpointFrom: 'OTEL_EXPORTER_OTLP_ENDPOINT', metric: PROBE_METRIC.name });
+    expect(p.evidence).toMatchObject({
+      headerNames: 'authorization, x-scope',
+      endpointFrom: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      metric: PROBE_METRIC.name,
+    });
     noSecret(p);
   });
 
   it('401 → auth, naming the headers sent (never their values) and quoting the collector', async () => {
-    receiver.respond = () => ({ status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 16, message: 'invalid api key' }) });
+    receiver.respond = () => ({
+      status: 401,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 16, message: 'invalid api key' }),
+    });
     const p = await probeCollector({ env: env() });
     expect(p).toMatchObject({ ok: false, status: 401, cause: 'auth' });
     expect(p.message).toContain('invalid api key');
@@ -74,7 +97,11 @@ describe('probeCollector', () => {
   });
 
   it('400 with a google.rpc.Status body → format, with the status message', async () => {
-    receiver.respond = () => ({ status: 400, headers: PB, body: statusBody(3, 'proto: cannot parse invalid wire-format data') });
+    receiver.respond = () => ({
+      status: 400,
+      headers: PB,
+      body: statusBody(3, 'proto: cannot parse invalid wire-format data'),
+    });
     const p = await probeCollector({ env: env() });
     expect(p).toMatchObject({ ok: false, status: 400, cause: 'format' });
     expect(p.message).toContain('proto: cannot parse invalid wire-format data');
@@ -82,14 +109,21 @@ describe('probeCollector', () => {
   });
 
   it('415 → format (JSON sent where protobuf is expected, with OTEL_EXPORTER_OTLP_PROTOCOL=http/json)', async () => {
-    receiver.respond = (r) => (r.contentType === 'application/json' ? { status: 415, body: 'unsupported media type application/json' } : { status: 200 });
+    receiver.respond = (r) =>
+      r.contentType === 'application/json'
+        ? { status: 415, body: 'unsupported media type application/json' }
+        : { status: 200 };
     const p = await probeCollector({ env: env({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }) });
     expect(p).toMatchObject({ ok: false, status: 415, cause: 'format', protocol: 'http/json' });
     expect(receiver.requests[0]?.decoded?.metrics[0]?.name).toBe(PROBE_METRIC.name); // it was valid OTLP/JSON
   });
 
   it('200 with a partial success → rejected, quoting the collector and counting the rejected points', async () => {
-    receiver.respond = () => ({ status: 200, headers: PB, body: partialSuccessBody(1, 'label value exceeds 128 characters') });
+    receiver.respond = () => ({
+      status: 200,
+      headers: PB,
+      body: partialSuccessBody(1, 'label value exceeds 128 characters'),
+    });
     const p = await probeCollector({ env: env() });
     expect(p).toMatchObject({ ok: false, status: 200, cause: 'rejected' });
     expect(p.message).toContain('rejected 1 data point');
@@ -98,7 +132,11 @@ describe('probeCollector', () => {
   });
 
   it('200 with only an error message (a warning) → rejected too', async () => {
-    receiver.respond = () => ({ status: 200, headers: PB, body: partialSuccessBody(0, 'metric name will be sanitized') });
+    receiver.respond = () => ({
+      status: 200,
+      headers: PB,
+      body: partialSuccessBody(0, 'metric name will be sanitized'),
+    });
     const p = await probeCollector({ env: env() });
     expect(p).toMatchObject({ ok: false, cause: 'rejected' });
     expect(p.message).toContain('metric name will be sanitized');
@@ -174,7 +212,13 @@ describe('probeMetricsEndpoint', () => {
     dir = mkdtempSync(join(tmpdir(), 'claw-telemetry-probe-'));
     telemetry = createTelemetry({ env: {}, logger: silent });
     const config = parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } });
-    bridge = await createBridge({ config, dataDir: dir, worker: false, logger: silent, onWebhookResult: telemetry.recordWebhook });
+    bridge = await createBridge({
+      config,
+      dataDir: dir,
+      worker: false,
+      logger: silent,
+      onWebhookResult: telemetry.recordWebhook,
+    });
     telemetry.instrumentBridge(bridge);
     telemetry.mountMetrics(bridge);
     url = (await bridge.listen(0, '127.0.0.1')).url;

@@ -12,7 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBridge, HandlerRegistry, parseBridgeConfig, standardKey, standardSignature, type Bridge } from '../../../lib/bridge/index.js';
+import {
+  createBridge,
+  HandlerRegistry,
+  parseBridgeConfig,
+  standardKey,
+  standardSignature,
+  type Bridge,
+} from '../../../lib/bridge/index.js';
 import { createByteRoverClient } from '../../../lib/byterover/index.js';
 import { createHttpClient, RetryBudget, type HttpTransport } from '../../../lib/http/index.js';
 import { createLogger } from '../../../lib/log/index.js';
@@ -50,10 +57,15 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
   };
   /** Polls until the query returns series (Prometheus scrapes every second). */
   const series = (q: string, ok: (r: PromResult[]) => boolean = (r) => r.length > 0): Promise<PromResult[]> =>
-    until(async () => {
-      const r = await query(q);
-      return ok(r) ? r : undefined;
-    }, `Prometheus series for ${q} (prometheus log tail: ${promLog.slice(-500)})`, 45_000, 250);
+    until(
+      async () => {
+        const r = await query(q);
+        return ok(r) ? r : undefined;
+      },
+      `Prometheus series for ${q} (prometheus log tail: ${promLog.slice(-500)})`,
+      45_000,
+      250,
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'claw-telemetry-prom-'));
@@ -70,7 +82,13 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
       queue: { maxAttempts: 2, retryBaseMs: 1, retryCapMs: 5, pollMs: 20 },
       store: { kind: 'sqlite', path: join(dir, 'bridge.db') },
     });
-    bridge = await createBridge({ config, dataDir: dir, handlers, logger: silent, onWebhookResult: telemetry.recordWebhook });
+    bridge = await createBridge({
+      config,
+      dataDir: dir,
+      handlers,
+      logger: silent,
+      onWebhookResult: telemetry.recordWebhook,
+    });
     telemetry.instrumentBridge(bridge);
     telemetry.mountMetrics(bridge);
     const listening = await bridge.listen(0, '127.0.0.1');
@@ -81,19 +99,41 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
       const body = JSON.stringify({ type, data: {} });
       const ts = String(Math.floor(Date.now() / 1000));
       const sig = sign ? standardSignature(standardKey(SECRET), id, ts, Buffer.from(body)).toString('base64') : 'AAAA';
-      const r = await request(`${listening.url}/webhooks/byterover`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` } });
+      const r = await request(`${listening.url}/webhooks/byterover`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': ts,
+          'webhook-signature': `v1,${sig}`,
+        },
+      });
       await r.body.dump();
       return r.statusCode;
     };
     for (let i = 0; i < 3; i++) expect(await send('memory.updated')).toBe(200);
     expect(await send('memory.poison')).toBe(200);
     expect(await send('memory.updated', false)).toBe(401);
-    await until(async () => (await bridge.status()).queue.dead === 1 && (await bridge.status()).worker?.processed === 3, 'the worker to process 3 events and dead-letter 1');
+    await until(
+      async () => (await bridge.status()).queue.dead === 1 && (await bridge.status()).worker?.processed === 3,
+      'the worker to process 3 events and dead-letter 1',
+    );
 
     // ByteRover calls observed by telemetry.
     standin = await startByteRoverStandin();
-    http = createHttpClient({ logger: silent, budget: new RetryBudget(), random: () => 0, observers: [telemetry.httpObserver] });
-    const client = createByteRoverClient({ http, session: new KeyListSession([DEFAULT_SESSION_KEY]), logger: silent, config: standin.clientConfig() });
+    http = createHttpClient({
+      logger: silent,
+      budget: new RetryBudget(),
+      random: () => 0,
+      observers: [telemetry.httpObserver],
+    });
+    const client = createByteRoverClient({
+      http,
+      session: new KeyListSession([DEFAULT_SESSION_KEY]),
+      logger: silent,
+      config: standin.clientConfig(),
+    });
     await client.me();
     standin.inject({ kind: 'status', status: 502, endpoint: 'iam.user.me', times: 1 });
     await client.me();
@@ -116,14 +156,28 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
         '',
       ].join('\n'),
     );
-    prom = spawn('prometheus', [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prom.stdout?.on('data', (d: Buffer) => (promLog = (promLog + d.toString()).slice(-5000)));
     prom.stderr?.on('data', (d: Buffer) => (promLog = (promLog + d.toString()).slice(-5000)));
-    await until(async () => {
-      const r = await request(`${promUrl}/-/ready`).catch(() => undefined);
-      await r?.body.dump();
-      return r?.statusCode === 200;
-    }, `Prometheus to be ready (log: ${promLog.slice(-500)})`, 45_000, 200);
+    await until(
+      async () => {
+        const r = await request(`${promUrl}/-/ready`).catch(() => undefined);
+        await r?.body.dump();
+        return r?.statusCode === 200;
+      },
+      `Prometheus to be ready (log: ${promLog.slice(-500)})`,
+      45_000,
+      200,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -143,13 +197,25 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
     const up = await series('up{job="claw-byterover"} == 1');
     expect(up[0]?.metric).toMatchObject({ job: 'claw-byterover', instance: `127.0.0.1:${bridgePort}` });
     const r = await request(`${promUrl}/api/v1/targets?state=active`);
-    const t = (await r.body.json()) as { data: { activeTargets: Array<{ health: string; lastError: string; scrapeUrl: string }> } };
-    expect(t.data.activeTargets[0]).toMatchObject({ health: 'up', lastError: '', scrapeUrl: `http://127.0.0.1:${bridgePort}/metrics` });
+    const t = (await r.body.json()) as {
+      data: { activeTargets: Array<{ health: string; lastError: string; scrapeUrl: string }> };
+    };
+    expect(t.data.activeTargets[0]).toMatchObject({
+      health: 'up',
+      lastError: '',
+      scrapeUrl: `http://127.0.0.1:${bridgePort}/metrics`,
+    });
   });
 
   it('webhooks by result and code', async () => {
     const accepted = await series('claw_byterover_webhooks_total{result="accepted"}', (r) => r[0]?.value[1] === '4');
-    expect(accepted[0]?.metric).toMatchObject({ code: 'WEBHOOK_ACCEPTED', scheme: 'standard', http_response_status_code: '200', otel_scope_name: 'claw-byterover', job: 'claw-byterover' });
+    expect(accepted[0]?.metric).toMatchObject({
+      code: 'WEBHOOK_ACCEPTED',
+      scheme: 'standard',
+      http_response_status_code: '200',
+      otel_scope_name: 'claw-byterover',
+      job: 'claw-byterover',
+    });
     const rejected = await series('claw_byterover_webhooks_total{result="rejected"}');
     expect(rejected[0]?.metric).toMatchObject({ code: 'WEBHOOK_SIGNATURE_MISMATCH', http_response_status_code: '401' });
     expect(rejected[0]?.value[1]).toBe('1');
@@ -174,9 +240,13 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
     expect(calls[0]?.value[1]).toBe('2');
     const retries = await series('claw_byterover_request_retries_total{endpoint="iam.user.me"}');
     expect(retries[0]?.value[1]).toBe('1');
-    const failedAttempt = await series('http_client_request_duration_count{endpoint="iam.user.me",http_response_status_code="502"}');
-    expect(failedAttempt[0]?.metric).toMatchObject({ 'error_type': '502' });
-    const buckets = await series('http_client_request_duration_bucket{endpoint="iam.user.me",http_response_status_code="200"}');
+    const failedAttempt = await series(
+      'http_client_request_duration_count{endpoint="iam.user.me",http_response_status_code="502"}',
+    );
+    expect(failedAttempt[0]?.metric).toMatchObject({ error_type: '502' });
+    const buckets = await series(
+      'http_client_request_duration_bucket{endpoint="iam.user.me",http_response_status_code="200"}',
+    );
     expect(new Set(buckets.map((b) => b.metric.le))).toContain('+Inf');
     expect(buckets.find((b) => b.metric.le === '+Inf')?.value[1]).toBe('2');
   });

@@ -11,7 +11,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 
-const rep = (type: string, id: number): { rule: 'repeated'; type: string; id: number } => ({ rule: 'repeated', type, id });
+const rep = (type: string, id: number): { rule: 'repeated'; type: string; id: number } => ({
+  rule: 'repeated',
+  type,
+  id,
+});
 const f = (type: string, id: number): { type: string; id: number } => ({ type, id });
 
 /** OTLP metrics protocol messages (opentelemetry-proto v1), plus google.rpc.Status for error bodies. */
@@ -20,17 +24,40 @@ export const OTLP = protobuf.Root.fromJSON({
     otlp: {
       nested: {
         AnyValue: {
-          oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] } },
-          fields: { stringValue: f('string', 1), boolValue: f('bool', 2), intValue: f('int64', 3), doubleValue: f('double', 4), arrayValue: f('ArrayValue', 5), kvlistValue: f('KeyValueList', 6), bytesValue: f('bytes', 7) },
+          oneofs: {
+            value: {
+              oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'],
+            },
+          },
+          fields: {
+            stringValue: f('string', 1),
+            boolValue: f('bool', 2),
+            intValue: f('int64', 3),
+            doubleValue: f('double', 4),
+            arrayValue: f('ArrayValue', 5),
+            kvlistValue: f('KeyValueList', 6),
+            bytesValue: f('bytes', 7),
+          },
         },
         ArrayValue: { fields: { values: rep('AnyValue', 1) } },
         KeyValueList: { fields: { values: rep('KeyValue', 1) } },
         KeyValue: { fields: { key: f('string', 1), value: f('AnyValue', 2) } },
-        InstrumentationScope: { fields: { name: f('string', 1), version: f('string', 2), attributes: rep('KeyValue', 3), droppedAttributesCount: f('uint32', 4) } },
+        InstrumentationScope: {
+          fields: {
+            name: f('string', 1),
+            version: f('string', 2),
+            attributes: rep('KeyValue', 3),
+            droppedAttributesCount: f('uint32', 4),
+          },
+        },
         Resource: { fields: { attributes: rep('KeyValue', 1), droppedAttributesCount: f('uint32', 2) } },
         ExportMetricsServiceRequest: { fields: { resourceMetrics: rep('ResourceMetrics', 1) } },
-        ResourceMetrics: { fields: { resource: f('Resource', 1), scopeMetrics: rep('ScopeMetrics', 2), schemaUrl: f('string', 3) } },
-        ScopeMetrics: { fields: { scope: f('InstrumentationScope', 1), metrics: rep('Metric', 2), schemaUrl: f('string', 3) } },
+        ResourceMetrics: {
+          fields: { resource: f('Resource', 1), scopeMetrics: rep('ScopeMetrics', 2), schemaUrl: f('string', 3) },
+        },
+        ScopeMetrics: {
+          fields: { scope: f('InstrumentationScope', 1), metrics: rep('Metric', 2), schemaUrl: f('string', 3) },
+        },
         Metric: {
           oneofs: { data: { oneof: ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] } },
           fields: {
@@ -46,9 +73,23 @@ export const OTLP = protobuf.Root.fromJSON({
           },
         },
         Gauge: { fields: { dataPoints: rep('NumberDataPoint', 1) } },
-        Sum: { fields: { dataPoints: rep('NumberDataPoint', 1), aggregationTemporality: f('AggregationTemporality', 2), isMonotonic: f('bool', 3) } },
-        Histogram: { fields: { dataPoints: rep('HistogramDataPoint', 1), aggregationTemporality: f('AggregationTemporality', 2) } },
-        AggregationTemporality: { values: { AGGREGATION_TEMPORALITY_UNSPECIFIED: 0, AGGREGATION_TEMPORALITY_DELTA: 1, AGGREGATION_TEMPORALITY_CUMULATIVE: 2 } },
+        Sum: {
+          fields: {
+            dataPoints: rep('NumberDataPoint', 1),
+            aggregationTemporality: f('AggregationTemporality', 2),
+            isMonotonic: f('bool', 3),
+          },
+        },
+        Histogram: {
+          fields: { dataPoints: rep('HistogramDataPoint', 1), aggregationTemporality: f('AggregationTemporality', 2) },
+        },
+        AggregationTemporality: {
+          values: {
+            AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
+            AGGREGATION_TEMPORALITY_DELTA: 1,
+            AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
+          },
+        },
         NumberDataPoint: {
           oneofs: { value: { oneof: ['asDouble', 'asInt'] } },
           fields: {
@@ -172,17 +213,32 @@ export function normalize(req: any): DecodedExport {
     for (const sm of rm.scopeMetrics ?? []) {
       const scope = { name: String(sm.scope?.name ?? ''), version: String(sm.scope?.version ?? '') };
       for (const m of sm.metrics ?? []) {
-        const base = { name: String(m.name), unit: String(m.unit ?? ''), description: String(m.description ?? ''), scope };
+        const base = {
+          name: String(m.name),
+          unit: String(m.unit ?? ''),
+          description: String(m.description ?? ''),
+          scope,
+        };
         if (m.sum) {
           out.metrics.push({
             ...base,
             kind: 'sum',
             monotonic: Boolean(m.sum.isMonotonic),
             temporality: TEMPORALITY[String(m.sum.aggregationTemporality)] ?? 'unspecified',
-            points: (m.sum.dataPoints ?? []).map((p: any) => ({ attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0) })),
+            points: (m.sum.dataPoints ?? []).map((p: any) => ({
+              attributes: attrs(p.attributes),
+              value: Number(p.asDouble ?? p.asInt ?? 0),
+            })),
           });
         } else if (m.gauge) {
-          out.metrics.push({ ...base, kind: 'gauge', points: (m.gauge.dataPoints ?? []).map((p: any) => ({ attributes: attrs(p.attributes), value: Number(p.asDouble ?? p.asInt ?? 0) })) });
+          out.metrics.push({
+            ...base,
+            kind: 'gauge',
+            points: (m.gauge.dataPoints ?? []).map((p: any) => ({
+              attributes: attrs(p.attributes),
+              value: Number(p.asDouble ?? p.asInt ?? 0),
+            })),
+          });
         } else if (m.histogram) {
           out.metrics.push({
             ...base,
@@ -212,7 +268,9 @@ export function decodeExport(contentType: string, body: Buffer): DecodedExport {
 
 /** ExportMetricsServiceResponse with a partial success, protobuf-encoded. */
 export function partialSuccessBody(rejectedDataPoints: number, errorMessage: string): Buffer {
-  return Buffer.from(ResponseType.encode(ResponseType.fromObject({ partialSuccess: { rejectedDataPoints, errorMessage } })).finish());
+  return Buffer.from(
+    ResponseType.encode(ResponseType.fromObject({ partialSuccess: { rejectedDataPoints, errorMessage } })).finish(),
+  );
 }
 
 /** google.rpc.Status, protobuf-encoded (the OTLP/HTTP error body). */
@@ -222,7 +280,11 @@ export function statusBody(code: number, message: string): Buffer {
 
 export class OtlpReceiver {
   readonly requests: ReceivedRequest[] = [];
-  respond: (r: ReceivedRequest) => Answer = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) });
+  respond: (r: ReceivedRequest) => Answer = () => ({
+    status: 200,
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.alloc(0),
+  });
   private readonly sockets = new Set<Socket>();
   private constructor(
     private readonly server: Server,
@@ -238,7 +300,14 @@ export class OtlpReceiver {
         const r = self as OtlpReceiver;
         const raw = Buffer.concat(chunks);
         const contentType = String(req.headers['content-type'] ?? '');
-        const rec: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, contentType, raw, body: raw };
+        const rec: ReceivedRequest = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          contentType,
+          raw,
+          body: raw,
+        };
         try {
           rec.body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
           rec.decoded = decodeExport(contentType, rec.body);
@@ -268,7 +337,9 @@ export class OtlpReceiver {
       const d = this.requests[i]?.decoded;
       if (d) return d;
     }
-    throw new Error(`no decodable export received (${this.requests.length} requests: ${this.requests.map((r) => r.decodeError ?? 'ok').join(', ')})`);
+    throw new Error(
+      `no decodable export received (${this.requests.length} requests: ${this.requests.map((r) => r.decodeError ?? 'ok').join(', ')})`,
+    );
   }
 
   async close(): Promise<void> {
@@ -299,7 +370,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `fn` until it returns a truthy value, at most `timeoutMs` (a bounded wait; never asserts time). */
-export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -309,7 +385,8 @@ export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

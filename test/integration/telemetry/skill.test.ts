@@ -40,12 +40,32 @@ describe('skill invocations on /metrics', () => {
     telemetry = createTelemetry({ env: {}, logger: silent });
     standin = await startByteRoverStandin();
     http = createHttpClient({ logger: silent, budget: new RetryBudget(), observers: [telemetry.httpObserver] });
-    const client = createByteRoverClient({ http, session: new KeyListSession([DEFAULT_SESSION_KEY]), logger: silent, config: standin.clientConfig() });
+    const client = createByteRoverClient({
+      http,
+      session: new KeyListSession([DEFAULT_SESSION_KEY]),
+      logger: silent,
+      config: standin.clientConfig(),
+    });
     const engine = (await engines()).find((e) => e.name === 'minisearch');
     project = (await tempProject(true)).project;
-    memory = await LocalMemory.open({ projectRoot: project, watch: false, index: engine?.factory, onRecall: telemetry.recordRecall });
-    bridge = await createBridge({ config: parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }), dataDir: dir, worker: false, logger: silent });
-    mountSkillInvoke(bridge, { config: SkillConfigSchema.parse({ apiKeys: [KEY] }), actions: createSkillActions({ memory, client }), logger: silent, onInvoke: telemetry.recordSkillInvoke });
+    memory = await LocalMemory.open({
+      projectRoot: project,
+      watch: false,
+      index: engine?.factory,
+      onRecall: telemetry.recordRecall,
+    });
+    bridge = await createBridge({
+      config: parseBridgeConfig({ store: { kind: 'sqlite', path: join(dir, 'bridge.db') } }),
+      dataDir: dir,
+      worker: false,
+      logger: silent,
+    });
+    mountSkillInvoke(bridge, {
+      config: SkillConfigSchema.parse({ apiKeys: [KEY] }),
+      actions: createSkillActions({ memory, client }),
+      logger: silent,
+      onInvoke: telemetry.recordSkillInvoke,
+    });
     telemetry.mountMetrics(bridge);
     url = (await bridge.listen(0, '127.0.0.1')).url;
   });
@@ -60,7 +80,11 @@ describe('skill invocations on /metrics', () => {
   });
 
   const invoke = async (body: unknown, auth = true): Promise<number> => {
-    const r = await request(`${url}/skill/invoke`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${KEY}` } : {}) } });
+    const r = await request(`${url}/skill/invoke`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${KEY}` } : {}) },
+    });
     await r.body.dump();
     return r.statusCode;
   };
@@ -76,7 +100,10 @@ describe('skill invocations on /metrics', () => {
     const r = await request(`${url}/metrics`);
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const { samples } = parsePrometheusText(await r.body.text());
-    const count = (labels: Record<string, string>, name = 'claw_byterover_skill_invocations_total'): number | undefined =>
+    const count = (
+      labels: Record<string, string>,
+      name = 'claw_byterover_skill_invocations_total',
+    ): number | undefined =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     expect(count({ action: 'search', outcome: 'ok', http_response_status_code: '200' })).toBe(1);
     expect(count({ action: 'recall', outcome: 'ok' })).toBe(1);
@@ -86,10 +113,15 @@ describe('skill invocations on /metrics', () => {
     expect(count({ action: 'pull', http_response_status_code: '503' })).toBe(1);
     expect(count({ action: 'search', outcome: 'ok' }, 'claw_byterover_skill_duration_count')).toBe(1);
     // Every action label is one of the known ones: the unknown action never becomes a series.
-    const actions = new Set(samples.filter((s) => s.name === 'claw_byterover_skill_invocations_total').map((s) => s.labels.action));
-    for (const a of actions) expect(['whoami', 'search', 'recall', 'curate', 'pull', 'push', 'unknown', 'other']).toContain(a);
+    const actions = new Set(
+      samples.filter((s) => s.name === 'claw_byterover_skill_invocations_total').map((s) => s.labels.action),
+    );
+    for (const a of actions)
+      expect(['whoami', 'search', 'recall', 'curate', 'pull', 'push', 'unknown', 'other']).toContain(a);
     // Underneath: whoami's IAM call and the recalls were recorded by their own hooks.
-    expect(count({ endpoint: 'iam.user.me', http_response_status_code: '200' }, 'claw_byterover_requests_total')).toBe(1);
+    expect(count({ endpoint: 'iam.user.me', http_response_status_code: '200' }, 'claw_byterover_requests_total')).toBe(
+      1,
+    );
     expect(count({ op: 'recall', result: 'ok' }, 'claw_byterover_recall_duration_count')).toBe(1);
   });
 });

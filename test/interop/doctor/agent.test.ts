@@ -27,7 +27,15 @@ import { ensureOpenClaw, OPENCLAW_VERSION, type Gateway, type OpenClawEnv } from
 import { startRewritingProxy } from './proxy.js';
 
 /** OpenClaw behaves as under its own tests when it sees these (see openclaw/agent.test.ts). */
-const NOT_UNDER_TEST: NodeJS.ProcessEnv = { VITEST: undefined, VITEST_MODE: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, TEST: undefined, NODE_ENV: undefined, JEST_WORKER_ID: undefined };
+const NOT_UNDER_TEST: NodeJS.ProcessEnv = {
+  VITEST: undefined,
+  VITEST_MODE: undefined,
+  VITEST_POOL_ID: undefined,
+  VITEST_WORKER_ID: undefined,
+  TEST: undefined,
+  NODE_ENV: undefined,
+  JEST_WORKER_ID: undefined,
+};
 
 let oc: OpenClawEnv;
 let gw: Gateway;
@@ -55,7 +63,10 @@ afterAll(async () => {
 
 describe('doctor ⇄ real OpenClaw gateway', () => {
   it('healthy: all nine checks pass with the real gateway, exit 0, no secret printed', async () => {
-    const r = await doctorJson(e, [...setup.args, '--agent', gw.wsUrl], { ...setup.env, OPENCLAW_GATEWAY_TOKEN: gw.token });
+    const r = await doctorJson(e, [...setup.args, '--agent', gw.wsUrl], {
+      ...setup.env,
+      OPENCLAW_GATEWAY_TOKEN: gw.token,
+    });
     const notPassing = r.report.checks.filter((c) => c.status !== 'pass');
     expect(notPassing, JSON.stringify(notPassing, null, 2)).toEqual([]);
     expect(r.code).toBe(0);
@@ -63,7 +74,11 @@ describe('doctor ⇄ real OpenClaw gateway', () => {
     const a = r.check('agent.handshake');
     expect(a.summary).toBe(`OpenClaw gateway ${OPENCLAW_VERSION} accepted protocol 4 (we offer 3–4)`);
     expect(evidence(a, 'our protocol range')).toBe('3–4 (native core)');
-    expect(evidence(a, 'gateway version')).toMatch(new RegExp(`^${OPENCLAW_VERSION.replace(/\./g, '\\.')}, build ${OPENCLAW_VERSION.replace(/\./g, '\\.')}-release-`));
+    expect(evidence(a, 'gateway version')).toMatch(
+      new RegExp(
+        `^${OPENCLAW_VERSION.replace(/\./g, '\\.')}, build ${OPENCLAW_VERSION.replace(/\./g, '\\.')}-release-`,
+      ),
+    );
     expect(evidence(a, 'our build')).toMatch(/^claw-byterover \d+\.\d+\.\d+, native build \S+$/);
     expect(evidence(a, 'sent vs echoed')).toBe('consistent (range, protocol and role as sent)');
     for (const s of [...setup.secrets, gw.token]) expect(r.all).not.toContain(s);
@@ -80,7 +95,9 @@ describe('doctor ⇄ real OpenClaw gateway', () => {
     });
     expect(out).toMatchObject({ status: 'fail', code: 'AGENT_PROTOCOL_MISMATCH' });
     expect(out.summary).toContain('offers agent protocol 1–2 (offered range overridden for testing)');
-    expect(out.summary).toContain(`OpenClaw gateway ${OPENCLAW_VERSION} accepts 3–4 for nodes: plugin speaks 1–2, agent requires 3–4: upgrade claw-byterover`);
+    expect(out.summary).toContain(
+      `OpenClaw gateway ${OPENCLAW_VERSION} accepts 3–4 for nodes: plugin speaks 1–2, agent requires 3–4: upgrade claw-byterover`,
+    );
     const ev = Object.fromEntries(out.evidence.map((x) => [x.label, x.value]));
     expect(ev['our protocol range']).toBe('1–2 (test override)');
     expect(ev['gateway accepts (nodes)']).toBe('3–4 (expectedProtocol 4, minimumProbeProtocol 3)');
@@ -97,7 +114,9 @@ describe('doctor ⇄ real OpenClaw gateway', () => {
     expect(a).toMatchObject({ status: 'fail', code: 'AGENT_HANDSHAKE_ALTERED', symptom: 'protocol version mismatch' });
     expect(a.summary).toBe('an intermediary altered the handshake: we sent protocol 3–4, the gateway received 5–6');
     expect(evidence(a, 'proxy headers')).toBe('via: 1.1 rewriting-test-proxy');
-    expect(a.next[0]).toMatch(/^Connect to the gateway directly \(not through the proxy\/TLS terminator that added via\)/);
+    expect(a.next[0]).toMatch(
+      /^Connect to the gateway directly \(not through the proxy\/TLS terminator that added via\)/,
+    );
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(gw.token);
   }, 120_000);

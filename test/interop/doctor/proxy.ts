@@ -10,12 +10,19 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Gateway } from '../openclaw/env.js';
 
 /** A WebSocket + HTTP proxy to the gateway that rewrites a node's offered protocol range. */
-export async function startRewritingProxy(target: Gateway, min: number, max: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRewritingProxy(
+  target: Gateway,
+  min: number,
+  max: number,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    const up = httpRequest({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, { ...r.headers, via: '1.1 rewriting-test-proxy' });
-      r.pipe(res);
-    });
+    const up = httpRequest(
+      { host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, { ...r.headers, via: '1.1 rewriting-test-proxy' });
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });
@@ -29,7 +36,8 @@ export async function startRewritingProxy(target: Gateway, min: number, max: num
     client.on('close', () => upstream.close());
     client.on('message', (m) => {
       const frame = JSON.parse(m.toString()) as { method?: string; params?: Record<string, unknown> };
-      if (frame.method === 'connect' && frame.params?.role === 'node') frame.params = { ...frame.params, minProtocol: min, maxProtocol: max };
+      if (frame.method === 'connect' && frame.params?.role === 'node')
+        frame.params = { ...frame.params, minProtocol: min, maxProtocol: max };
       const text = JSON.stringify(frame);
       if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
       else pending.push(text);

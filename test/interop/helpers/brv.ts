@@ -30,22 +30,39 @@ export function brvCacheDir(): string {
 
 function installedVersion(dir: string): string | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'node_modules', 'byterover-cli', 'package.json'), 'utf8')) as { version?: string }).version;
+    return (
+      JSON.parse(readFileSync(join(dir, 'node_modules', 'byterover-cli', 'package.json'), 'utf8')) as {
+        version?: string;
+      }
+    ).version;
   } catch {
     return undefined;
   }
 }
 
 /** Installs (or reuses) byterover-cli; returns the folder holding its `brv` executable. */
-export async function ensureBrv(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ binDir: string; brv: string }> {
+export async function ensureBrv(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<{ binDir: string; brv: string }> {
   const dir = brvCacheDir();
   const binDir = join(dir, 'node_modules', '.bin');
   if (installedVersion(dir) !== BRV_VERSION || !existsSync(join(binDir, 'brv'))) {
     await mkdir(dir, { recursive: true });
     log(`installing byterover-cli@${BRV_VERSION} from npm into ${dir} (about 700 MB, about a minute)…`);
-    const args = ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error', `byterover-cli@${BRV_VERSION}`];
+    const args = [
+      'install',
+      '--prefix',
+      dir,
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `byterover-cli@${BRV_VERSION}`,
+    ];
     const { code, out } = await new Promise<{ code: number | null; out: string }>((res) => {
-      const child = spawn('npm', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+      const child = spawn('npm', args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
       child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
@@ -78,7 +95,14 @@ export async function startOfflineBrv(binDir: string): Promise<OfflineBrv> {
     requests.push(`${req.method} ${req.url}`);
     req.resume();
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ statusCode: 404, code: 'NOT_FOUND', message: 'offline test server', timestamp: new Date().toISOString() }));
+    res.end(
+      JSON.stringify({
+        statusCode: 404,
+        code: 'NOT_FOUND',
+        message: 'offline test server',
+        timestamp: new Date().toISOString(),
+      }),
+    );
   });
   server.on('connect', (req, socket) => {
     requests.push(`CONNECT ${req.url}`);

@@ -23,7 +23,13 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentLink, NODE_COMMANDS, probeHandshake, testOnlyProtocolSupport, type ConnectedInfo } from '../../../lib/agent/index.js';
+import {
+  AgentLink,
+  NODE_COMMANDS,
+  probeHandshake,
+  testOnlyProtocolSupport,
+  type ConnectedInfo,
+} from '../../../lib/agent/index.js';
 import { ClawError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/log/index.js';
 import { LocalMemory } from '../../../lib/memory/index.js';
@@ -37,7 +43,15 @@ const quiet = createLogger({ level: 'silent' });
  * NODE_ENV=test) in ~180 places and behaves as under its own tests (the CLI prints nothing, the
  * gateway skips work). env.ts passes the parent env through, so they are unset here.
  */
-const NOT_UNDER_TEST: NodeJS.ProcessEnv = { VITEST: undefined, VITEST_MODE: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, TEST: undefined, NODE_ENV: undefined, JEST_WORKER_ID: undefined };
+const NOT_UNDER_TEST: NodeJS.ProcessEnv = {
+  VITEST: undefined,
+  VITEST_MODE: undefined,
+  VITEST_POOL_ID: undefined,
+  VITEST_WORKER_ID: undefined,
+  TEST: undefined,
+  NODE_ENV: undefined,
+  JEST_WORKER_ID: undefined,
+};
 
 let oc: OpenClawEnv;
 let gw: Gateway;
@@ -49,14 +63,26 @@ let node: ConnectedInfo;
 const links: AgentLink[] = [];
 
 /** `openclaw <args> --url <ws> --token <t> --json`, parsed; throws with both outputs on failure. */
-async function openclawJson(args: string[], opts: { allowFailure?: boolean } = {}): Promise<{ r: RunResult; json: unknown }> {
-  const r = await oc.run([...args, '--url', gw.wsUrl, '--token', gw.token, '--json'], { timeoutMs: 90_000, env: NOT_UNDER_TEST });
-  if (r.code !== 0 && !opts.allowFailure) throw new Error(`openclaw ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+async function openclawJson(
+  args: string[],
+  opts: { allowFailure?: boolean } = {},
+): Promise<{ r: RunResult; json: unknown }> {
+  const r = await oc.run([...args, '--url', gw.wsUrl, '--token', gw.token, '--json'], {
+    timeoutMs: 90_000,
+    env: NOT_UNDER_TEST,
+  });
+  if (r.code !== 0 && !opts.allowFailure)
+    throw new Error(
+      `openclaw ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);
   } catch {
-    if (!opts.allowFailure) throw new Error(`openclaw ${args.join(' ')} printed no JSON\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+    if (!opts.allowFailure)
+      throw new Error(
+        `openclaw ${args.join(' ')} printed no JSON\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+      );
   }
   return { r, json };
 }
@@ -76,7 +102,9 @@ async function approveNodeSurface(deviceId: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const { json } = await openclawJson(['nodes', 'pending']);
-    const req = (json as Array<{ requestId: string; nodeId: string; commands: string[] }>).find((p) => p.nodeId === deviceId);
+    const req = (json as Array<{ requestId: string; nodeId: string; commands: string[] }>).find(
+      (p) => p.nodeId === deviceId,
+    );
     if (req) {
       expect([...req.commands].sort()).toEqual([...NODE_COMMANDS].sort());
       await openclawJson(['nodes', 'approve', req.requestId]);
@@ -88,7 +116,10 @@ async function approveNodeSurface(deviceId: string): Promise<void> {
 }
 
 async function invoke(command: string, params: unknown, allowFailure = false) {
-  return openclawJson(['nodes', 'invoke', '--node', node.deviceId, '--command', command, '--params', JSON.stringify(params)], { allowFailure });
+  return openclawJson(
+    ['nodes', 'invoke', '--node', node.deviceId, '--command', command, '--params', JSON.stringify(params)],
+    { allowFailure },
+  );
 }
 
 beforeAll(async () => {
@@ -102,7 +133,11 @@ beforeAll(async () => {
   await cp(FIXTURE_TREE, join(project, '.brv', 'context-tree'), { recursive: true });
   memory = await LocalMemory.open({ projectRoot: project, watch: false });
   // Short waits between reconnects: the restart test proves reconnecting, the unit tests the backoff curve.
-  link = newLink({ dataDir: await dataDir(), displayName: 'claw-byterover interop', retryPolicy: { maxAttempts: Infinity, baseMs: 250, throttledBaseMs: 250, maxWaitMs: 2_000 } });
+  link = newLink({
+    dataDir: await dataDir(),
+    displayName: 'claw-byterover interop',
+    retryPolicy: { maxAttempts: Infinity, baseMs: 250, throttledBaseMs: 250, maxWaitMs: 2_000 },
+  });
   node = await link.start();
 }, 600_000);
 
@@ -118,14 +153,25 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
     expect(node).toMatchObject({ gatewayVersion: OPENCLAW_VERSION, protocol: 4, connection: 1 });
     const { json } = await openclawJson(['nodes', 'list']);
     const paired = (json as { paired: Array<Record<string, unknown>> }).paired.find((n) => n.nodeId === node.deviceId);
-    expect(paired).toMatchObject({ displayName: 'claw-byterover interop', clientId: 'node-host', clientMode: 'node', platform: 'linux', paired: true });
+    expect(paired).toMatchObject({
+      displayName: 'claw-byterover interop',
+      clientId: 'node-host',
+      clientMode: 'node',
+      platform: 'linux',
+      paired: true,
+    });
   }, 120_000);
 
   it('after `openclaw nodes approve`, `openclaw nodes invoke --command byterover.recall` returns hits from the fixture tree', async () => {
     await approveNodeSurface(node.deviceId);
     const query = 'JWT access token expiry and refresh';
     const { json } = await invoke('byterover.recall', { query, tokenBudget: 400 });
-    const out = json as { ok: boolean; nodeId: string; command: string; payload: { hits: Array<{ path: string }>; text: string; tokens: number } };
+    const out = json as {
+      ok: boolean;
+      nodeId: string;
+      command: string;
+      payload: { hits: Array<{ path: string }>; text: string; tokens: number };
+    };
     expect(out).toMatchObject({ ok: true, nodeId: node.deviceId, command: 'byterover.recall' });
     expect(out.payload.hits[0]?.path).toBe('auth/jwt-session-tokens.md');
     expect(out.payload.tokens).toBeLessThanOrEqual(400);
@@ -136,18 +182,31 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
   }, 180_000);
 
   it('byterover.search and byterover.curate go through the gateway too; bad params come back as INVALID_PARAMS', async () => {
-    const search = (await invoke('byterover.search', { query: 'redis cache stampede', k: 3 })).json as { ok: boolean; payload: { hits: Array<{ path: string }> } };
+    const search = (await invoke('byterover.search', { query: 'redis cache stampede', k: 3 })).json as {
+      ok: boolean;
+      payload: { hits: Array<{ path: string }> };
+    };
     expect(search.ok).toBe(true);
     expect(search.payload.hits.length).toBeGreaterThan(0);
     expect(search.payload.hits.length).toBeLessThanOrEqual(3);
-    expect(search.payload.hits.map((h) => h.path)).toEqual((await memory.search('redis cache stampede', { k: 3 })).map((h) => h.path));
+    expect(search.payload.hits.map((h) => h.path)).toEqual(
+      (await memory.search('redis cache stampede', { k: 3 })).map((h) => h.path),
+    );
 
-    const curate = (await invoke('byterover.curate', { title: 'Gateway interop note', content: 'Curated through openclaw nodes invoke.', path: 'interop/gateway.md' })).json as {
+    const curate = (
+      await invoke('byterover.curate', {
+        title: 'Gateway interop note',
+        content: 'Curated through openclaw nodes invoke.',
+        path: 'interop/gateway.md',
+      })
+    ).json as {
       ok: boolean;
       payload: { path: string; status: string };
     };
     expect(curate).toMatchObject({ ok: true, payload: { path: 'interop/gateway.md', status: 'written' } });
-    expect(await readFile(join(project, '.brv', 'context-tree', 'interop', 'gateway.md'), 'utf8')).toContain('Curated through openclaw nodes invoke.');
+    expect(await readFile(join(project, '.brv', 'context-tree', 'interop', 'gateway.md'), 'utf8')).toContain(
+      'Curated through openclaw nodes invoke.',
+    );
 
     const bad = await invoke('byterover.search', { quer: 'typo' }, true);
     expect(bad.r.code).not.toBe(0);
@@ -168,12 +227,28 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
     expect(err.message).toContain('plugin speaks 1–2, agent requires 3–4: upgrade claw-byterover');
     expect(err.hint).toContain('Upgrade claw-byterover to a release whose agent protocol range includes 3–4');
     // what the real gateway said, kept for diagnosis
-    expect(err.details).toMatchObject({ gatewayAccepts: { min: 3, max: 4 }, gatewayVersion: OPENCLAW_VERSION, gatewayDetails: { detailCode: 'PROTOCOL_MISMATCH', clientMinProtocol: 1, clientMaxProtocol: 2, expectedProtocol: 4 } });
+    expect(err.details).toMatchObject({
+      gatewayAccepts: { min: 3, max: 4 },
+      gatewayVersion: OPENCLAW_VERSION,
+      gatewayDetails: {
+        detailCode: 'PROTOCOL_MISMATCH',
+        clientMinProtocol: 1,
+        clientMaxProtocol: 2,
+        expectedProtocol: 4,
+      },
+    });
 
-    const probe = await probeHandshake(gw.wsUrl, { token: gw.token, dataDir: await dataDir(), protocol: testOnlyProtocolSupport(1, 2), logger: quiet });
+    const probe = await probeHandshake(gw.wsUrl, {
+      token: gw.token,
+      dataDir: await dataDir(),
+      protocol: testOnlyProtocolSupport(1, 2),
+      logger: quiet,
+    });
     expect(probe.error?.code).toBe('AGENT_PROTOCOL_MISMATCH');
     expect(probe.gatewayVersion).toBe(OPENCLAW_VERSION);
-    expect(probe.received.find((f) => f.phase === 'handshake' && (f.frame as { type: string }).type === 'res')?.frame).toMatchObject({
+    expect(
+      probe.received.find((f) => f.phase === 'handshake' && (f.frame as { type: string }).type === 'res')?.frame,
+    ).toMatchObject({
       ok: false,
       error: { code: 'INVALID_REQUEST', message: 'protocol mismatch' },
     });
@@ -189,11 +264,32 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
 
   it('the CLI `agent connect --once --debug-handshake` connects, prints the frames, and never the token', async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-      const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, '--json', 'agent', 'connect', gw.wsUrl, '--once', '--debug-handshake', '--dir', join(project, '.brv', 'context-tree')], {
-        cwd: project,
-        env: { ...process.env, ...NOT_UNDER_TEST, OPENCLAW_GATEWAY_TOKEN: gw.token, CLAW_BYTEROVER_DATA_DIR: join(scratch, 'cli-data') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          TSX_LOADER,
+          CLI_ENTRY,
+          '--json',
+          'agent',
+          'connect',
+          gw.wsUrl,
+          '--once',
+          '--debug-handshake',
+          '--dir',
+          join(project, '.brv', 'context-tree'),
+        ],
+        {
+          cwd: project,
+          env: {
+            ...process.env,
+            ...NOT_UNDER_TEST,
+            OPENCLAW_GATEWAY_TOKEN: gw.token,
+            CLAW_BYTEROVER_DATA_DIR: join(scratch, 'cli-data'),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -216,7 +312,10 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
     const config = await oc.readConfig();
     const gateway = (config.gateway ?? {}) as Record<string, unknown>;
     const nodes = (gateway.nodes ?? {}) as Record<string, unknown>;
-    await oc.writeConfig({ ...config, gateway: { ...gateway, nodes: { ...nodes, pairing: { autoApproveLocal: false } } } });
+    await oc.writeConfig({
+      ...config,
+      gateway: { ...gateway, nodes: { ...nodes, pairing: { autoApproveLocal: false } } },
+    });
     const dir = await dataDir();
     // pairing settings hot-apply (docs/gateway/pairing.md): retry until the gateway stops auto-approving
     let err: ClawError | undefined;
@@ -232,7 +331,8 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
       if (r) {
         err = r;
         if (probeDir !== dir) await cp(join(probeDir, 'agent'), join(dir, 'agent'), { recursive: true, force: true });
-      } else if (Date.now() > deadline) throw new Error('the gateway kept auto-approving new local devices after autoApproveLocal: false');
+      } else if (Date.now() > deadline)
+        throw new Error('the gateway kept auto-approving new local devices after autoApproveLocal: false');
       else await new Promise((r2) => setTimeout(r2, 1_000));
     }
     expect(err.code).toBe('AGENT_DEVICE_UNKNOWN');
@@ -248,7 +348,9 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
   }, 180_000);
 
   it('after the gateway restarts on the same port, the link reconnects and serves again', async () => {
-    const reconnected = new Promise<ConnectedInfo>((resolve) => link.on('connected', (i) => i.connection > 1 && resolve(i)));
+    const reconnected = new Promise<ConnectedInfo>((resolve) =>
+      link.on('connected', (i) => i.connection > 1 && resolve(i)),
+    );
     const seen: string[] = [];
     link.on('reconnecting', (r) => seen.push(r.error?.code ?? `closed ${r.close?.code ?? ''}`));
     const port = gw.port;
@@ -263,6 +365,9 @@ describe('claw-agent link ⇄ real OpenClaw gateway', () => {
     expect(seen[0]).toMatch(/^closed /);
     console.log(`reconnect after the gateway restart, attempts: ${seen.join(', ')}`);
     const { json } = await invoke('byterover.recall', { query: 'feature flag rollout percentage' });
-    expect(json).toMatchObject({ ok: true, payload: { hits: expect.arrayContaining([expect.objectContaining({ path: 'deploy/feature-flags.md' })]) } });
+    expect(json).toMatchObject({
+      ok: true,
+      payload: { hits: expect.arrayContaining([expect.objectContaining({ path: 'deploy/feature-flags.md' })]) },
+    });
   }, 240_000);
 });

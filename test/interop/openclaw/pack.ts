@@ -32,7 +32,10 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 function mustRun(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = childEnv()): string {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 900_000 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-6000)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-6000)}`,
+    );
   return r.stdout;
 }
 
@@ -74,19 +77,27 @@ export interface PackedPlugin {
   cleanup(): void;
 }
 
-export async function packPlugin(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<PackedPlugin> {
+export async function packPlugin(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<PackedPlugin> {
   const entry = join(ROOT, 'dist', 'openclaw', 'index.js');
   if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(ROOT, 'lib'), '.ts')) {
     log('building TypeScript (npm run build:ts)…');
     // tsc emits even when another helper's in-progress file has a type error; what matters is dist/.
-    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     if (!existsSync(entry)) throw new Error('`npm run build:ts` did not produce dist/openclaw/index.js');
   }
   const work = mkdtempSync(join(tmpdir(), 'claw-openclaw-pack-'));
   try {
     const stage = join(work, 'package');
     mkdirSync(stage);
-    const dry = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as { files: { path: string }[] }[];
+    const dry = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as {
+      files: { path: string }[];
+    }[];
     for (const f of dry[0]?.files ?? []) {
       if (f.path.startsWith('prebuilds/')) continue;
       mkdirSync(dirname(join(stage, f.path)), { recursive: true });
@@ -101,14 +112,21 @@ export async function packPlugin(log: (line: string) => void = (l) => process.st
       mustRun('npm', ['run', 'prebuild'], ROOT, childEnv({ CLAW_PREBUILD_OUT: cached, CLAW_PREBUILD_ARCHES: 'x64' }));
     });
     cpSync(join(cached, 'prebuilds'), join(stage, 'prebuilds'), { recursive: true });
-    const packed = JSON.parse(mustRun('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage)) as {
+    const packed = JSON.parse(
+      mustRun('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage),
+    ) as {
       filename: string;
       version: string;
       files: { path: string }[];
     }[];
     const p = packed[0];
     if (!p) throw new Error('npm pack printed nothing');
-    return { tarball: join(work, p.filename), files: p.files.map((f) => f.path), version: p.version, cleanup: () => rmSync(work, { recursive: true, force: true }) };
+    return {
+      tarball: join(work, p.filename),
+      files: p.files.map((f) => f.path),
+      version: p.version,
+      cleanup: () => rmSync(work, { recursive: true, force: true }),
+    };
   } catch (e) {
     rmSync(work, { recursive: true, force: true });
     throw e;

@@ -34,10 +34,21 @@ const TOOLS = ['byterover_search', 'byterover_recall', 'byterover_curate', 'byte
 const KEY_ENV = 'CLAW_INTEROP_BRV_KEY';
 const KEY = `brv-interop-${Math.random().toString(36).slice(2)}-key`;
 
-const skip = missingTools(['npm', 'g++', 'make', 'python3', 'tar'], 'apt-get install -y build-essential python3 (and Node/npm)');
+const skip = missingTools(
+  ['npm', 'g++', 'make', 'python3', 'tar'],
+  'apt-get install -y build-essential python3 (and Node/npm)',
+);
 
 interface InspectReport {
-  plugin: { id: string; status: string; kind: string; toolNames: string[]; contextEngineIds: string[]; rootDir: string; source: string };
+  plugin: {
+    id: string;
+    status: string;
+    kind: string;
+    toolNames: string[];
+    contextEngineIds: string[];
+    rootDir: string;
+    source: string;
+  };
   tools: Array<{ names: string[] }>;
   diagnostics: unknown[];
 }
@@ -59,12 +70,17 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     try {
       return JSON.parse(r.stdout) as T;
     } catch {
-      throw new Error(`openclaw ${args.join(' ')} printed no JSON:\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+      throw new Error(
+        `openclaw ${args.join(' ')} printed no JSON:\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+      );
     }
   };
-  const inspect = (): Promise<InspectReport> => json<InspectReport>(['plugins', 'inspect', PLUGIN, '--runtime', '--json']);
+  const inspect = (): Promise<InspectReport> =>
+    json<InspectReport>(['plugins', 'inspect', PLUGIN, '--runtime', '--json']);
   const setPluginConfig = async (patch: Record<string, unknown>): Promise<void> => {
-    const cfg = (await oc.readConfig()) as { plugins: { entries: Record<string, { config?: Record<string, unknown> }> } };
+    const cfg = (await oc.readConfig()) as {
+      plugins: { entries: Record<string, { config?: Record<string, unknown> }> };
+    };
     const entry = cfg.plugins.entries[PLUGIN] ?? {};
     entry.config = { ...entry.config, ...patch };
     cfg.plugins.entries[PLUGIN] = entry;
@@ -79,16 +95,38 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     const s = cloud.addSpace(t.id, { is_default: true });
     team = t.id;
     space = s.id;
-    cloud.commitFiles(team, space, 'main', { '/ops/pager-rota.md': '---\ntitle: Pager rota\n---\n# Pager rota\nThe pager rota hands over every Monday at 10:00 UTC.\n' });
+    cloud.commitFiles(team, space, 'main', {
+      '/ops/pager-rota.md':
+        '---\ntitle: Pager rota\n---\n# Pager rota\nThe pager rota hands over every Monday at 10:00 UTC.\n',
+    });
     project = await mkdtemp(join(tmpdir(), 'claw-openclaw-project-'));
     await cp(FIXTURE_TREE, join(project, '.brv', 'context-tree'), { recursive: true });
 
-    const installed = await oc.mustRun(['plugins', 'install', `npm-pack:${packed.tarball}`, '--force', '--accept-capabilities'], { timeoutMs: 600_000 });
+    const installed = await oc.mustRun(
+      ['plugins', 'install', `npm-pack:${packed.tarball}`, '--force', '--accept-capabilities'],
+      { timeoutMs: 600_000 },
+    );
     installOut = installed.stdout + installed.stderr;
 
     // Everything but the key in the config file; the key as a SecretRef through the documented command.
-    await setPluginConfig({ projectDir: project, byterover: { iamBaseUrl: cloud.urls.iam, cogitBaseUrl: cloud.urls.cogit, billingBaseUrl: cloud.urls.billing } });
-    await oc.mustRun(['config', 'set', `plugins.entries.${PLUGIN}.config.apiKey`, '--ref-source', 'env', '--ref-provider', 'default', '--ref-id', KEY_ENV], { env: { [KEY_ENV]: KEY } });
+    await setPluginConfig({
+      projectDir: project,
+      byterover: { iamBaseUrl: cloud.urls.iam, cogitBaseUrl: cloud.urls.cogit, billingBaseUrl: cloud.urls.billing },
+    });
+    await oc.mustRun(
+      [
+        'config',
+        'set',
+        `plugins.entries.${PLUGIN}.config.apiKey`,
+        '--ref-source',
+        'env',
+        '--ref-provider',
+        'default',
+        '--ref-id',
+        KEY_ENV,
+      ],
+      { env: { [KEY_ENV]: KEY } },
+    );
 
     inspectFull = await inspect();
     await setPluginConfig({ mode: 'tools-only' });
@@ -105,7 +143,18 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     if (project) await rm(project, { recursive: true, force: true });
   }, 120_000);
 
-  const invoke = async (tool: string, args: Record<string, unknown>, token = gw.token): Promise<{ status: number; body: { ok: boolean; result?: { content: Array<{ type: string; text: string }>; details: Record<string, unknown> }; error?: unknown } }> => {
+  const invoke = async (
+    tool: string,
+    args: Record<string, unknown>,
+    token = gw.token,
+  ): Promise<{
+    status: number;
+    body: {
+      ok: boolean;
+      result?: { content: Array<{ type: string; text: string }>; details: Record<string, unknown> };
+      error?: unknown;
+    };
+  }> => {
     const res = await fetch(`${gw.url}/tools/invoke`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -120,7 +169,14 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
   };
 
   it('packs with the prebuild and installs through npm-pack with no install script run', async () => {
-    expect(packed.files).toEqual(expect.arrayContaining(['dist/openclaw/index.js', 'openclaw.plugin.json', 'skills/byterover/SKILL.md', 'prebuilds/linux-x64/claw-byterover.glibc.node']));
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'dist/openclaw/index.js',
+        'openclaw.plugin.json',
+        'skills/byterover/SKILL.md',
+        'prebuilds/linux-x64/claw-byterover.glibc.node',
+      ]),
+    );
     expect(installOut).toContain(`Installed plugin: ${PLUGIN}`);
     // npm-pack installs declare the host as a peer and get it linked (so the host SDK is used).
     expect(installOut).toMatch(/Linked peerDependency "openclaw"/);
@@ -128,7 +184,12 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     expect(existsSync(join(root, 'prebuilds', 'linux-x64', 'claw-byterover.glibc.node'))).toBe(true);
     // --ignore-scripts: node-gyp never ran, so there is no build/ beside the prebuild.
     expect(existsSync(join(root, 'build'))).toBe(false);
-    const cfg = (await oc.readConfig()) as { plugins: { slots: { contextEngine?: string }; entries: Record<string, { enabled?: boolean; config?: { apiKey?: unknown } }> } };
+    const cfg = (await oc.readConfig()) as {
+      plugins: {
+        slots: { contextEngine?: string };
+        entries: Record<string, { enabled?: boolean; config?: { apiKey?: unknown } }>;
+      };
+    };
     expect(cfg.plugins.slots.contextEngine).toBe(PLUGIN);
     expect(cfg.plugins.entries[PLUGIN]?.enabled).toBe(true);
     // The key is stored as a reference, never as the value.
@@ -162,7 +223,9 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
       missing: { env: ['BYTEROVER_API_KEY'] },
     });
     expect(String(without.filePath)).toMatch(/byterover\/SKILL\.md$/);
-    const withKey = await json<Record<string, unknown>>(['skills', 'info', 'byterover', '--json'], { BYTEROVER_API_KEY: 'set-for-eligibility-check' });
+    const withKey = await json<Record<string, unknown>>(['skills', 'info', 'byterover', '--json'], {
+      BYTEROVER_API_KEY: 'set-for-eligibility-check',
+    });
     expect(withKey).toMatchObject({ eligible: true, missing: { env: [] } });
   });
 
@@ -175,7 +238,10 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     const r = await invoke('byterover_search', { query: 'refresh token rotation', limit: 5 });
     expect(r.status).toBe(200);
     expect(r.body.ok).toBe(true);
-    const d = r.body.result?.details as { engine: string; hits: Array<{ path: string; title: string; excerpt: string }> };
+    const d = r.body.result?.details as {
+      engine: string;
+      hits: Array<{ path: string; title: string; excerpt: string }>;
+    };
     expect(d.engine).toBe('native');
     expect(d.hits.length).toBeGreaterThan(0);
     expect(d.hits[0]?.path).toBe('auth/jwt-session-tokens.md');
@@ -217,12 +283,22 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
   });
 
   it('curate + sync round-trip with the ByteRover stand-in, authenticated with the resolved key', async () => {
-    const c = await invoke('byterover_curate', { content: 'Canary deploys hold for 15 minutes before promotion.', path: 'deploy/canary-hold', tags: ['deploy'] });
+    const c = await invoke('byterover_curate', {
+      content: 'Canary deploys hold for 15 minutes before promotion.',
+      path: 'deploy/canary-hold',
+      tags: ['deploy'],
+    });
     expect(c.status).toBe(200);
     expect(c.body.result?.details).toMatchObject({ path: 'deploy/canary-hold.md', status: 'written', pending: 1 });
     const s = await invoke('byterover_sync', { action: 'both' });
     expect(s.status).toBe(200);
-    expect(s.body.result?.details).toMatchObject({ action: 'both', team, space, branch: 'main', pull: { added: ['ops/pager-rota.md'] } });
+    expect(s.body.result?.details).toMatchObject({
+      action: 'both',
+      team,
+      space,
+      branch: 'main',
+      pull: { added: ['ops/pager-rota.md'] },
+    });
     expect((s.body.result?.details as { push: { pushed: string[] } }).push.pushed).toHaveLength(1);
     expect([...cloud.files(team, space).keys()].sort()).toEqual(['/deploy/canary-hold.md', '/ops/pager-rota.md']);
     // Every call carried the value OpenClaw resolved from the env SecretRef.
@@ -231,6 +307,8 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     // The pulled note is searchable through the gateway at once.
     const f = await invoke('byterover_search', { query: 'pager rota Monday handover' });
     expect((f.body.result?.details as { hits: Array<{ path: string }> }).hits[0]?.path).toBe('ops/pager-rota.md');
-    expect(await readFile(join(project, '.brv', 'context-tree', 'deploy', 'canary-hold.md'), 'utf8')).toContain('15 minutes');
+    expect(await readFile(join(project, '.brv', 'context-tree', 'deploy', 'canary-hold.md'), 'utf8')).toContain(
+      '15 minutes',
+    );
   });
 });

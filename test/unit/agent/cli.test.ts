@@ -31,7 +31,12 @@ describe('claw-byterover agent connect', () => {
     const io = memoryIo({ ...e, env: { ...e.env, OPENCLAW_GATEWAY_TOKEN: TOKEN } });
     expect(await run(['--json', 'agent', 'connect', g.url, '--once'], io)).toBe(ExitCode.OK);
     const out = JSON.parse(io.out()) as Record<string, unknown>;
-    expect(out).toMatchObject({ once: true, gatewayVersion: '2026.9.6-cli', protocol: 4, deviceId: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(out).toMatchObject({
+      once: true,
+      gatewayVersion: '2026.9.6-cli',
+      protocol: 4,
+      deviceId: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(out.identityFile).toBe(`${e.env.CLAW_BYTEROVER_DATA_DIR}/agent/device-identity.json`);
     expect(g.connects[0]).toMatchObject({ auth: { token: TOKEN } });
   });
@@ -43,7 +48,9 @@ describe('claw-byterover agent connect', () => {
     const io = memoryIo({ ...e, signal: ac.signal });
     const done = run(['agent', 'connect', g.url, '--token', TOKEN], io);
     await until(() => io.err().includes('Ctrl-C to stop'), 'the connected note');
-    expect(io.err()).toMatch(/Connected to OpenClaw gateway 2099\.1\.0 at ws:\/\/127\.0\.0\.1:\d+ as node [0-9a-f]{64} \(protocol 4\)/);
+    expect(io.err()).toMatch(
+      /Connected to OpenClaw gateway 2099\.1\.0 at ws:\/\/127\.0\.0\.1:\d+ as node [0-9a-f]{64} \(protocol 4\)/,
+    );
     expect(await g.invoke('byterover.recall', { query: 'feature flags rollout' })).toMatchObject({ ok: true });
     expect(await g.invoke('byterover.search', { nope: 1 })).toMatchObject({ ok: false });
     ac.abort();
@@ -57,9 +64,18 @@ describe('claw-byterover agent connect', () => {
     const g = await gateway({ token: TOKEN });
     const e = await env();
     const io = memoryIo(e);
-    expect(await run(['agent', 'connect', g.url, '--token', TOKEN, '--once', '--debug-handshake'], io)).toBe(ExitCode.OK);
-    const lines = io.err().split('\n').filter((l) => l.startsWith('handshake'));
-    expect(lines.map((l) => l.slice(0, 26))).toEqual(['handshake ← [handshake] {"', 'handshake → [handshake] {"', 'handshake ← [handshake] {"']);
+    expect(await run(['agent', 'connect', g.url, '--token', TOKEN, '--once', '--debug-handshake'], io)).toBe(
+      ExitCode.OK,
+    );
+    const lines = io
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('handshake'));
+    expect(lines.map((l) => l.slice(0, 26))).toEqual([
+      'handshake ← [handshake] {"',
+      'handshake → [handshake] {"',
+      'handshake ← [handshake] {"',
+    ]);
     expect(lines[1]).toContain('"token":"[REDACTED]"');
     expect(lines[1]).toContain('"signature":"[REDACTED]"');
     expect(io.all()).not.toContain(TOKEN);
@@ -69,7 +85,9 @@ describe('claw-byterover agent connect', () => {
     const g = await gateway({ current: 6, version: '2099.3.1' });
     const io = memoryIo(await env());
     expect(await run(['agent', 'connect', g.url, '--once'], io)).toBe(1);
-    expect(io.err()).toMatch(/^error AGENT_PROTOCOL_MISMATCH: protocol version mismatch: claw-byterover \S+ offers agent protocol 3–4, OpenClaw gateway 2099\.3\.1 accepts 5–6 for nodes: plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover\n {2}next: Upgrade claw-byterover/);
+    expect(io.err()).toMatch(
+      /^error AGENT_PROTOCOL_MISMATCH: protocol version mismatch: claw-byterover \S+ offers agent protocol 3–4, OpenClaw gateway 2099\.3\.1 accepts 5–6 for nodes: plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover\n {2}next: Upgrade claw-byterover/,
+    );
   });
 
   it('a bad token exits 3 (auth), an unknown device exits 3 with the approve command, a dead port exits 4', async () => {
@@ -82,7 +100,9 @@ describe('claw-byterover agent connect', () => {
     const pairing = await gateway({ autoApprove: false });
     const unknown = memoryIo(await env());
     expect(await run(['agent', 'connect', pairing.url, '--once'], unknown)).toBe(ExitCode.AUTH);
-    expect(unknown.err()).toMatch(/error AGENT_DEVICE_UNKNOWN: .*\n {2}next: Approve this device: on the gateway host run `openclaw devices approve [0-9a-f-]{36}`/);
+    expect(unknown.err()).toMatch(
+      /error AGENT_DEVICE_UNKNOWN: .*\n {2}next: Approve this device: on the gateway host run `openclaw devices approve [0-9a-f-]{36}`/,
+    );
 
     const url = pairing.url;
     await pairing.close();

@@ -26,10 +26,56 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-const CLIENT_IDS = new Set(['webchat-ui', 'openclaw-control-ui', 'openclaw-browser-copilot', 'openclaw-tui', 'webchat', 'cli', 'gateway-client', 'openclaw-macos', 'openclaw-linux', 'openclaw-ios', 'openclaw-watchos', 'openclaw-android', 'node-host', 'openclaw-worker', 'test', 'fingerprint', 'openclaw-probe']);
+const CLIENT_IDS = new Set([
+  'webchat-ui',
+  'openclaw-control-ui',
+  'openclaw-browser-copilot',
+  'openclaw-tui',
+  'webchat',
+  'cli',
+  'gateway-client',
+  'openclaw-macos',
+  'openclaw-linux',
+  'openclaw-ios',
+  'openclaw-watchos',
+  'openclaw-android',
+  'node-host',
+  'openclaw-worker',
+  'test',
+  'fingerprint',
+  'openclaw-probe',
+]);
 const CLIENT_MODES = new Set(['webchat', 'cli', 'ui', 'backend', 'node', 'worker', 'probe', 'test']);
-const CONNECT_KEYS = new Set(['minProtocol', 'maxProtocol', 'client', 'caps', 'commands', 'computerUse', 'workerRuns', 'permissions', 'pathEnv', 'role', 'scopes', 'modelCatalog', 'device', 'auth', 'locale', 'userAgent']);
-const CLIENT_KEYS = new Set(['id', 'displayName', 'version', 'buildId', 'platform', 'deviceFamily', 'modelIdentifier', 'timeZone', 'mode', 'instanceId']);
+const CONNECT_KEYS = new Set([
+  'minProtocol',
+  'maxProtocol',
+  'client',
+  'caps',
+  'commands',
+  'computerUse',
+  'workerRuns',
+  'permissions',
+  'pathEnv',
+  'role',
+  'scopes',
+  'modelCatalog',
+  'device',
+  'auth',
+  'locale',
+  'userAgent',
+]);
+const CLIENT_KEYS = new Set([
+  'id',
+  'displayName',
+  'version',
+  'buildId',
+  'platform',
+  'deviceFamily',
+  'modelIdentifier',
+  'timeZone',
+  'mode',
+  'instanceId',
+]);
 const DEVICE_KEYS = new Set(['id', 'publicKey', 'signature', 'signedAt', 'nonce']);
 
 export interface ScriptedGatewayOptions {
@@ -84,12 +130,46 @@ export interface InvokeResult {
   nodeId: string;
 }
 
-function v3(p: { deviceId: string; clientId: string; mode: string; role: string; scopes: string[]; signedAt: number; token: string; nonce: string; platform: string; deviceFamily: string }): string {
+function v3(p: {
+  deviceId: string;
+  clientId: string;
+  mode: string;
+  role: string;
+  scopes: string[];
+  signedAt: number;
+  token: string;
+  nonce: string;
+  platform: string;
+  deviceFamily: string;
+}): string {
   const norm = (s: string) => s.trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-  return ['v3', p.deviceId, p.clientId, p.mode, p.role, p.scopes.join(','), String(p.signedAt), p.token, p.nonce, norm(p.platform), norm(p.deviceFamily)].join('|');
+  return [
+    'v3',
+    p.deviceId,
+    p.clientId,
+    p.mode,
+    p.role,
+    p.scopes.join(','),
+    String(p.signedAt),
+    p.token,
+    p.nonce,
+    norm(p.platform),
+    norm(p.deviceFamily),
+  ].join('|');
 }
-function v2(p: { deviceId: string; clientId: string; mode: string; role: string; scopes: string[]; signedAt: number; token: string; nonce: string }): string {
-  return ['v2', p.deviceId, p.clientId, p.mode, p.role, p.scopes.join(','), String(p.signedAt), p.token, p.nonce].join('|');
+function v2(p: {
+  deviceId: string;
+  clientId: string;
+  mode: string;
+  role: string;
+  scopes: string[];
+  signedAt: number;
+  token: string;
+  nonce: string;
+}): string {
+  return ['v2', p.deviceId, p.clientId, p.mode, p.role, p.scopes.join(','), String(p.signedAt), p.token, p.nonce].join(
+    '|',
+  );
 }
 
 export class ScriptedGateway {
@@ -120,7 +200,6 @@ export class ScriptedGateway {
     return new ScriptedGateway(wss, o);
   }
 
-
   /** The connected node session (the latest). */
   node(): Session | undefined {
     return [...this.sessions].reverse().find((s) => s.role === 'node' && s.ws.readyState === s.ws.OPEN);
@@ -132,12 +211,23 @@ export class ScriptedGateway {
   }
 
   /** Forwards an invoke to the connected node, like `node.invoke` does. */
-  invoke(command: string, params: unknown, opts: { timeoutMs?: number; raw?: Record<string, unknown> } = {}): Promise<InvokeResult> {
+  invoke(
+    command: string,
+    params: unknown,
+    opts: { timeoutMs?: number; raw?: Record<string, unknown> } = {},
+  ): Promise<InvokeResult> {
     const s = this.node();
     if (!s) return Promise.reject(new Error('no node connected'));
     const id = randomUUID();
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const payload = opts.raw ?? { id, nodeId: s.deviceId, command, paramsJSON: params === undefined ? null : JSON.stringify(params), timeoutMs, idempotencyKey: randomUUID() };
+    const payload = opts.raw ?? {
+      id,
+      nodeId: s.deviceId,
+      command,
+      paramsJSON: params === undefined ? null : JSON.stringify(params),
+      timeoutMs,
+      idempotencyKey: randomUUID(),
+    };
     const invokeId = typeof payload.id === 'string' ? payload.id : id;
     return new Promise<InvokeResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -165,7 +255,16 @@ export class ScriptedGateway {
     const frames: unknown[] = [];
     let session: Session | undefined;
     for (const raw of this.o.beforeChallenge ?? []) ws.send(raw);
-    if (!this.o.noChallenge) ws.send(this.o.replaceChallenge ? this.o.replaceChallenge(nonce, ts) : JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { nonce, ts, capabilities: ['model-catalog-snapshot'] } }));
+    if (!this.o.noChallenge)
+      ws.send(
+        this.o.replaceChallenge
+          ? this.o.replaceChallenge(nonce, ts)
+          : JSON.stringify({
+              type: 'event',
+              event: 'connect.challenge',
+              payload: { nonce, ts, capabilities: ['model-catalog-snapshot'] },
+            }),
+      );
     ws.on('message', (data) => {
       let frame: Record<string, unknown>;
       try {
@@ -183,13 +282,25 @@ export class ScriptedGateway {
     });
   }
 
-  private reject(ws: WebSocket, id: unknown, code: string, message: string, extra: Record<string, unknown>, close: [number, string]): undefined {
+  private reject(
+    ws: WebSocket,
+    id: unknown,
+    code: string,
+    message: string,
+    extra: Record<string, unknown>,
+    close: [number, string],
+  ): undefined {
     ws.send(JSON.stringify({ type: 'res', id, ok: false, error: { code, message, ...extra } }));
     setImmediate(() => ws.close(close[0], close[1]));
     return undefined;
   }
 
-  private handshake(ws: WebSocket, frame: Record<string, unknown>, nonce: string, frames: unknown[]): Session | undefined {
+  private handshake(
+    ws: WebSocket,
+    frame: Record<string, unknown>,
+    nonce: string,
+    frames: unknown[],
+  ): Session | undefined {
     const id = frame.id;
     if (frame.type !== 'req' || typeof id !== 'string' || frame.method !== 'connect') {
       ws.close(1008, 'invalid handshake: first request must be connect');
@@ -206,8 +317,14 @@ export class ScriptedGateway {
       (!Number.isInteger(p.minProtocol) || !Number.isInteger(p.maxProtocol) ? 'minProtocol/maxProtocol' : undefined) ??
       (!CLIENT_IDS.has(String(client.id)) ? 'client.id' : undefined) ??
       (!CLIENT_MODES.has(String(client.mode)) ? 'client.mode' : undefined) ??
-      (typeof client.version !== 'string' || typeof client.platform !== 'string' ? 'client.version/platform' : undefined);
-    if (schemaError) return this.reject(ws, id, 'INVALID_REQUEST', `invalid connect params: ${schemaError}`, {}, [1008, 'invalid connect params']);
+      (typeof client.version !== 'string' || typeof client.platform !== 'string'
+        ? 'client.version/platform'
+        : undefined);
+    if (schemaError)
+      return this.reject(ws, id, 'INVALID_REQUEST', `invalid connect params: ${schemaError}`, {}, [
+        1008,
+        'invalid connect params',
+      ]);
     if (this.o.silentOnConnect) return undefined;
 
     const role = typeof p.role === 'string' ? p.role : 'operator';
@@ -224,7 +341,15 @@ export class ScriptedGateway {
         id,
         'INVALID_REQUEST',
         'protocol mismatch',
-        { details: { code: 'PROTOCOL_MISMATCH', clientMinProtocol: min, clientMaxProtocol: max, expectedProtocol: current, minimumProbeProtocol: current - 1 } },
+        {
+          details: {
+            code: 'PROTOCOL_MISMATCH',
+            clientMinProtocol: min,
+            clientMaxProtocol: max,
+            expectedProtocol: current,
+            minimumProbeProtocol: current - 1,
+          },
+        },
         [1002, 'protocol mismatch'],
       );
     }
@@ -233,7 +358,14 @@ export class ScriptedGateway {
     const token = typeof auth.token === 'string' ? auth.token : '';
     if (this.o.token !== undefined) {
       if (!token) {
-        return this.reject(ws, id, 'INVALID_REQUEST', 'unauthorized: gateway token missing (provide gateway auth token)', { details: { code: 'AUTH_TOKEN_MISSING', authReason: 'token_missing' } }, [1008, 'unauthorized']);
+        return this.reject(
+          ws,
+          id,
+          'INVALID_REQUEST',
+          'unauthorized: gateway token missing (provide gateway auth token)',
+          { details: { code: 'AUTH_TOKEN_MISSING', authReason: 'token_missing' } },
+          [1008, 'unauthorized'],
+        );
       }
       if (token !== this.o.token) {
         return this.reject(
@@ -241,16 +373,39 @@ export class ScriptedGateway {
           id,
           'INVALID_REQUEST',
           'unauthorized: gateway token mismatch (provide gateway auth token)',
-          { details: { code: 'AUTH_TOKEN_MISMATCH', authReason: 'token_mismatch', canRetryWithDeviceToken: true, recommendedNextStep: 'retry_with_device_token' } },
+          {
+            details: {
+              code: 'AUTH_TOKEN_MISMATCH',
+              authReason: 'token_mismatch',
+              canRetryWithDeviceToken: true,
+              recommendedNextStep: 'retry_with_device_token',
+            },
+          },
           [1008, 'unauthorized: gateway token mismatch (provide gateway auth token)'],
         );
       }
     }
     let deviceId: string | undefined;
     if (mode !== 'probe') {
-      if (!device) return this.reject(ws, id, 'INVALID_REQUEST', 'device identity required', { details: { code: 'DEVICE_IDENTITY_REQUIRED' } }, [1008, 'device identity required']);
+      if (!device)
+        return this.reject(
+          ws,
+          id,
+          'INVALID_REQUEST',
+          'device identity required',
+          { details: { code: 'DEVICE_IDENTITY_REQUIRED' } },
+          [1008, 'device identity required'],
+        );
       const deviceError = this.verifyDevice(device, { nonce, client, role, p, token });
-      if (deviceError) return this.reject(ws, id, 'INVALID_REQUEST', deviceError.message, { details: { code: deviceError.code, reason: deviceError.reason } }, [1008, deviceError.message]);
+      if (deviceError)
+        return this.reject(
+          ws,
+          id,
+          'INVALID_REQUEST',
+          deviceError.message,
+          { details: { code: deviceError.code, reason: deviceError.reason } },
+          [1008, deviceError.message],
+        );
       deviceId = String(device.id);
       if (!this.paired.has(deviceId)) {
         if (this.o.autoApprove === false) {
@@ -261,7 +416,16 @@ export class ScriptedGateway {
             id,
             'INVALID_REQUEST',
             'pairing required: device is not approved yet',
-            { details: { code: 'PAIRING_REQUIRED', reason: 'not-paired', requestId, remediationHint: 'Approve this device from the pending pairing requests.', deviceId, requestedRole: role } },
+            {
+              details: {
+                code: 'PAIRING_REQUIRED',
+                reason: 'not-paired',
+                requestId,
+                remediationHint: 'Approve this device from the pending pairing requests.',
+                deviceId,
+                requestedRole: role,
+              },
+            },
             [1008, 'pairing required'],
           );
         }
@@ -269,7 +433,18 @@ export class ScriptedGateway {
       }
       if (isNode && this.unavailableLeft > 0) {
         this.unavailableLeft--;
-        return this.reject(ws, id, 'UNAVAILABLE', 'gateway starting; retry shortly', { retryable: true, retryAfterMs: this.o.unavailable?.retryAfterMs ?? 500, details: { reason: 'startup-sidecars' } }, [1013, 'gateway starting']);
+        return this.reject(
+          ws,
+          id,
+          'UNAVAILABLE',
+          'gateway starting; retry shortly',
+          {
+            retryable: true,
+            retryAfterMs: this.o.unavailable?.retryAfterMs ?? 500,
+            details: { reason: 'startup-sidecars' },
+          },
+          [1013, 'gateway starting'],
+        );
       }
     }
     const connId = randomUUID();
@@ -294,7 +469,16 @@ export class ScriptedGateway {
         },
       }),
     );
-    const session: Session = { ws, connId, role, mode, deviceId, protocol, commands: Array.isArray(p.commands) ? (p.commands as string[]) : [], frames };
+    const session: Session = {
+      ws,
+      connId,
+      role,
+      mode,
+      deviceId,
+      protocol,
+      commands: Array.isArray(p.commands) ? (p.commands as string[]) : [],
+      frames,
+    };
     this.sessions.push(session);
     this.o.afterHello?.(session);
     return session;
@@ -310,13 +494,29 @@ export class ScriptedGateway {
       createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
       if (raw.length !== 32) throw new Error('length');
     } catch {
-      return { code: 'DEVICE_AUTH_PUBLIC_KEY_INVALID', reason: 'device-public-key', message: 'device public key invalid' };
+      return {
+        code: 'DEVICE_AUTH_PUBLIC_KEY_INVALID',
+        reason: 'device-public-key',
+        message: 'device public key invalid',
+      };
     }
-    if (createHash('sha256').update(raw).digest('hex') !== device.id) return { code: 'DEVICE_AUTH_DEVICE_ID_MISMATCH', reason: 'device-id-mismatch', message: 'device identity mismatch' };
-    if (typeof device.nonce !== 'string' || !device.nonce) return { code: 'DEVICE_AUTH_NONCE_REQUIRED', reason: 'device-nonce-missing', message: 'device nonce required' };
-    if (device.nonce !== c.nonce) return { code: 'DEVICE_AUTH_NONCE_MISMATCH', reason: 'device-nonce-mismatch', message: 'device nonce mismatch' };
+    if (createHash('sha256').update(raw).digest('hex') !== device.id)
+      return {
+        code: 'DEVICE_AUTH_DEVICE_ID_MISMATCH',
+        reason: 'device-id-mismatch',
+        message: 'device identity mismatch',
+      };
+    if (typeof device.nonce !== 'string' || !device.nonce)
+      return { code: 'DEVICE_AUTH_NONCE_REQUIRED', reason: 'device-nonce-missing', message: 'device nonce required' };
+    if (device.nonce !== c.nonce)
+      return { code: 'DEVICE_AUTH_NONCE_MISMATCH', reason: 'device-nonce-mismatch', message: 'device nonce mismatch' };
     const signedAt = Number(device.signedAt);
-    if (!Number.isInteger(signedAt) || Math.abs(Date.now() - signedAt) > 10 * 60_000) return { code: 'DEVICE_AUTH_SIGNATURE_EXPIRED', reason: 'device-signature-stale', message: 'device signature expired' };
+    if (!Number.isInteger(signedAt) || Math.abs(Date.now() - signedAt) > 10 * 60_000)
+      return {
+        code: 'DEVICE_AUTH_SIGNATURE_EXPIRED',
+        reason: 'device-signature-stale',
+        message: 'device signature expired',
+      };
     const fields = {
       deviceId: String(device.id),
       clientId: String(c.client.id),
@@ -332,22 +532,40 @@ export class ScriptedGateway {
     const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
     const sig = Buffer.from(String(device.signature), 'base64url');
     const ok = verify(null, Buffer.from(v3(fields)), key, sig) || verify(null, Buffer.from(v2(fields)), key, sig);
-    return ok ? undefined : { code: 'DEVICE_AUTH_SIGNATURE_INVALID', reason: 'device-signature', message: 'device signature invalid' };
+    return ok
+      ? undefined
+      : { code: 'DEVICE_AUTH_SIGNATURE_INVALID', reason: 'device-signature', message: 'device signature invalid' };
   }
 
   private onSessionFrame(s: Session, frame: Record<string, unknown>): void {
     if (frame.type !== 'req' || typeof frame.id !== 'string') return;
     if (frame.method !== 'node.invoke.result') {
-      s.ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'INVALID_REQUEST', message: `unknown method ${String(frame.method)}` } }));
+      s.ws.send(
+        JSON.stringify({
+          type: 'res',
+          id: frame.id,
+          ok: false,
+          error: { code: 'INVALID_REQUEST', message: `unknown method ${String(frame.method)}` },
+        }),
+      );
       return;
     }
     const p = (frame.params ?? {}) as Record<string, unknown>;
     if (p.nodeId !== s.deviceId) {
-      s.ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'INVALID_REQUEST', message: 'nodeId mismatch' } }));
+      s.ws.send(
+        JSON.stringify({
+          type: 'res',
+          id: frame.id,
+          ok: false,
+          error: { code: 'INVALID_REQUEST', message: 'nodeId mismatch' },
+        }),
+      );
       return;
     }
     const w = typeof p.id === 'string' ? this.waiters.get(p.id) : undefined;
-    s.ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: w ? { ok: true } : { ok: true, ignored: true } }));
+    s.ws.send(
+      JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: w ? { ok: true } : { ok: true, ignored: true } }),
+    );
     if (!w) return;
     clearTimeout(w.timer);
     this.waiters.delete(p.id as string);

@@ -33,7 +33,12 @@ describe('agent link handshake: success', () => {
     const identity = await loadOrCreateIdentity({ dataDir });
     const native = abiInfo();
 
-    expect(info).toMatchObject({ deviceId: identity.deviceId, gatewayVersion: '2026.9.6-test', protocol: 4, connection: 1 });
+    expect(info).toMatchObject({
+      deviceId: identity.deviceId,
+      gatewayVersion: '2026.9.6-test',
+      protocol: 4,
+      connection: 1,
+    });
     expect(waits).toEqual([]);
     const p = g.connects[0] as Record<string, any>;
     // The scripted gateway verified the v3 signature, the nonce and the id/key binding before hello-ok.
@@ -45,7 +50,14 @@ describe('agent link handshake: success', () => {
       commands: ['byterover.search', 'byterover.recall', 'byterover.curate'],
       caps: ['byterover'],
       auth: { token: TOKEN },
-      client: { id: 'node-host', mode: 'node', displayName: 'test node', buildId: native.gitRevision, platform: 'linux', deviceFamily: 'Linux' },
+      client: {
+        id: 'node-host',
+        mode: 'node',
+        displayName: 'test node',
+        buildId: native.gitRevision,
+        platform: 'linux',
+        deviceFamily: 'Linux',
+      },
       device: { id: identity.deviceId, publicKey: identity.publicKey },
     });
     expect(p.device.id).toBe(createHash('sha256').update(Buffer.from(p.device.publicKey, 'base64url')).digest('hex'));
@@ -69,7 +81,9 @@ describe('agent link handshake: success', () => {
   });
 
   it('skips events that come before the challenge', async () => {
-    const g = await gateway({ beforeChallenge: [JSON.stringify({ type: 'event', event: 'tick', payload: { ts: 1 } })] });
+    const g = await gateway({
+      beforeChallenge: [JSON.stringify({ type: 'event', event: 'tick', payload: { ts: 1 } })],
+    });
     const { link } = await testLink(g);
     expect((await link.start()).protocol).toBe(4);
   });
@@ -87,7 +101,11 @@ describe('agent link handshake: protocol mismatch', () => {
     expect(e.message).toContain('plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover');
     expect(e.hint).toMatch(/Upgrade claw-byterover to a release whose agent protocol range includes 5–6/);
     expect(e.exitCode).toBe(1);
-    expect(e.details).toMatchObject({ offered: { min: 3, max: 4, source: 'native' }, gatewayAccepts: { min: 5, max: 6 }, gatewayVersion: '2099.3.1' });
+    expect(e.details).toMatchObject({
+      offered: { min: 3, max: 4, source: 'native' },
+      gatewayAccepts: { min: 5, max: 6 },
+      gatewayVersion: '2099.3.1',
+    });
     // Terminal: no retry, even with a 60 s connect budget.
     expect(waits).toEqual([]);
     // The gateway version came from a probe connect offering the gateway's own range.
@@ -101,7 +119,9 @@ describe('agent link handshake: protocol mismatch', () => {
     const { link } = await testLink(g);
     const e = await failure(link.start());
     expect(e.code).toBe('AGENT_PROTOCOL_MISMATCH');
-    expect(e.message).toContain('plugin speaks 3–4, agent requires 1–2: upgrade the agent to one that accepts protocol 3–4');
+    expect(e.message).toContain(
+      'plugin speaks 3–4, agent requires 1–2: upgrade the agent to one that accepts protocol 3–4',
+    );
     expect(e.message).toContain('OpenClaw gateway 2025.1.0');
     expect(e.hint).toContain('openclaw update');
   });
@@ -109,7 +129,20 @@ describe('agent link handshake: protocol mismatch', () => {
   it('a hello-ok choosing a protocol we did not offer is a mismatch too', async () => {
     const g = await gateway({
       replaceConnectResponse: (id) =>
-        JSON.stringify({ type: 'res', id, ok: true, payload: { type: 'hello-ok', protocol: 7, server: { version: '2099.9.9', connId: 'c1' }, features: { methods: [], events: [] }, snapshot: {}, auth: {}, policy: {} } }),
+        JSON.stringify({
+          type: 'res',
+          id,
+          ok: true,
+          payload: {
+            type: 'hello-ok',
+            protocol: 7,
+            server: { version: '2099.9.9', connId: 'c1' },
+            features: { methods: [], events: [] },
+            snapshot: {},
+            auth: {},
+            policy: {},
+          },
+        }),
     });
     const { link } = await testLink(g);
     const e = await failure(link.start());
@@ -228,10 +261,31 @@ describe('agent link handshake: unavailable, timeouts, malformed frames, unreach
 
   it.each([
     ['a challenge that is not JSON', { replaceChallenge: () => 'hello there' }, /not JSON/],
-    ['a challenge without a nonce', { replaceChallenge: (_n: string, ts: number) => JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { ts } }) }, /nonce/],
-    ['a challenge with a fractional ts', { replaceChallenge: (n: string) => JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { nonce: n, ts: 1.5 } }) }, /ts/],
+    [
+      'a challenge without a nonce',
+      {
+        replaceChallenge: (_n: string, ts: number) =>
+          JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { ts } }),
+      },
+      /nonce/,
+    ],
+    [
+      'a challenge with a fractional ts',
+      {
+        replaceChallenge: (n: string) =>
+          JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { nonce: n, ts: 1.5 } }),
+      },
+      /ts/,
+    ],
     ['a frame of unknown type', { beforeChallenge: [JSON.stringify({ type: 'hello', x: 1 })] }, /not a gateway frame/],
-    ['an ok answer that is not hello-ok', { replaceConnectResponse: (id: string) => JSON.stringify({ type: 'res', id, ok: true, payload: { type: 'welcome' } }) }, /not hello-ok/],
+    [
+      'an ok answer that is not hello-ok',
+      {
+        replaceConnectResponse: (id: string) =>
+          JSON.stringify({ type: 'res', id, ok: true, payload: { type: 'welcome' } }),
+      },
+      /not hello-ok/,
+    ],
   ])('%s is AGENT_MALFORMED_FRAME, terminal', async (_name, script, reason) => {
     const g = await gateway(script);
     const { link, waits } = await testLink(g, { connectTimeoutMs: 60_000 });
@@ -282,11 +336,12 @@ describe('--debug-handshake frames and probeHandshake', () => {
     const observe: FrameObserver = (dir, frame, phase) => seen.push({ dir, phase, frame });
     const { link } = await testLink(g, { token: TOKEN, onHandshakeFrame: observe });
     await link.start();
-    expect(seen.map((s) => `${s.dir}:${(s.frame as { event?: string; method?: string; type: string }).event ?? (s.frame as { method?: string }).method ?? (s.frame as { type: string }).type}`)).toEqual([
-      'received:connect.challenge',
-      'sent:connect',
-      'received:res',
-    ]);
+    expect(
+      seen.map(
+        (s) =>
+          `${s.dir}:${(s.frame as { event?: string; method?: string; type: string }).event ?? (s.frame as { method?: string }).method ?? (s.frame as { type: string }).type}`,
+      ),
+    ).toEqual(['received:connect.challenge', 'sent:connect', 'received:res']);
     const sent = seen[1]?.frame as { params: { device: { signature: string } } };
     expect(sent.params.device.signature.length).toBeGreaterThan(40);
     const shown = JSON.stringify(seen.map((s) => redactFrame(s.frame)));
@@ -303,8 +358,20 @@ describe('--debug-handshake frames and probeHandshake', () => {
     const dataDir = await tempDataDir();
     const r = await probeHandshake(g.url, { token: TOKEN, dataDir });
     expect(r.error).toBeUndefined();
-    expect(r).toMatchObject({ negotiated: 4, gatewayVersion: '2026.9.6-probe', offered: { min: 3, max: 4, source: 'native' } });
-    expect(r.sent[0]?.frame).toMatchObject({ method: 'connect', params: { minProtocol: 3, maxProtocol: 4, auth: { token: '[REDACTED]' }, device: { signature: '[REDACTED]', id: r.deviceId } } });
+    expect(r).toMatchObject({
+      negotiated: 4,
+      gatewayVersion: '2026.9.6-probe',
+      offered: { min: 3, max: 4, source: 'native' },
+    });
+    expect(r.sent[0]?.frame).toMatchObject({
+      method: 'connect',
+      params: {
+        minProtocol: 3,
+        maxProtocol: 4,
+        auth: { token: '[REDACTED]' },
+        device: { signature: '[REDACTED]', id: r.deviceId },
+      },
+    });
     expect(r.received.map((f) => (f.frame as { type: string }).type)).toEqual(['event', 'res']);
     expect(JSON.stringify(r)).not.toContain(TOKEN);
   });
@@ -316,6 +383,10 @@ describe('--debug-handshake frames and probeHandshake', () => {
     expect(r.gatewayVersion).toBe('2099.3.1');
     expect(r.error).toMatchObject({ code: 'AGENT_PROTOCOL_MISMATCH' });
     expect(r.sent.map((f) => f.phase)).toEqual(['handshake', 'version-probe']);
-    expect(r.received.at(-1)?.frame).toMatchObject({ type: 'res', ok: true, payload: { server: { version: '2099.3.1' } } });
+    expect(r.received.at(-1)?.frame).toMatchObject({
+      type: 'res',
+      ok: true,
+      payload: { server: { version: '2099.3.1' } },
+    });
   });
 });

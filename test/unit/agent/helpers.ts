@@ -64,7 +64,10 @@ export async function fixtureMemory(): Promise<{ memory: LocalMemory; tree: stri
 /** A logger writing JSON lines into `lines` (at trace: everything the link logs). */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  return { logger: createLogger({ level: 'trace', destination: { write: (s: string) => lines.push(s) } as never }), lines };
+  return {
+    logger: createLogger({ level: 'trace', destination: { write: (s: string) => lines.push(s) } as never }),
+    lines,
+  };
 }
 
 export interface TestLink {

@@ -58,7 +58,13 @@ describe('device identity', () => {
     for (const [what, text] of [
       ['truncated JSON', JSON.stringify(stored).slice(0, 150)],
       ['an id that is not the key hash', JSON.stringify({ ...stored, deviceId: 'a'.repeat(64) })],
-      ['a key pair that does not match', JSON.stringify({ ...stored, publicKeyPem: (await loadOrCreateIdentity({ dataDir: await tempDataDir() })).publicKeyPem })],
+      [
+        'a key pair that does not match',
+        JSON.stringify({
+          ...stored,
+          publicKeyPem: (await loadOrCreateIdentity({ dataDir: await tempDataDir() })).publicKeyPem,
+        }),
+      ],
     ] as const) {
       await writeFile(id.path, text);
       const e = await loadOrCreateIdentity({ dataDir }).catch((x: unknown) => x);
@@ -86,6 +92,19 @@ describe('signature payload v3 (packages/gateway-client/src/device-auth.ts)', ()
         deviceFamily: 'Linux',
       }),
     ).toBe('v3|dev|node-host|node|node|a,b|1737264000000|tok|n-1|linux|linux');
-    expect(deviceAuthPayloadV3({ deviceId: 'd', clientId: 'c', clientMode: 'm', role: 'r', scopes: [], signedAtMs: 0, token: undefined, nonce: 'n', platform: undefined, deviceFamily: 'ÉTÉ' })).toBe('v3|d|c|m|r||0||n||ÉtÉ');
+    expect(
+      deviceAuthPayloadV3({
+        deviceId: 'd',
+        clientId: 'c',
+        clientMode: 'm',
+        role: 'r',
+        scopes: [],
+        signedAtMs: 0,
+        token: undefined,
+        nonce: 'n',
+        platform: undefined,
+        deviceFamily: 'ÉTÉ',
+      }),
+    ).toBe('v3|d|c|m|r||0||n||ÉtÉ');
   });
 });

@@ -33,7 +33,13 @@ describe('invoke → result for each command (LocalMemory over the fixture tree)
     await link.start();
     const r = await g.invoke('byterover.recall', { query: 'how are database migrations run', tokenBudget: 120 });
     expect(r.ok).toBe(true);
-    const p = r.payload as { hits: Array<{ path: string }>; text: string; tokens: number; dropped: number; trimmed: number };
+    const p = r.payload as {
+      hits: Array<{ path: string }>;
+      text: string;
+      tokens: number;
+      dropped: number;
+      trimmed: number;
+    };
     expect(p.hits.length).toBeGreaterThan(0);
     expect(p.tokens).toBeLessThanOrEqual(120);
     expect(estimateTokens(p.text)).toBe(p.tokens);
@@ -45,9 +51,18 @@ describe('invoke → result for each command (LocalMemory over the fixture tree)
     const { memory, tree } = await fixtureMemory();
     const { link } = await testLink(g, { memory });
     await link.start();
-    const params = { title: 'Agent link notes', content: 'Nodes answer node.invoke.request with node.invoke.result.', tags: ['agent'], path: 'agent/link.md', id: 'note-agent-1' };
+    const params = {
+      title: 'Agent link notes',
+      content: 'Nodes answer node.invoke.request with node.invoke.result.',
+      tags: ['agent'],
+      path: 'agent/link.md',
+      id: 'note-agent-1',
+    };
     const first = await g.invoke('byterover.curate', params);
-    expect(first).toMatchObject({ ok: true, payload: { id: 'note-agent-1', path: 'agent/link.md', status: 'written' } });
+    expect(first).toMatchObject({
+      ok: true,
+      payload: { id: 'note-agent-1', path: 'agent/link.md', status: 'written' },
+    });
     expect(await readFile(join(tree, 'agent', 'link.md'), 'utf8')).toContain('Nodes answer node.invoke.request');
     const again = await g.invoke('byterover.curate', params);
     expect(again).toMatchObject({ ok: true, payload: { status: 'existing' } });
@@ -62,11 +77,22 @@ describe('invoke → result for each command (LocalMemory over the fixture tree)
     const missing = await g.invoke('byterover.search', { quer: 'typo' });
     expect(missing).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } });
     expect(missing.error?.message).toMatch(/byterover\.search expected \{query: string.*query: .*Unrecognized key/s);
-    expect(await g.invoke('byterover.recall', { query: 'x', tokenBudget: -5 })).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } });
-    expect(await g.invoke('byterover.delete', {})).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND', message: expect.stringContaining('byterover.search') } });
+    expect(await g.invoke('byterover.recall', { query: 'x', tokenBudget: -5 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PARAMS' },
+    });
+    expect(await g.invoke('byterover.delete', {})).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_COMMAND', message: expect.stringContaining('byterover.search') },
+    });
     const s = g.node();
-    const raw = await g.invoke('byterover.search', undefined, { raw: { id: 'raw-1', nodeId: s?.deviceId, command: 'byterover.search', paramsJSON: '{"query":' } });
-    expect(raw).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS', message: expect.stringContaining('not valid JSON') } });
+    const raw = await g.invoke('byterover.search', undefined, {
+      raw: { id: 'raw-1', nodeId: s?.deviceId, command: 'byterover.search', paramsJSON: '{"query":' },
+    });
+    expect(raw).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PARAMS', message: expect.stringContaining('not valid JSON') },
+    });
     expect(await g.invoke('byterover.search', { query: 'redis cache' })).toMatchObject({ ok: true });
   });
 
@@ -86,13 +112,17 @@ describe('invoke → result for each command (LocalMemory over the fixture tree)
   it('the gateway deadline (timeoutMs) cancels a slow command and answers TIMEOUT', async () => {
     const g = await gateway();
     const slow = {
-      'byterover.search': (_p: unknown, signal: AbortSignal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      'byterover.search': (_p: unknown, signal: AbortSignal) =>
+        new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
       'byterover.recall': async () => ({}),
       'byterover.curate': async () => ({}),
     };
     const { link } = await testLink(g, { commands: slow });
     await link.start();
-    expect(await g.invoke('byterover.search', { query: 'x' }, { timeoutMs: 100 })).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+    expect(await g.invoke('byterover.search', { query: 'x' }, { timeoutMs: 100 })).toMatchObject({
+      ok: false,
+      error: { code: 'TIMEOUT' },
+    });
   });
 });
 
@@ -106,7 +136,10 @@ describe('malformed frames after the handshake', () => {
     g.sendRaw(JSON.stringify({ type: 'event', event: 'node.invoke.request', payload: { nodeId: 'x' } }));
     const s = g.node();
     const bad = await g.invoke('byterover.search', undefined, { raw: { id: 'bad-1', nodeId: s?.deviceId } });
-    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringContaining('command') } });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST', message: expect.stringContaining('command') },
+    });
     expect(await g.invoke('byterover.search', { query: 'jwt' })).toMatchObject({ ok: true });
     expect(link.connection?.malformedFrames).toBe(4);
     expect(link.state).toBe('connected');
@@ -142,7 +175,9 @@ describe('reconnect', () => {
     const back = new Promise<void>((resolve) => link.on('connected', () => resolve()));
     g.dropAll();
     await back;
-    const expected = [0, 1, 2, 3, 4, 5, 6].map((n) => Math.floor(0.999 * Math.min(RECONNECT_POLICY.maxWaitMs, RECONNECT_POLICY.baseMs * 2 ** n)));
+    const expected = [0, 1, 2, 3, 4, 5, 6].map((n) =>
+      Math.floor(0.999 * Math.min(RECONNECT_POLICY.maxWaitMs, RECONNECT_POLICY.baseMs * 2 ** n)),
+    );
     expect(waits).toEqual(expected);
     expect(Math.max(...waits)).toBeLessThan(RECONNECT_POLICY.maxWaitMs);
     const again = new Promise<void>((resolve) => link.on('connected', () => resolve()));
@@ -177,7 +212,9 @@ describe('reconnect', () => {
 
   it('stop() while waiting to reconnect ends the loop at once', async () => {
     const g = await gateway();
-    const { link } = await testLink(g, { sleep: (_ms, signal) => new Promise((r) => signal.addEventListener('abort', () => r())) });
+    const { link } = await testLink(g, {
+      sleep: (_ms, signal) => new Promise((r) => signal.addEventListener('abort', () => r())),
+    });
     await link.start();
     const waiting = new Promise<void>((resolve) => link.on('reconnecting', () => resolve()));
     g.dropAll();

@@ -140,7 +140,12 @@ describe('bridge config', () => {
       host: '127.0.0.1',
       port: 8787,
       store: { kind: 'sqlite', durability: 'full' },
-      webhooks: { path: '/webhooks/byterover', toleranceSeconds: 300, maxBodyBytes: 1_048_576, dedupeRetentionSeconds: 86_400 },
+      webhooks: {
+        path: '/webhooks/byterover',
+        toleranceSeconds: 300,
+        maxBodyBytes: 1_048_576,
+        dedupeRetentionSeconds: 86_400,
+      },
       queue: { maxAttempts: 8, leaseMs: 30_000 },
     });
   });
@@ -148,7 +153,9 @@ describe('bridge config', () => {
   it('refuses a malformed whsec secret and a dedupe retention inside the tolerance, naming the key but not the value', () => {
     const secret = 'whsec_short';
     try {
-      parseBridgeConfig({ webhooks: { standardSecrets: [secret], toleranceSeconds: 600, dedupeRetentionSeconds: 300 } });
+      parseBridgeConfig({
+        webhooks: { standardSecrets: [secret], toleranceSeconds: 600, dedupeRetentionSeconds: 300 },
+      });
       expect.unreachable();
     } catch (e) {
       expect(isClawError(e, 'CONFIG_INVALID')).toBe(true);
@@ -156,11 +163,18 @@ describe('bridge config', () => {
       expect(msg).toContain('bridge.webhooks.standardSecrets.0');
       expect(msg).not.toContain(secret);
     }
-    expect(() => parseBridgeConfig({ webhooks: { toleranceSeconds: 600, dedupeRetentionSeconds: 300 } })).toThrow(/dedupeRetentionSeconds must exceed/);
+    expect(() => parseBridgeConfig({ webhooks: { toleranceSeconds: 600, dedupeRetentionSeconds: 300 } })).toThrow(
+      /dedupeRetentionSeconds must exceed/,
+    );
   });
 
   it('postgres store: schema must be an identifier; redisUrl is optional', () => {
-    expect(parseBridgeConfig({ store: { kind: 'postgres', url: 'postgres://h/db' } }).store).toMatchObject({ kind: 'postgres', schema: 'claw_bridge' });
-    expect(() => parseBridgeConfig({ store: { kind: 'postgres', url: 'postgres://h/db', schema: 'x; drop' } })).toThrow(/bridge.store.schema/);
+    expect(parseBridgeConfig({ store: { kind: 'postgres', url: 'postgres://h/db' } }).store).toMatchObject({
+      kind: 'postgres',
+      schema: 'claw_bridge',
+    });
+    expect(() => parseBridgeConfig({ store: { kind: 'postgres', url: 'postgres://h/db', schema: 'x; drop' } })).toThrow(
+      /bridge.store.schema/,
+    );
   });
 });

@@ -25,7 +25,9 @@ beforeAll(async () => {
       const raw = await readBody(req, { limit: 32 });
       sendJson(res, 200, { ok: true, bytes: raw.length, hex: raw.toString('hex') });
     })
-    .route('POST', '/json', async (req, res) => sendJson(res, 200, { ok: true, got: await readJson(req, { limit: 1024 }) }))
+    .route('POST', '/json', async (req, res) =>
+      sendJson(res, 200, { ok: true, got: await readJson(req, { limit: 1024 }) }),
+    )
     .route('GET', '/teapot', () => {
       throw httpError(418, 'TEAPOT', 'expected coffee, found tea', { hint: 'brew coffee' });
     })
@@ -46,7 +48,11 @@ describe('HttpServer', () => {
     const r = await request(`${base}/echo`);
     expect(r.statusCode).toBe(405);
     expect(r.headers.allow).toBe('POST');
-    expect(await r.body.json()).toMatchObject({ ok: false, code: 'METHOD_NOT_ALLOWED', message: 'expected POST on /echo, found GET' });
+    expect(await r.body.json()).toMatchObject({
+      ok: false,
+      code: 'METHOD_NOT_ALLOWED',
+      message: 'expected POST on /echo, found GET',
+    });
     expect((await request(`${base}/teapot`, { method: 'HEAD' })).statusCode).toBe(418);
   });
 
@@ -64,7 +70,11 @@ describe('HttpServer', () => {
     const r = await request(`${base}/echo`, { method: 'POST', body: 'x'.repeat(33) });
     expect(r.statusCode).toBe(413);
     expect(r.headers.connection).toBe('close');
-    expect(await r.body.json()).toMatchObject({ ok: false, code: 'HTTP_BODY_TOO_LARGE', message: 'expected a body of at most 32 bytes, found 33 bytes declared' });
+    expect(await r.body.json()).toMatchObject({
+      ok: false,
+      code: 'HTTP_BODY_TOO_LARGE',
+      message: 'expected a body of at most 32 bytes, found 33 bytes declared',
+    });
   });
 
   it('readJson: 400 HTTP_BODY_INVALID_JSON for malformed JSON', async () => {
@@ -78,7 +88,12 @@ describe('HttpServer', () => {
   it('httpError becomes its status, code, message and hint', async () => {
     const r = await request(`${base}/teapot`);
     expect(r.statusCode).toBe(418);
-    expect(await r.body.json()).toEqual({ ok: false, code: 'TEAPOT', message: 'expected coffee, found tea', hint: 'brew coffee' });
+    expect(await r.body.json()).toEqual({
+      ok: false,
+      code: 'TEAPOT',
+      message: 'expected coffee, found tea',
+      hint: 'brew coffee',
+    });
   });
 
   it('anything else is a 500 with an error id that the log carries, and nothing internal in the body', async () => {

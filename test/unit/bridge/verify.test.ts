@@ -16,7 +16,11 @@ const opts = { nowSeconds: NOW, toleranceSeconds: 300 };
 const body = Buffer.from('{"type":"memory.updated","data":{}}');
 
 function std(secret: string, id: string, ts: number, payload = body): Record<string, string> {
-  return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), payload) };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': new Webhook(secret).sign(id, new Date(ts * 1000), payload),
+  };
 }
 const code = (r: VerifyResult): string => (r.ok ? 'OK' : r.code);
 
@@ -42,9 +46,14 @@ describe('verifyWebhook: Standard Webhooks', () => {
 
   it('ignores non-v1 entries and extra spaces; any matching v1 among several passes', () => {
     const good = std(S2, 'm', NOW)['webhook-signature']!;
-    const h = { ...std(S2, 'm', NOW), 'webhook-signature': `v1a,${randomBytes(64).toString('base64')}  v1,${randomBytes(32).toString('base64')} ${good}` };
+    const h = {
+      ...std(S2, 'm', NOW),
+      'webhook-signature': `v1a,${randomBytes(64).toString('base64')}  v1,${randomBytes(32).toString('base64')} ${good}`,
+    };
     expect(code(verifyWebhook(h, body, keys, opts))).toBe('OK');
-    expect(code(verifyWebhook({ ...h, 'webhook-signature': `v2,${good.slice(3)}` }, body, keys, opts))).toBe('WEBHOOK_SIGNATURE_MISMATCH');
+    expect(code(verifyWebhook({ ...h, 'webhook-signature': `v2,${good.slice(3)}` }, body, keys, opts))).toBe(
+      'WEBHOOK_SIGNATURE_MISMATCH',
+    );
   });
 
   it('a secret without the whsec_ prefix means the same key (as in the reference libraries)', () => {
@@ -57,7 +66,9 @@ describe('verifyWebhook: Standard Webhooks', () => {
     expect(code(verifyWebhook({ 'webhook-id': 'x' }, body, keys, opts))).toBe('WEBHOOK_SIGNATURE_MISSING');
     expect(code(verifyWebhook({ ...h, 'webhook-id': undefined }, body, keys, opts))).toBe('WEBHOOK_HEADER_MISSING');
     expect(code(verifyWebhook({ ...h, 'webhook-timestamp': '' }, body, keys, opts))).toBe('WEBHOOK_HEADER_MISSING');
-    expect(code(verifyWebhook({ ...h, 'webhook-timestamp': '1.5e9' }, body, keys, opts))).toBe('WEBHOOK_TIMESTAMP_INVALID');
+    expect(code(verifyWebhook({ ...h, 'webhook-timestamp': '1.5e9' }, body, keys, opts))).toBe(
+      'WEBHOOK_TIMESTAMP_INVALID',
+    );
     expect(code(verifyWebhook({ ...h, 'webhook-id': 'x'.repeat(257) }, body, keys, opts))).toBe('WEBHOOK_ID_INVALID');
     const r = verifyWebhook({ ...h, 'webhook-id': undefined, 'webhook-timestamp': undefined }, body, keys, opts);
     expect(r).toMatchObject({ ok: false, status: 400 });
@@ -98,7 +109,14 @@ describe('verifyWebhook: x-byterover-signature', () => {
 
   it('refuses odd-length, non-hex, short, long and wrong signatures with WEBHOOK_SIGNATURE_MISMATCH', () => {
     const good = sig(body);
-    for (const s of [good.slice(1), `g${good.slice(1)}`, good.slice(0, 62), `${good}ab`, sig(body, 'another-secret-value'), '']) {
+    for (const s of [
+      good.slice(1),
+      `g${good.slice(1)}`,
+      good.slice(0, 62),
+      `${good}ab`,
+      sig(body, 'another-secret-value'),
+      '',
+    ]) {
       expect(code(verifyWebhook({ 'x-byterover-signature': s }, body, keys, opts))).toBe('WEBHOOK_SIGNATURE_MISMATCH');
     }
   });

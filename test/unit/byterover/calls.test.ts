@@ -34,7 +34,13 @@ describe('teams()', () => {
     const teams = await client.teams();
     expect(teams).toHaveLength(250);
     expect(teams.map((t) => t.name)).toEqual(Array.from({ length: 250 }, (_, i) => `t${i}`));
-    expect(teams[0]).toMatchObject({ id: 'team-1', displayName: 'Team 0', isDefault: true, isActive: true, slug: 'team-1' });
+    expect(teams[0]).toMatchObject({
+      id: 'team-1',
+      displayName: 'Team 0',
+      isDefault: true,
+      isActive: true,
+      slug: 'team-1',
+    });
     const pages = standin.requestsTo('iam.teams').map((r) => r.query);
     expect(pages).toEqual([
       { limit: '100', offset: '0' },
@@ -171,7 +177,13 @@ describe('billingUsage()', () => {
         tier: 'PRO',
         isTrialing: true,
       },
-      expect.objectContaining({ organizationId: b.id, organizationName: 'Beta', tier: 'FREE', isTrialing: false, remaining: 1000 }),
+      expect.objectContaining({
+        organizationId: b.id,
+        organizationName: 'Beta',
+        tier: 'FREE',
+        isTrialing: false,
+        remaining: 1000,
+      }),
     ]);
     expect(standin.requests.map((r) => [r.service, r.endpoint]).sort()).toEqual([
       ['billing', 'billing.tiers'],
@@ -194,7 +206,10 @@ describe('legacy memories API', () => {
     };
     const created = await client.createMemory(input);
     expect(created).toMatchObject({ success: true, id: expect.any(String) });
-    await client.createMemory({ messages: [{ role: 'user', content: 'Database migrations run with knex' }], userId: 'user-1' });
+    await client.createMemory({
+      messages: [{ role: 'user', content: 'Database migrations run with knex' }],
+      userId: 'user-1',
+    });
     const results = await client.searchMemories('blue-green deploys', 3);
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ memory: expect.stringContaining('blue-green'), tags: [] });
@@ -207,7 +222,10 @@ describe('legacy memories API', () => {
     }
     expect(legacy[0]?.path).toBe('/api/v1/memories');
     expect(legacy[0]?.body).toEqual(input);
-    expect(legacy[2]).toMatchObject({ path: '/api/v1/memories/search', body: { query: 'blue-green deploys', limit: 3 } });
+    expect(legacy[2]).toMatchObject({
+      path: '/api/v1/memories/search',
+      body: { query: 'blue-green deploys', limit: 3 },
+    });
   });
 
   it('fails with BYTEROVER_LEGACY_UNAUTHORIZED on a wrong key, without echoing it', async () => {
@@ -229,7 +247,9 @@ describe('legacy memories API', () => {
     const { client, standin } = await rig({ client: { legacy: { apiKey: DEFAULT_LEGACY_API_KEY } } });
     expect((await rejectionOf(client.searchMemories(' '))).code).toBe('BYTEROVER_INVALID_ARGUMENT');
     expect((await rejectionOf(client.searchMemories('x', 0))).code).toBe('BYTEROVER_INVALID_ARGUMENT');
-    expect((await rejectionOf(client.createMemory({ messages: [], userId: 'u' }))).code).toBe('BYTEROVER_INVALID_ARGUMENT');
+    expect((await rejectionOf(client.createMemory({ messages: [], userId: 'u' }))).code).toBe(
+      'BYTEROVER_INVALID_ARGUMENT',
+    );
     expect(standin.requests).toHaveLength(0);
   });
 });
@@ -241,11 +261,22 @@ describe('headers', () => {
     await client.teams();
     await client.spaces(teamId);
     await client.pullSnapshot(teamId, spaceId);
-    await client.pushCommit(teamId, spaceId, { memories: [{ path: 'a.md', title: 'A', content: 'a', operation: 'add' }] });
+    await client.pushCommit(teamId, spaceId, {
+      memories: [{ path: 'a.md', title: 'A', content: 'a', operation: 'add' }],
+    });
     await client.billingUsage();
     const seen = standin.requests;
     expect(seen.map((r) => r.endpoint).sort()).toEqual(
-      ['billing.tiers', 'billing.usages', 'cogit.commits', 'cogit.snapshot', 'cogit.snapshot', 'iam.spaces', 'iam.teams', 'iam.user.me'].sort(),
+      [
+        'billing.tiers',
+        'billing.usages',
+        'cogit.commits',
+        'cogit.snapshot',
+        'cogit.snapshot',
+        'iam.spaces',
+        'iam.teams',
+        'iam.user.me',
+      ].sort(),
     );
     for (const r of seen) {
       expect(r.sessionId).toBe(DEFAULT_SESSION_KEY);

@@ -42,7 +42,11 @@ describe('loadByteRoverConfig', () => {
 
   it('lets explicit overrides win over the environment, field by field', () => {
     const c = loadByteRoverConfig(
-      { BRV_IAM_BASE_URL: 'http://127.0.0.1:1', CLAW_BYTEROVER_IAM_TIMEOUT_MS: '1000', CLAW_BYTEROVER_COGIT_TIMEOUT_MS: '2000' },
+      {
+        BRV_IAM_BASE_URL: 'http://127.0.0.1:1',
+        CLAW_BYTEROVER_IAM_TIMEOUT_MS: '1000',
+        CLAW_BYTEROVER_COGIT_TIMEOUT_MS: '2000',
+      },
       { iamBaseUrl: 'http://127.0.0.1:2', timeouts: { iam: 3000 } },
     );
     expect(c.iamBaseUrl).toBe('http://127.0.0.1:2');
@@ -72,7 +76,9 @@ describe('loadByteRoverConfig', () => {
   });
 
   it('rejects a query string and a page size over the server cap', () => {
-    expect(() => parseByteRoverConfig({ iamBaseUrl: 'https://iam.example/?token=x' })).toThrow(/must not carry a query string/);
+    expect(() => parseByteRoverConfig({ iamBaseUrl: 'https://iam.example/?token=x' })).toThrow(
+      /must not carry a query string/,
+    );
     expect(() => parseByteRoverConfig({ pageSize: 500 })).toThrow(/pageSize/);
   });
 });

@@ -22,11 +22,20 @@ describe('401 handling', () => {
       ['expired-session-key-111111', 401],
       ['fresh-session-key-222222', 200],
     ]);
-    expect(seen[0]?.response).toMatchObject({ statusCode: 401, code: 'AUTH_INVALID_TOKEN', message: 'Invalid or expired session', timestamp: expect.any(String) });
+    expect(seen[0]?.response).toMatchObject({
+      statusCode: 401,
+      code: 'AUTH_INVALID_TOKEN',
+      message: 'Invalid or expired session',
+      timestamp: expect.any(String),
+    });
   });
 
   it('fails with BYTEROVER_UNAUTHORIZED when the renewed key is rejected too (one renewal, two requests)', async () => {
-    const session = new KeyListSession(['bad-session-key-aaaaaa', 'still-bad-session-key-bbbbbb', 'never-used-key-cccccc']);
+    const session = new KeyListSession([
+      'bad-session-key-aaaaaa',
+      'still-bad-session-key-bbbbbb',
+      'never-used-key-cccccc',
+    ]);
     const { client, standin, logs } = await rig({ session });
     const err = await rejectionOf(client.teams());
     expect(err).toBeInstanceOf(ByteRoverError);
@@ -35,7 +44,10 @@ describe('401 handling', () => {
     expect(err.details).toMatchObject({ serverCode: 'AUTH_INVALID_TOKEN' });
     expect(String(err.hint)).toContain('claw-byterover login');
     expect(session.rejected).toEqual(['bad-session-key-aaaaaa']);
-    expect(standin.requestsTo('iam.teams').map((r) => r.sessionId)).toEqual(['bad-session-key-aaaaaa', 'still-bad-session-key-bbbbbb']);
+    expect(standin.requestsTo('iam.teams').map((r) => r.sessionId)).toEqual([
+      'bad-session-key-aaaaaa',
+      'still-bad-session-key-bbbbbb',
+    ]);
     const everything = JSON.stringify(err) + err.message + String(err.hint) + logs.join('');
     for (const key of session.keys) expect(everything).not.toContain(key);
   });
@@ -61,7 +73,10 @@ describe('401 handling', () => {
     const err = await rejectionOf(r2.client.me());
     expect(err.code).toBe('BYTEROVER_UNAUTHORIZED');
     // lib/http sends an empty header value; the stand-in treats it as missing.
-    expect(r2.standin.requests[0]?.response).toMatchObject({ code: 'AUTH_INVALID_TOKEN', message: 'Missing x-byterover-session-id header' });
+    expect(r2.standin.requests[0]?.response).toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+      message: 'Missing x-byterover-session-id header',
+    });
   });
 
   it('accepts keys through the pluggable validateSession hook', async () => {
@@ -82,11 +97,16 @@ describe('401 handling', () => {
 
   it('renews once when a 401 hits a push mid-way, keeping its idempotency key', async () => {
     const session = new KeyListSession([DEFAULT_SESSION_KEY, 'second-session-key-777777']);
-    const { client, standin } = await rig({ session, standin: { sessionKeys: [DEFAULT_SESSION_KEY, 'second-session-key-777777'] } });
+    const { client, standin } = await rig({
+      session,
+      standin: { sessionKeys: [DEFAULT_SESSION_KEY, 'second-session-key-777777'] },
+    });
     const team = standin.addTeam();
     const space = standin.addSpace(team.id);
     standin.inject({ kind: 'unauthorized', endpoint: 'cogit.commits' });
-    const res = await client.pushCommit(team.id, space.id, { memories: [{ path: 'x.md', title: 'X', content: 'x', operation: 'add' }] });
+    const res = await client.pushCommit(team.id, space.id, {
+      memories: [{ path: 'x.md', title: 'X', content: 'x', operation: 'add' }],
+    });
     const commits = standin.requestsTo('cogit.commits');
     expect(commits.map((r) => [r.status, r.sessionId])).toEqual([
       [401, DEFAULT_SESSION_KEY],
@@ -167,7 +187,7 @@ describe('throttling and server failures (retries inside lib/http)', () => {
 });
 
 describe('cancellation', () => {
-  it('passes the caller\'s AbortSignal to lib/http (a list stops at the page in flight)', async () => {
+  it("passes the caller's AbortSignal to lib/http (a list stops at the page in flight)", async () => {
     const { client, standin } = await rig();
     for (let i = 0; i < 150; i++) standin.addTeam();
     standin.inject({ kind: 'latency', ms: 2_000, endpoint: 'iam.teams', times: 1 });
@@ -184,7 +204,13 @@ describe('error bodies', () => {
   it('reads `error` when an endpoint uses it instead of `message`', async () => {
     const { client, standin } = await rig();
     standin.errorStyle['iam.teams'] = 'error';
-    standin.inject({ kind: 'status', status: 403, code: 'TEAM_ACCESS_DENIED', message: 'You are not a member of this team', endpoint: 'iam.teams' });
+    standin.inject({
+      kind: 'status',
+      status: 403,
+      code: 'TEAM_ACCESS_DENIED',
+      message: 'You are not a member of this team',
+      endpoint: 'iam.teams',
+    });
     const err = await rejectionOf(client.teams());
     expect(standin.requestsTo('iam.teams')[0]?.response).toMatchObject({ error: 'You are not a member of this team' });
     expect(err).toMatchObject({ code: 'TEAM_ACCESS_DENIED', status: 403, retryable: false });
@@ -196,7 +222,12 @@ describe('error bodies', () => {
     const { client, standin } = await rig();
     standin.inject({ kind: 'status', status: 418, code: null, message: 'teapot', endpoint: 'billing.usages' });
     const err = await rejectionOf(client.billingUsage());
-    expect(err).toMatchObject({ code: 'BYTEROVER_HTTP_418', status: 418, retryable: false, endpoint: 'billing.usages' });
+    expect(err).toMatchObject({
+      code: 'BYTEROVER_HTTP_418',
+      status: 418,
+      retryable: false,
+      endpoint: 'billing.usages',
+    });
     expect(err.message).toContain('teapot');
   });
 
@@ -212,7 +243,20 @@ describe('error bodies', () => {
 describe('response validation', () => {
   it('names the offending field of an unexpected shape', async () => {
     const { client, standin } = await rig();
-    standin.inject({ kind: 'body', endpoint: 'iam.teams', body: { code: 200, data: { teams: [{ id: 't1', name: 'ok' }, { id: 42, name: 'x' }], total: 2 } } });
+    standin.inject({
+      kind: 'body',
+      endpoint: 'iam.teams',
+      body: {
+        code: 200,
+        data: {
+          teams: [
+            { id: 't1', name: 'ok' },
+            { id: 42, name: 'x' },
+          ],
+          total: 2,
+        },
+      },
+    });
     const err = await rejectionOf(client.teams());
     expect(err.code).toBe('BYTEROVER_BAD_RESPONSE');
     expect(err.message).toContain('field data.teams[1].id');
@@ -241,7 +285,12 @@ describe('response validation', () => {
 
   it('rejects text where JSON is expected', async () => {
     const { client, standin } = await rig();
-    standin.inject({ kind: 'malformed', endpoint: 'iam.user.me', body: '<html>gateway</html>', contentType: 'text/html' });
+    standin.inject({
+      kind: 'malformed',
+      endpoint: 'iam.user.me',
+      body: '<html>gateway</html>',
+      contentType: 'text/html',
+    });
     const err = await rejectionOf(client.me());
     expect(err.code).toBe('BYTEROVER_BAD_RESPONSE');
     expect(err.message).toContain('non-JSON text');
@@ -251,7 +300,11 @@ describe('response validation', () => {
     const { client, standin } = await rig();
     const file = { path: '/a.md', content: 'aGVsbG8=', mode: '100644', sha: 'x', size: 5 };
     const snap = (files: unknown[]) => ({ branch: 'main', commit_sha: 'abc', message: 'm', author: null, files });
-    standin.inject({ kind: 'body', endpoint: 'cogit.snapshot', body: snap([file, { ...file, content: 'not base64!' }]) });
+    standin.inject({
+      kind: 'body',
+      endpoint: 'cogit.snapshot',
+      body: snap([file, { ...file, content: 'not base64!' }]),
+    });
     let err = await rejectionOf(client.pullSnapshot('t', 's'));
     expect(err.code).toBe('BYTEROVER_BAD_RESPONSE');
     expect(err.message).toContain('field files[1].content: expected base64');
@@ -266,9 +319,16 @@ describe('response validation', () => {
     const { client, standin } = await rig();
     const team = standin.addTeam();
     const space = standin.addSpace(team.id);
-    standin.inject({ kind: 'body', endpoint: 'cogit.commits', body: { success: false, message: 'Repository is read-only' } });
+    standin.inject({
+      kind: 'body',
+      endpoint: 'cogit.commits',
+      body: { success: false, message: 'Repository is read-only' },
+    });
     const err = await rejectionOf(
-      client.pushCommit(team.id, space.id, { currentSha: '', memories: [{ path: 'a', title: 'a', content: 'a', operation: 'add' }] }),
+      client.pushCommit(team.id, space.id, {
+        currentSha: '',
+        memories: [{ path: 'a', title: 'a', content: 'a', operation: 'add' }],
+      }),
     );
     expect(err.code).toBe('BYTEROVER_COMMIT_REJECTED');
     expect(err.message).toContain('Repository is read-only');

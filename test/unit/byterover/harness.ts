@@ -5,11 +5,20 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
-import { createByteRoverClient, type ByteRoverClient, type ByteRoverClientOptions } from '../../../lib/byterover/index.js';
+import {
+  createByteRoverClient,
+  type ByteRoverClient,
+  type ByteRoverClientOptions,
+} from '../../../lib/byterover/index.js';
 import type { SessionProvider } from '../../../lib/byterover/auth/types.js';
 import { RetryBudget, createHttpClient, type HttpClient, type HttpClientOptions } from '../../../lib/http/index.js';
 import { createLogger, type Logger } from '../../../lib/log/index.js';
-import { DEFAULT_SESSION_KEY, startByteRoverStandin, type ByteRoverStandin, type StandinOptions } from '../../standin/byterover.js';
+import {
+  DEFAULT_SESSION_KEY,
+  startByteRoverStandin,
+  type ByteRoverStandin,
+  type StandinOptions,
+} from '../../standin/byterover.js';
 
 /**
  * A SessionProvider over a fixed list of keys: `sessionKey()` gives the current one; `onUnauthorized`
@@ -82,7 +91,9 @@ export async function rig(
 }
 
 /** A rig with one team and one space in it. */
-export async function rigWithSpace(o: Parameters<typeof rig>[0] = {}): Promise<Rig & { teamId: string; spaceId: string }> {
+export async function rigWithSpace(
+  o: Parameters<typeof rig>[0] = {},
+): Promise<Rig & { teamId: string; spaceId: string }> {
   const r = await rig(o);
   const team = r.standin.addTeam();
   const space = r.standin.addSpace(team.id);

@@ -67,7 +67,12 @@ describe('pushCommit()', () => {
     const history = standin.history(teamId, spaceId);
     expect(history.map((c) => c.message)).toEqual(['Direct commit', 'Concurrent change 1', 'Push 1 memory']);
     const moved = history[1]?.sha;
-    expect(res).toMatchObject({ retriedAfterConflict: true, alreadyApplied: false, parentSha: moved, commitSha: history[2]?.sha });
+    expect(res).toMatchObject({
+      retriedAfterConflict: true,
+      alreadyApplied: false,
+      parentSha: moved,
+      commitSha: history[2]?.sha,
+    });
     const commits = standin.requestsTo('cogit.commits');
     expect(commits.map((r) => [r.status, (r.body as { current_sha: string }).current_sha])).toEqual([
       [400, seed],
@@ -81,7 +86,11 @@ describe('pushCommit()', () => {
     expect(new Set(commits.map((r) => r.idempotencyKey))).toEqual(new Set([res.idempotencyKey]));
     expect(standin.requestsTo('cogit.snapshot')).toHaveLength(1);
     // the concurrent change is kept: the push applied on top of it
-    expect([...standin.files(teamId, spaceId).keys()].sort()).toEqual(['/concurrent/change-1.md', '/notes/n3.md', '/seed.md']);
+    expect([...standin.files(teamId, spaceId).keys()].sort()).toEqual([
+      '/concurrent/change-1.md',
+      '/notes/n3.md',
+      '/seed.md',
+    ]);
   });
 
   it('fails with BYTEROVER_CONFLICT naming the SHA sent and the head found when the head moves twice', async () => {
@@ -164,13 +173,17 @@ describe('pushCommit()', () => {
       expect(err.code).toBe('BYTEROVER_INVALID_MEMORY');
       expect(err.message).toContain(text);
     }
-    expect((await rejectionOf(client.pushCommit('', spaceId, { memories: [note(1)] }))).code).toBe('BYTEROVER_INVALID_ARGUMENT');
+    expect((await rejectionOf(client.pushCommit('', spaceId, { memories: [note(1)] }))).code).toBe(
+      'BYTEROVER_INVALID_ARGUMENT',
+    );
     expect(standin.requests).toHaveLength(0);
   });
 
   it('reports CoGit errors sent in `error` (not `message`) with the server code', async () => {
     const { client, standin, teamId } = await space();
-    const err = await rejectionOf(client.pushCommit(teamId, 'missing-space', { currentSha: 'abc', memories: [note(1)] }));
+    const err = await rejectionOf(
+      client.pushCommit(teamId, 'missing-space', { currentSha: 'abc', memories: [note(1)] }),
+    );
     expect(err).toMatchObject({ code: 'PROJECT_NOT_FOUND', status: 404, endpoint: 'cogit.commits' });
     expect(err.message).toContain('Project missing-space not found');
     const [req] = standin.requestsTo('cogit.commits');

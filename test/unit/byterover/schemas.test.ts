@@ -24,7 +24,26 @@ describe('fastUserMe agrees with userMeResponse (zod)', () => {
   it('accepts only what zod accepts, with an identical output, over 100,000 random bodies', () => {
     const rand = rng(20261124);
     const r = (n: number): number => Math.floor(rand() * n);
-    const vals: unknown[] = [undefined, null, '', 'x', 'usr_1', 0, 1, -1.5, NaN, Infinity, true, false, [], {}, ['a'], { a: 1 }, Object.create(null), new Date(0)];
+    const vals: unknown[] = [
+      undefined,
+      null,
+      '',
+      'x',
+      'usr_1',
+      0,
+      1,
+      -1.5,
+      NaN,
+      Infinity,
+      true,
+      false,
+      [],
+      {},
+      ['a'],
+      { a: 1 },
+      Object.create(null),
+      new Date(0),
+    ];
     const pick = (): unknown => vals[r(vals.length)];
     const good: Record<string, unknown[]> = {
       id: ['u', 'usr_1', ''],

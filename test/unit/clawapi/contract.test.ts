@@ -22,7 +22,9 @@ describe('docs/claw-api.yaml', () => {
   });
 
   it('the validator refuses a broken copy (a response without description, a bad parameter location)', async () => {
-    const broken = structuredClone(doc) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: unknown[] }>> };
+    const broken = structuredClone(doc) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: unknown[] }>>;
+    };
     const post = broken.paths['/v1/nodes']!.post!;
     post.responses['201'] = { content: {} };
     post.parameters = [{ name: 'x', in: 'body' }];
@@ -41,10 +43,26 @@ describe('docs/claw-api.yaml', () => {
       'PUT /v1/nodes/{id}/heartbeat heartbeatNode',
     ]);
     const text = readFileSync(CONTRACT_PATH, 'utf8');
-    for (const s of ['insufficient_scope', 'invalid_token', 'invalid_request', 'at+jwt', 'RFC 8707', 'answers 201, a repeat', 'doctor']) expect(text).toContain(s);
+    for (const s of [
+      'insufficient_scope',
+      'invalid_token',
+      'invalid_request',
+      'at+jwt',
+      'RFC 8707',
+      'answers 201, a repeat',
+      'doctor',
+    ])
+      expect(text).toContain(s);
   });
 
-  const valid = { id: 'cb-1', name: 'n', version: '1.2.3', capabilities: ['memory.search'], protocol: { min: 3, max: 4 }, endpoints: [{ kind: 'skill-invoke', url: 'http://127.0.0.1:8787/skill/invoke' }] };
+  const valid = {
+    id: 'cb-1',
+    name: 'n',
+    version: '1.2.3',
+    capabilities: ['memory.search'],
+    protocol: { min: 3, max: 4 },
+    endpoints: [{ kind: 'skill-invoke', url: 'http://127.0.0.1:8787/skill/invoke' }],
+  };
   const examples: Array<[string, unknown]> = [
     ['valid', valid],
     ['id with a slash', { ...valid, id: 'a/b' }],
@@ -58,7 +76,8 @@ describe('docs/claw-api.yaml', () => {
   ];
   it.each(examples)('NodeRegistration agrees with the document: %s', (_name, example) => {
     const c = loadContract();
-    const schema = ((c.doc.paths as Record<string, any>)['/v1/nodes'].post.requestBody.content['application/json'].schema) as Record<string, unknown>;
+    const schema = (c.doc.paths as Record<string, any>)['/v1/nodes'].post.requestBody.content['application/json']
+      .schema as Record<string, unknown>;
     const body = JSON.parse(JSON.stringify(example));
     expect(NodeRegistrationSchema.safeParse(body).success).toBe(c.validator(schema)(body));
   });

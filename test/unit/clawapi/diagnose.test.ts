@@ -25,7 +25,17 @@ async function jwt(claims: JWTPayload, typ: string | null = 'at+jwt'): Promise<s
 
 function accessClaims(extra: JWTPayload = {}): JWTPayload {
   const s = Math.floor(NOW / 1000);
-  return { iss: 'http://127.0.0.1:1', sub: 'claw-node', client_id: 'claw-node', aud: AUD, scope: 'nodes:write', iat: s - 10, exp: s + 600, jti: 'j1', ...extra };
+  return {
+    iss: 'http://127.0.0.1:1',
+    sub: 'claw-node',
+    client_id: 'claw-node',
+    aud: AUD,
+    scope: 'nodes:write',
+    iat: s - 10,
+    exp: s + 600,
+    jti: 'j1',
+    ...extra,
+  };
 }
 
 const challenge = (error?: string, description?: string): string =>
@@ -64,7 +74,12 @@ describe('a. header shape', () => {
     ['other scheme', 'Basic abcdefghijkl', /not "Bearer"/],
   ];
   it.each(cases)('%s', (_name, header, message) => {
-    const d = diagnoseAuthFailure({ status: 401, authorization: header, wwwAuthenticate: challenge('invalid_token'), now: NOW });
+    const d = diagnoseAuthFailure({
+      status: 401,
+      authorization: header,
+      wwwAuthenticate: challenge('invalid_token'),
+      now: NOW,
+    });
     expect(d.cause).toBe('header_shape');
     expect(d.check).toBe('header_shape');
     expect(d.message).toMatch(message);
@@ -75,7 +90,9 @@ describe('a. header shape', () => {
 
   it('wins over every later check, and a good header passes', async () => {
     const expired = await jwt(accessClaims({ exp: Math.floor(NOW / 1000) - 100 }));
-    expect(diagnoseAuthFailure({ status: 401, authorization: `Bearer ${expired}\n`, now: NOW }).cause).toBe('header_shape');
+    expect(diagnoseAuthFailure({ status: 401, authorization: `Bearer ${expired}\n`, now: NOW }).cause).toBe(
+      'header_shape',
+    );
     expect(checkAuthorizationHeader(`Bearer ${expired}`)).toEqual({ ok: true, token: expired });
     expect(checkAuthorizationHeader('Bearer abc+/~-._==')).toMatchObject({ ok: true });
   });
@@ -89,9 +106,16 @@ describe('a. header shape', () => {
 
 describe('b. the WWW-Authenticate challenge', () => {
   it('parses several challenges, quoted values with escapes and commas', () => {
-    expect(parseWwwAuthenticate('Basic realm="proxy", Bearer realm="claw-api", error="invalid_token", error_description="a, \\"b\\"", scope=nodes:write')).toEqual([
+    expect(
+      parseWwwAuthenticate(
+        'Basic realm="proxy", Bearer realm="claw-api", error="invalid_token", error_description="a, \\"b\\"", scope=nodes:write',
+      ),
+    ).toEqual([
       { scheme: 'Basic', params: { realm: 'proxy' } },
-      { scheme: 'Bearer', params: { realm: 'claw-api', error: 'invalid_token', error_description: 'a, "b"', scope: 'nodes:write' } },
+      {
+        scheme: 'Bearer',
+        params: { realm: 'claw-api', error: 'invalid_token', error_description: 'a, "b"', scope: 'nodes:write' },
+      },
     ]);
     expect(parseWwwAuthenticate('Bearer')).toEqual([{ scheme: 'Bearer', params: {} }]);
     expect(parseWwwAuthenticate(undefined)).toEqual([]);
@@ -104,7 +128,10 @@ describe('b. the WWW-Authenticate challenge', () => {
   });
 
   it('invalid_request with a well-formed header names the server error', async () => {
-    const d = run(await jwt(accessClaims()), { status: 400, wwwAuthenticate: challenge('invalid_request', 'more than one Authorization header') });
+    const d = run(await jwt(accessClaims()), {
+      status: 400,
+      wwwAuthenticate: challenge('invalid_request', 'more than one Authorization header'),
+    });
     expect(d).toMatchObject({ cause: 'server_error', check: 'challenge' });
     expect(d.message).toContain('claw-api answered 400 (invalid_request: "more than one Authorization header")');
   });
@@ -121,12 +148,22 @@ describe('b. the WWW-Authenticate challenge', () => {
     expect(d).toMatchObject({ cause: 'server_error', check: 'challenge' });
     expect(d.message).toContain('(invalid_token: "the token signature does not verify")');
     expect(d.message).toMatch(/local checks passed \(expiry, type, audience, scope\)/);
-    expect(d.checks.map((c) => `${c.id}:${c.outcome}`)).toEqual(['header_shape:pass', 'challenge:note', 'expiry:pass', 'token_type:pass', 'audience:pass', 'scope:pass']);
+    expect(d.checks.map((c) => `${c.id}:${c.outcome}`)).toEqual([
+      'header_shape:pass',
+      'challenge:note',
+      'expiry:pass',
+      'token_type:pass',
+      'audience:pass',
+      'scope:pass',
+    ]);
   });
 
   it('a server that echoes the token in its description does not leak it', async () => {
     const token = await jwt(accessClaims());
-    const d = run(token, { wwwAuthenticate: challenge('invalid_token', `bad token ${token}`), problemDetail: `bad ${token.split('.')[1]}` });
+    const d = run(token, {
+      wwwAuthenticate: challenge('invalid_token', `bad token ${token}`),
+      problemDetail: `bad ${token.split('.')[1]}`,
+    });
     expect(d.evidence.errorDescription).toContain('[REDACTED]');
     expectNoToken(d, token);
   });
@@ -140,7 +177,11 @@ describe('c. expiry and clocks', () => {
     expect(d.message).toBe(
       `claw-api answered 401 (invalid_token: "the access token expired"): the access token expired at 2026-11-24T11:00:00Z, 60 min before the local clock (2026-11-24T12:00:00Z); the claw-api's clock agrees with the local clock.`,
     );
-    expect(d.evidence).toMatchObject({ exp: Math.floor(NOW / 1000) - 3600, expAt: '2026-11-24T11:00:00Z', clockOffsetSeconds: 0 });
+    expect(d.evidence).toMatchObject({
+      exp: Math.floor(NOW / 1000) - 3600,
+      expAt: '2026-11-24T11:00:00Z',
+      clockOffsetSeconds: 0,
+    });
     expect(d.hint).toMatch(/issue a new token/);
     expect(run(token, { tokenOrigin: 'client_credentials' }).hint).toMatch(/fetches a new token by itself/);
   });
@@ -149,7 +190,9 @@ describe('c. expiry and clocks', () => {
     const token = await jwt(accessClaims());
     const d = run(token, { serverDate: new Date(NOW + 2 * 3600_000).toUTCString() });
     expect(d).toMatchObject({ cause: 'clock_skew', check: 'expiry' });
-    expect(d.message).toMatch(/valid by the local clock until 2026-11-24T12:10:00Z, but the claw-api's clock \(Date: 2026-11-24T14:00:00Z\) is 120 min ahead of the local clock/);
+    expect(d.message).toMatch(
+      /valid by the local clock until 2026-11-24T12:10:00Z, but the claw-api's clock \(Date: 2026-11-24T14:00:00Z\) is 120 min ahead of the local clock/,
+    );
     expect(d.hint).toMatch(/NTP/);
     expect(d.evidence.clockOffsetSeconds).toBe(7200);
   });
@@ -158,7 +201,9 @@ describe('c. expiry and clocks', () => {
     const s = Math.floor(NOW / 1000);
     const d = run(await jwt(accessClaims({ nbf: s + 600, iat: s + 600, exp: s + 1200 })));
     expect(d.cause).toBe('clock_skew');
-    expect(d.message).toMatch(/not valid before 2026-11-24T12:10:00Z \(nbf\), 10 min after the local clock \(2026-11-24T12:00:00Z\): the issuer's clock runs ahead/);
+    expect(d.message).toMatch(
+      /not valid before 2026-11-24T12:10:00Z \(nbf\), 10 min after the local clock \(2026-11-24T12:00:00Z\): the issuer's clock runs ahead/,
+    );
   });
 
   it('expiry comes before type, audience and scope', async () => {
@@ -171,10 +216,15 @@ describe('c. expiry and clocks', () => {
 describe('d. token type', () => {
   it('an ID token (no at+jwt, nonce, aud = client id) is named as such', async () => {
     const s = Math.floor(NOW / 1000);
-    const token = await jwt({ iss: 'http://127.0.0.1:1', sub: 'u', aud: 'claw-cli', nonce: 'abc', at_hash: 'x', iat: s, exp: s + 600 }, null);
+    const token = await jwt(
+      { iss: 'http://127.0.0.1:1', sub: 'u', aud: 'claw-cli', nonce: 'abc', at_hash: 'x', iat: s, exp: s + 600 },
+      null,
+    );
     const d = run(token, { clientId: 'claw-cli' });
     expect(d).toMatchObject({ cause: 'id_token', check: 'token_type' });
-    expect(d.message).toMatch(/OpenID Connect ID token, not an access token: its typ is absent .* carries nonce, at_hash, aud is the client id "claw-cli"/);
+    expect(d.message).toMatch(
+      /OpenID Connect ID token, not an access token: its typ is absent .* carries nonce, at_hash, aud is the client id "claw-cli"/,
+    );
     expect(d.hint).toMatch(/access_token .* not the id_token/);
   });
 
@@ -199,9 +249,14 @@ describe('e. audience and f. scope', () => {
   });
 
   it('missing scope (scope claim, or scp array)', async () => {
-    const d = run(await jwt(accessClaims({ scope: 'nodes:read' })), { status: 403, wwwAuthenticate: challenge('insufficient_scope', 'requires nodes:write') });
+    const d = run(await jwt(accessClaims({ scope: 'nodes:read' })), {
+      status: 403,
+      wwwAuthenticate: challenge('insufficient_scope', 'requires nodes:write'),
+    });
     expect(d).toMatchObject({ cause: 'scope', check: 'scope' });
-    expect(d.message).toBe('claw-api answered 403 (insufficient_scope: "requires nodes:write"): the token\'s scope is "nodes:read", the claw-api requires "nodes:write" (missing "nodes:write").');
+    expect(d.message).toBe(
+      'claw-api answered 403 (insufficient_scope: "requires nodes:write"): the token\'s scope is "nodes:read", the claw-api requires "nodes:write" (missing "nodes:write").',
+    );
     const scp = run(await jwt(accessClaims({ scope: undefined, scp: ['nodes:write'] })));
     expect(scp.cause).toBe('server_error');
   });
@@ -215,7 +270,12 @@ describe('opaque tokens', () => {
   it('skip c–f with a note; insufficient_scope from the server is still named', () => {
     const d = run('opaque-token-value-123', { status: 403, wwwAuthenticate: challenge('insufficient_scope') });
     expect(d.evidence.tokenFormat).toBe('opaque');
-    expect(d.checks.filter((c) => c.outcome === 'skip').map((c) => c.id)).toEqual(['expiry', 'token_type', 'audience', 'scope']);
+    expect(d.checks.filter((c) => c.outcome === 'skip').map((c) => c.id)).toEqual([
+      'expiry',
+      'token_type',
+      'audience',
+      'scope',
+    ]);
     expect(d).toMatchObject({ cause: 'scope', check: 'challenge' });
     expect(d.message).toMatch(/lacks the scope the claw-api requires \("nodes:write"\) \(the token is opaque/);
   });
@@ -230,15 +290,25 @@ describe('opaque tokens', () => {
 
 describe('ClawApiConfigSchema', () => {
   it('defaults, token sources and their conflicts', () => {
-    expect(ClawApiConfigSchema.parse({})).toMatchObject({ scopes: ['nodes:write'], heartbeatSeconds: 30, name: 'claw-byterover bridge' });
+    expect(ClawApiConfigSchema.parse({})).toMatchObject({
+      scopes: ['nodes:write'],
+      heartbeatSeconds: 30,
+      name: 'claw-byterover bridge',
+    });
     expect(ClawApiConfigSchema.parse({ url: 'http://127.0.0.1:1', token: 'abc\n' }).token).toBe('abc\n');
     const issues = (input: unknown): string[] => {
       const r = ClawApiConfigSchema.safeParse(input);
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
-    expect(issues({ url: 'http://127.0.0.1:1' })).toEqual(['token: a claw-api url needs a token source: token, or issuer/clientId/clientSecret']);
-    expect(issues({ url: 'http://127.0.0.1:1', token: 't', issuer: 'http://127.0.0.1:2', clientId: 'c', clientSecret: 's' })).toEqual(['token: set either token or issuer/clientId/clientSecret, not both']);
-    expect(issues({ issuer: 'http://127.0.0.1:2', clientId: 'c' })).toEqual(['clientSecret: client credentials need issuer, clientId and clientSecret (missing clientSecret)']);
+    expect(issues({ url: 'http://127.0.0.1:1' })).toEqual([
+      'token: a claw-api url needs a token source: token, or issuer/clientId/clientSecret',
+    ]);
+    expect(
+      issues({ url: 'http://127.0.0.1:1', token: 't', issuer: 'http://127.0.0.1:2', clientId: 'c', clientSecret: 's' }),
+    ).toEqual(['token: set either token or issuer/clientId/clientSecret, not both']);
+    expect(issues({ issuer: 'http://127.0.0.1:2', clientId: 'c' })).toEqual([
+      'clientSecret: client credentials need issuer, clientId and clientSecret (missing clientSecret)',
+    ]);
     expect(issues({ nodeId: '-bad' })[0]).toMatch(/^nodeId: expected 1-128 characters/);
     expect(issues({ url: 'ftp://x' })[0]).toMatch(/^url: expected an http\(s\) URL/);
   });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../../lib/errors.js';
-import { ExitCode, EXIT_CODE_TABLE, exitCodeFor, exitCodeForErrorCode, exitCodeForStatus } from '../../../lib/cli/exit.js';
+import {
+  ExitCode,
+  EXIT_CODE_TABLE,
+  exitCodeFor,
+  exitCodeForErrorCode,
+  exitCodeForStatus,
+} from '../../../lib/cli/exit.js';
 
 describe('exit codes', () => {
   it('documents every code once, in ascending order', () => {

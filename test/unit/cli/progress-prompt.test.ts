@@ -73,6 +73,9 @@ describe('readSecret', () => {
 
   it('reads piped stdin whole and trimmed; empty input is a usage error', async () => {
     expect(await readSecret(memoryIo({ stdin: '  piped-secret-777\n' }), 'p', 'a key')).toBe('piped-secret-777');
-    await expect(readSecret(memoryIo({ stdin: '\n' }), 'p', 'a key')).rejects.toMatchObject({ code: 'CLI_SECRET_EMPTY', exitCode: 2 });
+    await expect(readSecret(memoryIo({ stdin: '\n' }), 'p', 'a key')).rejects.toMatchObject({
+      code: 'CLI_SECRET_EMPTY',
+      exitCode: 2,
+    });
   });
 });

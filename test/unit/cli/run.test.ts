@@ -10,7 +10,12 @@ import { redactString, registerSecret } from '../../../lib/log/redact.js';
 import { memoryIo } from './memory-io.js';
 
 /** A test-only command whose handler does what the test says, to exercise the action wrapper. */
-function probe(behaviour: (opts: Record<string, unknown>, args: string[]) => Promise<{ data: Record<string, unknown>; human?: string }>): CommandModule {
+function probe(
+  behaviour: (
+    opts: Record<string, unknown>,
+    args: string[],
+  ) => Promise<{ data: Record<string, unknown>; human?: string }>,
+): CommandModule {
   return (program, rt) => {
     program
       .command('probe [words...]')
@@ -19,11 +24,16 @@ function probe(behaviour: (opts: Record<string, unknown>, args: string[]) => Pro
         if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`not a number: ${v}`);
         return Number(v);
       })
-      .action(rt.action(async (ctx, opts, args) => {
-        const r = await behaviour(opts, args);
-        const { config } = await ctx.config();
-        return { data: { ...r.data, team: config.team ?? null }, ...(r.human ? { human: r.human } : {}) };
-      }, [{ option: 'team', path: 'team', flag: '--team' }]));
+      .action(
+        rt.action(
+          async (ctx, opts, args) => {
+            const r = await behaviour(opts, args);
+            const { config } = await ctx.config();
+            return { data: { ...r.data, team: config.team ?? null }, ...(r.human ? { human: r.human } : {}) };
+          },
+          [{ option: 'team', path: 'team', flag: '--team' }],
+        ),
+      );
   };
 }
 
@@ -44,7 +54,9 @@ describe('run(argv, io): parsing, output and exit codes', () => {
     expect(await run(['--help'], io)).toBe(0);
     expect(io.out()).toMatch(/config/);
     expect(io.out()).toMatch(/Exit codes: 0 ok, 1 failure, 2 usage, 3 auth/);
-    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const v = memoryIo();
     expect(await run(['--version'], v)).toBe(0);
     expect(v.out().trim()).toBe(pkg.version);
@@ -122,7 +134,9 @@ describe('run(argv, io): parsing, output and exit codes', () => {
   it('a missing explicit config file is CONFIG_NOT_FOUND (exit 6); a missing default file is fine', async () => {
     const io = memoryIo();
     expect(await run(['--config', '/nonexistent/c.yaml', 'config'], io)).toBe(ExitCode.NOT_FOUND);
-    expect(io.err()).toMatch(/error CONFIG_NOT_FOUND: Expected a readable config file at \/nonexistent\/c.yaml, got ENOENT/);
+    expect(io.err()).toMatch(
+      /error CONFIG_NOT_FOUND: Expected a readable config file at \/nonexistent\/c.yaml, got ENOENT/,
+    );
     expect(await run(['config', 'path'], memoryIo())).toBe(0);
   });
 
@@ -177,11 +191,18 @@ describe('run(argv, io): parsing, output and exit codes', () => {
     const file = join(dir, 'sub', 'c.yaml');
     const env = { CLAW_BYTEROVER_CONFIG: file, BYTEROVER_API_KEY: 'show-me-never-1234' };
     expect(await run(['config', 'set', 'team', 'T1'], memoryIo({ env }))).toBe(0);
-    expect(await run(['--profile', 'work', 'config', 'set', 'byterover.timeouts.iam', '2500'], memoryIo({ env }))).toBe(0);
-    expect(await readFile(file, 'utf8')).toBe('team: T1\nprofiles:\n  work:\n    byterover:\n      timeouts:\n        iam: 2500\n');
+    expect(await run(['--profile', 'work', 'config', 'set', 'byterover.timeouts.iam', '2500'], memoryIo({ env }))).toBe(
+      0,
+    );
+    expect(await readFile(file, 'utf8')).toBe(
+      'team: T1\nprofiles:\n  work:\n    byterover:\n      timeouts:\n        iam: 2500\n',
+    );
     const io = memoryIo({ env });
     expect(await run(['--json', '--profile', 'work', 'config'], io)).toBe(0);
-    const doc = JSON.parse(io.out()) as { config: Record<string, any>; settings: Array<{ key: string; value: unknown; source: string }> };
+    const doc = JSON.parse(io.out()) as {
+      config: Record<string, any>;
+      settings: Array<{ key: string; value: unknown; source: string }>;
+    };
     const source = (key: string): string | undefined => doc.settings.find((s) => s.key === key)?.source;
     expect(doc.config.apiKey).toBe('[REDACTED]');
     expect(doc.config.byterover.timeouts.iam).toBe(2500);
@@ -222,24 +243,39 @@ describe('run(argv, io): parsing, output and exit codes', () => {
 
   it('a ClawError maps to its exit code and prints its hint; server status and request id are shown', async () => {
     const fail = probe(async () => {
-      throw Object.assign(new ClawError('BYTEROVER_HTTP_503', 'Listing teams: found HTTP 503', { hint: 'try again later' }), {
-        status: 503,
-        requestId: 'req-42',
-      });
+      throw Object.assign(
+        new ClawError('BYTEROVER_HTTP_503', 'Listing teams: found HTTP 503', { hint: 'try again later' }),
+        {
+          status: 503,
+          requestId: 'req-42',
+        },
+      );
     });
     const io = memoryIo();
     expect(await run(['probe'], io, { commands: [fail] })).toBe(ExitCode.UNAVAILABLE);
-    expect(io.err()).toBe('error BYTEROVER_HTTP_503: Listing teams: found HTTP 503\n  server: HTTP 503, request id req-42\n  next: try again later\n');
+    expect(io.err()).toBe(
+      'error BYTEROVER_HTTP_503: Listing teams: found HTTP 503\n  server: HTTP 503, request id req-42\n  next: try again later\n',
+    );
     const json = memoryIo();
     expect(await run(['probe', '--json'], json, { commands: [fail] })).toBe(ExitCode.UNAVAILABLE);
     expect(JSON.parse(json.out())).toEqual({
-      error: { code: 'BYTEROVER_HTTP_503', message: 'Listing teams: found HTTP 503', hint: 'try again later', status: 503, requestId: 'req-42', exitCode: 4 },
+      error: {
+        code: 'BYTEROVER_HTTP_503',
+        message: 'Listing teams: found HTTP 503',
+        hint: 'try again later',
+        status: 503,
+        requestId: 'req-42',
+        exitCode: 4,
+      },
     });
   });
 
   it('results are redacted on the way out, in both modes', async () => {
     registerSecret('result-secret-445566');
-    const leaky = probe(async () => ({ data: { note: 'key result-secret-445566', apiKey: 'whatever' }, human: 'key result-secret-445566' }));
+    const leaky = probe(async () => ({
+      data: { note: 'key result-secret-445566', apiKey: 'whatever' },
+      human: 'key result-secret-445566',
+    }));
     const io = memoryIo();
     expect(await run(['probe', '--json'], io, { commands: [leaky] })).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ note: 'key [REDACTED]', apiKey: '[REDACTED]' });

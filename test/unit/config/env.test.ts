@@ -27,7 +27,10 @@ describe('config from the environment: bridge settings', () => {
   });
 
   it('a database URL switches the store to postgres and its password is redacted', () => {
-    const c = resolveEnv({ CLAW_BYTEROVER_DATABASE_URL: 'postgres://claw:pw-Zq81x@127.0.0.1:5432/claw', CLAW_BYTEROVER_REDIS_URL: 'redis://127.0.0.1:6379' });
+    const c = resolveEnv({
+      CLAW_BYTEROVER_DATABASE_URL: 'postgres://claw:pw-Zq81x@127.0.0.1:5432/claw',
+      CLAW_BYTEROVER_REDIS_URL: 'redis://127.0.0.1:6379',
+    });
     expect(c.bridge.store.kind).toBe('postgres');
     if (c.bridge.store.kind !== 'postgres') throw new Error('unreachable');
     expect(c.bridge.store.redisUrl).toBe('redis://127.0.0.1:6379');
@@ -69,14 +72,20 @@ describe('config from the environment: the bridge parts', () => {
 
   it('skill keys given as {key, caller} in a layer are registered as secrets too', () => {
     const k = 'skill-key-cccccccccccccccc3';
-    const c = resolveConfig([{ source: 'file test', values: { bridge: { skill: { apiKeys: [{ key: k, caller: 'ci' }] } } } }]).config;
+    const c = resolveConfig([
+      { source: 'file test', values: { bridge: { skill: { apiKeys: [{ key: k, caller: 'ci' }] } } } },
+    ]).config;
     expect(c.bridge.skill.apiKeys).toEqual([{ key: k, caller: 'ci' }]);
     expect(redactString(`x ${k}`)).not.toContain(k);
   });
 
   it('claw-api URL, token and scopes', () => {
     const token = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig-value-123';
-    const c = resolveEnv({ CLAW_API_URL: 'http://127.0.0.1:9/api', CLAW_API_TOKEN: token, CLAW_API_SCOPES: 'nodes:write, nodes:read' });
+    const c = resolveEnv({
+      CLAW_API_URL: 'http://127.0.0.1:9/api',
+      CLAW_API_TOKEN: token,
+      CLAW_API_SCOPES: 'nodes:write, nodes:read',
+    });
     expect(c.bridge.clawApi.url).toBe('http://127.0.0.1:9/api');
     expect(c.bridge.clawApi.scopes).toEqual(['nodes:write', 'nodes:read']);
     expect(redactString(token)).not.toContain(token);
@@ -95,6 +104,8 @@ describe('config from the environment: the bridge parts', () => {
   });
 
   it('an issuer without a callback URL is CONFIG_INVALID naming bridge.oauth.redirectUri', () => {
-    expect(() => resolveEnv({ CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER: 'https://issuer.example/oidc' })).toThrow(/bridge\.oauth\.redirectUri/);
+    expect(() => resolveEnv({ CLAW_BYTEROVER_BRIDGE_OAUTH_ISSUER: 'https://issuer.example/oidc' })).toThrow(
+      /bridge\.oauth\.redirectUri/,
+    );
   });
 });

@@ -26,8 +26,16 @@ async function closedPort(): Promise<number> {
 
 describe('doctor agent check without a gateway', () => {
   it('names the connection failure and still shows our build', async () => {
-    const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-    const out = await checkAgent({ url: `ws://127.0.0.1:${await closedPort()}`, env: {}, dataDir: dir, logger: createLogger({ level: 'silent' }), timeoutMs: 5_000 });
+    const version = (
+      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+    const out = await checkAgent({
+      url: `ws://127.0.0.1:${await closedPort()}`,
+      env: {},
+      dataDir: dir,
+      logger: createLogger({ level: 'silent' }),
+      timeoutMs: 5_000,
+    });
     expect(out).toMatchObject({ status: 'fail', code: 'AGENT_CONNECT_FAILED' });
     expect(out.next[0]).toMatch(/^Nothing listens there: start the gateway/);
     const ourBuild = out.evidence.find((e) => e.label === 'our build')?.value;

@@ -70,7 +70,11 @@ function fieldOffsets(buf: Buffer): Array<{ at: number; width: 2 | 4 | 8 }> {
   const is64 = buf[4] === 2;
   const le = buf[5] === 1;
   const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const shoff = is64 ? Number(le ? buf.readBigUInt64LE(0x28) : buf.readBigUInt64BE(0x28)) : le ? buf.readUInt32LE(0x20) : buf.readUInt32BE(0x20);
+  const shoff = is64
+    ? Number(le ? buf.readBigUInt64LE(0x28) : buf.readBigUInt64BE(0x28))
+    : le
+      ? buf.readUInt32LE(0x20)
+      : buf.readUInt32BE(0x20);
   const shentsize = u16(is64 ? 0x3a : 0x2e);
   const shnum = u16(is64 ? 0x3c : 0x30);
   const w = is64 ? 8 : 4;
@@ -82,8 +86,24 @@ function fieldOffsets(buf: Buffer): Array<{ at: number; width: 2 | 4 | 8 }> {
   for (let i = 0; i < shnum; i++) {
     const b = shoff + i * shentsize;
     // sh_type, sh_offset, sh_size, sh_link, sh_info, sh_entsize
-    if (is64) out.push({ at: b + 4, width: 4 }, { at: b + 0x18, width: 8 }, { at: b + 0x20, width: 8 }, { at: b + 0x28, width: 4 }, { at: b + 0x2c, width: 4 }, { at: b + 0x38, width: 8 });
-    else out.push({ at: b + 4, width: 4 }, { at: b + 0x10, width: 4 }, { at: b + 0x14, width: 4 }, { at: b + 0x18, width: 4 }, { at: b + 0x1c, width: 4 }, { at: b + 0x24, width: 4 });
+    if (is64)
+      out.push(
+        { at: b + 4, width: 4 },
+        { at: b + 0x18, width: 8 },
+        { at: b + 0x20, width: 8 },
+        { at: b + 0x28, width: 4 },
+        { at: b + 0x2c, width: 4 },
+        { at: b + 0x38, width: 8 },
+      );
+    else
+      out.push(
+        { at: b + 4, width: 4 },
+        { at: b + 0x10, width: 4 },
+        { at: b + 0x14, width: 4 },
+        { at: b + 0x18, width: 4 },
+        { at: b + 0x1c, width: 4 },
+        { at: b + 0x24, width: 4 },
+      );
   }
   return out.filter((f) => f.at + f.width <= buf.length);
 }
@@ -116,7 +136,12 @@ function mutate(base: Buffer, next: () => number): { buf: Buffer; what: string }
   for (let i = 0, n = 1 + pick(3); i < n; i++) {
     const f = fields[pick(fields.length)] as { at: number; width: 2 | 4 | 8 };
     const choice = pick(3);
-    const value = choice === 0 ? (BOUNDARY[pick(BOUNDARY.length)] as number) : choice === 1 ? base.length - pick(64) : pick(0x1_0000_0000);
+    const value =
+      choice === 0
+        ? (BOUNDARY[pick(BOUNDARY.length)] as number)
+        : choice === 1
+          ? base.length - pick(64)
+          : pick(0x1_0000_0000);
     writeField(buf, f.at, f.width, Math.max(0, value), le);
     changes.push(`@${f.at}=${value}`);
   }
@@ -146,7 +171,11 @@ describe.skipIf(skip)('ELF reader on malformed files (seeded fuzz)', () => {
       ['elf32-le.so', 32, 'little', 'DYN', 'i386', true],
       ['elf32-be.o', 32, 'big', 'REL', 'ppc', true],
     ]);
-    expect(parseElf(layouts[1]?.buf as Buffer).staticSymbols.some((s) => s.name === 'claw_strerror' && s.binding === 'LOCAL')).toBe(true);
+    expect(
+      parseElf(layouts[1]?.buf as Buffer).staticSymbols.some(
+        (s) => s.name === 'claw_strerror' && s.binding === 'LOCAL',
+      ),
+    ).toBe(true);
   });
 
   it(`every mutant is described or refused with ElfFormatError, with work bounded by the file size (seed ${SEED}, ${MUTATIONS_PER_FILE} per layout)`, () => {
@@ -162,13 +191,21 @@ describe.skipIf(skip)('ELF reader on malformed files (seeded fuzz)', () => {
           described++;
           // Every symbol, needed entry and version requirement comes from bytes of the file: a count
           // above the file size means a loop ran on something other than the file's contents.
-          const items = e.dynamicSymbols.length + e.staticSymbols.length + e.needed.length + e.requiredVersions.reduce((n, r) => n + 1 + r.versions.length, 0);
+          const items =
+            e.dynamicSymbols.length +
+            e.staticSymbols.length +
+            e.needed.length +
+            e.requiredVersions.reduce((n, r) => n + 1 + r.versions.length, 0);
           if (items > buf.length) failures.push(`${l.name} #${i} (${what}): ${items} items from ${buf.length} bytes`);
           const names = [...e.dynamicSymbols, ...e.staticSymbols].reduce((n, s) => n + s.name.length, 0);
-          if (names > 64 * buf.length) failures.push(`${l.name} #${i} (${what}): ${names} name bytes from ${buf.length} bytes`);
+          if (names > 64 * buf.length)
+            failures.push(`${l.name} #${i} (${what}): ${names} name bytes from ${buf.length} bytes`);
         } catch (err) {
           if (err instanceof ElfFormatError) refused++;
-          else failures.push(`${l.name} #${i} (${what}): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+          else
+            failures.push(
+              `${l.name} #${i} (${what}): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+            );
         }
       }
     }
@@ -213,12 +250,17 @@ describe.skipIf(skip)('ELF reader on malformed files (seeded fuzz)', () => {
     const shortLink = Buffer.from(base);
     shortLink.writeUInt32LE(1, offset + 12); // vn_next = 1: the next Verneed overlaps this one
     shortLink.writeUInt32LE(0xffff, verneed.at + 0x2c); // sh_info: as many entries as that allows
-    expect(() => parseElf(shortLink)).toThrow(/^corrupt version requirements \(\.gnu\.version_r\): a link of 1 bytes is shorter than an entry \(16\)$/);
+    expect(() => parseElf(shortLink)).toThrow(
+      /^corrupt version requirements \(\.gnu\.version_r\): a link of 1 bytes is shorter than an entry \(16\)$/,
+    );
 
     const longChain = Buffer.from(base);
     longChain.writeUInt16LE(0xffff, offset + 2); // vn_cnt: 65535 Vernaux entries
     const firstAux = offset + longChain.readUInt32LE(offset + 8);
-    for (let a = firstAux; a + 16 <= offset + Number(base.readBigUInt64LE(verneed.at + 0x20)); a += 16) longChain.writeUInt32LE(16, a + 12);
-    expect(() => parseElf(longChain)).toThrow(/^corrupt version requirements \(\.gnu\.version_r\): an entry at offset \d+ lies outside the section$/);
+    for (let a = firstAux; a + 16 <= offset + Number(base.readBigUInt64LE(verneed.at + 0x20)); a += 16)
+      longChain.writeUInt32LE(16, a + 12);
+    expect(() => parseElf(longChain)).toThrow(
+      /^corrupt version requirements \(\.gnu\.version_r\): an entry at offset \d+ lies outside the section$/,
+    );
   });
 });

@@ -13,7 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawError } from '../../../lib/errors.js';
 import { createHttpClient } from '../../../lib/http/index.js';
 import { createLogger, registerSecret } from '../../../lib/log/index.js';
-import { CLAW_ABI_MINOR, CLOCK_SKEW_FAIL_S, DOCTOR_EXIT_CHECK_FAILED, buildReport, progressReporter, recordingHttp, renderReport, runChecks, type Check } from '../../../lib/doctor/index.js';
+import {
+  CLAW_ABI_MINOR,
+  CLOCK_SKEW_FAIL_S,
+  DOCTOR_EXIT_CHECK_FAILED,
+  buildReport,
+  progressReporter,
+  recordingHttp,
+  renderReport,
+  runChecks,
+  type Check,
+} from '../../../lib/doctor/index.js';
 import { checkClock } from '../../../lib/doctor/checks/byterover.js';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -22,10 +32,35 @@ describe('runChecks / buildReport / renderReport', () => {
   const secret = `sk-doctor-${Math.random().toString(36).slice(2)}`;
   registerSecret(secret);
   const checks: Check<{ n: number }>[] = [
-    { id: 'a.pass', title: 'Passes', run: async () => ({ status: 'pass', summary: 'fine', evidence: [{ label: 'n', value: '1' }], next: [] }) },
-    { id: 'b.crash', title: 'Crashes', run: async () => Promise.reject(new ClawError('SOMETHING_BROKE', `exploded near ${secret}`, { hint: 'do the thing' })) },
-    { id: 'c.leaky', title: 'Leaky', symptom: '401 from claw-api', run: async () => ({ status: 'warn', code: 'LEAKY', summary: `token ${secret}`, evidence: [{ label: 'header', value: `Bearer ${secret}` }], next: [`export X=${secret}`], data: { token: secret } }) },
-    { id: 'd.skip', title: 'Skipped', run: async () => ({ status: 'skip', summary: 'not asked', evidence: [], next: ['pass --d'] }) },
+    {
+      id: 'a.pass',
+      title: 'Passes',
+      run: async () => ({ status: 'pass', summary: 'fine', evidence: [{ label: 'n', value: '1' }], next: [] }),
+    },
+    {
+      id: 'b.crash',
+      title: 'Crashes',
+      run: async () =>
+        Promise.reject(new ClawError('SOMETHING_BROKE', `exploded near ${secret}`, { hint: 'do the thing' })),
+    },
+    {
+      id: 'c.leaky',
+      title: 'Leaky',
+      symptom: '401 from claw-api',
+      run: async () => ({
+        status: 'warn',
+        code: 'LEAKY',
+        summary: `token ${secret}`,
+        evidence: [{ label: 'header', value: `Bearer ${secret}` }],
+        next: [`export X=${secret}`],
+        data: { token: secret },
+      }),
+    },
+    {
+      id: 'd.skip',
+      title: 'Skipped',
+      run: async () => ({ status: 'skip', summary: 'not asked', evidence: [], next: ['pass --d'] }),
+    },
   ];
 
   it('a crash is a fail with the error as evidence; the next checks still run; secrets are scrubbed everywhere', async () => {
@@ -41,7 +76,13 @@ describe('runChecks / buildReport / renderReport', () => {
     expect(results[2]?.symptom).toBe('401 from claw-api');
     expect(JSON.stringify(results)).not.toContain(secret);
     const report = buildReport(results, '1.2.3', {});
-    expect(report).toMatchObject({ schema: 'claw-byterover.doctor/v1', version: '1.2.3', ok: false, exitCode: DOCTOR_EXIT_CHECK_FAILED, counts: { pass: 1, warn: 1, fail: 1, skip: 1 } });
+    expect(report).toMatchObject({
+      schema: 'claw-byterover.doctor/v1',
+      version: '1.2.3',
+      ok: false,
+      exitCode: DOCTOR_EXIT_CHECK_FAILED,
+      counts: { pass: 1, warn: 1, fail: 1, skip: 1 },
+    });
     const text = renderReport(report);
     expect(text).toContain('✘ FAIL  Crashes');
     expect(text).toContain('! WARN  Leaky  (“401 from claw-api”)');
@@ -68,7 +109,11 @@ describe('runChecks / buildReport / renderReport', () => {
       'doctor: [4/4] Skipped: skip — not asked',
     ]);
     let tty = '';
-    await runChecks([checks[0]] as Check<{ n: number }>[], { n: 1 }, progressReporter({ write: (s) => (tty += s), isTTY: true }));
+    await runChecks(
+      [checks[0]] as Check<{ n: number }>[],
+      { n: 1 },
+      progressReporter({ write: (s) => (tty += s), isTTY: true }),
+    );
     expect(tty).toBe('\r\x1b[2K⠋ [1/1] Passes …\r\x1b[2K✔ [1/1] Passes: pass — fine\n');
   });
 });
@@ -80,7 +125,9 @@ describe('clock check against a real server Date', () => {
   beforeAll(async () => {
     server = createServer((_req, res) => {
       res.sendDate = false;
-      res.writeHead(200, { date: new Date(Date.now() + offsetMs).toUTCString(), 'content-type': 'application/json' }).end('{}');
+      res
+        .writeHead(200, { date: new Date(Date.now() + offsetMs).toUTCString(), 'content-type': 'application/json' })
+        .end('{}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -92,7 +139,14 @@ describe('clock check against a real server Date', () => {
     const http = recordingHttp(createHttpClient({ logger: createLogger({ level: 'silent' }) }));
     try {
       await http.request({ method: 'GET', url: `${base}/api/v1/user/me`, endpoint: 'iam.user.me' });
-      return await checkClock({ profile: 'p', credentialSource: 's', describeCredential: async () => undefined, me: async () => Promise.reject(new Error('unused')), http, iamBaseUrl: base });
+      return await checkClock({
+        profile: 'p',
+        credentialSource: 's',
+        describeCredential: async () => undefined,
+        me: async () => Promise.reject(new Error('unused')),
+        http,
+        iamBaseUrl: base,
+      });
     } finally {
       await http.close();
     }
@@ -115,7 +169,7 @@ describe('clock check against a real server Date', () => {
 });
 
 describe('constants the native check relies on', () => {
-  it('CLAW_ABI_MINOR is claw/plugin.h\'s', () => {
+  it("CLAW_ABI_MINOR is claw/plugin.h's", () => {
     const header = readFileSync(join(REPO, 'native', 'include', 'claw', 'plugin.h'), 'utf8');
     expect(Number(/#define CLAW_ABI_MINOR (\d+)u/.exec(header)?.[1])).toBe(CLAW_ABI_MINOR);
   });

@@ -28,7 +28,9 @@ describe('keep-alive pools', () => {
     const c = client();
     expect((await c.request({ method: 'GET', url: `${a.origin}/` })).body).toBe('a');
     expect((await c.request({ method: 'GET', url: `${b.origin}/` })).body).toBe('b');
-    expect((await c.request({ method: 'GET', url: `${a.origin.toUpperCase().replace('HTTP', 'http')}/x` })).body).toBe('a');
+    expect((await c.request({ method: 'GET', url: `${a.origin.toUpperCase().replace('HTTP', 'http')}/x` })).body).toBe(
+      'a',
+    );
     expect(c.origins.sort()).toEqual([a.origin, b.origin].sort());
     expect(a.openSockets() + b.openSockets()).toBe(2);
     await c.close();
@@ -55,7 +57,15 @@ describe('close during a call', () => {
 
 describe('requests', () => {
   it('sends query parameters, JSON bodies and default + caller headers', async () => {
-    const s = await server((req, res, seen) => send(res, 200, { url: req.url, ct: req.headers['content-type'], ua: req.headers['user-agent'], x: req.headers['x-team'], body: seen.body }));
+    const s = await server((req, res, seen) =>
+      send(res, 200, {
+        url: req.url,
+        ct: req.headers['content-type'],
+        ua: req.headers['user-agent'],
+        x: req.headers['x-team'],
+        body: seen.body,
+      }),
+    );
     const c = client({ headers: { 'X-Team': 'default' } });
     const res = await c.request<Record<string, string>>({
       method: 'PUT',
@@ -76,24 +86,47 @@ describe('requests', () => {
   it('sends forms urlencoded, strings as text and bytes as octets, respecting a caller content-type', async () => {
     const s = await server((req, res, seen) => send(res, 200, { ct: req.headers['content-type'], body: seen.body }));
     const c = client();
-    const form = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, form: { a: '1', b: 'x y' } });
+    const form = await c.request<{ ct: string; body: string }>({
+      method: 'POST',
+      url: s.origin,
+      form: { a: '1', b: 'x y' },
+    });
     expect(form.body).toEqual({ ct: 'application/x-www-form-urlencoded', body: 'a=1&b=x+y' });
     const text = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, body: 'plain' });
     expect(text.body.ct).toBe('text/plain;charset=utf-8');
-    const bytes = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, body: new TextEncoder().encode('raw') });
+    const bytes = await c.request<{ ct: string; body: string }>({
+      method: 'POST',
+      url: s.origin,
+      body: new TextEncoder().encode('raw'),
+    });
     expect(bytes.body).toEqual({ ct: 'application/octet-stream', body: 'raw' });
-    const usp = await c.request<{ ct: string; body: string }>({ method: 'POST', url: s.origin, body: new URLSearchParams({ q: '1' }) });
+    const usp = await c.request<{ ct: string; body: string }>({
+      method: 'POST',
+      url: s.origin,
+      body: new URLSearchParams({ q: '1' }),
+    });
     expect(usp.body).toEqual({ ct: 'application/x-www-form-urlencoded', body: 'q=1' });
-    const lower = await c.request<{ ct: string; body: string }>({ method: 'post' as 'POST', url: s.origin, body: [1, 2] });
+    const lower = await c.request<{ ct: string; body: string }>({
+      method: 'post' as 'POST',
+      url: s.origin,
+      body: [1, 2],
+    });
     expect(lower.body).toEqual({ ct: 'application/json', body: '[1,2]' });
-    const own = await c.request<{ ct: string }>({ method: 'POST', url: s.origin, body: '<a/>', headers: { 'Content-Type': 'application/xml' } });
+    const own = await c.request<{ ct: string }>({
+      method: 'POST',
+      url: s.origin,
+      body: '<a/>',
+      headers: { 'Content-Type': 'application/xml' },
+    });
     expect(own.body.ct).toBe('application/xml');
   });
 
   it('accepts URL objects and bare origins', async () => {
     const s = await server((req, res) => send(res, 200, { url: req.url }));
     const c = client();
-    expect((await c.request({ method: 'GET', url: new URL(`${s.origin}/u?z=1#frag`) })).body).toEqual({ url: '/u?z=1' });
+    expect((await c.request({ method: 'GET', url: new URL(`${s.origin}/u?z=1#frag`) })).body).toEqual({
+      url: '/u?z=1',
+    });
     expect((await c.request({ method: 'GET', url: s.origin })).body).toEqual({ url: '/' });
     expect((await c.request({ method: 'GET', url: `${s.origin}?q=1#f` })).body).toEqual({ url: '/?q=1' });
   });
@@ -128,7 +161,11 @@ describe('responses', () => {
     const s = await server((req, res) => {
       if (req.url === '/json') return send(res, 200, { a: 1 }, { 'x-request-id': 'r-1' });
       if (req.url === '/problem') {
-        res.writeHead(400, { 'content-type': 'application/problem+json', 'set-cookie': ['a=1', 'b=2'], 'request-id': 'r-2' });
+        res.writeHead(400, {
+          'content-type': 'application/problem+json',
+          'set-cookie': ['a=1', 'b=2'],
+          'request-id': 'r-2',
+        });
         return void res.end('{"title":"bad"}');
       }
       if (req.url === '/empty') {
@@ -141,7 +178,12 @@ describe('responses', () => {
     const j = await c.request({ method: 'GET', url: `${s.origin}/json` });
     expect([j.body, j.requestId, j.attempts]).toEqual([{ a: 1 }, 'r-1', 1]);
     const p = await c.request({ method: 'GET', url: `${s.origin}/problem` });
-    expect([p.status, p.body, p.requestId, p.headers['set-cookie']]).toEqual([400, { title: 'bad' }, 'r-2', 'a=1, b=2']);
+    expect([p.status, p.body, p.requestId, p.headers['set-cookie']]).toEqual([
+      400,
+      { title: 'bad' },
+      'r-2',
+      'a=1, b=2',
+    ]);
     const e = await c.request({ method: 'DELETE', url: `${s.origin}/empty` });
     expect([e.status, e.body, e.requestId]).toEqual([204, undefined, 'r-3']);
     const t = await c.request({ method: 'GET', url: `${s.origin}/text` });
@@ -182,7 +224,10 @@ describe('observers', () => {
     const c = client({
       retry: { throttledBaseMs: 1 },
       observers: [
-        { onAttempt: (i) => attempts.push({ ...i, durationMs: typeof i.durationMs }), onCall: (i) => calls.push({ ...i, durationMs: typeof i.durationMs }) },
+        {
+          onAttempt: (i) => attempts.push({ ...i, durationMs: typeof i.durationMs }),
+          onCall: (i) => calls.push({ ...i, durationMs: typeof i.durationMs }),
+        },
         {
           onAttempt: () => {
             throw new Error('broken observer');
@@ -196,7 +241,9 @@ describe('observers', () => {
       { endpoint: 'test.x', method: 'GET', attempt: 1, status: 503, errorCode: undefined, durationMs: 'number' },
       { endpoint: 'test.x', method: 'GET', attempt: 2, status: 200, errorCode: undefined, durationMs: 'number' },
     ]);
-    expect(calls).toEqual([{ endpoint: 'test.x', method: 'GET', status: 200, errorCode: undefined, attempts: 2, durationMs: 'number' }]);
+    expect(calls).toEqual([
+      { endpoint: 'test.x', method: 'GET', status: 200, errorCode: undefined, attempts: 2, durationMs: 'number' },
+    ]);
   });
 
   it('can be attached and detached after the client was built', async () => {

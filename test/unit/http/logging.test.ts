@@ -34,7 +34,13 @@ function expectNoSecrets(text: string): void {
 }
 
 function everythingAbout(e: ClawError): string {
-  return [e.message, JSON.stringify(e), JSON.stringify(Object.entries(e)), inspect(e, { depth: 10, showHidden: true }), String(e.stack)].join('\n');
+  return [
+    e.message,
+    JSON.stringify(e),
+    JSON.stringify(Object.entries(e)),
+    inspect(e, { depth: 10, showHidden: true }),
+    String(e.stack),
+  ].join('\n');
 }
 
 // Both our logger (whose formatter also redacts) and a bare pino logger (nothing but the
@@ -48,9 +54,17 @@ describe.each(loggers)('no secrets in logs or errors (%s)', (_name, make) => {
   it('scrubs headers, query strings and echoed secrets from error-status log lines, keeping the request id', async () => {
     const s = await startServer((req, res) => {
       // A careless server echoing the credential it rejected, plus the query it was sent.
-      send(res, 401, { error: 'invalid_token', message: `token ${req.headers['x-api-key']} rejected; url was ${req.url}; auth=${req.headers.authorization}` }, {
-        'x-request-id': 'rid-logtest-1',
-      });
+      send(
+        res,
+        401,
+        {
+          error: 'invalid_token',
+          message: `token ${req.headers['x-api-key']} rejected; url was ${req.url}; auth=${req.headers.authorization}`,
+        },
+        {
+          'x-request-id': 'rid-logtest-1',
+        },
+      );
     });
     open.push(s);
     const { lines, logger } = capture(make);
@@ -73,11 +87,24 @@ describe.each(loggers)('no secrets in logs or errors (%s)', (_name, make) => {
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const attempt = parsed.find((l) => l.event === 'http.attempt');
     const call = parsed.find((l) => l.event === 'http.call');
-    expect(attempt).toMatchObject({ method: 'POST', url: `${s.origin}/oauth/token`, status: 401, attempt: 1, endpoint: 'oauth.token', requestId: 'rid-logtest-1' });
+    expect(attempt).toMatchObject({
+      method: 'POST',
+      url: `${s.origin}/oauth/token`,
+      status: 401,
+      attempt: 1,
+      endpoint: 'oauth.token',
+      requestId: 'rid-logtest-1',
+    });
     expect(typeof attempt?.durationMs).toBe('number');
     expect(String(attempt?.body)).toContain('invalid_token');
     expect(String(attempt?.body)).toContain('[REDACTED]');
-    expect(call).toMatchObject({ method: 'POST', status: 401, attempts: 1, requestId: 'rid-logtest-1', url: `${s.origin}/oauth/token` });
+    expect(call).toMatchObject({
+      method: 'POST',
+      status: 401,
+      attempts: 1,
+      requestId: 'rid-logtest-1',
+      url: `${s.origin}/oauth/token`,
+    });
   });
 
   it('truncates long error bodies in logs', async () => {
@@ -111,7 +138,13 @@ describe.each(loggers)('no secrets in logs or errors (%s)', (_name, make) => {
     const hang = await startServer(() => undefined);
     open.push(hang);
     const e2 = await failWith(
-      c.request({ method: 'PUT', url: `${hang.origin}/x?token=${TOKEN}`, body: { client_secret: CLIENT_SECRET }, timeoutMs: 50, retry: false }),
+      c.request({
+        method: 'PUT',
+        url: `${hang.origin}/x?token=${TOKEN}`,
+        body: { client_secret: CLIENT_SECRET },
+        timeoutMs: 50,
+        retry: false,
+      }),
     );
     expect(e2.code).toBe('HTTP_TIMEOUT');
     expectNoSecrets(everythingAbout(e2));
@@ -138,7 +171,9 @@ describe('log levels', () => {
     const c = createHttpClient({ logger, budget: new RetryBudget(), retry: { throttledBaseMs: 1 } });
     open.push(c);
     await c.request({ method: 'GET', url: s.origin });
-    const parsed = lines.map((l) => JSON.parse(l) as { level: number; event: string; attempt?: number; retryInMs?: number });
+    const parsed = lines.map(
+      (l) => JSON.parse(l) as { level: number; event: string; attempt?: number; retryInMs?: number },
+    );
     expect(parsed.filter((l) => l.event === 'http.attempt').map((l) => [l.level, l.attempt])).toEqual([
       [30, 1],
       [30, 2],

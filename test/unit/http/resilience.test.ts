@@ -42,30 +42,48 @@ describe('Retry-After', () => {
   });
 
   it('never truncates Retry-After to the per-wait cap', async () => {
-    const s = await server((_req, res, seen) => (seen.n === 1 ? send(res, 503, '', { 'retry-after': '1' }) : send(res, 200, {})));
+    const s = await server((_req, res, seen) =>
+      seen.n === 1 ? send(res, 503, '', { 'retry-after': '1' }) : send(res, 200, {}),
+    );
     const res = await client({ retry: { maxWaitMs: 100 } }).request({ method: 'GET', url: s.origin });
     expect(res.attempts).toBe(2);
     expect(s.seen[1]!.at - s.seen[0]!.at).toBeGreaterThanOrEqual(1000);
   });
 
   it('fails fast with HTTP_RETRY_AFTER_EXCEEDS_DEADLINE when Retry-After is beyond the deadline', async () => {
-    const s = await server((_req, res) => send(res, 503, { code: 'MAINTENANCE' }, { 'retry-after': '30', 'x-request-id': 'rid-maint' }));
+    const s = await server((_req, res) =>
+      send(res, 503, { code: 'MAINTENANCE' }, { 'retry-after': '30', 'x-request-id': 'rid-maint' }),
+    );
     const call = client().request({ method: 'GET', url: `${s.origin}/busy`, deadlineMs: 5000 });
     // Not waiting: the rejection comes long before even the 5 s deadline, let alone 30 s.
-    const first = await Promise.race([call.then(() => 'resolved' as const, (e: unknown) => e), lateAfter(4000)]);
+    const first = await Promise.race([
+      call.then(
+        () => 'resolved' as const,
+        (e: unknown) => e,
+      ),
+      lateAfter(4000),
+    ]);
     expect(first).not.toBe('late');
     expect(isClawError(first, 'HTTP_RETRY_AFTER_EXCEEDS_DEADLINE')).toBe(true);
     const e = first as ClawError;
     expect(e.message).toContain('"30"');
     expect(e.message).toMatch(/only [\d.]+ s left/);
     expect(e.hint).toBeTruthy();
-    expect(e.details).toMatchObject({ status: 503, retryAfter: '30', retryAfterMs: 30_000, requestId: 'rid-maint', attempts: 1 });
+    expect(e.details).toMatchObject({
+      status: 503,
+      retryAfter: '30',
+      retryAfterMs: 30_000,
+      requestId: 'rid-maint',
+      attempts: 1,
+    });
     expect((e.details as { remainingMs: number }).remainingMs).toBeLessThanOrEqual(5000);
     expect(s.seen).toHaveLength(1);
   });
 
   it('also applies the deadline check to an HTTP-date Retry-After', async () => {
-    const s = await server((_req, res) => send(res, 429, '', { 'retry-after': new Date(Date.now() + 3_600_000).toUTCString() }));
+    const s = await server((_req, res) =>
+      send(res, 429, '', { 'retry-after': new Date(Date.now() + 3_600_000).toUTCString() }),
+    );
     const e = await failWith(client().request({ method: 'GET', url: `${s.origin}/x`, deadlineMs: 10_000 }));
     expect(e.code).toBe('HTTP_RETRY_AFTER_EXCEEDS_DEADLINE');
     expect(s.seen).toHaveLength(1);
@@ -79,7 +97,9 @@ describe('retry budget', () => {
     const c = client({ budget, retry: { baseMs: 2 } });
     const calls = 1000;
     const statuses = await Promise.all(
-      Array.from({ length: calls }, (_, i) => c.request({ method: 'GET', url: `${s.origin}/down/${i}` }).then((r) => r.status)),
+      Array.from({ length: calls }, (_, i) =>
+        c.request({ method: 'GET', url: `${s.origin}/down/${i}` }).then((r) => r.status),
+      ),
     );
     // With no success to refill it, the bucket pays for at most capacity / retryCost retries.
     const bound = calls + Math.floor(budget.capacity / budget.retryCost);
@@ -137,9 +157,16 @@ describe('idempotency', () => {
   });
 
   it('retries a POST with idempotencyKey: true, sending the same key on every attempt', async () => {
-    const s = await server((_req, res, seen) => (seen.n < 3 ? send(res, seen.n === 1 ? 500 : 429, '') : send(res, 201, { id: 'c1' })));
+    const s = await server((_req, res, seen) =>
+      seen.n < 3 ? send(res, seen.n === 1 ? 500 : 429, '') : send(res, 201, { id: 'c1' }),
+    );
     const c = client({ retry: { baseMs: 1, throttledBaseMs: 1 } });
-    const res = await c.request({ method: 'POST', url: `${s.origin}/commits`, body: { msg: 'x' }, idempotencyKey: true });
+    const res = await c.request({
+      method: 'POST',
+      url: `${s.origin}/commits`,
+      body: { msg: 'x' },
+      idempotencyKey: true,
+    });
     expect(res.status).toBe(201);
     expect(res.attempts).toBe(3);
     const keys = s.seen.map((x) => x.headers['idempotency-key']);
@@ -150,7 +177,12 @@ describe('idempotency', () => {
     expect(s.seen.every((x) => x.body === '{"msg":"x"}')).toBe(true);
 
     // A second logical call gets a new key.
-    const res2 = await c.request({ method: 'POST', url: `${s.origin}/commits`, body: { msg: 'y' }, idempotencyKey: true });
+    const res2 = await c.request({
+      method: 'POST',
+      url: `${s.origin}/commits`,
+      body: { msg: 'y' },
+      idempotencyKey: true,
+    });
     expect(res2.idempotencyKey).not.toBe(res.idempotencyKey);
   });
 
@@ -171,7 +203,12 @@ describe('idempotency', () => {
 
   it('treats a POST whose caller set the Idempotency-Key header as keyed', async () => {
     const s = await server((_req, res, seen) => (seen.n === 1 ? send(res, 503, '') : send(res, 200, {})));
-    const res = await client({ retry: { throttledBaseMs: 1 } }).request({ method: 'POST', url: s.origin, body: {}, headers: { 'Idempotency-Key': 'hdr-1' } });
+    const res = await client({ retry: { throttledBaseMs: 1 } }).request({
+      method: 'POST',
+      url: s.origin,
+      body: {},
+      headers: { 'Idempotency-Key': 'hdr-1' },
+    });
     expect([res.status, res.attempts, res.idempotencyKey]).toEqual([200, 2, 'hdr-1']);
     expect(s.seen.map((x) => x.headers['idempotency-key'])).toEqual(['hdr-1', 'hdr-1']);
   });
@@ -189,7 +226,11 @@ describe('timeouts, deadline and abort', () => {
     const s = await server((_req, res, seen) => {
       if (seen.n > 1) send(res, 200, { ok: true }); // the first request is never answered
     });
-    const res = await client({ retry: { baseMs: 1 } }).request({ method: 'GET', url: `${s.origin}/slow`, timeoutMs: 1000 });
+    const res = await client({ retry: { baseMs: 1 } }).request({
+      method: 'GET',
+      url: `${s.origin}/slow`,
+      timeoutMs: 1000,
+    });
     expect(res.status).toBe(200);
     expect(res.attempts).toBe(2);
   });
@@ -197,7 +238,13 @@ describe('timeouts, deadline and abort', () => {
   it('throws HTTP_TIMEOUT when every attempt times out, and charges timeout retries 10 tokens', async () => {
     const s = await server(() => undefined);
     const budget = new RetryBudget();
-    const e = await failWith(client({ budget, retry: { baseMs: 1 } }).request({ method: 'GET', url: `${s.origin}/hang?token=abc`, timeoutMs: 100 }));
+    const e = await failWith(
+      client({ budget, retry: { baseMs: 1 } }).request({
+        method: 'GET',
+        url: `${s.origin}/hang?token=abc`,
+        timeoutMs: 100,
+      }),
+    );
     expect(e.code).toBe('HTTP_TIMEOUT');
     expect(e.details).toMatchObject({ attempts: 3, timeoutMs: 100, url: `${s.origin}/hang` });
     expect(budget.available).toBe(500 - 2 * 10);
@@ -252,7 +299,13 @@ describe('timeouts, deadline and abort', () => {
     while (s.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50)); // now in the 20 s wait
     ac.abort();
-    const first = await Promise.race([p.then(() => 'resolved' as const, (e: unknown) => e), lateAfter(5000)]);
+    const first = await Promise.race([
+      p.then(
+        () => 'resolved' as const,
+        (e: unknown) => e,
+      ),
+      lateAfter(5000),
+    ]);
     expect(isClawError(first, 'HTTP_ABORTED')).toBe(true);
     expect((first as ClawError).message).toContain('waiting to retry');
     expect(s.seen).toHaveLength(1);
@@ -266,7 +319,9 @@ describe('timeouts, deadline and abort', () => {
     try {
       const ac = new AbortController();
       const c = client({ connections: 50 });
-      const calls = Array.from({ length: 40 }, () => failWith(c.request({ method: 'GET', url: s.origin, signal: ac.signal })));
+      const calls = Array.from({ length: 40 }, () =>
+        failWith(c.request({ method: 'GET', url: s.origin, signal: ac.signal })),
+      );
       while (s.seen.length < 40) await new Promise((r) => setTimeout(r, 5));
       ac.abort();
       const errors = await Promise.all(calls);
@@ -288,7 +343,9 @@ describe('timeouts, deadline and abort', () => {
 
 describe('5xx bursts and network errors', () => {
   it('rides out a 5xx burst and succeeds', async () => {
-    const s = await server((_req, res, seen) => (seen.n === 1 ? send(res, 500, '') : seen.n === 2 ? send(res, 504, '') : send(res, 200, { ok: 1 })));
+    const s = await server((_req, res, seen) =>
+      seen.n === 1 ? send(res, 500, '') : seen.n === 2 ? send(res, 504, '') : send(res, 200, { ok: 1 }),
+    );
     const res = await client({ retry: { baseMs: 1 } }).request({ method: 'GET', url: s.origin });
     expect([res.status, res.attempts, res.body]).toEqual([200, 3, { ok: 1 }]);
   });
@@ -327,12 +384,15 @@ describe('5xx bursts and network errors', () => {
   it('recovers when a server comes up between attempts (refused, then answered)', async () => {
     const port = await closedPort();
     const srv = net.createServer((sock) => {
-      sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}'));
+      sock.once('data', () =>
+        sock.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}'),
+      );
     });
     let listening: Promise<void> | undefined;
     // Start listening only once the first attempt has been refused (during the 400 ms wait).
     const onAttempt = (i: { attempt: number; errorCode: string | undefined }): void => {
-      if (i.attempt === 1 && i.errorCode === 'HTTP_NETWORK') listening = new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+      if (i.attempt === 1 && i.errorCode === 'HTTP_NETWORK')
+        listening = new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
     };
     const c = client({ retry: { baseMs: 400 }, random: () => 0.999, observers: [{ onAttempt }] });
     try {

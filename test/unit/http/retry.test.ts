@@ -39,7 +39,10 @@ describe('retryAfterOf', () => {
   it('prefers a valid retry-after-ms, falls back to Retry-After, keeps the raw value', () => {
     expect(retryAfterOf({ 'retry-after-ms': '250', 'retry-after': '9' }, now)).toEqual({ ms: 250, raw: '250 ms' });
     expect(retryAfterOf({ 'retry-after-ms': 'soon', 'retry-after': '9' }, now)).toEqual({ ms: 9000, raw: '9' });
-    expect(retryAfterOf({ 'retry-after': 'Wed, 01 Jan 2025 00:00:05 GMT' }, now)).toEqual({ ms: 5000, raw: 'Wed, 01 Jan 2025 00:00:05 GMT' });
+    expect(retryAfterOf({ 'retry-after': 'Wed, 01 Jan 2025 00:00:05 GMT' }, now)).toEqual({
+      ms: 5000,
+      raw: 'Wed, 01 Jan 2025 00:00:05 GMT',
+    });
     expect(retryAfterOf({}, now)).toBeUndefined();
   });
 });
@@ -130,6 +133,8 @@ describe('RetryBudget (AWS retry quota)', () => {
   it('has one process-wide default instance', async () => {
     const again = await import('../../../lib/http/retry.js');
     expect(again.defaultRetryBudget).toBe(defaultRetryBudget);
-    expect((globalThis as Record<symbol, unknown>)[Symbol.for('claw-byterover.http.defaultRetryBudget')]).toBe(defaultRetryBudget);
+    expect((globalThis as Record<symbol, unknown>)[Symbol.for('claw-byterover.http.defaultRetryBudget')]).toBe(
+      defaultRetryBudget,
+    );
   });
 });

@@ -37,7 +37,14 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   let accepted = 0;
   let open = 0;
   const server = http.createServer((req, res) => {
-    const s: Seen = { n: seen.length + 1, at: Date.now(), method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '' };
+    const s: Seen = {
+      n: seen.length + 1,
+      at: Date.now(),
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: '',
+    };
     seen.push(s);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -72,7 +79,12 @@ export async function startServer(handler: Handler): Promise<TestServer> {
 }
 
 /** JSON response helper. */
-export function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', ...headers });
   res.end(text);

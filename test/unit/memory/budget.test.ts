@@ -3,7 +3,10 @@ import { CHARS_PER_TOKEN, estimateTokens, fitToBudget, renderHit, trimExcerpt } 
 import type { RecallHit } from '../../../lib/memory/types.js';
 
 const words = (n: number, seed: number): string =>
-  Array.from({ length: n }, (_, i) => ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'][(i * 7 + seed) % 7]).join(' ');
+  Array.from(
+    { length: n },
+    (_, i) => ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'][(i * 7 + seed) % 7],
+  ).join(' ');
 
 const hits: RecallHit[] = Array.from({ length: 8 }, (_, i) => ({
   path: `topic-${i}/note-${i}.md`,
@@ -65,7 +68,12 @@ describe('fitToBudget', () => {
   });
 
   it('caps each excerpt at maxExcerptChars and collapses whitespace', () => {
-    const long: RecallHit = { path: 'a.md', title: 'A', score: 1, excerpt: `line one\n\n   line two ${'x'.repeat(3000)}` };
+    const long: RecallHit = {
+      path: 'a.md',
+      title: 'A',
+      score: 1,
+      excerpt: `line one\n\n   line two ${'x'.repeat(3000)}`,
+    };
     const r = fitToBudget([long], { maxExcerptChars: 100 });
     expect(r.hits[0]?.excerpt.length).toBeLessThanOrEqual(100);
     expect(r.hits[0]?.excerpt.startsWith('line one line two')).toBe(true);

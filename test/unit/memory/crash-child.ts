@@ -27,9 +27,18 @@ if (op === 'curate') {
   const note = JSON.parse(json) as { title: string; content: string; tags: string[] };
   await curateNote({ tree, outbox, loadState: () => loadSyncState(stateDir), hooks }, note);
 } else if (op === 'push') {
-  const cfg = JSON.parse(json) as { config: Record<string, string>; sessionKey: string; teamId: string; spaceId: string };
+  const cfg = JSON.parse(json) as {
+    config: Record<string, string>;
+    sessionKey: string;
+    teamId: string;
+    spaceId: string;
+  };
   const http = createHttpClient({});
-  const client = createByteRoverClient({ http, session: { sessionKey: async () => cfg.sessionKey }, config: cfg.config });
+  const client = createByteRoverClient({
+    http,
+    session: { sessionKey: async () => cfg.sessionKey },
+    config: cfg.config,
+  });
   const sync = new MemorySync({ tree, outbox, stateDir, client, teamId: cfg.teamId, spaceId: cfg.spaceId, hooks });
   await sync.push();
   await http.close();

@@ -42,7 +42,11 @@ const throwAt = (point: StepPoint) => ({
 describe('curate', () => {
   it('writes a new note with frontmatter at a slugged path and a pending outbox entry holding the same text', async () => {
     const s = await setup();
-    const r = await curateNote(s.ctx(), { title: 'Deploys: blue/green!', content: 'We bake for 5 minutes.', tags: ['deploy', ' deploy ', 'ops'] });
+    const r = await curateNote(s.ctx(), {
+      title: 'Deploys: blue/green!',
+      content: 'We bake for 5 minutes.',
+      tags: ['deploy', ' deploy ', 'ops'],
+    });
     expect(r).toMatchObject({ path: 'deploys-blue-green.md', status: 'written' });
     expect(r.id).toMatch(/^[0-9a-f]{24}$/);
     const text = await readFile(join(s.tree, r.path as string), 'utf8');
@@ -117,7 +121,19 @@ describe('curate crash safety', () => {
 
   it('crash after the file, before the outbox entry (SIGKILL), no retry: recovery re-enqueues the orphan', async () => {
     const s = await setup();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, s.project, 'curate', 'curate:file-written', JSON.stringify({ title: 'Killed', content: 'kill me', tags: ['t'] })], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CHILD,
+        s.project,
+        'curate',
+        'curate:file-written',
+        JSON.stringify({ title: 'Killed', content: 'kill me', tags: ['t'] }),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.signal).toBe('SIGKILL');
     expect(await mdFiles(s.tree)).toEqual(['killed.md']);
     expect(await s.outbox.size()).toBe(0);
@@ -129,7 +145,19 @@ describe('curate crash safety', () => {
 
   it('SIGKILL right after the outbox entry: file and entry are both durable and consistent', async () => {
     const s = await setup();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, s.project, 'curate', 'curate:outbox-written', JSON.stringify({ title: 'Durable', content: 'kept', tags: [] })], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CHILD,
+        s.project,
+        'curate',
+        'curate:outbox-written',
+        JSON.stringify({ title: 'Durable', content: 'kept', tags: [] }),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.signal).toBe('SIGKILL');
     const [entry] = await s.outbox.list();
     expect(entry?.content).toBe(await readFile(join(s.tree, 'durable.md'), 'utf8'));
@@ -145,7 +173,12 @@ describe('curate crash safety', () => {
     // A curated note that came from (or went to) ByteRover is in the manifest: not an orphan.
     const synced = '---\ntitle: From elsewhere\nclaw_id: aaaaaaaaaaaaaaaaaaaaaaaa\n---\nbody\n';
     await writeFile(join(s.tree, 'synced.md'), synced);
-    await saveSyncState(s.stateDir, { v: 1, branch: 'main', commitSha: 'c1', manifest: { 'synced.md': sha256(synced) } });
+    await saveSyncState(s.stateDir, {
+      v: 1,
+      branch: 'main',
+      commitSha: 'c1',
+      manifest: { 'synced.md': sha256(synced) },
+    });
     expect(await recoverOrphans(s.ctx())).toEqual([]);
     expect(await s.outbox.list()).toEqual([]);
   });

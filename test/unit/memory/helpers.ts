@@ -42,10 +42,16 @@ export interface Engine {
  */
 export async function engines(): Promise<Engine[]> {
   const native = await loadNativeRecall();
-  if (!native.factory && inCI) throw new Error(`CI requires the native recall engine: ${native.reason} (build it with \`npm run build:native\`)`);
+  if (!native.factory && inCI)
+    throw new Error(`CI requires the native recall engine: ${native.reason} (build it with \`npm run build:native\`)`);
   return [
     { name: 'minisearch', factory: () => new MiniSearchIndex(), skip: undefined },
-    { name: 'native', factory: native.factory, skip: native.factory ? undefined : `native recall not available: ${native.reason}; build it with \`npm run build:native\`` },
+    {
+      name: 'native',
+      factory: native.factory,
+      skip: native.factory
+        ? undefined
+        : `native recall not available: ${native.reason}; build it with \`npm run build:native\``,
+    },
   ];
 }
-

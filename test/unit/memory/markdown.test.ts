@@ -24,7 +24,10 @@ describe('frontmatter', () => {
   });
 
   it('treats an unclosed or non-first-line fence as body', () => {
-    expect(splitFrontmatter('---\ntitle: x\nno closing fence\n')).toEqual({ yaml: undefined, body: '---\ntitle: x\nno closing fence\n' });
+    expect(splitFrontmatter('---\ntitle: x\nno closing fence\n')).toEqual({
+      yaml: undefined,
+      body: '---\ntitle: x\nno closing fence\n',
+    });
     expect(splitFrontmatter('intro\n---\ntitle: x\n---\n').yaml).toBeUndefined();
   });
 
@@ -75,7 +78,15 @@ describe('headings', () => {
 
 describe('renderNote', () => {
   it('writes frontmatter that parses back to the same fields', () => {
-    const text = renderNote({ id: 'abcdef0123456789abcdef01', title: 'Deploys: blue/green', tags: ['deploy', 'ci: cd'], created: '2025-01-02T03:04:05.000Z' }, 'Body line');
+    const text = renderNote(
+      {
+        id: 'abcdef0123456789abcdef01',
+        title: 'Deploys: blue/green',
+        tags: ['deploy', 'ci: cd'],
+        created: '2025-01-02T03:04:05.000Z',
+      },
+      'Body line',
+    );
     const n = parseNote(text);
     expect(n.title).toBe('Deploys: blue/green');
     expect(n.tags).toEqual(['deploy', 'ci: cd']);

@@ -89,8 +89,12 @@ describe('file names', () => {
     await writeFile(join(tree, 'jwt-notes.md'), 'x');
     expect((await chooseNotePath(tree, { title: 'JWT Notes' })).rel).toBe('jwt-notes-2.md');
     await writeFile(join(tree, 'jwt-notes-2.md'), 'x');
-    expect((await chooseNotePath(tree, { title: 'JWT Notes' }, (p) => p === 'jwt-notes-3.md')).rel).toBe('jwt-notes-4.md');
-    expect((await chooseNotePath(tree, { title: 'ignored', desired: 'Auth Stuff/Token Rotation.md' })).rel).toBe('auth-stuff/token-rotation.md');
+    expect((await chooseNotePath(tree, { title: 'JWT Notes' }, (p) => p === 'jwt-notes-3.md')).rel).toBe(
+      'jwt-notes-4.md',
+    );
+    expect((await chooseNotePath(tree, { title: 'ignored', desired: 'Auth Stuff/Token Rotation.md' })).rel).toBe(
+      'auth-stuff/token-rotation.md',
+    );
     expect(await escapeCode(chooseNotePath(tree, { title: 't', desired: '../x.md' }))).toBe('MEMORY_PATH_ESCAPE');
   });
 });

@@ -30,16 +30,45 @@ async function setup(rigOptions: Parameters<typeof rig>[0] = {}) {
   const stateDir = defaultStateDir(p.project);
   const outbox = new Outbox(stateDir);
   const sync = (hooks?: StepHooks) =>
-    new MemorySync({ tree: ct, outbox, stateDir, client: r.client, teamId: team.id, spaceId: space.id, ...(hooks ? { hooks } : {}) });
+    new MemorySync({
+      tree: ct,
+      outbox,
+      stateDir,
+      client: r.client,
+      teamId: team.id,
+      spaceId: space.id,
+      ...(hooks ? { hooks } : {}),
+    });
   const curate = (title: string, content: string, path?: string) =>
-    curateNote({ tree: ct, outbox, loadState: () => loadSyncState(stateDir) }, { title, content, ...(path ? { path } : {}) });
+    curateNote(
+      { tree: ct, outbox, loadState: () => loadSyncState(stateDir) },
+      { title, content, ...(path ? { path } : {}) },
+    );
   const remote = () => r.standin.files(team.id, space.id);
   const remoteText = (path: string) => remote().get(`/${path}`)?.toString('utf8');
-  const commitRemote = (files: Record<string, string | null>) => r.standin.commitFiles(team.id, space.id, 'main', files);
+  const commitRemote = (files: Record<string, string | null>) =>
+    r.standin.commitFiles(team.id, space.id, 'main', files);
   const local = (path: string) => readFile(join(p.tree, path), 'utf8').catch(() => undefined);
   const ours = (id: string) => r.standin.history(team.id, space.id).filter((c) => c.message.includes(id));
-  const copiesOnRemote = (id: string) => [...remote().values()].filter((b) => b.toString('utf8').includes(`claw_id: ${id}`)).length;
-  return { ...r, team, space, ...p, ct, stateDir, outbox, sync, curate, remote, remoteText, commitRemote, local, ours, copiesOnRemote };
+  const copiesOnRemote = (id: string) =>
+    [...remote().values()].filter((b) => b.toString('utf8').includes(`claw_id: ${id}`)).length;
+  return {
+    ...r,
+    team,
+    space,
+    ...p,
+    ct,
+    stateDir,
+    outbox,
+    sync,
+    curate,
+    remote,
+    remoteText,
+    commitRemote,
+    local,
+    ours,
+    copiesOnRemote,
+  };
 }
 
 const throwAt = (point: StepPoint): StepHooks => ({
@@ -61,7 +90,13 @@ describe('pull', () => {
 
     const c2 = s.commitRemote({ '/auth/jwt.md': '# JWT\nv2', '/gone.md': null, '/new/cache.md': '# Cache' });
     const r2 = await s.sync().pull();
-    expect(r2).toMatchObject({ commitSha: c2, added: ['new/cache.md'], updated: ['auth/jwt.md'], deleted: ['gone.md'], kept: [] });
+    expect(r2).toMatchObject({
+      commitSha: c2,
+      added: ['new/cache.md'],
+      updated: ['auth/jwt.md'],
+      deleted: ['gone.md'],
+      kept: [],
+    });
     expect(await s.local('auth/jwt.md')).toBe('# JWT\nv2');
     expect(await s.local('gone.md')).toBeUndefined();
     expect(s.ct.get('gone.md')).toBeUndefined();
@@ -71,13 +106,22 @@ describe('pull', () => {
 
   it('never overwrites or deletes a note waiting in the outbox, nor a synced note changed here', async () => {
     const s = await setup();
-    s.commitRemote({ '/shared.md': '# Shared\nremote v1', '/edited-here.md': '# E\nv1', '/deleted-remotely.md': '# D\nv1' });
+    s.commitRemote({
+      '/shared.md': '# Shared\nremote v1',
+      '/edited-here.md': '# E\nv1',
+      '/deleted-remotely.md': '# D\nv1',
+    });
     await s.sync().pull();
     // Local: an unpushed note at a path another client will also write; a synced note edited here.
     const mine = await s.curate('Collide', 'my unpushed text', 'collide.md');
     await writeFile(join(s.tree, 'edited-here.md'), '# E\nlocal edit');
     await writeFile(join(s.tree, 'deleted-remotely.md'), '# D\nlocal edit');
-    s.commitRemote({ '/collide.md': '# Theirs', '/edited-here.md': '# E\nremote v2', '/deleted-remotely.md': null, '/shared.md': '# Shared\nremote v2' });
+    s.commitRemote({
+      '/collide.md': '# Theirs',
+      '/edited-here.md': '# E\nremote v2',
+      '/deleted-remotely.md': null,
+      '/shared.md': '# Shared\nremote v2',
+    });
     const r = await s.sync().pull();
     expect(r.updated).toEqual(['shared.md']);
     expect(r.kept).toEqual(
@@ -143,7 +187,15 @@ describe('push', () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await s.curate(`Batch ${i}`, `body ${i}`)).id);
     await writeFile(join(s.tree, 'batch-0.md'), `${await s.local('batch-0.md')}\nedited after curate\n`);
-    const sync = new MemorySync({ tree: s.ct, outbox: s.outbox, stateDir: s.stateDir, client: s.client, teamId: s.team.id, spaceId: s.space.id, batchSize: 2 });
+    const sync = new MemorySync({
+      tree: s.ct,
+      outbox: s.outbox,
+      stateDir: s.stateDir,
+      client: s.client,
+      teamId: s.team.id,
+      spaceId: s.space.id,
+      batchSize: 2,
+    });
     const r = await sync.push();
     expect(r.commits).toHaveLength(3);
     expect(s.remoteText('batch-0.md')).toContain('edited after curate');
@@ -173,7 +225,10 @@ describe('push', () => {
     await s.sync().pull();
     const n = await s.curate('Conflicted', 'text');
     s.standin.inject({ kind: 'concurrentCommit', endpoint: 'cogit.commits', times: 2 });
-    const err = await s.sync().push().catch((e: unknown) => e);
+    const err = await s
+      .sync()
+      .push()
+      .catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_PUSH_FAILED')).toBe(true);
     expect((err as { details?: { code?: string } }).details?.code).toBe('BYTEROVER_CONFLICT');
     expect((await s.outbox.get(n.id))?.state).toBe('inflight');
@@ -212,7 +267,10 @@ describe('push', () => {
     const s = await setup({ http: { retry: { maxAttempts: 1 } } });
     const n = await s.curate('Lost answer', 'body');
     s.standin.inject({ kind: 'failAfterCommit', endpoint: 'cogit.commits' });
-    const err = await s.sync().push().catch((e: unknown) => e);
+    const err = await s
+      .sync()
+      .push()
+      .catch((e: unknown) => e);
     expect(isClawError(err, 'MEMORY_PUSH_FAILED')).toBe(true);
     expect(s.copiesOnRemote(n.id)).toBe(1); // it did land
     const r = await s.sync().push();
@@ -223,9 +281,18 @@ describe('push', () => {
   it('SIGKILL right after the commit landed: the next push (another process) does not resend', async () => {
     const s = await setup();
     const n = await s.curate('Killed mid push', 'body');
-    const cfg = { config: s.standin.clientConfig(), sessionKey: DEFAULT_SESSION_KEY, teamId: s.team.id, spaceId: s.space.id };
+    const cfg = {
+      config: s.standin.clientConfig(),
+      sessionKey: DEFAULT_SESSION_KEY,
+      teamId: s.team.id,
+      spaceId: s.space.id,
+    };
     // Async spawn: the stand-in answers from this process, so its event loop must keep running.
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, s.project, 'push', 'push:committed', JSON.stringify(cfg)], { stdio: 'inherit' });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CHILD, s.project, 'push', 'push:committed', JSON.stringify(cfg)],
+      { stdio: 'inherit' },
+    );
     const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
     expect(signal).toBe('SIGKILL');
     expect(s.copiesOnRemote(n.id)).toBe(1);

@@ -81,14 +81,23 @@ describe('ContextTree', () => {
     tree.watch({ debounceMs: 20, pollMs: 0 }); // events only: proves the watcher itself works
     await mkdir(join(root, 'new', 'deep'), { recursive: true });
     await writeFile(join(root, 'new', 'deep', 'w.md'), '# Watched');
-    await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.note.title).toBe('Watched'), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.note.title).toBe('Watched'), {
+      timeout: 10_000,
+      interval: 20,
+    });
     await appendFile(join(root, 'new', 'deep', 'w.md'), '\nmore');
-    await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.text).toContain('more'), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.text).toContain('more'), {
+      timeout: 10_000,
+      interval: 20,
+    });
     await rename(join(root, 'new', 'deep', 'w.md'), join(root, 'moved.md'));
-    await vi.waitFor(() => {
-      expect(tree.get('new/deep/w.md')).toBeUndefined();
-      expect(tree.get('moved.md')).toBeDefined();
-    }, { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        expect(tree.get('new/deep/w.md')).toBeUndefined();
+        expect(tree.get('moved.md')).toBeDefined();
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     await rm(join(root, 'moved.md'));
     await vi.waitFor(() => expect(tree.size).toBe(0), { timeout: 10_000, interval: 20 });
     expect(seen.length).toBeGreaterThanOrEqual(4);

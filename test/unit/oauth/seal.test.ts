@@ -81,7 +81,11 @@ describe('key file (no encryptionKey configured)', () => {
     const k = randomBytes(32);
     const s = await loadSealer({ dataDir: dir, encryptionKey: k.toString('base64') });
     expect(s.source).toBe('bridge.oauth.encryptionKey');
-    expect(createSealer(k, 'x').open('k', s.seal('k', Buffer.from('y')))?.toString()).toBe('y');
+    expect(
+      createSealer(k, 'x')
+        .open('k', s.seal('k', Buffer.from('y')))
+        ?.toString(),
+    ).toBe('y');
     expect(() => statSync(join(dir, KEY_FILE_NAME))).toThrow();
   });
 });

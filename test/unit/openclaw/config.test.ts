@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../lib/config/index.js';
 import { isClawError } from '../../../lib/errors.js';
 import { redactString } from '../../../lib/log/index.js';
-import { CONFIG_SOURCE, configLayer, describeSecretRef, parsePluginConfig, PluginConfigSchema, treeLocation } from '../../../lib/openclaw/config.js';
+import {
+  CONFIG_SOURCE,
+  configLayer,
+  describeSecretRef,
+  parsePluginConfig,
+  PluginConfigSchema,
+  treeLocation,
+} from '../../../lib/openclaw/config.js';
 import { PACKAGE_ROOT } from '../../../lib/openclaw/plugin.js';
 
 const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'openclaw.plugin.json'), 'utf8')) as {
@@ -57,7 +64,14 @@ describe('API key: string or SecretRef', () => {
   });
 
   it('refuses a malformed SecretRef or an empty key, naming the key and not the value', () => {
-    for (const apiKey of [{ source: 'vault', provider: 'default', id: 'X' }, { source: 'env', id: 'X' }, { source: 'env', provider: 'default', id: 'X', extra: 1 }, '', '   ', 42]) {
+    for (const apiKey of [
+      { source: 'vault', provider: 'default', id: 'X' },
+      { source: 'env', id: 'X' },
+      { source: 'env', provider: 'default', id: 'X', extra: 1 },
+      '',
+      '   ',
+      42,
+    ]) {
       const e = thrown(() => parsePluginConfig({ apiKey }));
       expect(isClawError(e, 'CONFIG_INVALID'), JSON.stringify(apiKey)).toBe(true);
       const err = e as Error & { hint?: string };
@@ -144,7 +158,8 @@ describe('the manifest and the parser agree', () => {
     expect(props.mode?.default).toBe(parsed.mode);
     expect(props.backend?.default).toBe(parsed.backend);
     for (const group of ['recall', 'curate', 'brv'] as const) {
-      for (const [k, v] of Object.entries(props[group]?.properties ?? {})) expect(v.default, `${group}.${k}`).toEqual(parsed[group]?.[k]);
+      for (const [k, v] of Object.entries(props[group]?.properties ?? {}))
+        expect(v.default, `${group}.${k}`).toEqual(parsed[group]?.[k]);
     }
   });
 });
@@ -164,7 +179,13 @@ describe('mapping onto lib/config', () => {
     expect(layer.values).toEqual(shared);
     const env = { source: 'env BYTEROVER_API_KEY', values: { apiKey: 'env-key-should-lose-0000', team: 'env-team' } };
     const r = resolveConfig([env, layer]);
-    expect(r.config).toMatchObject({ apiKey: 'brv-layer-key-0123456789', team: 'team-7', space: 'space-9', branch: 'trunk', logLevel: 'debug' });
+    expect(r.config).toMatchObject({
+      apiKey: 'brv-layer-key-0123456789',
+      team: 'team-7',
+      space: 'space-9',
+      branch: 'trunk',
+      logLevel: 'debug',
+    });
     expect(r.config.byterover.iamBaseUrl).toBe('http://127.0.0.1:1');
     expect(r.sources.apiKey).toBe(CONFIG_SOURCE);
     expect(r.sources.team).toBe(CONFIG_SOURCE);
@@ -182,13 +203,18 @@ describe('where the context tree is', () => {
       treeRoot: '/ws/agent/.brv/context-tree',
       stateDir: '/ws/agent/.brv/claw-byterover',
     });
-    expect(treeLocation({ projectDir: 'repo' }, '/ws/agent')).toMatchObject({ projectRoot: '/ws/agent/repo', treeRoot: '/ws/agent/repo/.brv/context-tree' });
+    expect(treeLocation({ projectDir: 'repo' }, '/ws/agent')).toMatchObject({
+      projectRoot: '/ws/agent/repo',
+      treeRoot: '/ws/agent/repo/.brv/context-tree',
+    });
     expect(treeLocation({ projectDir: '/srv/app' }, '/ws/agent').projectRoot).toBe('/srv/app');
     expect(treeLocation({ projectDir: '/srv/app', contextTree: 'docs/memory' }, undefined)).toEqual({
       projectRoot: '/srv/app',
       treeRoot: '/srv/app/docs/memory',
       stateDir: '/srv/app/docs/.memory.claw-byterover',
     });
-    expect(treeLocation({ projectDir: '/srv/app', contextTree: '.brv/context-tree' }, undefined).stateDir).toBe('/srv/app/.brv/claw-byterover');
+    expect(treeLocation({ projectDir: '/srv/app', contextTree: '.brv/context-tree' }, undefined).stateDir).toBe(
+      '/srv/app/.brv/claw-byterover',
+    );
   });
 });

@@ -9,10 +9,14 @@ import type { AgentMessage } from '../../../lib/openclaw/host.js';
 const user = (text: string): AgentMessage => ({ role: 'user', content: text });
 const assistant = (text: string, tools: string[] = []): AgentMessage => ({
   role: 'assistant',
-  content: [...tools.map((name) => ({ type: 'toolCall', name, id: `call-${name}`, arguments: {} })), { type: 'text', text }],
+  content: [
+    ...tools.map((name) => ({ type: 'toolCall', name, id: `call-${name}`, arguments: {} })),
+    { type: 'text', text },
+  ],
 });
 
-const statements = (turn: AgentMessage[], opts?: { isHeartbeat?: boolean }) => durableNotes(turn, opts).map((c) => [c.kind, c.note.content]);
+const statements = (turn: AgentMessage[], opts?: { isHeartbeat?: boolean }) =>
+  durableNotes(turn, opts).map((c) => [c.kind, c.note.content]);
 
 describe('durableNotes', () => {
   it('keeps explicit requests to remember, in their many spellings', () => {
@@ -38,7 +42,9 @@ describe('durableNotes', () => {
   });
 
   it('finds a request in the middle of a message', () => {
-    expect(statements([user('The deploy failed again today. Remember that deploys need the VPN on.')])).toEqual([['remember', 'Deploys need the VPN on.']]);
+    expect(statements([user('The deploy failed again today. Remember that deploys need the VPN on.')])).toEqual([
+      ['remember', 'Deploys need the VPN on.'],
+    ]);
   });
 
   it('keeps recorded decisions from the user and from the final answer', () => {
@@ -91,10 +97,14 @@ describe('durableNotes', () => {
     const turn = [user('Remember that backups are encrypted with age.')];
     expect(statements(turn, { isHeartbeat: true })).toEqual([]);
     expect(statements([...turn, assistant('Saved.', ['byterover_curate'])])).toEqual([]);
-    expect(statements([...turn, assistant('Searched.', ['byterover_search'])])).toEqual([['remember', 'Backups are encrypted with age.']]);
+    expect(statements([...turn, assistant('Searched.', ['byterover_search'])])).toEqual([
+      ['remember', 'Backups are encrypted with age.'],
+    ]);
   });
 
   it('keeps one note per statement even when it is repeated', () => {
-    expect(statements([user('Remember that logs go to Loki.'), user('remember that logs go to loki.')])).toEqual([['remember', 'Logs go to Loki.']]);
+    expect(statements([user('Remember that logs go to Loki.'), user('remember that logs go to loki.')])).toEqual([
+      ['remember', 'Logs go to Loki.'],
+    ]);
   });
 });

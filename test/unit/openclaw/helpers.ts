@@ -47,12 +47,19 @@ export interface TestRuntime {
 }
 
 /** A runtime over a copy of the fixture tree (projectDir set), with the given engine and config. */
-export async function testRuntime(o: { index?: RecallIndexFactory; config?: PluginConfigInput; env?: NodeJS.ProcessEnv; withFixture?: boolean } = {}): Promise<TestRuntime> {
+export async function testRuntime(
+  o: { index?: RecallIndexFactory; config?: PluginConfigInput; env?: NodeJS.ProcessEnv; withFixture?: boolean } = {},
+): Promise<TestRuntime> {
   const p = await tempProject(o.withFixture ?? true);
   const log = captureLogger();
   // A generous recall deadline unless a test is about the deadline: a loaded machine must not turn
   // a recall test into a timing test.
-  const config = parsePluginConfig({ projectDir: p.project, logLevel: 'debug', ...o.config, recall: { deadlineMs: 10_000, ...o.config?.recall } });
+  const config = parsePluginConfig({
+    projectDir: p.project,
+    logLevel: 'debug',
+    ...o.config,
+    recall: { deadlineMs: 10_000, ...o.config?.recall },
+  });
   const env = o.env ?? {};
   const rt = new PluginRuntime({
     config,
@@ -60,7 +67,13 @@ export async function testRuntime(o: { index?: RecallIndexFactory; config?: Plug
     watch: false,
     ...(o.index ? { recallIndex: o.index } : {}),
     // An isolated environment: no API key or config file of the machine running the tests.
-    env: () => ({ PATH: process.env.PATH, HOME: p.project, XDG_CONFIG_HOME: join(p.project, 'xdg-config'), XDG_DATA_HOME: join(p.project, 'xdg-data'), ...env }),
+    env: () => ({
+      PATH: process.env.PATH,
+      HOME: p.project,
+      XDG_CONFIG_HOME: join(p.project, 'xdg-config'),
+      XDG_DATA_HOME: join(p.project, 'xdg-data'),
+      ...env,
+    }),
   });
   runtimes.push(rt);
   return { rt, log, ...p };

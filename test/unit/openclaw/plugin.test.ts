@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import entry from '../../../lib/openclaw/index.js';
-import { hostPackageRoot, localDefinePluginEntry, pluginEntryFactory, type OpenClawPluginApi, type RegistrationMode } from '../../../lib/openclaw/host.js';
+import {
+  hostPackageRoot,
+  localDefinePluginEntry,
+  pluginEntryFactory,
+  type OpenClawPluginApi,
+  type RegistrationMode,
+} from '../../../lib/openclaw/host.js';
 import { formatLine, hostLogger } from '../../../lib/openclaw/log.js';
 import { PACKAGE_ROOT, readManifest, registerPlugin } from '../../../lib/openclaw/plugin.js';
 import { registerSecret } from '../../../lib/log/index.js';
@@ -32,7 +38,8 @@ function recordingApi(mode: RegistrationMode, pluginConfig: Record<string, unkno
     pluginConfig,
     logger: log.logger,
     registerTool: (factory, opts) => rec.tools.push({ factory, names: opts?.names }),
-    registerContextEngine: (id, factory) => rec.engines.push({ id, factory: factory as Recorded['engines'][number]['factory'] }),
+    registerContextEngine: (id, factory) =>
+      rec.engines.push({ id, factory: factory as Recorded['engines'][number]['factory'] }),
     registerService: (s) => rec.services.push(s as Recorded['services'][number]),
   };
   return { api, ...rec };
@@ -91,7 +98,9 @@ describe('registration modes', () => {
   });
 
   it('an invalid config fails the load with CONFIG_INVALID', () => {
-    expect(() => registerPlugin(recordingApi('full', { recall: { deadlineMs: 'soon' } }).api)).toThrow(/Invalid openclaw plugins\.entries\.claw-byterover\.config: recall\.deadlineMs/);
+    expect(() => registerPlugin(recordingApi('full', { recall: { deadlineMs: 'soon' } }).api)).toThrow(
+      /Invalid openclaw plugins\.entries\.claw-byterover\.config: recall\.deadlineMs/,
+    );
   });
 });
 
@@ -114,8 +123,20 @@ describe('the entry', () => {
       peerDependencies: Record<string, string>;
       peerDependenciesMeta: Record<string, { optional: boolean }>;
     };
-    const m = readManifest() as unknown as { id: string; name: string; version: string; kind: string; skills: string[] };
-    expect(m).toMatchObject({ id: 'claw-byterover', name: entry.name, version: pkg.version, kind: 'context-engine', skills: ['./skills'] });
+    const m = readManifest() as unknown as {
+      id: string;
+      name: string;
+      version: string;
+      kind: string;
+      skills: string[];
+    };
+    expect(m).toMatchObject({
+      id: 'claw-byterover',
+      name: entry.name,
+      version: pkg.version,
+      kind: 'context-engine',
+      skills: ['./skills'],
+    });
     expect(pkg.openclaw.extensions).toEqual(['./dist/openclaw/index.js']);
     expect(pkg.files).toEqual(expect.arrayContaining(['dist/', 'openclaw.plugin.json', 'skills/', 'prebuilds/']));
     expect(pkg.peerDependencies.openclaw).toBe(pkg.openclaw.compat.pluginApi);
@@ -124,7 +145,18 @@ describe('the entry', () => {
     const skill = await readFile(join(PACKAGE_ROOT, 'skills', 'byterover', 'SKILL.md'), 'utf8');
     const front = /^---\n([\s\S]*?)\n---\n/.exec(skill)?.[1] ?? '';
     const { parse } = await import('yaml');
-    const fm = parse(front) as { name: string; version: string; description: string; metadata: { openclaw: { primaryEnv: string; requires: { env: string[] }; envVars: Array<{ name: string; required: boolean; description: string }> } } };
+    const fm = parse(front) as {
+      name: string;
+      version: string;
+      description: string;
+      metadata: {
+        openclaw: {
+          primaryEnv: string;
+          requires: { env: string[] };
+          envVars: Array<{ name: string; required: boolean; description: string }>;
+        };
+      };
+    };
     expect(fm).toMatchObject({ name: 'byterover', version: pkg.version });
     expect(fm.description.length).toBeGreaterThan(40);
     expect(fm.metadata.openclaw.primaryEnv).toBe('BYTEROVER_API_KEY');
@@ -143,7 +175,9 @@ describe('the entry', () => {
     expect(here.reason).toMatch(/openclaw/);
     const calls: unknown[] = [];
     const hostDefine = (o: unknown) => (calls.push(o), { fromHost: true });
-    const host = pluginEntryFactory((id) => (id === 'openclaw/plugin-sdk/plugin-entry' ? { definePluginEntry: hostDefine } : {}));
+    const host = pluginEntryFactory((id) =>
+      id === 'openclaw/plugin-sdk/plugin-entry' ? { definePluginEntry: hostDefine } : {},
+    );
     expect(host.source).toBe('host');
     expect(host.definePluginEntry({ id: 'x', name: 'x', description: 'x', register() {} })).toEqual({ fromHost: true });
     expect(calls).toHaveLength(1);
@@ -158,7 +192,9 @@ describe('the entry', () => {
       await mkdir(join(root, 'node_modules', 'openclaw', 'dist'), { recursive: true });
       await writeFile(join(root, 'node_modules', 'openclaw', 'package.json'), JSON.stringify({ name: 'openclaw' }));
       await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'someone-else' }));
-      expect(hostPackageRoot(join(root, 'node_modules', 'openclaw', 'openclaw.mjs'))).toBe(join(root, 'node_modules', 'openclaw'));
+      expect(hostPackageRoot(join(root, 'node_modules', 'openclaw', 'openclaw.mjs'))).toBe(
+        join(root, 'node_modules', 'openclaw'),
+      );
       expect(hostPackageRoot(join(root, 'bin', 'other.mjs'))).toBeUndefined();
       expect(hostPackageRoot(undefined)).toBeUndefined();
     } finally {

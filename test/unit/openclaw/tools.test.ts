@@ -51,8 +51,15 @@ describe('tool definitions', () => {
 describe('byterover_search and byterover_recall', () => {
   it('search answers ranked notes as text and as details', async () => {
     const { rt } = await testRuntime({ index: minisearch });
-    const r = await tool(createTools(rt), 'byterover_search').execute('c1', { query: 'refresh token rotation', limit: 3 });
-    const d = r.details as { query: string; engine: string; hits: Array<{ path: string; title: string; score: number; excerpt: string }> };
+    const r = await tool(createTools(rt), 'byterover_search').execute('c1', {
+      query: 'refresh token rotation',
+      limit: 3,
+    });
+    const d = r.details as {
+      query: string;
+      engine: string;
+      hits: Array<{ path: string; title: string; score: number; excerpt: string }>;
+    };
     expect(d.query).toBe('refresh token rotation');
     expect(d.engine).toBe('injected');
     expect(d.hits).toHaveLength(3);
@@ -101,11 +108,25 @@ describe('byterover_curate', () => {
   it('writes a note, queues it, and writes the same note only once', async () => {
     const { rt, tree } = await testRuntime({ index: minisearch });
     const curate = tool(createTools(rt), 'byterover_curate');
-    const args = { content: 'Feature flags live in LaunchDarkly; stale flags are removed after 30 days.', title: 'Feature flag hygiene', tags: ['flags'], path: 'process/feature-flags' };
+    const args = {
+      content: 'Feature flags live in LaunchDarkly; stale flags are removed after 30 days.',
+      title: 'Feature flag hygiene',
+      tags: ['flags'],
+      path: 'process/feature-flags',
+    };
     const r = await curate.execute('c', args);
-    expect(r.details).toEqual({ id: expect.stringMatching(/^[a-f0-9]{24}$/), path: 'process/feature-flags.md', status: 'written', pending: 1 });
-    expect(r.content[0]?.text).toMatch(/^Saved the note at process\/feature-flags\.md \(id [a-f0-9]{24}\)\. 1 note\(s\) wait to be pushed: byterover_sync pushes them\.$/);
-    expect(await readFile(join(tree, 'process', 'feature-flags.md'), 'utf8')).toContain('stale flags are removed after 30 days');
+    expect(r.details).toEqual({
+      id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      path: 'process/feature-flags.md',
+      status: 'written',
+      pending: 1,
+    });
+    expect(r.content[0]?.text).toMatch(
+      /^Saved the note at process\/feature-flags\.md \(id [a-f0-9]{24}\)\. 1 note\(s\) wait to be pushed: byterover_sync pushes them\.$/,
+    );
+    expect(await readFile(join(tree, 'process', 'feature-flags.md'), 'utf8')).toContain(
+      'stale flags are removed after 30 days',
+    );
     const again = await curate.execute('c', args);
     expect(again.details).toMatchObject({ status: 'existing', path: 'process/feature-flags.md', pending: 1 });
     expect(again.content[0]?.text).toContain('already saved');
@@ -126,7 +147,9 @@ describe('byterover_sync', () => {
     cloud = await startByteRoverStandin({ sessionKeys: [KEY] });
     const team = cloud.addTeam({ is_default: true });
     const space = cloud.addSpace(team.id, { is_default: true });
-    cloud.commitFiles(team.id, space.id, 'main', { '/ops/pager.md': '---\ntitle: Pager rota\n---\n# Pager rota\nThe pager rota rotates every Monday at 10:00.\n' });
+    cloud.commitFiles(team.id, space.id, 'main', {
+      '/ops/pager.md': '---\ntitle: Pager rota\n---\n# Pager rota\nThe pager rota rotates every Monday at 10:00.\n',
+    });
     const urls = { iamBaseUrl: cloud.urls.iam, cogitBaseUrl: cloud.urls.cogit, billingBaseUrl: cloud.urls.billing };
     const t = await testRuntime({ index: minisearch, config: { byterover: urls, ...config }, env });
     return { ...t, team, space, tools: createTools(t.rt) };
@@ -135,23 +158,52 @@ describe('byterover_sync', () => {
   it('status needs no network and names the credential source, never the key', async () => {
     const { tools } = await withCloud({ apiKey: KEY });
     const r = await tool(tools, 'byterover_sync').execute('c', { action: 'status' });
-    expect(r.details).toMatchObject({ engine: 'injected', documents: FIXTURE_NOTES, pending: 0, commitSha: '', branch: 'main', credential: 'API key from openclaw plugins.entries.claw-byterover.config', mode: 'full' });
+    expect(r.details).toMatchObject({
+      engine: 'injected',
+      documents: FIXTURE_NOTES,
+      pending: 0,
+      commitSha: '',
+      branch: 'main',
+      credential: 'API key from openclaw plugins.entries.claw-byterover.config',
+      mode: 'full',
+    });
     expect(JSON.stringify(r)).not.toContain(KEY);
     expect(cloud?.requests).toEqual([]);
   });
 
-  it('pulls teammates\' notes and pushes curated ones with the plugin-config key, into the default team and space', async () => {
+  it("pulls teammates' notes and pushes curated ones with the plugin-config key, into the default team and space", async () => {
     const { tools, tree, team, space } = await withCloud({ apiKey: KEY });
-    await tool(tools, 'byterover_curate').execute('c', { content: 'Releases are cut from main every Tuesday.', path: 'process/releases' });
+    await tool(tools, 'byterover_curate').execute('c', {
+      content: 'Releases are cut from main every Tuesday.',
+      path: 'process/releases',
+    });
     const r = await tool(tools, 'byterover_sync').execute('c', {});
-    const d = r.details as { action: string; team: string; space: string; pull: { added: string[] }; push: { pushed: string[]; commits: string[] }; commitSha: string; credential: string };
-    expect(d).toMatchObject({ action: 'both', team: team.id, space: space.id, credential: 'openclaw plugins.entries.claw-byterover.config' });
+    const d = r.details as {
+      action: string;
+      team: string;
+      space: string;
+      pull: { added: string[] };
+      push: { pushed: string[]; commits: string[] };
+      commitSha: string;
+      credential: string;
+    };
+    expect(d).toMatchObject({
+      action: 'both',
+      team: team.id,
+      space: space.id,
+      credential: 'openclaw plugins.entries.claw-byterover.config',
+    });
     expect(d.pull.added).toEqual(['ops/pager.md']);
     expect(d.push.pushed).toHaveLength(1);
     expect(d.commitSha).toBe(cloud?.head(team.id, space.id));
-    expect(r.content[0]?.text).toMatch(/^Synced team-\S+\/space-\S+@main: pulled 1 added, 0 updated, 0 deleted, 0 kept; pushed 1 note\(s\) in 1 commit\(s\)\. Head [0-9a-f]{12}\.$/);
+    expect(r.content[0]?.text).toMatch(
+      /^Synced team-\S+\/space-\S+@main: pulled 1 added, 0 updated, 0 deleted, 0 kept; pushed 1 note\(s\) in 1 commit\(s\)\. Head [0-9a-f]{12}\.$/,
+    );
     expect(await readFile(join(tree, 'ops', 'pager.md'), 'utf8')).toContain('every Monday');
-    expect([...(cloud?.files(team.id, space.id).keys() ?? [])].sort()).toEqual(['/ops/pager.md', '/process/releases.md']);
+    expect([...(cloud?.files(team.id, space.id).keys() ?? [])].sort()).toEqual([
+      '/ops/pager.md',
+      '/process/releases.md',
+    ]);
     expect(new Set(cloud?.requests.map((q) => q.sessionId))).toEqual(new Set([KEY]));
     // The pulled note is searchable right away.
     const found = await tool(tools, 'byterover_search').execute('c', { query: 'pager rota Monday' });
@@ -162,19 +214,29 @@ describe('byterover_sync', () => {
     const env: NodeJS.ProcessEnv = {};
     const { tools } = await withCloud({}, env);
     const sync = tool(tools, 'byterover_sync');
-    expect(((await sync.execute('c', { action: 'status' })).details as { credential: string }).credential).toBe('token store');
+    expect(((await sync.execute('c', { action: 'status' })).details as { credential: string }).credential).toBe(
+      'token store',
+    );
     // The runtime reads its environment at each call: the key set after the tools were built counts.
     env.BYTEROVER_API_KEY = KEY;
-    expect(((await sync.execute('c', { action: 'status' })).details as { credential: string }).credential).toBe('API key from env BYTEROVER_API_KEY');
+    expect(((await sync.execute('c', { action: 'status' })).details as { credential: string }).credential).toBe(
+      'API key from env BYTEROVER_API_KEY',
+    );
     const r = await sync.execute('c', { action: 'pull' });
-    expect(r.details).toMatchObject({ action: 'pull', credential: 'env BYTEROVER_API_KEY', pull: { added: ['ops/pager.md'] } });
+    expect(r.details).toMatchObject({
+      action: 'pull',
+      credential: 'env BYTEROVER_API_KEY',
+      pull: { added: ['ops/pager.md'] },
+    });
     expect(new Set(cloud?.requests.map((q) => q.sessionId))).toEqual(new Set([KEY]));
   });
 
   it('with a SecretRef left unresolved (tool-discovery) it falls back to the token store and says so', async () => {
     const { tools } = await withCloud({ apiKey: { source: 'env', provider: 'default', id: 'BRV_KEY' } });
     const s = await tool(tools, 'byterover_sync').execute('c', { action: 'status' });
-    expect((s.details as { credential: string }).credential).toBe('token store (SecretRef env:default:BRV_KEY not resolved in this load)');
+    expect((s.details as { credential: string }).credential).toBe(
+      'token store (SecretRef env:default:BRV_KEY not resolved in this load)',
+    );
     const e = await rejection(tool(tools, 'byterover_sync').execute('c', { action: 'pull' }));
     expect((e as { code?: string }).code).toBe('AUTH_NOT_LOGGED_IN');
     expect(cloud?.requests).toEqual([]);

@@ -44,18 +44,17 @@ describe('ApiKeyRing', () => {
   });
 
   it('keys given with a caller name share that caller (idempotency scope survives rotation)', () => {
-    const ring = ApiKeyRing.from([
-      { key: OLD, caller: 'ci' },
-      { key: keyDigestString(NEW), caller: 'ci' },
-      DIGESTED,
-    ]);
+    const ring = ApiKeyRing.from([{ key: OLD, caller: 'ci' }, { key: keyDigestString(NEW), caller: 'ci' }, DIGESTED]);
     expect(ring.match(OLD)).toBe('caller-ci');
     expect(ring.match(NEW)).toBe('caller-ci');
     expect(ring.match(DIGESTED)).not.toBe('caller-ci');
   });
 
   it('a key matching several entries answers the first (no early exit changes the answer)', () => {
-    const ring = ApiKeyRing.from([{ key: NEW, caller: 'first' }, { key: NEW, caller: 'second' }]);
+    const ring = ApiKeyRing.from([
+      { key: NEW, caller: 'first' },
+      { key: NEW, caller: 'second' },
+    ]);
     expect(ring.match(NEW)).toBe('caller-first');
   });
 
@@ -78,10 +77,20 @@ describe('ApiKeyRing.authenticate (RFC 6750)', () => {
   it('missing credentials: 401 without an error code in the challenge', () => {
     for (const h of [undefined, '', '   ']) {
       const r = ring.authenticate(h);
-      expect(r).toMatchObject({ ok: false, status: 401, code: 'SKILL_AUTH_MISSING', wwwAuthenticate: 'Bearer realm="claw-bridge"' });
+      expect(r).toMatchObject({
+        ok: false,
+        status: 401,
+        code: 'SKILL_AUTH_MISSING',
+        wwwAuthenticate: 'Bearer realm="claw-bridge"',
+      });
     }
     const basic = ring.authenticate(`Basic ${Buffer.from(`u:${NEW}`).toString('base64')}`);
-    expect(basic).toMatchObject({ ok: false, status: 401, code: 'SKILL_AUTH_MISSING', wwwAuthenticate: 'Bearer realm="claw-bridge"' });
+    expect(basic).toMatchObject({
+      ok: false,
+      status: 401,
+      code: 'SKILL_AUTH_MISSING',
+      wwwAuthenticate: 'Bearer realm="claw-bridge"',
+    });
     if (!basic.ok) expect(basic.message).toContain('"Basic"');
   });
 
@@ -100,7 +109,10 @@ describe('ApiKeyRing.authenticate (RFC 6750)', () => {
     for (const h of ['Bearer', 'Bearer ', `Bearer ${NEW} extra`, 'Bearer a"b', 'Bearer =abc']) {
       const r = ring.authenticate(h);
       expect(r, h).toMatchObject({ ok: false, status: 400, code: 'SKILL_AUTH_MALFORMED' });
-      if (!r.ok) expect(r.wwwAuthenticate).toMatch(/^Bearer realm="claw-bridge", error="invalid_request", error_description="[^"\\]+"$/);
+      if (!r.ok)
+        expect(r.wwwAuthenticate).toMatch(
+          /^Bearer realm="claw-bridge", error="invalid_request", error_description="[^"\\]+"$/,
+        );
     }
   });
 
@@ -109,21 +121,37 @@ describe('ApiKeyRing.authenticate (RFC 6750)', () => {
     const r = ring.authenticate(`Bearer ${wrong}`);
     expect(r).toMatchObject({ ok: false, status: 401, code: 'SKILL_AUTH_INVALID' });
     if (r.ok) return;
-    expect(r.wwwAuthenticate).toBe('Bearer realm="claw-bridge", error="invalid_token", error_description="the API key is not one of the configured keys"');
+    expect(r.wwwAuthenticate).toBe(
+      'Bearer realm="claw-bridge", error="invalid_token", error_description="the API key is not one of the configured keys"',
+    );
     expect(JSON.stringify(r)).not.toContain(wrong);
   });
 });
 
 describe('SkillConfigSchema', () => {
   it('has defaults and is never open: no keys by default', () => {
-    expect(SkillConfigSchema.parse({})).toEqual({ path: '/skill/invoke', apiKeys: [], maxBodyBytes: 2 * 1024 * 1024, actionTimeoutMs: 120_000, idempotencyLockMs: 150_000 });
+    expect(SkillConfigSchema.parse({})).toEqual({
+      path: '/skill/invoke',
+      apiKeys: [],
+      maxBodyBytes: 2 * 1024 * 1024,
+      actionTimeoutMs: 120_000,
+      idempotencyLockMs: 150_000,
+    });
     expect(SkillConfigSchema.prefault({}).parse(undefined).apiKeys).toEqual([]);
   });
 
   it('accepts plain keys, digests and named entries; refuses short keys, bad digests, non-token characters and unknown fields', () => {
-    const ok = SkillConfigSchema.safeParse({ apiKeys: [NEW, keyDigestString(OLD), { key: DIGESTED, caller: 'ci-runner' }] });
+    const ok = SkillConfigSchema.safeParse({
+      apiKeys: [NEW, keyDigestString(OLD), { key: DIGESTED, caller: 'ci-runner' }],
+    });
     expect(ok.success).toBe(true);
-    for (const bad of ['short', 'sha256:abcd', `sha256:${'g'.repeat(64)}`, 'has space in the key 0123', 'quote"key-0123456789ab']) {
+    for (const bad of [
+      'short',
+      'sha256:abcd',
+      `sha256:${'g'.repeat(64)}`,
+      'has space in the key 0123',
+      'quote"key-0123456789ab',
+    ]) {
       const r = SkillConfigSchema.safeParse({ apiKeys: [bad] });
       expect(r.success, bad).toBe(false);
     }

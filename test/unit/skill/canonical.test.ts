@@ -8,7 +8,9 @@ import { isClawError } from '../../../lib/errors.js';
 
 describe('canonicalJson', () => {
   it('sorts object members recursively by UTF-16 code units and writes no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: [{ z: true, y: null }, 'x'], c: { e: 'é', d: -0 } })).toBe('{"a":[{"y":null,"z":true},"x"],"b":1,"c":{"d":0,"e":"é"}}');
+    expect(canonicalJson({ b: 1, a: [{ z: true, y: null }, 'x'], c: { e: 'é', d: -0 } })).toBe(
+      '{"a":[{"y":null,"z":true},"x"],"b":1,"c":{"d":0,"e":"é"}}',
+    );
     // Code-unit order (RFC 8785 §3.2.3): upper case before lower case, and U+1F600 (surrogates
     // D83D DE00) before U+FB01, though its code point is larger.
     expect(canonicalJson({ a: 1, B: 2, '\uFB01': 4, '\u{1F600}': 3 })).toBe('{"B":2,"a":1,"😀":3,"ﬁ":4}');
@@ -55,7 +57,9 @@ describe('requestHash', () => {
       requestHash('curate', { content: 'x', tags: ['b', 'a'] }),
     ];
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
-    expect(requestHash('curate', { content: 'x', tags: ['a', 'b'] })).not.toBe(requestHash('curate', { content: 'x', tags: ['b', 'a'] }));
+    expect(requestHash('curate', { content: 'x', tags: ['a', 'b'] })).not.toBe(
+      requestHash('curate', { content: 'x', tags: ['b', 'a'] }),
+    );
   });
 
   it('scopes keys per caller', () => {

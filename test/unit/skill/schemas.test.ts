@@ -13,20 +13,31 @@ const paths = (v: ReturnType<typeof validateInvoke>): string[] => (v.ok ? [] : v
 
 describe('validateInvoke', () => {
   it('accepts each action with its payload; an omitted payload is {}', () => {
-    expect(validateInvoke({ action: 'whoami' }, undefined)).toEqual({ ok: true, request: { action: 'whoami', payload: {}, idempotencyKey: undefined } });
+    expect(validateInvoke({ action: 'whoami' }, undefined)).toEqual({
+      ok: true,
+      request: { action: 'whoami', payload: {}, idempotencyKey: undefined },
+    });
     expect(validateInvoke({ action: 'search', payload: { query: ' jwt ', k: 3 } }, undefined)).toEqual({
       ok: true,
       request: { action: 'search', payload: { query: 'jwt', k: 3 }, idempotencyKey: undefined },
     });
-    const curate = validateInvoke({ action: 'curate', payload: { content: 'x', title: 'T', tags: ['a'], path: 'd/n.md' }, idempotencyKey: 'k-1' }, undefined);
+    const curate = validateInvoke(
+      { action: 'curate', payload: { content: 'x', title: 'T', tags: ['a'], path: 'd/n.md' }, idempotencyKey: 'k-1' },
+      undefined,
+    );
     expect(curate).toMatchObject({ ok: true, request: { action: 'curate', idempotencyKey: 'k-1' } });
     for (const action of ['pull', 'push', 'recall'] as const) {
-      expect(validateInvoke({ action, payload: action === 'recall' ? { query: 'q', tokenBudget: 10 } : {} }, undefined).ok).toBe(true);
+      expect(
+        validateInvoke({ action, payload: action === 'recall' ? { query: 'q', tokenBudget: 10 } : {} }, undefined).ok,
+      ).toBe(true);
     }
   });
 
   it('names every field at fault, envelope and payload together', () => {
-    const v = validateInvoke({ action: 'search', payload: { k: 0, extra: 1 }, idempotencyKey: '', more: true }, undefined);
+    const v = validateInvoke(
+      { action: 'search', payload: { k: 0, extra: 1 }, idempotencyKey: '', more: true },
+      undefined,
+    );
     expect(paths(v)).toEqual(['idempotencyKey', 'more', 'payload.extra', 'payload.k', 'payload.query']);
     if (!v.ok) {
       expect(v.fields.find((f) => f.path === 'payload.extra')?.message).toBe('unexpected field (accepted: query, k)');
@@ -35,7 +46,9 @@ describe('validateInvoke', () => {
   });
 
   it('array items, wrong types, unknown actions and non-object bodies', () => {
-    expect(paths(validateInvoke({ action: 'curate', payload: { content: '  ', tags: ['ok', '', 3] } }, undefined))).toEqual(['payload.content', 'payload.tags[1]', 'payload.tags[2]']);
+    expect(
+      paths(validateInvoke({ action: 'curate', payload: { content: '  ', tags: ['ok', '', 3] } }, undefined)),
+    ).toEqual(['payload.content', 'payload.tags[1]', 'payload.tags[2]']);
     expect(paths(validateInvoke({ action: 'delete' }, undefined))).toEqual(['action']);
     expect(paths(validateInvoke({ payload: {} }, undefined))).toEqual(['action']);
     expect(paths(validateInvoke([1], undefined))).toEqual(['(body)']);
@@ -45,11 +58,19 @@ describe('validateInvoke', () => {
   });
 
   it('the Idempotency-Key header: used when the body has none, checked, and must equal the body key when both are sent', () => {
-    expect(validateInvoke({ action: 'pull' }, 'hdr-1')).toMatchObject({ ok: true, request: { idempotencyKey: 'hdr-1' } });
-    expect(validateInvoke({ action: 'pull', idempotencyKey: 'same' }, 'same')).toMatchObject({ ok: true, request: { idempotencyKey: 'same' } });
+    expect(validateInvoke({ action: 'pull' }, 'hdr-1')).toMatchObject({
+      ok: true,
+      request: { idempotencyKey: 'hdr-1' },
+    });
+    expect(validateInvoke({ action: 'pull', idempotencyKey: 'same' }, 'same')).toMatchObject({
+      ok: true,
+      request: { idempotencyKey: 'same' },
+    });
     expect(paths(validateInvoke({ action: 'pull', idempotencyKey: 'a' }, 'b'))).toEqual(['idempotencyKey']);
     expect(paths(validateInvoke({ action: 'pull' }, 'x'.repeat(256)))).toEqual(['headers.idempotency-key']);
-    expect(paths(validateInvoke({ action: 'pull', idempotencyKey: 'tab\there' }, undefined))).toEqual(['idempotencyKey']);
+    expect(paths(validateInvoke({ action: 'pull', idempotencyKey: 'tab\there' }, undefined))).toEqual([
+      'idempotencyKey',
+    ]);
     expect(validateInvoke({ action: 'pull', idempotencyKey: 'x'.repeat(255) }, undefined).ok).toBe(true);
   });
 
@@ -69,26 +90,79 @@ describe('replyForError', () => {
 
   it('ByteRover errors, direct or as a cause, are 502 with the upstream status, code and request id', () => {
     const direct = replyForError(upstream, 'whoami');
-    expect(direct).toMatchObject({ status: 502, body: { ok: false, code: 'SKILL_UPSTREAM_ERROR', hint: 'try later', upstream: { status: 503, code: 'SERVICE_UNAVAILABLE', requestId: 'req-123', endpoint: 'iam.user.me' } }, release: true });
-    const wrapped = replyForError(new ClawError('MEMORY_PUSH_FAILED', 'expected ByteRover to accept 1 note(s)', { cause: upstream }), 'push');
-    expect(wrapped).toMatchObject({ status: 502, body: { code: 'SKILL_UPSTREAM_ERROR', message: 'expected ByteRover to accept 1 note(s)', upstream: { status: 503, requestId: 'req-123' } }, release: false });
+    expect(direct).toMatchObject({
+      status: 502,
+      body: {
+        ok: false,
+        code: 'SKILL_UPSTREAM_ERROR',
+        hint: 'try later',
+        upstream: { status: 503, code: 'SERVICE_UNAVAILABLE', requestId: 'req-123', endpoint: 'iam.user.me' },
+      },
+      release: true,
+    });
+    const wrapped = replyForError(
+      new ClawError('MEMORY_PUSH_FAILED', 'expected ByteRover to accept 1 note(s)', { cause: upstream }),
+      'push',
+    );
+    expect(wrapped).toMatchObject({
+      status: 502,
+      body: {
+        code: 'SKILL_UPSTREAM_ERROR',
+        message: 'expected ByteRover to accept 1 note(s)',
+        upstream: { status: 503, requestId: 'req-123' },
+      },
+      release: false,
+    });
     const limited = replyForError(new ByteRoverError('TOO_MANY_REQUESTS', 'rate limited', { status: 429 }), 'push');
-    expect(limited).toMatchObject({ status: 502, headers: { 'retry-after': '60' }, release: true, body: { upstream: { status: 429, requestId: null } } });
+    expect(limited).toMatchObject({
+      status: 502,
+      headers: { 'retry-after': '60' },
+      release: true,
+      body: { upstream: { status: 429, requestId: null } },
+    });
   });
 
   it('transport failures reaching ByteRover are 502/504 with the transport code', () => {
     const net = new ClawError('HTTP_NETWORK', 'could not connect', { hint: 'check the network' });
-    expect(replyForError(new ClawError('MEMORY_PUSH_FAILED', 'push failed', { cause: net }), 'push')).toMatchObject({ status: 502, body: { upstream: { status: null, code: 'HTTP_NETWORK', requestId: null } }, release: false });
-    expect(replyForError(new ClawError('HTTP_TIMEOUT', 'slow'), 'whoami')).toMatchObject({ status: 504, release: true });
+    expect(replyForError(new ClawError('MEMORY_PUSH_FAILED', 'push failed', { cause: net }), 'push')).toMatchObject({
+      status: 502,
+      body: { upstream: { status: null, code: 'HTTP_NETWORK', requestId: null } },
+      release: false,
+    });
+    expect(replyForError(new ClawError('HTTP_TIMEOUT', 'slow'), 'whoami')).toMatchObject({
+      status: 504,
+      release: true,
+    });
   });
 
-  it('the caller\'s own input: 400 with the field; not configured or unavailable: 503, key released', () => {
-    const escape = replyForError(new ClawError('MEMORY_PATH_ESCAPE', 'expected a path inside the context tree, found "../x"', { hint: 'relative path' }), 'curate');
-    expect(escape).toMatchObject({ status: 400, body: { code: 'MEMORY_PATH_ESCAPE', hint: 'relative path', fields: [{ path: 'payload.path' }] }, release: false });
-    for (const code of ['SKILL_ACTION_UNAVAILABLE', 'AUTH_NOT_LOGGED_IN', 'MEMORY_ENGINE_UNAVAILABLE', 'STORE_UNAVAILABLE']) {
-      expect(replyForError(new ClawError(code, 'nope', { hint: 'do this' }), 'push'), code).toMatchObject({ status: 503, body: { code, hint: 'do this' }, release: true });
+  it("the caller's own input: 400 with the field; not configured or unavailable: 503, key released", () => {
+    const escape = replyForError(
+      new ClawError('MEMORY_PATH_ESCAPE', 'expected a path inside the context tree, found "../x"', {
+        hint: 'relative path',
+      }),
+      'curate',
+    );
+    expect(escape).toMatchObject({
+      status: 400,
+      body: { code: 'MEMORY_PATH_ESCAPE', hint: 'relative path', fields: [{ path: 'payload.path' }] },
+      release: false,
+    });
+    for (const code of [
+      'SKILL_ACTION_UNAVAILABLE',
+      'AUTH_NOT_LOGGED_IN',
+      'MEMORY_ENGINE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+    ]) {
+      expect(replyForError(new ClawError(code, 'nope', { hint: 'do this' }), 'push'), code).toMatchObject({
+        status: 503,
+        body: { code, hint: 'do this' },
+        release: true,
+      });
     }
-    expect(replyForError(new ByteRoverError('BYTEROVER_NO_SESSION', 'no session'), 'whoami')).toMatchObject({ status: 503, body: { code: 'BYTEROVER_NO_SESSION' } });
+    expect(replyForError(new ByteRoverError('BYTEROVER_NO_SESSION', 'no session'), 'whoami')).toMatchObject({
+      status: 503,
+      body: { code: 'BYTEROVER_NO_SESSION' },
+    });
   });
 
   it('unknown failures are left to the server (500)', () => {

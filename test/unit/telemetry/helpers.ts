@@ -10,8 +10,15 @@ export async function samples(t: Telemetry, name: string, labels: Record<string,
 }
 
 /** The value of the one sample matching, or undefined. */
-export async function value(t: Telemetry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+export async function value(
+  t: Telemetry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const s = await samples(t, name, labels);
-  if (s.length > 1) throw new Error(`${s.length} samples of ${name} match ${JSON.stringify(labels)}: ${JSON.stringify(s.map((x) => x.labels))}`);
+  if (s.length > 1)
+    throw new Error(
+      `${s.length} samples of ${name} match ${JSON.stringify(labels)}: ${JSON.stringify(s.map((x) => x.labels))}`,
+    );
   return s[0]?.value;
 }
