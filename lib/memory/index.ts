@@ -28,5 +28,16 @@ export { Outbox, noteId, type OutboxEntry } from './outbox.js';
 export { curateNote, recoverOrphans, entryFor } from './curate.js';
 export { resolveInTree, normalizeRelative, slugify } from './paths.js';
 export { defaultStateDir, loadSyncState, type SyncState } from './state.js';
-export { loadNativeRecall, type NativeRecall } from './native-index.js';
+export { loadNativeRecall, engineUnavailable, ENGINE_UNAVAILABLE_HINT, type NativeRecall } from './native-index.js';
+export {
+  openMemory,
+  locateTree,
+  onPath,
+  resolveMemoryLocation,
+  type MemoryEngineChoice,
+  type MemoryLocation,
+  type MemorySource,
+  type OpenMemoryOptions,
+  type OpenedMemory,
+} from './open.js';
 export type { StepHooks, StepPoint } from './hooks.js';

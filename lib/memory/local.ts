@@ -13,7 +13,7 @@ import { logger as rootLogger, type Logger } from '../log/index.js';
 import { fitToBudget } from './budget.js';
 import { curateNote, recoverOrphans } from './curate.js';
 import type { StepHooks } from './hooks.js';
-import { loadNativeRecall } from './native-index.js';
+import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
@@ -100,15 +100,7 @@ export class LocalMemory implements MemoryBackend {
     let factory = opts.index;
     if (!factory) {
       const native = await loadNativeRecall();
-      if (!native.factory) {
-        throw new ClawError(
-          'MEMORY_ENGINE_UNAVAILABLE',
-          `expected the native recall engine, found none: ${native.reason ?? 'unknown reason'}`,
-          {
-            hint: "Build the addon (`npm run build:native`) or use the brv backend (ByteRover's CLI).",
-          },
-        );
-      }
+      if (!native.factory) throw engineUnavailable(native, 'the native recall engine');
       factory = native.factory;
     }
     const mem = new LocalMemory(opts, factory());

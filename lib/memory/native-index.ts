@@ -1,23 +1,52 @@
 /**
  * Finding the native recall engine.
  *
- * The C++ engine (native/src/recall/) reaches TypeScript through lib/native.ts, which must export
+ * The C++ engine (native/src/recall/) reaches TypeScript through lib/native.ts, which exports
  *
  *     export function createRecallIndex(): RecallIndex   // lib/memory/types.ts
  *
  * returning a fresh, empty index backed by the addon. This module imports lib/native.ts lazily, so
  * lib/memory loads (and the `brv` backend works) on machines where the addon is not built; callers
- * get the reason instead of an engine. NATIVE_MODULE is the one line to change if the binding lives
- * elsewhere.
+ * get the reason — and the loader's own error (NATIVE_LOAD_FAILED lists every path it tried) —
+ * instead of an engine. NATIVE_MODULE is the one line to change if the binding lives elsewhere.
+ *
+ * `engineUnavailable` is the one place that says "no recall engine": every opener (lib/memory/open.ts,
+ * LocalMemory.open) throws the error it builds, with the loader's error as its `cause`.
  */
+import { ClawError } from '../errors.js';
 import type { RecallIndex, RecallIndexFactory } from './types.js';
 
 const NATIVE_MODULE = '../native.js';
 
 export interface NativeRecall {
   factory: RecallIndexFactory | undefined;
-  /** Why there is no factory (undefined when there is one). */
+  /** Why there is no factory (undefined when there is one): one line, for logs and messages. */
   reason: string | undefined;
+  /**
+   * The error that stopped the engine from loading (undefined when there is a factory): lib/native.ts's
+   * ClawError NATIVE_LOAD_FAILED (its message and `details.tried` list every path tried), or the
+   * import error. Travels as the `cause` of MEMORY_ENGINE_UNAVAILABLE.
+   */
+  error: unknown;
+}
+
+/** The hint of every MEMORY_ENGINE_UNAVAILABLE (one wording for the CLI, the plugin, the bridge and doctor). */
+export const ENGINE_UNAVAILABLE_HINT =
+  "Reinstall claw-byterover so its prebuilt addon is present (or build it: `npm run build:native`), or use ByteRover's CLI as the engine (`npm install -g byterover-cli`, backend brv); `claw-byterover doctor` shows why the addon did not load.";
+
+/**
+ * The one "no recall engine" error. `expected` names what was asked for ("the native recall engine",
+ * "a recall engine"); `found` says what was found instead. The native loader's error is the cause.
+ */
+export function engineUnavailable(native: NativeRecall, expected: string, found?: string): ClawError {
+  return new ClawError(
+    'MEMORY_ENGINE_UNAVAILABLE',
+    `expected ${expected}, found none: ${found ?? native.reason ?? 'unknown reason'}`,
+    {
+      hint: ENGINE_UNAVAILABLE_HINT,
+      ...(native.error !== undefined ? { cause: native.error } : {}),
+    },
+  );
 }
 
 let cached: Promise<NativeRecall> | undefined;
@@ -35,11 +64,13 @@ export function loadNativeRecall(): Promise<NativeRecall> {
         reason: missing
           ? 'lib/native.ts is not there yet (the native binding has not landed)'
           : `loading lib/native.ts failed: ${err.message}`,
+        error: e,
       };
     }
     const create = mod.createRecallIndex;
     if (typeof create !== 'function') {
-      return { factory: undefined, reason: 'lib/native.ts does not export createRecallIndex() yet' };
+      const reason = 'lib/native.ts does not export createRecallIndex() yet';
+      return { factory: undefined, reason, error: new Error(reason) };
     }
     // Probe once: lib/native.ts loads the addon lazily, so a missing or outdated binary shows here.
     try {
@@ -49,9 +80,10 @@ export function loadNativeRecall(): Promise<NativeRecall> {
       return {
         factory: undefined,
         reason: `the native addon did not load${err.code ? ` (${err.code})` : ''}: ${err.message ?? String(e)}`,
+        error: e,
       };
     }
-    return { factory: () => (create as () => RecallIndex)(), reason: undefined };
+    return { factory: () => (create as () => RecallIndex)(), reason: undefined, error: undefined };
   })();
   return cached;
 }

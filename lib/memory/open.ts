@@ -1,0 +1,209 @@
+/**
+ * The one way to open memory. Every consumer — the OpenClaw plugin runtime, the CLI memory commands,
+ * `agent connect`, the bridge's skill actions, `doctor`, library users — calls `openMemory`, so:
+ * - where the memory is (which directory, which state directory) is decided here;
+ * - which engine answers (the native recall engine, a caller's index, or ByteRover's `brv` CLI) is
+ *   decided here, and "no engine" is one error (MEMORY_ENGINE_UNAVAILABLE, one hint) whose `cause`
+ *   is the native loader's own error (NATIVE_LOAD_FAILED, listing every path it tried);
+ * - the result says which backend was opened and how it was found.
+ *
+ * Extension point (ByteRover v4): "which memory" — a v3 context tree or a v4 space — is resolved in
+ * `resolveMemoryLocation` below; `MemorySource` is the union a v4 kind is added to, and
+ * `OpenMemoryOptions` takes the override (e.g. `space`) beside `dir`.
+ */
+import { accessSync, constants } from 'node:fs';
+import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import type { Logger } from '../log/index.js';
+import { BrvMemory, type BrvOptions } from './brv.js';
+import { LocalMemory, type LocalMemoryOptions } from './local.js';
+import { engineUnavailable, loadNativeRecall } from './native-index.js';
+import { defaultStateDir } from './state.js';
+import type { MemoryBackend, RecallIndexFactory } from './types.js';
+
+/** Which engine to use: `native` (default), `brv` (ByteRover's CLI), `auto` (native, else brv on PATH). */
+export type MemoryEngineChoice = 'native' | 'brv' | 'auto';
+
+/** Where a memory lives on disk. */
+export interface MemoryLocation {
+  /** The project directory (holds `.brv/`; `brv` runs there). */
+  projectRoot: string;
+  /** The context tree. */
+  treeRoot: string;
+  /** lib/memory's own state (outbox, sync state) for this tree. */
+  stateDir: string;
+}
+
+/**
+ * Which memory was opened and how it was found. Today one kind: a v3 context tree (markdown notes).
+ * `found`: `dir` (the `dir` option), `project` (`<projectRoot>/.brv/context-tree`).
+ */
+export type MemorySource = { kind: 'context-tree'; found: 'dir' | 'project' };
+
+export interface OpenMemoryOptions {
+  /** The project directory holding `.brv/`. Required unless `dir` is given (then derived from it). */
+  projectRoot?: string;
+  /** The context tree directory (default `<projectRoot>/.brv/context-tree`). */
+  dir?: string;
+  /** lib/memory's state directory (default: derived from the tree, see `locateTree`). */
+  stateDir?: string;
+  /** Default `native`. Ignored when `index` is given. */
+  engine?: MemoryEngineChoice;
+  /** A recall engine to use instead of the native one (tests, embedders): engine `injected`. */
+  index?: RecallIndexFactory;
+  /** For the `brv` engine: the executable (default `brv`), its timeouts and environment. */
+  brv?: { path?: string; timeouts?: BrvOptions['timeouts']; env?: NodeJS.ProcessEnv };
+  /** LocalMemory settings (see LocalMemoryOptions). */
+  watch?: LocalMemoryOptions['watch'];
+  maxStalenessMs?: number;
+  defaultK?: number;
+  hooks?: LocalMemoryOptions['hooks'];
+  onRecall?: LocalMemoryOptions['onRecall'];
+  now?: () => Date;
+  logger?: Logger;
+}
+
+export interface OpenedMemory {
+  backend: MemoryBackend;
+  /** `native` (LocalMemory + the native index), `injected` (LocalMemory + the caller's index), `brv`. */
+  engine: 'native' | 'injected' | 'brv';
+  /** The LocalMemory behind `backend` (sync needs it); undefined for brv. */
+  local: LocalMemory | undefined;
+  location: MemoryLocation;
+  source: MemorySource;
+  /** How the engine was chosen, one line (`engine native requested`, `auto: native engine loaded`, …). */
+  chosen: string;
+  /**
+   * With `auto` falling back to brv: why the native engine did not load (the loader's error is
+   * `nativeError`). Undefined otherwise.
+   */
+  fallbackReason: string | undefined;
+  nativeError: unknown;
+}
+
+/**
+ * The location of a tree: `<project>/.brv/claw-byterover` holds the state of the standard
+ * `<project>/.brv/context-tree`; any other directory keeps it beside itself in
+ * `<parent>/.<name>.claw-byterover`, so two trees never share a sync manifest or an outbox.
+ */
+export function locateTree(treeRoot: string): MemoryLocation {
+  if (treeRoot.endsWith(`${sep}.brv${sep}context-tree`)) {
+    const projectRoot = dirname(dirname(treeRoot));
+    return { treeRoot, projectRoot, stateDir: defaultStateDir(projectRoot) };
+  }
+  return {
+    treeRoot,
+    projectRoot: dirname(treeRoot),
+    stateDir: join(dirname(treeRoot), `.${basename(treeRoot)}.claw-byterover`),
+  };
+}
+
+/** Which memory the options name, and where it is. */
+export function resolveMemoryLocation(o: Pick<OpenMemoryOptions, 'projectRoot' | 'dir' | 'stateDir'>): {
+  location: MemoryLocation;
+  source: MemorySource;
+} {
+  if (o.dir !== undefined) {
+    const treeRoot = resolve(o.projectRoot ?? process.cwd(), o.dir);
+    const derived = locateTree(treeRoot);
+    return {
+      location: {
+        treeRoot,
+        projectRoot: o.projectRoot !== undefined ? resolve(o.projectRoot) : derived.projectRoot,
+        stateDir: o.stateDir ?? derived.stateDir,
+      },
+      source: { kind: 'context-tree', found: 'dir' },
+    };
+  }
+  if (o.projectRoot === undefined) throw new TypeError('openMemory: expected projectRoot or dir, found neither');
+  const projectRoot = resolve(o.projectRoot);
+  return {
+    location: {
+      projectRoot,
+      treeRoot: join(projectRoot, '.brv', 'context-tree'),
+      stateDir: o.stateDir ?? defaultStateDir(projectRoot),
+    },
+    source: { kind: 'context-tree', found: 'project' },
+  };
+}
+
+/** Is `cmd` an executable file (absolute or with a slash) or on PATH? */
+export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const candidates =
+    isAbsolute(cmd) || cmd.includes('/')
+      ? [cmd]
+      : (env.PATH ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, cmd));
+  return candidates.some((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Opens the memory the options name with the chosen engine. Throws MEMORY_ENGINE_UNAVAILABLE (cause:
+ * the native loader's error) when no engine is there, or the tree's own errors.
+ */
+export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
+  const { location, source } = resolveMemoryLocation(o);
+  const base = { location, source, fallbackReason: undefined, nativeError: undefined };
+
+  const local = async (index: RecallIndexFactory, engine: 'native' | 'injected', chosen: string) => {
+    const m = await LocalMemory.open({
+      ...location,
+      index,
+      ...(o.watch !== undefined ? { watch: o.watch } : {}),
+      ...(o.maxStalenessMs !== undefined ? { maxStalenessMs: o.maxStalenessMs } : {}),
+      ...(o.defaultK !== undefined ? { defaultK: o.defaultK } : {}),
+      ...(o.hooks ? { hooks: o.hooks } : {}),
+      ...(o.onRecall ? { onRecall: o.onRecall } : {}),
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+    return { ...base, backend: m, engine, local: m, chosen } satisfies OpenedMemory;
+  };
+  const brvMemory = (): BrvMemory =>
+    new BrvMemory({
+      projectRoot: location.projectRoot,
+      ...(o.brv?.path ? { brvPath: o.brv.path } : {}),
+      ...(o.brv?.timeouts ? { timeouts: o.brv.timeouts } : {}),
+      ...(o.brv?.env ? { env: o.brv.env } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+
+  if (o.index) return local(o.index, 'injected', 'a recall index given by the caller');
+  const choice = o.engine ?? 'native';
+  if (choice === 'brv') {
+    return { ...base, backend: brvMemory(), engine: 'brv', local: undefined, chosen: 'engine brv requested' };
+  }
+  const native = await loadNativeRecall();
+  if (native.factory)
+    return local(
+      native.factory,
+      'native',
+      choice === 'auto' ? 'auto: the native engine loaded' : 'engine native requested',
+    );
+  if (choice === 'native') throw engineUnavailable(native, 'the native recall engine');
+  const brvPath = o.brv?.path ?? 'brv';
+  if (onPath(brvPath, o.brv?.env ?? process.env)) {
+    return {
+      ...base,
+      backend: brvMemory(),
+      engine: 'brv',
+      local: undefined,
+      chosen: `auto: the native engine did not load; \`${brvPath}\` is on PATH`,
+      fallbackReason: native.reason,
+      nativeError: native.error,
+    };
+  }
+  throw engineUnavailable(
+    native,
+    'a recall engine',
+    `the native engine did not load (${native.reason ?? 'unknown reason'}) and \`${brvPath}\` is not on PATH`,
+  );
+}
