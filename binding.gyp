@@ -20,6 +20,7 @@
       'native/src/recall/utf8.cc',
       'native/src/recall/tokenizer.cc',
       'native/src/recall/markdown.cc',
+      'native/src/recall/html.cc',
       'native/src/recall/excerpt.cc',
       'native/src/recall/index.cc',
       'native/src/recall/recall_c.cc',

@@ -2,11 +2,12 @@
 // and the fields the recall index scores.
 //
 // The vocabulary (ByteRover skill 4.x, vocabulary.md): a root `<bv-topic>` with attributes
-// (path, title, summary, keywords, tags, related, visibility, createdat, updatedat, id, ...), holding
-// the 18 element kinds bv-reason, bv-task, bv-changes, bv-files, bv-flow, bv-timestamp, bv-author,
-// bv-pattern, bv-structure, bv-dependencies, bv-highlights, bv-rule, bv-examples, bv-diagram,
-// bv-fact, bv-decision, bv-bug, bv-fix (each with an optional `id="bve-xxxxxxxx"` and its own
-// attributes); inside them `<p>`, `<ul>/<ol>/<li>`, `<strong>`, `<code>` and similar markup.
+// (path, title, summary, keywords, tags, related, visibility, createdat, updatedat, id, ...),
+// holding the 18 element kinds bv-reason, bv-task, bv-changes, bv-files, bv-flow, bv-timestamp,
+// bv-author, bv-pattern, bv-structure, bv-dependencies, bv-highlights, bv-rule, bv-examples,
+// bv-diagram, bv-fact, bv-decision, bv-bug, bv-fix (each with an optional `id="bve-xxxxxxxx"` and
+// its own attributes); inside them `<p>`, `<ul>/<ol>/<li>`, `<strong>`, `<code>` and similar
+// markup.
 //
 // The parser is one left-to-right pass: time and memory linear in the input (nesting is tracked
 // up to kMaxHtmlDepth levels; deeper tags are treated as text-less markup with one warning), never
@@ -67,10 +68,10 @@ struct HtmlAttr {
 
 struct TopicElement {
   ElementKind kind = ElementKind::kUnknown;
-  std::string id;                // the `id` attribute ("" when absent)
-  std::vector<HtmlAttr> attrs;   // every attribute, id included, in source order
-  std::string text;              // the element's text content (nested markup removed)
-  size_t offset = 0;             // byte offset of the start tag in the input
+  std::string id;               // the `id` attribute ("" when absent)
+  std::vector<HtmlAttr> attrs;  // every attribute, id included, in source order
+  std::string text;             // the element's text content (nested markup removed)
+  size_t offset = 0;            // byte offset of the start tag in the input
 };
 
 // Warning codes (stable): HTML_NOT_A_TOPIC (no <bv-topic> root: the file is not a topic),
@@ -88,10 +89,10 @@ struct HtmlWarning {
 };
 
 struct ParsedTopic {
-  bool is_topic = false;                // a <bv-topic> root was found
-  std::vector<HtmlAttr> attrs;          // the <bv-topic> attributes
-  std::vector<TopicElement> elements;   // bv-* elements in document order (text directly inside
-                                        // bv-topic, if any, is one kTopic element, listed first)
+  bool is_topic = false;               // a <bv-topic> root was found
+  std::vector<HtmlAttr> attrs;         // the <bv-topic> attributes
+  std::vector<TopicElement> elements;  // bv-* elements in document order (text directly inside
+                                       // bv-topic, if any, is one kTopic element, listed first)
   std::vector<HtmlWarning> warnings;
 
   // The value of a topic attribute (nullptr when absent).
