@@ -3,19 +3,17 @@
  * the command ends: the one HTTP transport, the token store, the session provider and the ByteRover
  * API client.
  *
- * Where the session comes from, first match wins (like `gh` with GH_TOKEN):
- * 1. an API key in the configuration (BYTEROVER_API_KEY / BRV_API_KEY, config file, plugin config);
- * 2. the profile's stored credential (`login`), refreshed when it is about to expire;
- * 3. client credentials from the configuration (services, CI), fetched on first use.
+ * Where the session comes from is decided by lib/byterover/auth's resolveCredential (the one resolver,
+ * shared with the OpenClaw plugin and the bridge): a configured API key, else the profile's stored
+ * credential, else client credentials from the configuration.
  */
 import { createHttpClient, type HttpClient, type HttpObserver } from '../http/index.js';
 import { createByteRoverClient, type ByteRoverClient } from '../byterover/index.js';
 import {
-  createFileTokenStore,
-  createSessionProvider,
-  issuerForIam,
+  clientCredentialsSettings,
+  oauthIssuer,
+  resolveCredential,
   type AuthRefreshEvent,
-  type ClientCredentialsSettings,
   type CredentialSummary,
   type FileTokenStore,
   type SessionProvider,
@@ -34,21 +32,8 @@ export interface Services {
   describeCredential(): Promise<CredentialSummary | undefined>;
 }
 
-/** The issuer of interactive logins: `oauth.issuer`, else `{IAM}/api/v1/oidc`. */
-export function oauthIssuer(config: ClawConfig): string {
-  return config.oauth.issuer ?? issuerForIam(config.byterover.iamBaseUrl);
-}
-
-export function clientCredentialsSettings(config: ClawConfig): ClientCredentialsSettings | undefined {
-  const cc = config.clientCredentials;
-  if (!cc) return undefined;
-  return {
-    issuer: cc.issuer ?? oauthIssuer(config),
-    clientId: cc.clientId,
-    clientSecret: cc.clientSecret,
-    ...(cc.scope ? { scope: cc.scope } : {}),
-  };
-}
+/** The login issuer and the client-credentials grant of a config: lib/byterover/auth's answers (one source). */
+export { oauthIssuer, clientCredentialsSettings };
 
 const built = new WeakMap<CommandContext, Promise<Services>>();
 
@@ -80,30 +65,24 @@ async function build(ctx: CommandContext): Promise<Services> {
   const observers = observersOf.get(ctx);
   const http = createHttpClient({ logger, ...(observers?.http ? { observers: observers.http } : {}) });
   ctx.onCleanup(() => http.close());
-  const store = createFileTokenStore({ ...(config.dataDir ? { dir: config.dataDir } : {}), env: ctx.io.env, logger });
-
-  let session: SessionProvider;
-  let credentialSource: string;
-  let describeCredential: () => Promise<CredentialSummary | undefined>;
-  if (config.apiKey) {
-    const key = config.apiKey;
-    session = { sessionKey: async () => key, onUnauthorized: async () => false };
-    credentialSource = sources.apiKey ?? 'config apiKey';
-    describeCredential = async () => undefined;
-  } else {
-    const cc = clientCredentialsSettings(config);
-    const managed = createSessionProvider({
-      store,
-      profile,
-      http,
-      logger,
-      ...(cc ? { clientCredentials: cc } : {}),
-      ...(observers?.onAuthRefresh ? { onRefresh: observers.onAuthRefresh } : {}),
-    });
-    session = managed;
-    credentialSource = 'store';
-    describeCredential = () => managed.describe();
-  }
+  // The one resolver (lib/byterover/auth/resolve.ts): the plugin and the bridge resolve the same way.
+  const cred = resolveCredential({
+    settings: config,
+    apiKeySource: sources.apiKey,
+    profile,
+    http,
+    env: ctx.io.env,
+    logger,
+    onRefresh: observers?.onAuthRefresh,
+  });
+  const { store, session } = cred;
   const client = createByteRoverClient({ http, session, config: config.byterover, logger });
-  return { http, store, session, client, credentialSource, describeCredential };
+  return {
+    http,
+    store,
+    session,
+    client,
+    credentialSource: cred.source,
+    describeCredential: () => cred.describe(),
+  };
 }

@@ -13,31 +13,20 @@
  *   the reason the native engine did not load), else recall is unavailable and every call says why.
  * A failed open is remembered for 30 s, so a broken setup costs one attempt per 30 s, not one per turn.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { ClawError, errorMessage } from '../errors.js';
 import { createHttpClient, type HttpClient } from '../http/index.js';
 import { createByteRoverClient, type ByteRoverClient } from '../byterover/index.js';
-import { createFileTokenStore, createSessionProvider, type SessionProvider } from '../byterover/auth/index.js';
+import { resolveCredential, type AuthRefreshEvent, type SessionProvider } from '../byterover/auth/index.js';
 import { loadConfig, type ClawConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import {
-  BrvMemory,
-  LocalMemory,
-  loadNativeRecall,
-  type MemoryBackend,
-  type RecallIndexFactory,
-} from '../memory/index.js';
+import { openMemory, type OpenedMemory, type RecallIndexFactory } from '../memory/index.js';
 import { configLayer, describeSecretRef, treeLocation, type PluginConfig, type TreeLocation } from './config.js';
 
-export interface OpenMemory {
-  backend: MemoryBackend;
-  /** `native` (LocalMemory + native index), `injected` (LocalMemory + a caller's index), or `brv`. */
-  engine: 'native' | 'injected' | 'brv';
-  location: TreeLocation;
-  /** The LocalMemory behind `backend` (sync needs it); undefined for brv. */
-  local: LocalMemory | undefined;
-}
+/** `onPath` moved to lib/memory (the opener decides the engine); re-exported for existing importers. */
+export { onPath } from '../memory/index.js';
+
+/** The open memory of a context tree: lib/memory's openMemory result (backend, engine, location, how found). */
+export type OpenMemory = OpenedMemory;
 
 export interface RuntimeOptions {
   config: PluginConfig;
@@ -50,6 +39,8 @@ export interface RuntimeOptions {
   recallIndex?: RecallIndexFactory;
   /** Where `definePluginEntry` came from, for `byterover_sync status`. */
   sdkSource?: 'host' | 'local';
+  /** Called once per credential renewal (telemetry), as the CLI's services pass it. */
+  onAuthRefresh?: (e: AuthRefreshEvent) => void;
 }
 
 export interface Credential {
@@ -59,25 +50,6 @@ export interface Credential {
 }
 
 const RETRY_FAILED_OPEN_MS = 30_000;
-
-/** Is `cmd` an executable file (absolute) or on PATH? */
-export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const candidates =
-    isAbsolute(cmd) || cmd.includes('/')
-      ? [cmd]
-      : (env.PATH ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((d) => join(d, cmd));
-  return candidates.some((c) => {
-    try {
-      accessSync(c, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 export class PluginRuntime {
   readonly config: PluginConfig;
@@ -143,54 +115,27 @@ export class PluginRuntime {
   }
 
   private async open(loc: TreeLocation): Promise<OpenMemory> {
-    const local = (index: RecallIndexFactory, engine: OpenMemory['engine']) =>
-      LocalMemory.open({ ...loc, index, watch: this.o.watch, logger: this.log }).then((m) => ({
-        backend: m,
-        engine,
-        location: loc,
-        local: m,
-      }));
-    const brv = (): OpenMemory => ({
-      backend: new BrvMemory({
-        projectRoot: loc.projectRoot,
-        brvPath: this.config.brv.path,
-        timeouts: { search: this.config.brv.timeoutMs },
-        env: this.env(),
-        logger: this.log,
-      }),
-      engine: 'brv',
-      location: loc,
-      local: undefined,
+    // The one opener (lib/memory/open.ts) picks the engine: `auto` falls back to brv on PATH, and
+    // "no engine" is its MEMORY_ENGINE_UNAVAILABLE with the native loader's error as the cause.
+    const m = await openMemory({
+      projectRoot: loc.projectRoot,
+      dir: loc.treeRoot,
+      stateDir: loc.stateDir,
+      engine: this.config.backend,
+      ...(this.o.recallIndex ? { index: this.o.recallIndex } : {}),
+      brv: { path: this.config.brv.path, timeouts: { search: this.config.brv.timeoutMs }, env: this.env() },
+      watch: this.o.watch,
+      logger: this.log,
     });
-    if (this.o.recallIndex) return local(this.o.recallIndex, 'injected');
-    if (this.config.backend === 'brv') return brv();
-    const native = await loadNativeRecall();
-    if (native.factory) return local(native.factory, 'native');
-    if (this.config.backend === 'native') {
-      throw new ClawError(
-        'MEMORY_ENGINE_UNAVAILABLE',
-        `expected the native recall engine (backend "native"), found none: ${native.reason ?? 'unknown reason'}`,
-        {
-          hint: 'Reinstall the plugin so its prebuilt addon is present (`openclaw plugins install claw-byterover --force`), or set backend to "brv" or "auto".',
-        },
-      );
-    }
-    if (onPath(this.config.brv.path, this.env())) {
+    if (m.fallbackReason !== undefined) {
       if (!this.fallbackLogged)
         this.log.warn(
-          { reason: native.reason, brv: this.config.brv.path },
+          { reason: m.fallbackReason, brv: this.config.brv.path },
           'native recall engine unavailable; using `brv search` instead',
         );
       this.fallbackLogged = true;
-      return brv();
     }
-    throw new ClawError(
-      'MEMORY_ENGINE_UNAVAILABLE',
-      `expected a recall engine, found none: the native engine did not load (${native.reason ?? 'unknown reason'}) and \`${this.config.brv.path}\` is not on PATH`,
-      {
-        hint: "Reinstall the plugin so its prebuilt addon is present, or install ByteRover's CLI (`npm install -g byterover-cli`) and set brv.path.",
-      },
-    );
+    return m;
   }
 
   /** Runs `fn` after every earlier call with the same key has settled (one writer per file). */
@@ -205,30 +150,32 @@ export class PluginRuntime {
   }
 
   /** lib/config's resolved settings: config file and environment, with the plugin config on top. */
-  async clawConfig(): Promise<{ config: ClawConfig; sources: Record<string, string> }> {
+  async clawConfig(): Promise<{ config: ClawConfig; sources: Record<string, string>; profile: string }> {
     const loaded = await loadConfig({ env: this.env(), layers: [configLayer(this.config)] });
-    return { config: loaded.config, sources: loaded.sources };
+    return { config: loaded.config, sources: loaded.sources, profile: loaded.profile };
   }
 
-  /** The session for ByteRover calls: a configured API key, else the token store (`claw-byterover login`). */
-  async credential(cfg: ClawConfig, sources: Record<string, string>): Promise<Credential> {
-    if (cfg.apiKey) {
-      const key = cfg.apiKey;
-      return {
-        session: { sessionKey: async () => key, onUnauthorized: async () => false },
-        source: sources.apiKey ?? 'config apiKey',
-      };
-    }
-    const store = createFileTokenStore({
-      ...(cfg.dataDir ? { dir: cfg.dataDir } : {}),
+  /**
+   * The session for ByteRover calls, resolved exactly as the CLI resolves it (lib/byterover/auth's
+   * resolveCredential): a configured API key, else the profile's stored credential, else the
+   * configured client credentials; renewals reported to `onAuthRefresh`.
+   */
+  async credential(cfg: ClawConfig, sources: Record<string, string>, profile?: string): Promise<Credential> {
+    const cred = resolveCredential({
+      settings: cfg,
+      apiKeySource: sources.apiKey,
+      profile,
+      http: this.httpClient(),
       env: this.env(),
       logger: this.log,
+      onRefresh: this.o.onAuthRefresh,
     });
-    const session = createSessionProvider({ store, http: this.httpClient(), logger: this.log });
+    if (cred.kind === 'api-key') return { session: cred.session, source: cred.source };
     const ref = this.config.unresolvedApiKeyRef;
+    const via = cred.clientCredentials ? 'token store, else client credentials' : 'token store';
     return {
-      session,
-      source: ref ? `token store (${describeSecretRef(ref)} was not resolved in this load)` : 'token store',
+      session: cred.session,
+      source: ref ? `${via} (${describeSecretRef(ref)} was not resolved in this load)` : via,
     };
   }
 
@@ -238,8 +185,8 @@ export class PluginRuntime {
   }
 
   async client(): Promise<{ client: ByteRoverClient; config: ClawConfig; credentialSource: string }> {
-    const { config, sources } = await this.clawConfig();
-    const cred = await this.credential(config, sources);
+    const { config, sources, profile } = await this.clawConfig();
+    const cred = await this.credential(config, sources, profile);
     return {
       client: createByteRoverClient({
         http: this.httpClient(),

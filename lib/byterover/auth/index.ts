@@ -6,7 +6,8 @@
  * - createSessionProvider: what the API client calls; renews before expiry, one renewal at a time
  *   per credential across callers and processes; rotated refresh tokens persisted before use;
  * - createFileTokenStore: AES-256-GCM encrypted credentials, one file per profile (default store);
- * - logout / credentialStatus.
+ * - logout / credentialStatus;
+ * - resolveCredential: the one answer to "where does this run's session key come from" (every face).
  * User-facing description: docs/readme/auth.md.
  */
 export type { SessionProvider, StoredCredential, TokenStore } from './types.js';
@@ -31,6 +32,14 @@ export {
   type AuthRefreshEvent,
 } from './session.js';
 export { logout, credentialStatus } from './account.js';
+export {
+  resolveCredential,
+  oauthIssuer,
+  clientCredentialsSettings,
+  type CredentialSettings,
+  type ResolveCredentialOptions,
+  type ResolvedCredential,
+} from './resolve.js';
 export {
   describeCredential,
   needsRefresh,
