@@ -1,0 +1,432 @@
+/**
+ * SpaceMemory: the local memory over a ByteRover v4 space — `<space>/context-tree/**\/*.html` topics
+ * indexed in-process by a RecallIndex (the native engine by default), ranked with the topics'
+ * signal sidecars, answering with the element each hit came from, a confidence and a citation block.
+ *
+ * Reading: a topic file is `<topic path>.html` under the tree, not `index.html` (at any level), not a
+ * derived artifact (`*.abstract|full|overview.html`), not under a hidden folder (ByteRover archives
+ * migrated v3 files under `.brv/_migrations/`); `_manifest.json` and other files are ignored. A scan
+ * compares each file's (size, mtime, ctime, inode) with the last one and re-reads only what changed;
+ * a query rescans first when a watched change is pending or the last scan is older than `pollMs`.
+ *
+ * Indexing: when the native engine parses `<bv-topic>` itself (the addon exports `parseTopic`), it gets
+ * the raw file and answers per element (hits carry `elementId`/`elementType`); otherwise each topic is
+ * given as fields (title; tags and keywords; summary and element texts as body) and the top element
+ * of a hit is picked here: the element holding most of the query's terms. When the index takes
+ * signals (`setSignals`), each topic's sidecar (decayed by the days since its `updatedat`) is passed
+ * to it; without a sidecar a topic ranks by BM25F alone.
+ */
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClawError } from '../../errors.js';
+import { logger as rootLogger, type Logger } from '../../log/index.js';
+import { fitToBudget, trimExcerpt } from '../budget.js';
+import { engineUnavailable, loadNativeRecall } from '../native-index.js';
+import type {
+  CurateResult,
+  MemoryBackend,
+  MemoryStats,
+  Note,
+  RecallDoc,
+  RecallHit,
+  RecallIndex,
+  RecallIndexFactory,
+  RecallOptions,
+  RecallResult,
+  SearchOptions,
+} from '../types.js';
+import { citationBlock, compoundScore, confidenceOf, coverage, queryTerms, type Confidence } from './cite.js';
+import { loadNativeParse, readTopicHtml, type ParsedTopic } from './html.js';
+import { recordTopic, type RecordInput, type RecordOptions, type RecordResult } from './record.js';
+import { decayed, defaultSignals, parseSignals, signalFile, type RuntimeSignals } from './signals.js';
+import type { SpaceResolution } from './space.js';
+
+/** A v4 hit: a RecallHit plus the element it came from and a confidence. */
+export interface SpaceHit extends RecallHit {
+  elementId?: string | undefined;
+  elementType?: string | undefined;
+  confidence: Confidence;
+  /** The compound score behind `confidence` (0–1.15). */
+  compound: number;
+}
+
+export interface SpaceRecallResult extends RecallResult {
+  hits: SpaceHit[];
+  /** `📚 From ByteRover:` block of the cited hits ('' when none is confident enough). */
+  citation: string;
+  cited: number;
+}
+
+/** Signals the index takes (the native engine's `setSignals`, coord/recall-native.md). */
+type SignalsIndex = RecallIndex & {
+  setSignals?(path: string, s: { importance?: number; recency?: number; maturity?: string } | null): void;
+};
+
+export interface SpaceMemoryOptions {
+  space: Pick<SpaceResolution, 'treeRoot' | 'signalsDir'> & Partial<SpaceResolution>;
+  index?: RecallIndexFactory;
+  /** Watch the tree for changes (default true). */
+  watch?: boolean;
+  /** A query rescans when the last scan is older than this (default 5000 ms with watch, 1000 without). */
+  pollMs?: number;
+  defaultK?: number;
+  /** Minimum confidence for a hit to be cited (default medium). */
+  citeMin?: Confidence;
+  maxFileBytes?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+interface Doc {
+  path: string;
+  stamp: string;
+  sigStamp: string;
+  parsed: ParsedTopic;
+  title: string;
+  signals: RuntimeSignals | undefined;
+}
+
+const DERIVED = /\.(abstract|full|overview)\.html$/i;
+
+/** Is this tree-relative path a topic file (see the module comment)? */
+export function isTopicPath(rel: string): boolean {
+  if (!rel.toLowerCase().endsWith('.html')) return false;
+  const parts = rel.split('/');
+  if (parts[parts.length - 1]!.toLowerCase() === 'index.html') return false;
+  if (DERIVED.test(rel)) return false;
+  return !parts.some((p) => p.startsWith('.'));
+}
+
+function toDoc(path: string, p: ParsedTopic): RecallDoc {
+  const split = (s: string | undefined): string[] =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const body = [p.attrs.summary ?? '', ...p.elements.map((e) => e.text)].filter(Boolean).join('\n\n');
+  return {
+    title: p.attrs.title || path.replace(/\.html$/i, ''),
+    headings: [],
+    body,
+    tags: [...split(p.attrs.tags), ...split(p.attrs.keywords)],
+  };
+}
+
+export class SpaceMemory implements MemoryBackend {
+  readonly kind = 'local' as const;
+  readonly treeRoot: string;
+  readonly signalsDir: string;
+  readonly space: SpaceMemoryOptions['space'];
+  private readonly index: SignalsIndex;
+  private readonly o: SpaceMemoryOptions;
+  private readonly log: Logger;
+  private readonly docs = new Map<string, Doc>();
+  private nativeHtml = false;
+  private lastScan = 0;
+  private dirty = true;
+  private watcher: FSWatcher | undefined;
+  private scanning: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(o: SpaceMemoryOptions, index: RecallIndex) {
+    this.o = o;
+    this.space = o.space;
+    this.treeRoot = o.space.treeRoot;
+    this.signalsDir = o.space.signalsDir;
+    this.index = index as SignalsIndex;
+    this.log = (o.logger ?? rootLogger).child({ component: 'memory.v4' });
+  }
+
+  static async open(o: SpaceMemoryOptions): Promise<SpaceMemory> {
+    let factory = o.index;
+    if (!factory) {
+      const native = await loadNativeRecall();
+      if (!native.factory) throw engineUnavailable(native, 'the native recall engine');
+      factory = native.factory;
+    }
+    const m = new SpaceMemory(o, factory());
+    m.nativeHtml = !o.index && (await loadNativeParse()) !== undefined;
+    try {
+      await m.refresh();
+      if (o.watch !== false) m.startWatch();
+    } catch (e) {
+      await m.close();
+      throw e;
+    }
+    return m;
+  }
+
+  private startWatch(): void {
+    try {
+      this.watcher = fsWatch(this.treeRoot, { recursive: true, persistent: false }, () => {
+        this.dirty = true;
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+        this.dirty = true;
+      });
+    } catch {
+      this.watcher = undefined; // no tree yet or no recursive watch: the poll covers it
+    }
+  }
+
+  /** Rescans the tree and the sidecars now (concurrent calls share one scan). */
+  async refresh(): Promise<void> {
+    if (this.scanning) return this.scanning;
+    this.scanning = this.scan().finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  private async scan(): Promise<void> {
+    this.dirty = false;
+    const seen = new Set<string>();
+    const added: { path: string; doc: RecallDoc | string }[] = [];
+    await this.walk(this.treeRoot, '', seen, added);
+    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
+    else for (const a of added) this.index.add(a.path, a.doc);
+    for (const p of [...this.docs.keys()])
+      if (!seen.has(p)) {
+        this.docs.delete(p);
+        this.index.remove(p);
+      }
+    this.lastScan = Date.now();
+  }
+
+  private async walk(
+    dir: string,
+    rel: string,
+    seen: Set<string>,
+    added: { path: string; doc: RecallDoc | string }[],
+  ): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw e;
+    }
+    for (const ent of entries) {
+      if (ent.name.startsWith('.')) continue;
+      const childRel = rel ? `${rel}/${ent.name}` : ent.name;
+      const abs = join(dir, ent.name);
+      if (ent.isDirectory()) await this.walk(abs, childRel, seen, added);
+      else if (ent.isFile() && isTopicPath(childRel)) await this.visit(abs, childRel, seen, added);
+    }
+  }
+
+  private async visit(
+    abs: string,
+    rel: string,
+    seen: Set<string>,
+    added: { path: string; doc: RecallDoc | string }[],
+  ): Promise<void> {
+    let st;
+    try {
+      st = await stat(abs, { bigint: true });
+    } catch {
+      return;
+    }
+    if (st.size > BigInt(this.o.maxFileBytes ?? 4 * 1024 * 1024)) {
+      this.log.warn({ path: rel, size: Number(st.size) }, 'v4 topic skipped: too large');
+      return;
+    }
+    const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+    const sigPath = signalFile(this.signalsDir, rel);
+    const sst = await stat(sigPath, { bigint: true }).catch(() => undefined);
+    const sigStamp = sst ? `${sst.size}:${sst.mtimeNs}:${sst.ino}` : '';
+    const prev = this.docs.get(rel);
+    seen.add(rel);
+    if (prev && prev.stamp === stamp && prev.sigStamp === sigStamp) return;
+    let parsed = prev?.parsed;
+    let text: string | undefined;
+    if (!prev || prev.stamp !== stamp) {
+      try {
+        text = await readFile(abs, 'utf8');
+      } catch {
+        seen.delete(rel);
+        return;
+      }
+      parsed = readTopicHtml(text);
+      if (!parsed.isTopic) {
+        if (!prev || prev.stamp !== stamp)
+          this.log.warn({ path: rel, reason: parsed.warnings[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
+        this.docs.set(rel, { path: rel, stamp, sigStamp, parsed, title: rel, signals: undefined });
+        this.index.remove(rel);
+        return;
+      }
+    }
+    let signals: RuntimeSignals | undefined;
+    if (sst) {
+      const raw = await readFile(sigPath, 'utf8').catch(() => undefined);
+      signals = raw === undefined ? undefined : parseSignals(raw);
+    }
+    const title = parsed!.attrs.title || rel.replace(/\.html$/i, '');
+    this.docs.set(rel, { path: rel, stamp, sigStamp, parsed: parsed!, title, signals });
+    if (text !== undefined) added.push({ path: rel, doc: this.nativeHtml ? text : toDoc(rel, parsed!) });
+    if (this.index.setSignals) {
+      const s = signals ? this.decay(signals, parsed!) : null;
+      this.index.setSignals(rel, s ? { importance: s.importance, recency: s.recency, maturity: s.maturity } : null);
+    }
+  }
+
+  private decay(s: RuntimeSignals, p: ParsedTopic): RuntimeSignals {
+    const updated = Date.parse(p.attrs.updatedat ?? '');
+    if (!Number.isFinite(updated)) return s;
+    const now = (this.o.now ?? (() => new Date()))().getTime();
+    return decayed(s, (now - updated) / 86_400_000);
+  }
+
+  private async fresh(): Promise<void> {
+    if (this.closed)
+      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+        hint: 'Open a new one with openMemory().',
+      });
+    const poll = this.o.pollMs ?? (this.watcher ? 5000 : 1000);
+    if (this.dirty || Date.now() - this.lastScan > poll) await this.refresh();
+  }
+
+  async search(query: string, opts: SearchOptions = {}): Promise<SpaceHit[]> {
+    await this.fresh();
+    if (opts.signal?.aborted)
+      throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', {
+        hint: 'The caller cancelled it.',
+      });
+    const raw = this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10)) as (RecallHit & {
+      elementId?: string;
+      elementType?: string;
+    })[];
+    const terms = queryTerms(query);
+    const best = raw[0]?.score ?? 0;
+    return raw.map((h) => {
+      const d = this.docs.get(h.path);
+      let elementId = h.elementId || undefined;
+      let elementType = h.elementType || undefined;
+      let excerpt = h.excerpt;
+      let topicText = h.title;
+      if (d) {
+        topicText = [d.title, d.parsed.attrs.summary ?? '', d.parsed.attrs.keywords ?? '', d.parsed.attrs.tags ?? '']
+          .concat(d.parsed.elements.map((e) => e.text))
+          .join(' ');
+        const el = elementId
+          ? d.parsed.elements.find((e) => e.id === elementId)
+          : d.parsed.elements
+              .filter((e) => e.type !== 'bv-topic')
+              .map((e) => ({ e, c: coverage(terms, e.text) }))
+              .reduce<{ e: ParsedTopic['elements'][number]; c: number } | undefined>(
+                (a, b) => (b.c > 0 && (!a || b.c > a.c) ? b : a),
+                undefined,
+              )?.e;
+        if (el) {
+          elementId = el.id || undefined;
+          elementType = el.type;
+          if (!h.elementId) excerpt = trimExcerpt(el.text, 200);
+        }
+      }
+      const bm25n = best > 0 ? (h.score / best) * coverage(terms, topicText) : 0;
+      const sig = d?.signals ? this.decay(d.signals, d.parsed) : defaultSignals();
+      const compound = compoundScore(bm25n, sig);
+      return {
+        path: h.path,
+        title: d?.title ?? h.title,
+        score: h.score,
+        excerpt,
+        elementId,
+        elementType,
+        confidence: confidenceOf(compound),
+        compound,
+      };
+    });
+  }
+
+  async recall(query: string, opts: RecallOptions & { citeMin?: Confidence } = {}): Promise<SpaceRecallResult> {
+    const hits = await this.search(query, opts);
+    const fit = fitToBudget(hits, opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
+    const kept = fit.hits as SpaceHit[];
+    const cite = citationBlock(kept, { min: opts.citeMin ?? this.o.citeMin ?? 'medium' });
+    return { ...fit, hits: kept, citation: cite.text, cited: cite.cited };
+  }
+
+  /** Records a topic into this space and indexes it (see record.ts). */
+  async record(topicPath: string, input: RecordInput, opts: RecordOptions = {}): Promise<RecordResult> {
+    if (this.closed)
+      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+        hint: 'Open a new one with openMemory().',
+      });
+    const r = await recordTopic(this.space, topicPath, input, {
+      ...(this.o.now ? { now: this.o.now } : {}),
+      ...opts,
+    });
+    await this.refresh();
+    return r;
+  }
+
+  /**
+   * A v3-style note becomes a topic: `notes/<snake_case title>` (or the note's own path made
+   * snake_case), its text in `<bv-highlights>`, its tags as `tags`; a taken path gets `_2`, `_3`, ….
+   */
+  async curate(note: Note): Promise<CurateResult> {
+    const title = (note.title ?? note.content.split('\n')[0] ?? 'note').trim().slice(0, 120) || 'note';
+    const snake = (s: string): string =>
+      s
+        .normalize('NFKD')
+        .replace(/[\u0300-\u036f]/g, '')
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '_')
+        .replace(/^_+|_+$/g, '')
+        .slice(0, 64) || 'note';
+    const base = note.path
+      ? note.path
+          .replace(/\.(md|html)$/i, '')
+          .split('/')
+          .filter(Boolean)
+          .map(snake)
+          .join('/')
+      : `notes/${snake(title)}`;
+    for (let n = 1; n < 1000; n++) {
+      const path = n === 1 ? base : `${base}_${n}`;
+      try {
+        const r = await this.record(path, {
+          title,
+          body: note.content,
+          ...(note.tags?.length ? { tags: note.tags.join(',') } : {}),
+        });
+        return { id: r.id, path: r.file, status: 'written' };
+      } catch (e) {
+        if (e instanceof ClawError && (e.code === 'BV_TOPIC_EXISTS' || e.code === 'BV_TOPIC_CONFLICT')) continue;
+        throw e;
+      }
+    }
+    throw new ClawError(
+      'MEMORY_NAME_EXHAUSTED',
+      `expected a free topic path for ${JSON.stringify(base)}, found 999 taken`,
+      {
+        hint: 'Give the note a more specific title or path.',
+      },
+    );
+  }
+
+  async stats(): Promise<MemoryStats & { space?: Partial<SpaceResolution>; withSignals: number }> {
+    let withSignals = 0;
+    for (const d of this.docs.values()) if (d.signals) withSignals++;
+    return {
+      backend: 'local',
+      treeRoot: this.treeRoot,
+      documents: [...this.docs.values()].filter((d) => d.parsed.isTopic).length,
+      engine: this.index.stats(),
+      withSignals,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.scanning?.catch(() => undefined);
+    this.index.close?.();
+  }
+}
