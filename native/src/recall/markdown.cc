@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "utf8.h"
 
@@ -117,11 +118,65 @@ bool IsInlineSpecial(char c) {
   }
 }
 
+// Where each `(` / `[` of a line closes (its balanced `)` / `]`), computed once per line in one
+// pass with a stack, so that an unclosed destination (`[a](` repeated) is not rescanned to the end
+// of the line at every `](`: CleanInline stays linear in the line (issue 13).
+class Closers {
+ public:
+  explicit Closers(std::string_view s) : s_(s) {}
+  // The index of the bracket closing s[i] (a '(' or '['), or npos when it is never closed.
+  size_t Close(size_t i) {
+    if (!built_) Build();
+    const uint32_t c = close_[i];
+    return c == kNone ? std::string_view::npos : c;
+  }
+
+ private:
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+  void Build() {
+    built_ = true;
+    close_.assign(s_.size(), kNone);
+    std::vector<uint32_t> parens, brackets;
+    for (size_t j = 0; j < s_.size(); ++j) {
+      switch (s_[j]) {
+        case '(':
+          parens.push_back(static_cast<uint32_t>(j));
+          break;
+        case '[':
+          brackets.push_back(static_cast<uint32_t>(j));
+          break;
+        case ')':
+          if (!parens.empty()) {
+            close_[parens.back()] = static_cast<uint32_t>(j);
+            parens.pop_back();
+          }
+          break;
+        case ']':
+          if (!brackets.empty()) {
+            close_[brackets.back()] = static_cast<uint32_t>(j);
+            brackets.pop_back();
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  std::string_view s_;
+  bool built_ = false;
+  std::vector<uint32_t> close_;
+};
+
 // Removes inline markup from one line. `in_comment` carries an open HTML comment across lines.
+// Linear in the line: every scan ahead either consumes what it scanned or is answered from a
+// result computed once (Closers, the next '>').
 void CleanInline(std::string_view s, TextSink* out, bool* in_comment) {
   size_t i = 0;
   const size_t n = s.size();
   int bracket_depth = 0;
+  Closers closers(s);
+  size_t next_gt = 0;  // the first '>' after the last lookup (npos: none left on the line)
+  bool next_gt_known = false;
   while (i < n) {
     if (*in_comment) {
       const size_t close = s.find("-->", i);
@@ -181,15 +236,8 @@ void CleanInline(std::string_view s, TextSink* out, bool* in_comment) {
           --bracket_depth;
           ++i;
           if (i < n && (s[i] == '(' || s[i] == '[')) {  // skip the destination or reference
-            const char open = s[i];
-            const char close = open == '(' ? ')' : ']';
-            int depth = 0;
-            size_t j = i;
-            for (; j < n; ++j) {
-              if (s[j] == open) ++depth;
-              if (s[j] == close && --depth == 0) break;
-            }
-            if (j < n) i = j + 1;
+            const size_t j = closers.Close(i);
+            if (j != std::string_view::npos) i = j + 1;
           }
           continue;
         }
@@ -202,7 +250,11 @@ void CleanInline(std::string_view s, TextSink* out, bool* in_comment) {
           i += 4;
           continue;
         }
-        const size_t close = s.find('>', i + 1);
+        if (!next_gt_known || (next_gt != std::string_view::npos && next_gt <= i)) {
+          next_gt = s.find('>', i + 1);
+          next_gt_known = true;
+        }
+        const size_t close = next_gt;
         const bool tagish = i + 1 < n && (s[i + 1] == '/' || (s[i + 1] >= 'a' && s[i + 1] <= 'z') ||
                                           (s[i + 1] >= 'A' && s[i + 1] <= 'Z'));
         if (tagish && close != std::string_view::npos) {
