@@ -3,7 +3,7 @@
  * streams, environment, working directory, cancellation and a browser opener.
  */
 import type { Readable } from 'node:stream';
-import { openBrowser } from '../byterover/auth/index.js';
+import { openBrowser } from '../byterover/auth/browser.js';
 
 export interface CliOutStream {
   write(chunk: string): unknown;

@@ -7,9 +7,9 @@
  * and cleanup are handled here, the same way for every command.
  */
 import { Command, Option } from 'commander';
-import { LOG_LEVELS } from '../config/index.js';
+import { LOG_LEVELS } from '../config/levels.js';
 import { packageVersion } from '../version.js';
-import { CommandContext, type ConfigFlag, type GlobalOptions } from './context.js';
+import type { CommandContext, ConfigFlag, GlobalOptions } from './context.js';
 import { EXIT_CODE_TABLE, ExitCode, type ExitCodeValue } from './exit.js';
 import type { CliIo } from './io.js';
 import type { Output } from './output.js';
@@ -88,6 +88,8 @@ export function buildProgram(io: CliIo, out: Output, state: RunState, modules: C
           .flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
         const globals = cmd.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
         const flags = configFlags.map((f) => ({ path: f.path, value: opts[f.option], flag: f.flag }));
+        // Loaded on first use: --version and --help never load the config schema or the logger.
+        const { CommandContext } = await import('./context.js');
         const ctx = new CommandContext(io, out, globals, flags);
         try {
           const result = await handler(ctx, opts, positional);

@@ -9,8 +9,9 @@ import { byteRoverConfigSchema } from '../byterover/config.js';
 import { BRIDGE_SECRET_PATHS, BridgeConfigSchema } from '../bridge/config.js';
 import { TelemetryConfigSchema } from '../telemetry/config.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from './levels.js';
+
+export { LOG_LEVELS, type LogLevel };
 
 const nonEmpty = z.string().trim().min(1);
 const httpUrl = z

@@ -4,16 +4,12 @@
  * Ctrl-C. `--once` handshakes, reports and disconnects (a connectivity check); `--debug-handshake`
  * prints each handshake frame on stderr with the gateway token and the device signature redacted.
  */
-import { AgentLink, redactFrame, type ConnectedInfo } from '../../agent/index.js';
-import { resolveDataDir } from '../../byterover/auth/index.js';
+import type { ConnectedInfo } from '../../agent/index.js';
 import { ClawError } from '../../errors.js';
 import { registerSecret } from '../../log/redact.js';
-import { LocalMemory } from '../../memory/index.js';
-import { createTelemetry } from '../../telemetry/index.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
-import { treeLocation } from '../tree.js';
 
 interface ConnectFlags extends Record<string, unknown> {
   token?: string;
@@ -50,6 +46,15 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   const token = opts.token ?? ctx.io.env.OPENCLAW_GATEWAY_TOKEN ?? undefined;
   registerSecret(token);
   const connectTimeoutMs = positiveInt(opts.connectTimeout, '--connect-timeout', 60_000);
+  // Loaded here, not at the top: the other commands never load the agent link or telemetry.
+  const [{ AgentLink, redactFrame }, { resolveDataDir }, { LocalMemory }, { createTelemetry }, { treeLocation }] =
+    await Promise.all([
+      import('../../agent/index.js'),
+      import('../../byterover/auth/paths.js'),
+      import('../../memory/index.js'),
+      import('../../telemetry/index.js'),
+      import('../tree.js'),
+    ]);
   const { config } = await ctx.config();
   const logger = await ctx.logger();
   // Handshakes by result and recall latency, exported over OTLP when OTEL_EXPORTER_OTLP_* is set

@@ -7,20 +7,15 @@
  * `login` without `--api-key` runs OAuth 2.0 authorization code + PKCE with a loopback callback,
  * printing the URL (and opening a browser when one exists).
  */
-import {
-  iamUserMeValidator,
-  loginWithApiKey,
-  loginWithClientCredentials,
-  loginWithOAuth,
-  logout as deleteCredential,
-  type CredentialSummary,
-} from '../../byterover/auth/index.js';
+import type { CredentialSummary } from '../../byterover/auth/index.js';
 import { ClawError } from '../../errors.js';
 import { registerSecret } from '../../log/redact.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
 import { readSecret } from '../prompt.js';
-import { clientCredentialsSettings, oauthIssuer, services } from '../services.js';
+
+/** lib/byterover/auth and the services, loaded when an auth command runs (never for other commands). */
+const authModules = () => Promise.all([import('../../byterover/auth/index.js'), import('../services.js')]);
 
 interface LoginOptions extends Record<string, unknown> {
   apiKey?: string | true;
@@ -76,6 +71,9 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
       hint: 'Pick one: `login` (browser), `login --api-key`, or `login --client-credentials`.',
     });
   }
+  const [{ iamUserMeValidator, loginWithApiKey, loginWithClientCredentials, loginWithOAuth }, svc] =
+    await authModules();
+  const { clientCredentialsSettings, oauthIssuer, services } = svc;
   const { config, profile } = await ctx.config();
   const s = await services(ctx);
   const logger = await ctx.logger();
@@ -141,6 +139,7 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
 }
 
 async function logout(ctx: CommandContext): Promise<CommandResult> {
+  const [{ logout: deleteCredential }, { services }] = await authModules();
   const { config, profile, sources } = await ctx.config();
   const s = await services(ctx);
   const path = s.store.credentialPath(profile);
@@ -156,6 +155,7 @@ async function logout(ctx: CommandContext): Promise<CommandResult> {
 }
 
 async function whoami(ctx: CommandContext): Promise<CommandResult> {
+  const { services } = await import('../services.js');
   const { profile } = await ctx.config();
   const s = await services(ctx);
   const user = await s.client.me({ signal: ctx.signal });

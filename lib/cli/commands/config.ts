@@ -2,16 +2,20 @@
  * `claw-byterover config [show|path|set|unset]`: the effective configuration and where each value
  * came from (secrets shown as [REDACTED]), and editing the config file's non-secret keys.
  */
-import { configFilePath, displayConfig, writeConfigValue, CONFIG_KEYS, ENV_VARS, flatten } from '../../config/index.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
 
+/** lib/config, loaded when a `config` command runs (or its help is shown), not for every command. */
+const configModule = () => import('../../config/index.js');
+
 /** The file `set`/`unset` edit: the one in effect, which need not exist yet. */
-function editedFile(ctx: CommandContext): string {
+async function editedFile(ctx: CommandContext): Promise<string> {
+  const { configFilePath } = await configModule();
   return configFilePath(ctx.io.env, ctx.globals.config, ctx.io.cwd).path;
 }
 
 async function show(ctx: CommandContext): Promise<CommandResult> {
+  const { displayConfig, flatten } = await configModule();
   const loaded = await ctx.config();
   const values = displayConfig(loaded.config);
   const flat = flatten(values);
@@ -36,13 +40,17 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
 }
 
 export const configCommands: CommandModule = (program, rt) => {
-  const config = program
-    .command('config')
-    .description('show the effective configuration, or edit the config file')
-    .addHelpText(
+  const config = program.command('config').description('show the effective configuration, or edit the config file');
+  // The key and variable lists come from lib/config's schema: loaded (async) just before `config`
+  // or one of its subcommands parses its arguments, so its help shows them.
+  program.hook('preSubcommand', async (_program, sub) => {
+    if (sub !== config) return;
+    const { CONFIG_KEYS, ENV_VARS } = await configModule();
+    config.addHelpText(
       'after',
       `\nKeys: ${[...CONFIG_KEYS.keys()].join(', ')}\nEnvironment: ${ENV_VARS.map((e) => e.name).join(', ')}`,
     );
+  });
 
   config
     .command('show', { isDefault: true })
@@ -64,7 +72,8 @@ export const configCommands: CommandModule = (program, rt) => {
     .description('set a key in the config file (under profiles.<name> with --profile); secrets are refused')
     .action(
       rt.action(async (ctx, _opts, [key, value]) => {
-        const path = editedFile(ctx);
+        const { writeConfigValue } = await configModule();
+        const path = await editedFile(ctx);
         await writeConfigValue(path, key as string, value as string, ctx.globals.profile);
         return { data: { path, key, value, profile: ctx.globals.profile ?? null }, human: `set ${key} in ${path}` };
       }),
@@ -75,7 +84,8 @@ export const configCommands: CommandModule = (program, rt) => {
     .description('remove a key from the config file (under profiles.<name> with --profile)')
     .action(
       rt.action(async (ctx, _opts, [key]) => {
-        const path = editedFile(ctx);
+        const { writeConfigValue } = await configModule();
+        const path = await editedFile(ctx);
         await writeConfigValue(path, key as string, undefined, ctx.globals.profile);
         return { data: { path, key, profile: ctx.globals.profile ?? null }, human: `removed ${key} from ${path}` };
       }),

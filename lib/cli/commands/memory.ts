@@ -9,12 +9,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClawError } from '../../errors.js';
-import { BrvMemory, LocalMemory, type MemoryBackend, type RecallHit } from '../../memory/index.js';
+import type { MemoryBackend, RecallHit } from '../../memory/index.js';
 import type { CommandContext } from '../context.js';
 import type { ConfigFlag } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
 import { table } from '../table.js';
-import { treeLocation } from '../tree.js';
 
 interface BackendFlags extends Record<string, unknown> {
   dir?: string;
@@ -54,6 +53,11 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
 
 /** Opens the chosen backend for this run (closed by the run's cleanup). */
 async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<MemoryBackend> {
+  // Loaded here, not at the top: `--version` and the other commands never load lib/memory.
+  const [{ BrvMemory, LocalMemory }, { treeLocation }] = await Promise.all([
+    import('../../memory/index.js'),
+    import('../tree.js'),
+  ]);
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
   const logger = await ctx.logger();
   const kind = flags.backend ?? 'local';

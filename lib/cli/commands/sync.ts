@@ -8,14 +8,21 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ClawError } from '../../errors.js';
-import { ContextTree, MemorySync, Outbox, noteId, resolveInTree } from '../../memory/index.js';
-import { entryFor } from '../../memory/curate.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import { SCOPE_FLAGS, type CommandModule, type CommandResult } from '../program.js';
 import { resolveScope, type Scope } from '../scope.js';
-import { services } from '../services.js';
-import { treeLocation } from '../tree.js';
+
+/** lib/memory, the services and the tree location, loaded when pull/push runs (never for other commands). */
+async function syncDeps() {
+  const [memory, curate, svc, tree] = await Promise.all([
+    import('../../memory/index.js'),
+    import('../../memory/curate.js'),
+    import('../services.js'),
+    import('../tree.js'),
+  ]);
+  return { ...memory, entryFor: curate.entryFor, services: svc.services, treeLocation: tree.treeLocation };
+}
 
 interface SyncFlags extends Record<string, unknown> {
   team?: string;
@@ -25,6 +32,7 @@ interface SyncFlags extends Record<string, unknown> {
 }
 
 async function openSync(ctx: CommandContext, scope: Scope) {
+  const { ContextTree, MemorySync, Outbox, services, treeLocation } = await syncDeps();
   const s = await services(ctx);
   const logger = await ctx.logger();
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
@@ -49,6 +57,7 @@ function scopeData(scope: Scope): Record<string, unknown> {
 }
 
 async function pull(ctx: CommandContext): Promise<CommandResult> {
+  const { services } = await syncDeps();
   const s = await services(ctx);
   const progress = ctx.progress();
   progress.update('resolving team and space');
@@ -89,6 +98,7 @@ async function queueFiles(
   opened: Awaited<ReturnType<typeof openSync>>,
   files: string[],
 ): Promise<Array<{ path: string; status: 'queued' | 'already-queued' | 'unchanged' }>> {
+  const { noteId, resolveInTree, entryFor } = await syncDeps();
   const { tree, outbox, sync, treeRoot } = opened;
   await tree.ensure();
   await tree.refresh();
@@ -128,6 +138,7 @@ async function queueFiles(
 }
 
 async function push(ctx: CommandContext, _opts: SyncFlags, files: string[]): Promise<CommandResult> {
+  const { services } = await syncDeps();
   const s = await services(ctx);
   const progress = ctx.progress();
   progress.update('resolving team and space');

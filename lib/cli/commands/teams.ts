@@ -2,7 +2,6 @@
  * `teams` and `spaces [--team <id>]`: what the account can reach, with the defaults marked.
  */
 import type { CommandModule } from '../program.js';
-import { services } from '../services.js';
 import { table } from '../table.js';
 
 export const teamCommands: CommandModule = (program, rt) => {
@@ -12,6 +11,7 @@ export const teamCommands: CommandModule = (program, rt) => {
     .option('--active', 'only active teams')
     .action(
       rt.action<{ active?: boolean }>(async (ctx, opts) => {
+        const { services } = await import('../services.js');
         const s = await services(ctx);
         const teams = await s.client.teams({ signal: ctx.signal, ...(opts.active ? { isActive: true } : {}) });
         return {
@@ -35,6 +35,7 @@ export const teamCommands: CommandModule = (program, rt) => {
       rt.action<{ team?: string }>(
         async (ctx) => {
           const { config } = await ctx.config();
+          const { services } = await import('../services.js');
           const s = await services(ctx);
           const spaces = await s.client.spaces(config.team, { signal: ctx.signal });
           return {

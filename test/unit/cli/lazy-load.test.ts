@@ -1,0 +1,138 @@
+/**
+ * Each CLI process loads only what its command uses: `--version` and `--help` load no lib/memory, no
+ * config schema and no native addon; `search` and `recall` load the memory and the native engine but
+ * never the bridge, database drivers, OpenTelemetry, OAuth or the agent link. The CLI runs as a real
+ * process (tsx, from source) with test/unit/cli/helpers/trace-modules.mjs recording every module it
+ * resolves, requires or dlopens.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
+const cli = join(root, 'lib', 'cli', 'index.ts');
+/** tsx's loader by URL: the CLI runs in a temp project where `tsx` does not resolve by name. */
+const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** Packages no query command may load (the bridge's stores and queue, telemetry, OAuth, the agent's socket). */
+const HEAVY_PACKAGES = [
+  'pg',
+  'ioredis',
+  'bullmq',
+  'better-sqlite3',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'ws',
+  'undici',
+  'proper-lockfile',
+];
+/** Project layers no query command may load. */
+const HEAVY_LAYERS = ['lib/bridge/', 'lib/telemetry/', 'lib/agent/', 'lib/clawapi/', 'lib/doctor/', 'lib/http/'];
+/**
+ * Except each layer's config schema (plain zod objects): the one config schema composes them, and
+ * every command that runs validates its configuration.
+ */
+const CONFIG_SCHEMAS = /^lib\/[a-z]+(\/[a-z]+)?\/config\.ts$|^lib\/clawapi\/types\.ts$/;
+
+interface Trace {
+  packages: Set<string>;
+  files: string[];
+  addons: string[];
+}
+
+let work: string;
+let tree: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'claw-lazy-'));
+  tree = join(work, 'project', '.brv', 'context-tree');
+  await cp(join(root, 'test', 'fixtures', 'context-tree'), tree, { recursive: true });
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** The package name of a bare specifier (`@scope/pkg/sub` → `@scope/pkg`), undefined for others. */
+function packageOf(specifier: string): string | undefined {
+  if (/^(node:|file:|data:|\.|\/)/.test(specifier)) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+async function traced(args: string[], n: number): Promise<{ code: number | null; stdout: string; trace: Trace }> {
+  const file = join(work, `trace-${n}.jsonl`);
+  const home = join(work, 'home');
+  const child = spawn(process.execPath, ['--import', tsx, '--import', tracer, cli, ...args], {
+    cwd: join(work, 'project'),
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_DATA_HOME: join(home, '.local', 'share'),
+      TRACE_MODULES_FILE: file,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  if (code !== 0) throw new Error(`claw-byterover ${args.join(' ')} exited ${code}: ${stderr}`);
+  const lines = (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { kind: string; specifier?: string; url?: string; filename?: string });
+  const trace: Trace = { packages: new Set(), files: [], addons: [] };
+  for (const l of lines) {
+    if (l.specifier) {
+      const p = packageOf(l.specifier);
+      if (p) trace.packages.add(p);
+    }
+    if (l.url?.startsWith('file:')) trace.files.push(fileURLToPath(l.url).slice(root.length + 1));
+    if (l.filename) trace.addons.push(l.filename);
+  }
+  return { code, stdout, trace };
+}
+
+function expectNoHeavy(trace: Trace): void {
+  expect([...trace.packages].filter((p) => HEAVY_PACKAGES.includes(p) || p.startsWith('@opentelemetry/'))).toEqual([]);
+  expect(trace.files.filter((f) => HEAVY_LAYERS.some((l) => f.startsWith(l)) && !CONFIG_SCHEMAS.test(f))).toEqual([]);
+  expect(
+    trace.files.filter(
+      (f) => f.startsWith('lib/byterover/') && f !== 'lib/byterover/auth/browser.ts' && !CONFIG_SCHEMAS.test(f),
+    ),
+  ).toEqual([]);
+}
+
+describe('lazy loading: what each CLI process loads', () => {
+  it('--version loads commander and the CLI shell only: no config schema, no memory, no addon', async () => {
+    const { stdout, trace } = await traced(['--version'], 1);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(trace.files).toContain('lib/cli/program.ts'); // the tracer saw the CLI load
+    expectNoHeavy(trace);
+    expect([...trace.packages].sort()).toEqual(['commander']);
+    expect(trace.files.filter((f) => f.startsWith('lib/memory/') || f.startsWith('lib/config/index'))).toEqual([]);
+    expect(trace.addons).toEqual([]);
+  });
+
+  it('search loads the memory and the native engine, and none of the bridge, drivers, telemetry or OAuth', async () => {
+    const { stdout, trace } = await traced(['--json', 'search', 'cache', 'invalidation'], 2);
+    const out = JSON.parse(stdout) as { hits: unknown[] };
+    expect(out.hits.length).toBeGreaterThan(0);
+    expect(trace.files).toContain('lib/memory/local.ts');
+    expect(trace.addons.some((a) => a.endsWith('.node'))).toBe(true);
+    expectNoHeavy(trace);
+  });
+
+  it('recall loads none of the bridge, drivers, telemetry or OAuth', async () => {
+    const { stdout, trace } = await traced(['--json', 'recall', 'how', 'do', 'we', 'deploy'], 3);
+    expect(JSON.parse(stdout)).toHaveProperty('text');
+    expectNoHeavy(trace);
+  });
+});
