@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const out = join(tmpdir(), 'claw-recall-bench'); // not build/: node-gyp rebuild deletes it
 const bin = join(out, 'recall_native_bench');
-const engine = ['utf8', 'tokenizer', 'markdown', 'excerpt', 'index', 'recall_c'].map((f) =>
+const engine = ['utf8', 'tokenizer', 'markdown', 'html', 'excerpt', 'index', 'recall_c'].map((f) =>
   join(root, 'native/src/recall', `${f}.cc`),
 );
 mkdirSync(out, { recursive: true });

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <shared_mutex>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 
 #include "excerpt.h"
+#include "html.h"
 #include "markdown.h"
 #include "shared_mutex.h"
 
@@ -49,14 +51,25 @@ struct DocLens {
   uint32_t len[kFields];
 };
 
+// A v4 element's span of the body, its kind and id.
+struct ElemSpan {
+  uint32_t begin;
+  uint32_t end;
+  ElementKind kind;
+  std::string id;
+};
+
 struct Doc {
   std::string path;
   std::string title;
   std::string body;
+  std::vector<ElemSpan> elems;  // v4 topics only
   // The term ids of this document's postings, ascending, as LEB128 varints of the gaps (about one
   // byte per term instead of four).
   std::vector<uint8_t> term_codes;
   bool live = false;
+  bool has_signals = false;
+  Signals signals;
 };
 
 void EncodeTermIds(const std::vector<uint32_t>& sorted, std::vector<uint8_t>* out) {
@@ -102,6 +115,10 @@ struct Prepared {
   std::string path;
   std::string title;
   std::string body;
+  std::vector<ElemSpan> elems;
+  std::vector<HtmlWarning> warnings;
+  uint64_t content_hash = 0;
+  bool skip = false;  // a .html file that is not a topic: not indexed
   DocLens lens{};
   std::string term_bytes;
   std::vector<PreparedTerm> terms;
@@ -164,13 +181,89 @@ class TermCounter {
 
 struct PrepareScratch {
   ParsedDoc parsed;
+  ParsedTopic topic;
   TermCounter counter;
 };
+
+bool IsHtmlPath(std::string_view path) {
+  constexpr std::string_view kExt = ".html";
+  return path.size() >= kExt.size() && path.substr(path.size() - kExt.size()) == kExt;
+}
+
+uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// A v4 topic → the same fields a markdown note gives (see index.h), plus the element spans.
+void TopicToDoc(std::string_view path, const ParsedTopic& t, ParsedDoc* doc,
+                std::vector<ElemSpan>* elems) {
+  doc->Clear();
+  elems->clear();
+  const std::string* title = t.Attr("title");
+  if (title != nullptr && !title->empty()) {
+    doc->title = *title;
+    doc->title_source = TitleSource::kFrontmatter;
+  } else {
+    std::string_view name =
+        path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
+    if (name.size() > 5) name.remove_suffix(5);  // ".html"
+    doc->title.assign(name.data(), name.size());
+  }
+  for (const char* a : {"keywords", "tags"}) {
+    if (const std::string* v = t.Attr(a)) {
+      if (!v->empty()) doc->tags.push_back(*v);
+    }
+  }
+  if (const std::string* v = t.Attr("summary")) doc->headings = *v;
+  std::string& body = doc->body;
+  for (const TopicElement& e : t.elements) {
+    if (!body.empty()) body.push_back(' ');
+    const size_t begin = body.size();
+    body += e.text;
+    for (const HtmlAttr& a : e.attrs) {
+      if (a.value.empty()) continue;
+      if (a.name == "subject" || a.name == "value" || a.name == "title" ||
+          a.name == "description") {
+        if (body.size() > begin) body.push_back(' ');
+        body += a.value;
+      }
+    }
+    if (body.size() == begin) {  // an empty element: no span
+      if (begin > 0) body.pop_back();
+      continue;
+    }
+    elems->push_back(
+        ElemSpan{static_cast<uint32_t>(begin), static_cast<uint32_t>(body.size()), e.kind, e.id});
+  }
+}
 
 void Prepare(std::string_view path, std::string_view markdown, const TokenizerOptions& topts,
              PrepareScratch* scratch, Prepared* out) {
   ParsedDoc& doc = scratch->parsed;
-  ParseMarkdown(path, markdown, &doc);
+  out->elems.clear();
+  out->warnings.clear();
+  out->skip = false;
+  out->content_hash = 0;
+  if (IsHtmlPath(path)) {
+    ParseTopicHtml(markdown, &scratch->topic);
+    out->warnings = scratch->topic.warnings;
+    if (!out->warnings.empty()) out->content_hash = Fnv1a64(markdown);
+    if (!scratch->topic.is_topic) {
+      out->skip = true;
+      out->path.assign(path.data(), path.size());
+      out->terms.clear();
+      out->term_bytes.clear();
+      return;
+    }
+    TopicToDoc(path, scratch->topic, &doc, &out->elems);
+  } else {
+    ParseMarkdown(path, markdown, &doc);
+  }
   Tokenizer tok(topts);
   scratch->counter.Reset(out);
   out->lens = DocLens{{0, 0, 0}};
@@ -225,6 +318,8 @@ struct QueryScratch {
   std::vector<double> qidf;
   ExcerptScratch excerpt_scratch;
   std::string excerpt;
+  std::vector<uint32_t> elem_tf;   // v4: per element × query term
+  std::vector<uint32_t> elem_len;  // v4: tokens per element
   bool busy = false;
 };
 
@@ -262,6 +357,10 @@ Status ValidateOptions(const Options& o) {
   for (const FieldParams* f : {&o.title, &o.headings, &o.body}) {
     if (!finite_nonneg(f->weight) || !unit(f->b)) return Status::kInvalidArgument;
   }
+  const SignalWeights& w = o.signals;
+  for (double v : {w.bm25, w.importance, w.recency, w.core, w.validated, w.draft}) {
+    if (!finite_nonneg(v)) return Status::kInvalidArgument;
+  }
   if (o.max_document_bytes == 0 || o.max_path_bytes == 0) return Status::kInvalidArgument;
   return Status::kOk;
 }
@@ -275,6 +374,10 @@ struct Index::Impl {
     for (FieldParams* f : {&opts.title, &opts.headings, &opts.body}) {
       f->weight = clamp(f->weight, 0, 1e9);
       f->b = clamp(f->b, 0, 1);
+    }
+    for (double* v : {&opts.signals.bm25, &opts.signals.importance, &opts.signals.recency,
+                      &opts.signals.core, &opts.signals.validated, &opts.signals.draft}) {
+      *v = clamp(*v, 0, 1e9);
     }
     if (opts.max_document_bytes == 0) opts.max_document_bytes = Options().max_document_bytes;
     if (opts.max_path_bytes == 0) opts.max_path_bytes = Options().max_path_bytes;
@@ -293,6 +396,43 @@ struct Index::Impl {
   uint64_t len_sum[kFields] = {0, 0, 0};
   uint64_t postings = 0;
   uint64_t generation = 0;
+
+  // v4: signals by path (set before or after indexing), live documents holding signals, and
+  // parser warnings (content hash per warned path, warnings not yet taken).
+  std::unordered_map<std::string, Signals> signals_by_path;
+  uint64_t docs_with_signals = 0;
+  std::unordered_map<std::string, uint64_t> warned_hash;
+  std::vector<FileWarning> pending_warnings;
+  static constexpr size_t kMaxPendingWarnings = 4096;
+
+  void NoteWarnings(const Prepared& p) {
+    if (p.warnings.empty()) {
+      if (!warned_hash.empty()) warned_hash.erase(p.path);
+      return;
+    }
+    auto it = warned_hash.find(p.path);
+    if (it != warned_hash.end() && it->second == p.content_hash) return;  // already told
+    warned_hash[p.path] = p.content_hash;
+    for (const HtmlWarning& w : p.warnings) {
+      if (pending_warnings.size() >= kMaxPendingWarnings) break;
+      pending_warnings.push_back(FileWarning{p.path, w.code, w.reason, w.offset});
+    }
+  }
+
+  void AttachSignals(uint32_t doc) {
+    Doc& d = docs[doc];
+    auto it = signals_by_path.find(d.path);
+    const bool has = it != signals_by_path.end();
+    if (has) d.signals = it->second;
+    if (has != d.has_signals) {
+      d.has_signals = has;
+      if (has) {
+        ++docs_with_signals;
+      } else {
+        --docs_with_signals;
+      }
+    }
+  }
 
   // Terms: ids index `terms`; the dictionary maps text → id by open addressing (linear probing,
   // backward-shift deletion, so no tombstones accumulate).
@@ -441,6 +581,11 @@ struct Index::Impl {
 
   // Indexes a prepared document; true when it replaced one at the same path.
   bool Apply(Prepared* p) {
+    NoteWarnings(*p);
+    if (p->skip) {  // not a topic: never indexed
+      if (by_path.count(p->path) != 0) RemoveLocked(p->path);
+      return false;
+    }
     uint32_t doc;
     auto it = by_path.find(p->path);
     const bool existed = it != by_path.end();
@@ -465,6 +610,8 @@ struct Index::Impl {
     d.path.swap(p->path);
     d.title.swap(p->title);
     d.body.swap(p->body);
+    d.elems.swap(p->elems);
+    AttachSignals(doc);
     lens[doc] = p->lens;
     for (int f = 0; f < kFields; ++f) len_sum[f] += p->lens.len[f];
     // Intern every term, record the document's term list, then add the postings. Posting lists
@@ -518,7 +665,12 @@ struct Index::Impl {
     std::string().swap(d.path);
     std::string().swap(d.title);
     std::string().swap(d.body);
+    std::vector<ElemSpan>().swap(d.elems);
     std::vector<uint8_t>().swap(d.term_codes);
+    if (d.has_signals) {
+      d.has_signals = false;
+      --docs_with_signals;
+    }
     free_docs.push_back(doc);
     --live_docs;
     ++generation;
@@ -598,6 +750,8 @@ struct Index::Impl {
       }
     }
 
+    if (docs_with_signals > 0) ApplySignals(s);
+
     auto better = [this](const std::pair<double, uint32_t>& x,
                          const std::pair<double, uint32_t>& y) { return Better(x, y); };
     auto& heap = s->heap;
@@ -620,6 +774,20 @@ struct Index::Impl {
     for (const auto& h : heap) {
       const Doc& d = docs[h.second];
       size_t present = 0;
+      const ElemSpan* top = d.elems.empty() ? nullptr : BestElement(d, s, &excerpt_tok, &present);
+      if (top != nullptr) {
+        if (qo.excerpt_chars > 0) {
+          const std::string_view text =
+              std::string_view(d.body).substr(top->begin, top->end - top->begin);
+          BuildExcerpt(text, s->qviews, present, qo.excerpt_chars, &excerpt_tok,
+                       &s->excerpt_scratch, &s->excerpt);
+        } else {
+          s->excerpt.clear();
+        }
+        cb(ctx, HitView{d.path, d.title, s->excerpt, h.first, top->id, ElementKindName(top->kind)});
+        continue;
+      }
+      present = 0;
       if (qo.excerpt_chars > 0) {
         for (uint32_t tid : s->qterm_ids) {
           const std::vector<Posting>& pl = terms[tid].postings;
@@ -633,9 +801,89 @@ struct Index::Impl {
       } else {
         s->excerpt.clear();
       }
-      cb(ctx, HitView{d.path, d.title, s->excerpt, h.first});
+      cb(ctx, HitView{d.path, d.title, s->excerpt, h.first, {}, {}});
     }
     return heap.size();
+  }
+
+  // Signal-aware scores (index.h) for the matched documents, in place of acc.
+  void ApplySignals(QueryScratch* s) const {
+    double* acc = s->acc.data();
+    double max = 0;
+    for (uint32_t doc : s->touched) max = std::max(max, acc[doc]);
+    if (!(max > 0)) return;
+    const SignalWeights& w = opts.signals;
+    const double plain = w.bm25 + w.importance + w.recency;
+    for (uint32_t doc : s->touched) {
+      if (!(acc[doc] > 0)) continue;
+      const double bm = acc[doc] / max;
+      const Doc& d = docs[doc];
+      if (!d.has_signals) {
+        acc[doc] = plain * bm;
+        continue;
+      }
+      const Signals& g = d.signals;
+      const double imp =
+          std::isfinite(g.importance) ? std::min(100.0, std::max(0.0, g.importance)) : 0.0;
+      const double rec = std::isfinite(g.recency) ? std::min(1.0, std::max(0.0, g.recency)) : 0.0;
+      const double tier = g.maturity == Maturity::kCore        ? w.core
+                          : g.maturity == Maturity::kValidated ? w.validated
+                                                               : w.draft;
+      const double v = (w.bm25 * bm + w.importance * imp / 100.0 + w.recency * rec) * tier;
+      acc[doc] = v > 0 ? v : std::numeric_limits<double>::min();  // stays a hit
+    }
+  }
+
+  // The element of `d` that best matches the query terms (BM25 over the elements, see index.h);
+  // nullptr when none holds a query term. *present = distinct query terms in that element.
+  const ElemSpan* BestElement(const Doc& d, QueryScratch* s, Tokenizer* tok,
+                              size_t* present) const {
+    const size_t nq = s->qviews.size();
+    if (nq == 0) return nullptr;
+    const double k1 = opts.k1;
+    double total_len = 0;
+    std::vector<uint32_t>& tf = s->elem_tf;
+    std::vector<uint32_t>& lens_e = s->elem_len;
+    tf.assign(d.elems.size() * nq, 0);
+    lens_e.assign(d.elems.size(), 0);
+    for (size_t e = 0; e < d.elems.size(); ++e) {
+      const ElemSpan& sp = d.elems[e];
+      const std::string_view text = std::string_view(d.body).substr(sp.begin, sp.end - sp.begin);
+      uint32_t* row = tf.data() + e * nq;
+      uint32_t len = 0;
+      tok->Run(text, [&](std::string_view t, size_t, size_t) {
+        ++len;
+        for (size_t q = 0; q < nq; ++q) {
+          if (s->qviews[q] == t) {
+            ++row[q];
+            break;
+          }
+        }
+        return true;
+      });
+      lens_e[e] = len;
+      total_len += len;
+    }
+    const double avg = total_len / static_cast<double>(d.elems.size());
+    const ElemSpan* best = nullptr;
+    double best_score = 0;
+    for (size_t e = 0; e < d.elems.size(); ++e) {
+      const uint32_t* row = tf.data() + e * nq;
+      const double norm = avg > 0 ? 0.25 + 0.75 * lens_e[e] / avg : 1.0;
+      double score = 0;
+      size_t distinct = 0;
+      for (size_t q = 0; q < nq; ++q) {
+        if (row[q] == 0) continue;
+        ++distinct;
+        score += s->qidf[q] * row[q] * (k1 + 1) / (row[q] + k1 * norm);
+      }
+      if (score > best_score) {
+        best_score = score;
+        best = &d.elems[e];
+        *present = distinct;
+      }
+    }
+    return best;
   }
 
   uint64_t Bytes() const {
@@ -650,6 +898,13 @@ struct Index::Impl {
     }
     for (const Doc& d : docs) {
       b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.term_codes);
+      b += HeapBytes(d.elems);
+      for (const ElemSpan& e : d.elems) b += HeapBytes(e.id);
+    }
+    for (const auto& kv : signals_by_path) b += 64 + HeapBytes(kv.first);
+    for (const auto& kv : warned_hash) b += 48 + HeapBytes(kv.first);
+    for (const FileWarning& w : pending_warnings) {
+      b += sizeof(w) + HeapBytes(w.path) + HeapBytes(w.code) + HeapBytes(w.reason);
     }
     // unordered_map: bucket array + one node (next pointer, key, value, cached hash) per entry.
     b += by_path.bucket_count() * sizeof(void*);
@@ -795,9 +1050,31 @@ size_t Index::SearchRaw(std::string_view query, const QueryOptions& options, Hit
 std::vector<Hit> Index::Search(std::string_view query, const QueryOptions& options) const {
   std::vector<Hit> hits;
   SearchVisit(query, options, [&hits](const HitView& h) {
-    hits.push_back(Hit{std::string(h.path), std::string(h.title), std::string(h.excerpt), h.score});
+    hits.push_back(Hit{std::string(h.path), std::string(h.title), std::string(h.excerpt), h.score,
+                       std::string(h.element_id), std::string(h.element_type)});
   });
   return hits;
+}
+
+Status Index::SetSignals(std::string_view path, const Signals* signals) {
+  if (path.empty() || path.size() > impl_->opts.max_path_bytes) return Status::kInvalidArgument;
+  std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+  const std::string key(path);
+  if (signals == nullptr) {
+    impl_->signals_by_path.erase(key);
+  } else {
+    impl_->signals_by_path[key] = *signals;
+  }
+  auto it = impl_->by_path.find(key);
+  if (it != impl_->by_path.end()) impl_->AttachSignals(it->second);
+  return Status::kOk;
+}
+
+std::vector<FileWarning> Index::TakeWarnings() {
+  std::vector<FileWarning> out;
+  std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+  out.swap(impl_->pending_warnings);
+  return out;
 }
 
 Stats Index::GetStats() const {

@@ -11,6 +11,28 @@
 // excluded), avglen_f averages it over the N live documents, df(t) counts the documents holding t
 // in any field. Query terms are deduplicated; a query's first 64 distinct terms are used.
 //
+// ByteRover v4 topics: a path ending in ".html" is parsed as one `<bv-topic>` file (html.h), not
+// as markdown. Fields: title = the `title` attribute (else the file name) plus `keywords` and
+// `tags`; headings = `summary`; body = the text of every element in order, each element followed
+// by its `subject`, `value`, `title` and `description` attribute values. The index keeps each
+// element's span of the body, kind and id: for each hit it scores the hit's elements with the
+// same BM25 (idf of the index, k1, b = 0.75 against the hit's mean element length) and reports
+// the best one (elementId, elementType; none when no element holds a query term) and an excerpt
+// cut from that element. A `.html` file with no `<bv-topic>` root is not indexed (an indexed
+// document at that path is removed). Parser warnings are kept per path and handed out once per
+// (path, content) by TakeWarnings().
+//
+// Signals (ByteRover's sidecar `state/signals/<topic>.html.json`, set with SetSignals): when at
+// least one document of the index has signals, a query's scores become, for every matched d,
+//   bm(d)     = bm25f(d) / max over the matched documents of bm25f
+//   score(d)  = (w_bm25 · bm(d) + w_imp · importance(d)/100 + w_rec · recency(d)) · tier(d)
+//               for d with signals (importance clamped to [0,100], recency to [0,1]; tier =
+//               core 1.15, validated 1.0, draft 0.85), and
+//   score(d)  = (w_bm25 + w_imp + w_rec) · bm(d)   (= bm(d), plain BM25F) for d without;
+// with ByteRover's weights w = 0.6 / 0.2 / 0.2 (SignalWeights). The caller applies time decay
+// before SetSignals (ByteRover: importance · 0.995^days, recency exp(−days/30)). With no signals
+// anywhere, scores are plain BM25F as above.
+//
 // Threading: every method may be called from any thread at any time. Searches run concurrently
 // under a shared lock; Upsert/UpsertBatch/Remove parse and tokenize outside the lock and then take
 // it exclusively for the short index update. A waiting writer holds off new readers (writers never
@@ -52,12 +74,38 @@ struct FieldParams {
   double b;
 };
 
+// ByteRover v4 ranking signals of one topic (the sidecar's values, already time-decayed).
+enum class Maturity : uint8_t { kDraft = 0, kValidated = 1, kCore = 2 };
+struct Signals {
+  double importance = 50;  // 0..100
+  double recency = 0;      // 0..1
+  Maturity maturity = Maturity::kDraft;
+};
+
+struct SignalWeights {
+  double bm25 = 0.6;
+  double importance = 0.2;
+  double recency = 0.2;
+  double core = 1.15;
+  double validated = 1.0;
+  double draft = 0.85;
+};
+
+// A parser warning of one file (v4 topics), handed out once per (path, content).
+struct FileWarning {
+  std::string path;
+  std::string code;  // HTML_* (html.h)
+  std::string reason;
+  uint64_t offset = 0;  // byte offset in the file
+};
+
 struct Options {
   double k1 = 1.2;
   FieldParams title{3.0, 0.75};
   FieldParams headings{2.0, 0.75};
   FieldParams body{1.0, 0.75};
   TokenizerOptions tokenizer;
+  SignalWeights signals;
   size_t max_document_bytes = size_t{16} << 20;
   size_t max_path_bytes = 4096;
 };
@@ -76,6 +124,8 @@ struct HitView {
   std::string_view title;
   std::string_view excerpt;
   double score;
+  std::string_view element_id;    // v4: the best element's id ("" when none or no id)
+  std::string_view element_type;  // v4: its kind, e.g. "bv-fact" ("" when none)
 };
 
 struct Hit {
@@ -83,6 +133,8 @@ struct Hit {
   std::string title;
   std::string excerpt;
   double score = 0;
+  std::string element_id;
+  std::string element_type;
 };
 
 struct Stats {
@@ -131,6 +183,15 @@ class Index {
   Status Remove(std::string_view path);
 
   bool Contains(std::string_view path) const;
+
+  // Sets (or, with nullptr, clears) the ranking signals of `path`. They may be set before the
+  // document is indexed and survive its updates; kInvalidArgument for an empty path.
+  Status SetSignals(std::string_view path, const Signals* signals);
+
+  // The parser warnings raised since the last call, each (path, content) once: upserting the same
+  // content again raises nothing; changed content that is still malformed raises again. At most
+  // 4096 are kept between calls (the oldest kept).
+  std::vector<FileWarning> TakeWarnings();
 
   // Runs a query and calls `cb(ctx, hit)` for each of the top hits, best first (score descending,
   // then path ascending). The callback runs under the read lock: it must not call Upsert/Remove on
