@@ -25,7 +25,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, isClawError } from '../errors.js';
 import { estimateTokens, type RecallResult } from '../memory/index.js';
-import { writeFileAtomic } from '../memory/fsx.js';
+import { writeFileAtomic } from '../fsx/index.js';
 import { durableNotes } from './curation.js';
 import {
   importHostSdk,

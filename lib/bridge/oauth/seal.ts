@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readOrCreateKeyFile } from '../../byterover/auth/file-store.js';
+import { readOrCreateKeyFile } from '../../fsx/index.js';
 import { decodeEncryptionKey } from './config.js';
 import { keyFileInvalid } from './errors.js';
 
@@ -73,7 +73,7 @@ export async function loadSealer(o: { encryptionKey?: string | undefined; dataDi
   return createSealer(await keyFile(o.dataDir, path), path);
 }
 
-/** The key file in `dir`, created 0600 on first use, race-free across processes (the auth store's mechanism). */
+/** The key file in `dir`, created 0600 on first use, race-free across processes (lib/fsx, as the token store's key). */
 function keyFile(dir: string, path: string): Promise<Buffer> {
   return readOrCreateKeyFile(path, {
     bytes: KEY_BYTES,

@@ -8,15 +8,22 @@
  *
  * Every write uses a fresh 96-bit IV (NIST SP 800-38D §8.2.2 random IV construction) and binds the
  * profile name as additional authenticated data, so a file copied under another profile's name fails
- * authentication like any other tampering. Writes are atomic: temp file (0600) → fsync → rename →
- * fsync of the directory, so a crash leaves either the old or the new credential, never half of one.
+ * authentication like any other tampering. Writes are atomic (lib/fsx writeFileAtomic): temp file (0600)
+ * → fsync → rename → fsync of the directory, so a crash leaves either the old or the new credential.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
+import {
+  readKeyFile,
+  readOrCreateKeyFile,
+  unlinkDurable,
+  writeFileAtomic,
+  type KeyFileOptions,
+} from '../../fsx/index.js';
 import type { Logger } from '../../log/index.js';
 import { registerSecret } from '../../log/redact.js';
 import { lockTimeout, storeCorrupt } from './errors.js';
@@ -157,13 +164,11 @@ export function createFileTokenStore(opts: FileTokenStoreOptions = {}): FileToke
       const key = await keyForWrite();
       await ensureDirs();
       const body = encrypt(key, Buffer.from(JSON.stringify(parsed), 'utf8'), aadFor(name));
-      await writeFileAtomic(credentialPath(name), body);
+      await writeFileAtomic(credentialPath(name), body, { mode: 0o600 });
     },
 
     async delete(profile) {
-      const path = credentialPath(profile);
-      await rm(path, { force: true });
-      await fsyncDir(profilesDir).catch(() => undefined);
+      await unlinkDurable(credentialPath(profile));
     },
 
     async profiles() {
@@ -226,94 +231,6 @@ export function decrypt(key: Buffer, text: string, aad: Buffer): Buffer {
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(data), decipher.final()]);
-}
-
-async function writeDurably(path: string, data: string | Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    await fh.chmod(0o600);
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Temp file (0600) → fsync → rename over the target → fsync the directory. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeDurably(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fsyncDir(dirname(path));
-}
-
-export interface KeyFileOptions {
-  /** The key's length; a file of another size is refused, never replaced. */
-  bytes: number;
-  wrongSize(found: number): Error;
-  /** The file was gone right after it was created (someone deletes it). */
-  vanished(): Error;
-  /** Tighten a key file readable by group/others back to 0600 (default false). */
-  tightenMode?: boolean;
-}
-
-/** A random key kept in a file: its bytes, or undefined when the file does not exist. */
-export async function readKeyFile(path: string, o: KeyFileOptions): Promise<Buffer | undefined> {
-  let key: Buffer;
-  try {
-    key = await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  if (key.length !== o.bytes) throw o.wrongSize(key.length);
-  if (o.tightenMode && ((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
-  return key;
-}
-
-/**
- * Reads the key file, or creates it with random bytes. Creation is race-free across processes: a
- * temp file (0600, fsynced) is link(2)ed into place, which fails with EEXIST when another process
- * won; the file in place is then read, so every process ends with the same key.
- */
-export async function readOrCreateKeyFile(
-  path: string,
-  o: KeyFileOptions & { ensureDir(): Promise<void> },
-): Promise<Buffer> {
-  const existing = await readKeyFile(path, o);
-  if (existing) return existing;
-  await o.ensureDir();
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeDurably(tmp, randomBytes(o.bytes));
-  try {
-    await link(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  await fsyncDir(dirname(path));
-  const key = await readKeyFile(path, o);
-  if (!key) throw o.vanished();
-  return key;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (e) {
-    // Some filesystems refuse fsync on a directory (EINVAL/EISDIR); the rename is still atomic.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw e;
-  } finally {
-    await fh.close();
-  }
 }
 
 interface LockOptions {
