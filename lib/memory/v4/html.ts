@@ -382,7 +382,7 @@ export function readTopicHtml(html: string): ParsedTopic {
         type: tag,
         id: attrs.id ?? '',
         attrs,
-        attrList: attrList.map(({ name, value }) => ({ name, value })),
+        attrList,
         text: '',
         offset: tagAt,
       };
@@ -431,7 +431,12 @@ export async function loadNativeParse(): Promise<NativeParse | undefined> {
           fn = undefined;
         }
       }
-      nativeParse = typeof fn === 'function' ? (fn as NativeParse) : null;
+      nativeParse = null;
+      if (typeof fn === 'function') {
+        // lib/native.ts exports parseTopic even when the loaded addon predates it (it throws then)
+        const probe = (fn as NativeParse)('<bv-topic path="a" title="a"></bv-topic>');
+        if (probe && probe.isTopic === true && Array.isArray(probe.elements)) nativeParse = fn as NativeParse;
+      }
     } catch {
       nativeParse = null;
     }
@@ -449,5 +454,14 @@ export async function parseTopic(html: string): Promise<ParsedTopic & { parser: 
   const nat = await loadNativeParse();
   if (!nat) return { ...ts, parser: 'ts' };
   const p = nat(html);
-  return { ...p, rootRaw: ts.rootRaw ?? [], markup: ts.markup ?? [], parser: 'native' };
+  // the raw spelling of element attributes (case, quotes) comes from this reader when both saw the
+  // same elements in the same order
+  const same = p.elements.length === ts.elements.length && p.elements.every((e, i) => e.type === ts.elements[i]!.type);
+  const elements = same
+    ? p.elements.map((e, i) => ({
+        ...e,
+        attrList: ts.elements[i]!.attrList.length ? ts.elements[i]!.attrList : e.attrList,
+      }))
+    : p.elements;
+  return { ...p, elements, rootRaw: ts.rootRaw ?? [], markup: ts.markup ?? [], parser: 'native' };
 }

@@ -317,6 +317,11 @@ export function validateTopic(html: string, parsed: ParsedTopic, topicPath: stri
       hint: 'Remove the text or tags around <bv-topic>.',
       offset: notSole[0]!.offset,
     });
+  const quotingSeen = [
+    ...(parsed.rootRaw ?? []),
+    ...(parsed.markup ?? []).flatMap((m) => m.attrList),
+    ...parsed.elements.flatMap((e) => e.attrList),
+  ].some((a) => a.quote !== undefined && a.quote !== '"');
   for (const w of parsed.warnings ?? []) {
     if (
       [
@@ -328,6 +333,9 @@ export function validateTopic(html: string, parsed: ParsedTopic, topicPath: stri
       ].includes(w.code)
     )
       continue;
+    // quoting is reported once, as BV_ATTRIBUTE_QUOTING from the raw spelling, not again as the
+    // parser's HTML_BAD_ATTRIBUTE (the native parser counts single quotes as bad syntax)
+    if (w.code === 'HTML_BAD_ATTRIBUTE' && quotingSeen) continue;
     v.push({
       code: 'BV_MALFORMED_HTML',
       message: `${w.reason} (${w.code})`,

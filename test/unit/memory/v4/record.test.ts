@@ -139,6 +139,8 @@ describe('record', () => {
       ['a/b', T('path="a/b" title="t"', '<bv-task><p onclick="x()">x</p></bv-task>'), 'BV_ATTRIBUTE_NOT_ALLOWED'],
       ['a/b', T('path="a/b" Title="t"'), 'BV_ATTRIBUTE_CASE'],
       ['a/b', T('path=\'a/b\' title="t"'), 'BV_ATTRIBUTE_QUOTING'],
+      ['a/b', T('path="a/b" title="t"', "<bv-rule severity='must'>x</bv-rule>"), 'BV_ATTRIBUTE_QUOTING'],
+      ['a/b', T('path="a/b" title="t"', '<bv-rule Severity="must">x</bv-rule>'), 'BV_ATTRIBUTE_CASE'],
       ['a/b', T('path="a/b" title="t"', '<bv-rule severity="critical">x</bv-rule>'), 'BV_ATTRIBUTE_VALUE'],
       ['a/b', T('path="a/b" title="t"', '<bv-fact subject="s" category="hobby">x</bv-fact>'), 'BV_FACT_CATEGORY'],
       ['a/b', T('path="a/b" title="t"', '<bv-fact category="project">x</bv-fact>'), 'BV_REQUIRED_ATTRIBUTE'],
