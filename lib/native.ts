@@ -98,6 +98,60 @@ export interface NativeBinding {
   RecallIndex?: new (options?: RecallEngineOptions) => RecallIndexBinding;
   /** Native recall indexes not yet freed (closed or garbage-collected), process-wide. */
   recallLiveIndexes?: () => number;
+  /** ByteRover v4: parses one `<bv-topic>` file (native/src/recall/html.h). */
+  parseTopic?: (html: string | Uint8Array) => ParsedTopic;
+  /** ByteRover v4: whether a tree-relative path holds a topic (not index.html, not under .brv/). */
+  isTopicPath?: (relPath: string) => boolean;
+}
+
+/** An attribute as written (names lowercased, entities decoded). */
+export interface TopicAttr {
+  name: string;
+  value: string;
+}
+
+/** One `bv-*` element of a topic. `type` is the tag name ("bv-fact"); "bv-topic" for text written
+ *  directly inside the root. `attrs` and `attrList` (source order) keep the first of duplicated names (the duplicate is an
+ *  HTML_DUPLICATE_ATTRIBUTE warning). */
+export interface TopicElement {
+  type: string;
+  id: string;
+  attrs: Record<string, string>;
+  attrList: TopicAttr[];
+  text: string;
+  /** Byte offset of the element's start tag in the UTF-8 input. */
+  offset: number;
+}
+
+/** A parser warning: a stable HTML_* code (html.h), a reason naming what was expected and found,
+ *  the byte offset. */
+export interface TopicWarning {
+  code: string;
+  reason: string;
+  offset: number;
+}
+
+export interface ParsedTopic {
+  /** A `<bv-topic>` root was found (otherwise `warnings` holds HTML_NOT_A_TOPIC). */
+  isTopic: boolean;
+  attrs: Record<string, string>;
+  attrList: TopicAttr[];
+  elements: TopicElement[];
+  warnings: TopicWarning[];
+}
+
+/** ByteRover v4 ranking signals of one topic (its sidecar), already time-decayed by the caller. */
+export interface RecallSignals {
+  /** 0..100 (ByteRover: importance · 0.995^days). */
+  importance?: number;
+  /** 0..1 (ByteRover: exp(−days/30)). */
+  recency?: number;
+  maturity?: 'draft' | 'validated' | 'core';
+}
+
+/** A parser warning of an indexed file, reported once per (path, content). */
+export interface RecallFileWarning extends TopicWarning {
+  path: string;
 }
 
 /** One place the loader looked. */
@@ -396,8 +450,13 @@ export interface RecallHit {
   title: string;
   /** BM25F score (> 0); hits come best first, ties by path. */
   score: number;
-  /** Up to `excerptChars` code points of the body around the best match. */
+  /** Up to `excerptChars` code points of the body around the best match (of the best element, for
+   *  a v4 topic). */
   excerpt: string;
+  /** v4 topics: the best-matching element's id (absent when it has none). */
+  elementId?: string;
+  /** v4 topics: the best-matching element's kind, e.g. "bv-fact" (absent when no element matched). */
+  elementType?: string;
 }
 
 export interface RecallStats {
@@ -429,6 +488,8 @@ export interface RecallIndexBinding {
   contains(path: string): boolean;
   query(text: string, k?: number, excerptChars?: number): RecallHit[];
   stats(): RecallStats;
+  setSignals(path: string, signals: RecallSignals | null): void;
+  takeWarnings(): RecallFileWarning[];
   close(): void;
   readonly closed: boolean;
 }
@@ -586,6 +647,25 @@ export class NativeRecallIndex {
     }
   }
 
+  /** Sets (null: clears) a v4 topic's ranking signals; they may precede the document and survive
+   *  its updates. The formula is in native/src/recall/index.h. */
+  setSignals(path: string, signals: RecallSignals | null): void {
+    try {
+      this.#native.setSignals(path, signals);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /** Parser warnings of indexed v4 files not yet taken, each (path, content) once. */
+  takeWarnings(): RecallFileWarning[] {
+    try {
+      return this.#native.takeWarnings();
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
   /** Frees the native index now. Idempotent; any other call afterwards throws RECALL_CLOSED. */
   close(): void {
     this.#native.close();
@@ -619,6 +699,22 @@ export function createRecallIndex(opts: RecallIndexOptions = {}): NativeRecallIn
   if (!Number.isInteger(batchThreads) || batchThreads < 0 || batchThreads > 64)
     throw new RangeError(`expected batchThreads to be an integer 0..64, got ${String(batchThreads)}`);
   return new NativeRecallIndex(new b.RecallIndex(engine), excerptChars, batchThreads);
+}
+
+/** Parses one ByteRover v4 topic file (`<bv-topic>` root, the 19 bv-* elements); never throws for
+ *  malformed HTML (see `warnings`), only a TypeError for a non-string/bytes argument. */
+export function parseTopic(html: string | Uint8Array): ParsedTopic {
+  const b = binding();
+  if (typeof b.parseTopic !== 'function') throw recallMissing();
+  return b.parseTopic(html);
+}
+
+/** Whether a tree-relative `/`-separated path holds a v4 topic: `.html`, not `index.html`, not under
+ *  a dot folder (`.brv/_migrations/`); `_manifest.json` is not. */
+export function isTopicPath(relPath: string): boolean {
+  const b = binding();
+  if (typeof b.isTopicPath !== 'function') throw recallMissing();
+  return b.isTopicPath(relPath);
 }
 
 /** Native recall indexes alive in this process (not yet closed or collected); for leak checks. */

@@ -29,6 +29,10 @@ export interface RecallHit {
   score: number;
   /** Text around the best match (plain text; may be trimmed further by the token budget). */
   excerpt: string;
+  /** ByteRover v4 topics: the id of the best-matching element (e.g. `bve-1a2b3c4d`), when it has one. */
+  elementId?: string;
+  /** ByteRover v4 topics: the kind of the best-matching element (e.g. `bv-fact`). */
+  elementType?: string;
 }
 
 export interface RecallIndexStats {

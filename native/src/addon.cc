@@ -24,7 +24,15 @@
 #include "claw/plugin.h"
 #include "negotiate.h"
 #include "plugin_state.h"
+#include "recall/html.h"
 #include "recall/index.h"
+
+namespace claw {
+namespace walk_binding {
+// walkTree(root, options?) -> Promise: the native tree walk (walk_addon.cc, recall/walk.h).
+bool RegisterWalk(napi_env env, napi_value exports);
+}  // namespace walk_binding
+}  // namespace claw
 
 namespace {
 
@@ -170,6 +178,16 @@ Napi::Value StrError(const Napi::CallbackInfo &info) {
 //   remove(path) -> boolean         contains(path) -> boolean
 //   query(text, k?, excerptChars?)  -> Array<{ path, title, score, excerpt }>, best first
 //                                   (k defaults to 10, capped at 10000; excerptChars to 200)
+//                                   v4 topic hits add elementId?, elementType? (their best
+//                                   element, e.g. "bv-fact")
+//   setSignals(path, signals|null)  ByteRover v4 ranking signals { importance?, recency?,
+//                                   maturity? } (index.h has the formula); null clears them
+//   takeWarnings()                  -> Array<{ path, code, reason, offset }>: parser warnings not
+//                                   yet taken, each (path, content) once
+//   parseTopic(html) (module)       -> { isTopic, attrs, attrList, elements: [{ type, id, attrs,
+//                                   attrList, text, offset }], warnings: [{ code, reason, offset }]
+//                                   }
+//   isTopicPath(relPath) (module)   -> boolean (html.h IsTopicPath)
 //   stats()                         -> { documents, terms, postings, memoryBytes, generation,
 //                                   docSlots, termSlots, avgTitleTokens, avgHeadingsTokens,
 //                                   avgBodyTokens }
@@ -880,6 +898,18 @@ inline napi_status make_string(napi_env env, std::string_view s, napi_value *out
   return napi_create_string_utf8(env, s.empty() ? "" : s.data(), s.size(), out);
 }
 
+// v4 hits: elementType and (when the element has one) elementId.
+bool set_element_fields(napi_env env, napi_value obj, const claw::recall::HitView &h) {
+  if (h.element_type.empty()) return true;
+  napi_value v;
+  if (make_string(env, h.element_type, &v) != napi_ok ||
+      napi_set_named_property(env, obj, "elementType", v) != napi_ok)
+    return false;
+  if (h.element_id.empty()) return true;
+  return make_string(env, h.element_id, &v) == napi_ok &&
+         napi_set_named_property(env, obj, "elementId", v) == napi_ok;
+}
+
 napi_value Query(napi_env env, napi_callback_info info) {
   Call<3> c;
   if (!begin(env, info, "query", &c)) return nullptr;
@@ -919,7 +949,8 @@ napi_value Query(napi_env env, napi_callback_info info) {
                                 make_string(env, h.title, &props[1].value) != napi_ok ||
                                 napi_create_double(env, h.score, &props[2].value) != napi_ok ||
                                 make_string(env, h.excerpt, &props[3].value) != napi_ok ||
-                                napi_define_properties(env, obj, 4, props) != napi_ok) {
+                                napi_define_properties(env, obj, 4, props) != napi_ok ||
+                                !set_element_fields(env, obj, h)) {
                               failed = true;
                               return;
                             }
@@ -938,6 +969,173 @@ napi_value Query(napi_env env, napi_callback_info info) {
   RECALL_NAPI(napi_create_array_with_length(env, n, &out));
   for (size_t i = 0; i < n; ++i)
     RECALL_NAPI(napi_set_element(env, out, static_cast<uint32_t>(i), hits[i]));
+  return out;
+}
+
+// setSignals(path, { importance?, recency?, maturity? } | null | undefined)
+napi_value SetSignals(napi_env env, napi_callback_info info) {
+  Call<2> c;
+  if (!begin(env, info, "setSignals", &c)) return nullptr;
+  Utf8 path;
+  if (!read_path(env, c.argv[0], "`path`", &path)) return nullptr;
+  napi_valuetype t = napi_undefined;
+  RECALL_NAPI(napi_typeof(env, c.argv[1], &t));
+  const std::string_view p(path.data, path.len);
+  claw::recall::Status st;
+  if (t == napi_null || t == napi_undefined) {
+    st = c.w->index->SetSignals(p, nullptr);
+  } else {
+    if (t != napi_object)
+      return type_error(
+          env, "ERR_INVALID_ARG_TYPE",
+          "expected `signals` to be an object or null, got " + describe(env, c.argv[1]));
+    claw::recall::Signals g;
+    if (!option_number(env, c.argv[1], "importance", 0, 100, &g.importance) ||
+        !option_number(env, c.argv[1], "recency", 0, 1, &g.recency))
+      return nullptr;
+    napi_value m;
+    napi_valuetype mt;
+    RECALL_NAPI(napi_get_named_property(env, c.argv[1], "maturity", &m));
+    RECALL_NAPI(napi_typeof(env, m, &mt));
+    if (mt != napi_undefined) {
+      Utf8 ms;
+      const napi_status rs = read_utf8(env, m, &ms);
+      const std::string_view v = rs == napi_ok ? std::string_view(ms.data, ms.len) : "";
+      if (v == "draft") {
+        g.maturity = claw::recall::Maturity::kDraft;
+      } else if (v == "validated") {
+        g.maturity = claw::recall::Maturity::kValidated;
+      } else if (v == "core") {
+        g.maturity = claw::recall::Maturity::kCore;
+      } else {
+        return type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "expected `maturity` to be \"draft\", \"validated\" or \"core\", got " +
+                              (rs == napi_ok ? "\"" + std::string(v) + "\"" : describe(env, m)));
+      }
+    }
+    st = c.w->index->SetSignals(p, &g);
+  }
+  if (!engine_ok(env, st, "the signals of " + std::string(p))) return nullptr;
+  napi_value undefined;
+  RECALL_NAPI(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
+bool set_string(napi_env env, napi_value obj, const char *key, std::string_view v) {
+  napi_value s;
+  return make_string(env, v, &s) == napi_ok && napi_set_named_property(env, obj, key, s) == napi_ok;
+}
+bool set_number(napi_env env, napi_value obj, const char *key, double v) {
+  napi_value n;
+  return napi_create_double(env, v, &n) == napi_ok &&
+         napi_set_named_property(env, obj, key, n) == napi_ok;
+}
+
+napi_value TakeWarnings(napi_env env, napi_callback_info info) {
+  Call<0> c;
+  if (!begin(env, info, "takeWarnings", &c)) return nullptr;
+  const std::vector<claw::recall::FileWarning> ws = c.w->index->TakeWarnings();
+  napi_value out;
+  RECALL_NAPI(napi_create_array_with_length(env, ws.size(), &out));
+  for (size_t i = 0; i < ws.size(); ++i) {
+    napi_value o;
+    RECALL_NAPI(napi_create_object(env, &o));
+    if (!set_string(env, o, "path", ws[i].path) || !set_string(env, o, "code", ws[i].code) ||
+        !set_string(env, o, "reason", ws[i].reason) ||
+        !set_number(env, o, "offset", static_cast<double>(ws[i].offset)) ||
+        napi_set_element(env, out, static_cast<uint32_t>(i), o) != napi_ok)
+      return napi_failure(env);
+  }
+  return out;
+}
+
+// { name: value } (first wins) and [{ name, value }] of an attribute list.
+bool attrs_to_js(napi_env env, const std::vector<claw::recall::HtmlAttr> &attrs, napi_value obj) {
+  napi_value map, list;
+  if (napi_create_object(env, &map) != napi_ok ||
+      napi_create_array_with_length(env, attrs.size(), &list) != napi_ok)
+    return false;
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    napi_value a;
+    bool has = false;
+    napi_value key;
+    if (make_string(env, attrs[i].name, &key) != napi_ok ||
+        napi_has_own_property(env, map, key, &has) != napi_ok)
+      return false;
+    if (!has) {
+      napi_value v;
+      if (make_string(env, attrs[i].value, &v) != napi_ok ||
+          napi_set_property(env, map, key, v) != napi_ok)
+        return false;
+    }
+    if (napi_create_object(env, &a) != napi_ok || !set_string(env, a, "name", attrs[i].name) ||
+        !set_string(env, a, "value", attrs[i].value) ||
+        napi_set_element(env, list, static_cast<uint32_t>(i), a) != napi_ok)
+      return false;
+  }
+  return napi_set_named_property(env, obj, "attrs", map) == napi_ok &&
+         napi_set_named_property(env, obj, "attrList", list) == napi_ok;
+}
+
+// parseTopic(html: string | Uint8Array) (module function): html.h ParseTopicHtml.
+napi_value ParseTopic(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {nullptr};
+  RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  DocBytes doc;
+  if (argc < 1) {
+    napi_get_undefined(env, &argv[0]);
+  }
+  if (!read_doc(env, argv[0], "`html`", &doc)) return nullptr;
+  claw::recall::ParsedTopic t;
+  claw::recall::ParseTopicHtml(std::string_view(doc.data, doc.len), &t);
+  napi_value out, is_topic, elements, warnings;
+  RECALL_NAPI(napi_create_object(env, &out));
+  RECALL_NAPI(napi_get_boolean(env, t.is_topic, &is_topic));
+  RECALL_NAPI(napi_set_named_property(env, out, "isTopic", is_topic));
+  if (!attrs_to_js(env, t.attrs, out)) return napi_failure(env);
+  RECALL_NAPI(napi_create_array_with_length(env, t.elements.size(), &elements));
+  for (size_t i = 0; i < t.elements.size(); ++i) {
+    const claw::recall::TopicElement &e = t.elements[i];
+    napi_value o;
+    RECALL_NAPI(napi_create_object(env, &o));
+    if (!set_string(env, o, "type", claw::recall::ElementKindName(e.kind)) ||
+        !set_string(env, o, "id", e.id) || !attrs_to_js(env, e.attrs, o) ||
+        !set_string(env, o, "text", e.text) ||
+        !set_number(env, o, "offset", static_cast<double>(e.offset)) ||
+        napi_set_element(env, elements, static_cast<uint32_t>(i), o) != napi_ok)
+      return napi_failure(env);
+  }
+  RECALL_NAPI(napi_set_named_property(env, out, "elements", elements));
+  RECALL_NAPI(napi_create_array_with_length(env, t.warnings.size(), &warnings));
+  for (size_t i = 0; i < t.warnings.size(); ++i) {
+    napi_value o;
+    RECALL_NAPI(napi_create_object(env, &o));
+    if (!set_string(env, o, "code", t.warnings[i].code) ||
+        !set_string(env, o, "reason", t.warnings[i].reason) ||
+        !set_number(env, o, "offset", static_cast<double>(t.warnings[i].offset)) ||
+        napi_set_element(env, warnings, static_cast<uint32_t>(i), o) != napi_ok)
+      return napi_failure(env);
+  }
+  RECALL_NAPI(napi_set_named_property(env, out, "warnings", warnings));
+  return out;
+}
+
+// isTopicPath(relPath: string) (module function): html.h IsTopicPath.
+napi_value IsTopicPathJs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {nullptr};
+  RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 1) napi_get_undefined(env, &argv[0]);
+  Utf8 p;
+  const napi_status st = read_utf8(env, argv[0], &p);
+  if (st == napi_string_expected)
+    return type_error(env, "ERR_INVALID_ARG_TYPE",
+                      "expected `relPath` to be a string, got " + describe(env, argv[0]));
+  if (st != napi_ok) return napi_failure(env);
+  napi_value out;
+  RECALL_NAPI(
+      napi_get_boolean(env, claw::recall::IsTopicPath(std::string_view(p.data, p.len)), &out));
   return out;
 }
 
@@ -1027,16 +1225,24 @@ bool Register(napi_env env, napi_value exports) {
       {"contains", nullptr, Contains, nullptr, nullptr, nullptr, method, nullptr},
       {"query", nullptr, Query, nullptr, nullptr, nullptr, method, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, method, nullptr},
+      {"setSignals", nullptr, SetSignals, nullptr, nullptr, nullptr, method, nullptr},
+      {"takeWarnings", nullptr, TakeWarnings, nullptr, nullptr, nullptr, method, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, method, nullptr},
       {"closed", nullptr, nullptr, Closed, nullptr, nullptr, napi_configurable, nullptr},
   };
-  napi_value ctor, live;
+  napi_value ctor, live, parse_topic, is_topic_path;
   return napi_define_class(env, "RecallIndex", NAPI_AUTO_LENGTH, Construct, nullptr,
                            sizeof members / sizeof members[0], members, &ctor) == napi_ok &&
          napi_set_named_property(env, exports, "RecallIndex", ctor) == napi_ok &&
          napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, LiveIndexes, nullptr,
                               &live) == napi_ok &&
-         napi_set_named_property(env, exports, "recallLiveIndexes", live) == napi_ok;
+         napi_set_named_property(env, exports, "recallLiveIndexes", live) == napi_ok &&
+         napi_create_function(env, "parseTopic", NAPI_AUTO_LENGTH, ParseTopic, nullptr,
+                              &parse_topic) == napi_ok &&
+         napi_set_named_property(env, exports, "parseTopic", parse_topic) == napi_ok &&
+         napi_create_function(env, "isTopicPath", NAPI_AUTO_LENGTH, IsTopicPathJs, nullptr,
+                              &is_topic_path) == napi_ok &&
+         napi_set_named_property(env, exports, "isTopicPath", is_topic_path) == napi_ok;
 }
 
 }  // namespace recall_binding
@@ -1058,6 +1264,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statuses", statuses);
 
   if (!recall_binding::Register(env, exports)) recall_binding::napi_failure(env);
+  if (!claw::walk_binding::RegisterWalk(env, exports)) recall_binding::napi_failure(env);
   return exports;
 }
 

@@ -58,7 +58,8 @@ constexpr NamedEntity kEntities[] = {
     {"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C},
     {"rdquo", 0x201D}, {"bull", 0x2022},  {"middot", 0xB7},  {"times", 0xD7},   {"rarr", 0x2192},
     {"larr", 0x2190},  {"deg", 0xB0},     {"euro", 0x20AC},  {"laquo", 0xAB},   {"raquo", 0xBB},
-    {"shy", 0xAD},     {"sect", 0xA7},    {"para", 0xB6}};
+    {"shy", 0xAD},     {"sect", 0xA7},    {"plusmn", 0xB1},  {"ge", 0x2265},    {"le", 0x2264},
+    {"ne", 0x2260},    {"para", 0xB6}};
 
 // Decodes a character reference at s[0] == '&'. On success sets *cp and returns the bytes
 // consumed (';' included); 0 when it is not a reference (the '&' is then literal text).
@@ -194,8 +195,8 @@ class Parser {
       w.push_back(HtmlWarning{code, std::move(reason), offset});
     } else if (w.size() + 1 == kMaxHtmlWarnings) {
       w.push_back(HtmlWarning{"HTML_TOO_MANY_WARNINGS",
-                              "more problems were found; only the first " +
-                                  std::to_string(kMaxHtmlWarnings - 1) + " are listed",
+                              "expected at most " + std::to_string(kMaxHtmlWarnings - 1) +
+                                  " problems per file, found more (only those are listed)",
                               offset});
     }
   }
@@ -508,7 +509,8 @@ class Parser {
              "expected nothing after </bv-topic>, found </" + tag_name_ + ">", lt);
       } else if (!root_closed_) {
         Warn("HTML_MISMATCHED_END_TAG",
-             "found </" + tag_name_ + "> but no <" + tag_name_ + "> is open (ignored)", lt);
+             "expected an open <" + tag_name_ + "> for </" + tag_name_ + ">, found none (ignored)",
+             lt);
       }
       return close + 1;
     }
