@@ -90,7 +90,12 @@ export function vocabulary(seed: number, tail = 40_000): Vocabulary {
   const r = rng(seed ^ 0x5eed);
   const seen = new Set<string>();
   const words: string[] = [];
-  for (const w of fixtureWords()) if (!seen.has(w)) (seen.add(w), words.push(w));
+  for (const w of fixtureWords()) {
+    if (!seen.has(w)) {
+      seen.add(w);
+      words.push(w);
+    }
+  }
   const total = words.length + tail;
   while (words.length < total) {
     const syl = 2 + Math.floor(r() * 2);
@@ -101,7 +106,10 @@ export function vocabulary(seed: number, tail = 40_000): Vocabulary {
         VOWELS[Math.floor(r() * VOWELS.length)]! +
         CODAS[Math.floor(r() * CODAS.length)]!;
     if (r() < 0.08) w += SUFFIXES[Math.floor(r() * SUFFIXES.length)]!;
-    if (!seen.has(w)) (seen.add(w), words.push(w));
+    if (!seen.has(w)) {
+      seen.add(w);
+      words.push(w);
+    }
   }
   const cdf = new Float64Array(words.length);
   let sum = 0;

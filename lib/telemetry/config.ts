@@ -32,7 +32,7 @@ export const TelemetryConfigSchema = z.strictObject({
       path: z
         .string()
         .trim()
-        .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected a path starting with /')
+        .regex(/^\/[A-Za-z0-9._~/-]*$/, 'expected a path starting with /')
         .default('/metrics'),
     })
     .prefault({}),

@@ -160,7 +160,6 @@ export function collectorMessage(body: Uint8Array, contentType: string | undefin
       // not JSON after all: use the text
     }
   }
-  // eslint-disable-next-line no-control-regex
   const printable = text.replace(/[^\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]/g, '').trim();
   return printable ? clip(printable) : undefined;
 }

@@ -180,7 +180,6 @@ export interface Answer {
   hang?: boolean;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 function anyValue(v: any): AttrValue {
   if (v == null) return '';
   if (v.stringValue !== undefined) return String(v.stringValue);
@@ -258,7 +257,6 @@ export function normalize(req: any): DecodedExport {
   }
   return out;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function decodeExport(contentType: string, body: Buffer): DecodedExport {
   if (contentType.includes('json')) return normalize(JSON.parse(body.toString('utf8')));

@@ -381,7 +381,7 @@ export async function ensureOpenClaw(options: { log?: Log } = {}): Promise<OpenC
       };
       gateways.add(gw);
       const deadline = Date.now() + (o.readyTimeoutMs ?? 240_000);
-      let last = '';
+      let last: string;
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null) {
           gateways.delete(gw);
