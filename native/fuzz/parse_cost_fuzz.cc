@@ -189,6 +189,30 @@ const Generator kGenerators[] = {
     {"html-comment-open", "<bv-topic>", "<!-- <bv-rule>", ""},
     {"html-cdata-open", "<bv-topic>", "<![CDATA[", ""},
     {"html-script-open", "<bv-topic><script>", "<bv-rule>", ""},
+    // The <bv-topic> parser's own constructs (issue 11): end tags searched through a deep stack,
+    // single-quoted values and end tags left open, duplicate attributes, numeric references,
+    // element runs, elements nested past the depth limit.
+    {"html-deep-stray-ends",
+     "<bv-topic><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><"
+     "p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p><p>",
+     "</x>", ""},
+    {"html-deep-bottom-match", "<bv-topic>", "<i><p><p><p></i>", ""},
+    {"html-attr-single-open", "<bv-topic><bv-fact a='", "x ", ""},
+    {"html-dup-attrs", "<bv-topic><bv-fact ", "a=\"1\" ", ">"},
+    {"html-numeric-refs", "<bv-topic><bv-task>", "&#x1F600;&#65;&#;&#x;", ""},
+    {"html-end-tag-open", "<bv-topic>", "</bv-fact ", ""},
+    {"html-decl-open", "<bv-topic>", "<!x", ""},
+    {"html-element-runs", "<bv-topic>", "<bv-fact subject=\"s\" category=\"other\">t</bv-fact>",
+     "</bv-topic>"},
+    {"html-elements-nested", "<bv-topic>", "<bv-bug><bv-fix>", ""},
 };
 
 // Pieces for the random mode: every generator's unit, plus separators.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "utf8.h"
 
@@ -199,6 +200,11 @@ class Parser {
                                   " problems per file, found more (only those are listed)",
                               offset});
     }
+  }
+
+  void Push(Open o) {
+    ++open_count_[o.name];
+    stack_.push_back(std::move(o));
   }
 
   int CurrentElem() const { return stack_.empty() ? -1 : stack_.back().elem; }
@@ -405,7 +411,7 @@ class Parser {
         out_->is_topic = true;
         out_->attrs = std::move(attrs_);
         root_offset_ = lt;
-        if (!self_closing) stack_.push_back(Open{tag_name_, -1});
+        if (!self_closing) Push(Open{tag_name_, -1});
         return next;
       }
       Warn("HTML_ROOT", "expected exactly one <bv-topic>, found another one (its tags are ignored)",
@@ -457,7 +463,7 @@ class Parser {
         TooDeep(lt);
         return next;
       }
-      stack_.push_back(Open{tag_name_, idx});
+      Push(Open{tag_name_, idx});
       return next;
     }
     if (IsBlockTag(name)) SeparateWords(Target());
@@ -470,7 +476,7 @@ class Parser {
       TooDeep(lt);
       return next;
     }
-    stack_.push_back(Open{tag_name_, CurrentElem()});
+    Push(Open{tag_name_, CurrentElem()});
     return next;
   }
 
@@ -499,9 +505,14 @@ class Parser {
     }
     if (IsVoidTag(tag_name_)) return close + 1;
     if (IsBlockTag(tag_name_) && InsideRoot()) SeparateWords(Target());
-    // The nearest open tag of that name (the stack is at most kMaxHtmlDepth deep).
-    size_t k = stack_.size();
-    while (k > 0 && stack_[k - 1].name != tag_name_) --k;
+    // The nearest open tag of that name. Searched only when one is open (counted per name), and
+    // every entry passed is then popped: linear overall.
+    size_t k = 0;
+    auto open = open_count_.find(tag_name_);
+    if (open != open_count_.end() && open->second > 0) {
+      k = stack_.size();
+      while (k > 0 && stack_[k - 1].name != tag_name_) --k;
+    }
     if (k == 0) {
       if (root_closed_ && !after_root_warned_) {
         after_root_warned_ = true;
@@ -520,6 +531,7 @@ class Parser {
     }
     while (stack_.size() >= k) {  // pops down to k - 1 entries
       const bool root = stack_.size() == 1 && root_open_ && stack_[0].name == "bv-topic";
+      --open_count_[stack_.back().name];
       stack_.pop_back();
       if (root) {
         root_open_ = false;
@@ -559,6 +571,7 @@ class Parser {
   std::string_view in_;
   ParsedTopic* out_;
   std::vector<Open> stack_;
+  std::unordered_map<std::string, uint32_t> open_count_;  // open tags per name
   std::vector<HtmlAttr> attrs_;
   std::string tag_name_;
   std::string topic_text_;
