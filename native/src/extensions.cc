@@ -5,10 +5,8 @@
 
 #include <cstring>
 
-// The engine's C facade first: it defines the recall types, and claw/recall.h (through
-// claw/plugin.h) then skips its public copy of them (see the note there).
-#include "recall/recall_c.h"
 #include "claw/plugin.h"
+#include "recall/recall_c.h"
 
 namespace claw {
 namespace {

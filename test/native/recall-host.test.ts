@@ -9,7 +9,7 @@
  * against the engine's C facade at compile time, and the extension path runs clean under memcheck.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,9 +67,14 @@ describe.skipIf(skip)('recall extension through the C ABI', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('claw/recall.h and the engine facade (recall_c.h) agree field by field', () => {
-    // -fsyntax-only -Werror: a moved, resized or retyped field, a renumbered code, or a reordered
-    // claw_recall_v1 entry is a compile error (see the static_asserts in the fixture).
+  it('the engine facade (recall_c.h) takes its types from claw/recall.h, and matches claw_recall_v1 entry by entry', () => {
+    // One definition of each type: the facade includes the public header and defines none itself.
+    const facade = readFileSync(join(ROOT, 'native/src/recall/recall_c.h'), 'utf8');
+    expect(facade).toContain('#include "../../include/claw/recall.h"');
+    expect(facade).not.toMatch(/\btypedef\b|#define CLAW_RECALL_(?!API\b|C_H_\b)/);
+    // -fsyntax-only -Werror: a facade function whose type differs from its extension entry, a status
+    // code that differs from the engine's, or a reordered claw_recall_v1 entry is a compile error
+    // (see the static_asserts in the fixture).
     const r = spawnSync('c++', ['-std=c++17', '-fsyntax-only', '-Werror', '-Wall', `-I${join(ROOT, 'native', 'include')}`, `-I${join(ROOT, 'native', 'src')}`, join(FIXTURES, 'recall_layout_check.cc')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   });

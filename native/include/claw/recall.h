@@ -114,11 +114,8 @@ extern "C" {
 /** The extension id to pass to claw_plugin_funcs.get_extension. */
 #define CLAW_RECALL_EXTENSION_ID "claw.byterover.recall/1"
 
-/* The plugin's own sources define these types in native/src/recall/recall_c.h, the engine's C
- * facade. This block is the public copy of the same definitions: they must stay identical field by
- * field. test/native/recall-host.test.ts compiles both and compares every size and offset. Inside
- * the plugin, when recall_c.h was included first, this block is skipped. */
-#ifndef CLAW_RECALL_C_H_
+/* These types are the only definition: the engine's C facade (native/src/recall/recall_c.h)
+ * includes this header rather than copying them. */
 
 /* ---- Status codes (stable within "/1"; new codes only appended) ---------------------------- */
 #define CLAW_RECALL_OK 0
@@ -241,8 +238,6 @@ typedef struct claw_recall_stats {
   double avg_headings_tokens;
   double avg_body_tokens;
 } claw_recall_stats;
-
-#endif /* CLAW_RECALL_C_H_ */
 
 /** The extension struct for "claw.byterover.recall/1": static, owned by the plugin, valid until
  *  dlclose. Every entry is non-NULL. Threading and lifetime: see the top of this file. */

@@ -55,7 +55,8 @@
 namespace claw {
 namespace recall {
 
-// Stable status codes, identical to the CLAW_RECALL_* values of recall_c.h.
+// Stable status codes, identical to the CLAW_RECALL_* values of claw/recall.h (checked at compile
+// time by test/native/fixtures/recall_layout_check.cc).
 enum class Status : int {
   kOk = 0,
   kInvalidArgument = 1,  // null/empty path, path with NUL or too long, bad option value

@@ -6,6 +6,10 @@
  * not required: malformed bytes in documents are replaced by U+FFFD in titles and excerpts, and are
  * word separators for search. Output strings are additionally NUL-terminated.
  *
+ * These are the functions behind the entries of claw_recall_v1 (native/src/extensions.cc), one for
+ * one with the same types; the types themselves, and the full contract of each entry, are in
+ * claw/recall.h.
+ *
  * Status: every function returning int returns CLAW_RECALL_OK (0) or one of CLAW_RECALL_E_*;
  * claw_recall_status_name() gives its stable name ("RECALL_NOT_FOUND", ...).
  *
@@ -33,8 +37,11 @@
 #ifndef CLAW_RECALL_C_H_
 #define CLAW_RECALL_C_H_
 
-#include <stddef.h>
-#include <stdint.h>
+/* The types, status codes and option flags are the public ones: one definition, in the header
+ * hosts compile against (CLAP's implementations include clap/clap.h the same way). A relative path,
+ * so that every build of the engine (node-gyp, CMake, the native tests and fuzz targets, a host
+ * compiling the sources) finds it without an extra include directory. */
+#include "../../include/claw/recall.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,40 +53,10 @@ extern "C" {
 #define CLAW_RECALL_API
 #endif
 
-/* ---- status codes (stable; equal to claw::recall::Status) ---- */
-#define CLAW_RECALL_OK 0
-#define CLAW_RECALL_E_INVALID_ARGUMENT \
-  1                               /* null pointer, empty/too long path, path with NUL, bad option */
-#define CLAW_RECALL_E_NOT_FOUND 2 /* remove: the path is not indexed */
-#define CLAW_RECALL_E_BUFFER_TOO_SMALL \
-  3                               /* search_into: text buffer too small (see out->text_needed) */
-#define CLAW_RECALL_E_NO_MEMORY 4 /* allocation failed */
-#define CLAW_RECALL_E_TOO_LARGE 5 /* document larger than max_document_bytes */
-#define CLAW_RECALL_E_INTERNAL 6  /* unexpected failure inside the engine */
-
-/* ---- options ---- */
-#define CLAW_RECALL_KEEP_STOP_WORDS 0x1u   /* index and search English stop words too */
-#define CLAW_RECALL_NO_PLURAL_FOLDING 0x2u /* disable the S-stemmer (notes ≠ note) */
-
-typedef struct claw_recall_options {
-  uint32_t struct_size; /* sizeof(claw_recall_options) */
-  uint32_t flags;       /* CLAW_RECALL_KEEP_STOP_WORDS | CLAW_RECALL_NO_PLURAL_FOLDING; default 0 */
-  double k1;            /* BM25 term-frequency saturation, >= 0; default 1.2 */
-  double title_weight;  /* >= 0; default 3.0 (title + frontmatter tags/keywords) */
-  double headings_weight;      /* >= 0; default 2.0 */
-  double body_weight;          /* >= 0; default 1.0 */
-  double title_b;              /* length normalization in [0, 1]; default 0.75 */
-  double headings_b;           /* default 0.75 */
-  double body_b;               /* default 0.75 */
-  uint64_t max_document_bytes; /* > 0; default 16 MiB */
-} claw_recall_options;
-
 /* Fills *options with the defaults and struct_size. */
 CLAW_RECALL_API void claw_recall_options_init(claw_recall_options* options);
 
 /* ---- index lifecycle ---- */
-typedef struct claw_recall_index claw_recall_index;
-
 /* Creates an empty index. options may be NULL (defaults). On success *out owns the index. */
 CLAW_RECALL_API int claw_recall_create(const claw_recall_options* options, claw_recall_index** out);
 
@@ -92,13 +69,6 @@ CLAW_RECALL_API void claw_recall_destroy(claw_recall_index* index);
  * no NUL. *replaced (optional) is set to 1 when a document was replaced, else 0. */
 CLAW_RECALL_API int claw_recall_upsert(claw_recall_index* index, const char* path, size_t path_len,
                                        const char* markdown, size_t markdown_len, int* replaced);
-
-typedef struct claw_recall_doc {
-  const char* path;
-  size_t path_len;
-  const char* markdown;
-  size_t markdown_len;
-} claw_recall_doc;
 
 /* Upserts count documents in order (a later duplicate path wins), parsing on `threads` worker
  * threads (0 = one per core, at most 8). Paths and sizes are checked first: on
@@ -115,27 +85,6 @@ CLAW_RECALL_API int claw_recall_contains(const claw_recall_index* index, const c
                                          size_t path_len);
 
 /* ---- search ---- */
-typedef struct claw_recall_query {
-  uint32_t struct_size; /* sizeof(claw_recall_query) */
-  uint32_t k;           /* hits wanted; 0 = 10; at most 10000 */
-  const char* text;     /* the query (may be NULL when text_len is 0) */
-  size_t text_len;
-  uint32_t excerpt_chars; /* excerpt length in Unicode code points incl. "…"; 0 = no excerpt */
-} claw_recall_query;
-
-typedef struct claw_recall_hit {
-  double score;     /* BM25F score, > 0 */
-  const char* path; /* NUL-terminated, path_len bytes before the NUL */
-  size_t path_len;
-  const char* title; /* NUL-terminated, valid UTF-8 */
-  size_t title_len;
-  const char* excerpt; /* NUL-terminated, valid UTF-8, "" when excerpt_chars is 0 */
-  size_t excerpt_len;
-} claw_recall_hit;
-
-/* Plugin-owned results. */
-typedef struct claw_recall_results claw_recall_results;
-
 /* Runs a query; *out receives a results object (possibly with 0 hits) the caller must free with
  * claw_recall_results_free. Hits are best first: score descending, then path ascending. */
 CLAW_RECALL_API int claw_recall_search(const claw_recall_index* index,
@@ -150,13 +99,6 @@ CLAW_RECALL_API const claw_recall_hit* claw_recall_results_hit(const claw_recall
 /* NULL is ignored. */
 CLAW_RECALL_API void claw_recall_results_free(claw_recall_results* results);
 
-/* Caller-owned results: written into hits[0..hits_cap) and text[0..text_cap). */
-typedef struct claw_recall_search_info {
-  uint32_t struct_size; /* sizeof(claw_recall_search_info), set by the caller */
-  size_t hit_count;     /* hits written (== hits found, capped by hits_cap) */
-  size_t text_needed;   /* bytes of text the hits need, NULs included */
-} claw_recall_search_info;
-
 /* Runs a query returning at most min(query->k, hits_cap) hits. hit_size is the caller's
  * sizeof(claw_recall_hit) and the stride of the hits array. The strings of the hits are copied into
  * text, NUL-terminated, and the hits point into it. When text_cap < info->text_needed the call
@@ -170,20 +112,6 @@ CLAW_RECALL_API int claw_recall_search_into(const claw_recall_index* index,
                                             size_t text_cap, claw_recall_search_info* info);
 
 /* ---- introspection ---- */
-typedef struct claw_recall_stats {
-  uint32_t struct_size; /* sizeof(claw_recall_stats), set by the caller */
-  uint64_t documents;   /* live documents */
-  uint64_t terms;       /* distinct terms */
-  uint64_t postings;    /* (term, document) pairs */
-  uint64_t bytes;       /* heap bytes held by the index (estimate from container capacities) */
-  uint64_t generation;  /* successful changes since creation */
-  uint64_t doc_slots;   /* document slots allocated (live + reusable) */
-  uint64_t term_slots;  /* term ids allocated (live + reusable) */
-  double avg_title_tokens;
-  double avg_headings_tokens;
-  double avg_body_tokens;
-} claw_recall_stats;
-
 /* Fills the first out->struct_size bytes of *out. */
 CLAW_RECALL_API int claw_recall_get_stats(const claw_recall_index* index, claw_recall_stats* out);
 
