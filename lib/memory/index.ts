@@ -34,10 +34,15 @@ export {
   locateTree,
   onPath,
   resolveMemoryLocation,
+  resolveMemory,
   type MemoryEngineChoice,
   type MemoryLocation,
   type MemorySource,
   type OpenMemoryOptions,
   type OpenedMemory,
+  type OpenedLocalMemory,
+  type OpenedBrvMemory,
 } from './open.js';
 export type { StepHooks, StepPoint } from './hooks.js';
+export * as v4 from './v4/index.js';
+export { SpaceMemory, type SpaceHit, type SpaceRecallResult } from './v4/memory.js';

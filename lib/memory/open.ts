@@ -13,11 +13,14 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { ClawError } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import { BrvMemory, type BrvOptions } from './brv.js';
 import { LocalMemory, type LocalMemoryOptions } from './local.js';
 import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { defaultStateDir } from './state.js';
+import { SpaceMemory } from './v4/memory.js';
+import { boundSpace, resolveSpace, type SpaceResolution } from './v4/space.js';
 import type { MemoryBackend, RecallIndexFactory } from './types.js';
 
 /** Which engine to use: `native` (default), `brv` (ByteRover's CLI), `auto` (native, else brv on PATH). */
@@ -37,7 +40,21 @@ export interface MemoryLocation {
  * Which memory was opened and how it was found. Today one kind: a v3 context tree (markdown notes).
  * `found`: `dir` (the `dir` option), `project` (`<projectRoot>/.brv/context-tree`).
  */
-export type MemorySource = { kind: 'context-tree'; found: 'dir' | 'project' };
+export type MemorySource =
+  | { kind: 'context-tree'; found: 'dir' | 'project' }
+  /**
+   * A ByteRover v4 space (lib/memory/v4/space.ts). `found`: `flag` (the `space` option), `marker`
+   * (a `.brvspace` in the project or an ancestor), `registry` (a binding in ByteRover's bindings.json).
+   */
+  | {
+      kind: 'v4-space';
+      found: 'flag' | 'marker' | 'registry' | 'default';
+      spaceId: string;
+      spaceName: string | undefined;
+      /** One line: which space, found how. */
+      how: string;
+      dataDir: string;
+    };
 
 export interface OpenMemoryOptions {
   /** The project directory holding `.brv/`. Required unless `dir` is given (then derived from it). */
@@ -46,6 +63,15 @@ export interface OpenMemoryOptions {
   dir?: string;
   /** lib/memory's state directory (default: derived from the tree, see `locateTree`). */
   stateDir?: string;
+  /**
+   * A ByteRover v4 space to open instead of a v3 tree: a space id, its display name, or `default`
+   * (ByteRover's default space). Without `space` and `dir`, a project bound to a v4 space (a
+   * `.brvspace` marker or a registry binding, see lib/memory/v4/space.ts) opens that space; any
+   * other project opens its v3 tree, as before. `dir` always means a v3 tree.
+   */
+  space?: string;
+  /** ByteRover's data dir (default: BRV_DATA_DIR / the platform rule of lib/memory/v4/space.ts). */
+  dataDir?: string;
   /** Default `native`. Ignored when `index` is given. */
   engine?: MemoryEngineChoice;
   /** A recall engine to use instead of the native one (tests, embedders): engine `injected`. */
@@ -62,15 +88,10 @@ export interface OpenMemoryOptions {
   logger?: Logger;
 }
 
-export interface OpenedMemory {
-  backend: MemoryBackend;
-  /** `native` (LocalMemory + the native index), `injected` (LocalMemory + the caller's index), `brv`. */
-  engine: 'native' | 'injected' | 'brv';
-  /** The LocalMemory behind `backend` (sync needs it); undefined for brv. */
-  local: LocalMemory | undefined;
+interface OpenedBase {
   location: MemoryLocation;
   source: MemorySource;
-  /** How the engine was chosen, one line (`engine native requested`, `auto: native engine loaded`, …). */
+  /** How the engine was chosen, one line (`engine native requested`, `auto: the native engine loaded`, …). */
   chosen: string;
   /**
    * With `auto` falling back to brv: why the native engine did not load (the loader's error is
@@ -79,6 +100,31 @@ export interface OpenedMemory {
   fallbackReason: string | undefined;
   nativeError: unknown;
 }
+
+/** LocalMemory with the native engine (`native`) or the caller's index (`injected`). */
+export interface OpenedLocalMemory extends OpenedBase {
+  backend: LocalMemory;
+  engine: 'native' | 'injected';
+  /** The same LocalMemory as `backend` (sync needs it). */
+  local: LocalMemory;
+}
+
+/** ByteRover's `brv` CLI. */
+export interface OpenedBrvMemory extends OpenedBase {
+  backend: BrvMemory;
+  engine: 'brv';
+  local: undefined;
+}
+
+/** A ByteRover v4 space (lib/memory/v4): SpaceMemory over the native engine or the caller's index. */
+export interface OpenedSpaceMemory extends OpenedBase {
+  backend: SpaceMemory;
+  space: SpaceMemory;
+  engine: 'native' | 'injected';
+  local: undefined;
+}
+
+export type OpenedMemory = OpenedLocalMemory | OpenedBrvMemory | OpenedSpaceMemory;
 
 /**
  * The location of a tree: `<project>/.brv/claw-byterover` holds the state of the standard
@@ -149,9 +195,50 @@ export function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boole
  * Opens the memory the options name with the chosen engine. Throws MEMORY_ENGINE_UNAVAILABLE (cause:
  * the native loader's error) when no engine is there, or the tree's own errors.
  */
+/**
+ * Which memory the options name, v4 spaces included (async: it reads ByteRover's marker and
+ * registry). `space` → that v4 space; `dir` → that v3 tree; else a project bound to a v4 space →
+ * the space; else the project's v3 tree. A project bound to a deleted space or holding a broken
+ * `.brvspace` is an error (BRV_SPACE_*), never a silent fall back to another memory.
+ */
+export async function resolveMemory(
+  o: Pick<OpenMemoryOptions, 'projectRoot' | 'dir' | 'stateDir' | 'space' | 'dataDir'>,
+): Promise<{ location: MemoryLocation; source: MemorySource; space: SpaceResolution | undefined }> {
+  if (o.space !== undefined && o.dir !== undefined)
+    throw new ClawError('MEMORY_OPTIONS', 'expected a v4 space or a v3 tree, found both (space and dir)', {
+      hint: 'Give --space <id|name> for a ByteRover v4 space, or --dir <path> for a v3 context tree, not both.',
+    });
+  let sp: SpaceResolution | undefined;
+  const cwd = resolve(o.projectRoot ?? process.cwd());
+  const opts = o.dataDir !== undefined ? { dataDir: o.dataDir } : {};
+  if (o.space !== undefined) sp = await resolveSpace(cwd, { ...opts, space: o.space });
+  else if (o.dir === undefined && o.projectRoot !== undefined) sp = await boundSpace(cwd, opts);
+  if (!sp) return { ...resolveMemoryLocation(o), space: undefined };
+  return {
+    location: {
+      projectRoot: cwd,
+      treeRoot: sp.treeRoot,
+      stateDir: o.stateDir ?? join(sp.spaceDir, 'state', 'claw-byterover'),
+    },
+    source: {
+      kind: 'v4-space',
+      found: sp.source,
+      spaceId: sp.spaceId,
+      spaceName: sp.spaceName,
+      how: sp.how,
+      dataDir: sp.dataDir,
+    },
+    space: sp,
+  };
+}
+
+/** A v3 tree (`dir`) with the native engine is always a LocalMemory. */
+export async function openMemory(o: OpenMemoryOptions & { dir: string; engine?: 'native' }): Promise<OpenedLocalMemory>;
+export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory>;
 export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
-  const { location, source } = resolveMemoryLocation(o);
-  const base = { location, source, fallbackReason: undefined, nativeError: undefined };
+  const { location, source, space } = await resolveMemory(o);
+  if (space) return openSpace(o, space, location, source);
+  const base: OpenedBase = { location, source, chosen: '', fallbackReason: undefined, nativeError: undefined };
 
   const local = async (index: RecallIndexFactory, engine: 'native' | 'injected', chosen: string) => {
     const m = await LocalMemory.open({
@@ -165,7 +252,7 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
       ...(o.now ? { now: o.now } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });
-    return { ...base, backend: m, engine, local: m, chosen } satisfies OpenedMemory;
+    return { ...base, backend: m, engine, local: m, chosen } satisfies OpenedLocalMemory;
   };
   const brvMemory = (): BrvMemory =>
     new BrvMemory({
@@ -205,5 +292,41 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
     native,
     'a recall engine',
     `the native engine did not load (${native.reason ?? 'unknown reason'}) and \`${brvPath}\` is not on PATH`,
+  );
+}
+
+/** Opens a v4 space: SpaceMemory over the native engine (ByteRover's `brv` 3.x CLI reads only v3 trees). */
+async function openSpace(
+  o: OpenMemoryOptions,
+  space: SpaceResolution,
+  location: MemoryLocation,
+  source: MemorySource,
+): Promise<OpenedSpaceMemory> {
+  const base = { location, source, fallbackReason: undefined, nativeError: undefined, local: undefined };
+  const open = async (index: RecallIndexFactory | undefined, engine: 'native' | 'injected', chosen: string) => {
+    const m = await SpaceMemory.open({
+      space,
+      ...(index ? { index } : {}),
+      ...(o.watch !== undefined ? { watch: o.watch !== false } : {}),
+      ...(o.maxStalenessMs !== undefined ? { pollMs: o.maxStalenessMs } : {}),
+      ...(o.defaultK !== undefined ? { defaultK: o.defaultK } : {}),
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+    return { ...base, backend: m, space: m, engine, chosen } satisfies OpenedSpaceMemory;
+  };
+  if (o.index) return open(o.index, 'injected', 'a recall index given by the caller');
+  if (o.engine === 'brv')
+    throw new ClawError(
+      'MEMORY_V4_ENGINE',
+      `expected an engine that reads ByteRover v4 topics for ${space.how}, found engine brv (ByteRover's CLI 3.x reads only v3 markdown trees)`,
+      { hint: 'Use the native engine (the default) for a v4 space, or --dir <v3 tree> with --backend brv.' },
+    );
+  const native = await loadNativeRecall();
+  if (!native.factory) throw engineUnavailable(native, 'the native recall engine (v4 spaces need it)');
+  return open(
+    native.factory,
+    'native',
+    o.engine === 'auto' ? 'auto: the native engine loaded' : 'engine native requested',
   );
 }

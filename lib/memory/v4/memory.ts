@@ -146,7 +146,10 @@ export class SpaceMemory implements MemoryBackend {
       factory = native.factory;
     }
     const m = new SpaceMemory(o, factory());
-    m.nativeHtml = !o.index && (await loadNativeParse()) !== undefined;
+    // an engine that takes signals is the native v4 engine: it parses `<bv-topic>` files itself (and
+    // skips an `.html` path that is not a topic, so it must get the raw file, not fields)
+    m.nativeHtml =
+      typeof (m.index as SignalsIndex).setSignals === 'function' && (await loadNativeParse()) !== undefined;
     try {
       await m.refresh();
       if (o.watch !== false) m.startWatch();

@@ -137,3 +137,20 @@ describe.skipIf(!native.factory)('SpaceMemory (native engine)', () => {
     }
   });
 });
+
+describe('SpaceMemory over an engine without v4 support (minisearch, fields)', () => {
+  it('indexes topics as fields and picks the top element itself', async () => {
+    const { MiniSearchIndex } = await import('../../../../bench/recall/minisearch-index.js');
+    const { space } = await setup();
+    const mem = await SpaceMemory.open({ space, watch: false, index: () => new MiniSearchIndex() });
+    try {
+      expect((await mem.stats()).documents).toBe(2);
+      const [top] = await mem.search('30-second leeway tolerance');
+      expect(top).toMatchObject({ path: 'auth/jwt_design.html', elementType: 'bv-fix' });
+      expect(top!.elementId).toMatch(/^bve-/);
+      expect(top!.excerpt).toContain('30-second leeway');
+    } finally {
+      await mem.close();
+    }
+  });
+});
