@@ -24,6 +24,7 @@
       'native/src/recall/excerpt.cc',
       'native/src/recall/index.cc',
       'native/src/recall/recall_c.cc',
+      'native/src/recall/walk.cc',
     ],
   },
   'target_defaults': {
@@ -42,7 +43,7 @@
       # The Node addon. Exports claw_* and Node's module entry points, nothing else.
       'target_name': 'claw_byterover',
       'type': 'loadable_module',
-      'sources': ['<@(claw_core_sources)', 'native/src/addon.cc'],
+      'sources': ['<@(claw_core_sources)', 'native/src/addon.cc', 'native/src/walk_addon.cc'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': [
         'CLAW_BUILD_FLAVOR="node-addon"',

@@ -10,7 +10,10 @@ export interface ParsedNote extends RecallDoc {
   frontmatter: Record<string, unknown>;
   /** `claw_id` from the frontmatter: the stable id curate() gives each note. */
   id: string | undefined;
-  /** Set when a frontmatter block was present but not a valid YAML mapping (then ignored). */
+  /**
+   * Set when a frontmatter block was present but not a valid YAML mapping: a list or scalar is
+   * ignored; invalid YAML is read leniently (lenientFrontmatter) for title, tags and claw_id.
+   */
   frontmatterError: string | undefined;
 }
 
@@ -95,6 +98,36 @@ export function fastFrontmatter(yaml: string): Record<string, unknown> | undefin
   return out;
 }
 
+const LENIENT_KEY = /^(title|tags|claw_id):[ \t]+(.*?)[ \t]*$/;
+
+/**
+ * What a hand-edited frontmatter that is not valid YAML still says, read line by line: top-level
+ * `title:`, `claw_id:` (the rest of the line, one pair of matching quotes removed: `title: Deploy:
+ * blue/green` is the title "Deploy: blue/green", as ByteRover's own reader takes it) and `tags:`
+ * (a closed `[a, b]` list or a comma-separated line). A value starting with YAML syntax that is not
+ * closed on its line (`[`, `{`, `|`, `>`, `&`, `*`, `!`) is not guessed at.
+ */
+export function lenientFrontmatter(yaml: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const line of yaml.split('\n')) {
+    const m = LENIENT_KEY.exec(line);
+    if (!m) continue;
+    const key = m[1] as string;
+    let value = m[2] ?? '';
+    if (key in out || value === '') continue;
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) {
+      value = value.slice(1, -1);
+    } else if (key === 'tags' && value.startsWith('[') && value.endsWith(']')) {
+      out.tags = value.slice(1, -1).split(',');
+      continue;
+    } else if (/^[[{|>&*!]/.test(value)) {
+      continue;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
 function asTags(v: unknown): string[] {
   if (Array.isArray(v))
     return v
@@ -136,6 +169,9 @@ export function parseNote(text: string, path = ''): ParsedNote {
         else frontmatterError = `expected a YAML mapping, found ${Array.isArray(data) ? 'a list' : typeof data}`;
       } catch (e) {
         frontmatterError = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        // Hand-edited notes (an unquoted colon in a title is the common case): still read what the
+        // lines say; the error stays as a warning.
+        frontmatter = lenientFrontmatter(yaml);
       }
     }
   }

@@ -9,12 +9,18 @@
  *
  * Symlinks inside the tree are not followed (a link could point outside it); dot-files and
  * dot-folders are skipped; files larger than `maxFileBytes` are skipped with a warning.
+ *
+ * The walk is native when the addon is there (native/src/recall/walk.h: listed, stat'ed and read in
+ * parallel off the event loop; files whose stamp is unchanged are not read), else the TypeScript
+ * walk below; both follow the rules above (test/unit/memory/tree-walk.test.ts holds them equal).
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { parseNote, type ParsedNote } from './markdown.js';
+import { loadNativeWalk, type WalkFn } from './native-walk.js';
 
 export interface TreeDoc {
   /** Tree-relative, `/`-separated. */
@@ -43,7 +49,22 @@ export interface ContextTreeOptions {
   treeRoot?: string;
   /** Files larger than this are skipped (default 4 MiB). */
   maxFileBytes?: number;
+  /** `native` (the addon's parallel walk; fails without it), `ts`, or `auto` (default: native when there). */
+  walker?: 'auto' | 'native' | 'ts';
   logger?: Logger;
+}
+
+/** What the last completed scan did (for `index --stats`, progress and tests). */
+export interface ScanInfo {
+  walker: 'native' | 'ts';
+  /** Notes in the tree after the scan. */
+  files: number;
+  /** Files read (new or changed stamp). */
+  read: number;
+  /** Files whose stamp was unchanged: kept, not read. */
+  reused: number;
+  bytesRead: number;
+  ms: number;
 }
 
 export function defaultTreeRoot(projectRoot: string): string {
@@ -63,11 +84,17 @@ export class ContextTree {
   private poller: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private lastRefreshAt = 0;
+  private readonly walker: 'auto' | 'native' | 'ts';
+  /** Every file read since construction (a note is read again only when its stamp changed). */
+  reads = 0;
+  /** The last completed scan. */
+  lastScan: ScanInfo | undefined;
 
   constructor(opts: ContextTreeOptions) {
     this.projectRoot = resolve(opts.projectRoot);
     this.root = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(this.projectRoot);
     this.maxFileBytes = opts.maxFileBytes ?? 4 * 1024 * 1024;
+    this.walker = opts.walker ?? 'auto';
     this.log = (opts.logger ?? rootLogger).child({ component: 'memory.tree' });
   }
 
@@ -127,10 +154,29 @@ export class ContextTree {
     return p;
   }
 
+  /**
+   * Seeds the tree with notes known from elsewhere (a persisted index): each is kept, not read, by
+   * the next scan when its stamp is unchanged. Before the first scan only; listeners are not told.
+   */
+  seed(docs: Iterable<TreeDoc>): void {
+    for (const d of docs) this.docs.set(d.path, d);
+  }
+
   private async scan(): Promise<TreeChanges> {
+    const t0 = performance.now();
+    const readsBefore = this.reads;
     const seen = new Set<string>();
     const changes: TreeChanges = { added: [], updated: [], removed: [] };
-    await this.walk(this.root, '', seen, changes);
+    const walk = this.walker === 'ts' ? undefined : await loadNativeWalk();
+    if (this.walker === 'native' && !walk)
+      throw new ClawError(
+        'MEMORY_NATIVE_WALK_UNAVAILABLE',
+        'expected the native tree walk, found no addon with walkTree',
+        {
+          hint: 'Build the addon (`npm run build:native`) or open the tree with walker "auto" or "ts".',
+        },
+      );
+    const bytesRead = walk ? await this.walkNative(walk, seen, changes) : await this.walk(this.root, '', seen, changes);
     for (const path of [...this.docs.keys()]) {
       if (!seen.has(path)) {
         this.docs.delete(path);
@@ -138,65 +184,107 @@ export class ContextTree {
       }
     }
     this.lastRefreshAt = Date.now();
+    const read = this.reads - readsBefore;
+    this.lastScan = {
+      walker: walk ? 'native' : 'ts',
+      files: this.docs.size,
+      read,
+      reused: this.docs.size - read,
+      bytesRead,
+      ms: performance.now() - t0,
+    };
     if (changes.added.length + changes.updated.length + changes.removed.length > 0) {
       for (const fn of this.listeners) fn(changes);
     }
     return changes;
   }
 
-  private async walk(dir: string, rel: string, seen: Set<string>, changes: TreeChanges): Promise<void> {
+  /** The native walk: one call lists, stats and reads (only new or changed files) in parallel. */
+  private async walkNative(walk: WalkFn, seen: Set<string>, changes: TreeChanges): Promise<number> {
+    const paths: string[] = [];
+    const stamps: string[] = [];
+    for (const d of this.docs.values()) {
+      paths.push(d.path);
+      stamps.push(d.stamp);
+    }
+    const r = await walk(this.root, { maxFileBytes: this.maxFileBytes, known: { paths, stamps } });
+    for (const f of r.files) {
+      if (f.tooLarge) {
+        this.tooLarge(f.path, f.size);
+        continue;
+      }
+      seen.add(f.path);
+      if (f.text === undefined) continue; // stamp unchanged (scans never overlap): kept as it is
+      this.reads++;
+      this.record(f.path, f.text, f.size, f.stamp, changes);
+    }
+    return r.bytesRead;
+  }
+
+  private tooLarge(path: string, size: number): void {
+    this.log.warn({ path, size, max: this.maxFileBytes }, 'context tree note skipped: too large');
+  }
+
+  private async walk(dir: string, rel: string, seen: Set<string>, changes: TreeChanges): Promise<number> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') return; // no tree yet: empty
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // vanished mid-scan
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') return 0; // no tree yet: empty
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0; // vanished mid-scan
       throw e;
     }
+    let bytes = 0;
     for (const ent of entries) {
       if (ent.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${ent.name}` : ent.name;
       const abs = join(dir, ent.name);
       if (ent.isDirectory()) {
-        await this.walk(abs, childRel, seen, changes);
+        bytes += await this.walk(abs, childRel, seen, changes);
       } else if (ent.isFile() && ent.name.toLowerCase().endsWith('.md')) {
-        await this.visit(abs, childRel, seen, changes);
+        bytes += await this.visit(abs, childRel, seen, changes);
       }
     }
+    return bytes;
   }
 
-  private async visit(abs: string, rel: string, seen: Set<string>, changes: TreeChanges): Promise<void> {
+  private async visit(abs: string, rel: string, seen: Set<string>, changes: TreeChanges): Promise<number> {
     let st;
     try {
       st = await stat(abs, { bigint: true });
     } catch {
-      return; // vanished mid-scan: treated as removed
+      return 0; // vanished mid-scan: treated as removed
     }
     if (st.size > BigInt(this.maxFileBytes)) {
-      this.log.warn(
-        { path: rel, size: Number(st.size), max: this.maxFileBytes },
-        'context tree note skipped: too large',
-      );
-      return;
+      this.tooLarge(rel, Number(st.size));
+      return 0;
     }
     const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
     const prev = this.docs.get(rel);
     seen.add(rel);
-    if (prev && prev.stamp === stamp) return;
+    if (prev && prev.stamp === stamp) return 0;
     let text: string;
     try {
       text = await readFile(abs, 'utf8');
     } catch {
       seen.delete(rel);
-      return;
+      return 0;
     }
+    this.reads++;
+    this.record(rel, text, Number(st.size), stamp, changes);
+    return Buffer.byteLength(text);
+  }
+
+  /** A note read at `stamp`: parsed, kept, and reported as added or (content changed) updated. */
+  private record(rel: string, text: string, size: number, stamp: string, changes: TreeChanges): void {
+    const prev = this.docs.get(rel);
     const note = parseNote(text, rel);
     if (note.frontmatterError)
       this.log.warn(
         { path: rel, error: note.frontmatterError },
-        'context tree note has invalid frontmatter; ignored it',
+        'context tree note has invalid frontmatter; read its title, tags and claw_id leniently',
       );
-    const doc: TreeDoc = { path: rel, note, text, size: Number(st.size), stamp };
+    const doc: TreeDoc = { path: rel, note, text, size, stamp };
     this.docs.set(rel, doc);
     if (!prev) changes.added.push(doc);
     else if (prev.text !== text) changes.updated.push(doc);

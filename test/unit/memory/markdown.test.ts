@@ -146,3 +146,23 @@ describe('fast frontmatter path', () => {
     expect(fastFrontmatter('tags:\n  - a')).toBeUndefined();
   });
 });
+
+describe('lenient frontmatter (hand-edited notes that are not valid YAML)', () => {
+  it('an unquoted colon in a title still yields the title, with the YAML error kept as a warning', () => {
+    const n = parseNote(
+      '---\ntitle: Deploy: blue/green\ntags: [ops, deploy]\nclaw_id: abc12345\n---\n# H1\nbody',
+      'x.md',
+    );
+    expect(n.frontmatterError).toBeTruthy();
+    expect(n.title).toBe('Deploy: blue/green');
+    expect(n.tags).toEqual(['ops', 'deploy']);
+    expect(n.id).toBe('abc12345');
+  });
+
+  it('quoted values lose one pair of quotes; unclosed YAML syntax is not guessed at', () => {
+    expect(parseNote('---\ntitle: "A: b" c: d\nx: [\n---\n# T\n', 'x.md').title).toBe('"A: b" c: d');
+    expect(parseNote("---\ntitle: 'A: b'\nbad: [\n---\n# T\n", 'x.md').title).toBe('A: b');
+    expect(parseNote('---\ntitle: [unclosed: x\n---\n# Real\n', 'x.md').title).toBe('Real');
+    expect(parseNote('---\ntitle: a: b\ntags: one, two\n---\n', 'x.md').tags).toEqual(['one', 'two']);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * The native tree walk (native/src/recall/walk.h, exposed by the addon as `walkTree`): the context
+ * tree listed, stat'ed and read in parallel off the event loop, with the same rules as
+ * ContextTree's own walk (dot entries skipped, symlinks never followed, files over the size cap
+ * listed as too large and not read). lib/native.ts is imported lazily, so lib/memory loads where the
+ * addon is not built; then `loadNativeWalk()` resolves undefined and ContextTree walks in TypeScript.
+ */
+
+/** One file of the tree. `text` is present when the file was read (not too large, not `known`). */
+export interface WalkedFile {
+  /** Tree-relative, `/`-separated. */
+  path: string;
+  /** `size:mtimeNs:ctimeNs:ino`, as ContextTree stamps a note. */
+  stamp: string;
+  size: number;
+  tooLarge?: true;
+  text?: string;
+}
+
+export interface WalkResult {
+  /** Sorted by path. */
+  files: WalkedFile[];
+  folders: number;
+  bytesRead: number;
+}
+
+export interface WalkOptions {
+  maxFileBytes?: number;
+  /** Worker threads (0 or absent: one per core, at most 8). */
+  threads?: number;
+  /** Lower-case extensions with the dot (default [".md"]). */
+  extensions?: string[];
+  /** Files the caller already holds at these stamps: listed, not read. */
+  known?: { paths: string[]; stamps: string[] };
+}
+
+export type WalkFn = (root: string, opts?: WalkOptions) => Promise<WalkResult>;
+
+let cached: Promise<WalkFn | undefined> | undefined;
+
+/** The native walk, or undefined when the addon (or a build with walkTree) is not there. */
+export function loadNativeWalk(): Promise<WalkFn | undefined> {
+  cached ??= import('../native.js').then(
+    (mod) => {
+      try {
+        const b = mod.binding() as unknown as { walkTree?: WalkFn };
+        return typeof b.walkTree === 'function' ? b.walkTree.bind(b) : undefined;
+      } catch {
+        return undefined; // the addon did not load: the TypeScript walk is used
+      }
+    },
+    () => undefined,
+  );
+  return cached;
+}

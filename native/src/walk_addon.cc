@@ -1,0 +1,259 @@
+// Node-API exposure of the native tree walk (recall/walk.h): `walkTree(root, options?)` → Promise.
+// Registered by addon.cc (RegisterWalk). Plain Node-API (node_api.h), no exceptions.
+//
+//   walkTree(root: string, options?: {
+//     maxFileBytes?: number, threads?: number, extensions?: string[],
+//     known?: { paths: string[], stamps: string[] }   // files the caller holds: not read again
+//   }) → Promise<{ files: Array<{ path, stamp, size, tooLarge?: true, text?: string }>,
+//                 folders: number, bytesRead: number }>
+//
+// The walk (stat + read, in parallel) runs on a libuv worker; `text` is the file decoded as UTF-8
+// (malformed bytes → U+FFFD, as `fs.readFile(…, 'utf8')`), present when the file was read.
+#include <node_api.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "recall/walk.h"
+
+namespace claw {
+namespace walk_binding {
+namespace {
+
+struct Job {
+  std::string root;
+  recall::WalkOptions opts;
+  std::unordered_map<std::string, std::string> known;
+  recall::WalkResult result;
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+};
+
+napi_value Throw(napi_env env, const char* code, const std::string& msg) {
+  napi_throw_type_error(env, code, msg.c_str());
+  return nullptr;
+}
+
+bool GetString(napi_env env, napi_value v, std::string* out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out->assign(len, '\0');
+  return napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len) == napi_ok;
+}
+
+bool GetStringArray(napi_env env, napi_value arr, std::vector<std::string>* out) {
+  bool is_array = false;
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array) return false;
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  out->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || !GetString(env, e, &(*out)[i]))
+      return false;
+  }
+  return true;
+}
+
+// options.<name> as a whole number in [lo, hi]; absent/undefined keeps *out.
+bool GetUint(napi_env env, napi_value obj, const char* name, double lo, double hi, double* out,
+             bool* ok) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return *ok = false;
+  if (t == napi_undefined) return true;
+  double d = 0;
+  if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok ||
+      d != static_cast<long long>(d) || d < lo || d > hi) {
+    Throw(env, "ERR_INVALID_ARG_VALUE",
+          std::string("expected options.") + name + " to be a whole number from " +
+              std::to_string(static_cast<long long>(lo)) + " to " +
+              std::to_string(static_cast<long long>(hi)));
+    return *ok = false;
+  }
+  *out = d;
+  return true;
+}
+
+void Execute(napi_env /*env*/, void* data) {
+  Job* job = static_cast<Job*>(data);
+  recall::KnownFn known;
+  if (!job->known.empty()) {
+    const auto* map = &job->known;
+    known = [map](std::string_view path, const recall::FileStamp& stamp) {
+      auto it = map->find(std::string(path));
+      return it != map->end() && it->second == stamp.ToString();
+    };
+  }
+  job->result = recall::WalkTree(job->root, job->opts, known);
+}
+
+bool SetNumber(napi_env env, napi_value obj, const char* name, double v) {
+  napi_value n;
+  return napi_create_double(env, v, &n) == napi_ok &&
+         napi_set_named_property(env, obj, name, n) == napi_ok;
+}
+
+bool SetString(napi_env env, napi_value obj, const char* name, const std::string& s) {
+  napi_value v;
+  return napi_create_string_utf8(env, s.empty() ? "" : s.data(), s.size(), &v) == napi_ok &&
+         napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+napi_value BuildResult(napi_env env, Job* job) {
+  const recall::WalkResult& r = job->result;
+  napi_value out, files;
+  if (napi_create_object(env, &out) != napi_ok ||
+      napi_create_array_with_length(env, r.files.size(), &files) != napi_ok)
+    return nullptr;
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
+  for (size_t i = 0; i < r.files.size(); ++i) {
+    const recall::WalkedFile& f = r.files[i];
+    napi_value o;
+    if (napi_create_object(env, &o) != napi_ok || !SetString(env, o, "path", f.path) ||
+        !SetString(env, o, "stamp", f.stamp.ToString()) ||
+        !SetNumber(env, o, "size", static_cast<double>(f.stamp.size)))
+      return nullptr;
+    if (f.too_large && napi_set_named_property(env, o, "tooLarge", yes) != napi_ok) return nullptr;
+    if (f.read && !SetString(env, o, "text", f.content)) return nullptr;
+    if (napi_set_element(env, files, static_cast<uint32_t>(i), o) != napi_ok) return nullptr;
+  }
+  if (napi_set_named_property(env, out, "files", files) != napi_ok ||
+      !SetNumber(env, out, "folders", static_cast<double>(r.folders)) ||
+      !SetNumber(env, out, "bytesRead", static_cast<double>(r.bytes_read)))
+    return nullptr;
+  return out;
+}
+
+void Complete(napi_env env, napi_status status, void* data) {
+  Job* job = static_cast<Job*>(data);
+  napi_value result = nullptr;
+  bool ok = false;
+  if (status != napi_ok) {
+    napi_value code, msg;
+    napi_create_string_utf8(env, "TREE_WALK_FAILED", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "the tree walk was cancelled before it ran", NAPI_AUTO_LENGTH,
+                            &msg);
+    napi_create_error(env, code, msg, &result);
+  } else if (job->result.error != 0) {
+    const int e = job->result.error;
+    napi_value code, msg, errno_v;
+    const std::string m = "expected a readable folder at " + job->root + ", found " +
+                          std::strerror(e) + " (errno " + std::to_string(e) + ")";
+    napi_create_string_utf8(env, "TREE_WALK_FAILED", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, m.c_str(), m.size(), &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_create_int32(env, e, &errno_v);
+    napi_set_named_property(env, result, "errno", errno_v);
+  } else {
+    job->known.clear();
+    result = BuildResult(env, job);
+    ok = result != nullptr;
+    if (!ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &result);
+      if (result == nullptr) {
+        napi_value code, msg;
+        napi_create_string_utf8(env, "TREE_WALK_FAILED", NAPI_AUTO_LENGTH, &code);
+        napi_create_string_utf8(env, "out of memory building the walk's result", NAPI_AUTO_LENGTH,
+                                &msg);
+        napi_create_error(env, code, msg, &result);
+      }
+    }
+  }
+  if (ok)
+    napi_resolve_deferred(env, job->deferred, result);
+  else
+    napi_reject_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+napi_value WalkTreeJs(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  Job* job = new Job();
+  napi_valuetype t = napi_undefined;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_string ||
+      !GetString(env, argv[0], &job->root) || job->root.empty() ||
+      job->root.find('\0') != std::string::npos) {
+    delete job;
+    return Throw(env, "ERR_INVALID_ARG_TYPE", "expected `root` to be a non-empty path string");
+  }
+  if (argc >= 2 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_object) {
+    bool ok = true;
+    double max = static_cast<double>(job->opts.max_file_bytes), threads = 0;
+    if (!GetUint(env, argv[1], "maxFileBytes", 0, 9007199254740991.0, &max, &ok) ||
+        !GetUint(env, argv[1], "threads", 0, 64, &threads, &ok)) {
+      delete job;
+      return nullptr;
+    }
+    job->opts.max_file_bytes = static_cast<uint64_t>(max);
+    job->opts.threads = static_cast<unsigned>(threads);
+    napi_value v;
+    napi_get_named_property(env, argv[1], "extensions", &v);
+    napi_typeof(env, v, &t);
+    if (t != napi_undefined) {
+      if (!GetStringArray(env, v, &job->opts.extensions)) {
+        delete job;
+        return Throw(env, "ERR_INVALID_ARG_TYPE",
+                     "expected options.extensions to be an array of strings like \".md\"");
+      }
+      for (std::string& e : job->opts.extensions)
+        for (char& c : e)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    napi_get_named_property(env, argv[1], "known", &v);
+    napi_typeof(env, v, &t);
+    if (t == napi_object) {
+      napi_value pv, sv;
+      std::vector<std::string> paths, stamps;
+      if (napi_get_named_property(env, v, "paths", &pv) != napi_ok ||
+          napi_get_named_property(env, v, "stamps", &sv) != napi_ok ||
+          !GetStringArray(env, pv, &paths) || !GetStringArray(env, sv, &stamps) ||
+          paths.size() != stamps.size()) {
+        delete job;
+        return Throw(env, "ERR_INVALID_ARG_TYPE",
+                     "expected options.known to be {paths: string[], stamps: string[]} of equal "
+                     "length");
+      }
+      job->known.reserve(paths.size());
+      for (size_t i = 0; i < paths.size(); ++i)
+        job->known.emplace(std::move(paths[i]), std::move(stamps[i]));
+    } else if (t != napi_undefined) {
+      delete job;
+      return Throw(env, "ERR_INVALID_ARG_TYPE",
+                   "expected options.known to be {paths: string[], stamps: string[]}");
+    }
+  }
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "claw.walkTree", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, Execute, Complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->work != nullptr) napi_delete_async_work(env, job->work);
+    delete job;
+    napi_throw_error(env, "TREE_WALK_FAILED", "could not start the tree walk");
+    return nullptr;
+  }
+  return promise;
+}
+
+}  // namespace
+
+bool RegisterWalk(napi_env env, napi_value exports) {
+  napi_value fn;
+  return napi_create_function(env, "walkTree", NAPI_AUTO_LENGTH, WalkTreeJs, nullptr, &fn) ==
+             napi_ok &&
+         napi_set_named_property(env, exports, "walkTree", fn) == napi_ok;
+}
+
+}  // namespace walk_binding
+}  // namespace claw
