@@ -7,6 +7,7 @@ import { authCommands } from './auth.js';
 import { configCommands } from './config.js';
 import { doctorCommands } from './doctor.js';
 import { memoryCommands } from './memory.js';
+import { recordCommands } from './record.js';
 import { serveCommands } from './serve.js';
 import { syncCommands } from './sync.js';
 import { teamCommands } from './teams.js';
@@ -16,6 +17,7 @@ export const COMMANDS: CommandModule[] = [
   teamCommands,
   syncCommands,
   memoryCommands,
+  recordCommands,
   configCommands,
   agentCommands,
   serveCommands,
