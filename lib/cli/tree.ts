@@ -4,32 +4,18 @@
  * working directory. Every command that touches the tree (pull, push, and later search, recall,
  * curate, index) uses this one answer.
  */
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { defaultStateDir } from '../memory/index.js';
+import { resolve } from 'node:path';
+import { locateTree, type MemoryLocation } from '../memory/open.js';
 import type { CommandContext } from './context.js';
 
-export interface TreeLocation {
-  treeRoot: string;
-  projectRoot: string;
-  stateDir: string;
-}
+export type TreeLocation = MemoryLocation;
 
 /**
  * The state directory of a tree: `<project>/.brv/claw-byterover` for the standard
  * `<project>/.brv/context-tree`; for any other directory `<parent>/.<name>.claw-byterover`, so two
- * trees never share a sync manifest or an outbox.
+ * trees never share a sync manifest or an outbox (lib/memory/open.ts decides; re-exported here).
  */
-export function locateTree(treeRoot: string): TreeLocation {
-  if (treeRoot.endsWith(`${sep}.brv${sep}context-tree`)) {
-    const projectRoot = dirname(dirname(treeRoot));
-    return { treeRoot, projectRoot, stateDir: defaultStateDir(projectRoot) };
-  }
-  return {
-    treeRoot,
-    projectRoot: dirname(treeRoot),
-    stateDir: join(dirname(treeRoot), `.${basename(treeRoot)}.claw-byterover`),
-  };
-}
+export { locateTree };
 
 export async function treeLocation(ctx: CommandContext): Promise<TreeLocation> {
   const { config } = await ctx.config();

@@ -11,11 +11,13 @@
  * `createSkillActions` builds the real implementation from those pieces; `openSkillActions` opens them
  * (LocalMemory over the context tree, its MemorySync for one space) the way the CLI does.
  */
+import { join } from 'node:path';
 import type { ByteRoverClient, ByteRoverUser } from '../../byterover/index.js';
 import { ClawError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
 import {
-  LocalMemory,
+  openMemory,
+  type LocalMemory,
   type CurateResult,
   type LocalMemoryOptions,
   type MemoryBackend,
@@ -144,11 +146,14 @@ export interface OpenedSkillActions {
 
 /** Opens the context tree (LocalMemory) and, with a client and a space, its MemorySync; builds the actions over them. */
 export async function openSkillActions(opts: OpenSkillActionsOptions): Promise<OpenedSkillActions> {
-  const memory = await LocalMemory.open({
+  // The one opener (lib/memory/open.ts), native engine unless an index is given: without the engine
+  // it throws MEMORY_ENGINE_UNAVAILABLE (the loader's error as the cause), which `serve` turns into 503s.
+  const { local: memory } = await openMemory({
     projectRoot: opts.projectRoot,
-    ...(opts.treeRoot ? { treeRoot: opts.treeRoot } : {}),
+    dir: opts.treeRoot ?? join(opts.projectRoot, '.brv', 'context-tree'),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     ...(opts.index ? { index: opts.index } : {}),
+    engine: 'native',
     watch: opts.watch ?? true,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.onRecall ? { onRecall: opts.onRecall } : {}),

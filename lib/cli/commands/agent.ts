@@ -47,11 +47,11 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   registerSecret(token);
   const connectTimeoutMs = positiveInt(opts.connectTimeout, '--connect-timeout', 60_000);
   // Loaded here, not at the top: the other commands never load the agent link or telemetry.
-  const [{ AgentLink, redactFrame }, { resolveDataDir }, { LocalMemory }, { createTelemetry }, { treeLocation }] =
+  const [{ AgentLink, redactFrame }, { resolveDataDir }, { openMemory }, { createTelemetry }, { treeLocation }] =
     await Promise.all([
       import('../../agent/index.js'),
       import('../../byterover/auth/paths.js'),
-      import('../../memory/index.js'),
+      import('../../memory/open.js'),
       import('../../telemetry/index.js'),
       import('../tree.js'),
     ]);
@@ -62,9 +62,9 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
   const telemetry = createTelemetry({ config: config.telemetry, env: ctx.io.env, logger });
   ctx.onCleanup(() => telemetry.shutdown());
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
-  const memory = await LocalMemory.open({
+  const { backend: memory } = await openMemory({
     projectRoot,
-    treeRoot,
+    dir: treeRoot,
     stateDir,
     logger,
     watch: !opts.once,

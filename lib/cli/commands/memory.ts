@@ -53,25 +53,27 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
 
 /** Opens the chosen backend for this run (closed by the run's cleanup). */
 async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<MemoryBackend> {
-  // Loaded here, not at the top: `--version` and the other commands never load lib/memory.
-  const [{ BrvMemory, LocalMemory }, { treeLocation }] = await Promise.all([
-    import('../../memory/index.js'),
-    import('../tree.js'),
-  ]);
-  const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
-  const logger = await ctx.logger();
   const kind = flags.backend ?? 'local';
-  let backend: MemoryBackend;
-  if (kind === 'local') {
-    backend = await LocalMemory.open({ projectRoot, treeRoot, stateDir, watch: false, logger });
-  } else if (kind === 'brv') {
-    backend = new BrvMemory({ projectRoot, logger, ...(flags.brv ? { brvPath: flags.brv } : {}) });
-  } else {
+  if (kind !== 'local' && kind !== 'brv') {
     throw new ClawError('CLI_USAGE', `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
       hint: "Use --backend local (native recall, default) or --backend brv (ByteRover's CLI).",
       exitCode: 2,
     });
   }
+  // Loaded here, not at the top: `--version` and the other commands never load lib/memory.
+  const [{ openMemory }, { treeLocation }] = await Promise.all([import('../../memory/open.js'), import('../tree.js')]);
+  const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
+  const logger = await ctx.logger();
+  // The one opener (lib/memory/open.ts): `local` is its native engine, `brv` ByteRover's CLI.
+  const { backend } = await openMemory({
+    projectRoot,
+    dir: treeRoot,
+    stateDir,
+    engine: kind === 'local' ? 'native' : 'brv',
+    watch: false,
+    logger,
+    ...(flags.brv ? { brv: { path: flags.brv } } : {}),
+  });
   ctx.onCleanup(() => backend.close());
   return backend;
 }

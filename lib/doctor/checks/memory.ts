@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { errorMessage, isClawError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
-import { LocalMemory, loadSyncState } from '../../memory/index.js';
+import { loadSyncState, openMemory, type MemoryBackend } from '../../memory/index.js';
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
 export interface MemoryCheckOptions {
@@ -51,15 +51,18 @@ export async function checkMemory(o: MemoryCheckOptions): Promise<CheckOutcome> 
         : 'never synced with ByteRover',
     ),
   );
-  let mem: LocalMemory | undefined;
+  let mem: MemoryBackend | undefined;
   try {
-    mem = await LocalMemory.open({
+    // The one opener, with the native engine (what recall uses by default). Without it this fails
+    // with MEMORY_ENGINE_UNAVAILABLE; the paths the loader tried are the native.addon check's evidence.
+    ({ backend: mem } = await openMemory({
       projectRoot: o.projectRoot,
-      treeRoot: o.treeRoot,
+      dir: o.treeRoot,
       stateDir: o.stateDir,
+      engine: 'native',
       watch: false,
       ...(o.logger ? { logger: o.logger } : {}),
-    });
+    }));
     const s = await mem.stats();
     const engine = s.engine;
     evidence.push(
