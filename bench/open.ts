@@ -1,0 +1,150 @@
+/**
+ * Cold-start benchmark (issue 15): `node --import tsx bench/open.ts [sizes…]` (default 1000 10000).
+ *
+ * What a user pays before the first answer, each figure beside a baseline measured in the same run:
+ * - `claw-byterover --version` as a whole process, paired with a bare `node -e 0` (run alternately,
+ *   medians compared): the cost of the CLI's module loading;
+ * - `claw-byterover search <q>` as a whole process on a generated tree (bench/recall/generate.ts,
+ *   brv's curated-note layout) of each size: the first run (no persisted state) and warm runs, each
+ *   paired with `node -e 0`;
+ * - `LocalMemory.open` in-process at each size (fresh memory each time): median of a few opens.
+ * Targets (issue 15): --version ≤ 2× bare node; warm search at 10,000 notes ≤ 4× bare node; a first
+ * run ≤ 1.5 s; LocalMemory.open at 10,000 ≤ 1 s without a persisted index (≤ 150 ms with one).
+ * The CLI runs from dist/ (built here first with tsc, as `npm run build:ts` does).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateDocs, vocabulary, writeTree } from './recall/generate.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'cli', 'index.js');
+const SEED = 20_251_124;
+const PAIRS = Number(process.env.BENCH_OPEN_PAIRS ?? 9);
+const OPENS = Number(process.env.BENCH_OPEN_OPENS ?? 3);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+if (sizes.length === 0) sizes.push(1000, 10_000);
+
+interface Row {
+  what: string;
+  ms: number;
+  baseMs?: number;
+  target?: string;
+  met?: boolean;
+}
+const rows: Row[] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Wall time of one process run (ms); throws when it fails. */
+function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0)
+    throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.toString().slice(0, 500)}`);
+  return ms;
+}
+
+/** `runs` alternating pairs (bare node, the command): both medians. */
+function paired(args: string[], cwd: string, env: NodeJS.ProcessEnv, runs: number): { ms: number; baseMs: number } {
+  const base: number[] = [];
+  const cmd: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    base.push(timed(['-e', '0'], cwd, env));
+    cmd.push(timed(args, cwd, env));
+  }
+  return { ms: median(cmd), baseMs: median(base) };
+}
+
+function buildDist(): void {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'ignore' });
+  if (!existsSync(cli)) throw new Error(`tsc did not produce ${cli}`);
+}
+
+async function main(): Promise<void> {
+  buildDist();
+  const work = await mkdtemp(join(tmpdir(), 'claw-bench-open-'));
+  const home = join(work, 'home');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+  };
+  try {
+    console.log(
+      `machine: load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; ${PAIRS} pairs per figure`,
+    );
+    const v = paired([cli, '--version'], work, env, PAIRS);
+    rows.push({ what: 'claw-byterover --version', ...v, target: '≤ 2× node', met: v.ms <= 2 * v.baseMs });
+
+    const { LocalMemory } = await import('../lib/memory/local.js');
+    const { logger } = await import('../lib/log/index.js');
+    const quiet = logger.child({}, { level: 'error' });
+    const words = vocabulary(SEED);
+    for (const n of sizes) {
+      const project = join(work, `tree-${n}`);
+      await writeTree(project, generateDocs(n, SEED, words));
+      const stateDir = join(project, '.brv', 'claw-byterover');
+      const search = [cli, 'search', 'retry', 'cache'];
+      // First run: nothing persisted for this tree.
+      await rm(stateDir, { recursive: true, force: true });
+      const firstBase = timed(['-e', '0'], project, env);
+      const first = timed(search, project, env);
+      rows.push({
+        what: `search, ${n} notes, first run`,
+        ms: first,
+        baseMs: firstBase,
+        target: '≤ 1500 ms',
+        met: first <= 1500,
+      });
+      const warm = paired(search, project, env, PAIRS);
+      rows.push({
+        what: `search, ${n} notes, warm`,
+        ...warm,
+        ...(n >= 10_000 ? { target: '≤ 4× node', met: warm.ms <= 4 * warm.baseMs } : {}),
+      });
+      const opens: number[] = [];
+      for (let i = 0; i < OPENS; i++) {
+        const t0 = performance.now();
+        const mem = await LocalMemory.open({ projectRoot: project, watch: false, logger: quiet });
+        opens.push(performance.now() - t0);
+        await mem.close();
+      }
+      rows.push({
+        what: `LocalMemory.open, ${n} notes`,
+        ms: median(opens),
+        ...(n >= 10_000 ? { target: '≤ 1000 ms', met: median(opens) <= 1000 } : {}),
+      });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const w = Math.max(...rows.map((r) => r.what.length));
+  console.log(
+    `${'figure'.padEnd(w)}  ${'median ms'.padStart(10)}  ${'node -e 0'.padStart(10)}  ${'ratio'.padStart(6)}  target`,
+  );
+  for (const r of rows) {
+    const ratio = r.baseMs ? `${(r.ms / r.baseMs).toFixed(1)}×` : '';
+    const target = r.target ? `${r.target} ${r.met ? 'met' : 'NOT met'}` : '';
+    console.log(
+      `${r.what.padEnd(w)}  ${r.ms.toFixed(0).padStart(10)}  ${r.baseMs === undefined ? ''.padStart(10) : r.baseMs.toFixed(0).padStart(10)}  ${ratio.padStart(6)}  ${target}`,
+    );
+  }
+}
+
+await main();
