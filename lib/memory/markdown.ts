@@ -37,7 +37,30 @@ export function splitFrontmatter(text: string): { yaml: string | undefined; body
   return { yaml: undefined, body: src };
 }
 
-const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+/** The line without trailing spaces and tabs (a loop, not a regexp: `[ \t]*$` backtracks). */
+function trimEndBlank(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(0, end);
+}
+
+// No regexp here may backtrack over a run of the line: a lazy `(.*?)` before `[ \t]*$` cost
+// O(n²) (and O(n³) with a stray \r) on a line of spaces, ~90 s for one hostile note (issue 13).
+const ATX_OPEN = /^ {0,3}(#{1,6})(?=[ \t]|$)/;
+
+/** An ATX heading: level and text (closing `#`s removed), or undefined. Linear in the line. */
+function atxHeading(line: string): { level: number; text: string } | undefined {
+  const t = trimEndBlank(line);
+  const m = ATX_OPEN.exec(t);
+  if (!m) return undefined;
+  let rest = t.slice(m[0].length);
+  let end = rest.length; // optional closing sequence: ` ###`
+  while (end > 0 && rest.charCodeAt(end - 1) === 0x23) end--;
+  if (end === 0) rest = '';
+  else if (end < rest.length && (rest[end - 1] === ' ' || rest[end - 1] === '\t')) rest = rest.slice(0, end);
+  return { level: (m[1] ?? '#').length, text: rest.trim() };
+}
+
 const CODE_FENCE = /^ {0,3}(`{3,}|~{3,})/;
 
 /** ATX headings (levels 1–6) outside fenced code blocks, in order. Setext headings are not read. */
@@ -53,15 +76,16 @@ export function extractHeadings(body: string): Array<{ level: number; text: stri
       continue;
     }
     if (fence !== undefined) continue;
-    const m = ATX.exec(line);
-    if (!m) continue;
-    const text = (m[2] ?? '').trim();
-    if (text) out.push({ level: (m[1] ?? '#').length, text });
+    const h = atxHeading(line);
+    if (h?.text) out.push(h);
   }
   return out;
 }
 
-const SIMPLE_KEY = /^([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*$/;
+// Matched against a line without trailing blanks and without line terminators: `(.*)` then always
+// reaches the end, so nothing backtracks.
+const SIMPLE_KEY = /^([A-Za-z_][\w-]*):(?:[ \t]+(.*))?$/;
+const LINE_TERMINATOR = /[\r\u2028\u2029]/;
 const SPECIAL =
   /^(?:true|false|yes|no|on|off|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|0x[\da-f]+|0o[0-7]+|[-+]?\.inf|\.nan)$/i;
 
@@ -79,7 +103,8 @@ export function fastFrontmatter(yaml: string): Record<string, unknown> | undefin
   const out: Record<string, unknown> = {};
   for (const line of yaml.split('\n')) {
     if (line.trim() === '') continue;
-    const m = SIMPLE_KEY.exec(line);
+    if (LINE_TERMINATOR.test(line)) return undefined;
+    const m = SIMPLE_KEY.exec(trimEndBlank(line));
     if (!m) return undefined;
     const key = m[1] as string;
     const value = m[2] ?? '';

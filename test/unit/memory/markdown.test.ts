@@ -166,3 +166,31 @@ describe('lenient frontmatter (hand-edited notes that are not valid YAML)', () =
     expect(parseNote('---\ntitle: a: b\ntags: one, two\n---\n', 'x.md').tags).toEqual(['one', 'two']);
   });
 });
+
+describe('hostile notes (issue 13): parsing is linear at the 1,000,000-character curate limit', () => {
+  // Before: `(.*?)` followed by `[ \t]*$` backtracked over every run of blanks — O(n²) per line (a
+  // 40,000-blank heading took 5 s), and O(n³) in a frontmatter line with a stray \r (10,000 blanks:
+  // 6 minutes). Each input here is 1,000,000 characters: quadratic work would not finish.
+  const N = 1_000_000;
+  const blanks = (prefix: string, suffix: string): string =>
+    prefix + ' '.repeat(N - prefix.length - suffix.length) + suffix;
+
+  it('a heading line of blanks ending in text', () => {
+    expect(extractHeadings(blanks('# a', 'b'))).toEqual([{ level: 1, text: `a${' '.repeat(N - 4)}b` }]);
+    expect(extractHeadings(blanks('# a', ' #\t'))).toEqual([{ level: 1, text: 'a' }]);
+  });
+
+  it('a frontmatter line of blanks, with and without a stray \\r', () => {
+    const plain = parseNote(`---\n${blanks('title: b', 'c')}\n---\nbody`);
+    expect(plain.title).toBe(`b${' '.repeat(N - 9)}c`);
+    const cr = parseNote(`---\n${blanks('title:', '\r')}x\n---\nbody`);
+    expect(cr.body).toBe('body');
+  });
+
+  it('many short hostile lines', () => {
+    const unit = '# a   \t  b  \ntitle:    \r  \n';
+    const text = `---\n${unit.repeat(N / unit.length / 10)}---\n${unit.repeat(N / unit.length / 2)}`;
+    const n = parseNote(text);
+    expect(n.headings.length).toBeGreaterThan(1000);
+  });
+});
