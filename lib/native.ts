@@ -45,6 +45,13 @@ export const CLAW_STATUS = {
 } as const;
 export type ClawStatusCode = keyof typeof CLAW_STATUS;
 
+/**
+ * The agent-protocol range the plugin speaks, as published in claw/plugin.h
+ * (CLAW_AGENT_PROTOCOL_MIN/MAX; abiInfo() reports the same). For what must work without the addon:
+ * the agent link offers this range when the addon cannot load (lib/agent/versions.ts).
+ */
+export const CLAW_AGENT_PROTOCOL = Object.freeze({ min: 3, max: 4 });
+
 /** What the plugin is (claw_abi_info()). */
 export interface AbiInfo {
   abiMajor: number;
@@ -91,7 +98,7 @@ export interface ProtocolNegotiation extends Outcome {
 export interface NativeBinding {
   abiInfo(): AbiInfo;
   negotiateAbi(host: HostAbiRange): AbiNegotiation;
-  negotiateAgentProtocol(min: number, max: number): ProtocolNegotiation;
+  negotiateAgentProtocol(min: number, max: number, pluginMin?: number, pluginMax?: number): ProtocolNegotiation;
   strerror(status: number): string;
   statuses: Record<string, number>;
   /** The recall engine's class (absent in addons built before the engine landed). */
@@ -392,9 +399,17 @@ export function negotiateAbi(host: HostAbiRange): AbiNegotiation {
  * Picks the OpenClaw Gateway protocol version to speak with an agent accepting [min, max]
  * (the plugin speaks abiInfo().agentProtocolMin..Max). A mismatch is `{ ok: false, code:
  * 'CLAW_E_PROTOCOL_MISMATCH', message: 'plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover' }`.
+ * `plugin` replaces the plugin's range (for tests that offer another range: the decision and its
+ * wording stay the native ones).
  */
-export function negotiateAgentProtocol(min: number, max: number): ProtocolNegotiation {
-  return binding().negotiateAgentProtocol(min, max);
+export function negotiateAgentProtocol(
+  min: number,
+  max: number,
+  plugin?: { readonly min: number; readonly max: number },
+): ProtocolNegotiation {
+  return plugin
+    ? binding().negotiateAgentProtocol(min, max, plugin.min, plugin.max)
+    : binding().negotiateAgentProtocol(min, max);
 }
 
 /** claw_strerror: one-line description of a numeric status. */

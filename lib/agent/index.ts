@@ -46,8 +46,8 @@ export {
 } from './commands.js';
 export {
   nativeProtocolSupport,
+  protocolSupport,
   testOnlyProtocolSupport,
-  negotiateAgentProtocolLike,
   gatewayRangeFromDetails,
   protocolMismatch,
   type ProtocolSupport,

@@ -22,7 +22,7 @@ import { memoryCommands, type CommandTable } from './commands.js';
 import { GatewayConnection, type CloseInfo, type FrameObserver, type InvokeEvent } from './connection.js';
 import { agentError, isRetryable, retryAfterOf } from './errors.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
-import { nativeProtocolSupport, type ProtocolSupport } from './versions.js';
+import { protocolSupport, type ProtocolSupport } from './versions.js';
 
 /** OpenClaw's GATEWAY_RECONNECT_POLICY: first retry within 1 s, never more than 30 s apart. */
 export const RECONNECT_POLICY: Readonly<RetryPolicy> = Object.freeze({
@@ -45,7 +45,10 @@ export interface AgentLinkOptions {
   /** Data dir for the identity (default: resolveDataDir(env)). */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
-  /** Protocol range and negotiation (default: the native core's). Tests: testOnlyProtocolSupport. */
+  /**
+   * Protocol range and negotiation (default: the native core's, or the range published in
+   * claw/plugin.h when the addon cannot load; see versions.ts). Tests: testOnlyProtocolSupport.
+   */
   protocol?: ProtocolSupport;
   displayName?: string;
   /** Give up on the first connection after this long (default 60 s); 0 = a single attempt. */
@@ -211,7 +214,13 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
         'Expected a link that was not started yet, found one already running.',
         { hint: 'Create a new AgentLink per connection.' },
       );
-    this.supportV = this.o.protocol ?? nativeProtocolSupport();
+    this.supportV = this.o.protocol ?? protocolSupport();
+    if (this.supportV.unavailable) {
+      this.log.warn(
+        { code: this.supportV.unavailable.code, offered: `${this.supportV.min}-${this.supportV.max}` },
+        'agent: the native addon did not load; offering the agent protocol range published in claw/plugin.h (the link itself does not need the addon)',
+      );
+    }
     const identity = await this.identity();
     const commands = this.o.commands ?? memoryCommands(this.o.memory as MemoryBackend);
     let first!: { resolve: (i: ConnectedInfo) => void; reject: (e: ClawError) => void };

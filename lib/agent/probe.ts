@@ -13,7 +13,7 @@ import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
 import { packageVersion } from '../version.js';
 import { reportHandshake, safeBuildId, validateGatewayUrl, type HandshakeEvent } from './link.js';
 import { redactFrame } from './protocol.js';
-import { nativeProtocolSupport, type ProtocolSupport } from './versions.js';
+import { protocolSupport, type ProtocolSupport } from './versions.js';
 
 export interface ProbeOptions {
   token?: string;
@@ -67,7 +67,7 @@ export async function probeHandshake(url: string, opts: ProbeOptions = {}): Prom
   const startedAt = performance.now();
   try {
     validateGatewayUrl(url);
-    const support = opts.protocol ?? nativeProtocolSupport();
+    const support = opts.protocol ?? protocolSupport();
     result.offered = { min: support.min, max: support.max, source: support.source };
     const identity =
       opts.identity ??

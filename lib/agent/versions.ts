@@ -1,30 +1,48 @@
 /**
  * Which Gateway protocol versions the node offers, and what a refusal means.
  *
- * The range comes from the native core (`abiInfo().agentProtocolMin..Max`, claw/plugin.h) and every
- * decision goes through its negotiation (`negotiateAgentProtocol`), so the C ABI host and the agent
- * link agree on one rule and one explanation ("plugin speaks 3–4, agent requires 5–6: upgrade
- * claw-byterover").
+ * One negotiation: the native core's (native/src/negotiate.cc, reached through lib/native.ts
+ * `negotiateAgentProtocol`), so the C ABI host and the agent link agree on one rule and one
+ * explanation ("plugin speaks 3–4, agent requires 5–6: upgrade claw-byterover"). There is no
+ * TypeScript copy of it.
  *
  * A gateway states what it accepts only in its refusal: `details` of a PROTOCOL_MISMATCH carry
  * `expectedProtocol` (its current version) and `minimumProbeProtocol`; nodes get the same N-1 window
  * as probes (OpenClaw versioning.md: MIN_NODE_PROTOCOL_VERSION = MIN_PROBE_PROTOCOL_VERSION = 3), so a
  * node's accepted range is `[minimumNodeProtocol ?? minimumProbeProtocol ?? expected, expected]`.
  *
+ * When the addon cannot load, the link still works (it serves memory, which does not need the
+ * addon to answer): `protocolSupport()` then offers the range published in claw/plugin.h
+ * (`CLAW_AGENT_PROTOCOL`, source 'published') and keeps the load error. The gateway picks the
+ * version (hello-ok.protocol); the link only checks that the pick lies in the offered range, which
+ * needs no negotiation. A refusal is still AGENT_PROTOCOL_MISMATCH naming both ranges; its
+ * explanation says the native one was unavailable and why (NATIVE_LOAD_FAILED), instead of quoting it.
+ *
  * `testOnlyProtocolSupport(min, max)` offers another range: it exists so the interop test can force a
  * mismatch against a real gateway (no gateway setting changes its protocol version). It decides with
- * `explainAgentProtocol`, a transcription of native/src/negotiate.cc whose output the unit tests
- * compare with the native one for every range pair they can express.
+ * the native negotiation, given that range as the plugin's.
  */
-import { abiInfo, negotiateAgentProtocol, type ProtocolNegotiation } from '../native.js';
+import { isClawError, type ClawError } from '../errors.js';
+import {
+  abiInfo,
+  CLAW_AGENT_PROTOCOL,
+  CLAW_STATUS,
+  negotiateAgentProtocol,
+  type ProtocolNegotiation,
+} from '../native.js';
 import { agentError, gatewayDetailsView } from './errors.js';
 
 export interface ProtocolSupport {
   readonly min: number;
   readonly max: number;
-  /** Where the range comes from: the native core, or a test override. */
-  readonly source: 'native' | 'test-override';
-  /** The native negotiation (or its transcription for a test override) against an agent's range. */
+  /**
+   * Where the range comes from: the native core, claw/plugin.h's published range when the addon
+   * cannot load, or a test override.
+   */
+  readonly source: 'native' | 'published' | 'test-override';
+  /** Source 'published': why the native core was not used (the loader's NATIVE_LOAD_FAILED). */
+  readonly unavailable?: ClawError;
+  /** The native negotiation against an agent's range (source 'published': a range check, see above). */
   negotiate(agentMin: number, agentMax: number): ProtocolNegotiation;
 }
 
@@ -40,55 +58,64 @@ export function nativeProtocolSupport(): ProtocolSupport {
 }
 
 /**
- * FOR TESTS ONLY: offer `[min, max]` instead of the native range, deciding with the transcription of
- * the native rule. Never used by the CLI.
+ * What the link offers: the native core's range and negotiation, or, when the addon cannot load
+ * (NATIVE_LOAD_FAILED only; any other failure is thrown), claw/plugin.h's published range with a
+ * range check in place of the negotiation.
  */
-export function testOnlyProtocolSupport(min: number, max: number, pluginName = 'claw-byterover'): ProtocolSupport {
+export function protocolSupport(): ProtocolSupport {
+  try {
+    return nativeProtocolSupport();
+  } catch (e) {
+    if (!isClawError(e) || e.code !== 'NATIVE_LOAD_FAILED') throw e;
+    return publishedProtocolSupport(e);
+  }
+}
+
+function publishedProtocolSupport(unavailable: ClawError): ProtocolSupport {
+  const { min, max } = CLAW_AGENT_PROTOCOL;
+  const why = `the native addon did not load (${unavailable.code}), so the native negotiation was not consulted`;
+  return Object.freeze({
+    min,
+    max,
+    source: 'published' as const,
+    unavailable,
+    negotiate(lo: number, hi: number): ProtocolNegotiation {
+      const offered = `offered ${range(min, max)}, agent accepts ${range(lo, hi)}`;
+      // The gateway chose `lo === hi`: it is acceptable exactly when it lies in the offered range.
+      if (lo === hi && lo >= min && lo <= max) {
+        return {
+          ok: true,
+          status: CLAW_STATUS.CLAW_OK,
+          code: 'CLAW_OK',
+          message: `${offered}: using protocol ${lo} (${why})`,
+          version: lo,
+        };
+      }
+      return {
+        ok: false,
+        status: CLAW_STATUS.CLAW_E_PROTOCOL_MISMATCH,
+        code: 'CLAW_E_PROTOCOL_MISMATCH',
+        message: `${offered}; ${why}`,
+      };
+    },
+  });
+}
+
+/**
+ * FOR TESTS ONLY: offer `[min, max]` instead of the native range; the native negotiation decides,
+ * with that range as the plugin's. Never used by the CLI.
+ */
+export function testOnlyProtocolSupport(min: number, max: number): ProtocolSupport {
   return Object.freeze({
     min,
     max,
     source: 'test-override' as const,
-    negotiate: (lo: number, hi: number) => negotiateAgentProtocolLike(min, max, lo, hi, pluginName),
+    negotiate: (lo: number, hi: number) => negotiateAgentProtocol(lo, hi, { min, max }),
   });
 }
 
 function range(lo: number, hi: number): string {
   return lo === hi ? String(lo) : `${lo}–${hi}`;
-}
-
-/** native/src/negotiate.cc negotiate_agent_protocol + explain_agent_protocol, transcribed. */
-export function negotiateAgentProtocolLike(
-  pluginMin: number,
-  pluginMax: number,
-  agentMin: number,
-  agentMax: number,
-  pluginName = 'claw-byterover',
-): ProtocolNegotiation {
-  const pr = range(pluginMin, pluginMax);
-  const ar = range(agentMin, agentMax);
-  if (agentMin > agentMax || pluginMin > pluginMax) {
-    return {
-      ok: false,
-      status: -1,
-      code: 'CLAW_E_INVALID_ARG',
-      message: `invalid agent protocol range ${agentMin}–${agentMax}: the minimum must not exceed the maximum`,
-    };
-  }
-  const agreed = Math.min(pluginMax, agentMax);
-  if (agreed < pluginMin || agreed < agentMin) {
-    const message =
-      agentMin > pluginMax
-        ? `plugin speaks ${pr}, agent requires ${ar}: upgrade ${pluginName}`
-        : `plugin speaks ${pr}, agent requires ${ar}: upgrade the agent to one that accepts protocol ${pr}`;
-    return { ok: false, status: -6, code: 'CLAW_E_PROTOCOL_MISMATCH', message };
-  }
-  return {
-    ok: true,
-    status: 0,
-    code: 'CLAW_OK',
-    message: `plugin speaks ${pr}, agent accepts ${ar}: using protocol ${agreed}`,
-    version: agreed,
-  };
 }
 
 /** The node range a gateway accepts, from the `details` of its PROTOCOL_MISMATCH refusal. */
@@ -120,10 +147,18 @@ export interface MismatchContext {
 export function protocolMismatch(ctx: MismatchContext): ReturnType<typeof agentError> {
   const ours = range(ctx.support.min, ctx.support.max);
   const gwName = `OpenClaw gateway ${ctx.gatewayVersion ?? '(version unknown: it refused the version probe too)'}`;
-  const override = ctx.support.source === 'test-override' ? ' (offered range overridden for testing)' : '';
+  const override =
+    ctx.support.source === 'test-override'
+      ? ' (offered range overridden for testing)'
+      : ctx.support.source === 'published'
+        ? ' (the published range: the native addon did not load)'
+        : '';
   const docs = 'See docs/readme/agent.md, "Diagnosing a protocol version mismatch".';
   const details = {
     offered: { min: ctx.support.min, max: ctx.support.max, source: ctx.support.source },
+    ...(ctx.support.unavailable
+      ? { nativeUnavailable: { code: ctx.support.unavailable.code, hint: ctx.support.unavailable.hint ?? null } }
+      : {}),
     gatewayAccepts: ctx.gateway ?? null,
     gatewayVersion: ctx.gatewayVersion ?? null,
     clientVersion: ctx.clientVersion,

@@ -139,17 +139,24 @@ Napi::Value NegotiateAbi(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// negotiateAgentProtocol(min, max): the agent's accepted range against the plugin's 3–4.
+// negotiateAgentProtocol(min, max[, pluginMin, pluginMax]): the agent's accepted range against the
+// plugin's (claw_abi_info: 3–4). The plugin range is a parameter for tests (the agent link's
+// test-only override offers another range and must decide by the same rule); both or neither.
 Napi::Value NegotiateAgentProtocol(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint32_t lo = 0, hi = 0;
   if (!arg_u32(info, 0, "min", &lo) || !arg_u32(info, 1, "max", &hi)) return env.Undefined();
   const claw_abi_descriptor *d = claw_abi_info();
+  uint32_t plugin_min = d->agent_protocol_min, plugin_max = d->agent_protocol_max;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!arg_u32(info, 2, "pluginMin", &plugin_min) || !arg_u32(info, 3, "pluginMax", &plugin_max))
+      return env.Undefined();
+  }
   const claw::ProtocolOutcome outcome =
-      claw::negotiate_agent_protocol(d->agent_protocol_min, d->agent_protocol_max, lo, hi);
+      claw::negotiate_agent_protocol(plugin_min, plugin_max, lo, hi);
   char line[512];
-  claw::explain_agent_protocol(outcome, d->agent_protocol_min, d->agent_protocol_max, lo, hi,
-                               d->plugin_name, line, sizeof line);
+  claw::explain_agent_protocol(outcome, plugin_min, plugin_max, lo, hi, d->plugin_name, line,
+                               sizeof line);
   Napi::Object o = outcome_object(env, outcome.code, line);
   if (outcome.code == CLAW_OK) o.Set("version", Napi::Number::New(env, outcome.version));
   return o;

@@ -125,7 +125,7 @@ export async function checkAgent(o: AgentCheckOptions): Promise<CheckOutcome> {
   const server = obj(hello.server ?? probeHello.server);
   const gwRange = gatewayRangeFromDetails(details);
   const ours = p.offered
-    ? `${range(p.offered.min, p.offered.max)}${p.offered.source === 'test-override' ? ' (test override)' : ' (native core)'}`
+    ? `${range(p.offered.min, p.offered.max)}${{ 'test-override': ' (test override)', published: ' (published in claw/plugin.h: the native core did not load)' }[p.offered.source] ?? ' (native core)'}`
     : '(unknown: the native core did not load)';
   const evidence: Evidence[] = [ev('gateway', p.url), ev('our protocol range', ours)];
   if (gwRange)
