@@ -19,9 +19,11 @@ import { spawn } from 'node:child_process';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, redactString, type Logger } from '../log/index.js';
 import { fitToBudget } from './budget.js';
+import { checkSecrets } from './hygiene/index.js';
 import { noteId } from './outbox.js';
 import { ContextTree } from './tree.js';
 import type {
+  CurateOptions,
   CurateResult,
   MemoryBackend,
   MemoryStats,
@@ -285,24 +287,26 @@ export class BrvMemory implements MemoryBackend {
   }
 
   /** `brv curate --detach`: brv's own curation (LLM) decides the file; we get its task id. */
-  async curate(note: Note, opts: { signal?: AbortSignal } = {}): Promise<CurateResult> {
+  async curate(note: Note, opts: Pick<CurateOptions, 'signal' | 'secrets'> = {}): Promise<CurateResult> {
     if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
       throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
         hint: 'Pass the text to remember.',
       });
     }
     const tags = note.tags ?? [];
-    const text = [
-      note.title ? `${note.title}: ` : '',
-      note.content.trim(),
-      tags.length ? `\nTags: ${tags.join(', ')}` : '',
-    ].join('');
+    // Secrets never reach brv (lib/memory/hygiene): refused, or redacted on request.
+    const { text, redacted } = checkSecrets(
+      [note.title ? `${note.title}: ` : '', note.content.trim(), tags.length ? `\nTags: ${tags.join(', ')}` : ''].join(
+        '',
+      ),
+      opts.secrets ?? 'refuse',
+    );
     const res = await this.run(['curate', '--detach', '--format', 'json', '--', text], 'curate', opts.signal);
     const id =
       typeof res.data.taskId === 'string'
         ? res.data.taskId
         : noteId({ title: note.title ?? '', content: note.content, tags, path: note.path });
-    return { id, path: undefined, status: 'queued' };
+    return { id, path: undefined, status: 'queued', ...(redacted.length > 0 ? { redacted } : {}) };
   }
 
   async stats(): Promise<MemoryStats> {

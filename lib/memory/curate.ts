@@ -10,9 +10,22 @@
  * 3. The outbox entry `<id>.json` is written atomically.
  * A crash after 2 leaves a file with a `claw_id` and no entry: `recoverOrphans` (run by every push and
  * when LocalMemory opens) re-enqueues such files unless they are already synced.
+ *
+ * Hygiene (lib/memory/hygiene), before step 1, so every face (CLI, tools, agent link, after-turn
+ * curation) gets it:
+ * - secrets: `secrets: 'refuse'` (default) throws MEMORY_SECRET_DETECTED naming each finding's kind
+ *   and position (never its value) and writes nothing; `'redact'` stores `[REDACTED:<kind>]` in place
+ *   of each value and reports the kinds in `redacted`. Title and tags are checked too.
+ * - duplicates: a note whose content an existing note already holds (same normalized content, or same
+ *   subject and contained content) is answered `status: 'existing'` with that note's path and
+ *   `duplicateOf`, nothing written; `duplicates: 'allow'` turns this off.
+ * - same subject, new content: the new note is written with a visible `> Supersedes \`<path>\`` line
+ *   and `supersedes: <path>` in the result; with `duplicates: 'merge'` its body is the old note's
+ *   lines plus the new lines (one current note instead of two partial ones).
  */
 import { ClawError } from '../errors.js';
 import { createFileExclusive, sha256 } from './fsx.js';
+import { checkSecrets, findSimilar, mergeBodies, supersedesLine, type SecretMode } from './hygiene/index.js';
 import { step, type StepHooks } from './hooks.js';
 import { renderNote } from './markdown.js';
 import { noteId, type Outbox, type OutboxEntry } from './outbox.js';
@@ -71,7 +84,19 @@ function isSynced(state: SyncState, doc: TreeDoc): boolean {
   return state.manifest[doc.path] === sha256(doc.text);
 }
 
-export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: string } = {}): Promise<CurateResult> {
+export interface CurateHygiene {
+  /** What to do with a secret in the note (default `refuse`). */
+  secrets?: SecretMode;
+  /** `detect` (default): answer duplicates with the existing path; `merge`: also merge same-subject notes; `allow`: write anyway. */
+  duplicates?: 'detect' | 'merge' | 'allow';
+}
+
+export async function curateNote(
+  ctx: CurateContext,
+  input: Note,
+  opts: { id?: string } & CurateHygiene = {},
+): Promise<CurateResult> {
+  let note = input;
   if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
     throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
       hint: 'Pass the text to remember, e.g. `claw-byterover curate "Auth uses JWT with 24h expiry"`.',
@@ -86,12 +111,25 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
       },
     );
   }
+  const secretMode = opts.secrets ?? 'refuse';
+  const checked = checkSecrets(
+    [note.title ?? '', ...(note.tags ?? []).filter((t) => typeof t === 'string'), note.content].join('\n\u0000\n'),
+    secretMode,
+  );
+  const redacted = checked.redacted;
+  if (redacted.length > 0) {
+    const [t, ...rest] = checked.text.split('\n\u0000\n');
+    const content = rest.pop() ?? '';
+    note = { ...note, ...(note.title !== undefined ? { title: t } : {}), tags: rest, content };
+  }
   const title = deriveTitle(note);
   const tags = normalizeTags(note.tags);
-  const id = opts.id ?? noteId({ title, content: note.content, tags, path: note.path });
+  const extra = redacted.length > 0 ? { redacted } : {};
 
+  // The id derives from the note as given (after redaction), so a retried write finds its own note.
+  const id = opts.id ?? noteId({ title, content: note.content, tags, path: note.path });
   const queued = await ctx.outbox.get(id);
-  if (queued) return { id, path: queued.path, status: 'existing' };
+  if (queued) return { id, path: queued.path, status: 'existing', ...extra };
 
   await ctx.tree.ensure();
   await ctx.tree.refresh();
@@ -100,8 +138,36 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
     if (!isSynced(await ctx.loadState(), already)) {
       await ctx.outbox.put(entryFor(already, id, (ctx.now?.() ?? new Date()).toISOString()));
     }
-    return { id, path: already.path, status: 'existing' };
+    return { id, path: already.path, status: 'existing', ...extra };
   }
+
+  let supersedes: string | undefined;
+  if ((opts.duplicates ?? 'detect') !== 'allow') {
+    const docs = [...ctx.tree.all()].map((d) => ({
+      path: d.path,
+      title: d.note.title,
+      body: d.note.body,
+      id: d.note.id,
+    }));
+    const similar = findSimilar(docs, { title, content: note.content });
+    if (similar?.kind === 'duplicate') {
+      const doc = docs.find((d) => d.path === similar.path);
+      return {
+        // A hand-written note has no claw_id: its id is derived as curate would have derived it.
+        id: doc?.id ?? noteId({ title: doc?.title ?? title, content: doc?.body ?? '', tags: [], path: similar.path }),
+        path: similar.path,
+        status: 'existing',
+        duplicateOf: similar.path,
+        ...extra,
+      };
+    }
+    if (similar?.kind === 'same-subject') {
+      supersedes = similar.path;
+      const body = opts.duplicates === 'merge' ? mergeBodies(similar.body, note.content) : note.content;
+      note = { ...note, content: `${supersedesLine(similar.path)}\n\n${body}` };
+    }
+  }
+  if (supersedes !== undefined) Object.assign(extra, { supersedes });
 
   const created = (ctx.now?.() ?? new Date()).toISOString();
   const text = renderNote({ id, title, tags, created }, note.content);
@@ -139,7 +205,7 @@ export async function curateNote(ctx: CurateContext, note: Note, opts: { id?: st
     attempts: 0,
   });
   await step(ctx.hooks, 'curate:outbox-written', { id, path: rel });
-  return { id, path: rel, status: 'written' };
+  return { id, path: rel, status: 'written', ...extra };
 }
 
 /**

@@ -5,6 +5,7 @@
  * BrvMemory (ByteRover's own `brv` CLI).
  */
 export type {
+  CurateOptions,
   CurateResult,
   MemoryBackend,
   MemoryStats,
@@ -25,7 +26,7 @@ export { ContextTree, defaultTreeRoot, type TreeChanges, type TreeDoc } from './
 export { parseNote, splitFrontmatter, extractHeadings, renderNote, type ParsedNote } from './markdown.js';
 export { estimateTokens, fitToBudget, trimExcerpt, renderHit, CHARS_PER_TOKEN } from './budget.js';
 export { Outbox, noteId, type OutboxEntry } from './outbox.js';
-export { curateNote, recoverOrphans, entryFor } from './curate.js';
+export { curateNote, recoverOrphans, entryFor, type CurateHygiene } from './curate.js';
 export { resolveInTree, normalizeRelative, slugify } from './paths.js';
 export { defaultStateDir, loadSyncState, type SyncState } from './state.js';
 export { loadNativeRecall, engineUnavailable, ENGINE_UNAVAILABLE_HINT, type NativeRecall } from './native-index.js';

@@ -19,6 +19,7 @@ import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
 import { ContextTree, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
+  CurateOptions,
   CurateResult,
   MemoryBackend,
   MemoryStats,
@@ -187,7 +188,7 @@ export class LocalMemory implements MemoryBackend {
     return v;
   }
 
-  async curate(note: Note, opts: { id?: string; signal?: AbortSignal } = {}): Promise<CurateResult> {
+  async curate(note: Note, opts: CurateOptions = {}): Promise<CurateResult> {
     if (this.closed)
       throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
         hint: 'Open a new one with LocalMemory.open().',
@@ -201,7 +202,11 @@ export class LocalMemory implements MemoryBackend {
         ...(this.o.now ? { now: this.o.now } : {}),
       },
       note,
-      opts.id === undefined ? {} : { id: opts.id },
+      {
+        ...(opts.id === undefined ? {} : { id: opts.id }),
+        ...(opts.secrets ? { secrets: opts.secrets } : {}),
+        ...(opts.duplicates ? { duplicates: opts.duplicates } : {}),
+      },
     );
     await this.tree.refresh();
     return res;

@@ -96,6 +96,23 @@ export interface CurateResult {
   /** `written`: a new file; `existing`: the same note (same id) was already curated, nothing written;
    * `queued`: handed to `brv curate`. */
   status: 'written' | 'existing' | 'queued';
+  /** Set when `existing` because another note already holds this content (lib/memory/hygiene): its path. */
+  duplicateOf?: string;
+  /** Set when the new note replaces a note with the same subject: the older note's path. */
+  supersedes?: string;
+  /** Kinds of secrets replaced by `[REDACTED:<kind>]` (curate with `secrets: 'redact'`). */
+  redacted?: string[];
+}
+
+/** Write hygiene for curate (lib/memory/hygiene; see lib/memory/curate.ts). */
+export interface CurateOptions {
+  /** An idempotency key (default: derived from the note). */
+  id?: string;
+  signal?: AbortSignal;
+  /** A secret in the note: `refuse` (default, MEMORY_SECRET_DETECTED) or `redact`. */
+  secrets?: 'refuse' | 'redact';
+  /** `detect` (default): duplicates answered with the existing path; `merge`: same-subject notes merged; `allow`: off. */
+  duplicates?: 'detect' | 'merge' | 'allow';
 }
 
 export interface SearchOptions {
@@ -137,8 +154,8 @@ export interface MemoryBackend {
   readonly kind: 'local' | 'brv';
   search(query: string, opts?: SearchOptions): Promise<RecallHit[]>;
   recall(query: string, opts?: RecallOptions): Promise<RecallResult>;
-  /** `opts.id` is an idempotency key (default: derived from the note). */
-  curate(note: Note, opts?: { id?: string; signal?: AbortSignal }): Promise<CurateResult>;
+  /** `opts.id` is an idempotency key (default: derived from the note); secrets/duplicates: write hygiene. */
+  curate(note: Note, opts?: CurateOptions): Promise<CurateResult>;
   stats(): Promise<MemoryStats>;
   close(): Promise<void>;
 }
