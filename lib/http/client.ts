@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ClawError } from '../errors.js';
+import { packageVersion } from '../version.js';
 import { logger as defaultLogger, redactString, isSensitiveKey } from '../log/index.js';
 import { HttpErrorCode, httpError } from './errors.js';
 import {
@@ -45,7 +46,6 @@ import type {
   RetryPolicy,
 } from './types.js';
 
-const VERSION = '0.1.0';
 const DEFAULTS = {
   connections: 50,
   keepAliveTimeoutMs: 4_000,
@@ -534,7 +534,9 @@ class Client implements HttpTransport {
     this.budget = opts.budget ?? defaultRetryBudget;
     this.log = (opts.logger ?? defaultLogger).child({ component: 'http' });
     this.observers = [...(opts.observers ?? [])];
-    const headers: Record<string, string> = { 'user-agent': `claw-byterover/${VERSION} node/${process.versions.node}` };
+    const headers: Record<string, string> = {
+      'user-agent': `claw-byterover/${packageVersion()} node/${process.versions.node}`,
+    };
     for (const k in opts.headers ?? {})
       headers[k.toLowerCase()] = (opts.headers as Record<string, string>)[k] as string;
     this.defaultHeaders = headers;

@@ -11,6 +11,7 @@ export {
   RetryBudget,
   defaultRetryBudget,
   backoffMs,
+  fullJitterMs,
   isIdempotentMethod,
   isThrottlingCode,
   parseRetryAfter,

@@ -117,6 +117,22 @@ export function retryAfterOf(
 }
 
 /**
+ * "Full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly random delay
+ * in [0, min(capMs, baseMs · 2^exponent)), in whole ms; the exponent is clamped to 0..30. The one
+ * backoff of the project: the transport's retries (backoffMs) and the bridge queue's redeliveries
+ * (bridge/queue/retry.ts) both use it.
+ */
+export function fullJitterMs(
+  baseMs: number,
+  capMs: number,
+  exponent: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(exponent, 30)));
+  return Math.floor(random() * ceiling);
+}
+
+/**
  * Full-jitter backoff before retry number `retry` (0 for the first retry):
  * `random · min(maxWaitMs, base · 2^retry)`, base = throttledBaseMs when throttled.
  */
@@ -126,9 +142,7 @@ export function backoffMs(
   throttled: boolean,
   random: () => number = Math.random,
 ): number {
-  const base = throttled ? policy.throttledBaseMs : policy.baseMs;
-  const ceiling = Math.min(policy.maxWaitMs, base * 2 ** retry);
-  return Math.floor(random() * ceiling);
+  return fullJitterMs(throttled ? policy.throttledBaseMs : policy.baseMs, policy.maxWaitMs, retry, random);
 }
 
 /**

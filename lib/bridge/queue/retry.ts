@@ -1,8 +1,9 @@
 /**
- * The bridge queue's one retry schedule: "full jitter" (AWS Architecture Blog, "Exponential Backoff And
- * Jitter"): a uniformly random delay in [0, min(cap, base·2^(attempt-1))], so retries of many failed
- * jobs spread out instead of hitting a recovering dependency together.
+ * The bridge queue's one retry schedule: the transport's full-jitter backoff (http/retry.ts
+ * fullJitterMs), a uniformly random delay in [0, min(cap, base·2^(attempt-1))], so retries of many
+ * failed jobs spread out instead of hitting a recovering dependency together.
  */
+import { fullJitterMs } from '../../http/index.js';
 import type { QueuePolicy } from '../store/types.js';
 
 /** Delay before delivery `attempt + 1` after delivery `attempt` (1-based) failed, in ms. */
@@ -11,8 +12,7 @@ export function retryDelayMs(
   policy: Pick<QueuePolicy, 'retryBaseMs' | 'retryCapMs'>,
   random: () => number = Math.random,
 ): number {
-  const exp = Math.min(policy.retryCapMs, policy.retryBaseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
-  return Math.floor(random() * exp);
+  return fullJitterMs(policy.retryBaseMs, policy.retryCapMs, attempt - 1, random);
 }
 
 /** True when a job that just failed its `attempt`-th delivery has no delivery left. */
