@@ -189,8 +189,10 @@ class Parser {
     int elem;  // innermost bv element (index into out_->elements) inside this tag, -1 = none
   };
 
-  void Warn(const char* code, std::string reason, size_t offset) {
+  void Warn(const char* code, std::string raw_reason, size_t offset) {
     ++warned_;
+    std::string reason;  // names and characters quoted from the input may be malformed UTF-8
+    AppendSanitizedUtf8(raw_reason, &reason);
     std::vector<HtmlWarning>& w = out_->warnings;
     if (w.size() + 1 < kMaxHtmlWarnings) {
       w.push_back(HtmlWarning{code, std::move(reason), offset});
