@@ -39,8 +39,11 @@ const nonEmpty = z.string().trim().min(1);
 export const RecallConfigSchema = z.strictObject({
   /** Longest time `assemble` may wait for recall before the turn goes on without it (ms). */
   deadlineMs: z.number().int().min(10).max(10_000).default(250),
-  /** Upper bound of the system-prompt addition, in estimated tokens (chars / 4). */
-  maxTokens: z.number().int().min(50).max(20_000).default(800),
+  /**
+   * Upper bound of the system-prompt addition, in estimated tokens (chars / 4). Default: sized from
+   * the model's context window (2 %, 200–2,000 tokens; 800 when OpenClaw gives no window).
+   */
+  maxTokens: z.number().int().min(50).max(20_000).optional(),
   /** Share of the turn's token budget the addition may take, when the host gives a budget. */
   budgetShare: z.number().gt(0).max(0.5).default(0.1),
   /** Notes recalled at most. */

@@ -63,20 +63,50 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-/** The budget of the addition for a turn, in estimated tokens. */
+/** Without a configured `recall.maxTokens`: this share of the model's context window… */
+export const DEFAULT_WINDOW_SHARE = 0.02;
+/** …kept between these bounds (tokens), */
+export const DEFAULT_MIN_TOKENS = 200;
+export const DEFAULT_MAX_TOKENS = 2000;
+/** and this when the host gives no window. */
+export const DEFAULT_TOKENS_NO_WINDOW = 800;
+/** The query reads at most this many of the latest messages (huge sessions cost nothing more). */
+export const RECENT_MESSAGES = 40;
+
+/**
+ * The budget of the addition for a turn, in estimated tokens. `tokenBudget` is the model's context
+ * window as OpenClaw passes it to `assemble`. The ceiling is `recall.maxTokens` when configured, else
+ * sized from the window (2 %, between 200 and 2,000 tokens; 800 without a window); with a window the
+ * addition also never takes more than `recall.budgetShare` of it.
+ */
 export function additionBudget(
   tokenBudget: number | undefined,
-  recall: { maxTokens: number; budgetShare: number },
+  recall: { maxTokens?: number | undefined; budgetShare: number },
 ): number {
-  if (tokenBudget === undefined || !Number.isFinite(tokenBudget) || tokenBudget <= 0) return recall.maxTokens;
-  return Math.min(recall.maxTokens, Math.floor(tokenBudget * recall.budgetShare));
+  const window = tokenBudget !== undefined && Number.isFinite(tokenBudget) && tokenBudget > 0 ? tokenBudget : undefined;
+  const ceiling =
+    recall.maxTokens ??
+    (window === undefined
+      ? DEFAULT_TOKENS_NO_WINDOW
+      : Math.min(DEFAULT_MAX_TOKENS, Math.max(DEFAULT_MIN_TOKENS, Math.floor(window * DEFAULT_WINDOW_SHARE))));
+  return window === undefined ? ceiling : Math.min(ceiling, Math.floor(window * recall.budgetShare));
 }
 
-/** The query for a turn: the host's prompt, else the last user message; trimmed, capped. */
+/**
+ * The query for a turn: the host's prompt, else the last user message among the latest
+ * RECENT_MESSAGES; whitespace folded, capped at MAX_QUERY_CHARS. Never reads older history.
+ */
 export function queryOf(params: Pick<AssembleParams, 'prompt' | 'messages'>): string {
+  const messages = Array.isArray(params.messages) ? params.messages : [];
   const prompt =
-    typeof params.prompt === 'string' && params.prompt.trim() ? params.prompt : lastUserText(params.messages ?? []);
-  return prompt.replace(/\s+/g, ' ').trim().slice(0, MAX_QUERY_CHARS);
+    typeof params.prompt === 'string' && params.prompt.trim()
+      ? params.prompt
+      : lastUserText(messages.length > RECENT_MESSAGES ? messages.slice(-RECENT_MESSAGES) : messages);
+  return prompt
+    .slice(0, MAX_QUERY_CHARS * 4)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MAX_QUERY_CHARS);
 }
 
 /** The system-prompt addition for a recall result (empty when nothing was recalled). */
@@ -173,6 +203,58 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
     return written;
   };
 
+  const assembleWithMemory = async (
+    params: AssembleParams,
+    messages: AgentMessage[],
+    base: number,
+  ): Promise<AssembleResult> => {
+    const plain = { messages, estimatedTokens: base };
+    const query = queryOf(params);
+    if (query.length < cfg.recall.minQueryChars) return plain;
+    const total = additionBudget(params.tokenBudget, cfg.recall);
+    const budget = total - estimateTokens(ADDITION_HEADER);
+
+    if (budget < MIN_ADDITION_TOKENS) {
+      log.debug({ tokenBudget: params.tokenBudget }, 'token budget too small for recall');
+      return plain;
+    }
+    const wasReady = rt.isReady(o.workspaceDir);
+    const started = now();
+    const outcome = await withDeadline(async (signal) => {
+      const mem = await rt.memory(o.workspaceDir);
+      return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
+    }, cfg.recall.deadlineMs);
+    if (outcome.kind === 'timeout') {
+      const why =
+        !wasReady && !rt.isReady(o.workspaceDir)
+          ? 'the context tree was still being opened and indexed'
+          : 'recall was slower than the deadline';
+      log.warn(
+        { deadlineMs: cfg.recall.deadlineMs, session: params.sessionKey },
+        `recall skipped for this turn: ${why}`,
+      );
+      return plain;
+    }
+    if (outcome.kind === 'error') {
+      const e = outcome.error;
+      log.warn({ session: params.sessionKey, ...failure(e) }, 'recall failed; this turn goes on without memory');
+      return plain;
+    }
+    const addition = renderAddition(outcome.value);
+    log.debug(
+      { hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started },
+      'recall done',
+    );
+    if (!addition) return plain;
+    const tokens = estimateTokens(addition);
+    if (tokens > total) {
+      // recall fits its text to the budget; this guards the header and anything added around it.
+      log.warn({ tokens, budget: total }, 'the memory addition would exceed its token budget; left out of this turn');
+      return plain;
+    }
+    return { messages, estimatedTokens: base + tokens, systemPromptAddition: addition };
+  };
+
   return {
     info: {
       id: PLUGIN_ID,
@@ -190,45 +272,16 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
     },
 
     async assemble(params: AssembleParams): Promise<AssembleResult> {
-      const messages = params.messages ?? [];
-      const base = estimateMessagesTokens(messages);
-      const plain = { messages, estimatedTokens: base };
-      const query = queryOf(params);
-      if (query.length < cfg.recall.minQueryChars) return plain;
-      const budget = additionBudget(params.tokenBudget, cfg.recall) - estimateTokens(ADDITION_HEADER);
-      if (budget < MIN_ADDITION_TOKENS) {
-        log.debug({ tokenBudget: params.tokenBudget }, 'token budget too small for recall');
-        return plain;
+      const messages = Array.isArray(params.messages) ? params.messages : [];
+      let base = 0;
+      try {
+        base = estimateMessagesTokens(messages);
+        return await assembleWithMemory(params, messages, base);
+      } catch (e) {
+        // Nothing here may fail a turn: the history goes on unchanged, without memory.
+        log.warn({ session: params.sessionKey, ...failure(e) }, 'assemble failed; this turn goes on without memory');
+        return { messages, estimatedTokens: base };
       }
-      const wasReady = rt.isReady(o.workspaceDir);
-      const started = now();
-      const outcome = await withDeadline(async (signal) => {
-        const mem = await rt.memory(o.workspaceDir);
-        return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
-      }, cfg.recall.deadlineMs);
-      if (outcome.kind === 'timeout') {
-        const why =
-          !wasReady && !rt.isReady(o.workspaceDir)
-            ? 'the context tree was still being opened and indexed'
-            : 'recall was slower than the deadline';
-        log.warn(
-          { deadlineMs: cfg.recall.deadlineMs, session: params.sessionKey },
-          `recall skipped for this turn: ${why}`,
-        );
-        return plain;
-      }
-      if (outcome.kind === 'error') {
-        const e = outcome.error;
-        log.warn({ session: params.sessionKey, ...failure(e) }, 'recall failed; this turn goes on without memory');
-        return plain;
-      }
-      const addition = renderAddition(outcome.value);
-      log.debug(
-        { hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started },
-        'recall done',
-      );
-      if (!addition) return plain;
-      return { messages, estimatedTokens: base + estimateTokens(addition), systemPromptAddition: addition };
     },
 
     async compact(params: CompactParams): Promise<CompactResult> {

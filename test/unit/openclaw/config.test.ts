@@ -93,7 +93,7 @@ describe('defaults and refusals', () => {
     expect(c).toMatchObject({
       mode: 'full',
       backend: 'auto',
-      recall: { deadlineMs: 250, maxTokens: 800, budgetShare: 0.1, maxHits: 6, minQueryChars: 5 },
+      recall: { deadlineMs: 250, budgetShare: 0.1, maxHits: 6, minQueryChars: 5 },
       curate: { afterTurn: true },
       brv: { path: 'brv', timeoutMs: 5000 },
     });
