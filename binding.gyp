@@ -25,6 +25,7 @@
       'native/src/recall/index.cc',
       'native/src/recall/recall_c.cc',
       'native/src/recall/walk.cc',
+      'native/src/recall/persist.cc',
     ],
   },
   'target_defaults': {

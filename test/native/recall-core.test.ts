@@ -19,7 +19,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // Outside build/: node-gyp rebuild (run by other native tests) deletes build/. Stable per checkout,
 // so objects are reused across local runs.
 const out = join(tmpdir(), `claw-recall-tests-${createHash('sha256').update(root).digest('hex').slice(0, 10)}`);
-const engine = ['utf8', 'tokenizer', 'markdown', 'html', 'excerpt', 'index', 'recall_c'].map((f) =>
+const engine = ['utf8', 'tokenizer', 'markdown', 'html', 'excerpt', 'index', 'recall_c', 'walk', 'persist'].map((f) =>
   join(root, 'native/src/recall', `${f}.cc`),
 );
 const testDir = join(root, 'native/test');

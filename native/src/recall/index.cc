@@ -14,6 +14,7 @@
 #include "excerpt.h"
 #include "html.h"
 #include "markdown.h"
+#include "persist.h"
 #include "shared_mutex.h"
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
@@ -1095,6 +1096,156 @@ Stats Index::GetStats() const {
     s.avg_body_tokens = static_cast<double>(m.len_sum[kBody]) / n;
   }
   return s;
+}
+
+// ---- persistence (persist.h: the file around these bytes) -----------------------------------
+// Layout kIndexFormat (little-endian): documents (live flag; path, title, body, v4 element spans,
+// term codes, field lengths), free document slots, totals, terms (text, hash, raw postings), free
+// term ids, the dictionary's slots. Signals and pending warnings are not persisted (the caller sets
+// signals again; warnings were handed out when the documents were first indexed).
+
+Status Index::Serialize(std::string* out) const {
+  std::shared_lock<WriterPreferringMutex> lock(impl_->mu);
+  const Impl& m = *impl_;
+  ByteWriter w(out);
+  w.U64(m.docs.size());
+  for (size_t i = 0; i < m.docs.size(); ++i) {
+    const Doc& d = m.docs[i];
+    w.U8(d.live ? 1 : 0);
+    if (!d.live) continue;
+    w.Bytes(d.path);
+    w.Bytes(d.title);
+    w.Bytes(d.body);
+    w.U64(d.elems.size());
+    for (const ElemSpan& e : d.elems) {
+      w.U32(e.begin);
+      w.U32(e.end);
+      w.U8(static_cast<uint8_t>(e.kind));
+      w.Bytes(e.id);
+    }
+    w.Bytes(
+        std::string_view(reinterpret_cast<const char*>(d.term_codes.data()), d.term_codes.size()));
+    for (int f = 0; f < kFields; ++f) w.U32(m.lens[i].len[f]);
+  }
+  w.U64(m.free_docs.size());
+  for (uint32_t id : m.free_docs) w.U32(id);
+  w.U64(m.live_docs);
+  for (int f = 0; f < kFields; ++f) w.U64(m.len_sum[f]);
+  w.U64(m.postings);
+  w.U64(m.generation);
+  w.U64(m.terms.size());
+  for (const Term& t : m.terms) {
+    w.Bytes(t.text);
+    w.U32(t.hash);
+    w.U64(t.postings.size());
+    w.Raw(t.postings.data(), t.postings.size() * sizeof(Posting));
+  }
+  w.U64(m.free_terms.size());
+  for (uint32_t id : m.free_terms) w.U32(id);
+  w.U64(m.live_terms);
+  w.U64(m.slots.size());
+  w.Raw(m.slots.data(), m.slots.size() * sizeof(Impl::Slot));
+  return Status::kOk;
+}
+
+Status Index::Deserialize(std::string_view data) {
+  std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
+  Impl& m = *impl_;
+  if (m.live_docs != 0 || !m.docs.empty()) return Status::kInvalidArgument;
+  ByteReader r(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  std::vector<Doc> docs;
+  std::vector<DocLens> lens;
+  const uint64_t ndocs = r.Count(1);
+  docs.resize(ndocs);
+  lens.resize(ndocs);
+  std::unordered_map<std::string, uint32_t> by_path;
+  by_path.reserve(ndocs);
+  for (uint64_t i = 0; i < ndocs && !r.failed(); ++i) {
+    Doc& d = docs[i];
+    d.live = r.U8() != 0;
+    lens[i] = DocLens{{0, 0, 0}};
+    if (!d.live) continue;
+    d.path.assign(r.Bytes());
+    d.title.assign(r.Bytes());
+    d.body.assign(r.Bytes());
+    const uint64_t nel = r.Count(17);
+    d.elems.resize(nel);
+    for (ElemSpan& e : d.elems) {
+      e.begin = r.U32();
+      e.end = r.U32();
+      const uint8_t kind = r.U8();
+      if (kind >= kElementKinds || e.begin > e.end || e.end > d.body.size())
+        return Status::kInvalidArgument;
+      e.kind = static_cast<ElementKind>(kind);
+      e.id.assign(r.Bytes());
+    }
+    const std::string_view codes = r.Bytes();
+    d.term_codes.assign(codes.begin(), codes.end());
+    for (int f = 0; f < kFields; ++f) lens[i].len[f] = r.U32();
+    if (d.path.empty() || !by_path.emplace(d.path, static_cast<uint32_t>(i)).second)
+      return Status::kInvalidArgument;
+  }
+  std::vector<uint32_t> free_docs(r.Count(4));
+  for (uint32_t& id : free_docs) {
+    id = r.U32();
+    if (id >= ndocs || docs[id].live) return Status::kInvalidArgument;
+  }
+  const uint64_t live_docs = r.U64();
+  uint64_t len_sum[kFields];
+  for (int f = 0; f < kFields; ++f) len_sum[f] = r.U64();
+  const uint64_t postings = r.U64();
+  const uint64_t generation = r.U64();
+  const uint64_t nterms = r.Count(20);
+  std::vector<Term> terms(nterms);
+  for (Term& t : terms) {
+    t.text.assign(r.Bytes());
+    t.hash = r.U32();
+    const uint64_t np = r.Count(sizeof(Posting));
+    t.postings.resize(np);
+    r.Raw(t.postings.data(), np * sizeof(Posting));
+    for (const Posting& p : t.postings)
+      if (p.doc >= ndocs || !docs[p.doc].live) return Status::kInvalidArgument;
+    if (r.failed()) break;
+  }
+  std::vector<uint32_t> free_terms(r.Count(4));
+  for (uint32_t& id : free_terms) {
+    id = r.U32();
+    if (id >= nterms) return Status::kInvalidArgument;
+  }
+  const uint64_t live_terms = r.U64();
+  const uint64_t nslots = r.Count(sizeof(Impl::Slot));
+  if (r.failed() || nslots < 64 || (nslots & (nslots - 1)) != 0 || by_path.size() != live_docs)
+    return Status::kInvalidArgument;
+  std::vector<Impl::Slot> slots(nslots);
+  r.Raw(slots.data(), nslots * sizeof(Impl::Slot));
+  uint64_t placed = 0;
+  for (const Impl::Slot& sl : slots) {
+    if (sl.id_plus_1 == 0) continue;
+    if (sl.id_plus_1 > nterms || terms[sl.id_plus_1 - 1].hash != sl.hash)
+      return Status::kInvalidArgument;
+    ++placed;
+  }
+  if (r.failed() || !r.done() || placed != live_terms) return Status::kInvalidArgument;
+  m.docs.swap(docs);
+  m.lens.swap(lens);
+  m.free_docs.swap(free_docs);
+  m.by_path.swap(by_path);
+  m.live_docs = live_docs;
+  for (int f = 0; f < kFields; ++f) m.len_sum[f] = len_sum[f];
+  m.postings = postings;
+  m.generation = generation + 1;  // norms are recomputed by the first search
+  m.terms.swap(terms);
+  m.free_terms.swap(free_terms);
+  m.live_terms = live_terms;
+  m.slots.swap(slots);
+  m.docs_with_signals = 0;
+  for (Doc& d : m.docs) {
+    d.has_signals = false;
+    if (d.live && !m.signals_by_path.empty()) {
+      m.AttachSignals(static_cast<uint32_t>(&d - m.docs.data()));
+    }
+  }
+  return Status::kOk;
 }
 
 }  // namespace recall

@@ -214,6 +214,13 @@ class Index {
 
   Stats GetStats() const;
 
+  // Persistence (persist.h writes the file around these bytes). Serialize appends the index's
+  // documents, terms and postings to *out (layout kIndexFormat) under the shared lock. Deserialize
+  // fills an index holding no documents from such bytes; kInvalidArgument (nothing changed) when
+  // the index is not empty or the bytes are not a consistent index.
+  Status Serialize(std::string* out) const;
+  Status Deserialize(std::string_view data);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

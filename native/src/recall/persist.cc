@@ -1,0 +1,223 @@
+// See persist.h.
+#include "persist.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <new>
+
+namespace claw {
+namespace recall {
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'L', 'A', 'W', 'R', 'I', 'X', '\n'};
+constexpr size_t kHeaderBytes = 48;
+
+size_t Pad8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+bool WriteAll(int fd, const char* p, size_t n, int* err) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+std::string FolderOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+const char* PersistStatusName(PersistStatus s) {
+  switch (s) {
+    case PersistStatus::kOk:
+      return "RECALL_PERSIST_OK";
+    case PersistStatus::kMissing:
+      return "RECALL_PERSIST_MISSING";
+    case PersistStatus::kCorrupt:
+      return "RECALL_PERSIST_CORRUPT";
+    case PersistStatus::kVersion:
+      return "RECALL_PERSIST_VERSION";
+    case PersistStatus::kOptions:
+      return "RECALL_PERSIST_OPTIONS";
+    case PersistStatus::kIo:
+      return "RECALL_PERSIST_IO";
+    case PersistStatus::kNotEmpty:
+      return "RECALL_PERSIST_NOT_EMPTY";
+    case PersistStatus::kNoMemory:
+      return "RECALL_PERSIST_NO_MEMORY";
+  }
+  return "RECALL_PERSIST_UNKNOWN";
+}
+
+uint64_t Hash64(const uint8_t* data, size_t n, uint64_t seed) {
+  // Four independent lanes over 32-byte blocks (multiply-xorshift), folded with the tail and the
+  // length: ~GB/s, and any single flipped bit changes the result.
+  uint64_t lane[4] = {seed ^ 0x9e3779b97f4a7c15ull, seed ^ 0xbf58476d1ce4e5b9ull,
+                      seed ^ 0x94d049bb133111ebull, seed ^ 0x2545f4914f6cdd1dull};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      uint64_t v;
+      std::memcpy(&v, data + i + 8 * k, 8);
+      lane[k] = (lane[k] ^ v) * 0x9fb21c651e98df25ull;
+      lane[k] ^= lane[k] >> 29;
+    }
+  }
+  uint64_t h = Mix(lane[0]) ^ Mix(lane[1] + 1) ^ Mix(lane[2] + 2) ^ Mix(lane[3] + 3);
+  for (; i < n; ++i) h = (h ^ data[i]) * 0x100000001b3ull;
+  return Mix(h ^ (static_cast<uint64_t>(n) * 0x9e3779b97f4a7c15ull));
+}
+
+uint64_t OptionsKey(const Options& o) {
+  std::string b;
+  ByteWriter w(&b);
+  w.U8(o.tokenizer.stop_words ? 1 : 0);
+  w.U8(o.tokenizer.plural_folding ? 1 : 0);
+  w.U64(o.max_document_bytes);
+  w.U64(o.max_path_bytes);
+  w.U32(kIndexFormat);
+  return Hash64(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+}
+
+PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::string_view meta,
+                            int* err) {
+  int scratch = 0;
+  if (err == nullptr) err = &scratch;
+  std::string body;
+  std::string idx;
+  if (index.Serialize(&idx) != Status::kOk) return PersistStatus::kNoMemory;
+  const size_t index_len = idx.size();
+  body.reserve(Pad8(meta.size()) + Pad8(index_len));
+  body.append(meta.data(), meta.size());
+  body.resize(Pad8(body.size()), '\0');
+  body.append(idx);
+  body.resize(Pad8(body.size()), '\0');
+  std::string().swap(idx);
+
+  std::string head;
+  ByteWriter w(&head);
+  w.Raw(kMagic, 8);
+  w.U32(kPersistFormat);
+  w.U32(kIndexFormat);
+  w.U64(OptionsKey(index.options()));
+  w.U64(meta.size());
+  w.U64(index_len);
+  w.U64(Hash64(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+
+  // A unique temp name beside the target: two writers never share one; rename is atomic.
+  static std::atomic<uint64_t> seq{0};
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(seq.fetch_add(1)) + "-" + std::to_string(now % 1000000);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *err = errno;
+    return PersistStatus::kIo;
+  }
+  bool ok =
+      WriteAll(fd, head.data(), head.size(), err) && WriteAll(fd, body.data(), body.size(), err);
+  if (ok && ::fsync(fd) != 0) {
+    *err = errno;
+    ok = false;
+  }
+  if (::close(fd) != 0 && ok) {
+    *err = errno;
+    ok = false;
+  }
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = errno;
+    ok = false;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return PersistStatus::kIo;
+  }
+  const int dfd = ::open(FolderOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // the rename itself survives a crash
+    ::close(dfd);
+  }
+  return PersistStatus::kOk;
+}
+
+PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta, int* err) {
+  int scratch = 0;
+  if (err == nullptr) err = &scratch;
+  if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = errno;
+    return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    *err = errno;
+    ::close(fd);
+    return PersistStatus::kIo;
+  }
+  std::string file;
+  file.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < file.size()) {
+    const ssize_t n = ::read(fd, &file[got], file.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = errno;
+      ::close(fd);
+      return PersistStatus::kIo;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  file.resize(got);
+  if (file.size() < kHeaderBytes || std::memcmp(file.data(), kMagic, 8) != 0)
+    return PersistStatus::kCorrupt;
+  ByteReader h(reinterpret_cast<const uint8_t*>(file.data()) + 8, kHeaderBytes - 8);
+  const uint32_t format = h.U32();
+  const uint32_t index_format = h.U32();
+  const uint64_t options = h.U64();
+  const uint64_t meta_len = h.U64();
+  const uint64_t index_len = h.U64();
+  const uint64_t checksum = h.U64();
+  if (format != kPersistFormat || index_format != kIndexFormat) return PersistStatus::kVersion;
+  const size_t body = file.size() - kHeaderBytes;
+  if (meta_len > body || index_len > body || Pad8(meta_len) + Pad8(index_len) != body)
+    return PersistStatus::kCorrupt;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(file.data()) + kHeaderBytes;
+  if (Hash64(p, body) != checksum) return PersistStatus::kCorrupt;
+  if (options != OptionsKey(index->options())) return PersistStatus::kOptions;
+  const Status s = index->Deserialize(std::string_view(
+      reinterpret_cast<const char*>(p + Pad8(meta_len)), static_cast<size_t>(index_len)));
+  if (s != Status::kOk) return PersistStatus::kCorrupt;
+  meta->assign(reinterpret_cast<const char*>(p), static_cast<size_t>(meta_len));
+  return PersistStatus::kOk;
+}
+
+}  // namespace recall
+}  // namespace claw

@@ -1,0 +1,151 @@
+// claw::recall persisted index files: one file per tree in lib/memory's state directory, holding
+// the recall index (Index::Serialize) and the caller's manifest of the files it was built from
+// (lib/memory: path, stamp, claw_id per note), so a process can answer without re-reading and
+// re-parsing an unchanged tree.
+//
+// File layout (little-endian; every section starts on an 8-byte boundary so the file can be mapped
+// and read in place):
+//   0   magic        8 bytes "CLAWRIX\n"
+//   8   format       u32  kPersistFormat (this layout)
+//   12  index format u32  kIndexFormat (Index::Serialize's layout, incl. v4 element spans)
+//   16  options      u64  OptionsKey(options): tokenizer settings and size limits the terms depend
+//   on 24  meta length  u64 32  index length u64  (unpadded) 40  checksum     u64  Hash64 of
+//   everything from byte 48 to the end 48  meta bytes, padded to 8; then index bytes, padded to 8;
+//   file size = 48 + both padded.
+// A file is served only when all of these hold; anything else (torn write, truncation, a flipped
+// bit, another version, other options) is reported as kCorrupt / kVersion / kOptions and the caller
+// rebuilds. Writing is atomic: a unique temp file in the same folder, written, fsync'ed, renamed
+// over the target, then the folder fsync'ed; a reader sees the old file or the new one, never a
+// mix.
+#ifndef CLAW_RECALL_PERSIST_H_
+#define CLAW_RECALL_PERSIST_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "index.h"
+
+namespace claw {
+namespace recall {
+
+constexpr uint32_t kPersistFormat = 1;
+constexpr uint32_t kIndexFormat = 1;
+
+enum class PersistStatus : int {
+  kOk = 0,
+  kMissing = 1,   // no file
+  kCorrupt = 2,   // wrong magic, short, length mismatch, checksum mismatch, bad index section
+  kVersion = 3,   // written by another format version
+  kOptions = 4,   // built with other tokenizer options or limits
+  kIo = 5,        // read/write failure (errno in *err)
+  kNotEmpty = 6,  // LoadIndexFile into an index that already holds documents
+  kNoMemory = 7,
+};
+
+// "RECALL_PERSIST_CORRUPT", ... for host-language error codes.
+const char* PersistStatusName(PersistStatus s);
+
+// A fast non-cryptographic 64-bit hash (corruption detection, not an adversary).
+uint64_t Hash64(const uint8_t* data, size_t n, uint64_t seed = 0);
+
+// What the persisted terms depend on: a mismatch means the file cannot be served.
+uint64_t OptionsKey(const Options& o);
+
+// Appends little-endian values and length-prefixed byte strings to a buffer.
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::string* out) : out_(out) {}
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) { Raw(&v, 4); }
+  void U64(uint64_t v) { Raw(&v, 8); }
+  void F64(double v) { Raw(&v, 8); }
+  void Bytes(std::string_view s) {
+    U64(s.size());
+    out_->append(s.data(), s.size());
+  }
+  void Raw(const void* p, size_t n) {
+    if (n > 0) out_->append(static_cast<const char*>(p), n);
+  }
+
+ private:
+  std::string* out_;
+};
+
+// Reads what ByteWriter wrote; any read past the end sets failed() and returns zeros/empties.
+class ByteReader {
+ public:
+  ByteReader(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
+  bool failed() const { return failed_; }
+  bool done() const { return p_ == end_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
+  uint8_t U8() {
+    uint8_t v = 0;
+    Raw(&v, 1);
+    return v;
+  }
+  uint32_t U32() {
+    uint32_t v = 0;
+    Raw(&v, 4);
+    return v;
+  }
+  uint64_t U64() {
+    uint64_t v = 0;
+    Raw(&v, 8);
+    return v;
+  }
+  double F64() {
+    double v = 0;
+    Raw(&v, 8);
+    return v;
+  }
+  // A length-prefixed byte string (a view into the input).
+  std::string_view Bytes() {
+    const uint64_t n = U64();
+    if (failed_ || n > left()) {
+      failed_ = true;
+      return std::string_view();
+    }
+    std::string_view s(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
+    p_ += n;
+    return s;
+  }
+  bool Raw(void* dst, size_t n) {
+    if (n == 0) return !failed_;
+    if (failed_ || n > left()) {
+      failed_ = true;
+      return false;
+    }
+    std::memcpy(dst, p_, n);
+    p_ += n;
+    return true;
+  }
+  // A count of items each at least `min_item_bytes` long: fails when the rest cannot hold them
+  // (so a corrupt count never makes the reader allocate more than the file could describe).
+  uint64_t Count(size_t min_item_bytes) {
+    const uint64_t n = U64();
+    if (!failed_ && min_item_bytes > 0 && n > left() / min_item_bytes) failed_ = true;
+    return failed_ ? 0 : n;
+  }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+  bool failed_ = false;
+};
+
+// Writes `index` and `meta` to `path` atomically. *err gets errno on kIo.
+PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::string_view meta,
+                            int* err = nullptr);
+
+// Loads `path` into `index` (which must hold no documents) and returns the manifest in *meta.
+// On anything but kOk the index is left empty.
+PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta,
+                            int* err = nullptr);
+
+}  // namespace recall
+}  // namespace claw
+
+#endif  // CLAW_RECALL_PERSIST_H_
