@@ -505,6 +505,9 @@ export interface RecallIndexBinding {
   stats(): RecallStats;
   setSignals(path: string, signals: RecallSignals | null): void;
   takeWarnings(): RecallFileWarning[];
+  /** Persisted index file (native/src/recall/persist.h); absent in addons built before it landed. */
+  saveFile?(path: string, meta: string): void;
+  loadFile?(path: string): string;
   close(): void;
   readonly closed: boolean;
 }
@@ -552,7 +555,18 @@ const RECALL_HINTS: Record<string, string> = {
   RECALL_OUT_OF_MEMORY: 'the process ran out of memory while indexing: index fewer or smaller notes',
   RECALL_INVALID_ARGUMENT: 'check the path (1..4096 UTF-8 bytes, no NUL) and the document',
   RECALL_INTERNAL: 'this is a bug in claw-byterover: please report it with the input that caused it',
+  RECALL_PERSIST_MISSING: 'nothing was persisted yet: build the index from the tree (lib/memory saves it after)',
+  RECALL_PERSIST_CORRUPT: 'the file is ignored and rebuilt from the tree; delete it if this repeats',
+  RECALL_PERSIST_VERSION: 'written by another claw-byterover version: it is rebuilt from the tree',
+  RECALL_PERSIST_OPTIONS: 'built with other index options: it is rebuilt from the tree',
+  RECALL_PERSIST_IO: 'check that the state directory is writable and the disk is not full',
 };
+
+function persistUnavailable(): ClawError {
+  return new ClawError('RECALL_PERSIST_UNAVAILABLE', 'expected an addon with persisted indexes, found an older build', {
+    hint: 'Rebuild the addon (`npm run build:native`); until then the index is built from the tree on every open.',
+  });
+}
 
 /** Native recall errors (Error with a RECALL_* code) as ClawError; anything else unchanged. */
 function recallError(e: unknown): unknown {
@@ -622,6 +636,34 @@ export class NativeRecallIndex {
   async addBatchAsync(docs: ReadonlyArray<{ path: string; doc: RecallSource }>): Promise<void> {
     try {
       await this.#native.upsertBatchAsync(nativeBatch(docs), this.#threads);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /**
+   * Writes the index and `meta` (the caller's manifest) to `path` atomically (persist.h: versioned,
+   * checksummed). Throws ClawError RECALL_PERSIST_IO (or RECALL_PERSIST_UNAVAILABLE with an addon
+   * built before persistence).
+   */
+  saveFile(path: string, meta: string): void {
+    if (!this.#native.saveFile) throw persistUnavailable();
+    try {
+      this.#native.saveFile(path, meta);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
+  /**
+   * Fills this index (which must hold no documents) from `path` and returns the manifest saved with
+   * it. A missing, torn, corrupt, foreign-version or other-options file throws ClawError
+   * RECALL_PERSIST_MISSING / _CORRUPT / _VERSION / _OPTIONS (the index stays empty): never served.
+   */
+  loadFile(path: string): string {
+    if (!this.#native.loadFile) throw persistUnavailable();
+    try {
+      return this.#native.loadFile(path);
     } catch (e) {
       throw recallError(e);
     }

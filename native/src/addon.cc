@@ -26,6 +26,7 @@
 #include "plugin_state.h"
 #include "recall/html.h"
 #include "recall/index.h"
+#include "recall/persist.h"
 
 namespace claw {
 namespace walk_binding {
@@ -899,6 +900,78 @@ napi_value Contains(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// saveFile(path, meta) / loadFile(path) -> meta: the persisted index file (recall/persist.h). Both
+// run on the calling thread. loadFile needs an index holding no documents; on failure it throws an
+// Error whose code is RECALL_PERSIST_MISSING / _CORRUPT / _VERSION / _OPTIONS / _IO / _NOT_EMPTY
+// (the index stays empty) and the caller builds from the tree instead.
+bool persist_ok(napi_env env, claw::recall::PersistStatus st, const std::string &path, int err) {
+  if (st == claw::recall::PersistStatus::kOk) return true;
+  std::string what;
+  switch (st) {
+    case claw::recall::PersistStatus::kMissing:
+      what = "expected a persisted index at " + path + ", found no file";
+      break;
+    case claw::recall::PersistStatus::kCorrupt:
+      what = "expected a complete persisted index at " + path +
+             ", found a torn or corrupt file (length or checksum mismatch)";
+      break;
+    case claw::recall::PersistStatus::kVersion:
+      what = "expected a persisted index of format " +
+             std::to_string(claw::recall::kPersistFormat) + " at " + path +
+             ", found another version";
+      break;
+    case claw::recall::PersistStatus::kOptions:
+      what = "expected a persisted index built with this index's options at " + path +
+             ", found other tokenizer options or limits";
+      break;
+    case claw::recall::PersistStatus::kNotEmpty:
+      what = "expected an empty index to load " + path + " into, found documents";
+      break;
+    default:
+      what = "persisted index " + path + ": " + (err != 0 ? std::strerror(err) : "out of memory");
+  }
+  napi_throw_error(env, claw::recall::PersistStatusName(st), what.c_str());
+  return false;
+}
+
+napi_value SaveFile(napi_env env, napi_callback_info info) {
+  Call<2> c;
+  if (!begin(env, info, "saveFile", &c)) return nullptr;
+  Utf8 path, meta;
+  if (!read_path(env, c.argv[0], "`path`", &path)) return nullptr;
+  const napi_status st = read_utf8(env, c.argv[1], &meta);
+  if (st == napi_string_expected)
+    return type_error(env, "ERR_INVALID_ARG_TYPE",
+                      "expected `meta` to be a string, got " + describe(env, c.argv[1]));
+  if (st != napi_ok) return napi_failure(env);
+  int err = 0;
+  const std::string file(path.data, path.len);
+  if (!persist_ok(env,
+                  claw::recall::SaveIndexFile(file, *c.w->index,
+                                              std::string_view(meta.data, meta.len), &err),
+                  file, err))
+    return nullptr;
+  napi_value undefined;
+  RECALL_NAPI(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
+napi_value LoadFile(napi_env env, napi_callback_info info) {
+  Call<1> c;
+  if (!begin(env, info, "loadFile", &c)) return nullptr;
+  Utf8 path;
+  if (!read_path(env, c.argv[0], "`path`", &path)) return nullptr;
+  int err = 0;
+  std::string meta;
+  const std::string file(path.data, path.len);
+  if (!persist_ok(env, claw::recall::LoadIndexFile(file, c.w->index, &meta, &err), file, err))
+    return nullptr;
+  report_memory(env, c.w);
+  napi_value out;
+  RECALL_NAPI(napi_create_string_utf8(env, meta.empty() ? "" : meta.data(), meta.size(), &out));
+  return out;
+}
+
 // napi_create_string_utf8 refuses a NULL pointer even for length 0 (an empty string_view may have
 // one).
 inline napi_status make_string(napi_env env, std::string_view s, napi_value *out) {
@@ -1230,6 +1303,8 @@ bool Register(napi_env env, napi_value exports) {
       {"upsertBatchAsync", nullptr, UpsertBatchAsync, nullptr, nullptr, nullptr, method, nullptr},
       {"remove", nullptr, Remove, nullptr, nullptr, nullptr, method, nullptr},
       {"contains", nullptr, Contains, nullptr, nullptr, nullptr, method, nullptr},
+      {"saveFile", nullptr, SaveFile, nullptr, nullptr, nullptr, method, nullptr},
+      {"loadFile", nullptr, LoadFile, nullptr, nullptr, nullptr, method, nullptr},
       {"query", nullptr, Query, nullptr, nullptr, nullptr, method, nullptr},
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, method, nullptr},
       {"setSignals", nullptr, SetSignals, nullptr, nullptr, nullptr, method, nullptr},
