@@ -2,6 +2,7 @@
 #include "negotiate.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "claw/plugin.h"
 
@@ -15,8 +16,28 @@ const char *or_default(const char *s, const char *fallback) noexcept {
   return (s != nullptr && s[0] != '\0') ? s : fallback;
 }
 
-// "the host claw-host 1.2.0" / "the host claw-host" / "the host".
-void format_party(const Party &p, const char *role, char *buf, size_t len) noexcept {
+// A party whose name and version are escaped for a one-line message (escape_for_log).
+class SafeParty {
+ public:
+  explicit SafeParty(const Party &p) noexcept {
+    party_.name =
+        p.name == nullptr ? nullptr : (escape_for_log(p.name, name_, sizeof name_), name_);
+    party_.version = p.version == nullptr
+                         ? nullptr
+                         : (escape_for_log(p.version, version_, sizeof version_), version_);
+  }
+  const Party &party() const noexcept { return party_; }
+
+ private:
+  char name_[256];
+  char version_[128];
+  Party party_;
+};
+
+// "the host claw-host 1.2.0" / "the host claw-host" / "the host". Escapes the party's strings.
+void format_party(const Party &raw, const char *role, char *buf, size_t len) noexcept {
+  const SafeParty safe(raw);
+  const Party &p = safe.party();
   if (p.name != nullptr && p.name[0] != '\0') {
     if (p.version != nullptr && p.version[0] != '\0')
       std::snprintf(buf, len, "%s %s %s", role, p.name, p.version);
@@ -44,6 +65,31 @@ void format_range(uint32_t lo, uint32_t hi, char *buf, size_t len) noexcept {
 }
 
 size_t finish(int n) noexcept { return n < 0 ? 0 : static_cast<size_t>(n); }
+
+// Length of the valid UTF-8 sequence at s (2-4 bytes), its code point in *cp, or 0.
+size_t utf8_sequence(const unsigned char *s, uint32_t *cp) noexcept {
+  const unsigned char c = s[0];
+  size_t n;
+  uint32_t v;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2, v = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3, v = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4, v = c & 0x07;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; ++i) {
+    if ((s[i] & 0xC0) != 0x80) return 0;  // also stops at the NUL
+    v = (v << 6) | (s[i] & 0x3F);
+  }
+  if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
+      (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
+    return 0;
+  *cp = v;
+  return n;
+}
 
 struct StatusEntry {
   int32_t code;
@@ -96,6 +142,70 @@ AbiOutcome negotiate_abi(const AbiRange &plugin, const AbiRange &host) noexcept 
   return {CLAW_OK, plugin.major, agreed};
 }
 
+namespace {
+
+// Writes escaped pieces of s while they fit in limit bytes; *complete when all of s was written.
+size_t escape_pieces(const unsigned char *s, char *out, size_t limit, bool *complete) noexcept {
+  size_t w = 0;
+  size_t i = 0;
+  while (s[i] != '\0') {
+    char piece[12];
+    size_t len = 0;
+    size_t take = 1;
+    const unsigned char c = s[i];
+    uint32_t cp = 0;
+    if (c == '\\') {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\\\"));
+    } else if (c == '\n') {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\n"));
+    } else if (c == '\r') {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\r"));
+    } else if (c == '\t') {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\t"));
+    } else if (c < 0x20 || c == 0x7F) {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\x%02x", c));
+    } else if (c < 0x80) {
+      piece[0] = static_cast<char>(c);
+      len = 1;
+    } else if ((take = utf8_sequence(s + i, &cp)) == 0) {
+      take = 1;
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\x%02x", c));
+    } else if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029) {
+      len = static_cast<size_t>(std::snprintf(piece, sizeof piece, "\\u%04x", cp));
+    } else {
+      for (size_t k = 0; k < take; ++k) piece[k] = static_cast<char>(s[i + k]);
+      len = take;
+    }
+    if (w + len > limit) break;
+    if (out != nullptr) std::memcpy(out + w, piece, len);
+    w += len;
+    i += take;
+  }
+  *complete = s[i] == '\0';
+  return w;
+}
+
+}  // namespace
+
+size_t escape_for_log(const char *in, char *out, size_t cap) noexcept {
+  if (cap == 0) return 0;
+  const auto *s = reinterpret_cast<const unsigned char *>(in == nullptr ? "" : in);
+  bool complete = false;
+  size_t w = escape_pieces(s, nullptr, cap - 1, &complete);
+  if (complete) {
+    escape_pieces(s, out, cap - 1, &complete);
+  } else {
+    constexpr size_t kEllipsis = 3;  // "..." after the last whole piece that fits before it
+    w = cap - 1 < kEllipsis ? 0 : escape_pieces(s, out, cap - 1 - kEllipsis, &complete);
+    if (cap - 1 >= kEllipsis) {
+      std::memcpy(out + w, "...", kEllipsis);
+      w += kEllipsis;
+    }
+  }
+  out[w] = '\0';
+  return w;
+}
+
 size_t explain_abi(const AbiOutcome &outcome, const AbiRange &plugin, const Party &plugin_party,
                    const AbiRange &host, const Party &host_party, char *buf, size_t len) noexcept {
   char pr[48], hr[48], pp[160], hp[160];
@@ -103,8 +213,9 @@ size_t explain_abi(const AbiOutcome &outcome, const AbiRange &plugin, const Part
   format_abi_range(host, hr, sizeof hr);
   format_party(plugin_party, "plugin", pp, sizeof pp);
   format_party(host_party, "host", hp, sizeof hp);
-  const char *plugin_name = or_default(plugin_party.name, "the plugin");
-  const char *host_name = or_default(host_party.name, "the host");
+  const SafeParty safe_plugin(plugin_party), safe_host(host_party);
+  const char *plugin_name = or_default(safe_plugin.party().name, "the plugin");
+  const char *host_name = or_default(safe_host.party().name, "the host");
   int n = 0;
   switch (outcome.code) {
     case CLAW_OK:
@@ -158,7 +269,8 @@ size_t explain_struct_size(StructKind kind, uint32_t got, uint32_t need, const P
   return finish(std::snprintf(buf, len,
                               "claw ABI refused: %s passed a %s of %u bytes, %s needs at least %u "
                               "(the ABI 1.0 layout): rebuild %s against claw/plugin.h",
-                              hp, which, got, pp, need, or_default(host_party.name, "the host")));
+                              hp, which, got, pp, need,
+                              or_default(SafeParty(host_party).party().name, "the host")));
 }
 
 size_t explain_null_arg(const char *what, const Party &plugin_party, const Party &host_party,

@@ -23,6 +23,14 @@ struct Party {
   const char *version;
 };
 
+// Writes `in` (NUL-terminated, may be NULL → "") into out[0..cap) as one printable line: control
+// characters become \n, \r, \t or \xNN (ESC is \x1b), a backslash \\, C1 controls and U+2028/
+// U+2029 \u0085-style, bytes that are not UTF-8 \xNN; other UTF-8 is kept. Cut at an escape
+// boundary when it does not fit (ending in "..."). Always NUL-terminates when cap > 0; returns the
+// bytes written. Every host- or network-supplied string goes through it before it enters a log
+// line or an explanation (the explain_* functions below do it for both parties' name and version).
+size_t escape_for_log(const char *in, char *out, size_t cap) noexcept;
+
 struct AbiOutcome {
   int32_t code;    // CLAW_OK or CLAW_E_INVALID_ARG / CLAW_E_ABI_MAJOR / _TOO_OLD / _TOO_NEW
   uint32_t major;  // agreed major (valid when code == CLAW_OK)
