@@ -13,7 +13,9 @@ export function packageVersion(): string {
         name?: string;
         version?: string;
       };
-      cached = pkg.name === 'claw-byterover' && pkg.version ? pkg.version : '0.0.0';
+      // claw-byterover-openclaw: the plugin package scripts/openclaw-package.mjs stages from the same dist/.
+      cached =
+        (pkg.name === 'claw-byterover' || pkg.name === 'claw-byterover-openclaw') && pkg.version ? pkg.version : '0.0.0';
     } catch {
       cached = '0.0.0';
     }

@@ -1,14 +1,20 @@
 /**
- * The plugin as users get it: `npm pack` of this package with its N-API prebuild inside.
+ * The plugin as users get it: the npm package OpenClaw installs, with its N-API prebuild inside.
+ *
+ * Two variants:
+ * - `plugin` (default): `claw-byterover-openclaw`, staged by scripts/openclaw-package.mjs from the
+ *   same dist/ — the plugin's import closure and only the dependencies it imports (what the docs
+ *   tell users to install);
+ * - `full`: `npm pack` of the whole `claw-byterover` package (CLI, bridge, telemetry and all their
+ *   dependencies), kept so bench/turn/footprint.ts can measure what OpenClaw captured before the split.
  *
  * 1. `npm run build:ts` when dist/openclaw/index.js is missing or older than any lib/**\/*.ts;
- * 2. the files `npm pack` would take (its own `--dry-run` list, minus any local prebuilds/) are copied
- *    to a scratch stage, so the repository's prebuilds/ is never written (lib/native.ts prefers a
- *    prebuild over build/Release, and a stale one would shadow fresh builds in other tests);
+ * 2. the stage is a scratch folder, so the repository's prebuilds/ is never written (lib/native.ts
+ *    prefers a prebuild over build/Release, and a stale one would shadow fresh builds in other tests);
  * 3. `npm run prebuild` (scripts/prebuild.sh, x64 only: what this machine runs) builds
- *    prebuilds/linux-x64 into the stage. Its output is cached under the OpenClaw cache folder keyed
- *    by a hash of the native sources, binding.gyp and package.json, so unchanged sources do not
- *    rebuild (about a minute otherwise);
+ *    prebuilds/linux-x64. Its output is cached under the OpenClaw cache folder keyed by a hash of the
+ *    native sources, binding.gyp and package.json, so unchanged sources do not rebuild (about a
+ *    minute otherwise);
  * 4. `npm pack --ignore-scripts` in the stage gives the tarball.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +23,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stagePluginPackage } from '../../../scripts/openclaw-package.mjs';
 import { openClawCacheDir, withCacheLock } from './env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -71,6 +78,8 @@ function nativeHash(): string {
 
 export interface PackedPlugin {
   tarball: string;
+  /** The package name (`claw-byterover-openclaw`, or `claw-byterover` for the full variant). */
+  name: string;
   /** Files in the tarball (package-relative). */
   files: string[];
   version: string;
@@ -79,6 +88,7 @@ export interface PackedPlugin {
 
 export async function packPlugin(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  variant: 'plugin' | 'full' = 'plugin',
 ): Promise<PackedPlugin> {
   const entry = join(ROOT, 'dist', 'openclaw', 'index.js');
   if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(ROOT, 'lib'), '.ts')) {
@@ -93,16 +103,6 @@ export async function packPlugin(
   }
   const work = mkdtempSync(join(tmpdir(), 'claw-openclaw-pack-'));
   try {
-    const stage = join(work, 'package');
-    mkdirSync(stage);
-    const dry = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as {
-      files: { path: string }[];
-    }[];
-    for (const f of dry[0]?.files ?? []) {
-      if (f.path.startsWith('prebuilds/')) continue;
-      mkdirSync(dirname(join(stage, f.path)), { recursive: true });
-      cpSync(join(ROOT, f.path), join(stage, f.path));
-    }
     const cached = join(openClawCacheDir(), `prebuild-${nativeHash()}`);
     await withCacheLock(async () => {
       if (existsSync(join(cached, 'prebuilds', 'linux-x64', 'claw-byterover.glibc.node'))) return;
@@ -111,10 +111,25 @@ export async function packPlugin(
       mkdirSync(cached, { recursive: true });
       mustRun('npm', ['run', 'prebuild'], ROOT, childEnv({ CLAW_PREBUILD_OUT: cached, CLAW_PREBUILD_ARCHES: 'x64' }));
     });
-    cpSync(join(cached, 'prebuilds'), join(stage, 'prebuilds'), { recursive: true });
+    const stage = join(work, 'package');
+    if (variant === 'plugin') {
+      stagePluginPackage({ out: stage, prebuilds: join(cached, 'prebuilds') });
+    } else {
+      mkdirSync(stage);
+      const dry = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as {
+        files: { path: string }[];
+      }[];
+      for (const f of dry[0]?.files ?? []) {
+        if (f.path.startsWith('prebuilds/')) continue;
+        mkdirSync(dirname(join(stage, f.path)), { recursive: true });
+        cpSync(join(ROOT, f.path), join(stage, f.path));
+      }
+      cpSync(join(cached, 'prebuilds'), join(stage, 'prebuilds'), { recursive: true });
+    }
     const packed = JSON.parse(
       mustRun('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage),
     ) as {
+      name: string;
       filename: string;
       version: string;
       files: { path: string }[];
@@ -123,6 +138,7 @@ export async function packPlugin(
     if (!p) throw new Error('npm pack printed nothing');
     return {
       tarball: join(work, p.filename),
+      name: p.name,
       files: p.files.map((f) => f.path),
       version: p.version,
       cleanup: () => rmSync(work, { recursive: true, force: true }),
