@@ -15,7 +15,9 @@ export function packageVersion(): string {
       };
       // claw-byterover-openclaw: the plugin package scripts/openclaw-package.mjs stages from the same dist/.
       cached =
-        (pkg.name === 'claw-byterover' || pkg.name === 'claw-byterover-openclaw') && pkg.version ? pkg.version : '0.0.0';
+        (pkg.name === 'claw-byterover' || pkg.name === 'claw-byterover-openclaw') && pkg.version
+          ? pkg.version
+          : '0.0.0';
     } catch {
       cached = '0.0.0';
     }
