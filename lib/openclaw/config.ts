@@ -50,6 +50,13 @@ export const RecallConfigSchema = z.strictObject({
   maxHits: z.number().int().min(1).max(50).default(6),
   /** Prompts shorter than this (trimmed) recall nothing. */
   minQueryChars: z.number().int().min(1).max(200).default(5),
+  /**
+   * ByteRover v4 spaces: a short "how to record" block after the recalled topics. `auto` (default):
+   * on, unless ByteRover's own OpenClaw plugin (`byterover`) is enabled too (it adds its own guidance).
+   */
+  recordGuidance: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** ByteRover v4 spaces: hits below this confidence are not cited (ByteRover's high ≥ 0.6, medium ≥ 0.4). */
+  citeMinConfidence: z.enum(['high', 'medium', 'low']).default('medium'),
 });
 
 export const CurateConfigSchema = z.strictObject({
@@ -82,6 +89,12 @@ export const PluginConfigSchema = z.strictObject({
   projectDir: nonEmpty.optional(),
   /** The context tree (relative: to projectDir). Default `<projectDir>/.brv/context-tree`. */
   contextTree: nonEmpty.optional(),
+  /**
+   * A ByteRover v4 space (id, display name or `default`) to use instead of the project's binding.
+   * Without it (and without contextTree), a project bound to a v4 space (.brvspace / ByteRover's
+   * registry) uses that space, any other its v3 context tree. (`space` is the v3 sync space.)
+   */
+  v4Space: nonEmpty.optional(),
   team: nonEmpty.optional(),
   space: nonEmpty.optional(),
   branch: nonEmpty.optional(),

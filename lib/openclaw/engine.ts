@@ -24,7 +24,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, isClawError } from '../errors.js';
-import { estimateTokens, type RecallResult } from '../memory/index.js';
+import { estimateTokens, type RecallOptions, type RecallResult } from '../memory/index.js';
 import { writeFileAtomic } from '../fsx/index.js';
 import { durableNotes } from './curation.js';
 import {
@@ -41,6 +41,7 @@ import {
 import { PLUGIN_ID } from './config.js';
 import { estimateMessagesTokens, lastUserText } from './messages.js';
 import type { PluginRuntime } from './runtime.js';
+import { guidanceOn, RECORD_GUIDANCE, V4_ADDITION_HEADER } from './v4.js';
 
 /** Longest query sent to recall (characters). */
 export const MAX_QUERY_CHARS = 2000;
@@ -61,6 +62,8 @@ export interface EngineOptions {
   /** Host SDK loader (tests pass their own). */
   delegateCompaction?: (params: CompactParams) => Promise<CompactResult>;
   now?: () => number;
+  /** ByteRover's own OpenClaw plugin is enabled too (v4 record guidance then defaults to off). */
+  byteroverPlugin?: boolean;
 }
 
 /** Without a configured `recall.maxTokens`: this share of the model's context window… */
@@ -109,10 +112,20 @@ export function queryOf(params: Pick<AssembleParams, 'prompt' | 'messages'>): st
     .slice(0, MAX_QUERY_CHARS);
 }
 
-/** The system-prompt addition for a recall result (empty when nothing was recalled). */
-export function renderAddition(result: Pick<RecallResult, 'text' | 'hits'>): string {
-  if (result.hits.length === 0 || !result.text) return '';
-  return `${ADDITION_HEADER}${result.text}`;
+/**
+ * The system-prompt addition for a recall result (empty when nothing was recalled). A ByteRover v4
+ * space's result carries its citation list (`citation`) inside `text` and gets V4_ADDITION_HEADER;
+ * `guidance` (v4 record guidance) follows the hits, or stands alone when nothing was recalled.
+ */
+export function renderAddition(
+  result: Pick<RecallResult, 'text' | 'hits'> & { citation?: string },
+  guidance = '',
+): string {
+  const hits =
+    result.hits.length === 0 || !result.text
+      ? ''
+      : `${result.citation !== undefined ? V4_ADDITION_HEADER : ADDITION_HEADER}${result.text}`;
+  return hits && guidance ? `${hits}\n${guidance}` : hits || guidance;
 }
 
 type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'timeout' } | { kind: 'error'; error: unknown };
@@ -220,9 +233,21 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
     }
     const wasReady = rt.isReady(o.workspaceDir);
     const started = now();
+    let guidance = '';
     const outcome = await withDeadline(async (signal) => {
       const mem = await rt.memory(o.workspaceDir);
-      return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
+      if (mem.source.kind !== 'v4-space')
+        return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
+      // v4 space: cite hits by title, path and element; optional record guidance; all within `total`
+      if (guidanceOn(cfg.recall.recordGuidance, o.byteroverPlugin === true)) guidance = RECORD_GUIDANCE;
+      const v4Budget = total - estimateTokens(V4_ADDITION_HEADER) - (guidance ? estimateTokens(`\n${guidance}`) : 0);
+      const opts: RecallOptions & { citeMin: 'high' | 'medium' | 'low' } = {
+        k: cfg.recall.maxHits,
+        tokenBudget: Math.max(0, v4Budget),
+        signal,
+        citeMin: cfg.recall.citeMinConfidence,
+      };
+      return mem.backend.recall(query, opts);
     }, cfg.recall.deadlineMs);
     if (outcome.kind === 'timeout') {
       const why =
@@ -240,7 +265,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       log.warn({ session: params.sessionKey, ...failure(e) }, 'recall failed; this turn goes on without memory');
       return plain;
     }
-    const addition = renderAddition(outcome.value);
+    const addition = renderAddition(outcome.value, guidance);
     log.debug(
       { hits: outcome.value.hits.length, tokens: estimateTokens(addition), ms: now() - started },
       'recall done',

@@ -20,6 +20,7 @@ import type { RecallIndexFactory } from '../memory/index.js';
 import { packageVersion } from '../version.js';
 import { parsePluginConfig, PLUGIN_ID } from './config.js';
 import { createContextEngine } from './engine.js';
+import { byteroverPluginEnabled } from './v4.js';
 import type { OpenClawPluginApi } from './host.js';
 import { hostLogger } from './log.js';
 import { PluginRuntime } from './runtime.js';
@@ -73,6 +74,7 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
       createContextEngine({
         runtime,
         warm: mode === 'full',
+        byteroverPlugin: byteroverPluginEnabled(api.config),
         ...(ctx?.workspaceDir ? { workspaceDir: ctx.workspaceDir } : {}),
         ...(version ? { version } : {}),
       }),

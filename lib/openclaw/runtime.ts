@@ -19,7 +19,7 @@ import { createByteRoverClient, type ByteRoverClient } from '../byterover/index.
 import { resolveCredential, type AuthRefreshEvent, type SessionProvider } from '../byterover/auth/index.js';
 import { loadConfig, type ClawConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { openMemory, type OpenedMemory, type RecallIndexFactory } from '../memory/index.js';
+import { openMemory, v4, type OpenedMemory, type RecallIndexFactory } from '../memory/index.js';
 import { configLayer, describeSecretRef, treeLocation, type PluginConfig, type TreeLocation } from './config.js';
 
 /** `onPath` moved to lib/memory (the opener decides the engine); re-exported for existing importers. */
@@ -119,7 +119,11 @@ export class PluginRuntime {
     // "no engine" is its MEMORY_ENGINE_UNAVAILABLE with the native loader's error as the cause.
     const m = await openMemory({
       projectRoot: loc.projectRoot,
-      dir: loc.treeRoot,
+      // `dir` only when configured: a project bound to a ByteRover v4 space then opens the space
+      // (lib/memory/open.ts resolveMemory); `v4Space` names one explicitly.
+      ...(this.config.contextTree ? { dir: loc.treeRoot } : {}),
+      ...(this.config.v4Space && !this.config.contextTree ? { space: this.config.v4Space } : {}),
+      dataDir: v4.dataDir({ env: this.env() }),
       stateDir: loc.stateDir,
       engine: this.config.backend,
       ...(this.o.recallIndex ? { index: this.o.recallIndex } : {}),

@@ -9,6 +9,8 @@
  *   budget, each with its path, ready to quote.
  * - `byterover_curate {content, title?, tags?, path?}`: writes a note into the tree and queues it for
  *   push; the same note twice is written once.
+ * - `byterover_record {path, html, overwrite?, allowDrop?}`: writes a `<bv-topic>` into the workspace's
+ *   ByteRover v4 space, validated against ByteRover's vocabulary (lib/openclaw/v4.ts).
  * - `byterover_sync {action?}`: `pull`, `push`, `both` (default: pull then push) with the ByteRover
  *   space, or `status` (tree, engine, pending notes, credential source; no network).
  */
@@ -17,8 +19,15 @@ import type { RecallHit } from '../memory/index.js';
 import type { AgentTool, AgentToolResult, ToolContext } from './host.js';
 import type { PluginRuntime } from './runtime.js';
 import { syncStatus, syncTree, type SyncAction } from './sync.js';
+import { recordTool } from './v4.js';
 
-export const TOOL_NAMES = ['byterover_search', 'byterover_recall', 'byterover_curate', 'byterover_sync'] as const;
+export const TOOL_NAMES = [
+  'byterover_search',
+  'byterover_recall',
+  'byterover_curate',
+  'byterover_sync',
+  'byterover_record',
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 const MAX_QUERY = 2000;
@@ -152,6 +161,10 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
         hits: { type: 'array', items: hitSchema },
         dropped: { type: 'integer' },
         trimmed: { type: 'integer' },
+        citation: {
+          type: 'string',
+          description: 'ByteRover v4 spaces: the 📚 From ByteRover list of the confident hits.',
+        },
       },
     },
     async execute(_id, params, signal) {
@@ -171,6 +184,7 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
         hits: r.hits.map(slim),
         dropped: r.dropped,
         trimmed: r.trimmed,
+        ...('citation' in r && typeof r.citation === 'string' ? { citation: r.citation } : {}),
       });
     },
   };
@@ -264,5 +278,5 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
     },
   };
 
-  return [search, recall, curate, sync];
+  return [search, recall, curate, sync, recordTool(rt, ws)];
 }

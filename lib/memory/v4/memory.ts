@@ -21,7 +21,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClawError } from '../../errors.js';
 import { logger as rootLogger, type Logger } from '../../log/index.js';
-import { fitToBudget, trimExcerpt } from '../budget.js';
+import { estimateTokens, fitToBudget, trimExcerpt } from '../budget.js';
 import { engineUnavailable, loadNativeRecall } from '../native-index.js';
 import type {
   CurateResult,
@@ -345,12 +345,39 @@ export class SpaceMemory implements MemoryBackend {
     });
   }
 
+  /**
+   * The hits fitted to the token budget, rendered, followed by the citation block of the confident
+   * ones — all within `tokenBudget` (the hits' share shrinks until the block fits too).
+   */
   async recall(query: string, opts: RecallOptions & { citeMin?: Confidence } = {}): Promise<SpaceRecallResult> {
     const hits = await this.search(query, opts);
-    const fit = fitToBudget(hits, opts.tokenBudget === undefined ? {} : { tokenBudget: opts.tokenBudget });
-    const kept = fit.hits as SpaceHit[];
-    const cite = citationBlock(kept, { min: opts.citeMin ?? this.o.citeMin ?? 'medium' });
-    return { ...fit, hits: kept, citation: cite.text, cited: cite.cited };
+    const min = opts.citeMin ?? this.o.citeMin ?? 'medium';
+    const total = opts.tokenBudget;
+    let budget = total;
+    for (;;) {
+      const fit = fitToBudget(hits, budget === undefined ? {} : { tokenBudget: budget });
+      const kept = fit.hits as SpaceHit[];
+      const cite = citationBlock(kept, { min });
+      const text = cite.text ? `${fit.text}\n${cite.text}\n` : fit.text;
+      const tokens = estimateTokens(text);
+      if (total === undefined || tokens <= total || budget === undefined || budget <= 0 || kept.length === 0) {
+        if (total !== undefined && tokens > total) {
+          // not even the smallest block fits with its citation: the hits alone
+          const bare = fitToBudget(hits, { tokenBudget: total });
+          return { ...bare, hits: bare.hits as SpaceHit[], citation: '', cited: 0 };
+        }
+        return {
+          ...fit,
+          hits: kept,
+          text,
+          tokens,
+          citation: cite.text,
+          cited: cite.cited,
+          dropped: hits.length - kept.length,
+        };
+      }
+      budget = Math.max(0, budget - (tokens - total));
+    }
   }
 
   /** Records a topic into this space and indexes it (see record.ts). */

@@ -30,7 +30,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIXTURE_TREE = join(ROOT, 'test', 'fixtures', 'context-tree');
 const FIXTURE_NOTES = 54;
 const PLUGIN = 'claw-byterover';
-const TOOLS = ['byterover_search', 'byterover_recall', 'byterover_curate', 'byterover_sync'];
+const TOOLS = ['byterover_search', 'byterover_recall', 'byterover_curate', 'byterover_sync', 'byterover_record'];
 const KEY_ENV = 'CLAW_INTEROP_BRV_KEY';
 const KEY = `brv-interop-${Math.random().toString(36).slice(2)}-key`;
 

@@ -52,12 +52,18 @@ describe('registration modes', () => {
     const out = registerPlugin(r.api, minisearch ? { recallIndex: minisearch } : {});
     expect(out).toMatchObject({ tools: true, engine: true, service: true });
     expect(r.tools).toHaveLength(1);
-    expect(r.tools[0]?.names).toEqual(['byterover_search', 'byterover_recall', 'byterover_curate', 'byterover_sync']);
+    expect(r.tools[0]?.names).toEqual([
+      'byterover_search',
+      'byterover_recall',
+      'byterover_curate',
+      'byterover_sync',
+      'byterover_record',
+    ]);
     expect(r.engines.map((e) => e.id)).toEqual(['claw-byterover']);
     expect(r.services.map((s) => s.id)).toEqual(['claw-byterover-memory']);
-    // The tool factory builds the four tools for a run; the engine factory an engine per turn.
+    // The tool factory builds the five tools for a run; the engine factory an engine per turn.
     const tools = (r.tools[0]?.factory as (ctx: object) => Array<{ name: string }>)({ workspaceDir: project });
-    expect(tools.map((t) => t.name)).toHaveLength(4);
+    expect(tools.map((t) => t.name)).toHaveLength(5);
     const engine = r.engines[0]?.factory({ workspaceDir: project }) as { info: { id: string } };
     expect(engine.info.id).toBe('claw-byterover');
     await r.services[0]?.stop?.({} as never);
