@@ -775,7 +775,15 @@ struct Index::Impl {
     for (const auto& h : heap) {
       const Doc& d = docs[h.second];
       size_t present = 0;
-      const ElemSpan* top = d.elems.empty() ? nullptr : BestElement(d, s, &excerpt_tok, &present);
+      const ElemSpan* top = nullptr;
+      if (d.elems.size() == 1) {
+        // One element holds the whole body: it is the best one when the body holds a query term
+        // (known from the postings, no tokenizing).
+        present = BodyTermsPresent(h.second, s);
+        if (present > 0) top = &d.elems[0];
+      } else if (!d.elems.empty()) {
+        top = BestElement(d, s, &excerpt_tok, &present);
+      }
       if (top != nullptr) {
         if (qo.excerpt_chars > 0) {
           const std::string_view text =
@@ -805,6 +813,18 @@ struct Index::Impl {
       cb(ctx, HitView{d.path, d.title, s->excerpt, h.first, {}, {}});
     }
     return heap.size();
+  }
+
+  // The number of distinct found query terms in the body of `doc` (from the postings).
+  size_t BodyTermsPresent(uint32_t doc, const QueryScratch* s) const {
+    size_t present = 0;
+    for (uint32_t tid : s->qterm_ids) {
+      const std::vector<Posting>& pl = terms[tid].postings;
+      auto it = std::lower_bound(pl.begin(), pl.end(), doc,
+                                 [](const Posting& q, uint32_t v) { return q.doc < v; });
+      if (it != pl.end() && it->doc == doc && it->body > 0) ++present;
+    }
+    return present;
   }
 
   // Signal-aware scores (index.h) for the matched documents, in place of acc.
@@ -870,13 +890,13 @@ struct Index::Impl {
     double best_score = 0;
     for (size_t e = 0; e < d.elems.size(); ++e) {
       const uint32_t* row = tf.data() + e * nq;
-      const double norm = avg > 0 ? 0.25 + 0.75 * lens_e[e] / avg : 1.0;
+      const double len_norm = avg > 0 ? 0.25 + 0.75 * lens_e[e] / avg : 1.0;
       double score = 0;
       size_t distinct = 0;
       for (size_t q = 0; q < nq; ++q) {
         if (row[q] == 0) continue;
         ++distinct;
-        score += s->qidf[q] * row[q] * (k1 + 1) / (row[q] + k1 * norm);
+        score += s->qidf[q] * row[q] * (k1 + 1) / (row[q] + k1 * len_norm);
       }
       if (score > best_score) {
         best_score = score;
@@ -973,6 +993,7 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
     }
   }
   if (threads == 0) threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  threads = std::min(threads, 8u);  // documented: at most 8 (a huge count aborted the host before)
   const size_t chunk = std::min(count, kBatchChunk);
   if (count < 8) threads = 1;
   const TokenizerOptions topts = impl_->opts.tokenizer;
@@ -981,9 +1002,20 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
   // is left of it. Searches get the lock between chunks.
   std::vector<Prepared> buf[2] = {std::vector<Prepared>(chunk), std::vector<Prepared>(chunk)};
   std::vector<PrepareScratch> scratch(threads);
+  // A helper that cannot be started (no memory, no thread) is not an error: the job queue is
+  // shared, so this thread and the helpers already running finish the chunk.
   auto start_helpers = [&](ChunkJob* job, std::vector<std::thread>* helpers) {
-    for (unsigned w = 1; w < threads; ++w)
-      helpers->emplace_back([job, &scratch, &topts, w] { job->Work(&scratch[w], topts); });
+    for (unsigned w = 1; w < threads; ++w) {
+#if CLAW_RECALL_EXCEPTIONS
+      try {
+#endif
+        helpers->emplace_back([job, &scratch, &topts, w] { job->Work(&scratch[w], topts); });
+#if CLAW_RECALL_EXCEPTIONS
+      } catch (...) {
+        return;
+      }
+#endif
+    }
   };
   {
     ChunkJob first;
