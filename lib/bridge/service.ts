@@ -1,14 +1,14 @@
 /**
  * The bridge service assembled: HTTP server + store + webhook route + queue worker + maintenance.
  *
- *   const bridge = await createBridge({ config, dataDir, pullMemory });
+ *   const bridge = await createBridge({ config, dataDir, handlers });
  *   bridge.server.route('POST', '/skill/invoke', …);   // other parts plug in here, before listen
  *   const { url } = await bridge.listen();
  *   …
  *   await bridge.status();   // queue depth/age, dead letters, worker and webhook counters (for `serve`)
  *   await bridge.close();    // stop accepting, finish requests, stop the worker, close the store
  *
- * The state store (`bridge.store.state`: idempotency records, tokens as encrypted blobs, outbox, locks)
+ * The state store (`bridge.store.state`: idempotency records, tokens as encrypted blobs, locks)
  * is shared with the routes that need it.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ import { QueueWorker, type WorkerStats } from './queue/worker.js';
 import { HttpServer } from './server.js';
 import { openStore, SqliteStore } from './store/index.js';
 import type { BridgeStore, EnqueueOutcome, QueueEvent, QueueStats } from './store/types.js';
-import { HandlerRegistry, registerByteRoverHandlers, type ByteRoverHandlerOptions } from './webhooks/handlers.js';
+import { HandlerRegistry } from './webhooks/handlers.js';
 import { WebhookCounters, webhookRoute, type WebhookResult } from './webhooks/route.js';
 import { keysFrom } from './webhooks/verify.js';
 
@@ -28,9 +28,11 @@ export interface CreateBridgeOptions {
   /** Directory of the default SQLite database. */
   dataDir: string;
   logger?: Logger;
-  /** Handlers by event type; default: a registry with the ByteRover memory handlers when `pullMemory` is given. */
+  /**
+   * Handlers by event type (default: an empty registry: every event is acknowledged and logged). The
+   * ByteRover memory events are wired by the composition (compose.ts, wireMemoryEvents).
+   */
   handlers?: HandlerRegistry;
-  pullMemory?: ByteRoverHandlerOptions['pullMemory'];
   /** Run the queue worker in this process (default true). */
   worker?: boolean;
   /** An already open store (tests, or a caller sharing one); otherwise opened from config. */
@@ -90,7 +92,6 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
   };
   const store = opts.store ?? (await openStore(config.store, { dataDir: opts.dataDir, policy, logger: log, now }));
   const handlers = opts.handlers ?? new HandlerRegistry();
-  if (!opts.handlers && opts.pullMemory) registerByteRoverHandlers(handlers, { pullMemory: opts.pullMemory });
 
   const intake = new Batcher<QueueEvent, EnqueueOutcome>((events) => store.queue.enqueue(events), {
     maxBatch: config.queue.maxBatch,

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store, for several bridge instances sharing state: dedupe and idempotency records,
- * outbox, key/value blobs, lease locks, and (unless Redis holds the queue) the job queue.
+ * key/value blobs, lease locks, and (unless Redis holds the queue) the job queue.
  *
  * - Every statement that decides something is one atomic statement or one transaction: dedupe with
  *   `INSERT … ON CONFLICT DO NOTHING`, claims with `SELECT … FOR UPDATE SKIP LOCKED` (instances never
@@ -12,7 +12,7 @@
  * - Every expiry decision uses the database clock (`now_ms()`), so instances with skewed clocks agree:
  *   job leases and retry times, lease locks (`locks.acquire`) and idempotency locks (`idempotency.begin`).
  *   The caller's `now` is kept only where it is informational (record timestamps such as `created_at`,
- *   `first_seen`, `updated_at`, the outbox schedule the caller owns).
+ *   `first_seen`, `updated_at`).
  * - Tables live in their own schema (default `claw_bridge`), created on first open under an advisory
  *   lock so instances starting together do not race.
  */
@@ -35,8 +35,6 @@ import {
   type KvStore,
   type Lease,
   type LockStore,
-  type OutboxEntry,
-  type OutboxStore,
   type PruneOptions,
   type QueueEvent,
   type QueuePolicy,
@@ -97,16 +95,6 @@ CREATE TABLE IF NOT EXISTS ${s}.idempotency (
   locked_until bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_created ON ${s}.idempotency (created_at);
-CREATE TABLE IF NOT EXISTS ${s}.outbox (
-  id text PRIMARY KEY,
-  topic text NOT NULL,
-  payload text NOT NULL,
-  created_at bigint NOT NULL,
-  attempts integer NOT NULL DEFAULT 0,
-  next_attempt_at bigint NOT NULL,
-  last_error text
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON ${s}.outbox (next_attempt_at);
 CREATE TABLE IF NOT EXISTS ${s}.kv (
   key text PRIMARY KEY,
   value bytea NOT NULL,
@@ -486,50 +474,6 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
         [key],
         'releasing an idempotency key',
       );
-    },
-  };
-
-  readonly outbox: OutboxStore = {
-    add: async (e: { id: string; topic: string; payload: string }, now: number): Promise<void> => {
-      await this.q(
-        `INSERT INTO ${this.schema}.outbox (id, topic, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING`,
-        [e.id, e.topic, e.payload, now],
-        'adding to the outbox',
-      );
-    },
-    due: async (now: number, limit = 100, topic?: string): Promise<OutboxEntry[]> => {
-      const r = await this.q<{
-        id: string;
-        topic: string;
-        payload: string;
-        created_at: number;
-        attempts: number;
-        next_attempt_at: number;
-        last_error: string | null;
-      }>(
-        `SELECT * FROM ${this.schema}.outbox WHERE next_attempt_at <= $1 AND ($3::text IS NULL OR topic = $3) ORDER BY next_attempt_at, created_at LIMIT $2`,
-        [now, limit, topic ?? null],
-        'reading the outbox',
-      );
-      return r.rows.map((x) => ({
-        id: x.id,
-        topic: x.topic,
-        payload: x.payload,
-        createdAt: Number(x.created_at),
-        attempts: x.attempts,
-        nextAttemptAt: Number(x.next_attempt_at),
-        lastError: x.last_error ?? undefined,
-      }));
-    },
-    retryLater: async (id: string, error: string, next: number): Promise<void> => {
-      await this.q(
-        `UPDATE ${this.schema}.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`,
-        [id, error, next],
-        'updating the outbox',
-      );
-    },
-    remove: async (id: string): Promise<void> => {
-      await this.q(`DELETE FROM ${this.schema}.outbox WHERE id = $1`, [id], 'removing from the outbox');
     },
   };
 

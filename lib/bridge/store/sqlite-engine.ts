@@ -18,7 +18,6 @@ import type {
   IdempotencyBegin,
   KvEntry,
   Lease,
-  OutboxEntry,
   QueueEvent,
   QueuePolicy,
   QueueStats,
@@ -74,16 +73,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
   locked_until INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
-CREATE TABLE IF NOT EXISTS outbox (
-  id TEXT PRIMARY KEY,
-  topic TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL,
-  last_error TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at);
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value BLOB NOT NULL,
@@ -115,15 +104,12 @@ interface JobRow {
  * tolerate anyway (and the next durable call's flush covers them too). Dedupe records for a queue kept
  * elsewhere (reserve, markEnqueued) are left out too: that queue holds the durability (bullmq.ts).
  */
-export const DURABLE_METHODS: ReadonlySet<string> = new Set([
+export const DURABLE_METHODS: ReadonlySet<keyof SqliteEngine> = new Set<keyof SqliteEngine>([
   'enqueue',
   'redrive',
   'idemBegin',
   'idemComplete',
   'idemRelease',
-  'outboxAdd',
-  'outboxRetry',
-  'outboxRemove',
   'kvSet',
   'kvDelete',
   'lockAcquire',
@@ -193,19 +179,6 @@ export class SqliteEngine {
       idemRelock: db.prepare('UPDATE idempotency SET locked_until = ? WHERE key = ? AND completed = 0'),
       idemComplete: db.prepare('UPDATE idempotency SET completed = 1, response = ?, locked_until = ? WHERE key = ?'),
       idemRelease: db.prepare('DELETE FROM idempotency WHERE key = ? AND completed = 0'),
-      outboxAdd: db.prepare(
-        'INSERT INTO outbox (id, topic, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-      ),
-      outboxDue: db.prepare(
-        'SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?',
-      ),
-      outboxDueTopic: db.prepare(
-        'SELECT * FROM outbox WHERE next_attempt_at <= ? AND topic = ? ORDER BY next_attempt_at, created_at LIMIT ?',
-      ),
-      outboxRetry: db.prepare(
-        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?',
-      ),
-      outboxRemove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       kvGet: db.prepare('SELECT value, version, updated_at FROM kv WHERE key = ?'),
       kvPut: db.prepare(
         'INSERT INTO kv (key, value, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at',
@@ -233,7 +206,7 @@ export class SqliteEngine {
 
   // ---- queue ----
 
-  enqueue(events: QueueEvent[], now: number): EnqueueOutcome[] {
+  enqueue(events: readonly QueueEvent[], now: number): EnqueueOutcome[] {
     return this.tx(() =>
       events.map((e) => {
         if (this.s.dedupeInsert.run(e.id, e.receivedAt, 1).changes === 0) return 'duplicate';
@@ -263,7 +236,7 @@ export class SqliteEngine {
     return this.tx(() => this.s.extend.run(now + this.policy.leaseMs, id, token).changes === 1);
   }
 
-  ack(leases: Array<{ id: string; token: string }>): number {
+  ack(leases: ReadonlyArray<{ id: string; token: string }>): number {
     return this.tx(() => leases.reduce((n, l) => n + this.s.ack.run(l.id, l.token).changes, 0));
   }
 
@@ -310,13 +283,13 @@ export class SqliteEngine {
     }));
   }
 
-  redrive(ids: string[], now: number): number {
+  redrive(ids: readonly string[], now: number): number {
     return this.tx(() => ids.reduce((n, id) => n + this.s.redrive.run(now, id).changes, 0));
   }
 
   // ---- dedupe (for queues outside this database) ----
 
-  reserve(entries: Array<{ id: string; seenAt: number }>): DedupeStatus[] {
+  reserve(entries: ReadonlyArray<{ id: string; seenAt: number }>): DedupeStatus[] {
     return this.tx(() =>
       entries.map(({ id, seenAt }) => {
         if (this.s.dedupeInsert.run(id, seenAt, 0).changes === 1) return 'new';
@@ -326,7 +299,7 @@ export class SqliteEngine {
     );
   }
 
-  markEnqueued(ids: string[]): void {
+  markEnqueued(ids: readonly string[]): void {
     this.tx(() => {
       for (const id of ids) this.s.dedupeMark.run(id);
     });
@@ -357,43 +330,6 @@ export class SqliteEngine {
 
   idemRelease(key: string): void {
     this.tx(() => this.s.idemRelease.run(key));
-  }
-
-  // ---- outbox ----
-
-  outboxAdd(id: string, topic: string, payload: string, now: number): void {
-    this.tx(() => this.s.outboxAdd.run(id, topic, payload, now, now));
-  }
-
-  outboxDue(now: number, limit: number, topic?: string): OutboxEntry[] {
-    const rows = (
-      topic === undefined ? this.s.outboxDue.all(now, limit) : this.s.outboxDueTopic.all(now, topic, limit)
-    ) as Array<{
-      id: string;
-      topic: string;
-      payload: string;
-      created_at: number;
-      attempts: number;
-      next_attempt_at: number;
-      last_error: string | null;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      topic: r.topic,
-      payload: r.payload,
-      createdAt: r.created_at,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      lastError: r.last_error ?? undefined,
-    }));
-  }
-
-  outboxRetry(id: string, error: string, nextAttemptAt: number): void {
-    this.tx(() => this.s.outboxRetry.run(error, nextAttemptAt, id));
-  }
-
-  outboxRemove(id: string): void {
-    this.tx(() => this.s.outboxRemove.run(id));
   }
 
   // ---- key/value ----

@@ -34,8 +34,6 @@ import {
   type KvStore,
   type Lease,
   type LockStore,
-  type OutboxEntry,
-  type OutboxStore,
   type PruneOptions,
   type QueueEvent,
   type QueuePolicy,
@@ -86,6 +84,11 @@ function fsyncPath(path: string): void {
     closeSync(fd);
   }
 }
+
+/** The engine's public methods: what `SqliteStore.call` may run. */
+export type EngineMethod = {
+  [K in keyof SqliteEngine]: SqliteEngine[K] extends (...a: never[]) => unknown ? K : never;
+}[keyof SqliteEngine];
 
 export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   readonly kind = 'sqlite';
@@ -161,15 +164,22 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     return new SqliteStore(engine, checkpointer, path, policy, durability === 'full', opts.now ?? Date.now);
   }
 
-  /** Runs an engine call; durable calls resolve after a WAL flush that started after their commit. */
-  private async call<T>(method: string, ...args: unknown[]): Promise<T> {
+  /**
+   * Runs an engine call, typed by the engine's own signature (method name, arguments and result are
+   * checked by the compiler); durable calls resolve after a WAL flush that started after their commit.
+   */
+  private async call<M extends EngineMethod>(
+    method: M,
+    ...args: Parameters<SqliteEngine[M]>
+  ): Promise<ReturnType<SqliteEngine[M]>> {
     if (this.closed)
       throw new ClawError('STORE_CLOSED', `the SQLite store ${this.path} is closed`, {
         hint: 'this is a bug: a call came after shutdown',
       });
-    let result: T;
+    let result: ReturnType<SqliteEngine[M]>;
     try {
-      result = (this.engine as unknown as Record<string, (...a: unknown[]) => T>)[method]!.apply(this.engine, args);
+      const fn = this.engine[method] as (...a: Parameters<SqliteEngine[M]>) => ReturnType<SqliteEngine[M]>;
+      result = fn.apply(this.engine, args);
     } catch (e) {
       const err = e as { code?: string; message?: string };
       throw storeError({ code: err.code ?? 'UNKNOWN', message: err.message ?? String(e) }, this.path);
@@ -250,14 +260,6 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
       this.call('idemComplete', key, response, now),
     release: (key: string): Promise<void> => this.call('idemRelease', key),
   };
-  readonly outbox: OutboxStore = {
-    add: (e: { id: string; topic: string; payload: string }, now: number): Promise<void> =>
-      this.call('outboxAdd', e.id, e.topic, e.payload, now),
-    due: (now: number, limit = 100, topic?: string): Promise<OutboxEntry[]> =>
-      this.call('outboxDue', now, limit, topic),
-    retryLater: (id: string, error: string, next: number): Promise<void> => this.call('outboxRetry', id, error, next),
-    remove: (id: string): Promise<void> => this.call('outboxRemove', id),
-  };
   readonly kv: KvStore = {
     get: (key: string): Promise<KvEntry | undefined> => this.call('kvGet', key),
     set: (key: string, value: Buffer, now: number, expectVersion?: number): Promise<{ ok: boolean; version: number }> =>
@@ -273,12 +275,7 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
   async prune(opts: PruneOptions): Promise<{ dedupe: number; idempotency: number }> {
     const total = { dedupe: 0, idempotency: 0 };
     for (;;) {
-      const r = await this.call<{ dedupe: number; idempotency: number }>(
-        'pruneChunk',
-        opts.dedupeBefore,
-        opts.idempotencyBefore,
-        this.now(),
-      );
+      const r = await this.call('pruneChunk', opts.dedupeBefore, opts.idempotencyBefore, this.now());
       total.dedupe += r.dedupe;
       total.idempotency += r.idempotency;
       if (r.dedupe < PRUNE_CHUNK && r.idempotency < PRUNE_CHUNK) return total;

@@ -3,7 +3,7 @@
  * holds it: SQLite (embedded default, one machine), PostgreSQL (several bridge instances), and for the
  * queue alone Redis through BullMQ.
  *
- *   StateStore  = dedupe records + idempotency records + outbox + key/value blobs + lease locks
+ *   StateStore  = dedupe records + idempotency records + key/value blobs + lease locks
  *   JobQueue    = durable, deduplicating, at-least-once job queue with leases and a dead-letter list
  *   BridgeStore = { state, queue } as the service opens them from config (store/index.ts)
  *
@@ -148,27 +148,6 @@ export interface IdempotencyStore {
   release(key: string): Promise<void>;
 }
 
-export interface OutboxEntry {
-  id: string;
-  topic: string;
-  payload: string;
-  createdAt: number;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError?: string | undefined;
-}
-
-/** Work to hand to another system later (e.g. a push to ByteRover), kept until done. */
-export interface OutboxStore {
-  /** Adds an entry; adding an existing id changes nothing (idempotent). */
-  add(entry: { id: string; topic: string; payload: string }, now: number): Promise<void>;
-  /** Entries due at `now`, oldest first. */
-  due(now: number, limit?: number, topic?: string): Promise<OutboxEntry[]>;
-  /** Records a failed attempt and when to try again. */
-  retryLater(id: string, error: string, nextAttemptAt: number): Promise<void>;
-  remove(id: string): Promise<void>;
-}
-
 export interface KvEntry {
   value: Buffer;
   /** Increases on every write: the compare-and-set token. */
@@ -214,7 +193,6 @@ export interface StateStore {
   readonly kind: string;
   readonly dedupe: DedupeStore;
   readonly idempotency: IdempotencyStore;
-  readonly outbox: OutboxStore;
   readonly kv: KvStore;
   readonly locks: LockStore;
   /** Deletes expired dedupe and idempotency records; returns how many of each. */

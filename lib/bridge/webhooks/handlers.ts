@@ -80,15 +80,37 @@ export const BYTEROVER_MEMORY_EVENTS = ['memory.created', 'memory.updated', 'mem
 
 export { coalesce } from '../coalesce.js';
 
-export interface ByteRoverHandlerOptions {
-  /** Pulls the remote memory into the local tree (e.g. lib/memory sync). Must be safe to repeat. */
-  pullMemory: (reason: { eventId: string; type: string }) => Promise<void>;
+export interface MemoryEventsOptions {
+  /**
+   * Pulls the remote memory into the local tree (lib/memory sync); must be safe to repeat. Absent when
+   * pulls are off: each memory event is then acknowledged with a log line saying why (`description`).
+   */
+  pullMemory?: (reason: { eventId: string; type: string }) => Promise<void>;
+  /** What the memory events do in this configuration (logged when pulls are off). */
+  description: string;
+  logger: Logger;
 }
 
-/** Registers the memory events of ByteRover: each triggers a (coalesced) pull. */
-export function registerByteRoverHandlers(registry: HandlerRegistry, opts: ByteRoverHandlerOptions): HandlerRegistry {
+/**
+ * The one wiring of ByteRover's memory events: with a pull, each event triggers a (coalesced) pull;
+ * without, each is acknowledged and logged with the reason. Used by the bridge's composition
+ * (compose.ts); returns the registry.
+ */
+export function wireMemoryEvents(registry: HandlerRegistry, o: MemoryEventsOptions): HandlerRegistry {
+  const pullMemory = o.pullMemory;
+  if (!pullMemory) {
+    for (const type of BYTEROVER_MEMORY_EVENTS) {
+      registry.on(type, (event) => {
+        o.logger.info(
+          { id: event.id, type },
+          `webhook: memory pull is not configured, event acknowledged without a pull: ${o.description}`,
+        );
+      });
+    }
+    return registry;
+  }
   let last = { eventId: '', type: '' };
-  const pull = coalesce(() => opts.pullMemory(last));
+  const pull = coalesce(() => pullMemory(last));
   for (const type of BYTEROVER_MEMORY_EVENTS) {
     registry.on(type, async (event, ctx) => {
       last = { eventId: event.id, type: event.type };

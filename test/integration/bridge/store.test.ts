@@ -197,31 +197,6 @@ for (const backend of allBackends()) {
       expect(await idem.begin('k3', 'h3', Date.now(), 60_000)).toEqual({ state: 'in_progress' });
     });
 
-    it('outbox: idempotent add, due order, retry later, remove', async () => {
-      const { store } = await open();
-      const ob = store.state.outbox;
-      await ob.add({ id: 'o1', topic: 'push', payload: 'a' }, 1000);
-      await ob.add({ id: 'o2', topic: 'push', payload: 'b' }, 1001);
-      await ob.add({ id: 'o3', topic: 'other', payload: 'c' }, 1002);
-      await ob.add({ id: 'o1', topic: 'push', payload: 'changed' }, 1003);
-      expect((await ob.due(2000)).map((e) => [e.id, e.payload])).toEqual([
-        ['o1', 'a'],
-        ['o2', 'b'],
-        ['o3', 'c'],
-      ]);
-      expect((await ob.due(2000, 10, 'push')).map((e) => e.id)).toEqual(['o1', 'o2']);
-      await ob.retryLater('o1', 'HTTP 503', 5000);
-      expect((await ob.due(2000)).map((e) => e.id)).toEqual(['o2', 'o3']);
-      expect((await ob.due(5000))[2]).toMatchObject({
-        id: 'o1',
-        attempts: 1,
-        lastError: 'HTTP 503',
-        nextAttemptAt: 5000,
-      });
-      await ob.remove('o2');
-      expect((await ob.due(9000)).map((e) => e.id)).toEqual(['o3', 'o1']);
-    });
-
     it('key/value blobs: bytes round-trip; compare-and-set refuses stale versions', async () => {
       const { store } = await open();
       const kv = store.state.kv;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createBridge,
   HandlerRegistry,
+  wireMemoryEvents,
   parseBridgeConfig,
   QueueWorker,
   SqliteStore,
@@ -167,7 +168,7 @@ describe('QueueWorker', () => {
   });
 });
 
-describe('createBridge with pullMemory: memory events trigger coalesced pulls', () => {
+describe('the memory-event wiring (wireMemoryEvents, as composeBridge uses it): events trigger coalesced pulls', () => {
   it('a burst of memory.updated webhooks is acknowledged and causes fewer pulls than events', async () => {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
     const d = mkdtempSync(join(dir, 'bridge-'));
@@ -181,11 +182,15 @@ describe('createBridge with pullMemory: memory events trigger coalesced pulls', 
       }),
       dataDir: d,
       logger: silent,
-      pullMemory: async (reason) => {
-        pulls++;
-        reasons.push(reason.type);
-        await new Promise((r) => setTimeout(r, 200));
-      },
+      handlers: wireMemoryEvents(new HandlerRegistry(), {
+        description: 'on (test)',
+        logger: silent,
+        pullMemory: async (reason) => {
+          pulls++;
+          reasons.push(reason.type);
+          await new Promise((r) => setTimeout(r, 200));
+        },
+      }),
     });
     open.push(bridge);
     const url = `${(await bridge.listen(0)).url}/webhooks/byterover`;

@@ -310,7 +310,6 @@ function hookedStore(real: BridgeStore, hooks: { acquire?: LockStore['acquire'];
     kind: st.kind,
     dedupe: st.dedupe,
     idempotency: st.idempotency,
-    outbox: st.outbox,
     kv,
     locks,
     prune: (p) => st.prune(p),
