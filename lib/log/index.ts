@@ -48,7 +48,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         },
       },
     },
-    opts.destination ?? pino.destination(2),
+    // Synchronous stderr: an asynchronous SonicBoom registers a process 'exit' listener per logger
+    // (on-exit-leak-free), one of the listeners behind OpenClaw's "11 exit listeners" warning when
+    // the plugin loads into a gateway; a synchronous one registers none and loses nothing on exit.
+    opts.destination ?? pino.destination({ dest: 2, sync: true }),
   );
 }
 
