@@ -36,8 +36,10 @@
       'CLAW_NAPI_VERSION=<(claw_napi_version)',
     ],
     'cflags': ['-fvisibility=hidden', '-Wall', '-Wextra'],
-    'cflags_cc': ['-std=c++17', '-fvisibility-inlines-hidden', '-fno-exceptions', '-fno-rtti'],
-    'cflags_cc!': ['-std=gnu++17', '-std=gnu++20'],
+    # Exceptions on: allocation failure anywhere in the core becomes CLAW_RECALL_E_NO_MEMORY at the
+    # C entry points (recall_c.cc) instead of aborting the host (node-gyp's default is -fno-exceptions).
+    'cflags_cc': ['-std=c++17', '-fvisibility-inlines-hidden', '-fexceptions', '-fno-rtti'],
+    'cflags_cc!': ['-std=gnu++17', '-std=gnu++20', '-fno-exceptions'],
   },
   'targets': [
     {

@@ -89,7 +89,7 @@ build() {
     so)
       compile_link "$OUT/libclaw_byterover.so" so \
         "-shared -Wl,--version-script=$ROOT/native/exports.map -Wl,-z,lazy -Wl,--as-needed -Wl,-soname,libclaw_byterover.so" \
-        "${CXX:-g++}" "${CORE_FLAGS[@]}" -fno-exceptions -fno-rtti "${CLAW_SO_OPT:--O2}" -g "${DEFS[@]}" "${INC[@]}" \
+        "${CXX:-g++}" "${CORE_FLAGS[@]}" -fexceptions -fno-rtti "${CLAW_SO_OPT:--O2}" -g "${DEFS[@]}" "${INC[@]}" \
         -ffile-prefix-map="$ROOT"=. -- "${CORE[@]}"
       ;;
     cycles)

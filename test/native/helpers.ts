@@ -145,7 +145,7 @@ export const CORE_FLAGS = [
   '-O2',
   '-fvisibility=hidden',
   '-fvisibility-inlines-hidden',
-  '-fno-exceptions',
+  '-fexceptions',
   '-fno-rtti',
   `-I${join(ROOT, 'native', 'include')}`,
   `-I${join(ROOT, 'native', 'src')}`,

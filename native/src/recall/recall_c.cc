@@ -39,6 +39,7 @@ struct claw_recall_results {
 namespace {
 
 constexpr uint32_t kMaxK = 10000;
+constexpr uint32_t kMaxThreads = 8;
 
 int Code(Status s) { return static_cast<int>(s); }
 
@@ -133,6 +134,7 @@ int claw_recall_upsert(claw_recall_index* index, const char* path, size_t path_l
 int claw_recall_upsert_batch(claw_recall_index* index, const claw_recall_doc* docs, size_t count,
                              uint32_t threads, size_t* bad_index) {
   if (index == nullptr || (docs == nullptr && count != 0)) return CLAW_RECALL_E_INVALID_ARGUMENT;
+  if (threads > kMaxThreads) threads = kMaxThreads;  // recall.h: "at most 8"
   CLAW_RECALL_GUARD_BEGIN
   std::vector<claw::recall::DocumentInput> in(count);
   for (size_t i = 0; i < count; ++i) {
