@@ -220,7 +220,7 @@ export async function recoverOrphans(
   const queued = new Set((await ctx.outbox.list()).map((e) => e.id));
   const added: string[] = [];
   for (const doc of ctx.tree.all()) {
-    const id = doc.note.id;
+    const id = doc.id ?? doc.note.id; // restored notes know their claw_id without being read
     if (!id || queued.has(id) || state.manifest[doc.path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
     await ctx.outbox.put(entryFor(doc, id, (ctx.now?.() ?? new Date()).toISOString()));
     queued.add(id);

@@ -8,6 +8,7 @@
  * even if events are lost; with `watch` off, a query first rescans when the last scan is older than
  * `maxStalenessMs` (default 1 s).
  */
+import { join, resolve } from 'node:path';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { fitToBudget } from './budget.js';
@@ -17,7 +18,8 @@ import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
-import { ContextTree, type TreeChanges, type TreeDoc } from './tree.js';
+import { fileFacts, INDEX_FILE, isPersistable, loadPersisted, savePersisted, type PersistInfo } from './persist.js';
+import { ContextTree, defaultTreeRoot, type StoredDoc, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
   CurateOptions,
   CurateResult,
@@ -43,6 +45,11 @@ export interface LocalMemoryOptions {
   index?: RecallIndexFactory;
   /** Watch the tree (default true). */
   watch?: boolean | { debounceMs?: number; pollMs?: number };
+  /**
+   * Persist the index in the state directory and load it on the next open (default true; needs the
+   * native engine or an index with saveFile/loadFile). See lib/memory/persist.ts.
+   */
+  persist?: boolean;
   /** Without watching: rescan before a query when the last scan is older than this (default 1000 ms). */
   maxStalenessMs?: number;
   /** Default k for search/recall (10). */
@@ -104,11 +111,41 @@ export class LocalMemory implements MemoryBackend {
       if (!native.factory) throw engineUnavailable(native, 'the native recall engine');
       factory = native.factory;
     }
-    const mem = new LocalMemory(opts, factory());
+    // The persisted index (lib/memory/persist.ts): loaded when valid, reconciled with the tree by
+    // the first scan (only changed files are read), saved again when anything changed.
+    let index = factory();
+    const stateDir = opts.stateDir ?? defaultStateDir(opts.projectRoot);
+    const file = join(stateDir, INDEX_FILE);
+    let restored: StoredDoc[] | undefined;
+    let notLoaded: string | undefined;
+    if (opts.persist !== false && isPersistable(index)) {
+      const log = (opts.logger ?? rootLogger).child({ component: 'memory.local' });
+      const treeRoot = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(resolve(opts.projectRoot));
+      const r = loadPersisted(index, file, treeRoot, log);
+      restored = r.docs;
+      if (!r.docs) {
+        notLoaded = r.reason;
+        if (r.dirty) {
+          index.close?.();
+          index = factory();
+        }
+      }
+    }
+    const mem = new LocalMemory(opts, index);
+    mem.persist = {
+      path: file,
+      loaded: restored !== undefined,
+      restored: restored?.length ?? 0,
+      saves: 0,
+      ...(notLoaded ? { notLoaded } : {}),
+      ...fileFacts(file),
+    };
     try {
+      if (restored) mem.tree.seed(restored);
       await mem.tree.ensure();
-      await mem.tree.refresh();
+      // recoverOrphans scans the tree first: the one scan of this open.
       await recoverOrphans({ tree: mem.tree, outbox: mem.outbox, loadState: () => loadSyncState(mem.stateDir) });
+      if (!restored || mem.unsaved > 0) mem.save();
       if (mem.watching) mem.tree.watch(typeof opts.watch === 'object' ? opts.watch : {});
     } catch (e) {
       await mem.close();
@@ -117,12 +154,30 @@ export class LocalMemory implements MemoryBackend {
     return mem;
   }
 
+  /** The persisted index of this tree: what this open did with it (`index --stats`). */
+  persist: PersistInfo | undefined;
+  /** Index changes not yet persisted. */
+  private unsaved = 0;
+
+  /** Persists the index now (atomically); false when it could not (logged) or is not persistable. */
+  save(): boolean {
+    if (!this.persist || this.o.persist === false || !isPersistable(this.index)) return false;
+    const ok = savePersisted(this.index, this.persist.path, this.tree, this.log);
+    if (ok) {
+      this.unsaved = 0;
+      this.persist.saves++;
+      Object.assign(this.persist, fileFacts(this.persist.path));
+    }
+    return ok;
+  }
+
   private apply(c: TreeChanges): void {
     if (c.added.length > 1 && this.index.addBatch)
       this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
     else for (const d of c.added) this.index.add(d.path, d.text);
     for (const d of c.updated) this.index.update(d.path, d.text);
     for (const p of c.removed) this.index.remove(p);
+    this.unsaved += c.added.length + c.updated.length + c.removed.length;
     this.log.debug({ added: c.added.length, updated: c.updated.length, removed: c.removed.length }, 'index updated');
   }
 
@@ -244,6 +299,7 @@ export class LocalMemory implements MemoryBackend {
     if (this.closed) return;
     this.closed = true;
     await this.tree.close();
+    if (this.unsaved > 0) this.save(); // what changed while open (watching) is not rebuilt next time
     this.index.close?.();
   }
 }

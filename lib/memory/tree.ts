@@ -14,7 +14,7 @@
  * parallel off the event loop; files whose stamp is unchanged are not read), else the TypeScript
  * walk below; both follow the rules above (test/unit/memory/tree-walk.test.ts holds them equal).
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClawError } from '../errors.js';
@@ -31,6 +31,36 @@ export interface TreeDoc {
   size: number;
   /** Fingerprint of the stat data the note was read with. */
   stamp: string;
+  /** The note's `claw_id` (= note.id), known without parsing for notes restored from a persisted index. */
+  id?: string | undefined;
+}
+
+/**
+ * A note restored from a persisted index (lib/memory/persist.ts): its path, stamp, size and claw_id
+ * are known; its text is read from disk (synchronously) and parsed only when someone asks for it
+ * (sync, curate). The next scan replaces it when the file's stamp changed.
+ */
+export class StoredDoc implements TreeDoc {
+  #text: string | undefined;
+  #note: ParsedNote | undefined;
+
+  constructor(
+    private readonly root: string,
+    readonly path: string,
+    readonly stamp: string,
+    readonly size: number,
+    readonly id: string | undefined,
+  ) {}
+
+  get text(): string {
+    this.#text ??= readFileSync(join(this.root, ...this.path.split('/')), 'utf8');
+    return this.#text;
+  }
+
+  get note(): ParsedNote {
+    this.#note ??= parseNote(this.text, this.path);
+    return this.#note;
+  }
 }
 
 export interface TreeChanges {
@@ -117,7 +147,7 @@ export class ContextTree {
 
   /** The note whose frontmatter `claw_id` is `id`. */
   findById(id: string): TreeDoc | undefined {
-    for (const d of this.docs.values()) if (d.note.id === id) return d;
+    for (const d of this.docs.values()) if ((d.id ?? d.note.id) === id) return d;
     return undefined;
   }
 
@@ -284,10 +314,11 @@ export class ContextTree {
         { path: rel, error: note.frontmatterError },
         'context tree note has invalid frontmatter; read its title, tags and claw_id leniently',
       );
-    const doc: TreeDoc = { path: rel, note, text, size, stamp };
+    const doc: TreeDoc = { path: rel, note, text, size, stamp, id: note.id };
     this.docs.set(rel, doc);
     if (!prev) changes.added.push(doc);
-    else if (prev.text !== text) changes.updated.push(doc);
+    // A restored note's stamp changed: re-index it (its old text is not in memory to compare).
+    else if (prev instanceof StoredDoc || prev.text !== text) changes.updated.push(doc);
   }
 
   /**
