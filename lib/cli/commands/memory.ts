@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClawError } from '../../errors.js';
-import type { MemoryBackend, RecallHit } from '../../memory/index.js';
+import type { MemoryBackend, OpenedMemory, RecallHit } from '../../memory/index.js';
 import type { CommandContext } from '../context.js';
 import type { ConfigFlag } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
@@ -17,6 +17,8 @@ import { table } from '../table.js';
 
 interface BackendFlags extends Record<string, unknown> {
   dir?: string;
+  /** A ByteRover v4 space (id, display name or `default`). */
+  space?: string;
   backend?: string;
   brv?: string;
 }
@@ -53,6 +55,14 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
 
 /** Opens the chosen backend for this run (closed by the run's cleanup). */
 async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<MemoryBackend> {
+  return (await openMemoryFor(ctx, flags)).backend;
+}
+
+/**
+ * The memory of this run: a ByteRover v4 space when `--space` names one or the folder is bound to one
+ * (and no tree was configured), else the v3 context tree (lib/memory/open.ts resolveMemory).
+ */
+async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<OpenedMemory> {
   const kind = flags.backend ?? 'local';
   if (kind !== 'local' && kind !== 'brv') {
     throw new ClawError('CLI_USAGE', `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
@@ -61,24 +71,45 @@ async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<Me
     });
   }
   // Loaded here, not at the top: `--version` and the other commands never load lib/memory.
-  const [{ openMemory }, { treeLocation }] = await Promise.all([import('../../memory/open.js'), import('../tree.js')]);
+  const [{ openMemory }, { treeLocation }, { dataDir }] = await Promise.all([
+    import('../../memory/open.js'),
+    import('../tree.js'),
+    import('../../memory/v4/space.js'),
+  ]);
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
+  const { sources } = await ctx.config();
+  const treeConfigured = sources.contextTree !== undefined && sources.contextTree !== 'default';
   const logger = await ctx.logger();
-  // The one opener (lib/memory/open.ts): `local` is its native engine, `brv` ByteRover's CLI.
-  const { backend } = await openMemory({
-    projectRoot,
-    dir: treeRoot,
-    stateDir,
+  // The one opener (lib/memory/open.ts): `local` is its native engine, `brv` ByteRover's CLI. The
+  // tree goes as `dir` only when configured (--dir, env, config file): otherwise a folder bound to a
+  // ByteRover v4 space opens the space.
+  const opened = await openMemory({
+    projectRoot: treeConfigured ? projectRoot : ctx.io.cwd,
+    ...(treeConfigured ? { dir: treeRoot, stateDir } : {}),
+    ...(flags.space ? { space: flags.space } : {}),
+    dataDir: dataDir({ env: ctx.io.env }),
     engine: kind === 'local' ? 'native' : 'brv',
     watch: false,
     logger,
     ...(flags.brv ? { brv: { path: flags.brv } } : {}),
   });
-  ctx.onCleanup(() => backend.close());
-  return backend;
+  ctx.onCleanup(() => opened.backend.close());
+  return opened;
 }
 
 function hitRows(hits: RecallHit[]): string {
+  // ByteRover v4 hits name the element they came from and a confidence
+  const v4 = hits.some((h) => 'elementType' in h);
+  if (v4) {
+    const el = (h: RecallHit): string => {
+      const x = h as RecallHit & { elementType?: string; elementId?: string; confidence?: string };
+      return `${(x.elementType ?? '').replace(/^bv-/, '')}${x.elementId ? `#${x.elementId}` : ''} ${x.confidence ?? ''}`.trim();
+    };
+    return table(
+      ['#', 'SCORE', 'PATH', 'ELEMENT', 'TITLE'],
+      hits.map((h, i) => [String(i + 1), h.score.toFixed(3), h.path, el(h), h.title]),
+    );
+  }
   return table(
     ['#', 'SCORE', 'PATH', 'TITLE'],
     hits.map((h, i) => [String(i + 1), h.score.toFixed(3), h.path, h.title]),
@@ -167,10 +198,17 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
       exitCode: 2,
     });
   }
-  const backend = await openBackend(ctx, flags);
-  const s = await backend.stats();
+  const opened = await openMemoryFor(ctx, flags);
+  const s = await opened.backend.stats();
+  const src = opened.source;
   const rows: string[][] = [
     ['backend', s.backend],
+    ...(src.kind === 'v4-space'
+      ? [
+          ['memory', `ByteRover v4 space ${src.spaceName ? `"${src.spaceName}" ` : ''}(${src.spaceId})`],
+          ['found', src.how],
+        ]
+      : [['memory', `v3 context tree (${src.found === 'dir' ? 'configured' : 'the project default'})`]]),
     ['tree', s.treeRoot],
     ['documents', String(s.documents)],
     ...(s.engine?.terms !== undefined ? [['terms', String(s.engine.terms)]] : []),
@@ -180,13 +218,14 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
     ...(s.pending !== undefined ? [['outbox (not pushed)', String(s.pending)]] : []),
     ['last synced commit', s.commitSha ?? '(never synced)'],
   ];
-  return { data: { ...s }, human: table(['', ''], rows).split('\n').slice(1).join('\n') };
+  return { data: { ...s, source: src }, human: table(['', ''], rows).split('\n').slice(1).join('\n') };
 }
 
 export const memoryCommands: CommandModule = (program, rt) => {
   const withBackend = (cmd: ReturnType<typeof program.command>) =>
     cmd
       .option('--dir <path>', 'context tree directory (default: ./.brv/context-tree)')
+      .option('--space <id|name>', 'a ByteRover v4 space (default: the one this folder is bound to, if any)')
       .option('--backend <name>', "local (native recall, default) or brv (ByteRover's CLI)")
       .option('--brv <path>', 'the brv executable for --backend brv (default: brv on PATH)');
 
