@@ -2,10 +2,14 @@
  * The one logger (pino). Everything logs through `logger` or a `child` of it; nothing writes
  * secrets: known header/field paths are censored by pino's `redact`, and every message and string
  * field goes through `redactString` in a formatter, so secrets embedded in text are scrubbed too.
+ * Every line is one line: the message and string fields go through `oneLine` (control characters and
+ * escape sequences from the host or the network shown as \n, \x1b, ...), and an Error's message too.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { oneLine, oneLineDeep } from './escape.js';
 import { redact, redactString } from './redact.js';
 
+export { oneLine, oneLineDeep } from './escape.js';
 export { redact, redactString, registerSecret, safeUrl, isSensitiveKey } from './redact.js';
 export type { Logger } from 'pino';
 
@@ -31,6 +35,22 @@ export interface LoggerOptions {
   name?: string;
 }
 
+/**
+ * Errors among the fields become pino's plain {type, message, stack, ...} first: the formatter runs
+ * before pino's serializers, and `redact` copies only enumerable fields (an Error's message and
+ * stack are not), so they are redacted and escaped like any other string.
+ */
+function serializeErrors(obj: Record<string, unknown>): Record<string, unknown> {
+  let out = obj;
+  for (const [k, v] of Object.entries(obj)) {
+    if (v instanceof Error) {
+      if (out === obj) out = { ...obj };
+      out[k] = pino.stdSerializers.err(v);
+    }
+  }
+  return out;
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.CLAW_BYTEROVER_LOG_LEVEL ?? 'warn';
   return pino(
@@ -39,11 +59,11 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       formatters: {
-        log: (obj) => redact(obj),
+        log: (obj) => oneLineDeep(redact(serializeErrors(obj))),
       },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? redactString(a) : a));
+          const scrubbed = args.map((a) => (typeof a === 'string' ? oneLine(redactString(a)) : a));
           return method.apply(this, scrubbed as Parameters<typeof method>);
         },
       },

@@ -18,11 +18,15 @@ export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
-const PATTERNS: Array<[RegExp, string]> = [
+const SENSITIVE_SUFFIX =
+  /(?:access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|api-key|apikey|key|session_key|password|secret|state)$/i;
+
+const PATTERNS: Array<[RegExp, string | ((substring: string, ...args: string[]) => string)]> = [
   // Authorization schemes: "Bearer abc", "Basic abc"
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // JWT / JWS compact serialisation
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // (starts only where a run of token characters starts: "eyJ-eyJ-eyJ..." is scanned once, not once per eyJ)
+  [/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
   // Header-style pairs in free text: "authorization: x", "x-byterover-signature: abc"
   [
     /\b(authorization|proxy-authorization|x-api-key|x-byterover-session-id|x-byterover-signature|webhook-signature|idempotency-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)([^\s"',;]+)/gi,
@@ -30,13 +34,17 @@ const PATTERNS: Array<[RegExp, string]> = [
   ],
   // key=value pairs in query strings, form bodies and free text; the key may carry a prefix
   // (webhook_secret=, bridge-api-key=), so the match starts at any word boundary before it.
+  // Matched from the start of each run of key characters only (the lookbehind), then the key's end
+  // is checked: a lazy `[...]*?(?:a|b|...)=` retried at every boundary of a long "a-a-a-..." run
+  // without "=" cost O(n²) (issue 13).
   [
-    /\b([A-Za-z0-9_-]*?(?:access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|api-key|apikey|key|session_key|password|secret|state))=([^&\s"',;]+)/gi,
-    `$1=${REDACTED}`,
+    /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]+)=([^&\s"',;]+)/g,
+    (m: string, key: string) => (SENSITIVE_SUFFIX.test(key) ? `${key}=${REDACTED}` : m),
   ],
   // JSON-ish "field":"value" for sensitive fields
   [
-    /("(?:access_token|refresh_token|id_token|session_key|client_secret|api_key|apiKey|password|secret)"\s*:\s*)"[^"]*"/g,
+    // An unclosed value is redacted to the end (a failing `"[^"]*"` rescanned the rest at every field).
+    /("(?:access_token|refresh_token|id_token|session_key|client_secret|api_key|apiKey|password|secret)"\s*:\s*)"[^"]*(?:"|$)/g,
     `$1"${REDACTED}"`,
   ],
 ];
@@ -46,7 +54,7 @@ export function redactString(input: string): string {
   for (const secret of registered) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
+  for (const [re, rep] of PATTERNS) out = typeof rep === 'string' ? out.replace(re, rep) : out.replace(re, rep);
   return out;
 }
 
