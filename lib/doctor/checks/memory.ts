@@ -10,6 +10,10 @@ import { loadSyncState, openMemory, type MemoryBackend } from '../../memory/inde
 import { ev, outcome, type Check, type CheckOutcome, type Evidence } from '../types.js';
 
 export interface MemoryCheckOptions {
+  /** The v3 tree was configured (--dir, env, config file): a v4 binding then does not apply. */
+  treeConfigured?: boolean;
+  /** ByteRover's data dir (default: BRV_DATA_DIR / the platform rule). */
+  dataDir?: string;
   treeRoot: string;
   projectRoot: string;
   stateDir: string;
@@ -17,8 +21,91 @@ export interface MemoryCheckOptions {
   logger?: Logger;
 }
 
+/**
+ * A project bound to a ByteRover v4 space (a .brvspace marker or ByteRover's registry): which space,
+ * found how, its tree, and what the index holds. Undefined when the project is not bound.
+ */
+async function checkSpace(o: MemoryCheckOptions): Promise<CheckOutcome | undefined> {
+  if (o.treeConfigured) return undefined;
+  const { boundSpace } = await import('../../memory/v4/space.js');
+  let sp;
+  try {
+    sp = await boundSpace(o.projectRoot, o.dataDir !== undefined ? { dataDir: o.dataDir } : {});
+  } catch (e) {
+    return outcome(
+      'fail',
+      `the ByteRover v4 space of ${o.projectRoot} cannot be used: ${errorMessage(e)}`,
+      [ev('project', o.projectRoot), ev('error', `${isClawError(e) ? `${e.code}: ` : ''}${errorMessage(e)}`)],
+      [isClawError(e) && e.hint ? e.hint : "Check the .brvspace marker and ByteRover's bindings.json."],
+      { code: isClawError(e) ? e.code : 'BRV_SPACE_UNUSABLE' },
+    );
+  }
+  if (!sp) return undefined;
+  const evidence: Evidence[] = [
+    ev('memory', `ByteRover v4 space ${sp.spaceName ? `"${sp.spaceName}" ` : ''}(${sp.spaceId})`),
+    ev('found', sp.how),
+    ev('space tree', sp.treeRoot),
+    ...sp.warnings.map((w) => ev('registry', w)),
+  ];
+  if (!sp.treeExists)
+    return outcome(
+      'warn',
+      `the v4 space's tree does not exist yet: ${sp.treeRoot}`,
+      evidence,
+      ["Let ByteRover's desktop app or daemon sync the space, or record a first topic (`claw-byterover record`)."],
+      { code: 'MEMORY_TREE_MISSING' },
+    );
+  let mem: MemoryBackend | undefined;
+  try {
+    ({ backend: mem } = await openMemory({
+      projectRoot: o.projectRoot,
+      space: sp.spaceId,
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+      engine: 'native',
+      watch: false,
+      ...(o.logger ? { logger: o.logger } : {}),
+    }));
+    const s = (await mem.stats()) as Awaited<ReturnType<MemoryBackend['stats']>> & { withSignals?: number };
+    evidence.push(
+      ev(
+        'recall index',
+        `${s.documents} topics indexed${s.engine?.terms !== undefined ? `, ${s.engine.terms} terms` : ''}, ${s.withSignals ?? 0} with signal sidecars (native engine)`,
+      ),
+    );
+    const data = { space: sp.spaceId, found: sp.source, documents: s.documents };
+    if (s.documents === 0)
+      return outcome(
+        'warn',
+        'the v4 space has no topics: recall has nothing to return',
+        evidence,
+        ['Record topics (`claw-byterover record`, or ByteRover itself).'],
+        { code: 'MEMORY_TREE_EMPTY', data },
+      );
+    return outcome('pass', `${s.documents} topics indexed from v4 space ${sp.spaceName ?? sp.spaceId}`, evidence, [], {
+      data,
+    });
+  } catch (e) {
+    evidence.push(ev('error', `${isClawError(e) ? `${e.code}: ` : ''}${errorMessage(e)}`));
+    return outcome(
+      'fail',
+      `the v4 space could not be indexed: ${errorMessage(e)}`,
+      evidence,
+      [isClawError(e) && e.hint ? e.hint : 'Rerun with --debug and report the output.'],
+      { code: isClawError(e) ? e.code : 'MEMORY_INDEX_FAILED' },
+    );
+  } finally {
+    await mem?.close();
+  }
+}
+
 export async function checkMemory(o: MemoryCheckOptions): Promise<CheckOutcome> {
-  const evidence: Evidence[] = [ev('context tree', o.treeRoot), ev('state dir', o.stateDir)];
+  const space = await checkSpace(o);
+  if (space) return space;
+  const evidence: Evidence[] = [
+    ev('memory', 'v3 context tree'),
+    ev('context tree', o.treeRoot),
+    ev('state dir', o.stateDir),
+  ];
   if (!existsSync(o.treeRoot) || !statSync(o.treeRoot).isDirectory()) {
     return outcome(
       'warn',
