@@ -13,6 +13,8 @@ import type { MemoryBackend, OpenedMemory, RecallHit } from '../../memory/index.
 import type { CommandContext } from '../context.js';
 import type { ConfigFlag } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
+import type { PersistInfo } from '../../memory/persist.js';
+import type { ScanInfo } from '../../memory/tree.js';
 import { table } from '../table.js';
 
 interface BackendFlags extends Record<string, unknown> {
@@ -218,7 +220,36 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
     ...(s.pending !== undefined ? [['outbox (not pushed)', String(s.pending)]] : []),
     ['last synced commit', s.commitSha ?? '(never synced)'],
   ];
-  return { data: { ...s, source: src }, human: table(['', ''], rows).split('\n').slice(1).join('\n') };
+  // The persisted index (local backend): where, how big, how old, and what this open reused.
+  const local = opened.backend as { persist?: PersistInfo; tree?: { lastScan?: ScanInfo } };
+  const p = local.persist;
+  const scan = local.tree?.lastScan;
+  if (p) {
+    const age = p.writtenAt ? `${Math.max(0, Math.round((Date.now() - p.writtenAt.getTime()) / 1000))} s ago` : 'never';
+    rows.push(
+      ['persisted index', p.path],
+      [
+        'persisted size / age',
+        `${p.bytes !== undefined ? `${(p.bytes / 1048576).toFixed(1)} MiB` : '-'} / written ${age}`,
+      ],
+      ['this open', p.loaded ? 'loaded the persisted index' : `built from the tree (${p.notLoaded ?? 'not loaded'})`],
+      ...(scan ? [['files reused / re-read', `${scan.reused} / ${scan.read}`]] : []),
+    );
+  }
+  const persisted = p
+    ? {
+        path: p.path,
+        loaded: p.loaded,
+        ...(p.notLoaded ? { notLoaded: p.notLoaded } : {}),
+        ...(p.bytes !== undefined ? { bytes: p.bytes } : {}),
+        ...(p.writtenAt ? { writtenAt: p.writtenAt.toISOString() } : {}),
+        ...(scan ? { reused: scan.reused, reread: scan.read } : {}),
+      }
+    : undefined;
+  return {
+    data: { ...s, source: src, ...(persisted ? { persisted } : {}) },
+    human: table(['', ''], rows).split('\n').slice(1).join('\n'),
+  };
 }
 
 export const memoryCommands: CommandModule = (program, rt) => {
