@@ -14,12 +14,51 @@ async function editedFile(ctx: CommandContext): Promise<string> {
   return configFilePath(ctx.io.env, ctx.globals.config, ctx.io.cwd).path;
 }
 
+/**
+ * Which memory the memory commands use here: the ByteRover v4 space this folder is bound to (found
+ * how), or the v3 context tree. Resolution only: nothing is opened or indexed. A broken binding is
+ * shown with its code instead of failing `config show`.
+ */
+async function memoryInUse(
+  ctx: CommandContext,
+  treeConfigured: boolean,
+): Promise<{ kind: string; summary: string; found?: string; treeRoot: string; code?: string }> {
+  const [{ treeLocation }, { boundSpace, dataDir }] = await Promise.all([
+    import('../tree.js'),
+    import('../../memory/v4/space.js'),
+  ]);
+  const tree = await treeLocation(ctx);
+  const v3 = {
+    kind: 'context-tree',
+    summary: `v3 context tree (${treeConfigured ? 'configured' : 'the project default'})`,
+    treeRoot: tree.treeRoot,
+  };
+  if (treeConfigured) return v3;
+  try {
+    const sp = await boundSpace(ctx.io.cwd, { dataDir: dataDir({ env: ctx.io.env }) });
+    if (!sp) return v3;
+    return {
+      kind: 'v4-space',
+      summary: `ByteRover v4 space ${sp.spaceName ? `"${sp.spaceName}" ` : ''}(${sp.spaceId})`,
+      found: sp.how,
+      treeRoot: sp.treeRoot,
+    };
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'BRV_SPACE_UNUSABLE';
+    return { kind: 'error', summary: `${code}: ${(e as Error).message}`, treeRoot: tree.treeRoot, code };
+  }
+}
+
 async function show(ctx: CommandContext): Promise<CommandResult> {
   const { displayConfig, flatten } = await configModule();
   const loaded = await ctx.config();
   const values = displayConfig(loaded.config);
   const flat = flatten(values);
   const width = Math.max(...Object.keys(flat).map((k) => k.length));
+  const memory = await memoryInUse(
+    ctx,
+    loaded.sources.contextTree !== undefined && loaded.sources.contextTree !== 'default',
+  );
   return {
     data: {
       profile: loaded.profile,
@@ -27,6 +66,7 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
       config: values,
       // A list, not a map keyed by setting: a key named `apiKey` would itself look like a secret.
       settings: Object.entries(flat).map(([key, value]) => ({ key, value, source: loaded.sources[key] ?? 'default' })),
+      memory,
     },
     human: [
       `profile: ${loaded.profile}`,
@@ -35,6 +75,10 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
       ...Object.entries(flat).map(
         ([k, v]) => `${k.padEnd(width)}  ${String(v).padEnd(32)}  ${loaded.sources[k] ?? ''}`,
       ),
+      '',
+      `memory:  ${memory.summary}`,
+      ...(memory.found ? [`found:   ${memory.found}`] : []),
+      `tree:    ${memory.treeRoot}`,
     ],
   };
 }

@@ -49,6 +49,13 @@ describe.skipIf(!native.factory)('CLI memory commands on a ByteRover v4 space', 
     r = await cli('index', '--stats');
     expect(r.out).toMatch(/memory\s+ByteRover v4 space "Eng"/);
 
+    r = await cli('config', 'show', '--json');
+    const shown = JSON.parse(r.out) as { memory: { kind: string; found: string; treeRoot: string } };
+    expect(shown.memory).toMatchObject({ kind: 'v4-space', treeRoot: join(h.data, 'projects', id, 'context-tree') });
+    expect(shown.memory.found).toContain(marker);
+    r = await cli('config', 'show');
+    expect(r.out).toMatch(/memory: +ByteRover v4 space "Eng"/);
+
     r = await cli('search', 'pager', '--space', 'Ops', '--json');
     expect((JSON.parse(r.out) as { hits: { path: string }[] }).hits[0]?.path).toBe('ops/pager.html');
     expect(other).toBeTruthy();
