@@ -78,6 +78,14 @@ const ByteRoverUrlsSchema = z.strictObject({
   llmBaseUrl: nonEmpty.optional(),
 });
 
+/** What an entry of `agents` may override: where that agent's memory is. */
+export const AgentScopeSchema = z.strictObject({
+  projectDir: nonEmpty.optional(),
+  contextTree: nonEmpty.optional(),
+  v4Space: nonEmpty.optional(),
+});
+export type AgentScope = z.infer<typeof AgentScopeSchema>;
+
 export const PluginConfigSchema = z.strictObject({
   /** `full`: context engine + tools; `tools-only`: tools, no engine (keep another context engine). */
   mode: z.enum(['full', 'tools-only']).default('full'),
@@ -95,6 +103,12 @@ export const PluginConfigSchema = z.strictObject({
    * registry) uses that space, any other its v3 context tree. (`space` is the v3 sync space.)
    */
   v4Space: nonEmpty.optional(),
+  /**
+   * Per-agent memory: an OpenClaw agent id mapped to its own project, context tree or v4 space
+   * (each key as above, relative paths against that agent's workspace). Agents not listed use the
+   * top-level keys; without any, each agent workspace has its own memory (one per workspace).
+   */
+  agents: z.record(z.string().trim().min(1), AgentScopeSchema).optional(),
   team: nonEmpty.optional(),
   space: nonEmpty.optional(),
   branch: nonEmpty.optional(),

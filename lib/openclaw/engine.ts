@@ -40,7 +40,7 @@ import {
 } from './host.js';
 import { PLUGIN_ID } from './config.js';
 import { estimateMessagesTokens, lastUserText } from './messages.js';
-import type { PluginRuntime } from './runtime.js';
+import type { MemoryScope, PluginRuntime } from './runtime.js';
 import { guidanceOn, RECORD_GUIDANCE, V4_ADDITION_HEADER } from './v4.js';
 
 /** Longest query sent to recall (characters). */
@@ -56,6 +56,8 @@ export const ADDITION_HEADER =
 export interface EngineOptions {
   runtime: PluginRuntime;
   workspaceDir?: string;
+  /** The agent's directory from OpenClaw's factory context (`…/agents/<agentId>/agent`): its agent id scopes memory. */
+  agentDir?: string;
   version?: string;
   /** Open the tree when the engine is created (full gateway runs), so the first turn finds it ready. */
   warm?: boolean;
@@ -173,18 +175,39 @@ async function defaultDelegate(params: CompactParams): Promise<CompactResult> {
   return core.delegateCompactionToRuntime(params);
 }
 
+/** The agent id of an OpenClaw session key (`agent:<agentId>:…`), if it is one. */
+export function agentOfSessionKey(sessionKey: string | undefined): string | undefined {
+  const m = typeof sessionKey === 'string' ? /^agent:([^:]+):/.exec(sessionKey) : null;
+  return m?.[1] || undefined;
+}
+
+/** The agent id of an OpenClaw agent directory (`<state>/agents/<agentId>/agent`), if it is one. */
+export function agentOfDir(agentDir: string | undefined): string | undefined {
+  if (typeof agentDir !== 'string') return undefined;
+  const parts = agentDir.split(/[\\/]+/).filter(Boolean);
+  const i = parts.lastIndexOf('agents');
+  return i >= 0 && i + 1 < parts.length ? parts[i + 1] : undefined;
+}
+
 export function createContextEngine(o: EngineOptions): ContextEngine {
   const rt = o.runtime;
   const log = rt.log.child({ component: 'openclaw.engine' });
   const cfg = rt.config;
   const now = o.now ?? Date.now;
+  const factoryAgent = agentOfDir(o.agentDir);
+  /** Whose memory a call uses: this workspace, and the session's agent (else the factory's). */
+  const scopeOf = (sessionKey?: string): MemoryScope => ({
+    workspaceDir: o.workspaceDir,
+    agentId: agentOfSessionKey(sessionKey) ?? factoryAgent,
+  });
   // Open (and index) the tree now, so the first turn usually finds it ready.
-  if (o.warm) void rt.memory(o.workspaceDir).catch(() => undefined);
+  if (o.warm) void rt.memory(scopeOf()).catch(() => undefined);
 
-  const keysFile = (): string => join(rt.location(o.workspaceDir).stateDir, 'openclaw-turns.json');
-  const readKeys = async (): Promise<string[]> => {
+  const keysFile = (sessionKey?: string): string =>
+    join(rt.location(scopeOf(sessionKey)).stateDir, 'openclaw-turns.json');
+  const readKeys = async (file: string): Promise<string[]> => {
     try {
-      const v = JSON.parse(await readFile(keysFile(), 'utf8')) as unknown;
+      const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
       return Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string') : [];
     } catch {
       return [];
@@ -201,7 +224,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
     if (candidates.length === 0) return 0;
     let written = 0;
     try {
-      const mem = await rt.memory(o.workspaceDir);
+      const mem = await rt.memory(scopeOf(meta.sessionKey));
       for (const c of candidates) {
         const r = await mem.backend.curate(c.note);
         if (r.status !== 'existing') written++;
@@ -231,11 +254,12 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       log.debug({ tokenBudget: params.tokenBudget }, 'token budget too small for recall');
       return plain;
     }
-    const wasReady = rt.isReady(o.workspaceDir);
+    const scope = scopeOf(params.sessionKey);
+    const wasReady = rt.isReady(scope);
     const started = now();
     let guidance = '';
     const outcome = await withDeadline(async (signal) => {
-      const mem = await rt.memory(o.workspaceDir);
+      const mem = await rt.memory(scope);
       if (mem.source.kind !== 'v4-space')
         return mem.backend.recall(query, { k: cfg.recall.maxHits, tokenBudget: budget, signal });
       // v4 space: cite hits by title, path and element; optional record guidance; all within `total`
@@ -251,7 +275,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
     }, cfg.recall.deadlineMs);
     if (outcome.kind === 'timeout') {
       const why =
-        !wasReady && !rt.isReady(o.workspaceDir)
+        !wasReady && !rt.isReady(scope)
           ? 'the context tree was still being opened and indexed'
           : 'recall was slower than the deadline';
       log.warn(
@@ -326,8 +350,9 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
       // The host commits turns durably: afterTurn leaves curation to this method from now on.
       rt.hostCommitsTurns = true;
       const key = String(params.advancementKey);
-      return rt.exclusive(keysFile(), async () => {
-        const known = await readKeys();
+      const file = keysFile(params.sessionKey);
+      return rt.exclusive(file, async () => {
+        const known = await readKeys(file);
         if (known.includes(key)) return { status: 'duplicate' as const };
         await curateTurn(params.messages ?? [], {
           ...(params.sessionKey ? { sessionKey: params.sessionKey } : {}),
@@ -335,7 +360,7 @@ export function createContextEngine(o: EngineOptions): ContextEngine {
           via: 'commitTurn',
         });
         try {
-          await writeFileAtomic(keysFile(), `${JSON.stringify([...known, key].slice(-KEPT_KEYS))}\n`);
+          await writeFileAtomic(file, `${JSON.stringify([...known, key].slice(-KEPT_KEYS))}\n`);
         } catch (e) {
           log.warn(
             { err: errorMessage(e) },

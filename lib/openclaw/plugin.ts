@@ -76,6 +76,7 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
         warm: mode === 'full',
         byteroverPlugin: byteroverPluginEnabled(api.config),
         ...(ctx?.workspaceDir ? { workspaceDir: ctx.workspaceDir } : {}),
+        ...(ctx?.agentDir ? { agentDir: ctx.agentDir } : {}),
         ...(version ? { version } : {}),
       }),
     );

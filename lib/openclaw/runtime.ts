@@ -28,6 +28,12 @@ export { onPath } from '../memory/index.js';
 /** The open memory of a context tree: lib/memory's openMemory result (backend, engine, location, how found). */
 export type OpenMemory = OpenedMemory;
 
+/**
+ * Whose memory: an agent workspace and, when OpenClaw gives it, the agent id (the `agents` map of
+ * the plugin config scopes by it). A string is a workspace alone.
+ */
+export type MemoryScope = string | undefined | { workspaceDir?: string | undefined; agentId?: string | undefined };
+
 export interface RuntimeOptions {
   config: PluginConfig;
   logger: Logger;
@@ -76,53 +82,83 @@ export class PluginRuntime {
     return this.o.env?.() ?? process.env;
   }
 
-  location(workspaceDir: string | undefined): TreeLocation {
-    return treeLocation(this.config, workspaceDir);
+  /**
+   * Where an agent's memory is: the `agents.<agentId>` entry of the plugin config over the top-level
+   * projectDir/contextTree/v4Space, resolved against the agent's workspace. A bare string is a
+   * workspace with no agent id (the top-level keys).
+   */
+  scoped(scope: MemoryScope): { workspaceDir: string | undefined; config: PluginConfig; agentId: string | undefined } {
+    const s = typeof scope === 'object' && scope !== null ? scope : { workspaceDir: scope };
+    const own = s.agentId !== undefined ? this.config.agents?.[s.agentId] : undefined;
+    const config = own
+      ? {
+          ...this.config,
+          // an agent entry replaces the top-level location as a whole (a projectDir alone is not
+          // combined with a top-level contextTree meant for another project)
+          projectDir: own.projectDir,
+          contextTree: own.contextTree,
+          v4Space: own.v4Space,
+        }
+      : this.config;
+    return { workspaceDir: s.workspaceDir, config, agentId: s.agentId };
   }
 
-  /** True once the tree of this workspace is open and indexed. */
-  isReady(workspaceDir: string | undefined): boolean {
-    return this.ready.has(this.location(workspaceDir).treeRoot);
+  location(scope: MemoryScope): TreeLocation {
+    const s = this.scoped(scope);
+    return treeLocation(s.config, s.workspaceDir);
   }
 
-  /** The open memory of an agent workspace's tree (opened on first use, then shared). */
-  memory(workspaceDir: string | undefined): Promise<OpenMemory> {
+  /** The cache key of a scope's memory (its tree, and its v4 space when one is named). */
+  private key(scope: MemoryScope): string {
+    const s = this.scoped(scope);
+    return `${treeLocation(s.config, s.workspaceDir).treeRoot}\u0000${s.config.v4Space ?? ''}`;
+  }
+
+  /** True once the memory of this scope is open and indexed. */
+  isReady(scope: MemoryScope): boolean {
+    return this.ready.has(this.key(scope));
+  }
+
+  /** The open memory of an agent (workspace + agent id; opened on first use, then shared). */
+  memory(scope: MemoryScope): Promise<OpenMemory> {
     if (this.closed)
       return Promise.reject(
         new ClawError('OPENCLAW_PLUGIN_STOPPED', 'expected the claw-byterover plugin to be running, found it stopped', {
           hint: 'The gateway is shutting down or reloading the plugin; try again.',
         }),
       );
-    const loc = this.location(workspaceDir);
-    let p = this.memories.get(loc.treeRoot);
+    const scoped = this.scoped(scope);
+    const loc = treeLocation(scoped.config, scoped.workspaceDir);
+    const key = this.key(scope);
+    let p = this.memories.get(key);
     if (!p) {
       const started = Date.now();
-      p = this.open(loc).then(
+      p = this.open(loc, scoped.config).then(
         (m) => {
-          this.ready.add(loc.treeRoot);
+          this.ready.add(key);
           this.log.info({ engine: m.engine, tree: loc.treeRoot, ms: Date.now() - started }, 'context tree open');
           return m;
         },
         (e: unknown) => {
           this.log.warn({ tree: loc.treeRoot, err: e }, 'context tree could not be opened');
-          setTimeout(() => this.memories.delete(loc.treeRoot), RETRY_FAILED_OPEN_MS).unref();
+          setTimeout(() => this.memories.delete(key), RETRY_FAILED_OPEN_MS).unref();
           throw e;
         },
       );
-      this.memories.set(loc.treeRoot, p);
+      this.memories.set(key, p);
     }
     return p;
   }
 
-  private async open(loc: TreeLocation): Promise<OpenMemory> {
+  private async open(loc: TreeLocation, cfg: PluginConfig = this.config): Promise<OpenMemory> {
     // The one opener (lib/memory/open.ts) picks the engine: `auto` falls back to brv on PATH, and
     // "no engine" is its MEMORY_ENGINE_UNAVAILABLE with the native loader's error as the cause.
     const m = await openMemory({
       projectRoot: loc.projectRoot,
       // `dir` only when configured: a project bound to a ByteRover v4 space then opens the space
       // (lib/memory/open.ts resolveMemory); `v4Space` names one explicitly.
-      ...(this.config.contextTree ? { dir: loc.treeRoot } : {}),
-      ...(this.config.v4Space && !this.config.contextTree ? { space: this.config.v4Space } : {}),
+      ...(cfg.contextTree ? { dir: loc.treeRoot } : {}),
+      ...(cfg.v4Space && !cfg.contextTree ? { space: cfg.v4Space } : {}),
       dataDir: v4.dataDir({ env: this.env() }),
       stateDir: loc.stateDir,
       engine: this.config.backend,

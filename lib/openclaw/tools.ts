@@ -17,7 +17,7 @@
 import { ClawError } from '../errors.js';
 import type { RecallHit } from '../memory/index.js';
 import type { AgentTool, AgentToolResult, ToolContext } from './host.js';
-import type { PluginRuntime } from './runtime.js';
+import type { MemoryScope, PluginRuntime } from './runtime.js';
 import { syncStatus, syncTree, type SyncAction } from './sync.js';
 import { recordTool } from './v4.js';
 
@@ -104,7 +104,11 @@ function listHits(hits: readonly RecallHit[]): string {
 const slim = (h: RecallHit) => ({ path: h.path, title: h.title, score: h.score, excerpt: h.excerpt });
 
 export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool[] {
-  const ws = typeof ctx.workspaceDir === 'string' ? ctx.workspaceDir : undefined;
+  // Whose memory: the agent's workspace and, for the per-agent `agents` config, its id.
+  const ws: MemoryScope = {
+    workspaceDir: typeof ctx.workspaceDir === 'string' ? ctx.workspaceDir : undefined,
+    agentId: typeof ctx.agentId === 'string' ? ctx.agentId : undefined,
+  };
 
   const search: AgentTool<Record<string, unknown>> = {
     name: 'byterover_search',

@@ -8,7 +8,7 @@
  */
 import { ClawError } from '../errors.js';
 import type { AgentTool, AgentToolResult } from './host.js';
-import type { PluginRuntime } from './runtime.js';
+import type { MemoryScope, PluginRuntime } from './runtime.js';
 
 /** ByteRover's own OpenClaw plugin (`@byterover/byterover`, manifest id `byterover`). */
 export const BYTEROVER_PLUGIN_ID = 'byterover';
@@ -54,7 +54,7 @@ export const RECORD_GUIDANCE =
   'Prefer updating a topic recalled above (overwrite, keeping its elements) over a near-duplicate. Never record secrets.\n';
 
 /** The `byterover_record` tool (v4 spaces). */
-export function recordTool(rt: PluginRuntime, ws: string | undefined): AgentTool<Record<string, unknown>> {
+export function recordTool(rt: PluginRuntime, ws: MemoryScope): AgentTool<Record<string, unknown>> {
   return {
     name: 'byterover_record',
     label: 'ByteRover record',
