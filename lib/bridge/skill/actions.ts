@@ -7,6 +7,8 @@
  *   curate  a new note in the tree, queued for push (MemoryBackend.curate)
  *   pull    the space's snapshot into the tree (lib/memory MemorySync.pull)
  *   push    the outbox to ByteRover (MemorySync.push)
+ *   record  a ByteRover v4 topic into the project's v4 space (lib/memory/v4 record: validated against
+ *           ByteRover's vocabulary, every violation at once; stamped; signal sidecar kept)
  *
  * `createSkillActions` builds the real implementation from those pieces; `openSkillActions` opens them
  * (LocalMemory over the context tree, its MemorySync for one space) the way the CLI does.
@@ -28,6 +30,8 @@ import {
   type RecallIndexFactory,
   type RecallResult,
 } from '../../memory/index.js';
+import type { RecordInput, RecordOptions, RecordResult } from '../../memory/v4/record.js';
+import type { SpaceMemory } from '../../memory/v4/memory.js';
 import type { SkillAction, SkillPayloads } from './schemas.js';
 
 export interface SkillContext {
@@ -46,6 +50,9 @@ export interface SkillResults {
   curate: CurateResult;
   pull: PullResult;
   push: PushSummary;
+  record: Pick<RecordResult, 'path' | 'file' | 'created' | 'id' | 'warnings' | 'dropped'> & {
+    space: { id: string; name: string | null };
+  };
 }
 
 export type SkillActions = {
@@ -62,6 +69,14 @@ export interface SkillActionsDeps {
   client?: Pick<ByteRoverClient, 'me'>;
   /** pull, push; without it they answer 503 SKILL_ACTION_UNAVAILABLE. */
   sync?: Pick<MemorySync, 'pull' | 'push'>;
+  /**
+   * record: writes into the project's ByteRover v4 space; without it (a v3 project) record answers
+   * 503 SKILL_ACTION_UNAVAILABLE.
+   */
+  record?: {
+    space: { id: string; name: string | null };
+    write(path: string, input: RecordInput, opts: RecordOptions): Promise<RecordResult>;
+  };
   /** Why `client` / `sync` are missing, with the next step (shown as the 503's hint). */
   missing?: { byterover?: string; sync?: string };
   /** Defaults as the CLI has them: search k 10, recall k 5, token budget 1000. */
@@ -112,6 +127,36 @@ export function createSkillActions(deps: SkillActionsDeps): SkillActions {
         { signal: ctx.signal },
       );
     },
+    async record(p) {
+      if (!deps.record)
+        throw unavailable(
+          'record',
+          "a ByteRover v4 space (the bridge's project is a v3 context tree)",
+          'Bind the project folder to a v4 space with ByteRover (`space bind "<name>"`) and restart `claw-byterover serve`, or use curate for a v3 tree.',
+        );
+      const fields = {
+        ...(p.title !== undefined ? { title: p.title } : {}),
+        ...(p.summary !== undefined ? { summary: p.summary } : {}),
+        ...(p.keywords !== undefined ? { keywords: p.keywords } : {}),
+        ...(p.tags !== undefined ? { tags: p.tags } : {}),
+        ...(p.related !== undefined ? { related: p.related } : {}),
+        ...(p.body !== undefined ? { body: p.body } : {}),
+      };
+      const r = await deps.record.write(p.path, p.html !== undefined ? { html: p.html, ...fields } : fields, {
+        ...(p.overwrite ? { overwrite: true } : {}),
+        ...(p.allowDrop ? { allowDrop: true } : {}),
+        agent: 'claw-byterover',
+      });
+      return {
+        path: r.path,
+        file: r.file,
+        created: r.created,
+        id: r.id,
+        warnings: r.warnings,
+        dropped: r.dropped,
+        space: deps.record.space,
+      };
+    },
     pull: (_p, ctx) => needSync('pull').pull({ signal: ctx.signal }),
     push: (_p, ctx) => needSync('push').push({ signal: ctx.signal }),
   };
@@ -139,7 +184,8 @@ export interface OpenSkillActionsOptions {
 
 export interface OpenedSkillActions {
   actions: SkillActions;
-  memory: LocalMemory;
+  /** LocalMemory for a v3 tree; SpaceMemory when the project is bound to a ByteRover v4 space. */
+  memory: LocalMemory | SpaceMemory;
   sync: MemorySync | undefined;
   close(): Promise<void>;
 }
@@ -148,6 +194,34 @@ export interface OpenedSkillActions {
 export async function openSkillActions(opts: OpenSkillActionsOptions): Promise<OpenedSkillActions> {
   // The one opener (lib/memory/open.ts), native engine unless an index is given: without the engine
   // it throws MEMORY_ENGINE_UNAVAILABLE (the loader's error as the cause), which `serve` turns into 503s.
+  // A project bound to a ByteRover v4 space (and no tree given) serves the space: search/recall/record
+  // over its topics; pull/push (v3 CoGit sync) do not apply to it (ByteRover's daemon syncs spaces).
+  if (opts.treeRoot === undefined) {
+    const { resolveMemory } = await import('../../memory/open.js');
+    const where = await resolveMemory({ projectRoot: opts.projectRoot });
+    if (where.space) {
+      const opened = await openMemory({
+        projectRoot: opts.projectRoot,
+        space: where.space.spaceId,
+        ...(opts.index ? { index: opts.index } : {}),
+        engine: 'native',
+        watch: opts.watch ?? true,
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      });
+      const mem = opened.backend as SpaceMemory;
+      const space = { id: where.space.spaceId, name: where.space.spaceName ?? null };
+      const actions = createSkillActions({
+        memory: mem,
+        record: { space, write: (path, input, o) => mem.record(path, input, o) },
+        ...(opts.client ? { client: opts.client } : {}),
+        missing: {
+          ...opts.missing,
+          sync: "This project uses a ByteRover v4 space: ByteRover's own daemon and desktop app sync it; pull/push apply to v3 context trees.",
+        },
+      });
+      return { actions, memory: mem, sync: undefined, close: () => mem.close() };
+    }
+  }
   const { local: memory } = await openMemory({
     projectRoot: opts.projectRoot,
     dir: opts.treeRoot ?? join(opts.projectRoot, '.brv', 'context-tree'),

@@ -7,6 +7,9 @@
  *   lib/http transport failure reaching ByteRover 502 (504 for timeouts), upstream {status: null, code, requestId: null}
  *   MEMORY_PATH_ESCAPE, MEMORY_NOTE_*           400 with the code, hint and `fields`
  *   MEMORY_NAME_EXHAUSTED                        409 (retry)
+ *   BV_TOPIC_INVALID (record)                    400 with every violation (`violations`, `fields`)
+ *   BV_PATH_ESCAPE, BV_RECORD_INPUT              400; BV_TOPIC_EXISTS, BV_OVERWRITE_DROPS_ELEMENTS 409;
+ *   BV_TOPIC_CONFLICT, BV_TOPIC_LOCKED           409 (retry)
  *   not configured / not logged in / engine or store unavailable   503 with the code and hint
  *   SKILL_ACTION_TIMEOUT (the action ran past actionTimeoutMs)     503
  *
@@ -48,6 +51,9 @@ const UNAVAILABLE_CODES = new Set([
   'AUTH_REAUTH_REQUIRED',
   'MEMORY_ENGINE_UNAVAILABLE',
   'MEMORY_CLOSED',
+  'BRV_SPACE_MARKER_INVALID',
+  'BRV_SPACE_DELETED',
+  'BRV_SPACE_HARD_DELETED',
   'STORE_UNAVAILABLE',
   'HTTP_CLIENT_CLOSED',
 ]);
@@ -135,6 +141,39 @@ export function replyForError(e: unknown, action: SkillAction): ErrorReply | und
     return { status: 400, body: body(e.code, e.message, e.hint, { fields }), headers: {}, release: readOnly };
   }
   if (e.code === 'MEMORY_NAME_EXHAUSTED')
+    return { status: 409, body: body(e.code, e.message, e.hint), headers: { 'retry-after': '1' }, release: true };
+  // record (ByteRover v4 topics): every vocabulary violation at once, each with its code and hint
+  if (e.code === 'BV_TOPIC_INVALID') {
+    const violations = (Array.isArray(e.details?.violations) ? e.details.violations : []) as {
+      code: string;
+      message: string;
+      hint: string;
+    }[];
+    const fields: FieldError[] = violations.map((v) => ({
+      path: 'payload.html',
+      message: redactString(`${v.code}: ${v.message}`),
+    }));
+    const list = violations.map((v) => ({
+      code: v.code,
+      message: redactString(v.message),
+      hint: redactString(v.hint),
+    }));
+    return {
+      status: 400,
+      body: body(e.code, e.message, e.hint, { fields, violations: list }),
+      headers: {},
+      release: true,
+    };
+  }
+  if (e.code === 'BV_PATH_ESCAPE' || e.code === 'BV_RECORD_INPUT') {
+    const fields: FieldError[] = [
+      { path: e.code === 'BV_PATH_ESCAPE' ? 'payload.path' : 'payload', message: redactString(e.message) },
+    ];
+    return { status: 400, body: body(e.code, e.message, e.hint, { fields }), headers: {}, release: true };
+  }
+  if (e.code === 'BV_TOPIC_EXISTS' || e.code === 'BV_OVERWRITE_DROPS_ELEMENTS')
+    return { status: 409, body: body(e.code, e.message, e.hint), headers: {}, release: true };
+  if (e.code === 'BV_TOPIC_CONFLICT' || e.code === 'BV_TOPIC_LOCKED')
     return { status: 409, body: body(e.code, e.message, e.hint), headers: { 'retry-after': '1' }, release: true };
   return undefined;
 }

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 
-export const SKILL_ACTIONS = ['whoami', 'search', 'recall', 'curate', 'pull', 'push'] as const;
+export const SKILL_ACTIONS = ['whoami', 'search', 'recall', 'curate', 'pull', 'push', 'record'] as const;
 export type SkillAction = (typeof SKILL_ACTIONS)[number];
 
 /** Stripe's limit. Printable ASCII only (it also travels as a header). */
@@ -42,6 +42,19 @@ export const PAYLOAD_SCHEMAS = {
   }),
   pull: z.strictObject({}),
   push: z.strictObject({}),
+  /** A ByteRover v4 topic: the whole `<bv-topic>` HTML, or fields (validated by lib/memory/v4). */
+  record: z.strictObject({
+    path: z.string().min(1).max(1024),
+    html: z.string().min(1).max(1_000_000).optional(),
+    title: z.string().trim().min(1).max(500).optional(),
+    summary: z.string().max(2000).optional(),
+    keywords: z.string().max(2000).optional(),
+    tags: z.string().max(2000).optional(),
+    related: z.string().max(4000).optional(),
+    body: z.string().max(1_000_000).optional(),
+    overwrite: z.boolean().optional(),
+    allowDrop: z.boolean().optional(),
+  }),
 } as const;
 
 export type SkillPayloads = { [A in SkillAction]: z.output<(typeof PAYLOAD_SCHEMAS)[A]> };
