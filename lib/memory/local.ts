@@ -19,7 +19,7 @@ import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
 import { fileFacts, INDEX_FILE, isPersistable, loadPersisted, savePersisted, type PersistInfo } from './persist.js';
-import { ContextTree, defaultTreeRoot, type StoredDoc, type TreeChanges, type TreeDoc } from './tree.js';
+import { ContextTree, defaultTreeRoot, StoredDoc, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
   CurateOptions,
   CurateResult,
@@ -178,6 +178,9 @@ export class LocalMemory implements MemoryBackend {
     for (const d of c.updated) this.index.update(d.path, d.text);
     for (const p of c.removed) this.index.remove(p);
     this.unsaved += c.added.length + c.updated.length + c.removed.length;
+    // The index holds what it needs: the texts leave memory (read again from disk on demand).
+    for (const d of c.added) if (d instanceof StoredDoc) d.release();
+    for (const d of c.updated) if (d instanceof StoredDoc) d.release();
     this.log.debug({ added: c.added.length, updated: c.updated.length, removed: c.removed.length }, 'index updated');
   }
 

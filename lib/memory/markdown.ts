@@ -179,6 +179,31 @@ export function titleFromPath(path: string): string {
   return base.replace(/\.md$/i, '');
 }
 
+/**
+ * Only what a note's frontmatter says (claw_id, and whether it is invalid): what ContextTree needs
+ * when it reads a note; the rest (title, tags, headings, body) is parsed by the recall engine and,
+ * in TypeScript, by parseNote only when someone asks for it.
+ */
+export function noteHeader(text: string): { id: string | undefined; frontmatterError: string | undefined } {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (!/^---[ \t]*\r?\n/.test(src)) return { id: undefined, frontmatterError: undefined };
+  const n = parseNote(src.slice(0, headerEnd(src)), '');
+  return { id: n.id, frontmatterError: n.frontmatterError };
+}
+
+/** The offset just past a frontmatter's closing fence line (or the text's length). */
+function headerEnd(src: string): number {
+  let at = src.indexOf('\n') + 1;
+  while (at > 0 && at < src.length) {
+    const next = src.indexOf('\n', at);
+    const line = src.slice(at, next === -1 ? src.length : next);
+    if (FENCE_CLOSE.test(line.replace(/\r$/, ''))) return next === -1 ? src.length : next + 1;
+    if (next === -1) break;
+    at = next + 1;
+  }
+  return src.length;
+}
+
 export function parseNote(text: string, path = ''): ParsedNote {
   const { yaml, body } = splitFrontmatter(text);
   let frontmatter: Record<string, unknown> = {};

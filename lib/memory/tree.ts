@@ -19,7 +19,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
-import { parseNote, type ParsedNote } from './markdown.js';
+import { noteHeader, parseNote, type ParsedNote } from './markdown.js';
 import { loadNativeWalk, type WalkFn } from './native-walk.js';
 
 export interface TreeDoc {
@@ -50,7 +50,21 @@ export class StoredDoc implements TreeDoc {
     readonly stamp: string,
     readonly size: number,
     readonly id: string | undefined,
-  ) {}
+    text?: string,
+  ) {
+    this.#text = text;
+  }
+
+  /** The text if it is in memory (not read from disk for this). */
+  peekText(): string | undefined {
+    return this.#text;
+  }
+
+  /** Drops the text and parse from memory (LocalMemory, once indexed); read again on demand. */
+  release(): void {
+    this.#text = undefined;
+    this.#note = undefined;
+  }
 
   get text(): string {
     this.#text ??= readFileSync(join(this.root, ...this.path.split('/')), 'utf8');
@@ -308,17 +322,23 @@ export class ContextTree {
   /** A note read at `stamp`: parsed, kept, and reported as added or (content changed) updated. */
   private record(rel: string, text: string, size: number, stamp: string, changes: TreeChanges): void {
     const prev = this.docs.get(rel);
-    const note = parseNote(text, rel);
+    // Only the frontmatter is parsed here (claw_id, the warning): title, tags, headings and body
+    // are the recall engine's to parse; `note` parses in TypeScript only when someone asks.
+    const note = noteHeader(text);
     if (note.frontmatterError)
       this.log.warn(
         { path: rel, error: note.frontmatterError },
         'context tree note has invalid frontmatter; read its title, tags and claw_id leniently',
       );
-    const doc: TreeDoc = { path: rel, note, text, size, stamp, id: note.id };
+    const doc = new StoredDoc(this.root, rel, stamp, size, note.id, text);
     this.docs.set(rel, doc);
     if (!prev) changes.added.push(doc);
-    // A restored note's stamp changed: re-index it (its old text is not in memory to compare).
-    else if (prev instanceof StoredDoc || prev.text !== text) changes.updated.push(doc);
+    else {
+      // Compare with the old text when it is still in memory; a released or restored note whose
+      // stamp changed is re-indexed (its old text is gone).
+      const old = prev instanceof StoredDoc ? prev.peekText() : prev.text;
+      if (old === undefined || old !== text) changes.updated.push(doc);
+    }
   }
 
   /**
