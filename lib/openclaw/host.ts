@@ -191,6 +191,9 @@ export interface PluginServiceContext {
   [key: string]: unknown;
 }
 
+export type { MemoryCorpusSupplement } from './corpus.js';
+import type { MemoryCorpusSupplement } from './corpus.js';
+
 export interface OpenClawPluginApi {
   id: string;
   name?: string;
@@ -203,6 +206,8 @@ export interface OpenClawPluginApi {
   logger: PluginLogger;
   registerTool(tool: AgentTool | ToolFactory, opts?: { name?: string; names?: string[]; optional?: boolean }): void;
   registerContextEngine(id: string, factory: ContextEngineFactory): void;
+  /** OpenClaw ≥ 2026.9: an additive corpus for memory_search / memory_get (lib/openclaw/corpus.ts). */
+  registerMemoryCorpusSupplement?(supplement: MemoryCorpusSupplement): void;
   registerService(service: {
     id: string;
     start: (ctx: PluginServiceContext) => void | Promise<void>;

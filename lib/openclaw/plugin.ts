@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { RecallIndexFactory } from '../memory/index.js';
 import { packageVersion } from '../version.js';
 import { parsePluginConfig, PLUGIN_ID } from './config.js';
+import { createCorpusSupplement } from './corpus.js';
 import { createContextEngine } from './engine.js';
 import { byteroverPluginEnabled } from './v4.js';
 import type { OpenClawPluginApi } from './host.js';
@@ -67,6 +68,12 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
   const version = packageVersion();
 
   api.registerTool((ctx) => createTools(runtime, ctx), { names: [...TOOL_NAMES] });
+
+  // OpenClaw's own memory_search / memory_get (corpus `all` or `wiki`) also search the tree
+  // (corpus.ts). No prompt supplement: the context engine already adds the recalled notes, and a
+  // second block would inject them twice.
+  const corpus = typeof api.registerMemoryCorpusSupplement === 'function';
+  if (corpus) api.registerMemoryCorpusSupplement?.(createCorpusSupplement(runtime, () => api.config));
 
   const engine = config.mode === 'full';
   if (engine) {
