@@ -55,6 +55,33 @@ export const QueueConfigSchema = z.strictObject({
   maxBatchDelayMs: z.number().int().min(0).max(100).default(0),
 });
 
+/** Bounds on the bridge's HTTP connections (lib/bridge/server.ts HttpServerOptions). */
+export const HttpLimitsConfigSchema = z.strictObject({
+  /** Concurrent connections; one more is answered 503 and closed. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
+  /** Request body bytes buffered across all requests at once; over it a request gets 503. */
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(64 * 1024 * 1024),
+  /** Request header bytes; more is 431. */
+  maxHeaderBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(16 * 1024),
+  /** Time to receive the headers, ms; then 408 and the socket is destroyed. */
+  headersTimeoutMs: z.number().int().min(100).default(10_000),
+  /** Time to receive the whole request, ms; then 408 and the socket is destroyed. */
+  requestTimeoutMs: z.number().int().min(100).default(30_000),
+  /** A socket idle in both directions this long is destroyed, ms. */
+  idleTimeoutMs: z.number().int().min(100).default(60_000),
+  /** Keep-alive idle timeout between requests, ms. */
+  keepAliveTimeoutMs: z.number().int().min(100).default(5_000),
+});
+
 export const SqliteStoreConfigSchema = z.strictObject({
   kind: z.literal('sqlite'),
   /** Database file; default `<dataDir>/bridge.db`. */
@@ -84,6 +111,8 @@ export const BridgeConfigSchema = z
   .strictObject({
     host: nonEmpty.default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8787),
+    /** Connection bounds: timeouts, caps on connections, header and buffered body bytes. */
+    http: HttpLimitsConfigSchema.prefault({}),
     webhooks: WebhooksConfigSchema.prefault({}),
     queue: QueueConfigSchema.prefault({}),
     store: StoreConfigSchema.default({ kind: 'sqlite', durability: 'full' }),

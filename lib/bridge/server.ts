@@ -33,12 +33,44 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: Requ
 
 export interface HttpServerOptions {
   logger?: Logger;
-  /** Whole-request timeout (headers + body), ms (default 30 s). */
+  /** Whole-request timeout (headers + body), ms (default 30 s): then 408 and the socket is destroyed. */
   requestTimeoutMs?: number;
+  /** Time to receive the request headers, ms (default 10 s, at most requestTimeoutMs): then 408. */
+  headersTimeoutMs?: number;
   /** Idle keep-alive timeout, ms (default 5 s). */
   keepAliveTimeoutMs?: number;
+  /**
+   * A socket with no traffic in either direction for this long is destroyed, ms (default 60 s): a
+   * client that stops reading its response (or stops sending) is released, buffers included.
+   */
+  idleTimeoutMs?: number;
+  /** Concurrent connections; one more is answered 503 (retry-after: 1) and closed (default 1024). */
+  maxConnections?: number;
+  /** Request header bytes (request line included); more is 431 (default 16 KiB). */
+  maxHeaderBytes?: number;
+  /**
+   * Request body bytes buffered by `readBody` across all requests at once; a request that would go
+   * over is 503 `HTTP_BUSY` (retry-after: 1) and its connection closed (default 64 MiB).
+   */
+  maxBufferedBytes?: number;
   /** How long `close()` lets running requests finish before cutting connections, ms (default 10 s). */
   shutdownGraceMs?: number;
+}
+
+/** The body bytes buffered at once by one server's requests (see maxBufferedBytes). */
+class BufferBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+const budgets = new WeakMap<IncomingMessage, { budget: BufferBudget; held: number }>();
+
+/** Gives back what a request's body held of the server's budget (when the request is done). */
+function releaseBudget(req: IncomingMessage): void {
+  const b = budgets.get(req);
+  if (!b) return;
+  b.budget.used -= b.held;
+  b.held = 0;
+  budgets.delete(req);
 }
 
 /** A ClawError that the server answers with `status`. */
@@ -102,12 +134,22 @@ export function readBody(req: IncomingMessage, opts: { limit: number }): Promise
       if (err) reject(err);
       else resolve(body as Buffer);
     };
+    const budget = budgets.get(req);
     const onData = (c: Buffer): void => {
       size += c.length;
       if (size > opts.limit) {
         req.pause();
         finish(tooLarge(opts.limit, `more than ${opts.limit} bytes sent`));
         return;
+      }
+      if (budget) {
+        if (budget.budget.used + c.length > budget.budget.max) {
+          req.pause();
+          finish(busy(budget.budget.max));
+          return;
+        }
+        budget.budget.used += c.length;
+        budget.held += c.length;
       }
       chunks.push(c);
     };
@@ -126,6 +168,12 @@ export function readBody(req: IncomingMessage, opts: { limit: number }): Promise
 function tooLarge(limit: number, found: string): ClawError {
   return httpError(413, 'HTTP_BODY_TOO_LARGE', `expected a body of at most ${limit} bytes, found ${found}`, {
     hint: 'send a smaller body, or raise the limit in the bridge configuration',
+  });
+}
+
+function busy(max: number): ClawError {
+  return httpError(503, 'HTTP_BUSY', `the bridge is buffering its maximum of ${max} request body bytes`, {
+    hint: 'retry in a moment (retry-after); to allow more, raise bridge.http.maxBufferedBytes',
   });
 }
 
@@ -162,20 +210,70 @@ export class HttpServer {
   constructor(opts: HttpServerOptions = {}) {
     this.log = opts.logger ?? defaultLogger;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
+    const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
+    this.maxConnections = opts.maxConnections ?? 1024;
+    this.budget = new BufferBudget(opts.maxBufferedBytes ?? 64 * 1024 * 1024);
     this.server = createServer(
-      { requestTimeout: opts.requestTimeoutMs ?? 30_000, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000 },
+      {
+        requestTimeout,
+        headersTimeout,
+        keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+        maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
+        // How often Node checks the two timeouts above (its default, 30 s, would let a slow client
+        // hold its socket up to 30 s past them).
+        connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout, requestTimeout) / 4),
+      },
       (req, res) => {
         void this.dispatch(req, res);
       },
     );
+    // Inactivity in both directions (a client that neither sends nor reads): destroyed, buffers freed.
+    this.server.setTimeout(opts.idleTimeoutMs ?? 60_000, (s: Socket) => s.destroy());
     this.server.on('connection', (s: Socket) => {
+      if (this.sockets.size >= this.maxConnections) {
+        this.refuse(s, 503, 'Service Unavailable', 'retry-after: 1\r\n');
+        return;
+      }
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
-    this.server.on('clientError', (err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy(err);
+    // Node reports a request that timed out (408), headers over maxHeaderBytes (431) or a malformed
+    // request (400) here; the socket is answered and then destroyed, never left half-open.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? '';
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT')
+        this.refuse(socket, 408, 'Request Timeout');
+      else if (code === 'HPE_HEADER_OVERFLOW') this.refuse(socket, 431, 'Request Header Fields Too Large');
+      else if (code === 'ECONNRESET' || !socket.writable) socket.destroy();
+      else this.refuse(socket, 400, 'Bad Request');
     });
+  }
+
+  private readonly maxConnections: number;
+  private readonly budget: BufferBudget;
+
+  /**
+   * Answers `status` on a raw socket and destroys it once the answer is flushed, or at once when the
+   * client does not take it (a client that stops reading must not keep the descriptor).
+   */
+  private refuse(socket: Socket, status: number, reason: string, extra = ''): void {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}connection: close\r\ncontent-length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    );
+    // The answer fits in the kernel's send buffer; if it cannot even be flushed, give up on it.
+    const t = setTimeout(() => socket.destroy(), 1000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+  }
+
+  /** Connections open now, and request body bytes buffered now (for tests and metrics). */
+  get load(): { connections: number; bufferedBytes: number } {
+    return { connections: this.sockets.size, bufferedBytes: this.budget.used };
   }
 
   /** Registers `handler` for `method` on the exact `path` (query strings ignored). */
@@ -248,6 +346,9 @@ export class HttpServer {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
+    budgets.set(req, { budget: this.budget, held: 0 });
+    // The body's share of the budget is held until the exchange is over (answered or cut).
+    res.once('close', () => releaseBudget(req));
     const given = req.headers['x-request-id'];
     const requestId =
       typeof given === 'string' && REQUEST_ID.test(given)
@@ -296,9 +397,10 @@ export class HttpServer {
     const status = httpStatusOf(e);
     if (status !== undefined && isClawError(e)) {
       const headers: Record<string, string> = {};
-      if (status === 413) {
+      if (status === 413 || (status === 503 && e.code === 'HTTP_BUSY')) {
         // The rest of the body is never read: close the connection after this answer.
         headers.connection = 'close';
+        if (status === 503) headers['retry-after'] = '1';
         res.once('finish', () => req.socket.destroySoon());
       }
       sendJson(

@@ -111,7 +111,7 @@ export async function createBridge(opts: CreateBridgeOptions): Promise<Bridge> {
         });
 
   const counters = new WebhookCounters();
-  const server = new HttpServer({ logger: log });
+  const server = new HttpServer({ logger: log, ...config.http });
   server.route(
     'POST',
     config.webhooks.path,
