@@ -114,7 +114,27 @@ export {
   type SyncOptions,
   type CoGitClient,
 } from './memory/index.js';
-// ByteRover v4 (record into a space) is exported here by the v4 work (lib/memory/v4).
+// ByteRover v4: which space a folder uses, recording topics into it, and its memory (lib/memory/v4).
+export { resolveMemory, SpaceMemory, type SpaceHit, type SpaceRecallResult } from './memory/index.js';
+export {
+  resolveSpace,
+  boundSpace,
+  dataDir as byteroverDataDir,
+  recordTopic,
+  buildTopicHtml,
+  validateTopic,
+  readTopicHtml,
+  citationBlock,
+  type SpaceResolution,
+  type SpaceSource,
+  type RecordInput,
+  type RecordFields,
+  type RecordOptions,
+  type RecordResult,
+  type Violation,
+  type ParsedTopic,
+  type Confidence,
+} from './memory/v4/index.js';
 
 // --- The native facade -------------------------------------------------------------------------
 export * as native from './native.js';
