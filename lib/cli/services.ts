@@ -18,7 +18,6 @@ import {
   type FileTokenStore,
   type SessionProvider,
 } from '../byterover/auth/index.js';
-import type { ClawConfig } from '../config/index.js';
 import type { CommandContext } from './context.js';
 
 export interface Services {
