@@ -312,3 +312,14 @@ describe('record', () => {
     expect(next.id).toBe(first.id);
   });
 });
+
+describe('the example topic of skills/byterover/SKILL.md', () => {
+  it('is accepted by record', async () => {
+    const skill = await readFile(new URL('../../../../skills/byterover/SKILL.md', import.meta.url), 'utf8');
+    const html = /```\n(<bv-topic[\s\S]*?<\/bv-topic>)\n```/.exec(skill)?.[1];
+    expect(html).toBeDefined();
+    const s = await space();
+    const r = await recordTopic(s, 'auth/token_refresh', { html: html! });
+    expect(r.created).toBe(true);
+  });
+});
