@@ -31,7 +31,7 @@ import { renderNote } from './markdown.js';
 import { noteId, type Outbox, type OutboxEntry } from './outbox.js';
 import { chooseNotePath } from './paths.js';
 import type { SyncState } from './state.js';
-import type { ContextTree, TreeDoc } from './tree.js';
+import { clawIdOf, type ContextTree, type TreeDoc } from './tree.js';
 import type { CurateResult, Note } from './types.js';
 
 export const MAX_NOTE_CHARS = 1_000_000;
@@ -220,7 +220,7 @@ export async function recoverOrphans(
   const queued = new Set((await ctx.outbox.list()).map((e) => e.id));
   const added: string[] = [];
   for (const doc of ctx.tree.all()) {
-    const id = doc.id ?? doc.note.id; // restored notes know their claw_id without being read
+    const id = clawIdOf(doc); // restored notes know their claw_id without being read
     if (!id || queued.has(id) || state.manifest[doc.path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
     await ctx.outbox.put(entryFor(doc, id, (ctx.now?.() ?? new Date()).toISOString()));
     queued.add(id);

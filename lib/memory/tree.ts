@@ -77,6 +77,11 @@ export class StoredDoc implements TreeDoc {
   }
 }
 
+/** A note's claw_id: known without reading for a StoredDoc (restored or read), else parsed. */
+export function clawIdOf(doc: TreeDoc): string | undefined {
+  return doc instanceof StoredDoc ? doc.id : doc.note.id;
+}
+
 export interface TreeChanges {
   added: TreeDoc[];
   updated: TreeDoc[];
@@ -161,7 +166,7 @@ export class ContextTree {
 
   /** The note whose frontmatter `claw_id` is `id`. */
   findById(id: string): TreeDoc | undefined {
-    for (const d of this.docs.values()) if ((d.id ?? d.note.id) === id) return d;
+    for (const d of this.docs.values()) if (clawIdOf(d) === id) return d;
     return undefined;
   }
 
