@@ -14,11 +14,11 @@
  * into place (link fails when another process won), then the winner is read back.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveDataDir } from '../byterover/auth/index.js';
 import { errorMessage } from '../errors.js';
+import { createFileExclusive } from '../fsx/index.js';
 import { agentError } from './errors.js';
 
 /** SPKI DER prefix of an Ed25519 public key (RFC 8410): the raw key follows these 12 bytes. */
@@ -148,25 +148,9 @@ export async function loadOrCreateIdentity(opts: IdentityOptions = {}): Promise<
   const dir = join(path, '..');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const stored = newStored((opts.now ?? Date.now)());
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600);
-    try {
-      await link(tmp, path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // EEXIST: another process created it first, use theirs. No hard links here (some network and
-      // FAT file systems): an exclusive copy gives the same first-wins rule.
-      if (code !== 'EEXIST') {
-        await copyFile(tmp, path, constants.COPYFILE_EXCL).catch((e2: NodeJS.ErrnoException) => {
-          if (e2.code !== 'EEXIST') throw e2;
-        });
-      }
-    }
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  // First writer wins, durably (lib/fsx: link(2) of an fsynced 0600 temp file, or an exclusive copy
+  // where there are no hard links); a loser reads the winner's identity below.
+  await createFileExclusive(path, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
   const created = await readIdentity(path);
   if (!created) throw invalid(path, new Error('the file vanished right after it was created'));
   return created;
