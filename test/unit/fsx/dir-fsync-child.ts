@@ -1,20 +1,27 @@
 /**
  * Child of fsx.test.ts, run under the dir-fsync-fails.c shim. argv: <mode> <dir>
+ * - excl: createFileExclusive twice on one path (run with link(2) refused: the copy fallback);
  * - raw: fsync the directory itself and print the error code (proves the shim is active);
  * - curate: open memory in <dir> (minisearch engine), curate a note, save and load a credential in
  *   the token store, write an atomic file; print what happened.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiniSearchIndex } from '../../../bench/recall/minisearch-index.js';
 import { createFileTokenStore } from '../../../lib/byterover/auth/index.js';
+import { createFileExclusive } from '../../../lib/fsx/index.js';
 import { openMemory } from '../../../lib/memory/open.js';
 
 const [mode, dir] = process.argv.slice(2) as [string, string];
 const out = (v: unknown): void => console.log(JSON.stringify(v));
 const codeOf = (e: unknown): string => (e as { code?: string }).code ?? String(e);
 
-if (mode === 'raw') {
+if (mode === 'excl') {
+  const p = join(dir, 'once');
+  const first = await createFileExclusive(p, 'first', { mode: 0o600 });
+  const second = await createFileExclusive(p, 'second', { mode: 0o600 });
+  out({ first, second, content: await readFile(p, 'utf8'), files: await readdir(dir) });
+} else if (mode === 'raw') {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

@@ -44,3 +44,27 @@ int fdatasync(int fd) {
   if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
   return real(fd);
 }
+
+static int link_refused(void) {
+  const char *e = getenv("CLAW_LINK_ERRNO");
+  if (e != NULL && strcmp(e, "EPERM") == 0) {
+    errno = EPERM;
+    return 1;
+  }
+  return 0;
+}
+
+int link(const char *from, const char *to) {
+  static int (*real)(const char *, const char *);
+  if (link_refused()) return -1;
+  if (real == NULL) real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "link");
+  return real(from, to);
+}
+
+int linkat(int fromfd, const char *from, int tofd, const char *to, int flags) {
+  static int (*real)(int, const char *, int, const char *, int);
+  if (link_refused()) return -1;
+  if (real == NULL)
+    real = (int (*)(int, const char *, int, const char *, int))dlsym(RTLD_NEXT, "linkat");
+  return real(fromfd, from, tofd, to, flags);
+}

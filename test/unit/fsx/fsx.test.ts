@@ -32,10 +32,15 @@ beforeAll(async () => {
 });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-function underShim(errno: string, mode: string, dir: string): Record<string, unknown> {
+function underShim(
+  errno: string,
+  mode: string,
+  dir: string,
+  env: Record<string, string> = {},
+): Record<string, unknown> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, 'dir-fsync-child.ts'), mode, dir], {
     encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: shim, CLAW_DIR_FSYNC_ERRNO: errno },
+    env: { ...process.env, LD_PRELOAD: shim, CLAW_DIR_FSYNC_ERRNO: errno, ...env },
   });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
@@ -105,6 +110,16 @@ describe('where fsync of a directory fails', () => {
       });
     });
   }
+
+  it('without hard links (link answers EPERM) createFileExclusive still lets the first writer win', async () => {
+    const dir = await mkdtemp(join(scratch, 'nolink-'));
+    expect(underShim('EINVAL', 'excl', dir, { CLAW_LINK_ERRNO: 'EPERM' })).toEqual({
+      first: true,
+      second: false,
+      content: 'first',
+      files: ['once'],
+    });
+  });
 
   it('EIO is a real failure: curate and the token store say so', async () => {
     const project = await mkdtemp(join(scratch, 'p-EIO-'));
