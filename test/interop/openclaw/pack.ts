@@ -67,12 +67,24 @@ function nativeHash(): string {
   const files = [
     ...walk(join(ROOT, 'native')).filter((f) => !/\/native\/(fuzz|test|abi)\//.test(f)),
     join(ROOT, 'binding.gyp'),
-    join(ROOT, 'package.json'),
   ].sort();
   for (const f of files) {
     h.update(relative(ROOT, f));
     h.update(readFileSync(f));
   }
+  // Of package.json only what the prebuild depends on (other edits, e.g. a new script, must not
+  // rebuild it: several people edit package.json).
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
+  h.update(
+    JSON.stringify({
+      name: pkg.name,
+      version: pkg.version,
+      binary: pkg.binary,
+      gypfile: pkg.gypfile,
+      prebuild: (pkg.scripts as Record<string, unknown> | undefined)?.prebuild,
+      addon: (pkg.dependencies as Record<string, unknown> | undefined)?.['node-addon-api'],
+    }),
+  );
   return h.digest('hex').slice(0, 16);
 }
 
