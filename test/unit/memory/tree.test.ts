@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile, appendFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -64,7 +65,9 @@ describe('ContextTree', () => {
     const { project, tree: root } = await tempProject(true);
     const tree = new ContextTree({ projectRoot: project });
     const first = tree.refresh();
-    await writeFile(join(root, 'late.md'), '# Late');
+    // Written synchronously: the first scan is still running (no turn of the event loop has passed),
+    // so the next two calls queue behind it; an awaited write could outlast a fast (native) scan.
+    writeFileSync(join(root, 'late.md'), '# Late');
     const [a, b, c] = await Promise.all([first, tree.refresh(), tree.refresh()]);
     expect(a.added.length).toBeGreaterThan(0);
     expect(b).toBe(c); // one follow-up scan serves both waiting callers
