@@ -264,10 +264,20 @@ RECALL_TEST(html_mixed_tree_and_non_topic_files) {
   REQUIRE(idx.Upsert("ops/cache.html",
                      "<bv-topic path=\"ops/cache\" title=\"Cache ops\"><bv-flow>frobnicator "
                      "warmup</bv-flow></bv-topic>") == claw::recall::Status::kOk);
-  // A <bv-index> listing is not a topic: not indexed, and it replaces nothing.
+  // A <bv-index> listing is not a topic: not indexed, replaces nothing, raises no warning.
   REQUIRE(idx.Upsert("index.html", "<bv-index><li>frobnicator</li></bv-index>") ==
           claw::recall::Status::kOk);
+  REQUIRE(idx.Upsert("sub/listing.html", "\n<bv-index>\n<li>frobnicator</li></bv-index>") ==
+          claw::recall::Status::kOk);
   CHECK(!idx.Contains("index.html"));
+  CHECK(!idx.Contains("sub/listing.html"));
+  CHECK(idx.TakeWarnings().empty());
+  // Another non-topic .html is skipped too, with a warning saying why.
+  REQUIRE(idx.Upsert("stray.html", "<div>frobnicator</div>") == claw::recall::Status::kOk);
+  CHECK(!idx.Contains("stray.html"));
+  const std::vector<FileWarning> w = idx.TakeWarnings();
+  REQUIRE(!w.empty());
+  CHECK_EQ(w.back().code, std::string("HTML_NOT_A_TOPIC"));
   std::vector<Hit> hits = idx.Search("frobnicator");
   REQUIRE(hits.size() == 2u);
   for (const Hit& h : hits) {

@@ -191,6 +191,20 @@ bool IsHtmlPath(std::string_view path) {
   return path.size() >= kExt.size() && path.substr(path.size() - kExt.size()) == kExt;
 }
 
+// ByteRover's `index.html` beside the topics (a <bv-index> listing): by name, or by its root.
+bool IsIndexListing(std::string_view path, std::string_view text) {
+  const size_t slash = path.rfind('/');
+  if (path.substr(slash == std::string_view::npos ? 0 : slash + 1) == "index.html") return true;
+  size_t i = 0;
+  while (i < text.size() &&
+         (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+    ++i;
+  constexpr std::string_view kRoot = "<bv-index";
+  return text.substr(i, kRoot.size()) == kRoot &&
+         (text.size() == i + kRoot.size() || text[i + kRoot.size()] == '>' ||
+          text[i + kRoot.size()] == ' ' || text[i + kRoot.size()] == '\n');
+}
+
 uint64_t Fnv1a64(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
   for (char c : s) {
@@ -251,6 +265,13 @@ void Prepare(std::string_view path, std::string_view markdown, const TokenizerOp
   out->skip = false;
   out->content_hash = 0;
   if (IsHtmlPath(path)) {
+    if (IsIndexListing(path, markdown)) {  // ByteRover's <bv-index>: not a topic, not a problem
+      out->skip = true;
+      out->path.assign(path.data(), path.size());
+      out->terms.clear();
+      out->term_bytes.clear();
+      return;
+    }
     ParseTopicHtml(markdown, &scratch->topic);
     out->warnings = scratch->topic.warnings;
     if (!out->warnings.empty()) out->content_hash = Fnv1a64(markdown);

@@ -19,7 +19,8 @@
 // same BM25 (idf of the index, k1, b = 0.75 against the hit's mean element length) and reports
 // the best one (elementId, elementType; none when no element holds a query term) and an excerpt
 // cut from that element. A `.html` file with no `<bv-topic>` root is not indexed (an indexed
-// document at that path is removed). Parser warnings are kept per path and handed out once per
+// document at that path is removed); ByteRover's `index.html` listing (named so, or a `<bv-index>`
+// root) is skipped without a warning. Parser warnings are kept per path and handed out once per
 // (path, content) by TakeWarnings().
 //
 // Signals (ByteRover's sidecar `state/signals/<topic>.html.json`, set with SetSignals): when at
