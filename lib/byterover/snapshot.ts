@@ -6,7 +6,25 @@ import type { snapshotResponse } from './schemas.js';
 import { badResponse } from './schemas.js';
 import type { Snapshot, SnapshotFile } from './types.js';
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** 1 for the 64 characters of the base64 alphabet (RFC 4648 §4), 0 otherwise. */
+const ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
+
+/**
+ * Canonical padded base64 (length a multiple of 4, `=` only as the last one or two characters), in
+ * one loop: the regexp this replaces recursed per 4-character group and overflowed the stack on
+ * files over ~3.2 MB (issue 13), far below the 64 MiB response cap.
+ */
+export function isBase64(s: string): boolean {
+  const n = s.length;
+  if (n % 4 !== 0) return false;
+  const pad = n === 0 ? 0 : s.charCodeAt(n - 1) !== 61 ? 0 : s.charCodeAt(n - 2) === 61 ? 2 : 1;
+  for (let i = 0; i < n - pad; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || ALPHABET[c] === 0) return false;
+  }
+  return true;
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface Ctx {
@@ -22,7 +40,7 @@ export function decodeFile(
   ctx: Ctx,
 ): SnapshotFile {
   const b64 = wire.content.replace(/[\r\n]/g, '');
-  if (!BASE64.test(b64))
+  if (!isBase64(b64))
     throw badResponse(ctx, `files[${index}].content`, 'base64', 'characters outside the base64 alphabet');
   const buf = Buffer.from(b64, 'base64');
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

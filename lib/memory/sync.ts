@@ -21,7 +21,8 @@
  *   sync state (head + manifest) is written, then the entries are removed. A crash between the two
  *   leaves inflight entries, which the next push resolves the same way.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PushOptions, PushResult, Snapshot } from '../byterover/index.js';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
@@ -61,6 +62,69 @@ export interface PullResult {
   deleted: string[];
   /** Paths left as they are here, and why. */
   kept: Array<{ path: string; reason: 'unpushed' | 'changed-locally' | 'unsafe-path' }>;
+  /**
+   * Snapshot entries that could not be applied here, each with its path, a stable code and a message
+   * naming what was expected and found (see PullProblemCode). The rest of the snapshot is applied and
+   * the sync state written; a failed entry keeps its last synced manifest hash, so the next pull
+   * retries it.
+   */
+  failed: PullProblem[];
+}
+
+/** Stable codes of a snapshot entry that cannot be applied to this tree. */
+export const PullProblemCode = {
+  /** A path segment longer than the file system allows (255 bytes on most). */
+  NAME_TOO_LONG: 'MEMORY_PULL_NAME_TOO_LONG',
+  /** The entry needs a directory where a file is (x.md and x.md/y.md), or a file where a directory is. */
+  PATH_CONFLICT: 'MEMORY_PULL_PATH_CONFLICT',
+  /** Another entry of the snapshot is the same path spelled differently (//a.md, ./a.md): the first wins. */
+  DUPLICATE_PATH: 'MEMORY_PULL_DUPLICATE_PATH',
+  /** Another entry differs only in letter case and this file system does not tell them apart. */
+  CASE_COLLISION: 'MEMORY_PULL_CASE_COLLISION',
+  /** Any other file-system refusal (permissions, no space, read-only): the system code is in `cause`. */
+  WRITE_FAILED: 'MEMORY_PULL_WRITE_FAILED',
+} as const;
+
+export interface PullProblem {
+  /** The path as the snapshot spells it (tree-relative). */
+  path: string;
+  code: (typeof PullProblemCode)[keyof typeof PullProblemCode];
+  message: string;
+  /** The system error code behind it (ENAMETOOLONG, ENOTDIR, EISDIR, EACCES, ...), when there is one. */
+  cause?: string;
+}
+
+const MAX_NAME_BYTES = 255;
+
+/** The problem a file-system error on `rel` is, in words a user can act on. */
+function problemOf(rel: string, e: unknown): PullProblem {
+  const sys = (e as NodeJS.ErrnoException)?.code;
+  const cause = typeof sys === 'string' ? { cause: sys } : {};
+  switch (sys) {
+    case 'ENAMETOOLONG':
+      return {
+        path: rel,
+        code: PullProblemCode.NAME_TOO_LONG,
+        message: `expected a path this file system can store, found ${rel} too long (ENAMETOOLONG); rename it in the space`,
+        ...cause,
+      };
+    case 'ENOTDIR':
+    case 'EISDIR':
+    case 'EEXIST':
+      return {
+        path: rel,
+        code: PullProblemCode.PATH_CONFLICT,
+        message: `expected ${rel} to be writable as a file, found a ${sys === 'EISDIR' ? 'directory at that path' : 'file where one of its folders should be'} (${sys}); rename one of them in the space`,
+        ...cause,
+      };
+    default:
+      return {
+        path: rel,
+        code: PullProblemCode.WRITE_FAILED,
+        message: `expected to write ${rel}, found the file system refusing it (${typeof sys === 'string' ? sys : 'unknown error'}); check the tree folder's permissions and free space`,
+        ...cause,
+      };
+  }
 }
 
 export interface PushSummary {
@@ -75,6 +139,16 @@ export interface PushSummary {
 /** CoGit paths start with `/`; tree paths don't. */
 export function treePath(cogitPath: string): string {
   return cogitPath.replace(/^\/+/, '');
+}
+
+/** True when both paths name one existing file (a case-insensitive file system folds them together). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false;
+  }
 }
 
 async function readText(abs: string): Promise<string | undefined> {
@@ -131,9 +205,34 @@ export class MemorySync {
     const snap = await this.snapshot(signal);
     const state = await this.loadState();
     const pending = new Set((await outbox.list()).map((e) => e.path));
-    const result: PullResult = { commitSha: snap.commitSha, added: [], updated: [], deleted: [], kept: [] };
+    const result: PullResult = {
+      commitSha: snap.commitSha,
+      added: [],
+      updated: [],
+      deleted: [],
+      kept: [],
+      failed: [],
+    };
     const manifest: Record<string, string> = {};
     const remotePaths = new Set<string>();
+    const fail = (p: PullProblem, rel?: string): void => {
+      result.failed.push(p);
+      const last = rel === undefined ? undefined : state.manifest[rel];
+      if (rel !== undefined && last !== undefined) manifest[rel] = last;
+      this.log.warn({ path: p.path, code: p.code, cause: p.cause }, 'snapshot entry not applied');
+    };
+
+    // Every path of the snapshot that is a file: an entry below one of them (x.md/y.md beside x.md)
+    // cannot exist here. Decided up front, so the result does not depend on the entries' order.
+    const filePaths = new Set<string>();
+    for (const f of snap.files) {
+      try {
+        filePaths.add(normalizeRelative(treePath(f.path)));
+      } catch {
+        // unsafe: reported below
+      }
+    }
+    const byCase = new Map<string, string>(); // case-folded path → the first spelling applied
 
     for (const file of snap.files) {
       const raw = treePath(file.path);
@@ -142,35 +241,93 @@ export class MemorySync {
       try {
         ({ rel, abs } = await resolveInTree(tree.root, raw));
       } catch (e) {
+        const sys = (e as NodeJS.ErrnoException)?.code;
+        if (typeof sys === 'string' && /^E[A-Z]+$/.test(sys)) {
+          fail(problemOf(raw, e));
+          continue;
+        }
         this.log.warn({ path: file.path, err: e }, 'snapshot file with an unsafe path not applied');
         result.kept.push({ path: raw, reason: 'unsafe-path' });
         continue;
       }
+      if (remotePaths.has(rel)) {
+        fail({
+          path: raw,
+          code: PullProblemCode.DUPLICATE_PATH,
+          message: `expected each path once in the snapshot, found ${raw} spelled as ${rel} again; the first one was applied`,
+        });
+        continue;
+      }
+      const tooLong = rel.split('/').find((seg) => Buffer.byteLength(seg) > MAX_NAME_BYTES);
+      if (tooLong !== undefined) {
+        fail(
+          {
+            path: rel,
+            code: PullProblemCode.NAME_TOO_LONG,
+            message: `expected file and folder names of at most ${MAX_NAME_BYTES} bytes, found one of ${Buffer.byteLength(tooLong)} bytes in ${rel.slice(0, 120)}…; rename it in the space`,
+          },
+          rel,
+        );
+        continue;
+      }
+      const segs = rel.split('/');
+      const above = segs.slice(0, -1).findIndex((_, i) => filePaths.has(segs.slice(0, i + 1).join('/')));
+      if (above >= 0) {
+        const parent = segs.slice(0, above + 1).join('/');
+        fail(
+          {
+            path: rel,
+            code: PullProblemCode.PATH_CONFLICT,
+            message: `expected ${parent} to be a folder for ${rel}, found it is also a file in the snapshot; rename one of them in the space`,
+          },
+          rel,
+        );
+        continue;
+      }
+      const folded = rel.toLowerCase();
+      const sibling = byCase.get(folded);
+      if (sibling !== undefined && (await sameFile(join(tree.root, sibling), abs))) {
+        fail(
+          {
+            path: rel,
+            code: PullProblemCode.CASE_COLLISION,
+            message: `expected ${rel} and ${sibling} to be two files, found this file system does not tell letter case apart; the first was applied, rename one in the space`,
+          },
+          rel,
+        );
+        continue;
+      }
       remotePaths.add(rel);
-      const remoteHash = sha256(file.bytes);
-      const local = await readText(abs);
-      const last = state.manifest[rel];
-      if (local !== undefined && sha256(local) === remoteHash) {
+      try {
+        const remoteHash = sha256(file.bytes);
+        const local = await readText(abs);
+        const last = state.manifest[rel];
+        if (local !== undefined && sha256(local) === remoteHash) {
+          manifest[rel] = remoteHash;
+          byCase.set(folded, rel);
+          continue;
+        }
+        if (pending.has(rel)) {
+          result.kept.push({ path: rel, reason: 'unpushed' });
+          if (last !== undefined) manifest[rel] = last;
+          continue;
+        }
+        if (local === undefined) {
+          await writeFileAtomic(abs, file.bytes);
+          result.added.push(rel);
+        } else if (last !== undefined && sha256(local) === last) {
+          await writeFileAtomic(abs, file.bytes);
+          result.updated.push(rel);
+        } else {
+          result.kept.push({ path: rel, reason: 'changed-locally' });
+          if (last !== undefined) manifest[rel] = last;
+          continue;
+        }
         manifest[rel] = remoteHash;
-        continue;
+        byCase.set(folded, rel);
+      } catch (e) {
+        fail(problemOf(rel, e), rel);
       }
-      if (pending.has(rel)) {
-        result.kept.push({ path: rel, reason: 'unpushed' });
-        if (last !== undefined) manifest[rel] = last;
-        continue;
-      }
-      if (local === undefined) {
-        await writeFileAtomic(abs, file.bytes);
-        result.added.push(rel);
-      } else if (last !== undefined && sha256(local) === last) {
-        await writeFileAtomic(abs, file.bytes);
-        result.updated.push(rel);
-      } else {
-        result.kept.push({ path: rel, reason: 'changed-locally' });
-        if (last !== undefined) manifest[rel] = last;
-        continue;
-      }
-      manifest[rel] = remoteHash;
     }
 
     for (const [rel, last] of Object.entries(state.manifest)) {
@@ -181,15 +338,19 @@ export class MemorySync {
       } catch {
         continue;
       }
-      const local = await readText(abs);
-      if (local === undefined) continue;
-      if (pending.has(rel)) {
-        result.kept.push({ path: rel, reason: 'unpushed' });
-      } else if (sha256(local) === last) {
-        await unlinkDurable(abs);
-        result.deleted.push(rel);
-      } else {
-        result.kept.push({ path: rel, reason: 'changed-locally' });
+      try {
+        const local = await readText(abs);
+        if (local === undefined) continue;
+        if (pending.has(rel)) {
+          result.kept.push({ path: rel, reason: 'unpushed' });
+        } else if (sha256(local) === last) {
+          await unlinkDurable(abs);
+          result.deleted.push(rel);
+        } else {
+          result.kept.push({ path: rel, reason: 'changed-locally' });
+        }
+      } catch (e) {
+        fail(problemOf(rel, e), rel);
       }
     }
     await step(this.o.hooks, 'pull:files-applied', { commitSha: snap.commitSha });
@@ -208,6 +369,7 @@ export class MemorySync {
         updated: result.updated.length,
         deleted: result.deleted.length,
         kept: result.kept.length,
+        failed: result.failed.length,
       },
       'pulled',
     );
