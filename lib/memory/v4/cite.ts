@@ -37,22 +37,30 @@ export function queryTerms(q: string): string[] {
   return [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])];
 }
 
-/** Share of `terms` present in `text` (as word prefixes, so plurals match). 1 for no terms. */
-export function coverage(terms: readonly string[], text: string): number {
+/** The distinct lowercase words of a text (letters/digits, ≥ 2 chars). */
+export function wordSet(text: string): Set<string> {
+  return new Set(text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []);
+}
+
+/**
+ * Share of `terms` present in `text` (or its `wordSet`): a term counts when the text has it, or its
+ * singular/plural (`token`/`tokens`, `policy`/`policies`). 1 for no terms. O(terms), no scan.
+ */
+export function coverage(terms: readonly string[], text: string | Set<string>): number {
   if (terms.length === 0) return 1;
-  const words = new Set(text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []);
+  const words = typeof text === 'string' ? wordSet(text) : text;
   let hit = 0;
   for (const t of terms) {
-    if (words.has(t)) {
+    if (
+      words.has(t) ||
+      words.has(`${t}s`) ||
+      words.has(`${t}es`) ||
+      (t.length > 3 && t.endsWith('s') && words.has(t.slice(0, -1))) ||
+      (t.length > 4 && t.endsWith('es') && words.has(t.slice(0, -2))) ||
+      (t.length > 4 && t.endsWith('ies') && words.has(`${t.slice(0, -3)}y`)) ||
+      (t.length > 2 && t.endsWith('y') && words.has(`${t.slice(0, -1)}ies`))
+    )
       hit++;
-      continue;
-    }
-    const stem = t.length > 3 && t.endsWith('s') ? t.slice(0, -1) : t;
-    for (const w of words)
-      if (w.startsWith(stem)) {
-        hit++;
-        break;
-      }
   }
   return hit / terms.length;
 }

@@ -36,7 +36,7 @@ import type {
   RecallResult,
   SearchOptions,
 } from '../types.js';
-import { citationBlock, compoundScore, confidenceOf, coverage, queryTerms, type Confidence } from './cite.js';
+import { citationBlock, compoundScore, confidenceOf, coverage, queryTerms, wordSet, type Confidence } from './cite.js';
 import { loadNativeParse, readTopicHtml, type ParsedTopic } from './html.js';
 import { recordTopic, type RecordInput, type RecordOptions, type RecordResult } from './record.js';
 import { decayed, defaultSignals, parseSignals, signalFile, type RuntimeSignals } from './signals.js';
@@ -85,6 +85,10 @@ interface Doc {
   parsed: ParsedTopic;
   title: string;
   signals: RuntimeSignals | undefined;
+  /** Words of the topic (title, summary, keywords, tags, elements), computed on its first hit. */
+  words?: Set<string>;
+  /** Words of each element, in `parsed.elements` order, computed on the first hit that needs them. */
+  elementWords?: Set<string>[];
 }
 
 const DERIVED = /\.(abstract|full|overview)\.html$/i;
@@ -309,27 +313,35 @@ export class SpaceMemory implements MemoryBackend {
       let elementId = h.elementId || undefined;
       let elementType = h.elementType || undefined;
       let excerpt = h.excerpt;
-      let topicText = h.title;
+      let topicWords: Set<string> | string = h.title;
       if (d) {
-        topicText = [d.title, d.parsed.attrs.summary ?? '', d.parsed.attrs.keywords ?? '', d.parsed.attrs.tags ?? '']
-          .concat(d.parsed.elements.map((e) => e.text))
-          .join(' ');
-        const el = elementId
-          ? d.parsed.elements.find((e) => e.id === elementId)
-          : d.parsed.elements
-              .filter((e) => e.type !== 'bv-topic')
-              .map((e) => ({ e, c: coverage(terms, e.text) }))
-              .reduce<{ e: ParsedTopic['elements'][number]; c: number } | undefined>(
-                (a, b) => (b.c > 0 && (!a || b.c > a.c) ? b : a),
-                undefined,
-              )?.e;
+        d.words ??= wordSet(
+          [d.title, d.parsed.attrs.summary ?? '', d.parsed.attrs.keywords ?? '', d.parsed.attrs.tags ?? '']
+            .concat(d.parsed.elements.map((e) => e.text))
+            .join(' '),
+        );
+        topicWords = d.words;
+        let el: ParsedTopic['elements'][number] | undefined;
+        if (elementId) el = d.parsed.elements.find((e) => e.id === elementId);
+        else {
+          const ew = (d.elementWords ??= d.parsed.elements.map((e) => wordSet(e.text)));
+          let best = 0;
+          d.parsed.elements.forEach((e, i) => {
+            if (e.type === 'bv-topic') return;
+            const c = coverage(terms, ew[i]!);
+            if (c > best) {
+              best = c;
+              el = e;
+            }
+          });
+        }
         if (el) {
           elementId = el.id || undefined;
           elementType = el.type;
           if (!h.elementId) excerpt = trimExcerpt(el.text, 200);
         }
       }
-      const bm25n = best > 0 ? (h.score / best) * coverage(terms, topicText) : 0;
+      const bm25n = best > 0 ? (h.score / best) * coverage(terms, topicWords) : 0;
       const sig = d?.signals ? this.decay(d.signals, d.parsed) : defaultSignals();
       const compound = compoundScore(bm25n, sig);
       return {
