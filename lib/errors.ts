@@ -50,3 +50,17 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/**
+ * Error codes live in registries, one per concern (http/errors.ts, agent/errors.ts, memory/errors.ts,
+ * cli/errors.ts, ...); test/unit/errors/registries.test.ts checks that every code thrown is registered
+ * and that the README's error tables name only registered codes. The configuration's own codes live
+ * here, at the foundation, because every concern validates its part of the one configuration.
+ */
+export const ConfigErrorCode = {
+  INVALID: 'CONFIG_INVALID',
+  UNKNOWN_KEY: 'CONFIG_UNKNOWN_KEY',
+  SECRET_REFUSED: 'CONFIG_SECRET_REFUSED',
+  CLIENT_CREDENTIALS_MISSING: 'CONFIG_CLIENT_CREDENTIALS_MISSING',
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];

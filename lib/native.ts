@@ -45,6 +45,14 @@ export const CLAW_STATUS = {
 } as const;
 export type ClawStatusCode = keyof typeof CLAW_STATUS;
 
+/** Error codes of the addon's loader and facade (ClawError codes, distinct from the CLAW_* statuses). */
+export const NativeErrorCode = {
+  LOAD_FAILED: 'NATIVE_LOAD_FAILED',
+  RECALL_MISSING: 'NATIVE_RECALL_MISSING',
+  RECALL_PERSIST_UNAVAILABLE: 'RECALL_PERSIST_UNAVAILABLE',
+} as const;
+export type NativeErrorCode = (typeof NativeErrorCode)[keyof typeof NativeErrorCode];
+
 /**
  * The agent-protocol range the plugin speaks, as published in claw/plugin.h
  * (CLAW_AGENT_PROTOCOL_MIN/MAX; abiInfo() reports the same). For what must work without the addon:
@@ -362,7 +370,7 @@ function loadFailure(tried: TriedPath[], env: NodeJS.ProcessEnv): ClawError {
       ? 'a binary was found but did not load (see the reasons above): run `npm rebuild claw-byterover` to compile a fresh one (needs python3, make and a C++17 compiler)'
       : `no binary fits ${seen.platform}-${seen.arch}: run \`npm rebuild claw-byterover\` to compile one with node-gyp (needs python3, make and a C++17 compiler), or install a release with a prebuild for this platform`;
   return new ClawError(
-    'NATIVE_LOAD_FAILED',
+    NativeErrorCode.LOAD_FAILED,
     `could not load the claw-byterover native addon for ${seen.platform}-${seen.arch} (${seen.libc}, Node ${seen.node}, Node-API ${seen.napi ?? 'unknown'}); tried:\n${lines.join('\n')}`,
     { hint, details: { tried, ...seen } },
   );
@@ -563,9 +571,13 @@ const RECALL_HINTS: Record<string, string> = {
 };
 
 function persistUnavailable(): ClawError {
-  return new ClawError('RECALL_PERSIST_UNAVAILABLE', 'expected an addon with persisted indexes, found an older build', {
-    hint: 'Rebuild the addon (`npm run build:native`); until then the index is built from the tree on every open.',
-  });
+  return new ClawError(
+    NativeErrorCode.RECALL_PERSIST_UNAVAILABLE,
+    'expected an addon with persisted indexes, found an older build',
+    {
+      hint: 'Rebuild the addon (`npm run build:native`); until then the index is built from the tree on every open.',
+    },
+  );
 }
 
 /** Native recall errors (Error with a RECALL_* code) as ClawError; anything else unchanged. */
@@ -736,7 +748,7 @@ export class NativeRecallIndex {
 /** Why the loaded addon has no recall engine (an addon built before it landed). */
 function recallMissing(): ClawError {
   return new ClawError(
-    'NATIVE_RECALL_MISSING',
+    NativeErrorCode.RECALL_MISSING,
     `expected the native addon at ${addonPath()} to provide the recall engine (RecallIndex), found an addon without it`,
     { hint: 'the addon predates the recall engine: run `npm rebuild claw-byterover` or install a newer release' },
   );

@@ -43,6 +43,14 @@ export const AGENT_ERROR_CODES = [
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
+/** The link's own lifecycle failures (no gateway involved: thrown as plain ClawErrors by link.ts). */
+export const AgentLinkErrorCode = {
+  NO_BACKEND: 'AGENT_NO_BACKEND',
+  ALREADY_STARTED: 'AGENT_ALREADY_STARTED',
+  STOPPED: 'AGENT_STOPPED',
+} as const;
+export type AgentLinkErrorCode = (typeof AgentLinkErrorCode)[keyof typeof AgentLinkErrorCode];
+
 const EXIT_BY_CODE: Record<AgentErrorCode, number> = {
   AGENT_PROTOCOL_MISMATCH: EXIT.FAILURE,
   AGENT_AUTH_FAILED: EXIT.AUTH,

@@ -20,7 +20,7 @@ import { packageVersion } from '../version.js';
 import type { MemoryBackend } from '../memory/index.js';
 import { memoryCommands, type CommandTable } from './commands.js';
 import { GatewayConnection, type CloseInfo, type FrameObserver, type InvokeEvent } from './connection.js';
-import { agentError, isRetryable, retryAfterOf } from './errors.js';
+import { AgentLinkErrorCode, agentError, isRetryable, retryAfterOf } from './errors.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.js';
 import { protocolSupport, type ProtocolSupport } from './versions.js';
 
@@ -176,7 +176,7 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
     validateGatewayUrl(opts.url);
     if (!opts.memory && !opts.commands)
       throw new ClawError(
-        'AGENT_NO_BACKEND',
+        AgentLinkErrorCode.NO_BACKEND,
         'Expected a memory backend (or a command table) for the link to serve, found none.',
         { hint: 'Pass `memory` (a LocalMemory or BrvMemory).' },
       );
@@ -210,7 +210,7 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
   async start(): Promise<ConnectedInfo> {
     if (this.loop)
       throw new ClawError(
-        'AGENT_ALREADY_STARTED',
+        AgentLinkErrorCode.ALREADY_STARTED,
         'Expected a link that was not started yet, found one already running.',
         { hint: 'Create a new AgentLink per connection.' },
       );
@@ -256,7 +256,7 @@ export class AgentLink extends EventEmitter<AgentLinkEvents> {
       if (!everConnected)
         first.reject(
           e ??
-            new ClawError('AGENT_STOPPED', 'The link was stopped before it connected.', {
+            new ClawError(AgentLinkErrorCode.STOPPED, 'The link was stopped before it connected.', {
               hint: 'Call start() again on a new link.',
             }),
         );

@@ -8,6 +8,7 @@ import { CLAW_API_ENV, CLAW_API_SECRET_PATHS, ClawApiConfigSchema } from '../cla
 import { ClawError } from '../errors.js';
 import { OAUTH_ENV_VARS, OAUTH_SECRET_PATHS, OAuthConfigSchema as BridgeOAuthConfigSchema } from './oauth/config.js';
 import { SKILL_ENV, SKILL_SECRET_PATHS, SkillConfigSchema } from './skill/config.js';
+import { ConfigErrorCode } from '../errors.js';
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -157,7 +158,7 @@ export function parseBridgeConfig(input: unknown): BridgeConfig {
   const r = BridgeConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => `bridge.${i.path.join('.')}: ${i.message}`);
-  throw new ClawError('CONFIG_INVALID', `invalid bridge configuration: ${issues.join('; ')}`, {
+  throw new ClawError(ConfigErrorCode.INVALID, `invalid bridge configuration: ${issues.join('; ')}`, {
     hint: 'fix the listed keys in the config file or environment',
     details: { issues: r.error.issues.map((i) => ({ path: ['bridge', ...i.path].join('.'), message: i.message })) },
   });

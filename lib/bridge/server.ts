@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { ClawError, isClawError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../log/index.js';
+import { BridgeErrorCode } from './errors.js';
 
 export interface RequestContext {
   /** Path and query of the request (origin is a placeholder). */
@@ -282,7 +283,7 @@ export class HttpServer {
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
     if (byMethod.has(m))
-      throw new ClawError('BRIDGE_ROUTE_TAKEN', `${m} ${path} is already registered`, {
+      throw new ClawError(BridgeErrorCode.ROUTE_TAKEN, `${m} ${path} is already registered`, {
         hint: 'each route has one handler',
       });
     byMethod.set(m, handler);

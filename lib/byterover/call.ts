@@ -10,7 +10,7 @@ import type { SessionProvider } from './auth/types.js';
 import { isClawError } from '../errors.js';
 import { registerSecret } from '../log/index.js';
 import { type ByteRoverConfig, type ByteRoverService, serviceBaseUrl } from './config.js';
-import { ByteRoverError, LOGIN_HINT, errorFromResponse, parseErrorBody } from './errors.js';
+import { ByteRoverError, LOGIN_HINT, errorFromResponse, parseErrorBody, ByteRoverErrorCode } from './errors.js';
 import { badResponse, parseResponse } from './schemas.js';
 
 export const SESSION_HEADER = 'x-byterover-session-id';
@@ -104,7 +104,7 @@ function unauthorized(spec: CallSpec<z.ZodType>, res: HttpResponse, why: string)
   const parsed = parseErrorBody(res.body);
   const base = errorFromResponse(res, spec.endpoint, spec.what);
   return new ByteRoverError(
-    'BYTEROVER_UNAUTHORIZED',
+    ByteRoverErrorCode.UNAUTHORIZED,
     `${spec.what}: ByteRover rejected the session (${spec.endpoint}, HTTP 401${parsed.code ? ` ${parsed.code}` : ''}); ${why}`,
     {
       status: 401,
@@ -129,7 +129,7 @@ export async function callWithSession<S extends z.ZodType>(
   const session = ctx.session;
   if (!session) {
     throw new ByteRoverError(
-      'BYTEROVER_NO_SESSION',
+      ByteRoverErrorCode.NO_SESSION,
       `${spec.what}: expected a session provider for ${spec.endpoint}, found none`,
       {
         hint: LOGIN_HINT,
@@ -166,7 +166,7 @@ export async function callWithApiKey<S extends z.ZodType>(
   const apiKey = ctx.legacyApiKey;
   if (!apiKey) {
     throw new ByteRoverError(
-      'BYTEROVER_LEGACY_NOT_CONFIGURED',
+      ByteRoverErrorCode.LEGACY_NOT_CONFIGURED,
       `${spec.what}: expected a legacy API key (option legacy.apiKey) for ${spec.endpoint}, found none`,
       {
         hint: 'Pass `legacy: { apiKey }` to createByteRoverClient (the key from the ByteRover web app).',
@@ -178,7 +178,7 @@ export async function callWithApiKey<S extends z.ZodType>(
   if (res.status === 401 || res.status === 403) {
     const base = errorFromResponse(res, spec.endpoint, spec.what);
     throw new ByteRoverError(
-      'BYTEROVER_LEGACY_UNAUTHORIZED',
+      ByteRoverErrorCode.LEGACY_UNAUTHORIZED,
       `${spec.what}: the legacy memories API rejected the API key (${spec.endpoint}, HTTP ${res.status})`,
       {
         status: res.status,

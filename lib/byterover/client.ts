@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { logger as rootLogger, registerSecret } from '../log/index.js';
 import { type CallContext, type CallSpec, callWithApiKey, callWithSession } from './call.js';
 import { type ByteRoverConfig, loadByteRoverConfig } from './config.js';
-import { ByteRoverError } from './errors.js';
+import { ByteRoverError, ByteRoverErrorCode } from './errors.js';
 import { pushCommit, segment } from './push.js';
 import {
   billingTiersResponse,
@@ -260,7 +260,7 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     async searchMemories(query, limit = 5, o) {
       if (typeof query !== 'string' || query.trim() === '') {
         throw new ByteRoverError(
-          'BYTEROVER_INVALID_ARGUMENT',
+          ByteRoverErrorCode.INVALID_ARGUMENT,
           `Searching legacy memories: expected a non-empty query, found ${JSON.stringify(query)}`,
           {
             hint: 'Pass the text to search for.',
@@ -269,7 +269,7 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
       }
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         throw new ByteRoverError(
-          'BYTEROVER_INVALID_ARGUMENT',
+          ByteRoverErrorCode.INVALID_ARGUMENT,
           `Searching legacy memories: expected a limit from 1 to 100, found ${limit}`,
           {
             hint: 'Pass a whole number of results from 1 to 100.',
@@ -294,7 +294,7 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     async createMemory(input: LegacyCreateMemoryInput, o) {
       if (!input || !Array.isArray(input.messages) || input.messages.length === 0 || !input.userId) {
         throw new ByteRoverError(
-          'BYTEROVER_INVALID_ARGUMENT',
+          ByteRoverErrorCode.INVALID_ARGUMENT,
           'Creating a legacy memory: expected messages (at least one) and a userId',
           {
             hint: 'Pass { messages: [{ role, content }], userId }.',

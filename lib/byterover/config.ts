@@ -9,6 +9,9 @@
 import { z } from 'zod';
 import { ClawError } from '../errors.js';
 
+/** The settings' own error code (part of ByteRoverErrorCode, errors.ts; here so that loading the schema loads nothing else). */
+export const ByteRoverConfigErrorCode = { CONFIG_INVALID: 'BYTEROVER_CONFIG_INVALID' } as const;
+
 export const DEFAULT_BASE_URLS = {
   iam: 'https://iam.byterover.dev',
   cogit: 'https://v3-cgit.byterover.dev',
@@ -106,10 +109,14 @@ export function parseByteRoverConfig(input: ByteRoverConfigInput = {}): ByteRove
   const result = byteRoverConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `${fieldLabel(i.path)}: ${i.message}`);
-  throw new ClawError('BYTEROVER_CONFIG_INVALID', `Invalid ByteRover configuration: ${problems.join('; ')}`, {
-    hint: 'Fix or unset the named environment variable (see docs: "ByteRover API configuration").',
-    details: { problems },
-  });
+  throw new ClawError(
+    ByteRoverConfigErrorCode.CONFIG_INVALID,
+    `Invalid ByteRover configuration: ${problems.join('; ')}`,
+    {
+      hint: 'Fix or unset the named environment variable (see docs: "ByteRover API configuration").',
+      details: { problems },
+    },
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
  * server's `code` when it is a stable SCREAMING_SNAKE identifier, else `BYTEROVER_HTTP_<status>`.
  */
 import { ClawError, type ClawErrorOptions } from '../errors.js';
+import { ByteRoverConfigErrorCode } from './config.js';
 import { redact, redactString } from '../log/index.js';
 
 export interface ByteRoverErrorOptions extends ClawErrorOptions {
@@ -139,3 +140,18 @@ export function errorFromResponse(
     details,
   });
 }
+
+/** Error codes of the ByteRover client itself (API failures carry ByteRover's codes, see above). */
+export const ByteRoverErrorCode = {
+  ...ByteRoverConfigErrorCode,
+  INVALID_ARGUMENT: 'BYTEROVER_INVALID_ARGUMENT',
+  INVALID_MEMORY: 'BYTEROVER_INVALID_MEMORY',
+  COMMIT_REJECTED: 'BYTEROVER_COMMIT_REJECTED',
+  CONFLICT: 'BYTEROVER_CONFLICT',
+  UNAUTHORIZED: 'BYTEROVER_UNAUTHORIZED',
+  NO_SESSION: 'BYTEROVER_NO_SESSION',
+  LEGACY_NOT_CONFIGURED: 'BYTEROVER_LEGACY_NOT_CONFIGURED',
+  LEGACY_UNAUTHORIZED: 'BYTEROVER_LEGACY_UNAUTHORIZED',
+  BAD_RESPONSE: 'BYTEROVER_BAD_RESPONSE',
+} as const;
+export type ByteRoverErrorCode = (typeof ByteRoverErrorCode)[keyof typeof ByteRoverErrorCode];

@@ -13,7 +13,7 @@
  *    head found.
  */
 import { randomUUID } from 'node:crypto';
-import { ByteRoverError, isByteRoverError } from './errors.js';
+import { ByteRoverError, isByteRoverError, ByteRoverErrorCode } from './errors.js';
 import { type CallContext, callWithSession } from './call.js';
 import { commitResponse } from './schemas.js';
 import type { MemoryChange, PushOptions, PushResult } from './types.js';
@@ -25,7 +25,7 @@ const STALE_TEXT = /expected\s+SHA|SHA\s+mismatch|current\s+SHA|stale\s+SHA/i;
 export function segment(name: string, value: string, what: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new ByteRoverError(
-      'BYTEROVER_INVALID_ARGUMENT',
+      ByteRoverErrorCode.INVALID_ARGUMENT,
       `${what}: expected a non-empty ${name}, found ${JSON.stringify(value)}`,
       {
         hint: 'List them with `claw-byterover teams` and `claw-byterover spaces`.',
@@ -38,7 +38,7 @@ export function segment(name: string, value: string, what: string): string {
 /** Checks the changes before anything is sent (the server's own rules, as `brv` enforces them). */
 export function validateMemories(memories: readonly MemoryChange[] | undefined): void {
   const fail = (msg: string): never => {
-    throw new ByteRoverError('BYTEROVER_INVALID_MEMORY', `Pushing to ByteRover: ${msg}`, {
+    throw new ByteRoverError(ByteRoverErrorCode.INVALID_MEMORY, `Pushing to ByteRover: ${msg}`, {
       hint: 'Fix the named change (operation add|edit|delete, a path, and for add a title and content), then push again.',
     });
   };
@@ -160,7 +160,7 @@ export async function pushCommit(
     });
     if (!res.data.success || !res.data.commit_sha) {
       throw new ByteRoverError(
-        'BYTEROVER_COMMIT_REJECTED',
+        ByteRoverErrorCode.COMMIT_REJECTED,
         `${what}: expected CoGit to accept the commit on ${branch}, found success=${res.data.success}` +
           (res.data.message ? `: ${res.data.message}` : '') +
           (res.data.commit_sha ? '' : ' and no commit_sha'),
@@ -189,7 +189,7 @@ export async function pushCommit(
         if (head && changesPresent(head, opts.memories)) return present(head, base);
         const current = head?.sha ?? stale.currentSha;
         throw new ByteRoverError(
-          'BYTEROVER_CONFLICT',
+          ByteRoverErrorCode.CONFLICT,
           `${what}: the ${branch} branch moved twice under this push: sent current_sha ${base}, but ByteRover's head is ${current ?? '(unknown)'} (the first attempt was based on ${firstBase})`,
           {
             status: (e as ByteRoverError).status,

@@ -4,7 +4,7 @@
  * Sources: ByteRover CLI (`brv`) HTTP services and its tests; see shared/reference/byterover.md.
  */
 import { z } from 'zod';
-import { ByteRoverError } from './errors.js';
+import { ByteRoverError, ByteRoverErrorCode } from './errors.js';
 
 const optStr = z
   .string()
@@ -231,7 +231,7 @@ export function badResponse(
   cause?: unknown,
 ): ByteRoverError {
   return new ByteRoverError(
-    'BYTEROVER_BAD_RESPONSE',
+    ByteRoverErrorCode.BAD_RESPONSE,
     `${ctx.what}: unexpected response from ByteRover (${ctx.endpoint}, HTTP ${ctx.status}): field ${field}: expected ${expected}, found ${found}`,
     {
       status: ctx.status,

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClawError } from '../errors.js';
 import { NODE_ID_PATTERN } from './types.js';
+import { ClawApiErrorCode } from './errors.js';
 
 export const NODE_ID_FILE = 'clawapi-node-id';
 
@@ -27,7 +28,7 @@ export async function loadOrCreateNodeId(dataDir: string): Promise<string> {
     if (NODE_ID_PATTERN.test(text)) return text;
     if (text !== '') {
       throw new ClawError(
-        'CLAW_API_CONFIG_INVALID',
+        ClawApiErrorCode.CONFIG_INVALID,
         `${path} should hold a node id (letters, digits, ".", "_", "-"), found ${text.length} other characters.`,
         {
           hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId`,
@@ -36,7 +37,7 @@ export async function loadOrCreateNodeId(dataDir: string): Promise<string> {
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new ClawError('CLAW_API_CONFIG_INVALID', `${path} stayed empty.`, {
+  throw new ClawError(ClawApiErrorCode.CONFIG_INVALID, `${path} stayed empty.`, {
     hint: `delete ${path} to generate a new id, or set bridge.clawApi.nodeId`,
   });
 }

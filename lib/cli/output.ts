@@ -11,6 +11,7 @@ import { ClawError, isClawError } from '../errors.js';
 import { redact, redactString } from '../log/redact.js';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit.js';
 import type { CliOutStream } from './io.js';
+import { CliErrorCode } from './errors.js';
 
 export interface CliErrorView {
   code: string;
@@ -127,7 +128,7 @@ export class Output {
 
   /** The command's result: one JSON document in --json mode, else the human text on stdout. */
   result(data: Record<string, unknown>, human?: string | string[]): void {
-    if (this.printedResult) throw new ClawError('CLI_INTERNAL', 'A command printed two results.');
+    if (this.printedResult) throw new ClawError(CliErrorCode.INTERNAL, 'A command printed two results.');
     this.printedResult = true;
     if (this.json) {
       this.stdout.write(`${redactString(JSON.stringify(redact(data), null, 2))}\n`);

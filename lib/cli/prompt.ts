@@ -5,11 +5,12 @@
 import { ClawError } from '../errors.js';
 import { registerSecret } from '../log/redact.js';
 import type { CliIo } from './io.js';
+import { CliErrorCode } from './errors.js';
 
 const MAX_SECRET = 16 * 1024;
 
 function interrupted(): ClawError {
-  return new ClawError('CLI_INTERRUPTED', 'Interrupted while reading the secret; nothing was stored.', {
+  return new ClawError(CliErrorCode.INTERRUPTED, 'Interrupted while reading the secret; nothing was stored.', {
     exitCode: 130,
   });
 }
@@ -37,7 +38,9 @@ function readHiddenLine(io: CliIo, prompt: string): Promise<string> {
         else if (ch === '\u0015') value = '';
         else if (ch >= ' ') value += ch;
         if (value.length > MAX_SECRET)
-          return finish(new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters.`));
+          return finish(
+            new ClawError(CliErrorCode.INPUT_TOO_LONG, `Expected a secret under ${MAX_SECRET} characters.`),
+          );
       }
     };
     io.stderr.write(prompt);
@@ -55,7 +58,7 @@ async function readPiped(io: CliIo): Promise<string> {
   for await (const chunk of io.stdin) {
     text += String(chunk);
     if (text.length > MAX_SECRET)
-      throw new ClawError('CLI_INPUT_TOO_LONG', `Expected a secret under ${MAX_SECRET} characters on stdin.`);
+      throw new ClawError(CliErrorCode.INPUT_TOO_LONG, `Expected a secret under ${MAX_SECRET} characters on stdin.`);
   }
   return text.trim();
 }
@@ -67,7 +70,7 @@ async function readPiped(io: CliIo): Promise<string> {
 export async function readSecret(io: CliIo, prompt: string, what: string): Promise<string> {
   const value = (io.stdin.isTTY ? await readHiddenLine(io, prompt) : await readPiped(io)).trim();
   if (!value) {
-    throw new ClawError('CLI_SECRET_EMPTY', `Expected ${what} on stdin, got nothing.`, {
+    throw new ClawError(CliErrorCode.SECRET_EMPTY, `Expected ${what} on stdin, got nothing.`, {
       hint: `Paste ${what} at the prompt, pipe it in, or set BYTEROVER_API_KEY.`,
       exitCode: 2,
     });

@@ -8,6 +8,7 @@ import type { ByteRoverSpace, ByteRoverTeam } from '../byterover/index.js';
 import type { CommandContext } from './context.js';
 import { ExitCode } from './exit.js';
 import type { Services } from './services.js';
+import { CliErrorCode } from './errors.js';
 
 export interface Scope {
   teamId: string;
@@ -35,15 +36,19 @@ export async function resolveTeam(ctx: CommandContext, s: Services): Promise<{ t
   if (config.team) return { teamId: config.team, source: sources.team ?? 'config' };
   const teams: ByteRoverTeam[] = await s.client.teams({ isActive: true, signal: ctx.signal });
   if (teams.length === 0) {
-    throw new ClawError('CLI_NO_TEAMS', 'Expected at least one active ByteRover team for this account, found none.', {
-      hint: 'Create or join a team in the ByteRover web app, then run `claw-byterover teams`.',
-      exitCode: ExitCode.NOT_FOUND,
-    });
+    throw new ClawError(
+      CliErrorCode.NO_TEAMS,
+      'Expected at least one active ByteRover team for this account, found none.',
+      {
+        hint: 'Create or join a team in the ByteRover web app, then run `claw-byterover teams`.',
+        exitCode: ExitCode.NOT_FOUND,
+      },
+    );
   }
   const picked = pickDefault(teams);
   if (!picked) {
     throw new ClawError(
-      'CLI_TEAM_REQUIRED',
+      CliErrorCode.TEAM_REQUIRED,
       `Expected a default team or --team, found ${teams.length} teams and none marked default: ${list(teams)}.`,
       {
         hint: 'Pass --team <id>, or remember one with `claw-byterover config set team <id>`.',
@@ -62,7 +67,7 @@ export async function resolveScope(ctx: CommandContext, s: Services): Promise<Sc
   if (!spaceId) {
     const spaces: ByteRoverSpace[] = await s.client.spaces(team.teamId, { signal: ctx.signal });
     if (spaces.length === 0) {
-      throw new ClawError('CLI_NO_SPACES', `Expected at least one space in team ${team.teamId}, found none.`, {
+      throw new ClawError(CliErrorCode.NO_SPACES, `Expected at least one space in team ${team.teamId}, found none.`, {
         hint: 'Create a space in the ByteRover web app, or pass another --team.',
         exitCode: ExitCode.NOT_FOUND,
       });
@@ -70,7 +75,7 @@ export async function resolveScope(ctx: CommandContext, s: Services): Promise<Sc
     const picked = pickDefault(spaces);
     if (!picked) {
       throw new ClawError(
-        'CLI_SPACE_REQUIRED',
+        CliErrorCode.SPACE_REQUIRED,
         `Expected a default space or --space in team ${team.teamId}, found ${spaces.length} spaces and none marked default: ${list(spaces)}.`,
         {
           hint: 'Pass --space <id>, or remember one with `claw-byterover config set space <id>`.',

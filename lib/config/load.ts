@@ -23,6 +23,7 @@ import {
   type ConfigLayer,
   type ResolvedConfig,
 } from './resolve.js';
+import { ConfigErrorCode } from '../errors.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -158,7 +159,7 @@ export async function readConfigFile(path: string, explicit: boolean): Promise<C
   const doc = parseDocument(text); // prettyErrors (default) fills linePos
   if (doc.errors.length > 0) {
     throw new ClawError(
-      'CONFIG_INVALID',
+      ConfigErrorCode.INVALID,
       `Expected YAML or JSON in ${path}, found a syntax error: ${yamlProblem(doc.errors[0])}.`,
       {
         hint: 'Fix the syntax at that position (YAML is a superset of JSON).',
@@ -173,7 +174,7 @@ function fileSettings(path: string, raw: unknown): Omit<ConfigFile, 'path' | 'ex
   const parsed = ConfigFileSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ClawError('CONFIG_INVALID', `Expected a mapping of settings in ${path}, found: ${where}.`, {
+    throw new ClawError(ConfigErrorCode.INVALID, `Expected a mapping of settings in ${path}, found: ${where}.`, {
       hint: 'The file holds settings at the top level and an optional `profiles: {name: {...}}` map.',
     });
   }
@@ -245,13 +246,17 @@ export async function writeConfigValue(
   profile?: string,
 ): Promise<void> {
   if (!CONFIG_KEYS.has(key)) {
-    throw new ClawError('CONFIG_UNKNOWN_KEY', `Expected one of ${[...CONFIG_KEYS.keys()].join(', ')}; got "${key}".`, {
-      hint: 'Run `claw-byterover config show` to see every key.',
-      exitCode: 2,
-    });
+    throw new ClawError(
+      ConfigErrorCode.UNKNOWN_KEY,
+      `Expected one of ${[...CONFIG_KEYS.keys()].join(', ')}; got "${key}".`,
+      {
+        hint: 'Run `claw-byterover config show` to see every key.',
+        exitCode: 2,
+      },
+    );
   }
   if (isSecretPath(key)) {
-    throw new ClawError('CONFIG_SECRET_REFUSED', `Refusing to write the secret "${key}" into the config file.`, {
+    throw new ClawError(ConfigErrorCode.SECRET_REFUSED, `Refusing to write the secret "${key}" into the config file.`, {
       hint:
         key === 'apiKey'
           ? 'Run `claw-byterover login --api-key` (stored encrypted), or set BYTEROVER_API_KEY in the environment.'
@@ -268,7 +273,7 @@ export async function writeConfigValue(
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     throw new ClawError(
-      'CONFIG_INVALID',
+      ConfigErrorCode.INVALID,
       `Expected YAML in ${filePath}, found a syntax error: ${yamlProblem(doc.errors[0])}.`,
       {
         hint: 'Fix the file by hand first.',
@@ -276,9 +281,13 @@ export async function writeConfigValue(
     );
   }
   if (doc.contents !== null && !isMap(doc.contents)) {
-    throw new ClawError('CONFIG_INVALID', `Expected a mapping of settings in ${filePath}, found another YAML value.`, {
-      hint: 'The file holds settings at the top level and an optional `profiles: {name: {...}}` map.',
-    });
+    throw new ClawError(
+      ConfigErrorCode.INVALID,
+      `Expected a mapping of settings in ${filePath}, found another YAML value.`,
+      {
+        hint: 'The file holds settings at the top level and an optional `profiles: {name: {...}}` map.',
+      },
+    );
   }
   const path = [...(profile ? ['profiles', profile] : []), ...key.split('.')];
   const next = value === undefined ? undefined : coerceValue(key, value);

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ClawError } from '../errors.js';
 import { registerSecret, redactString } from '../log/redact.js';
 import { ClawConfigSchema, SECRET_PATHS, type ClawConfig } from './schema.js';
+import { ConfigErrorCode } from '../errors.js';
 
 export interface ConfigLayer {
   /** Where these values came from, shown in errors and `config show`. */
@@ -180,7 +181,7 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
         ? []
         : parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => describeIssue(i, sources))),
     ];
-    throw new ClawError('CONFIG_INVALID', `Invalid configuration: ${problems.join('; ')}.`, {
+    throw new ClawError(ConfigErrorCode.INVALID, `Invalid configuration: ${problems.join('; ')}.`, {
       hint: `Fix the value at its source (config file, environment variable or flag). Valid keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`,
       details: { problems },
     });

@@ -33,6 +33,7 @@ import type {
   RecallResult,
   SearchOptions,
 } from './types.js';
+import { MemoryErrorCode } from './errors.js';
 
 export const BRV_MAX_OUTPUT_CHARS = 512_000;
 const STDERR_CAP = 16_000;
@@ -93,7 +94,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
     if (o.signal?.aborted) {
       reject(
         new ClawError(
-          'MEMORY_BRV_ABORTED',
+          MemoryErrorCode.BRV_ABORTED,
           `expected \`brv ${command}\` to run, found the call aborted before it started`,
           { hint: 'The caller cancelled it.' },
         ),
@@ -137,7 +138,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
         if (e.code === 'ENOENT') {
           reject(
             new ClawError(
-              'MEMORY_BRV_NOT_FOUND',
+              MemoryErrorCode.BRV_NOT_FOUND,
               `expected the ByteRover CLI at ${JSON.stringify(o.brvPath)}, found no such executable`,
               { hint: INSTALL_HINT, cause: e },
             ),
@@ -145,7 +146,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
         } else {
           reject(
             new ClawError(
-              'MEMORY_BRV_FAILED',
+              MemoryErrorCode.BRV_FAILED,
               `expected \`brv ${command}\` to start, found ${e.code ?? 'an error'}: ${e.message}`,
               { hint: INSTALL_HINT, cause: e },
             ),
@@ -158,7 +159,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
         if (why === 'timeout') {
           reject(
             new ClawError(
-              'MEMORY_BRV_TIMEOUT',
+              MemoryErrorCode.BRV_TIMEOUT,
               `expected \`brv ${command}\` to answer within ${o.timeoutMs} ms, found no answer (killed it)`,
               {
                 hint: 'Check `brv status`; a cold daemon start can take several seconds. Raise the timeout or try again.',
@@ -171,7 +172,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
         if (why === 'abort') {
           reject(
             new ClawError(
-              'MEMORY_BRV_ABORTED',
+              MemoryErrorCode.BRV_ABORTED,
               `expected \`brv ${command}\` to finish, found the call aborted (killed it)`,
               { hint: 'The caller cancelled it.' },
             ),
@@ -183,7 +184,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
         if (!last) {
           reject(
             new ClawError(
-              'MEMORY_BRV_FAILED',
+              MemoryErrorCode.BRV_FAILED,
               `expected \`brv ${command} --format json\` to print a JSON result line, found ${out.trim() ? (truncated ? `more than ${cap} characters of output` : 'none parseable') : 'no output'} (exit ${code ?? signal})`,
               {
                 hint: stderrTail ? `brv said: ${stderrTail}` : INSTALL_HINT,
@@ -199,7 +200,7 @@ export function runBrv(args: string[], o: RunBrvOptions): Promise<BrvResult> {
           const said = [data.error, data.message].find((m): m is string => typeof m === 'string') ?? stderrTail ?? '';
           reject(
             new ClawError(
-              'MEMORY_BRV_FAILED',
+              MemoryErrorCode.BRV_FAILED,
               `expected \`brv ${command}\` to succeed, found ${last.success === false ? 'success: false' : `exit ${code ?? signal}`}${said ? `: ${redactString(said)}` : ''}`,
               {
                 hint: /provider/i.test(said)
@@ -289,7 +290,7 @@ export class BrvMemory implements MemoryBackend {
   /** `brv curate --detach`: brv's own curation (LLM) decides the file; we get its task id. */
   async curate(note: Note, opts: Pick<CurateOptions, 'signal' | 'secrets'> = {}): Promise<CurateResult> {
     if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
-      throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
+      throw new ClawError(MemoryErrorCode.NOTE_EMPTY, 'expected a note with non-empty content, found none', {
         hint: 'Pass the text to remember.',
       });
     }

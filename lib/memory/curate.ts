@@ -33,6 +33,7 @@ import { chooseNotePath } from './paths.js';
 import type { SyncState } from './state.js';
 import { clawIdOf, type ContextTree, type TreeDoc } from './tree.js';
 import type { CurateResult, Note } from './types.js';
+import { MemoryErrorCode } from './errors.js';
 
 export const MAX_NOTE_CHARS = 1_000_000;
 
@@ -98,13 +99,13 @@ export async function curateNote(
 ): Promise<CurateResult> {
   let note = input;
   if (!note || typeof note.content !== 'string' || note.content.trim() === '') {
-    throw new ClawError('MEMORY_NOTE_EMPTY', 'expected a note with non-empty content, found none', {
+    throw new ClawError(MemoryErrorCode.NOTE_EMPTY, 'expected a note with non-empty content, found none', {
       hint: 'Pass the text to remember, e.g. `claw-byterover curate "Auth uses JWT with 24h expiry"`.',
     });
   }
   if (note.content.length > MAX_NOTE_CHARS) {
     throw new ClawError(
-      'MEMORY_NOTE_TOO_LARGE',
+      MemoryErrorCode.NOTE_TOO_LARGE,
       `expected a note of at most ${MAX_NOTE_CHARS} characters, found ${note.content.length}`,
       {
         hint: 'Split it into several notes; each should hold one decision, pattern or fact.',
@@ -184,7 +185,7 @@ export async function curateNote(
   }
   if (rel === undefined) {
     throw new ClawError(
-      'MEMORY_NAME_EXHAUSTED',
+      MemoryErrorCode.NAME_EXHAUSTED,
       `expected to create a new file for "${title}", found every candidate name taken while writing`,
       {
         hint: 'Another process is writing the same names; try again.',

@@ -34,6 +34,7 @@ import type {
   RecallResult,
   SearchOptions,
 } from './types.js';
+import { MemoryErrorCode } from './errors.js';
 
 export interface LocalMemoryOptions {
   projectRoot: string;
@@ -191,7 +192,7 @@ export class LocalMemory implements MemoryBackend {
 
   private async fresh(): Promise<void> {
     if (this.closed)
-      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+      throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with LocalMemory.open().',
       });
     if (!this.watching && this.tree.staleness() > (this.o.maxStalenessMs ?? 1000)) await this.tree.refresh();
@@ -219,7 +220,7 @@ export class LocalMemory implements MemoryBackend {
   private async query(query: string, opts: SearchOptions): Promise<RecallHit[]> {
     await this.fresh();
     if (opts.signal?.aborted)
-      throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', {
+      throw new ClawError(MemoryErrorCode.ABORTED, 'expected to search, found the call aborted', {
         hint: 'The caller cancelled it.',
       });
     return this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10));
@@ -248,7 +249,7 @@ export class LocalMemory implements MemoryBackend {
 
   async curate(note: Note, opts: CurateOptions = {}): Promise<CurateResult> {
     if (this.closed)
-      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+      throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with LocalMemory.open().',
       });
     const res = await curateNote(

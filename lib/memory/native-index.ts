@@ -15,6 +15,7 @@
  */
 import { ClawError } from '../errors.js';
 import type { RecallIndex, RecallIndexFactory } from './types.js';
+import { MemoryErrorCode } from './errors.js';
 
 const NATIVE_MODULE = '../native.js';
 
@@ -40,7 +41,7 @@ export const ENGINE_UNAVAILABLE_HINT =
  */
 export function engineUnavailable(native: NativeRecall, expected: string, found?: string): ClawError {
   return new ClawError(
-    'MEMORY_ENGINE_UNAVAILABLE',
+    MemoryErrorCode.ENGINE_UNAVAILABLE,
     `expected ${expected}, found none: ${found ?? native.reason ?? 'unknown reason'}`,
     {
       hint: ENGINE_UNAVAILABLE_HINT,

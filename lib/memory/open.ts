@@ -21,7 +21,8 @@ import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { defaultStateDir } from './state.js';
 import { SpaceMemory } from './v4/memory.js';
 import { boundSpace, resolveSpace, type SpaceResolution } from './v4/space.js';
-import type { MemoryBackend, RecallIndexFactory } from './types.js';
+import type { RecallIndexFactory } from './types.js';
+import { MemoryErrorCode } from './errors.js';
 
 /** Which engine to use: `native` (default), `brv` (ByteRover's CLI), `auto` (native, else brv on PATH). */
 export type MemoryEngineChoice = 'native' | 'brv' | 'auto';
@@ -205,7 +206,7 @@ export async function resolveMemory(
   o: Pick<OpenMemoryOptions, 'projectRoot' | 'dir' | 'stateDir' | 'space' | 'dataDir'>,
 ): Promise<{ location: MemoryLocation; source: MemorySource; space: SpaceResolution | undefined }> {
   if (o.space !== undefined && o.dir !== undefined)
-    throw new ClawError('MEMORY_OPTIONS', 'expected a v4 space or a v3 tree, found both (space and dir)', {
+    throw new ClawError(MemoryErrorCode.OPTIONS, 'expected a v4 space or a v3 tree, found both (space and dir)', {
       hint: 'Give --space <id|name> for a ByteRover v4 space, or --dir <path> for a v3 context tree, not both.',
     });
   let sp: SpaceResolution | undefined;
@@ -318,7 +319,7 @@ async function openSpace(
   if (o.index) return open(o.index, 'injected', 'a recall index given by the caller');
   if (o.engine === 'brv')
     throw new ClawError(
-      'MEMORY_V4_ENGINE',
+      MemoryErrorCode.V4_ENGINE,
       `expected an engine that reads ByteRover v4 topics for ${space.how}, found engine brv (ByteRover's CLI 3.x reads only v3 markdown trees)`,
       { hint: 'Use the native engine (the default) for a v4 space, or --dir <v3 tree> with --backend brv.' },
     );

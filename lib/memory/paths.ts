@@ -10,13 +10,14 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { ClawError } from '../errors.js';
+import { MemoryErrorCode } from './errors.js';
 
 const escapeHint =
   'Give a path relative to the context tree, without `..`, and not through a symlink that leaves the tree.';
 
 function escape(path: string, why: string): ClawError {
   return new ClawError(
-    'MEMORY_PATH_ESCAPE',
+    MemoryErrorCode.PATH_ESCAPE,
     `expected a path inside the context tree, found ${JSON.stringify(path)} (${why})`,
     {
       hint: escapeHint,
@@ -124,7 +125,7 @@ export async function chooseNotePath(
     if (!taken(target.rel) && !(await exists(target.abs))) return target;
   }
   throw new ClawError(
-    'MEMORY_NAME_EXHAUSTED',
+    MemoryErrorCode.NAME_EXHAUSTED,
     `expected a free file name for ${JSON.stringify(stem)}, found 9,999 taken`,
     {
       hint: 'Give the note a more specific title or path.',

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ClawError } from '../errors.js';
 import { writeFileAtomic } from './fsx.js';
+import { MemoryErrorCode } from './errors.js';
 
 export function defaultStateDir(projectRoot: string): string {
   return join(resolve(projectRoot), '.brv', 'claw-byterover');
@@ -53,7 +54,7 @@ export async function loadSyncState(stateDir: string, branch = 'main'): Promise<
   );
   if (!parsed.success) {
     throw new ClawError(
-      'MEMORY_STATE_CORRUPT',
+      MemoryErrorCode.STATE_CORRUPT,
       `expected ${file} to hold lib/memory's sync state (JSON, v1), found something else`,
       {
         hint: 'Move the file aside and run `claw-byterover pull` to rebuild it (local notes are kept).',

@@ -21,6 +21,7 @@ import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { noteHeader, parseNote, type ParsedNote } from './markdown.js';
 import { loadNativeWalk, type WalkFn } from './native-walk.js';
+import { MemoryErrorCode } from './errors.js';
 
 export interface TreeDoc {
   /** Tree-relative, `/`-separated. */
@@ -219,7 +220,7 @@ export class ContextTree {
     const walk = this.walker === 'ts' ? undefined : await loadNativeWalk();
     if (this.walker === 'native' && !walk)
       throw new ClawError(
-        'MEMORY_NATIVE_WALK_UNAVAILABLE',
+        MemoryErrorCode.NATIVE_WALK_UNAVAILABLE,
         'expected the native tree walk, found no addon with walkTree',
         {
           hint: 'Build the addon (`npm run build:native`) or open the tree with walker "auto" or "ts".',

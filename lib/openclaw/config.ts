@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { ClawError } from '../errors.js';
 import { LOG_LEVELS, type ConfigLayer } from '../config/index.js';
 import { registerSecret } from '../log/index.js';
+import { ConfigErrorCode } from '../errors.js';
 
 /** The plugin id (manifest `id`, `plugins.entries.<id>`, context engine id). */
 export const PLUGIN_ID = 'claw-byterover';
@@ -143,7 +144,7 @@ export function parsePluginConfig(raw: unknown): PluginConfig {
   const parsed = PluginConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new ClawError('CONFIG_INVALID', `Invalid ${CONFIG_SOURCE}: ${problems.join('; ')}.`, {
+    throw new ClawError(ConfigErrorCode.INVALID, `Invalid ${CONFIG_SOURCE}: ${problems.join('; ')}.`, {
       hint: `Fix it with \`openclaw config set plugins.entries.${PLUGIN_ID}.config.<key> <value>\` (see \`openclaw plugins inspect ${PLUGIN_ID}\`), then restart the gateway.`,
       details: { problems },
     });

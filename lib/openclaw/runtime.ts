@@ -21,6 +21,7 @@ import { loadConfig, type ClawConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { openMemory, v4, type OpenedMemory, type RecallIndexFactory } from '../memory/index.js';
 import { configLayer, describeSecretRef, treeLocation, type PluginConfig, type TreeLocation } from './config.js';
+import { OpenClawErrorCode } from './errors.js';
 
 /** `onPath` moved to lib/memory (the opener decides the engine); re-exported for existing importers. */
 export { onPath } from '../memory/index.js';
@@ -123,9 +124,13 @@ export class PluginRuntime {
   memory(scope: MemoryScope): Promise<OpenMemory> {
     if (this.closed)
       return Promise.reject(
-        new ClawError('OPENCLAW_PLUGIN_STOPPED', 'expected the claw-byterover plugin to be running, found it stopped', {
-          hint: 'The gateway is shutting down or reloading the plugin; try again.',
-        }),
+        new ClawError(
+          OpenClawErrorCode.PLUGIN_STOPPED,
+          'expected the claw-byterover plugin to be running, found it stopped',
+          {
+            hint: 'The gateway is shutting down or reloading the plugin; try again.',
+          },
+        ),
       );
     const scoped = this.scoped(scope);
     const loc = treeLocation(scoped.config, scoped.workspaceDir);

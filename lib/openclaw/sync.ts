@@ -9,6 +9,7 @@ import type { ByteRoverClient } from '../byterover/index.js';
 import type { PullResult, PushSummary } from '../memory/index.js';
 import { describeSecretRef } from './config.js';
 import type { OpenMemory, PluginRuntime } from './runtime.js';
+import { OpenClawErrorCode } from './errors.js';
 
 export type SyncAction = 'pull' | 'push' | 'both' | 'status';
 
@@ -43,7 +44,7 @@ export async function resolveSpace(
     const t = pick(teams);
     if (!t) {
       throw new ClawError(
-        'OPENCLAW_TEAM_REQUIRED',
+        OpenClawErrorCode.TEAM_REQUIRED,
         `expected a default ByteRover team, found ${teams.length === 0 ? 'no active team' : `${teams.length} teams and none marked default: ${names(teams)}`}`,
         {
           hint:
@@ -61,7 +62,7 @@ export async function resolveSpace(
     const s = pick(spaces);
     if (!s) {
       throw new ClawError(
-        'OPENCLAW_SPACE_REQUIRED',
+        OpenClawErrorCode.SPACE_REQUIRED,
         `expected a default space in team ${teamId}, found ${spaces.length === 0 ? 'none' : `${spaces.length} spaces and none marked default: ${names(spaces)}`}`,
         {
           hint:
@@ -79,7 +80,7 @@ export async function resolveSpace(
 function needLocal(mem: OpenMemory): NonNullable<OpenMemory['local']> {
   if (!mem.local) {
     throw new ClawError(
-      'OPENCLAW_SYNC_UNSUPPORTED',
+      OpenClawErrorCode.SYNC_UNSUPPORTED,
       'expected the local context tree backend to sync, found the brv backend',
       {
         hint: 'With backend "brv", ByteRover\'s CLI syncs its own tree: run `brv pull` / `brv push`. Set backend to "native" to sync from here.',

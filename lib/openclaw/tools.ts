@@ -20,6 +20,7 @@ import type { AgentTool, AgentToolResult, ToolContext } from './host.js';
 import type { MemoryScope, PluginRuntime } from './runtime.js';
 import { syncStatus, syncTree, type SyncAction } from './sync.js';
 import { recordTool } from './v4.js';
+import { OpenClawErrorCode } from './errors.js';
 
 export const TOOL_NAMES = [
   'byterover_search',
@@ -63,7 +64,7 @@ function text<T>(t: string, details: T): AgentToolResult<T> {
 
 function argError(tool: string, what: string, found: unknown): ClawError {
   return new ClawError(
-    'OPENCLAW_TOOL_ARGUMENT',
+    OpenClawErrorCode.TOOL_ARGUMENT,
     `${tool}: expected ${what}, found ${found === undefined ? 'nothing' : typeof found === 'string' ? JSON.stringify(found.slice(0, 60)) : typeof found}`,
     {
       hint: `Call ${tool} with arguments that match its schema.`,

@@ -9,6 +9,8 @@
 import { ClawError } from '../errors.js';
 import type { AgentTool, AgentToolResult } from './host.js';
 import type { MemoryScope, PluginRuntime } from './runtime.js';
+import { OpenClawErrorCode } from './errors.js';
+import { TopicErrorCode } from '../memory/v4/errors.js';
 
 /** ByteRover's own OpenClaw plugin (`@byterover/byterover`, manifest id `byterover`). */
 export const BYTEROVER_PLUGIN_ID = 'byterover';
@@ -107,14 +109,14 @@ export function recordTool(rt: PluginRuntime, ws: MemoryScope): AgentTool<Record
       const path = params.path;
       const html = params.html;
       if (typeof path !== 'string' || path.trim() === '' || typeof html !== 'string' || html.trim() === '')
-        throw new ClawError('OPENCLAW_TOOL_ARGUMENT', 'byterover_record: expected non-empty "path" and "html"', {
+        throw new ClawError(OpenClawErrorCode.TOOL_ARGUMENT, 'byterover_record: expected non-empty "path" and "html"', {
           hint: 'Call byterover_record with {path, html[, overwrite]}.',
         });
       const mem = await rt.memory(ws);
       const sm = 'space' in mem ? mem.space : undefined;
       if (!sm)
         throw new ClawError(
-          'BV_RECORD_NO_SPACE',
+          TopicErrorCode.RECORD_NO_SPACE,
           'byterover_record: expected this workspace to use a ByteRover v4 space, found a v3 context tree',
           {
             hint: 'Use byterover_curate for a v3 tree, or bind the project to a v4 space with ByteRover (`space bind "<name>"`).',

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ClawError } from '../../errors.js';
+import { ConfigErrorCode } from '../../errors.js';
 
 /** The callback route's path on the bridge. */
 export const CALLBACK_PATH = '/auth/callback';
@@ -148,7 +149,7 @@ export function parseOAuthConfig(input: unknown): OAuthConfig {
   const r = OAuthConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => `bridge.oauth.${i.path.join('.')}: ${i.message}`);
-  throw new ClawError('CONFIG_INVALID', `invalid bridge OAuth configuration: ${issues.join('; ')}`, {
+  throw new ClawError(ConfigErrorCode.INVALID, `invalid bridge OAuth configuration: ${issues.join('; ')}`, {
     hint: 'fix the listed keys in the config file or environment',
     details: {
       issues: r.error.issues.map((i) => ({ path: ['bridge', 'oauth', ...i.path].join('.'), message: i.message })),

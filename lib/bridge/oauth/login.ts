@@ -130,7 +130,7 @@ export async function startLogin(flow: LoginFlow, o: { returnTo?: string | undef
   const w = await flow.sealed.set(loginKey(loginId), record, now, 0);
   if (!w.ok)
     throw new ClawError(
-      'OAUTH_STATE_COLLISION',
+      OAuthErrorCode.STATE_COLLISION,
       'Expected a fresh login id, found one in use (a 256-bit random state collided).',
       { hint: 'start the login again' },
     );
@@ -177,7 +177,7 @@ async function indexLogin(flow: LoginFlow, loginId: string, expiresAt: number): 
     await sleep(2 + Math.floor(Math.random() * Math.min(100, 5 * 2 ** Math.min(attempt, 5))));
   }
   throw new ClawError(
-    'OAUTH_STORE_BUSY',
+    OAuthErrorCode.STORE_BUSY,
     'Expected to record the login in the shared store, found it updated by other logins on every attempt.',
     {
       hint: 'start the login again in a moment',

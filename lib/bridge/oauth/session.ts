@@ -40,7 +40,7 @@ import { InvalidGrantError, refreshAccessToken } from '../../byterover/auth/gran
 import { ClawError, isClawError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
 import type { LockStore } from '../store/types.js';
-import { notLoggedIn, reauthRequired, refreshTimeout } from './errors.js';
+import { notLoggedIn, OAuthErrorCode, reauthRequired, refreshTimeout } from './errors.js';
 import { tokensKey, type SealedKv, type TokenRecord, type Versioned } from './records.js';
 
 /** ok: this instance refreshed; joined: another instance's (or an earlier) refresh was used; failed: an error other than invalid_grant; reauth: the refresh token was refused. */
@@ -104,7 +104,7 @@ interface RenewRequest {
 const POLL_START_MS = 20;
 const POLL_MAX_MS = 500;
 
-export const REFRESH_LEASE_LOST = 'OAUTH_REFRESH_LEASE_LOST';
+export const REFRESH_LEASE_LOST = OAuthErrorCode.REFRESH_LEASE_LOST;
 
 function refreshLeaseLost(profile: string, why: string): ClawError {
   return new ClawError(
@@ -437,7 +437,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void =>
       reject(
-        new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', {
+        new ClawError(AuthErrorCode.ABORTED, 'The wait for a session key was aborted by the caller.', {
           hint: 'retry the request',
         }),
       );

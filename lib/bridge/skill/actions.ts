@@ -33,6 +33,7 @@ import {
 import type { RecordInput, RecordOptions, RecordResult } from '../../memory/v4/record.js';
 import type { SpaceMemory } from '../../memory/v4/memory.js';
 import type { SkillAction, SkillPayloads } from './schemas.js';
+import { SkillErrorCode } from './codes.js';
 
 export interface SkillContext {
   /** Aborted when the action runs past `actionTimeoutMs` (or the bridge shuts down). */
@@ -85,7 +86,7 @@ export interface SkillActionsDeps {
 
 function unavailable(action: SkillAction, what: string, hint: string): ClawError {
   return new ClawError(
-    'SKILL_ACTION_UNAVAILABLE',
+    SkillErrorCode.ACTION_UNAVAILABLE,
     `expected the bridge to have ${what} for ${action}, found none configured`,
     { hint },
   );

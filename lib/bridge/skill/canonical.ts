@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ClawError } from '../../errors.js';
+import { SkillErrorCode } from './codes.js';
 
 /** Canonical JSON text of a JSON value. Throws for values JSON cannot hold (NaN, Infinity, BigInt, functions). */
 export function canonicalJson(value: unknown): string {
@@ -26,7 +27,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 function notJson(what: string): ClawError {
-  return new ClawError('SKILL_NOT_JSON', `expected a JSON value, found ${what}`, {
+  return new ClawError(SkillErrorCode.NOT_JSON, `expected a JSON value, found ${what}`, {
     hint: 'Pass plain JSON data (objects, arrays, strings, finite numbers, booleans, null).',
   });
 }

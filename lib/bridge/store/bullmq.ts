@@ -42,6 +42,7 @@ import {
   type QueuePolicy,
   type QueueStats,
 } from './types.js';
+import { StoreErrorCode } from './errors.js';
 
 export interface BullMqQueueOptions {
   /** `redis://host:port[/db]` */
@@ -76,7 +77,7 @@ const leaseKey = (id: string, token: string): string => `${token}\u0000${id}`;
 function redisUnavailable(e: unknown, what: string): ClawError {
   if (e instanceof ClawError) return e;
   const message = (e as Error)?.message ?? String(e);
-  return new ClawError('QUEUE_UNAVAILABLE', `Redis failed while ${what}: ${message}`, {
+  return new ClawError(StoreErrorCode.QUEUE_UNAVAILABLE, `Redis failed while ${what}: ${message}`, {
     hint: 'check that Redis runs and bridge.store.redisUrl points at it',
   });
 }

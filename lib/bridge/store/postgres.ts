@@ -42,6 +42,8 @@ import {
   type SavedResponse,
   type StateStore,
 } from './types.js';
+import { StoreErrorCode } from './errors.js';
+import { ConfigErrorCode } from '../../errors.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/db` (credentials may come from PG* env vars as libpq does). */
@@ -117,12 +119,12 @@ function unavailable(e: unknown, what: string): ClawError {
     ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300'].includes(code) ||
     /terminat|connect/i.test(message)
   ) {
-    return new ClawError('STORE_UNAVAILABLE', `PostgreSQL is unreachable while ${what}: ${message}`, {
+    return new ClawError(StoreErrorCode.UNAVAILABLE, `PostgreSQL is unreachable while ${what}: ${message}`, {
       hint: 'check that the server runs and bridge.store.url points at it',
       details: { pgCode: code },
     });
   }
-  return new ClawError('STORE_FAILED', `PostgreSQL failed while ${what}: ${message}`, {
+  return new ClawError(StoreErrorCode.FAILED, `PostgreSQL failed while ${what}: ${message}`, {
     hint: 'see the PostgreSQL server log',
     details: { pgCode: code },
   });
@@ -155,7 +157,7 @@ export class PostgresStore implements StateStore, JobQueue, BridgeStore {
     const schema = opts.schema ?? 'claw_bridge';
     if (!SCHEMA_NAME.test(schema)) {
       throw new ClawError(
-        'CONFIG_INVALID',
+        ConfigErrorCode.INVALID,
         `bridge.store.schema must be a lower-case SQL identifier, found ${JSON.stringify(schema)}`,
         {
           hint: 'use letters, digits and underscores, starting with a letter',

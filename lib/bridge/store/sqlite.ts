@@ -41,6 +41,7 @@ import {
   type SavedResponse,
   type StateStore,
 } from './types.js';
+import { StoreErrorCode } from './errors.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created with its directory if missing). */
@@ -141,7 +142,7 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     const policy: QueuePolicy = { ...DEFAULT_QUEUE_POLICY, ...opts.policy };
     const durability = opts.durability ?? 'full';
     const failed = (why: string): ClawError =>
-      new ClawError('STORE_OPEN_FAILED', `cannot open the bridge database ${path}: ${why}`, {
+      new ClawError(StoreErrorCode.OPEN_FAILED, `cannot open the bridge database ${path}: ${why}`, {
         hint: 'check that the path is writable and not on a network filesystem, or set bridge.store.path elsewhere',
       });
     let engine: SqliteEngine;
@@ -173,7 +174,7 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     ...args: Parameters<SqliteEngine[M]>
   ): Promise<ReturnType<SqliteEngine[M]>> {
     if (this.closed)
-      throw new ClawError('STORE_CLOSED', `the SQLite store ${this.path} is closed`, {
+      throw new ClawError(StoreErrorCode.CLOSED, `the SQLite store ${this.path} is closed`, {
         hint: 'this is a bug: a call came after shutdown',
       });
     let result: ReturnType<SqliteEngine[M]>;
@@ -297,16 +298,24 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
 
 function storeError(e: { code: string; message: string }, path: string): ClawError {
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
-    return new ClawError('STORE_BUSY', `the bridge database ${path} stayed locked by another process: ${e.message}`, {
-      hint: 'only one bridge should use an embedded SQLite store; for several instances use PostgreSQL (bridge.store.kind = "postgres")',
-    });
+    return new ClawError(
+      StoreErrorCode.BUSY,
+      `the bridge database ${path} stayed locked by another process: ${e.message}`,
+      {
+        hint: 'only one bridge should use an embedded SQLite store; for several instances use PostgreSQL (bridge.store.kind = "postgres")',
+      },
+    );
   }
   if (e.code === 'SQLITE_FULL' || e.code === 'SQLITE_IOERR' || e.code.startsWith('SQLITE_IOERR')) {
-    return new ClawError('STORE_IO_FAILED', `writing the bridge database ${path} failed: ${e.message} (${e.code})`, {
-      hint: 'check free disk space and the disk itself',
-    });
+    return new ClawError(
+      StoreErrorCode.IO_FAILED,
+      `writing the bridge database ${path} failed: ${e.message} (${e.code})`,
+      {
+        hint: 'check free disk space and the disk itself',
+      },
+    );
   }
-  return new ClawError('STORE_FAILED', `bridge database ${path}: ${e.message} (${e.code})`, {
+  return new ClawError(StoreErrorCode.FAILED, `bridge database ${path}: ${e.message} (${e.code})`, {
     hint: 'see the bridge log; if it persists, move the database aside and restart',
   });
 }

@@ -24,6 +24,7 @@ export const AuthErrorCode = {
   LOCK_TIMEOUT: 'AUTH_LOCK_TIMEOUT',
   PROFILE_INVALID: 'AUTH_PROFILE_INVALID',
   CONFIG_INVALID: 'AUTH_CONFIG_INVALID',
+  ABORTED: 'AUTH_ABORTED',
 } as const;
 
 export type AuthErrorCodeValue = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];

@@ -72,7 +72,7 @@ export interface ManagedSessionProvider extends SessionProvider {
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   const aborted = (): ClawError =>
-    new ClawError('AUTH_ABORTED', 'The wait for a session key was aborted by the caller.', {
+    new ClawError(AuthErrorCode.ABORTED, 'The wait for a session key was aborted by the caller.', {
       hint: 'retry the command',
     });
   if (signal.aborted) return Promise.reject(aborted());

@@ -10,6 +10,7 @@ import { registerSecret } from '../../log/redact.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
+import { CliErrorCode } from '../errors.js';
 
 interface ConnectFlags extends Record<string, unknown> {
   token?: string;
@@ -26,7 +27,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
     throw new ClawError(
-      'CLI_INVALID_ARGUMENT',
+      CliErrorCode.INVALID_ARGUMENT,
       `Expected ${flag} to be a whole number of milliseconds, found ${JSON.stringify(value)}.`,
       {
         hint: `Example: ${flag} 60000`,
@@ -55,17 +56,21 @@ async function connect(ctx: CommandContext, opts: ConnectFlags, args: string[]):
       import('../../telemetry/index.js'),
       import('../tree.js'),
     ]);
-  const { config } = await ctx.config();
+  const { config, sources } = await ctx.config();
   const logger = await ctx.logger();
   // Handshakes by result and recall latency, exported over OTLP when OTEL_EXPORTER_OTLP_* is set
   // (no /metrics here: this process serves no HTTP). Shut down last, so the final export has them.
   const telemetry = createTelemetry({ config: config.telemetry, env: ctx.io.env, logger });
   ctx.onCleanup(() => telemetry.shutdown());
   const { treeRoot, projectRoot, stateDir } = await treeLocation(ctx);
+  // The tree goes to the opener as `dir` only when configured: a folder bound to a ByteRover v4 space
+  // then serves the space (lib/memory/open.ts resolveMemory).
+  const treeConfigured = sources.contextTree !== undefined && sources.contextTree !== 'default';
+  const { dataDir: byteroverDataDir } = await import('../../memory/v4/space.js');
   const { backend: memory } = await openMemory({
     projectRoot,
-    dir: treeRoot,
-    stateDir,
+    ...(treeConfigured ? { dir: treeRoot, stateDir } : {}),
+    dataDir: byteroverDataDir({ env: ctx.io.env }),
     logger,
     watch: !opts.once,
     onRecall: telemetry.recordRecall,

@@ -13,6 +13,8 @@ import { registerSecret } from '../../log/redact.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
 import { readSecret } from '../prompt.js';
+import { CliErrorCode } from '../errors.js';
+import { ConfigErrorCode } from '../../errors.js';
 
 /** lib/byterover/auth and the services, loaded when an auth command runs (never for other commands). */
 const authModules = () => Promise.all([import('../../byterover/auth/index.js'), import('../services.js')]);
@@ -67,7 +69,7 @@ async function apiKeyFrom(ctx: CommandContext, flag: string | true): Promise<{ k
 
 async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandResult> {
   if (opts.apiKey !== undefined && opts.clientCredentials) {
-    throw new ClawError('CLI_USAGE', 'Expected one login mode, found both --api-key and --client-credentials.', {
+    throw new ClawError(CliErrorCode.USAGE, 'Expected one login mode, found both --api-key and --client-credentials.', {
       hint: 'Pick one: `login` (browser), `login --api-key`, or `login --client-credentials`.',
     });
   }
@@ -93,7 +95,7 @@ async function login(ctx: CommandContext, opts: LoginOptions): Promise<CommandRe
     const settings = clientCredentialsSettings(config);
     if (!settings) {
       throw new ClawError(
-        'CONFIG_CLIENT_CREDENTIALS_MISSING',
+        ConfigErrorCode.CLIENT_CREDENTIALS_MISSING,
         'Expected clientCredentials.clientId and clientSecret in the configuration, found none.',
         {
           hint: 'Set CLAW_BYTEROVER_CLIENT_ID and CLAW_BYTEROVER_CLIENT_SECRET (and CLAW_BYTEROVER_OAUTH_ISSUER if the issuer is not ByteRover IAM).',

@@ -35,6 +35,7 @@ import type { CommandContext } from '../context.js';
 import type { CommandResult } from '../program.js';
 import { services } from '../services.js';
 import { treeLocation } from '../tree.js';
+import { CliErrorCode } from '../errors.js';
 
 export interface DoctorFlags extends Record<string, unknown> {
   plugin?: string;
@@ -158,10 +159,14 @@ function checkUrlFlags(flags: DoctorFlags): void {
     const expected = f.schemes.map((x) => `${x}//`).join(' or ');
     // A URL of a known scheme without its query and credentials; anything else as typed (minus known secrets).
     const found = scheme && ['http:', 'https:', 'ws:', 'wss:'].includes(scheme) ? safeUrl(value) : redactString(value);
-    throw new ClawError('CLI_USAGE', `expected ${f.flag} to be a ${expected} URL, found ${JSON.stringify(found)}`, {
-      hint: `Pass for example ${f.flag} ${f.example}.`,
-      exitCode: 2,
-    });
+    throw new ClawError(
+      CliErrorCode.USAGE,
+      `expected ${f.flag} to be a ${expected} URL, found ${JSON.stringify(found)}`,
+      {
+        hint: `Pass for example ${f.flag} ${f.example}.`,
+        exitCode: 2,
+      },
+    );
   }
 }
 

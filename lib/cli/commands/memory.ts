@@ -16,6 +16,7 @@ import type { CommandModule, CommandResult } from '../program.js';
 import type { PersistInfo } from '../../memory/persist.js';
 import type { ScanInfo } from '../../memory/tree.js';
 import { table } from '../table.js';
+import { CliErrorCode } from '../errors.js';
 
 interface BackendFlags extends Record<string, unknown> {
   dir?: string;
@@ -44,7 +45,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new ClawError(
-      'CLI_USAGE',
+      CliErrorCode.USAGE,
       `expected ${flag} to be a whole number from 1 to ${max}, found ${JSON.stringify(value)}`,
       {
         hint: `Pass for example ${flag} ${fallback}.`,
@@ -67,7 +68,7 @@ async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<Me
 async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<OpenedMemory> {
   const kind = flags.backend ?? 'local';
   if (kind !== 'local' && kind !== 'brv') {
-    throw new ClawError('CLI_USAGE', `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
+    throw new ClawError(CliErrorCode.USAGE, `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
       hint: "Use --backend local (native recall, default) or --backend brv (ByteRover's CLI).",
       exitCode: 2,
     });
@@ -148,7 +149,7 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
   let content = args.join(' ');
   if (flags.file !== undefined) {
     if (content.trim() !== '') {
-      throw new ClawError('CLI_USAGE', 'expected either note text or --file, found both', {
+      throw new ClawError(CliErrorCode.USAGE, 'expected either note text or --file, found both', {
         hint: 'Pass the text, or --file <path>, not both.',
         exitCode: 2,
       });
@@ -158,7 +159,7 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
       content = await readFile(file, 'utf8');
     } catch (e) {
       throw new ClawError(
-        'CLI_FILE_UNREADABLE',
+        CliErrorCode.FILE_UNREADABLE,
         `expected a readable file at ${file}, found ${(e as NodeJS.ErrnoException).code ?? 'an error'}`,
         {
           hint: 'Check the path given to --file.',
@@ -168,7 +169,7 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
     }
   }
   if (content.trim() === '') {
-    throw new ClawError('CLI_USAGE', 'expected note text or --file <path>, found nothing', {
+    throw new ClawError(CliErrorCode.USAGE, 'expected note text or --file <path>, found nothing', {
       hint: 'Example: claw-byterover curate "We deploy with blue/green; rollback is a DNS flip." --tag deploy',
       exitCode: 2,
     });
@@ -195,7 +196,7 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
 
 async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: boolean }): Promise<CommandResult> {
   if (!flags.stats) {
-    throw new ClawError('CLI_USAGE', 'expected --stats (the only index action), found none', {
+    throw new ClawError(CliErrorCode.USAGE, 'expected --stats (the only index action), found none', {
       hint: 'Run: claw-byterover index --stats',
       exitCode: 2,
     });

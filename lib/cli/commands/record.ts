@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { ClawError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
+import { CliErrorCode } from '../errors.js';
 
 interface RecordFlags extends Record<string, unknown> {
   html?: string;
@@ -31,7 +32,7 @@ async function record(ctx: CommandContext, flags: RecordFlags, args: string[]): 
   let html = flags.html;
   if (flags.htmlFile !== undefined) {
     if (html !== undefined)
-      throw new ClawError('CLI_USAGE', 'expected --html or --html-file, found both', {
+      throw new ClawError(CliErrorCode.USAGE, 'expected --html or --html-file, found both', {
         hint: 'Give the topic HTML one way.',
         exitCode: 2,
       });
@@ -40,7 +41,7 @@ async function record(ctx: CommandContext, flags: RecordFlags, args: string[]): 
       html = await readFile(file, 'utf8');
     } catch (e) {
       throw new ClawError(
-        'CLI_FILE_UNREADABLE',
+        CliErrorCode.FILE_UNREADABLE,
         `expected a readable file at ${file}, found ${(e as NodeJS.ErrnoException).code ?? 'an error'}`,
         { hint: 'Check the path given to --html-file.', exitCode: 6 },
       );
@@ -56,7 +57,7 @@ async function record(ctx: CommandContext, flags: RecordFlags, args: string[]): 
   };
   if (html === undefined && Object.keys(fields).length === 0)
     throw new ClawError(
-      'CLI_USAGE',
+      CliErrorCode.USAGE,
       'expected --html <bv-topic…>, --html-file <path> or fields (--title, --body…), found none',
       {
         hint: 'Example: claw-byterover record ops/deploy_window --title "Deploy window" --body "Deploys happen Tuesdays before noon."',
@@ -64,10 +65,11 @@ async function record(ctx: CommandContext, flags: RecordFlags, args: string[]): 
       },
     );
   // Loaded here, not at the top: other commands never load lib/memory.
-  const [{ resolveMemory }, { recordTopic }, { dataDir }] = await Promise.all([
+  const [{ resolveMemory }, { recordTopic }, { dataDir }, { TopicErrorCode }] = await Promise.all([
     import('../../memory/open.js'),
     import('../../memory/v4/record.js'),
     import('../../memory/v4/space.js'),
+    import('../../memory/v4/errors.js'),
   ]);
   const { space } = await resolveMemory({
     projectRoot: ctx.io.cwd,
@@ -76,7 +78,7 @@ async function record(ctx: CommandContext, flags: RecordFlags, args: string[]): 
   });
   if (!space)
     throw new ClawError(
-      'BV_RECORD_NO_SPACE',
+      TopicErrorCode.RECORD_NO_SPACE,
       `expected ${ctx.io.cwd} to be bound to a ByteRover v4 space (a .brvspace marker or a binding), found none`,
       {
         hint: 'Bind this folder with ByteRover (`space bind "<name>"`) or pass --space <id|name|default>. v3 trees take notes with `curate`.',

@@ -21,6 +21,7 @@ import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import type { CommandResult } from '../program.js';
 import { assembleServe } from './serve-parts.js';
+import { BridgeErrorCode } from '../../bridge/errors.js';
 
 export interface ServeFlags extends Record<string, unknown> {
   port?: number;
@@ -172,7 +173,7 @@ export async function serve(ctx: CommandContext): Promise<CommandResult> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new ClawError(
-        'BRIDGE_PORT_IN_USE',
+        BridgeErrorCode.PORT_IN_USE,
         `Expected port ${bridgeConfig.port} on ${bridgeConfig.host} to be free, found it in use by another process.`,
         {
           hint: 'Stop the other process, or pick another port: `claw-byterover serve --port <n>` (or set bridge.port in the config file; 0 picks a free one).',
@@ -181,7 +182,7 @@ export async function serve(ctx: CommandContext): Promise<CommandResult> {
       );
     }
     throw new ClawError(
-      'BRIDGE_LISTEN_FAILED',
+      BridgeErrorCode.LISTEN_FAILED,
       `Expected to listen on ${bridgeConfig.host}:${bridgeConfig.port}, found ${code ?? 'an error'}: ${(e as Error).message}.`,
       {
         hint: 'Check --host names an address of this machine and --port is allowed for this user (ports below 1024 need privileges).',

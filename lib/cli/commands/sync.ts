@@ -12,6 +12,7 @@ import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import { SCOPE_FLAGS, type CommandModule, type CommandResult } from '../program.js';
 import { resolveScope, type Scope } from '../scope.js';
+import { CliErrorCode } from '../errors.js';
 
 /** lib/memory, the services and the tree location, loaded when pull/push runs (never for other commands). */
 async function syncDeps() {
@@ -109,7 +110,7 @@ async function queueFiles(
     const rel0 = relative(treeRoot, resolve(ctx.io.cwd, file));
     if (rel0 === '' || rel0.startsWith('..') || isAbsolute(rel0)) {
       throw new ClawError(
-        'CLI_PATH_OUTSIDE_TREE',
+        CliErrorCode.PATH_OUTSIDE_TREE,
         `Expected a file inside the context tree ${treeRoot}, found ${file}.`,
         {
           hint: 'Name files under the tree (or pass --dir for another tree).',
@@ -120,10 +121,14 @@ async function queueFiles(
     const { rel } = await resolveInTree(treeRoot, rel0.split(sep).join('/'));
     const doc = tree.get(rel);
     if (!doc) {
-      throw new ClawError('CLI_FILE_NOT_FOUND', `Expected a markdown note at ${join(treeRoot, rel)}, found none.`, {
-        hint: 'Check the path; only .md files in the tree (not dot-files) are synced.',
-        exitCode: ExitCode.NOT_FOUND,
-      });
+      throw new ClawError(
+        CliErrorCode.FILE_NOT_FOUND,
+        `Expected a markdown note at ${join(treeRoot, rel)}, found none.`,
+        {
+          hint: 'Check the path; only .md files in the tree (not dot-files) are synced.',
+          exitCode: ExitCode.NOT_FOUND,
+        },
+      );
     }
     if (queued.has(rel)) out.push({ path: rel, status: 'already-queued' });
     else if (state.manifest[rel] === sha256(doc.text)) out.push({ path: rel, status: 'unchanged' });

@@ -11,6 +11,7 @@
  */
 import { ClawError } from '../../errors.js';
 import { describeFindings, redactSecrets, scanSecrets, type SecretKind } from './secrets.js';
+import { MemoryErrorCode } from '../errors.js';
 
 export * from './secrets.js';
 export * from './duplicates.js';
@@ -29,7 +30,7 @@ export function checkSecrets(
   const findings = scanSecrets(text);
   if (findings.length === 0) return { text, redacted: [] };
   throw new ClawError(
-    'MEMORY_SECRET_DETECTED',
+    MemoryErrorCode.SECRET_DETECTED,
     `expected ${what} to hold no credentials, found ${describeFindings(findings)}; nothing was written`,
     {
       hint: 'Remove the secret and write the note again (keep a reference such as "the key is in the BYTEROVER_API_KEY environment variable"), or ask for redaction (`secrets: "redact"`) to store it with [REDACTED:<kind>] in place of each value.',

@@ -41,6 +41,7 @@ import { loadNativeParse, readTopicHtml, type ParsedTopic } from './html.js';
 import { recordTopic, type RecordInput, type RecordOptions, type RecordResult } from './record.js';
 import { decayed, defaultSignals, parseSignals, signalFile, type RuntimeSignals } from './signals.js';
 import type { SpaceResolution } from './space.js';
+import { MemoryErrorCode } from '../errors.js';
 
 /** A v4 hit: a RecallHit plus the element it came from and a confidence. */
 export interface SpaceHit extends RecallHit {
@@ -289,7 +290,7 @@ export class SpaceMemory implements MemoryBackend {
 
   private async fresh(): Promise<void> {
     if (this.closed)
-      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+      throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with openMemory().',
       });
     const poll = this.o.pollMs ?? (this.watcher ? 5000 : 1000);
@@ -299,7 +300,7 @@ export class SpaceMemory implements MemoryBackend {
   async search(query: string, opts: SearchOptions = {}): Promise<SpaceHit[]> {
     await this.fresh();
     if (opts.signal?.aborted)
-      throw new ClawError('MEMORY_ABORTED', 'expected to search, found the call aborted', {
+      throw new ClawError(MemoryErrorCode.ABORTED, 'expected to search, found the call aborted', {
         hint: 'The caller cancelled it.',
       });
     const raw = this.index.query(query, Math.max(1, opts.k ?? this.o.defaultK ?? 10)) as (RecallHit & {
@@ -395,7 +396,7 @@ export class SpaceMemory implements MemoryBackend {
   /** Records a topic into this space and indexes it (see record.ts). */
   async record(topicPath: string, input: RecordInput, opts: RecordOptions = {}): Promise<RecordResult> {
     if (this.closed)
-      throw new ClawError('MEMORY_CLOSED', 'expected an open memory, found it closed', {
+      throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with openMemory().',
       });
     const r = await recordTopic(this.space, topicPath, input, {
@@ -443,7 +444,7 @@ export class SpaceMemory implements MemoryBackend {
       }
     }
     throw new ClawError(
-      'MEMORY_NAME_EXHAUSTED',
+      MemoryErrorCode.NAME_EXHAUSTED,
       `expected a free topic path for ${JSON.stringify(base)}, found 999 taken`,
       {
         hint: 'Give the note a more specific title or path.',

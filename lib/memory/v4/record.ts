@@ -32,6 +32,7 @@ import { resolveInTree } from '../paths.js';
 import { parseTopic, readTopicHtml, type ParsedTopic } from './html.js';
 import { recordSignals, type RuntimeSignals } from './signals.js';
 import { canonicalTopicPath, checkTopicPath, validateTopic, type Violation } from './validate.js';
+import { TopicErrorCode } from './errors.js';
 
 export interface RecordFields {
   title?: string;
@@ -199,7 +200,7 @@ export function stampTopic(
 function invalid(path: string, violations: Violation[]): ClawError {
   const list = violations.map((x) => `${x.code}: ${x.message}`).join('; ');
   return new ClawError(
-    'BV_TOPIC_INVALID',
+    TopicErrorCode.TOPIC_INVALID,
     `expected a topic following ByteRover's vocabulary for ${JSON.stringify(path)}, found ${violations.length} violation${violations.length === 1 ? '' : 's'}: ${list}`,
     {
       hint: violations.map((x) => `${x.code}: ${x.hint}`).join(' | '),
@@ -249,7 +250,7 @@ async function lock(path: string, timeoutMs: number): Promise<() => Promise<void
     }
     if (Date.now() > deadline)
       throw new ClawError(
-        'BV_TOPIC_LOCKED',
+        TopicErrorCode.TOPIC_LOCKED,
         `expected to lock ${path}, found it held by ${holder ?? 'another writer'}`,
         {
           hint: `Another record of this topic is running; retry. If none is, remove ${lockPath}.`,
@@ -270,7 +271,7 @@ async function readOrUndefined(p: string): Promise<string | undefined> {
 
 function conflict(path: string, created: boolean): ClawError {
   return new ClawError(
-    'BV_TOPIC_CONFLICT',
+    TopicErrorCode.TOPIC_CONFLICT,
     created
       ? `expected ${JSON.stringify(path)} to be free for a new topic, found a topic written there meanwhile`
       : `expected ${JSON.stringify(path)} unchanged since it was read, found it rewritten meanwhile`,
@@ -291,7 +292,10 @@ export async function recordTopic(
   const pathViol = checkTopicPath(topicPath);
   const escape = pathViol.find((x) => x.code === 'BV_PATH_ESCAPE');
   if (escape)
-    throw new ClawError('BV_PATH_ESCAPE', escape.message, { hint: escape.hint, details: { path: topicPath } });
+    throw new ClawError(TopicErrorCode.PATH_ESCAPE, escape.message, {
+      hint: escape.hint,
+      details: { path: topicPath },
+    });
   const canon = canonicalTopicPath(topicPath);
   const hasHtml = 'html' in input && typeof input.html === 'string';
   const fieldKeys = ['title', 'summary', 'keywords', 'tags', 'related', 'body'].filter(
@@ -299,7 +303,7 @@ export async function recordTopic(
   );
   if (hasHtml && fieldKeys.length > 0)
     throw new ClawError(
-      'BV_RECORD_INPUT',
+      TopicErrorCode.RECORD_INPUT,
       `expected either html or fields (title, summary, keywords, tags, body), found both (html and ${fieldKeys.join(', ')})`,
       { hint: 'Put everything in the <bv-topic> HTML, or drop --html and give the fields.' },
     );
@@ -312,7 +316,7 @@ export async function recordTopic(
   const file = `${canon}.html`;
   const { abs } = await resolveInTree(space.treeRoot, file).catch((e: unknown) => {
     throw e instanceof ClawError && e.code === 'MEMORY_PATH_ESCAPE'
-      ? new ClawError('BV_PATH_ESCAPE', e.message, { hint: e.hint ?? '', details: { path: canon } })
+      ? new ClawError(TopicErrorCode.PATH_ESCAPE, e.message, { hint: e.hint ?? '', details: { path: canon } })
       : e;
   });
   await mkdir(dirname(abs), { recursive: true });
@@ -325,7 +329,7 @@ export async function recordTopic(
     await o.hooks?.at?.('record:locked', { path: canon });
     const before = await readOrUndefined(abs);
     if (before !== undefined && !o.overwrite)
-      throw new ClawError('BV_TOPIC_EXISTS', `expected no topic at ${JSON.stringify(canon)}, found one`, {
+      throw new ClawError(TopicErrorCode.TOPIC_EXISTS, `expected no topic at ${JSON.stringify(canon)}, found one`, {
         hint: 'Read it, merge your content into it (keep its elements), and record again with --overwrite.',
         details: { path: canon },
       });
@@ -337,7 +341,7 @@ export async function recordTopic(
       for (const [type, n] of a) if ((b.get(type) ?? 0) < n) dropped.push({ type, before: n, after: b.get(type) ?? 0 });
       if (dropped.length > 0 && !o.allowDrop)
         throw new ClawError(
-          'BV_OVERWRITE_DROPS_ELEMENTS',
+          TopicErrorCode.OVERWRITE_DROPS_ELEMENTS,
           `expected the new version of ${JSON.stringify(canon)} to keep the existing elements, found fewer: ${dropped
             .map((d) => `${d.type} ${d.before}→${d.after}`)
             .join(', ')}`,

@@ -25,6 +25,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir, platform as osPlatform } from 'node:os';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ClawError } from '../../errors.js';
+import { SpaceErrorCode } from './errors.js';
 
 export const MARKER_FILENAME = '.brvspace';
 export const BINDINGS_FILENAME = 'bindings.json';
@@ -162,7 +163,7 @@ const markerHint = (path: string): string =>
 
 function badMarker(path: string, found: string): ClawError {
   return new ClawError(
-    'BRV_SPACE_MARKER_INVALID',
+    SpaceErrorCode.MARKER_INVALID,
     `expected ${path} to hold {"space_id": "<uuid v4>", "space_name": "<name>"}, found ${found}`,
     { hint: markerHint(path), details: { marker: path } },
   );
@@ -198,7 +199,7 @@ export async function findMarker(cwd: string): Promise<Marker | undefined> {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EISDIR') throw badMarker(path, 'a directory');
       if (code !== 'ENOENT' && code !== 'ENOTDIR')
-        throw new ClawError('BRV_SPACE_MARKER_UNREADABLE', `expected to read ${path}, found ${code ?? String(e)}`, {
+        throw new ClawError(SpaceErrorCode.MARKER_UNREADABLE, `expected to read ${path}, found ${code ?? String(e)}`, {
           hint: `Check the permissions of ${path}.`,
         });
     }
@@ -259,7 +260,7 @@ export interface ResolveSpaceOptions extends DataDirEnv {
 function deletedError(id: string, hard: boolean, how: string): ClawError {
   return hard
     ? new ClawError(
-        'BRV_SPACE_HARD_DELETED',
+        SpaceErrorCode.HARD_DELETED,
         `expected a live ByteRover space, found space ${id} permanently deleted (${how})`,
         {
           hint: 'Its topics are gone. Bind this folder to another space (ByteRover: `space bind "<name>"`), or remove the `.brvspace` marker / binding to use the v3 tree.',
@@ -267,7 +268,7 @@ function deletedError(id: string, hard: boolean, how: string): ClawError {
         },
       )
     : new ClawError(
-        'BRV_SPACE_DELETED',
+        SpaceErrorCode.DELETED,
         `expected a live ByteRover space, found space ${id} deleted (${how}; soft-deleted: in ByteRover's trash)`,
         {
           hint: 'Restore it in ByteRover\'s desktop app, or bind this folder to another space (`space bind "<name>"`).',
@@ -328,7 +329,7 @@ export async function resolveSpace(cwd: string, o: ResolveSpaceOptions = {}): Pr
       const found = await findSpaceByName(data, o.space);
       if (!found)
         throw new ClawError(
-          'BRV_SPACE_NOT_FOUND',
+          SpaceErrorCode.NOT_FOUND,
           `expected a ByteRover space named ${JSON.stringify(o.space)} under ${join(data, 'projects')}, found none`,
           {
             hint: 'Give a space id or the exact display name (ByteRover: `space list`), or `default`. Check BRV_DATA_DIR if ByteRover keeps its data elsewhere.',
@@ -379,7 +380,7 @@ export async function resolveSpace(cwd: string, o: ResolveSpaceOptions = {}): Pr
 
 function noDefault(data: string): ClawError {
   return new ClawError(
-    'BRV_SPACE_NO_DEFAULT',
+    SpaceErrorCode.NO_DEFAULT,
     `expected a .brvspace marker, a binding or a default space in ${join(data, BINDINGS_FILENAME)}, found none (No default space configured)`,
     {
       hint: 'Bind this folder with ByteRover (`space bind "<name>"`), pass --space <id|name>, or use the v3 tree (--dir).',
