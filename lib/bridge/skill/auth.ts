@@ -87,6 +87,15 @@ function describeScheme(scheme: string): string {
 const HINT =
   'Send `Authorization: Bearer <API key>` with one of the keys configured in bridge.skill.apiKeys (ask the bridge operator for one).';
 
+/** Every `Authorization` value of a request, in order, from its raw header list (duplicates included). */
+export function authorizationValues(rawHeaders: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() === 'authorization') out.push(rawHeaders[i + 1] as string);
+  }
+  return out;
+}
+
 export class ApiKeyRing {
   private readonly digests: Buffer[];
   private readonly callers: string[];
@@ -125,8 +134,24 @@ export class ApiKeyRing {
     return found < 0 ? undefined : this.callers[found];
   }
 
-  /** Checks an `Authorization` header value. */
-  authenticate(header: string | undefined): AuthResult {
+  /**
+   * Checks the request's `Authorization` header: its value, or every value it was sent with (see
+   * authorizationValues: Node keeps only the first of duplicates in req.headers). More than one is
+   * refused (400): which of two credentials counts must not depend on a proxy's or parser's choice.
+   */
+  authenticate(values: string | readonly string[] | undefined): AuthResult {
+    if (Array.isArray(values) && values.length > 1) {
+      const description = `the request carried ${values.length} Authorization headers`;
+      return {
+        ok: false,
+        status: 400,
+        code: 'SKILL_AUTH_MALFORMED',
+        message: `expected one Authorization: Bearer <API key> header, found ${values.length}`,
+        hint: HINT,
+        wwwAuthenticate: challenge({ error: 'invalid_request', description }),
+      };
+    }
+    const header: string | undefined = typeof values === 'string' ? values : values?.[0];
     if (header === undefined || header.trim() === '') {
       return {
         ok: false,
@@ -137,8 +162,11 @@ export class ApiKeyRing {
         wwwAuthenticate: challenge(),
       };
     }
-    const m = /^\s*(\S+)(?:\s+(.*?))?\s*$/.exec(header);
-    const scheme = m?.[1] ?? '';
+    // Trim first, then split once: a lazy `(.*?)` before `\s*$` backtracked over long blank runs.
+    const trimmed = header.trim();
+    const gap = trimmed.search(/\s/);
+    const m = gap < 0 ? [trimmed, trimmed, ''] : [trimmed, trimmed.slice(0, gap), trimmed.slice(gap).trimStart()];
+    const scheme = m[1] ?? '';
     if (scheme.toLowerCase() !== 'bearer') {
       // RFC 6750 §3.1: a request using another scheme carries no bearer credentials: no error code.
       return {
@@ -150,7 +178,7 @@ export class ApiKeyRing {
         wwwAuthenticate: challenge(),
       };
     }
-    const token = m?.[2] ?? '';
+    const token = m[2] ?? '';
     if (!B64TOKEN.test(token)) {
       const description =
         token === ''

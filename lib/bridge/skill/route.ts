@@ -23,7 +23,7 @@ import { logger as defaultLogger, type Logger } from '../../log/index.js';
 import { httpError, httpStatusOf, readJson, sendJson, type RequestContext, type RouteHandler } from '../server.js';
 import type { IdempotencyStore, SavedResponse } from '../store/types.js';
 import { READ_ONLY_ACTIONS, type SkillActions, type SkillContext } from './actions.js';
-import { ApiKeyRing } from './auth.js';
+import { ApiKeyRing, authorizationValues } from './auth.js';
 import { idempotencyScope, requestHash } from './canonical.js';
 import type { SkillConfig } from './config.js';
 import { replyForError } from './errors.js';
@@ -191,7 +191,7 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
         },
       );
     }
-    const auth = ring.authenticate(headerValue(req.headers.authorization));
+    const auth = ring.authenticate(authorizationValues(req.rawHeaders));
     if (!auth.ok) {
       return refuse(auth.status, 'unauthorized', auth.code, auth.message, {
         hint: auth.hint,

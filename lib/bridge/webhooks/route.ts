@@ -65,6 +65,9 @@ export function eventType(payload: Record<string, unknown>): string {
   return t.length > 0 && t.length <= MAX_TYPE_LENGTH ? t : 'unknown';
 }
 
+/** Refuses malformed UTF-8 and keeps a BOM, so `Buffer.from(text, 'utf8')` is exactly the body. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
   const now = opts.now ?? Date.now;
   const onResult = opts.onResult ?? ((): void => undefined);
@@ -93,7 +96,20 @@ export function webhookRoute(opts: WebhookRouteOptions): RouteHandler {
     });
     if (!v.ok) return refuse(v.status, v.code, v.message, v.hint);
 
-    const text = body.toString('utf8');
+    // The stored payload must be the verified bytes: a lenient decode would store U+FFFD where the
+    // signed bytes were not UTF-8 (and drop a BOM), so such a body is refused instead (issue 13).
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(body);
+    } catch {
+      return refuse(
+        400,
+        'WEBHOOK_BODY_INVALID_UTF8',
+        'expected a UTF-8 JSON body, found bytes that are not valid UTF-8',
+        'the signature was valid: the sender signs and sends a body that is not UTF-8 JSON',
+        v.scheme,
+      );
+    }
     let payload: unknown;
     try {
       payload = JSON.parse(text);
