@@ -24,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { createRecallIndex, isTopicPath, type NativeRecallIndex } from '../lib/native.js';
 import { generateQueries, vocabulary } from './recall/generate.js';
-import { writeSpace } from './recall/v4-space.js';
+import { generateV3Note, writeSpace } from './recall/v4-space.js';
 
 const SEED = 20_261_207;
 const QUERIES = 200;
@@ -141,6 +141,17 @@ for (const size of sizes) {
     const sample = idx.query(queries[0] ?? 'cache', 1)[0];
     idx.close();
 
+    // The same notes as v3 markdown (before conversion), indexed the same way: v4's own cost.
+    const v3 = createRecallIndex({ excerptChars: 200 });
+    v3.addBatch(
+      Array.from({ length: size }, (_, i) => {
+        const n = generateV3Note(i, vocab, SEED + size);
+        return { path: `${n.path}.md`, doc: n.text };
+      }),
+    );
+    const v3Times = timeQueries(v3, queries);
+    v3.close();
+
     // Baseline: re-read and re-parse the whole tree for every query.
     const base: number[] = [];
     for (const q of queries.slice(0, BASELINE_QUERIES)) {
@@ -177,6 +188,14 @@ for (const size of sizes) {
         ms(signalled.cpuMedian),
         ms(signalled.cpuP99),
         signalled.hits.toFixed(1),
+      ],
+      [
+        'claw, same notes as v3 markdown',
+        ms(v3Times.median),
+        ms(v3Times.p99),
+        ms(v3Times.cpuMedian),
+        ms(v3Times.cpuP99),
+        v3Times.hits.toFixed(1),
       ],
       [
         `re-read + re-parse per query (${BASELINE_QUERIES} q)`,
