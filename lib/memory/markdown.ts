@@ -123,7 +123,8 @@ export function fastFrontmatter(yaml: string): Record<string, unknown> | undefin
   return out;
 }
 
-const LENIENT_KEY = /^(title|tags|claw_id):[ \t]+(.*?)[ \t]*$/;
+// Matched against the line without trailing blanks; `[^]*` always reaches the end (no backtracking).
+const LENIENT_KEY = /^(title|tags|claw_id):[ \t]+([^]*)$/;
 
 /**
  * What a hand-edited frontmatter that is not valid YAML still says, read line by line: top-level
@@ -135,7 +136,7 @@ const LENIENT_KEY = /^(title|tags|claw_id):[ \t]+(.*?)[ \t]*$/;
 export function lenientFrontmatter(yaml: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const line of yaml.split('\n')) {
-    const m = LENIENT_KEY.exec(line);
+    const m = LENIENT_KEY.exec(trimEndBlank(line));
     if (!m) continue;
     const key = m[1] as string;
     let value = m[2] ?? '';

@@ -194,3 +194,12 @@ describe('hostile notes (issue 13): parsing is linear at the 1,000,000-character
     expect(n.headings.length).toBeGreaterThan(1000);
   });
 });
+
+describe('lenient frontmatter is linear too (issue 13)', () => {
+  it('a title line of 1,000,000 blanks, with and without a stray \\r', async () => {
+    const { lenientFrontmatter } = await import('../../../lib/memory/markdown.js');
+    expect(lenientFrontmatter(`title: a${' '.repeat(1_000_000)}b`).title).toBe(`a${' '.repeat(1_000_000)}b`);
+    expect(lenientFrontmatter(`title: a${' '.repeat(1_000_000)}`).title).toBe('a');
+    expect(() => lenientFrontmatter(`title:${' '.repeat(1_000_000)}\r`)).not.toThrow(); // O(n³) before
+  });
+});
