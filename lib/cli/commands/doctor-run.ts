@@ -123,9 +123,17 @@ async function byteRoverPart(ctx: CommandContext): Promise<ByteRoverCheckOptions
 
 async function memoryPart(ctx: CommandContext): Promise<MemoryCheckOptions | Unavailable> {
   try {
-    const { config } = await ctx.config();
+    const { config, sources } = await ctx.config();
     const loc = await treeLocation(ctx);
-    return { ...loc, branch: config.branch, logger: await ctx.logger() };
+    // a folder bound to a ByteRover v4 space is checked as that space unless a tree was configured
+    const { dataDir } = await import('../../memory/v4/space.js');
+    return {
+      ...loc,
+      treeConfigured: sources.contextTree !== undefined && sources.contextTree !== 'default',
+      dataDir: dataDir({ env: ctx.io.env }),
+      branch: config.branch,
+      logger: await ctx.logger(),
+    };
   } catch (e) {
     return { unavailable: e };
   }
