@@ -4,6 +4,7 @@
  * §10.12). The credential is stored under the profile's lock so it cannot interleave with a refresh.
  */
 import * as oidc from 'openid-client';
+import { ClawError, isClawError } from '../../errors.js';
 import type { HttpClient } from '../../http/types.js';
 import type { Logger } from '../../log/index.js';
 import { registerSecret, safeUrl } from '../../log/redact.js';
@@ -17,7 +18,7 @@ import {
   type UserInfo,
 } from './credential.js';
 import { exchangeAuthorizationCode } from './grants.js';
-import { discoverAuthorizationServer } from './issuer.js';
+import { checkIssuerUrl, discoverAuthorizationServer } from './issuer.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS, startLoopbackReceiver } from './loopback.js';
 import { checkProfile } from './paths.js';
 import type { TokenStore } from './types.js';
@@ -96,11 +97,54 @@ export function buildAuthorizationRequest(
   return oidc.buildAuthorizationUrl(config, params);
 }
 
+/** How long the login server may take to answer the reachability check before login gives up (ms). */
+export const LOGIN_REACHABILITY_TIMEOUT_MS = 10_000;
+
+/**
+ * Fails fast, with HTTP_NETWORK naming the host, when the login server (the issuer) cannot be
+ * reached, instead of opening a login page that cannot load and waiting minutes for a callback.
+ * One GET of the issuer URL, no retry: any HTTP answer, whatever its status, means reachable.
+ */
+export async function checkLoginServerReachable(
+  http: HttpClient,
+  issuer: string,
+  o: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  // A malformed or insecure issuer is refused before any request (AUTH_INSECURE_ISSUER, …).
+  const url = checkIssuerUrl(issuer);
+  const timeoutMs = o.timeoutMs ?? LOGIN_REACHABILITY_TIMEOUT_MS;
+  try {
+    await http.request({
+      method: 'GET',
+      url,
+      endpoint: 'iam.login.reachability',
+      responseType: 'text',
+      retry: false,
+      timeoutMs,
+      deadlineMs: timeoutMs,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } catch (e) {
+    if (!isClawError(e) || !['HTTP_NETWORK', 'HTTP_TIMEOUT', 'HTTP_DEADLINE_EXCEEDED'].includes(e.code)) throw e;
+    throw new ClawError(
+      'HTTP_NETWORK',
+      `Cannot reach the login server ${url.host}: expected an HTTP answer from ${safeUrl(url)} within ${Math.round(timeoutMs / 1000)} s, found ${e.code} (${e.message}). No login page was opened.`,
+      {
+        hint: `Check your network, proxy and DNS for ${url.host} (curl -sI ${safeUrl(url)}), or point the CLI at the right IAM (BRV_IAM_BASE_URL, config byterover.iamBaseUrl or oauth.issuer).`,
+        details: { host: url.host, url: safeUrl(url), found: e.code },
+        cause: e,
+      },
+    );
+  }
+}
+
 /** Runs the whole interactive login and stores the credential; returns a secret-free summary. */
 export async function loginWithOAuth(o: OAuthLoginOptions): Promise<CredentialSummary> {
   const profile = checkProfile(o.profile);
   const clock = o.clock ?? Date.now;
   const clientId = o.clientId ?? BYTEROVER_CLI_CLIENT_ID;
+  // Reachable first (seconds); only then the browser wait (DEFAULT_LOGIN_TIMEOUT_MS, 5 min).
+  await checkLoginServerReachable(o.http, o.issuer, o.signal ? { signal: o.signal } : {});
   const config = await discoverAuthorizationServer({
     issuer: o.issuer,
     clientId,
