@@ -65,7 +65,11 @@ export interface ComposeBridgeOptions {
   /** The configured space memory pulls fetch, when team and space are set. */
   space?: { teamId: string; spaceId: string; branch: string } | undefined;
   /** Where the context tree is. */
-  tree: { projectRoot: string; treeRoot: string; stateDir: string };
+  /**
+   * The project and its v3 tree. `configured: false` (the default tree, not named by the user): a
+   * project bound to a ByteRover v4 space then serves the space (search, recall, record).
+   */
+  tree: { projectRoot: string; treeRoot: string; stateDir: string; configured?: boolean };
   /** The one transport, and the ByteRover client over the configured credential. */
   http: HttpClient;
   client: ByteRoverClient;
@@ -135,8 +139,7 @@ export async function composeBridge(o: ComposeBridgeOptions): Promise<ComposedBr
     try {
       opened = await openSkillActions({
         projectRoot: o.tree.projectRoot,
-        treeRoot: o.tree.treeRoot,
-        stateDir: o.tree.stateDir,
+        ...(o.tree.configured === false ? {} : { treeRoot: o.tree.treeRoot, stateDir: o.tree.stateDir }),
         client,
         ...(o.space ? { space: o.space } : {}),
         logger,

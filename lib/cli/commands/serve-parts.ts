@@ -27,7 +27,7 @@ export interface AssembleOptions {
 }
 
 export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Promise<ServeParts> {
-  const { config } = await ctx.config();
+  const { config, sources } = await ctx.config();
   const logger = await ctx.logger();
   const version = packageVersion();
   const telemetry = createTelemetry({ config: config.telemetry, version, env: ctx.io.env, logger });
@@ -41,7 +41,7 @@ export async function assembleServe(ctx: CommandContext, o: AssembleOptions): Pr
       dataDir: o.dataDir,
       space:
         config.team && config.space ? { teamId: config.team, spaceId: config.space, branch: config.branch } : undefined,
-      tree,
+      tree: { ...tree, configured: sources.contextTree !== undefined && sources.contextTree !== 'default' },
       http: s.http,
       client: s.client,
       credentialSource: s.credentialSource,
