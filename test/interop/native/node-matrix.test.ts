@@ -20,10 +20,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../../helpers/tools.js';
-import { interopCacheDir } from '../helpers/cache.js';
+import { nodeBinary } from '../helpers/nodes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CACHE = interopCacheDir('nodes');
 const PKG = 'claw-byterover';
 
 /** Node versions the prebuild must serve (exact, so the cache stays valid). */
@@ -64,25 +63,6 @@ function mustRun(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessE
     throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   }
   return r.stdout;
-}
-
-/** A Node binary from its npm package, extracted once into the cache. */
-function nodeBinary(pkg: string, version: string): string {
-  const dir = join(CACHE, `${pkg}-${version}`);
-  const bin = join(dir, 'package', 'bin', 'node');
-  if (existsSync(join(dir, '.complete')) && existsSync(bin)) return bin;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  // `npm pack` fetches the registry tarball without npm's os/cpu check (the arm64 package would be
-  // refused by `npm install` on x64).
-  const out = mustRun('npm', ['pack', `${pkg}@${version}`, '--pack-destination', dir, '--json'], dir);
-  const tgz = (JSON.parse(out) as { filename: string }[])[0]?.filename;
-  if (!tgz) throw new Error(`npm pack ${pkg}@${version} printed no file name:\n${out}`);
-  mustRun('tar', ['xzf', join(dir, tgz), '-C', dir], dir);
-  rmSync(join(dir, tgz));
-  if (!existsSync(bin)) throw new Error(`${pkg}@${version} has no package/bin/node`);
-  writeFileSync(join(dir, '.complete'), `${pkg}@${version}\n`);
-  return bin;
 }
 
 /** What the consumer project prints: the facade's answers under the running Node. */

