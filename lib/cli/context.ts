@@ -99,9 +99,12 @@ export class CommandContext {
     return this.log;
   }
 
-  /** A progress indicator on stderr (only on a TTY, only once the operation runs long). */
-  progress(): Progress {
-    const p = createProgress(this.out, this.io.progressDelayMs);
+  /**
+   * A progress indicator on stderr (only on a TTY, only once the operation runs longer than
+   * `delayMs`, default 400 ms; the io's progressDelayMs, when set, wins).
+   */
+  progress(delayMs?: number): Progress {
+    const p = createProgress(this.out, this.io.progressDelayMs ?? delayMs);
     this.cleanups.push(() => p.done());
     return p;
   }

@@ -36,6 +36,8 @@ import type {
 } from './types.js';
 import { MemoryErrorCode } from './errors.js';
 
+type AddBatchAsync = (docs: ReadonlyArray<{ path: string; doc: string }>) => Promise<void>;
+
 export interface LocalMemoryOptions {
   projectRoot: string;
   /** Default `<projectRoot>/.brv/context-tree`. */
@@ -46,6 +48,11 @@ export interface LocalMemoryOptions {
   index?: RecallIndexFactory;
   /** Watch the tree (default true). */
   watch?: boolean | { debounceMs?: number; pollMs?: number };
+  /**
+   * Progress of `open` (a CLI shows it on a TTY when opening takes long): the phase, and a count
+   * with its total when there is one (e.g. `indexing notes`, 2,000 of 10,000).
+   */
+  onProgress?: (phase: string, current?: number, total?: number) => void;
   /**
    * Persist the index in the state directory and load it on the next open (default true; needs the
    * native engine or an index with saveFile/loadFile). See lib/memory/persist.ts.
@@ -141,12 +148,31 @@ export class LocalMemory implements MemoryBackend {
       ...(notLoaded ? { notLoaded } : {}),
       ...fileFacts(file),
     };
+    const progress = opts.onProgress ?? (() => {});
     try {
       if (restored) mem.tree.seed(restored);
       await mem.tree.ensure();
+      // The first build goes through addBatchAsync when the engine has it: parsed and indexed on a
+      // worker, so the event loop (a progress line, other work) keeps running meanwhile.
+      const asyncBatch = (index as { addBatchAsync?: AddBatchAsync }).addBatchAsync?.bind(index);
+      if (asyncBatch) mem.stash = [];
+      progress(restored ? `checking ${restored.length} notes against the tree` : 'reading the context tree');
       // recoverOrphans scans the tree first: the one scan of this open.
       await recoverOrphans({ tree: mem.tree, outbox: mem.outbox, loadState: () => loadSyncState(mem.stateDir) });
-      if (!restored || mem.unsaved > 0) mem.save();
+      const stash = mem.stash ?? [];
+      mem.stash = undefined;
+      if (asyncBatch && stash.length > 0) {
+        const scan = mem.tree.lastScan;
+        const rate = scan && scan.ms > 0 ? Math.round((scan.read / scan.ms) * 1000) : undefined;
+        progress(`indexing ${stash.length} notes${rate ? ` (read at ${rate} files/s)` : ''}`);
+        await asyncBatch(stash.map((d) => ({ path: d.path, doc: d.text })));
+        for (const d of stash) if (d instanceof StoredDoc) d.release();
+        mem.unsaved += stash.length;
+      }
+      if (!restored || mem.unsaved > 0) {
+        progress('saving the index');
+        mem.save();
+      }
       if (mem.watching) mem.tree.watch(typeof opts.watch === 'object' ? opts.watch : {});
     } catch (e) {
       await mem.close();
@@ -159,6 +185,8 @@ export class LocalMemory implements MemoryBackend {
   persist: PersistInfo | undefined;
   /** Index changes not yet persisted. */
   private unsaved = 0;
+  /** During open: notes added by the first scan, indexed together by addBatchAsync. */
+  private stash: TreeDoc[] | undefined;
 
   /** Persists the index now (atomically); false when it could not (logged) or is not persistable. */
   save(): boolean {
@@ -173,6 +201,10 @@ export class LocalMemory implements MemoryBackend {
   }
 
   private apply(c: TreeChanges): void {
+    if (this.stash && c.added.length > 0) {
+      this.stash.push(...c.added);
+      c = { ...c, added: [] };
+    }
     if (c.added.length > 1 && this.index.addBatch)
       this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
     else for (const d of c.added) this.index.add(d.path, d.text);

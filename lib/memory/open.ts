@@ -85,6 +85,8 @@ export interface OpenMemoryOptions {
   defaultK?: number;
   hooks?: LocalMemoryOptions['hooks'];
   onRecall?: LocalMemoryOptions['onRecall'];
+  /** Progress of opening a tree (LocalMemoryOptions.onProgress). */
+  onProgress?: LocalMemoryOptions['onProgress'];
   now?: () => Date;
   logger?: Logger;
 }
@@ -250,6 +252,7 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
       ...(o.defaultK !== undefined ? { defaultK: o.defaultK } : {}),
       ...(o.hooks ? { hooks: o.hooks } : {}),
       ...(o.onRecall ? { onRecall: o.onRecall } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(o.now ? { now: o.now } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });

@@ -83,6 +83,7 @@ async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<
   const { sources } = await ctx.config();
   const treeConfigured = sources.contextTree !== undefined && sources.contextTree !== 'default';
   const logger = await ctx.logger();
+  const progress = ctx.progress(1000);
   // The one opener (lib/memory/open.ts): `local` is its native engine, `brv` ByteRover's CLI. The
   // tree goes as `dir` only when configured (--dir, env, config file): otherwise a folder bound to a
   // ByteRover v4 space opens the space.
@@ -94,8 +95,11 @@ async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<
     engine: kind === 'local' ? 'native' : 'brv',
     watch: false,
     logger,
+    // Opening a large tree without a persisted index takes seconds: a progress line on a TTY after 1 s.
+    onProgress: (phase, current, total) => progress.update(`opening memory: ${phase}`, current, total),
     ...(flags.brv ? { brv: { path: flags.brv } } : {}),
   });
+  progress.done();
   ctx.onCleanup(() => opened.backend.close());
   return opened;
 }
