@@ -5,9 +5,11 @@
  * - `claw-byterover --version` as a whole process, paired with a bare `node -e 0` (run alternately,
  *   medians compared): the cost of the CLI's module loading;
  * - `claw-byterover search <q>` as a whole process on a generated tree (bench/recall/generate.ts,
- *   brv's curated-note layout) of each size: the first run (no persisted state) and warm runs, each
- *   paired with `node -e 0`;
- * - `LocalMemory.open` in-process at each size (fresh memory each time): median of a few opens.
+ *   brv's curated-note layout) of each size: the first run (no persisted index: it builds and saves
+ *   one) and warm runs (they load it), each paired with `node -e 0`;
+ * - `LocalMemory.open` in-process at each size, without and with the persisted index (the first
+ *   search run above saved it): median wall time of a few opens, and their CPU time (all threads) —
+ *   on a loaded machine wall time includes waiting for a core, CPU time does not.
  * Targets (issue 15): --version ≤ 2× bare node; warm search at 10,000 notes ≤ 4× bare node; a first
  * run ≤ 1.5 s; LocalMemory.open at 10,000 ≤ 1 s without a persisted index (≤ 150 ms with one).
  * The CLI runs from dist/ (built here first with tsc, as `npm run build:ts` does).
@@ -27,6 +29,7 @@ const PAIRS = Number(process.env.BENCH_OPEN_PAIRS ?? 9);
 const OPENS = Number(process.env.BENCH_OPEN_OPENS ?? 3);
 const sizes = process.argv
   .slice(2)
+  .filter((a) => !a.startsWith('--') && process.argv[process.argv.indexOf(a) - 1] !== '--scale')
   .map(Number)
   .filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(1000, 10_000);
@@ -37,6 +40,8 @@ interface Row {
   baseMs?: number;
   target?: string;
   met?: boolean;
+  /** In-process figures: CPU time of the process (all threads) during the measured call. */
+  cpuMs?: number;
 }
 const rows: Row[] = [];
 
@@ -118,18 +123,28 @@ async function main(): Promise<void> {
         ...warm,
         ...(n >= 10_000 ? { target: '≤ 4× node', met: warm.ms <= 4 * warm.baseMs } : {}),
       });
-      const opens: number[] = [];
-      for (let i = 0; i < OPENS; i++) {
-        const t0 = performance.now();
-        const mem = await LocalMemory.open({ projectRoot: project, watch: false, logger: quiet });
-        opens.push(performance.now() - t0);
-        await mem.close();
+      // In-process opens: without the persisted index (built from the tree), then with it.
+      for (const persist of [false, true]) {
+        const opens: number[] = [];
+        const cpu: number[] = [];
+        for (let i = 0; i < OPENS; i++) {
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          const mem = await LocalMemory.open({ projectRoot: project, watch: false, persist, logger: quiet });
+          opens.push(performance.now() - t0);
+          const c = process.cpuUsage(c0);
+          cpu.push((c.user + c.system) / 1000);
+          if (persist && !mem.persist?.loaded) throw new Error('the persisted index was not loaded');
+          await mem.close();
+        }
+        const limit = persist ? 150 : 1000;
+        rows.push({
+          what: `LocalMemory.open, ${n} notes, ${persist ? 'persisted index' : 'no persisted index'}`,
+          ms: median(opens),
+          cpuMs: median(cpu),
+          ...(n >= 10_000 ? { target: `≤ ${limit} ms`, met: median(opens) <= limit } : {}),
+        });
       }
-      rows.push({
-        what: `LocalMemory.open, ${n} notes`,
-        ms: median(opens),
-        ...(n >= 10_000 ? { target: '≤ 1000 ms', met: median(opens) <= 1000 } : {}),
-      });
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -140,11 +155,82 @@ async function main(): Promise<void> {
   );
   for (const r of rows) {
     const ratio = r.baseMs ? `${(r.ms / r.baseMs).toFixed(1)}×` : '';
-    const target = r.target ? `${r.target} ${r.met ? 'met' : 'NOT met'}` : '';
+    const target = `${r.target ? `${r.target} ${r.met ? 'met' : 'NOT met'}` : ''}${r.cpuMs !== undefined ? ` (CPU ${r.cpuMs.toFixed(0)} ms)` : ''}`;
     console.log(
       `${r.what.padEnd(w)}  ${r.ms.toFixed(0).padStart(10)}  ${r.baseMs === undefined ? ''.padStart(10) : r.baseMs.toFixed(0).padStart(10)}  ${ratio.padStart(6)}  ${target}`,
     );
   }
 }
 
-await main();
+/**
+ * `--scale N` (e.g. 100000): a tree of N notes built, persisted and queried in this process: build
+ * time (walk + read + index, no persisted index), index file size, resident memory, query median and
+ * p99 (200 queries × 5), then a warm open from the persisted index. Not part of `npm run bench`
+ * (generating 100,000 notes writes ~390 MB).
+ */
+async function scale(n: number): Promise<void> {
+  const { LocalMemory } = await import('../lib/memory/local.js');
+  const { logger } = await import('../lib/log/index.js');
+  const { generateQueries } = await import('./recall/generate.js');
+  const quiet = logger.child({}, { level: 'error' });
+  const work = await mkdtemp(join(tmpdir(), 'claw-bench-scale-'));
+  try {
+    const words = vocabulary(SEED);
+    const t0 = performance.now();
+    const bytes = await writeTree(work, generateDocs(n, SEED, words));
+    console.log(
+      `generated ${n} notes (${(bytes / 1048576).toFixed(0)} MiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    const rss0 = process.memoryUsage().rss;
+    const c0 = process.cpuUsage();
+    const t1 = performance.now();
+    const mem = await LocalMemory.open({ projectRoot: work, watch: false, logger: quiet });
+    const buildMs = performance.now() - t1;
+    const cu = process.cpuUsage(c0);
+    const stats = mem.tree.lastScan;
+    const engine = (await mem.stats()).engine;
+    const rss = process.memoryUsage().rss;
+    const queries = generateQueries(200, SEED + 1, words);
+    const lat: number[] = [];
+    for (let rep = 0; rep < 5; rep++)
+      for (const q of queries) {
+        const t = performance.now();
+        await mem.search(q, { k: 10 });
+        lat.push(performance.now() - t);
+      }
+    lat.sort((a, b) => a - b);
+    const p99 = lat[Math.floor(lat.length * 0.99)] as number;
+    const file = mem.persist?.bytes ?? 0;
+    await mem.close();
+    const warm: number[] = [];
+    let warmRss = 0;
+    for (let i = 0; i < 3; i++) {
+      const r0 = process.memoryUsage().rss;
+      const t = performance.now();
+      const m2 = await LocalMemory.open({ projectRoot: work, watch: false, logger: quiet });
+      warm.push(performance.now() - t);
+      if (!m2.persist?.loaded) throw new Error('the persisted index was not loaded');
+      warmRss = Math.max(warmRss, process.memoryUsage().rss - r0);
+      await m2.close();
+    }
+    console.log(`notes                          ${n} (walk read ${stats?.read ?? '?'} files)`);
+    console.log(
+      `build (open, no persisted)     ${(buildMs / 1000).toFixed(2)} s wall, ${((cu.user + cu.system) / 1e6).toFixed(2)} s CPU (target: —)`,
+    );
+    console.log(`index file on disk             ${(file / 1048576).toFixed(0)} MiB`);
+    console.log(
+      `index memory (engine)          ${((engine?.memoryBytes ?? 0) / 1048576).toFixed(0)} MiB (target ≤ 1024 MiB)`,
+    );
+    console.log(
+      `process RSS growth after build ${((rss - rss0) / 1048576).toFixed(0)} MiB (RSS ${(rss / 1048576).toFixed(0)} MiB)`,
+    );
+    console.log(`query median / p99            ${median(lat).toFixed(3)} / ${p99.toFixed(3)} ms (target p99 ≤ 2 ms)`);
+    console.log(`warm open (persisted index)    ${median(warm).toFixed(0)} ms median of 3 (target ≤ 1000 ms)`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const scaleAt = process.argv.indexOf('--scale');
+if (scaleAt !== -1) await scale(Number(process.argv[scaleAt + 1] ?? 100_000));
+else await main();
