@@ -38,6 +38,9 @@ import { MemoryErrorCode } from './errors.js';
 
 type AddBatchAsync = (docs: ReadonlyArray<{ path: string; doc: string }>) => Promise<void>;
 
+/** Changes of at least this many characters are indexed off the event loop (addBatchAsync). */
+const OFF_LOOP_BYTES = 64 * 1024;
+
 export interface LocalMemoryOptions {
   projectRoot: string;
   /** Default `<projectRoot>/.brv/context-tree`. */
@@ -200,10 +203,35 @@ export class LocalMemory implements MemoryBackend {
     return ok;
   }
 
+  /** Index work running off the event loop (addBatchAsync); queries and close wait for it. */
+  private offLoop: Promise<void> = Promise.resolve();
+  private offLoopRunning = 0;
+
   private apply(c: TreeChanges): void {
     if (this.stash && c.added.length > 0) {
       this.stash.push(...c.added);
       c = { ...c, added: [] };
+    }
+    // Large changes (a maximum-size curated note, a pulled space) are parsed and indexed on the
+    // addon's worker threads, so the event loop (a bridge's /healthz, webhooks) keeps answering; a
+    // later change waits behind them to keep the order (issue 13).
+    const asyncBatch = (this.index as { addBatchAsync?: AddBatchAsync }).addBatchAsync?.bind(this.index);
+    const upserts = [...c.added, ...c.updated];
+    const bytes = upserts.reduce((n, d) => n + d.text.length, 0);
+    if (asyncBatch && (bytes >= OFF_LOOP_BYTES || this.offLoopRunning > 0)) {
+      const docs = upserts.map((d) => ({ path: d.path, doc: d.text }));
+      const removed = c.removed;
+      this.offLoopRunning++;
+      this.offLoop = this.offLoop
+        .then(async () => {
+          if (docs.length > 0) await asyncBatch(docs);
+          for (const p of removed) this.index.remove(p);
+          this.unsaved += docs.length + removed.length;
+          for (const d of upserts) if (d instanceof StoredDoc) d.release();
+        })
+        .catch((e: unknown) => this.log.error({ err: e }, 'indexing off the event loop failed'))
+        .finally(() => this.offLoopRunning--);
+      return;
     }
     if (c.added.length > 1 && this.index.addBatch)
       this.index.addBatch(c.added.map((d) => ({ path: d.path, doc: d.text })));
@@ -251,6 +279,7 @@ export class LocalMemory implements MemoryBackend {
 
   private async query(query: string, opts: SearchOptions): Promise<RecallHit[]> {
     await this.fresh();
+    await this.offLoop;
     if (opts.signal?.aborted)
       throw new ClawError(MemoryErrorCode.ABORTED, 'expected to search, found the call aborted', {
         hint: 'The caller cancelled it.',
@@ -335,6 +364,7 @@ export class LocalMemory implements MemoryBackend {
     if (this.closed) return;
     this.closed = true;
     await this.tree.close();
+    await this.offLoop;
     if (this.unsaved > 0) this.save(); // what changed while open (watching) is not rebuilt next time
     this.index.close?.();
   }
