@@ -107,22 +107,29 @@ describe('the bridge keeps answering while heavy work runs', () => {
     return { health, webhook };
   }
 
-  it('while a 1,000,000-character hostile note is curated through /skill/invoke', async () => {
-    const curate = fetch(`${url}/skill/invoke`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'curate', payload: { title: 'Hostile', content: hostileNote() } }),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
-    const { health, webhook } = await sampleDuring(curate);
-    const c = await curate;
-    expect(c.status, JSON.stringify(c.body).slice(0, 400)).toBe(200);
-    const p95h = percentile(health, 95);
-    const p95w = percentile(webhook, 95);
+  it('while 1,000,000-character hostile notes are curated through /skill/invoke', async () => {
+    // The same sampling with nothing running first: the machine's own figure, printed beside.
+    const idle = await sampleDuring(Promise.resolve());
+    const health: number[] = [];
+    const webhook: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const curate = fetch(`${url}/skill/invoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'curate', payload: { title: `Hostile ${round}`, content: hostileNote() } }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+      const got = await sampleDuring(curate);
+      health.push(...got.health);
+      webhook.push(...got.webhook);
+      const c = await curate;
+      expect(c.status, JSON.stringify(c.body).slice(0, 400)).toBe(200);
+    }
+    const fmt = (xs: number[]): string =>
+      `p50 ${percentile(xs, 50).toFixed(1)} p95 ${percentile(xs, 95).toFixed(1)} max ${Math.max(...xs).toFixed(1)} ms (${xs.length} samples)`;
     console.log(
-      `during a 1 MB hostile curate: /healthz p50 ${percentile(health, 50).toFixed(1)} p95 ${p95h.toFixed(1)} max ${Math.max(...health).toFixed(1)} ms (${health.length} samples); ` +
-        `webhook p50 ${percentile(webhook, 50).toFixed(1)} p95 ${p95w.toFixed(1)} max ${Math.max(...webhook).toFixed(1)} ms (${webhook.length} samples)`,
+      `idle: /healthz ${fmt(idle.health)}, webhook ${fmt(idle.webhook)}; during 4 hostile 1 MB curates: /healthz ${fmt(health)}, webhook ${fmt(webhook)}`,
     );
-    expect(p95h).toBeLessThanOrEqual(100);
-    expect(p95w).toBeLessThanOrEqual(100);
+    expect(percentile(health, 95)).toBeLessThanOrEqual(100);
+    expect(percentile(webhook, 95)).toBeLessThanOrEqual(100);
   }, 300_000);
 });
