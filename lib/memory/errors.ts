@@ -20,5 +20,7 @@ export const MemoryErrorCode = {
   STATE_CORRUPT: 'MEMORY_STATE_CORRUPT',
   PUSH_FAILED: 'MEMORY_PUSH_FAILED',
   NATIVE_WALK_UNAVAILABLE: 'MEMORY_NATIVE_WALK_UNAVAILABLE',
+  /** search/recall where no context tree exists (nothing is created). */
+  TREE_MISSING: 'MEMORY_TREE_MISSING',
 } as const;
 export type MemoryErrorCode = (typeof MemoryErrorCode)[keyof typeof MemoryErrorCode];

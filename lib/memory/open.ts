@@ -11,7 +11,7 @@
  * (`space` / `dir` overrides, else the project's binding, else its v3 tree); `source` in the result
  * says which and how it was found.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ClawError } from '../errors.js';
 import type { Logger } from '../log/index.js';
@@ -89,6 +89,12 @@ export interface OpenMemoryOptions {
   onProgress?: LocalMemoryOptions['onProgress'];
   now?: () => Date;
   logger?: Logger;
+  /**
+   * A v3 context tree that does not exist: `create` (default) starts one (OpenedMemory.createdTree
+   * names it); `error` throws MEMORY_TREE_MISSING (exit 6) naming the paths looked at, creating
+   * nothing (for read-only commands: search, recall).
+   */
+  missingTree?: 'create' | 'error';
 }
 
 interface OpenedBase {
@@ -102,6 +108,8 @@ interface OpenedBase {
    */
   fallbackReason: string | undefined;
   nativeError: unknown;
+  /** The context tree this open started (it did not exist before), when it did. */
+  createdTree?: string;
 }
 
 /** LocalMemory with the native engine (`native`) or the caller's index (`injected`). */
@@ -236,12 +244,40 @@ export async function resolveMemory(
 }
 
 /** A v3 tree (`dir`) with the native engine is always a LocalMemory. */
+/** MEMORY_TREE_MISSING: no context tree (and no v4 space) where this run looked; nothing created. */
+function treeMissing(location: MemoryLocation, source: MemorySource): ClawError {
+  const looked =
+    source.found === 'dir'
+      ? [location.treeRoot]
+      : [location.treeRoot, `${location.projectRoot}/.brvspace (a ByteRover v4 space binding)`];
+  return new ClawError(
+    MemoryErrorCode.TREE_MISSING,
+    `expected a context tree at ${location.treeRoot}, found no such directory (looked at: ${looked.join('; ')}); nothing was created`,
+    {
+      hint:
+        'Run this in the project that holds .brv/context-tree, or pass --dir <tree>; `claw-byterover pull` ' +
+        'fetches your space\'s tree, `claw-byterover curate "<note>"` starts a new one here.',
+      details: { treeRoot: location.treeRoot, projectRoot: location.projectRoot, lookedAt: looked },
+      exitCode: 6,
+    },
+  );
+}
+
 export async function openMemory(o: OpenMemoryOptions & { dir: string; engine?: 'native' }): Promise<OpenedLocalMemory>;
 export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory>;
 export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
   const { location, source, space } = await resolveMemory(o);
   if (space) return openSpace(o, space, location, source);
-  const base: OpenedBase = { location, source, chosen: '', fallbackReason: undefined, nativeError: undefined };
+  const treeExisted = existsSync(location.treeRoot);
+  if (!treeExisted && o.missingTree === 'error') throw treeMissing(location, source);
+  const base: OpenedBase = {
+    location,
+    source,
+    chosen: '',
+    fallbackReason: undefined,
+    nativeError: undefined,
+    ...(treeExisted ? {} : { createdTree: location.treeRoot }),
+  };
 
   const local = async (index: RecallIndexFactory, engine: 'native' | 'injected', chosen: string) => {
     const m = await LocalMemory.open({

@@ -57,15 +57,23 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
 }
 
 /** Opens the chosen backend for this run (closed by the run's cleanup). */
-async function openBackend(ctx: CommandContext, flags: BackendFlags): Promise<MemoryBackend> {
-  return (await openMemoryFor(ctx, flags)).backend;
+async function openBackend(
+  ctx: CommandContext,
+  flags: BackendFlags,
+  missingTree: 'create' | 'error' = 'create',
+): Promise<MemoryBackend> {
+  return (await openMemoryFor(ctx, flags, missingTree)).backend;
 }
 
 /**
  * The memory of this run: a ByteRover v4 space when `--space` names one or the folder is bound to one
  * (and no tree was configured), else the v3 context tree (lib/memory/open.ts resolveMemory).
  */
-async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<OpenedMemory> {
+async function openMemoryFor(
+  ctx: CommandContext,
+  flags: BackendFlags,
+  missingTree: 'create' | 'error' = 'create',
+): Promise<OpenedMemory> {
   const kind = flags.backend ?? 'local';
   if (kind !== 'local' && kind !== 'brv') {
     throw new ClawError(CliErrorCode.USAGE, `expected --backend local or brv, found ${JSON.stringify(kind)}`, {
@@ -93,6 +101,8 @@ async function openMemoryFor(ctx: CommandContext, flags: BackendFlags): Promise<
     ...(flags.space ? { space: flags.space } : {}),
     dataDir: dataDir({ env: ctx.io.env }),
     engine: kind === 'local' ? 'native' : 'brv',
+    // search/recall never start a tree: a missing one is MEMORY_TREE_MISSING (exit 6).
+    missingTree,
     watch: false,
     logger,
     // Opening a large tree without a persisted index takes seconds: a progress line on a TTY after 1 s.
@@ -126,7 +136,7 @@ function hitRows(hits: RecallHit[]): string {
 async function search(ctx: CommandContext, flags: QueryFlags, args: string[]): Promise<CommandResult> {
   const query = args.join(' ').trim();
   const k = positiveInt(flags.k, '--k', 10, 1000);
-  const backend = await openBackend(ctx, flags);
+  const backend = await openBackend(ctx, flags, 'error');
   const hits = await backend.search(query, { k, signal: ctx.signal });
   return {
     data: { query, backend: backend.kind, hits, total: hits.length },
@@ -141,7 +151,7 @@ async function recall(ctx: CommandContext, flags: QueryFlags, args: string[]): P
   const query = args.join(' ').trim();
   const k = positiveInt(flags.k, '--k', 5, 1000);
   const tokenBudget = positiveInt(flags.budget, '--budget', 1000, 1_000_000);
-  const backend = await openBackend(ctx, flags);
+  const backend = await openBackend(ctx, flags, 'error');
   const r = await backend.recall(query, { k, tokenBudget, signal: ctx.signal });
   return {
     data: { query, backend: backend.kind, tokenBudget, ...r },
@@ -178,7 +188,8 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
       exitCode: 2,
     });
   }
-  const backend = await openBackend(ctx, flags);
+  const opened = await openMemoryFor(ctx, flags);
+  const backend = opened.backend;
   const res = await backend.curate(
     {
       content,
@@ -188,6 +199,12 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
     },
     { signal: ctx.signal },
   );
+  // A curate in the wrong folder would otherwise quietly start a second tree: say so.
+  if (opened.createdTree !== undefined && res.status !== 'existing' && res.status !== 'queued') {
+    ctx.out.note(
+      `note: no context tree was here; started a new one at ${opened.createdTree} (use --dir or run in the project that has one to add to an existing tree)`,
+    );
+  }
   const where = res.path ?? '(brv decides)';
   const human =
     res.status === 'existing'
