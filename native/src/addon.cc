@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -800,8 +801,14 @@ struct AsyncBatch {
 
 void async_batch_execute(napi_env /*env*/, void *data) {
   AsyncBatch *job = static_cast<AsyncBatch *>(data);
-  job->status = job->w->index->UpsertBatch(job->batch.in.data(), job->batch.in.size(),
-                                           job->batch.threads, &job->bad);
+  try {  // on a libuv worker: nothing may unwind out of it
+    job->status = job->w->index->UpsertBatch(job->batch.in.data(), job->batch.in.size(),
+                                             job->batch.threads, &job->bad);
+  } catch (const std::bad_alloc &) {
+    job->status = claw::recall::Status::kNoMemory;
+  } catch (...) {
+    job->status = claw::recall::Status::kInternal;
+  }
 }
 
 void async_batch_complete(napi_env env, napi_status status, void *data) {
@@ -1279,6 +1286,21 @@ void free_env_data(napi_env env, void *data, void * /*hint*/) {
   delete d;
 }
 
+// Every N-API entry point of the recall binding runs through Guarded: the core is built with
+// exceptions, and an allocation failure (or any exception) must become a JavaScript error with a
+// stable code, never unwind into Node's C frames (which terminates the process) (issue 13).
+template <napi_callback F>
+napi_value Guarded(napi_env env, napi_callback_info info) {
+  try {
+    return F(env, info);
+  } catch (const std::bad_alloc &) {
+    napi_throw_error(env, "RECALL_NO_MEMORY", "out of memory in the native recall engine");
+  } catch (...) {
+    napi_throw_error(env, "RECALL_INTERNAL", "unexpected failure in the native recall engine");
+  }
+  return nullptr;
+}
+
 // Defines RecallIndex and recallLiveIndexes on `exports`.
 bool Register(napi_env env, napi_value exports) {
   napi_value keys;
@@ -1298,31 +1320,32 @@ bool Register(napi_env env, napi_value exports) {
   const napi_property_attributes method =
       static_cast<napi_property_attributes>(napi_writable | napi_configurable);
   const napi_property_descriptor members[] = {
-      {"upsert", nullptr, Upsert, nullptr, nullptr, nullptr, method, nullptr},
-      {"upsertBatch", nullptr, UpsertBatch, nullptr, nullptr, nullptr, method, nullptr},
-      {"upsertBatchAsync", nullptr, UpsertBatchAsync, nullptr, nullptr, nullptr, method, nullptr},
-      {"remove", nullptr, Remove, nullptr, nullptr, nullptr, method, nullptr},
-      {"contains", nullptr, Contains, nullptr, nullptr, nullptr, method, nullptr},
-      {"saveFile", nullptr, SaveFile, nullptr, nullptr, nullptr, method, nullptr},
-      {"loadFile", nullptr, LoadFile, nullptr, nullptr, nullptr, method, nullptr},
-      {"query", nullptr, Query, nullptr, nullptr, nullptr, method, nullptr},
-      {"stats", nullptr, Stats, nullptr, nullptr, nullptr, method, nullptr},
-      {"setSignals", nullptr, SetSignals, nullptr, nullptr, nullptr, method, nullptr},
-      {"takeWarnings", nullptr, TakeWarnings, nullptr, nullptr, nullptr, method, nullptr},
-      {"close", nullptr, Close, nullptr, nullptr, nullptr, method, nullptr},
-      {"closed", nullptr, nullptr, Closed, nullptr, nullptr, napi_configurable, nullptr},
+      {"upsert", nullptr, Guarded<Upsert>, nullptr, nullptr, nullptr, method, nullptr},
+      {"upsertBatch", nullptr, Guarded<UpsertBatch>, nullptr, nullptr, nullptr, method, nullptr},
+      {"upsertBatchAsync", nullptr, Guarded<UpsertBatchAsync>, nullptr, nullptr, nullptr, method,
+       nullptr},
+      {"remove", nullptr, Guarded<Remove>, nullptr, nullptr, nullptr, method, nullptr},
+      {"contains", nullptr, Guarded<Contains>, nullptr, nullptr, nullptr, method, nullptr},
+      {"saveFile", nullptr, Guarded<SaveFile>, nullptr, nullptr, nullptr, method, nullptr},
+      {"loadFile", nullptr, Guarded<LoadFile>, nullptr, nullptr, nullptr, method, nullptr},
+      {"query", nullptr, Guarded<Query>, nullptr, nullptr, nullptr, method, nullptr},
+      {"stats", nullptr, Guarded<Stats>, nullptr, nullptr, nullptr, method, nullptr},
+      {"setSignals", nullptr, Guarded<SetSignals>, nullptr, nullptr, nullptr, method, nullptr},
+      {"takeWarnings", nullptr, Guarded<TakeWarnings>, nullptr, nullptr, nullptr, method, nullptr},
+      {"close", nullptr, Guarded<Close>, nullptr, nullptr, nullptr, method, nullptr},
+      {"closed", nullptr, nullptr, Guarded<Closed>, nullptr, nullptr, napi_configurable, nullptr},
   };
   napi_value ctor, live, parse_topic, is_topic_path;
-  return napi_define_class(env, "RecallIndex", NAPI_AUTO_LENGTH, Construct, nullptr,
+  return napi_define_class(env, "RecallIndex", NAPI_AUTO_LENGTH, Guarded<Construct>, nullptr,
                            sizeof members / sizeof members[0], members, &ctor) == napi_ok &&
          napi_set_named_property(env, exports, "RecallIndex", ctor) == napi_ok &&
-         napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, LiveIndexes, nullptr,
-                              &live) == napi_ok &&
+         napi_create_function(env, "recallLiveIndexes", NAPI_AUTO_LENGTH, Guarded<LiveIndexes>,
+                              nullptr, &live) == napi_ok &&
          napi_set_named_property(env, exports, "recallLiveIndexes", live) == napi_ok &&
-         napi_create_function(env, "parseTopic", NAPI_AUTO_LENGTH, ParseTopic, nullptr,
+         napi_create_function(env, "parseTopic", NAPI_AUTO_LENGTH, Guarded<ParseTopic>, nullptr,
                               &parse_topic) == napi_ok &&
          napi_set_named_property(env, exports, "parseTopic", parse_topic) == napi_ok &&
-         napi_create_function(env, "isTopicPath", NAPI_AUTO_LENGTH, IsTopicPathJs, nullptr,
+         napi_create_function(env, "isTopicPath", NAPI_AUTO_LENGTH, Guarded<IsTopicPathJs>, nullptr,
                               &is_topic_path) == napi_ok &&
          napi_set_named_property(env, exports, "isTopicPath", is_topic_path) == napi_ok;
 }
