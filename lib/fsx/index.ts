@@ -9,6 +9,7 @@
  *   gives the same first-wins rule.
  * - unlinkDurable: delete (absent is fine) and make the deletion durable.
  * - readKeyFile / readOrCreateKeyFile: a random key kept in a file, created race-free across processes.
+ * - fsyncFile: fdatasync of an existing file.
  * - fsyncDir: fsync of a directory, tolerant: file systems that cannot fsync a directory (EINVAL,
  *   ENOTSUP/EOPNOTSUPP, EISDIR, EPERM — some network, FUSE and Windows file systems) are skipped,
  *   because the rename before it is already atomic there; any other error is thrown.
@@ -52,6 +53,16 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } catch (e) {
     if (!DIR_FSYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fdatasync of an existing file (e.g. a database's WAL after its first write). */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.datasync();
   } finally {
     await fh.close();
   }

@@ -13,11 +13,12 @@
  * the machine). Fewer thread hops per request than a database thread would cost: on two loaded cores
  * every hop waits for a core.
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ClawError } from '../../errors.js';
+import { fsyncDir, fsyncFile } from '../../fsx/index.js';
 import { coalesce } from '../coalesce.js';
 import { DURABLE_METHODS, PRUNE_CHUNK, SqliteEngine } from './sqlite-engine.js';
 import {
@@ -75,15 +76,6 @@ function threadOpened(worker: Worker): Promise<{ ok: true } | { ok: false; code:
     worker.on('message', onMessage);
     worker.once('error', (e) => res({ ok: false, code: 'THREAD', message: e.message }));
   });
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The engine's public methods: what `SqliteStore.call` may run. */
@@ -149,8 +141,12 @@ export class SqliteStore implements StateStore, JobQueue, BridgeStore {
     try {
       mkdirSync(dirname(path), { recursive: true });
       engine = new SqliteEngine({ path, policy, autoCheckpoint: false });
-      // The schema write created the WAL: make it and its directory entry durable once.
-      if (durability === 'full') for (const p of [engine.walPath, dirname(path)]) fsyncPath(p);
+      // The schema write created the WAL: make it and its directory entry durable once (lib/fsx: a
+      // file system that cannot fsync a directory is tolerated, as for every other durable file).
+      if (durability === 'full') {
+        await fsyncFile(engine.walPath);
+        await fsyncDir(dirname(path));
+      }
     } catch (e) {
       const err = e as { code?: string; message?: string };
       throw failed(`${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`);

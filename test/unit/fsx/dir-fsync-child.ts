@@ -1,6 +1,7 @@
 /**
  * Child of fsx.test.ts, run under the dir-fsync-fails.c shim. argv: <mode> <dir>
  * - excl: createFileExclusive twice on one path (run with link(2) refused: the copy fallback);
+ * - bridge: open the bridge's embedded store (SQLite, durability full) in <dir> and close it;
  * - raw: fsync the directory itself and print the error code (proves the shim is active);
  * - curate: open memory in <dir> (minisearch engine), curate a note, save and load a credential in
  *   the token store, write an atomic file; print what happened.
@@ -9,6 +10,7 @@ import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiniSearchIndex } from '../../../bench/recall/minisearch-index.js';
 import { createFileTokenStore } from '../../../lib/byterover/auth/index.js';
+import { SqliteStore } from '../../../lib/bridge/store/sqlite.js';
 import { createFileExclusive } from '../../../lib/fsx/index.js';
 import { openMemory } from '../../../lib/memory/open.js';
 
@@ -21,6 +23,14 @@ if (mode === 'excl') {
   const first = await createFileExclusive(p, 'first', { mode: 0o600 });
   const second = await createFileExclusive(p, 'second', { mode: 0o600 });
   out({ first, second, content: await readFile(p, 'utf8'), files: await readdir(dir) });
+} else if (mode === 'bridge') {
+  try {
+    const store = await SqliteStore.open({ path: join(dir, 'bridge.db'), durability: 'full' });
+    await store.close();
+    out({ bridge: 'opened' });
+  } catch (e) {
+    out({ bridge: codeOf(e), message: (e as Error).message });
+  }
 } else if (mode === 'raw') {
   const fh = await open(dir, 'r');
   try {

@@ -2,7 +2,8 @@
  * lib/fsx, the one durable-file module: atomic replace, exclusive create, durable unlink, key files,
  * modes — and the tolerant directory fsync, checked for real in child processes where fsync(2) of a
  * directory fails (an LD_PRELOAD shim, dir-fsync-fails.c, as on file systems that answer EINVAL):
- * curating and the token store both work there, and an I/O error is still an error.
+ * curating, the token store and the bridge's embedded store all work there, and an I/O error is
+ * still an error.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -119,6 +120,13 @@ describe('where fsync of a directory fails', () => {
       content: 'first',
       files: ['once'],
     });
+  });
+
+  it('the bridge opens its embedded store (durability full) there; EIO is STORE_OPEN_FAILED', async () => {
+    expect(underShim('EINVAL', 'bridge', await mkdtemp(join(scratch, 'bridge-')))).toEqual({ bridge: 'opened' });
+    const eio = underShim('EIO', 'bridge', await mkdtemp(join(scratch, 'bridge-eio-')));
+    expect(eio.bridge).toBe('STORE_OPEN_FAILED');
+    expect(eio.message).toContain('(EIO)');
   });
 
   it('EIO is a real failure: curate and the token store say so', async () => {
