@@ -8,24 +8,19 @@
  * arguments, struct sizes smaller and larger than the plugin knows, init/shutdown twice, N threads
  * initializing at once, and repeated load/unload cycles (for leak checks under valgrind).
  *
- * Plain C11 + POSIX + glibc's <link.h>/<elf.h>; depends only on native/include/claw/plugin.h.
+ * Plain C11 + POSIX + glibc (dlopen, dlinfo); depends only on native/include/claw/plugin.h.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "claw/plugin.h"
@@ -192,220 +187,30 @@ static void clear_log(void) {
 }
 
 /* ---- ELF inspection (for diagnoses; reads the file, never executes it) --------------------- */
-typedef struct elf_file {
-  unsigned char *data;
-  size_t size;
-  bool ok;
-  char why[256]; /* when !ok */
-} elf_file;
-
-static void elf_open(elf_file *f, const char *path) {
-  memset(f, 0, sizeof *f);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(f->why, sizeof f->why, "cannot open: %s", strerror(errno));
-    return;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
-    snprintf(f->why, sizeof f->why, "file too short to be an ELF object");
-    close(fd);
-    return;
-  }
-  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) {
-    snprintf(f->why, sizeof f->why, "cannot map: %s", strerror(errno));
-    return;
-  }
-  f->data = p;
-  f->size = (size_t)st.st_size;
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)f->data;
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) {
-    snprintf(f->why, sizeof f->why, "not an ELF file");
-    return;
-  }
-#if __SIZEOF_POINTER__ == 8
-  const unsigned char want_class = ELFCLASS64;
-#else
-  const unsigned char want_class = ELFCLASS32;
-#endif
-  if (eh->e_ident[EI_CLASS] != want_class) {
-    snprintf(f->why, sizeof f->why, "ELF class %s, this host is %s",
-             eh->e_ident[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit",
-             want_class == ELFCLASS64 ? "64-bit" : "32-bit");
-    return;
-  }
-  if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
-      eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > f->size) {
-    snprintf(f->why, sizeof f->why, "no usable section headers");
-    return;
-  }
-  f->ok = true;
+/* ---- Load-failure diagnosis --------------------------------------------------------------
+ * claw-host stays the small reference host: it classifies a failure from what the dynamic loader
+ * says (dlerror, dlsym) into an exit code and the next step. Reading the file itself (which symbol
+ * is hidden or mangled, which dependency ld.so cannot find and where it looked, the file's
+ * architecture, glibc ceilings) is done once, in TypeScript, by `claw-byterover doctor --plugin
+ * <file>` (lib/doctor/elf.ts, lib/doctor/native-file.ts), which also runs claw-host and quotes it.
+ */
+static void doctor_hint(result *r, const char *path) {
+  note(r,
+       "for the file's own account (symbols, dependencies, architecture): claw-byterover doctor "
+       "--plugin %s",
+       path);
 }
 
-static void elf_close(elf_file *f) {
-  if (f->data) munmap(f->data, f->size);
-  memset(f, 0, sizeof *f);
-}
-
-static const ElfW(Shdr) * elf_sections(const elf_file *f, size_t *count) {
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)f->data;
-  *count = eh->e_shnum;
-  return (const ElfW(Shdr) *)(f->data + eh->e_shoff);
-}
-
-static const char *elf_machine_name(unsigned m) {
-  switch (m) {
-    case EM_X86_64:
-      return "x86-64";
-    case EM_AARCH64:
-      return "aarch64";
-    case EM_386:
-      return "i386";
-    case EM_ARM:
-      return "arm";
-    case EM_RISCV:
-      return "riscv";
-    case EM_PPC64:
-      return "ppc64";
-    case EM_S390:
-      return "s390";
-    default:
-      return "unknown";
-  }
-}
-
-/* Callback over the symbols of one table (SHT_DYNSYM or SHT_SYMTAB). Return false to stop. */
-typedef bool (*sym_visit)(void *ctx, const char *name, const ElfW(Sym) * sym);
-
-static bool elf_each_symbol(const elf_file *f, unsigned table_type, sym_visit visit, void *ctx) {
-  size_t n;
-  const ElfW(Shdr) *sh = elf_sections(f, &n);
-  bool found_table = false;
-  for (size_t i = 0; i < n; i++) {
-    if (sh[i].sh_type != table_type || sh[i].sh_entsize != sizeof(ElfW(Sym))) continue;
-    if (sh[i].sh_link >= n) continue;
-    const ElfW(Shdr) *strtab = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset + sh[i].sh_size > f->size || strtab->sh_offset + strtab->sh_size > f->size)
-      continue;
-    found_table = true;
-    const ElfW(Sym) *syms = (const ElfW(Sym) *)(f->data + sh[i].sh_offset);
-    const char *strs = (const char *)(f->data + strtab->sh_offset);
-    size_t count = sh[i].sh_size / sizeof(ElfW(Sym));
-    for (size_t k = 1; k < count; k++) {
-      if (syms[k].st_name >= strtab->sh_size) continue;
-      const char *name = strs + syms[k].st_name;
-      if (memchr(name, '\0', strtab->sh_size - syms[k].st_name) == NULL) continue;
-      if (!visit(ctx, name, &syms[k])) return true;
-    }
-  }
-  return found_table;
-}
-
-typedef struct sym_search {
-  const char *want;
-  bool exported;      /* defined in .dynsym under exactly `want` */
-  char mangled[256];  /* a defined .dynsym _Z... name containing `want` */
-  bool in_symtab;     /* defined in .symtab under exactly `want` */
-  bool symtab_hidden; /* ... but LOCAL binding or non-default visibility */
-  int exported_claw;  /* number of defined dynamic claw_* symbols */
-  char claw_names[256];
-  int undefined_napi; /* undefined dynamic napi_* / node_api_* references */
-  char first_napi[128];
-  bool exports_napi_register;
-  int dyn_defined; /* number of defined dynamic symbols */
-} sym_search;
-
-static bool visit_dynsym(void *ctx, const char *name, const ElfW(Sym) * s) {
-  sym_search *q = ctx;
-  const bool defined = s->st_shndx != SHN_UNDEF;
-  if (!defined) {
-    if (strncmp(name, "napi_", 5) == 0 || strncmp(name, "node_api_", 9) == 0) {
-      if (q->undefined_napi++ == 0) snprintf(q->first_napi, sizeof q->first_napi, "%s", name);
-    }
-    return true;
-  }
-  q->dyn_defined++;
-  if (strcmp(name, q->want) == 0) q->exported = true;
-  if (strncmp(name, "_Z", 2) == 0 && strstr(name, q->want) != NULL && q->mangled[0] == '\0')
-    snprintf(q->mangled, sizeof q->mangled, "%s", name);
-  if (strncmp(name, "claw_", 5) == 0) {
-    q->exported_claw++;
-    size_t used = strlen(q->claw_names);
-    if (used + strlen(name) + 3 < sizeof q->claw_names)
-      snprintf(q->claw_names + used, sizeof q->claw_names - used, "%s%s", used ? ", " : "", name);
-  }
-  if (strcmp(name, "napi_register_module_v1") == 0) q->exports_napi_register = true;
-  return true;
-}
-
-static bool visit_symtab(void *ctx, const char *name, const ElfW(Sym) * s) {
-  sym_search *q = ctx;
-  if (s->st_shndx == SHN_UNDEF || strcmp(name, q->want) != 0) return true;
-  q->in_symtab = true;
-  if (ELF64_ST_BIND(s->st_info) == STB_LOCAL || ELF64_ST_VISIBILITY(s->st_other) != STV_DEFAULT)
-    q->symtab_hidden = true;
-  return true;
-}
-
-/* Why `symbol` could not be found in `path`: mangled, hidden, or simply not there. */
 static void diagnose_missing_entry(result *r, const char *path, const char *symbol) {
-  elf_file f;
-  elf_open(&f, path);
-  if (!f.ok) {
-    note(r, "could not inspect %s (%s); check it is the plugin you meant", path, f.why);
-    elf_close(&f);
-    return;
-  }
-  sym_search q;
-  memset(&q, 0, sizeof q);
-  q.want = symbol;
-  elf_each_symbol(&f, SHT_DYNSYM, visit_dynsym, &q);
-  const bool has_symtab = elf_each_symbol(&f, SHT_SYMTAB, visit_symtab, &q);
-  if (q.mangled[0]) {
-    note(r, "C++ name mangling: the file exports %s, which is %s compiled without C linkage",
-         q.mangled, symbol);
-    note(r,
-         "fix: declare the entry points inside extern \"C\" { ... } (include claw/plugin.h, which "
-         "does this)");
-  } else if (q.in_symtab && q.symtab_hidden) {
-    note(r,
-         "hidden visibility: %s is defined in the file but not exported (local/hidden symbol, so "
-         "it is "
-         "not in the dynamic symbol table)",
-         symbol);
-    note(r,
-         "fix: mark it CLAW_EXPORT (visibility(\"default\")) and list it in the linker version "
-         "script "
-         "native/exports.map; with -fvisibility=hidden every unmarked function stays hidden");
-  } else if (q.exported_claw > 0) {
-    note(r,
-         "the file exports other claw_* symbols (%s) but not %s: plugin and host disagree on the "
-         "ABI; "
-         "check its version with the plugin's claw_abi_info",
-         q.claw_names, symbol);
-  } else if (q.exports_napi_register) {
-    note(
-        r,
-        "wrong file: this is a Node addon without the claw ABI (it exports napi_register_module_v1 "
-        "but no claw_* symbol)");
-  } else if (!has_symtab) {
-    note(r,
-         "not exported: the file's dynamic symbol table has no %s and it is stripped, so a hidden "
-         "definition cannot be seen; it exports %d symbols, none claw_*",
-         symbol, q.dyn_defined);
-    note(r,
-         "fix: check this is the claw plugin (libclaw_byterover.so or claw_byterover.node), or "
-         "rebuild "
-         "it unstripped to see whether %s is hidden",
-         symbol);
-  } else {
-    note(r, "wrong file: %s does not define %s at all (it exports %d dynamic symbols, none claw_*)",
-         path, symbol, q.dyn_defined);
-  }
+  note(r,
+       "%s is not exported by %s: it is hidden (not marked CLAW_EXPORT / not listed in "
+       "native/exports.map), "
+       "compiled as C++ without extern \"C\" (claw/plugin.h declares the entry points extern "
+       "\"C\"), or this "
+       "is not a claw plugin",
+       symbol, path);
   note(r, "check with: nm -D --defined-only %s | grep claw_", path);
-  elf_close(&f);
+  doctor_hint(r, path);
 }
 
 static char *dirname_of(const char *path, char *buf, size_t len) {
@@ -418,72 +223,6 @@ static char *dirname_of(const char *path, char *buf, size_t len) {
   else
     *slash = '\0';
   return buf;
-}
-
-/* Like ldd: which DT_NEEDED libraries of `path` cannot be found (RUNPATH/RPATH with $ORIGIN,
- * LD_LIBRARY_PATH and the system search via dlopen). */
-static void diagnose_dependencies(result *r, const char *path) {
-  elf_file f;
-  elf_open(&f, path);
-  if (!f.ok) {
-    elf_close(&f);
-    return;
-  }
-  size_t n;
-  const ElfW(Shdr) *sh = elf_sections(&f, &n);
-  for (size_t i = 0; i < n; i++) {
-    if (sh[i].sh_type != SHT_DYNAMIC || sh[i].sh_link >= n) continue;
-    const ElfW(Shdr) *strtab = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset + sh[i].sh_size > f.size || strtab->sh_offset + strtab->sh_size > f.size)
-      continue;
-    const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(f.data + sh[i].sh_offset);
-    const char *strs = (const char *)(f.data + strtab->sh_offset);
-    size_t count = sh[i].sh_size / sizeof(ElfW(Dyn));
-    const char *runpath = NULL;
-    for (size_t k = 0; k < count && dyn[k].d_tag != DT_NULL; k++)
-      if ((dyn[k].d_tag == DT_RUNPATH || dyn[k].d_tag == DT_RPATH) &&
-          dyn[k].d_un.d_val < strtab->sh_size)
-        runpath = strs + dyn[k].d_un.d_val;
-    char origin[PATH_MAX];
-    dirname_of(path, origin, sizeof origin);
-    for (size_t k = 0; k < count && dyn[k].d_tag != DT_NULL; k++) {
-      if (dyn[k].d_tag != DT_NEEDED || dyn[k].d_un.d_val >= strtab->sh_size) continue;
-      const char *lib = strs + dyn[k].d_un.d_val;
-      bool found = false;
-      char where[3 * PATH_MAX] = "";
-      if (runpath != NULL) {
-        char rp[PATH_MAX];
-        snprintf(rp, sizeof rp, "%s", runpath);
-        for (char *save = NULL, *dir = strtok_r(rp, ":", &save); dir && !found;
-             dir = strtok_r(NULL, ":", &save)) {
-          char candidate[3 * PATH_MAX];
-          if (strncmp(dir, "$ORIGIN", 7) == 0)
-            snprintf(candidate, sizeof candidate, "%s%s/%s", origin, dir + 7, lib);
-          else
-            snprintf(candidate, sizeof candidate, "%s/%s", dir, lib);
-          if (access(candidate, R_OK) == 0) {
-            found = true;
-            snprintf(where, sizeof where, "%s", candidate);
-          }
-        }
-      }
-      if (!found) {
-        void *h = dlopen(lib, RTLD_LAZY | RTLD_LOCAL);
-        if (h != NULL) {
-          found = true;
-          struct link_map *lm = NULL;
-          if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL && lm->l_name != NULL)
-            snprintf(where, sizeof where, "%s", lm->l_name);
-          dlclose(h);
-        }
-      }
-      if (found)
-        note(r, "  %s => %s", lib, where[0] ? where : "found");
-      else
-        note(r, "  %s => not found", lib);
-    }
-  }
-  elf_close(&f);
 }
 
 /* Where the plain library usually sits relative to a .node build (for the RTLD_NOW advice). */
@@ -560,36 +299,17 @@ static void diagnose_dlopen(result *r, const options *o, const char *path, const
   if (cannot != NULL && strcmp(dep, path) != 0 && strcmp(dep, o->plugin) != 0) {
     fail(r, EXIT_MISSING_DEP, "load", "cannot load %s: a library it depends on is missing: %s",
          path, dep);
-    note(r, "dependencies of %s (what ldd would show):", path);
-    diagnose_dependencies(r, path);
+    note(r, "see what else ld.so cannot find: ldd %s", path);
     note(r, "fix: install the package that provides %s, or add its directory to LD_LIBRARY_PATH",
          dep);
     return;
   }
   fail(r, EXIT_NOT_LOADABLE, "load", "cannot load %s: %s", path, err);
-  elf_file f;
-  elf_open(&f, path);
-  if (!f.ok) {
-    note(r, "%s is not a shared library this host can load (%s): wrong file?", path, f.why);
-  } else {
-    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)f.data;
-#if defined(__x86_64__)
-    const unsigned want = EM_X86_64;
-#elif defined(__aarch64__)
-    const unsigned want = EM_AARCH64;
-#else
-    const unsigned want = eh->e_machine;
-#endif
-    if (eh->e_machine != want)
-      note(r,
-           "%s is built for %s, this host runs on %s: install the plugin built for this "
-           "architecture",
-           path, elf_machine_name(eh->e_machine), elf_machine_name(want));
-    else if (eh->e_type != ET_DYN)
-      note(r, "%s is an ELF file but not a shared object (e_type %u): wrong file?", path,
-           (unsigned)eh->e_type);
-  }
-  elf_close(&f);
+  note(r,
+       "%s is not a shared library this host can load: check that it is the plugin built for this "
+       "machine (file %s)",
+       path, path);
+  doctor_hint(r, path);
 }
 
 /* ---- Negotiation helpers ------------------------------------------------------------------ */

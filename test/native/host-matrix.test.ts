@@ -7,6 +7,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileFindings, inspectNativeFile } from '../../lib/doctor/native-file.js';
 import { missingTools } from '../helpers/tools.js';
 import {
   compileScratchPlugin,
@@ -303,7 +304,17 @@ describe.skipIf(skip)('claw-host matrix', () => {
   });
 
   describe('load-failure diagnoses', () => {
-    it('a plugin built without the export: undefined symbol: claw_init, diagnosed as hidden visibility', () => {
+    // claw-host classifies from what the dynamic loader says and points at doctor; the file's own
+    // account (hidden vs mangled vs missing, dependencies, architecture) is lib/doctor's, asserted for
+    // these same files in test/unit/doctor/elf.test.ts and test/integration/doctor/native.test.ts.
+    const doctorHint = (lib: string) =>
+      `for the file's own account (symbols, dependencies, architecture): claw-byterover doctor --plugin ${lib}`;
+    /** The doctor's findings for the same file (the one ELF diagnosis, lib/doctor). */
+    const doctorSays = async (lib: string) => fileFindings(await inspectNativeFile(lib));
+    const notExported = (lib: string) =>
+      `claw_init is not exported by ${lib}: it is hidden (not marked CLAW_EXPORT / not listed in native/exports.map), compiled as C++ without extern "C" (claw/plugin.h declares the entry points extern "C"), or this is not a claw plugin`;
+
+    it('a plugin built without the export: undefined symbol: claw_init, exit 8, the causes and the check; doctor: hidden', async () => {
       const lib = compileScratchPlugin(join(tmp, 'libnoexport.so'), { defines: ['CLAW_TEST_NO_EXPORT'] });
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.NO_ENTRY);
@@ -311,21 +322,30 @@ describe.skipIf(skip)('claw-host matrix', () => {
       expect(r.json.code).toBeUndefined(); // claw_init was never reached
       expect(r.json.error).toBe(`${lib} loaded, but dlsym failed: undefined symbol: claw_init`);
       expect(r.json.diagnosis).toEqual([
-        'hidden visibility: claw_init is defined in the file but not exported (local/hidden symbol, so it is not in the dynamic symbol table)',
-        'fix: mark it CLAW_EXPORT (visibility("default")) and list it in the linker version script native/exports.map; with -fvisibility=hidden every unmarked function stays hidden',
+        notExported(lib),
         `check with: nm -D --defined-only ${lib} | grep claw_`,
+        doctorHint(lib),
         'claw_abi_info is missing too (same cause)',
       ]);
+      expect((await doctorSays(lib))[0]).toMatchObject({
+        code: 'NATIVE_ENTRY_HIDDEN',
+        message: expect.stringMatching(/^undefined symbol: claw_init: claw_init is defined but hidden \(so are claw_abi_info, claw_strerror\)/) as unknown as string,
+      });
     });
 
-    it('the same plugin stripped: not exported, and says why hidden symbols cannot be seen', () => {
+    it('the same plugin stripped: the same classification; doctor: stripped, so hidden cannot be told from missing', async () => {
       const lib = compileScratchPlugin(join(tmp, 'libnoexport-stripped.so'), { defines: ['CLAW_TEST_NO_EXPORT'], extra: ['-s'] });
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.NO_ENTRY);
-      expect(r.json.diagnosis[0]).toMatch(/^not exported: the file's dynamic symbol table has no claw_init and it is stripped, so a hidden definition cannot be seen; it exports \d+ symbols, none claw_\*$/);
+      expect(r.json.diagnosis[0]).toBe(notExported(lib));
+      expect(r.json.diagnosis).toContain(doctorHint(lib));
+      expect((await doctorSays(lib))[0]).toMatchObject({
+        code: 'NATIVE_ENTRY_MISSING',
+        message: expect.stringMatching(/the file is stripped, so a hidden definition cannot be told from a missing one$/) as unknown as string,
+      });
     });
 
-    it('entry points compiled as C++ (no extern "C"): diagnosed as name mangling', () => {
+    it('entry points compiled as C++ (no extern "C"): exit 8, extern "C" named among the causes; doctor: the mangled name', async () => {
       const src = join(tmp, 'mangled.cc');
       writeFileSync(
         src,
@@ -342,12 +362,14 @@ describe.skipIf(skip)('claw-host matrix', () => {
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.NO_ENTRY);
       expect(r.json.error).toBe(`${lib} loaded, but dlsym failed: undefined symbol: claw_init`);
-      expect(r.json.diagnosis[0]).toBe(
-        'C++ name mangling: the file exports _Z9claw_initPK14claw_host_infoP16claw_plugin_info, which is claw_init compiled without C linkage',
-      );
+      expect(r.json.diagnosis[0]).toBe(notExported(lib));
+      expect((await doctorSays(lib))[0]).toMatchObject({
+        code: 'NATIVE_ENTRY_MANGLED',
+        message: expect.stringContaining('_Z9claw_initPK14claw_host_infoP16claw_plugin_info GLOBAL DEFAULT FUNC, which is claw_init compiled with C++ linkage') as unknown as string,
+      });
     });
 
-    it('a missing dependent library: named, with an ldd-style listing', () => {
+    it('a missing dependent library: named, with the ldd check and the fix; doctor: not found', async () => {
       const depSrc = join(tmp, 'dep.c');
       writeFileSync(depSrc, 'int claw_test_dep(void) { return 1; }\n');
       const depDir = join(tmp, 'deps');
@@ -360,32 +382,46 @@ describe.skipIf(skip)('claw-host matrix', () => {
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.MISSING_DEP);
       expect(r.json.error).toBe(`cannot load ${lib}: a library it depends on is missing: libclawtestdep.so`);
-      expect(r.json.diagnosis).toContain('  libclawtestdep.so => not found');
-      expect(r.json.diagnosis).toContain(`dependencies of ${lib} (what ldd would show):`);
-      expect(r.json.diagnosis[r.json.diagnosis.length - 1]).toBe(
+      expect(r.json.diagnosis).toEqual([
+        `see what else ld.so cannot find: ldd ${lib}`,
         'fix: install the package that provides libclawtestdep.so, or add its directory to LD_LIBRARY_PATH',
+      ]);
+      expect((await doctorSays(lib)).find((f) => f.code === 'NATIVE_DEPENDENCY_MISSING')?.message).toMatch(
+        /^libclawtestdep\.so: cannot open shared object file \(/,
       );
     });
 
-    it('a plugin built for another machine (e_machine of another architecture): says so', () => {
+    it('a plugin built for another machine (e_machine of another architecture): not loadable, exit 7; doctor: both architectures', async () => {
       const lib = join(tmp, 'libforeign.so');
       copyFileSync(a.so, lib);
       // e_machine lives at offset 18 of the ELF header: 183 is EM_AARCH64, 62 EM_X86_64.
-      const [foreign, code, here] = process.arch === 'arm64' ? ['x86-64', 62, 'aarch64'] : ['aarch64', 183, 'x86-64'];
+      const code = process.arch === 'arm64' ? 62 : 183;
       const h = openSync(lib, 'r+');
       writeSync(h, Buffer.from([code, 0]), 0, 2, 18);
       closeSync(h);
       const r = runHost(a.host, [lib]);
       expect(r.status).toBe(EXIT.NOT_LOADABLE);
-      expect(r.json.diagnosis).toEqual([`${lib} is built for ${foreign}, this host runs on ${here}: install the plugin built for this architecture`]);
+      expect(r.json.error).toMatch(new RegExp(`^cannot load ${lib}: `));
+      expect(r.json.diagnosis).toEqual([
+        `${lib} is not a shared library this host can load: check that it is the plugin built for this machine (file ${lib})`,
+        doctorHint(lib),
+      ]);
+      const wrongArch = (await doctorSays(lib)).find((f) => f.code === 'NATIVE_WRONG_ARCH');
+      expect(wrongArch?.message).toMatch(new RegExp(`^${lib} is built for \\S+ \\(64-bit\\); this machine is \\S+ \\(${process.arch}\\)$`));
     });
 
-    it('not a shared library at all: wrong file', () => {
+    it('not a shared library at all: wrong file; doctor: not ELF', async () => {
       const f = join(tmp, 'notes.so');
       writeFileSync(f, 'just text, certainly not an ELF shared object\n'.repeat(4));
       const r = runHost(a.host, [f]);
       expect(r.status).toBe(EXIT.NOT_LOADABLE);
-      expect(r.json.diagnosis).toEqual([`${f} is not a shared library this host can load (not an ELF file): wrong file?`]);
+      expect(r.json.diagnosis).toEqual([
+        `${f} is not a shared library this host can load: check that it is the plugin built for this machine (file ${f})`,
+        doctorHint(f),
+      ]);
+      expect(await doctorSays(f)).toEqual([
+        expect.objectContaining({ code: 'NATIVE_NOT_ELF', message: `${f} is not a loadable shared object: not an ELF file (no \\x7fELF magic)` }),
+      ]);
     });
 
     it('a path that does not exist', () => {

@@ -371,7 +371,9 @@ export async function checkPluginFile(o: NativeCheckOptions): Promise<CheckOutco
       );
     else {
       evidence.push(ev('claw-host load', `exit ${r.json.exitCode} at stage ${r.json.stage}: ${r.json.error ?? ''}`));
-      for (const d of r.json.diagnosis) evidence.push(ev('claw-host diagnosis', d.trim()));
+      // claw-host's pointer back to doctor ("for the file's own account … doctor --plugin") is this report.
+      for (const d of r.json.diagnosis)
+        if (!d.startsWith("for the file's own account")) evidence.push(ev('claw-host diagnosis', d.trim()));
     }
   }
   const data = { file, ...(hostBin ? { clawHost: hostBin } : {}), ...(hostVerdict ? { hostResult: hostVerdict } : {}) };
