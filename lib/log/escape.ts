@@ -4,7 +4,6 @@
  * \n, \r, \t, \x1b (C0 and DEL as \xNN), C1 controls, U+2028/U+2029 and lone surrogates as \uNNNN.
  * Everything else, backslashes included, is kept as it is. Linear in the input.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE =
   /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 

@@ -8,6 +8,7 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ClawError } from '../../errors.js';
+import { oneLine } from '../../log/index.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import { SCOPE_FLAGS, type CommandModule, type CommandResult } from '../program.js';
@@ -69,13 +70,15 @@ async function pull(ctx: CommandContext): Promise<CommandResult> {
   progress.done();
   const changed = r.added.length + r.updated.length + r.deleted.length;
   const human = [
-    changed === 0 && r.kept.length === 0
+    changed === 0 && r.kept.length === 0 && r.failed.length === 0
       ? `Already up to date with ${scope.teamId}/${scope.spaceId}@${scope.branch} (${r.commitSha.slice(0, 12) || 'no commits yet'}).`
       : `Pulled ${scope.teamId}/${scope.spaceId}@${scope.branch} at ${r.commitSha.slice(0, 12) || '(no commits)'} into ${treeRoot}: ${r.added.length} added, ${r.updated.length} updated, ${r.deleted.length} deleted, ${r.kept.length} kept.`,
     ...r.kept.map(
       (k) =>
-        `  kept ${k.path}: ${k.reason === 'unpushed' ? 'not pushed yet (run push)' : k.reason === 'changed-locally' ? 'changed here since the last sync' : 'unsafe path in the snapshot'}`,
+        `  kept ${oneLine(k.path)}: ${k.reason === 'unpushed' ? 'not pushed yet (run push)' : k.reason === 'changed-locally' ? 'changed here since the last sync' : 'unsafe path in the snapshot'}`,
     ),
+    // Entries this tree cannot hold (remote names: escaped, they reach a terminal).
+    ...r.failed.map((f) => `  not applied ${oneLine(f.path)}: ${f.code}: ${oneLine(f.message)}`),
   ];
   return {
     data: {
@@ -86,6 +89,7 @@ async function pull(ctx: CommandContext): Promise<CommandResult> {
       updated: r.updated,
       deleted: r.deleted,
       kept: r.kept,
+      failed: r.failed,
     },
     human,
   };

@@ -52,7 +52,6 @@ describe('the logger writes one line per call, whatever the values hold', () => 
         return v;
       });
       for (const v of values) {
-        // eslint-disable-next-line no-control-regex
         expect(v).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
       }
     }
