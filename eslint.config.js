@@ -1,7 +1,7 @@
 // ESLint (flat config). Its main job is to keep the layering of shared/design.md true by tool rather
 // than by memory: a lower layer never imports an upper one. The layers of lib/, lowest first:
 //
-//   0  errors.ts, version.ts, log/             foundations: know nothing of any concern
+//   0  errors.ts, version.ts, log/, fsx/       foundations: know nothing of any concern
 //   1  http/          native.ts                the one HTTP transport; the addon loader and facade
 //   2  byterover/                              the ByteRover API over http/
 //   3  memory/        clawapi/                 the local context tree (the one user of the native index);
@@ -122,6 +122,8 @@ export default tseslint.config(
     ['lib/errors.ts', 'lib/version.ts', 'lib/log/**/*.ts'],
     forbid(['http', 'native.js', ...ABOVE_TRANSPORT], BELOW),
   ),
+  // fsx/ (the one durable-file module) is a foundation too: every layer may use it.
+  layer(['lib/fsx/**/*.ts'], forbid(['http', 'native.js', ...ABOVE_TRANSPORT], BELOW)),
   // 1: http/ and the addon loader.
   layer(['lib/http/**/*.ts'], forbid(['native.js', ...ABOVE_TRANSPORT], BELOW)),
   layer(['lib/native.ts'], forbid(['http', 'log', ...ABOVE_TRANSPORT], BELOW)),
