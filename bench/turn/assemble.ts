@@ -33,9 +33,13 @@ if (!native.factory) {
   process.exit(1);
 }
 const project = await mkdtemp(join(tmpdir(), 'claw-bench-assemble-'));
-await cp(join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'context-tree'), join(project, '.brv', 'context-tree'), {
-  recursive: true,
-});
+await cp(
+  join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'context-tree'),
+  join(project, '.brv', 'context-tree'),
+  {
+    recursive: true,
+  },
+);
 const runtime = new PluginRuntime({
   config: parsePluginConfig({ projectDir: project, recall: { deadlineMs: 5000 } }),
   logger: createLogger({ level: 'silent' }),
@@ -45,7 +49,9 @@ const engine = createContextEngine({ runtime, warm: true });
 await runtime.memory(undefined);
 
 function session(n: number): AgentMessage[] {
-  const filler = 'We reviewed the release checklist, the incident notes and the open questions about caching. '.repeat(4);
+  const filler = 'We reviewed the release checklist, the incident notes and the open questions about caching. '.repeat(
+    4,
+  );
   const out: AgentMessage[] = [];
   for (let i = 0; i < n; i++) {
     const role = i % 3 === 0 ? 'user' : i % 3 === 1 ? 'assistant' : 'toolResult';
