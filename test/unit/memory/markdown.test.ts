@@ -203,3 +203,22 @@ describe('lenient frontmatter is linear too (issue 13)', () => {
     expect(() => lenientFrontmatter(`title:${' '.repeat(1_000_000)}\r`)).not.toThrow(); // O(n³) before
   });
 });
+
+describe('noteHeader (what ContextTree parses of a note it reads)', () => {
+  it('gives the claw_id and the frontmatter error exactly as parseNote, reading only the frontmatter', async () => {
+    const { noteHeader } = await import('../../../lib/memory/markdown.js');
+    const cases = [
+      '---\ntitle: A\nclaw_id: abcdef12\n---\n# Body\n',
+      '\ufeff---\r\nclaw_id: "quoted-id-1"\r\n---\r\ntext',
+      '---\ntitle: Deploy: blue/green\nclaw_id: abc12345\n---\n# H\n',
+      '---\n- a\n- b\n---\nbody',
+      '# no frontmatter\nclaw_id: not-this\n',
+      '---\ntitle: never closed\n',
+      '---\n---\nempty',
+    ];
+    for (const text of cases) {
+      const full = parseNote(text, 'x.md');
+      expect(noteHeader(text)).toEqual({ id: full.id, frontmatterError: full.frontmatterError });
+    }
+  });
+});
