@@ -8,7 +8,9 @@
  *   in `state/signals/<topic path>.html.json`, its display name in `metadata.json` (`space_name`).
  * - Which space a folder uses, first match wins:
  *   1. a `.brvspace` marker in the folder or any ancestor: JSON `{"space_id": <uuid v4>, "space_name": …}`;
- *      invalid JSON, a missing field or a non-UUID id is an error (BRV_SPACE_MARKER_INVALID), never skipped;
+ *      invalid JSON, a missing field, a non-UUID id or a `space_name` that is not a valid display name is an
+ *      error (BRV_SPACE_MARKER_INVALID), never skipped; a marker this user may not read (EACCES) is passed
+ *      over as if absent, as ByteRover's readMarkerFile does;
  *   2. the bindings registry `<data>/bindings.json` — `{bindings:[{folder, space_id, addedAt, removedAt?}],
  *      deletedSpaces:[{space_id, deletedAt, hard}], defaultSpaceId?}` — the active binding (no `removedAt`)
  *      whose folder is the longest ancestor-or-equal of the working directory;
@@ -180,11 +182,27 @@ export function parseMarker(path: string, text: string): Marker {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw badMarker(path, Array.isArray(v) ? 'an array' : v === null ? 'null' : `a ${typeof v}`);
   const o = v as Record<string, unknown>;
+  // ByteRover's order of checks (core/src/tree/marker.ts parseMarker)
   if (o.space_id === undefined) throw badMarker(path, 'no "space_id" field');
-  if (o.space_name === undefined) throw badMarker(path, 'no "space_name" field');
   if (!isSpaceId(o.space_id)) throw badMarker(path, `space_id ${JSON.stringify(o.space_id)}, not a UUID v4`);
-  if (typeof o.space_name !== 'string') throw badMarker(path, `space_name of type ${typeof o.space_name}`);
-  return { path, space_id: o.space_id, space_name: o.space_name };
+  if (o.space_name === undefined) throw badMarker(path, 'no "space_name" field');
+  const bad = displayNameProblem(o.space_name);
+  if (bad) throw badMarker(path, `space_name ${JSON.stringify(o.space_name)}, which ${bad}`);
+  return { path, space_id: o.space_id, space_name: o.space_name as string };
+}
+
+/**
+ * Why `v` is not a valid space display name (ByteRover's validateSpaceDisplayName: a string of 1 to
+ * 100 characters, no leading or trailing blank, no control character, no `/` or `\`), else undefined.
+ */
+export function displayNameProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string') return `is a ${v === null ? 'null' : typeof v}, not a string`;
+  if (v.length === 0) return 'is empty';
+  if (v.length > 100) return `is ${v.length} characters long (at most 100)`;
+  if (v !== v.trim()) return 'begins or ends with whitespace';
+  if (/[\x00-\x1f\x7f]/.test(v)) return 'contains a control character';
+  if (v.includes('/') || v.includes('\\')) return "contains a path separator ('/' or '\\')";
+  return undefined;
 }
 
 /** The nearest `.brvspace` in `cwd` or an ancestor (undefined when none). Throws on an invalid one. */
@@ -198,7 +216,8 @@ export async function findMarker(cwd: string): Promise<Marker | undefined> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EISDIR') throw badMarker(path, 'a directory');
-      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      // ByteRover's readMarkerFile passes over a marker it may not read (EACCES) as if absent
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES')
         throw new ClawError(SpaceErrorCode.MARKER_UNREADABLE, `expected to read ${path}, found ${code ?? String(e)}`, {
           hint: `Check the permissions of ${path}.`,
         });
@@ -263,7 +282,7 @@ function deletedError(id: string, hard: boolean, how: string): ClawError {
         SpaceErrorCode.HARD_DELETED,
         `expected a live ByteRover space, found space ${id} permanently deleted (${how})`,
         {
-          hint: 'Its topics are gone. Bind this folder to another space (ByteRover: `space bind "<name>"`), or remove the `.brvspace` marker / binding to use the v3 tree.',
+          hint: 'There is no recovery path (ByteRover): create a new space and re-curate, bind this folder to it (`space bind "<name>"`), or remove the `.brvspace` marker / binding to use the v3 tree.',
           details: { spaceId: id, hard: true },
         },
       )
@@ -271,7 +290,7 @@ function deletedError(id: string, hard: boolean, how: string): ClawError {
         SpaceErrorCode.DELETED,
         `expected a live ByteRover space, found space ${id} deleted (${how}; soft-deleted: in ByteRover's trash)`,
         {
-          hint: 'Restore it in ByteRover\'s desktop app, or bind this folder to another space (`space bind "<name>"`).',
+          hint: `Run ByteRover's \`space restore ${id}\` to recover it, or bind this folder to another space (\`space bind "<name>"\`).`,
           details: { spaceId: id, hard: false },
         },
       );
