@@ -55,10 +55,11 @@ describe.skipIf(missingTools(['clang++', 'clang'], 'apt-get install -y clang'))(
     bin = join(work, 'parse_cost_fuzz');
     const recall = join(ROOT, 'native', 'src', 'recall');
     const engine = readdirSync(recall).filter((f) => f.endsWith('.cc'));
+    const inc = [`-I${join(ROOT, 'native', 'src')}`, `-I${join(ROOT, 'native', 'include')}`];
     // Engine with edge counting; the driver and the libc half without (their work is not counted).
     await Promise.all([
       ...engine.map((f) =>
-        mustRun('clang++', ['-std=c++17', '-O1', '-fsanitize-coverage=trace-pc-guard', '-c', join(recall, f), '-o', join(work, `${f}.o`)]),
+        mustRun('clang++', ['-std=c++17', '-O1', '-fsanitize-coverage=trace-pc-guard', ...inc, '-c', join(recall, f), '-o', join(work, `${f}.o`)]),
       ),
       mustRun('clang++', ['-std=c++17', '-O1', '-c', join(ROOT, 'native/fuzz/parse_cost_fuzz.cc'), '-o', join(work, 'driver.o')]),
       mustRun('clang', ['-O1', '-fno-builtin', '-c', join(ROOT, 'native/fuzz/parse_cost_libc.c'), '-o', join(work, 'libc.o')]),
