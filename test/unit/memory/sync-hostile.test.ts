@@ -95,6 +95,18 @@ describe('pull is total', () => {
   }, 60_000);
 });
 
+describe('one remote path spelled twice', () => {
+  it('applies the first spelling and reports the later one as MEMORY_PULL_DUPLICATE_PATH (not changed-locally)', async () => {
+    const s = await setup();
+    await s.commitRemote({ '/notes/a.md': '# First\n', '/notes//a.md': '# Second\n', '/notes/./b.md': '# B\n' });
+    const r = await s.sync.pull();
+    expect(r.added.sort()).toEqual(['notes/a.md', 'notes/b.md']);
+    expect(r.kept).toEqual([]);
+    expect(r.failed.map((f) => [f.path, f.code])).toEqual([['notes//a.md', 'MEMORY_PULL_DUPLICATE_PATH']]);
+    expect((await s.local('notes/a.md'))?.toString()).toBe('# First\n');
+  });
+});
+
 describe('isBase64 (the snapshot decoder check, one loop)', () => {
   it('accepts canonical padded base64 of any size and refuses the rest', async () => {
     const { isBase64 } = await import('../../../lib/byterover/snapshot.js');
