@@ -13,7 +13,8 @@
  * the raw file and answers per element (hits carry `elementId`/`elementType`); otherwise each topic is
  * given as fields (title; tags and keywords; summary and element texts as body) and the top element
  * of a hit is picked here: the element holding most of the query's terms. When the index takes
- * signals (`setSignals`), each topic's sidecar (decayed by the days since its `updatedat`) is passed
+ * signals (`setSignals`), each topic's sidecar (decayed by the days since its `updatedat`, else since
+ * the file's mtime) is passed
  * to it; without a sidecar a topic ranks by BM25F alone.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
@@ -86,6 +87,8 @@ interface Doc {
   parsed: ParsedTopic;
   title: string;
   signals: RuntimeSignals | undefined;
+  /** The topic file's mtime (ms): the decay's clock when the topic has no readable `updatedat`. */
+  mtimeMs: number;
   /** Words of the topic (title, summary, keywords, tags, elements), computed on its first hit. */
   words?: Set<string>;
   /** Words of each element, in `parsed.elements` order, computed on the first hit that needs them. */
@@ -129,6 +132,8 @@ export class SpaceMemory implements MemoryBackend {
   private readonly docs = new Map<string, Doc>();
   private nativeHtml = false;
   private lastScan = 0;
+  /** When (by `now()`) the signals given to the index were last decayed, for re-decaying as days pass. */
+  private signalsAt = 0;
   private dirty = true;
   private watcher: FSWatcher | undefined;
   private scanning: Promise<void> | undefined;
@@ -201,6 +206,17 @@ export class SpaceMemory implements MemoryBackend {
         this.docs.delete(p);
         this.index.remove(p);
       }
+    // the index holds signals decayed as of when they were set: re-decay them all once the clock has
+    // moved an hour, so a long-running memory ranks by today's signals, not those of its first scan
+    const now = (this.o.now ?? (() => new Date()))().getTime();
+    if (this.index.setSignals && Math.abs(now - this.signalsAt) >= 3_600_000) {
+      for (const d of this.docs.values())
+        if (d.signals && d.parsed.isTopic) {
+          const s = this.decay(d.signals, d.parsed, d.mtimeMs);
+          this.index.setSignals(d.path, { importance: s.importance, recency: s.recency, maturity: s.maturity });
+        }
+      this.signalsAt = now;
+    }
     this.lastScan = Date.now();
   }
 
@@ -262,7 +278,7 @@ export class SpaceMemory implements MemoryBackend {
       if (!parsed.isTopic) {
         if (!prev || prev.stamp !== stamp)
           this.log.warn({ path: rel, reason: parsed.warnings[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
-        this.docs.set(rel, { path: rel, stamp, sigStamp, parsed, title: rel, signals: undefined });
+        this.docs.set(rel, { path: rel, stamp, sigStamp, parsed, title: rel, signals: undefined, mtimeMs: 0 });
         this.index.remove(rel);
         return;
       }
@@ -273,17 +289,24 @@ export class SpaceMemory implements MemoryBackend {
       signals = raw === undefined ? undefined : parseSignals(raw);
     }
     const title = parsed!.attrs.title || rel.replace(/\.html$/i, '');
-    this.docs.set(rel, { path: rel, stamp, sigStamp, parsed: parsed!, title, signals });
+    const mtimeMs = Number(st.mtimeNs / 1_000_000n);
+    this.docs.set(rel, { path: rel, stamp, sigStamp, parsed: parsed!, title, signals, mtimeMs });
     if (text !== undefined) added.push({ path: rel, doc: this.nativeHtml ? text : toDoc(rel, parsed!) });
     if (this.index.setSignals) {
-      const s = signals ? this.decay(signals, parsed!) : null;
+      const s = signals ? this.decay(signals, parsed!, mtimeMs) : null;
       this.index.setSignals(rel, s ? { importance: s.importance, recency: s.recency, maturity: s.maturity } : null);
     }
   }
 
-  private decay(s: RuntimeSignals, p: ParsedTopic): RuntimeSignals {
-    const updated = Date.parse(p.attrs.updatedat ?? '');
-    if (!Number.isFinite(updated)) return s;
+  /**
+   * The signals as of now: decayed by the days since the topic's `updatedat` (its content's own time,
+   * which a sync does not reset), else — no readable `updatedat` — since the file's mtime, the clock
+   * ByteRover's own search always uses.
+   */
+  private decay(s: RuntimeSignals, p: ParsedTopic, mtimeMs: number): RuntimeSignals {
+    const stamped = Date.parse(p.attrs.updatedat ?? '');
+    const updated = Number.isFinite(stamped) ? stamped : mtimeMs;
+    if (!(updated > 0)) return s;
     const now = (this.o.now ?? (() => new Date()))().getTime();
     return decayed(s, (now - updated) / 86_400_000);
   }
@@ -343,7 +366,7 @@ export class SpaceMemory implements MemoryBackend {
         }
       }
       const bm25n = best > 0 ? (h.score / best) * coverage(terms, topicWords) : 0;
-      const sig = d?.signals ? this.decay(d.signals, d.parsed) : defaultSignals();
+      const sig = d?.signals ? this.decay(d.signals, d.parsed, d.mtimeMs) : defaultSignals();
       const compound = compoundScore(bm25n, sig);
       return {
         path: h.path,
