@@ -5,6 +5,7 @@
  */
 import * as oidc from 'openid-client';
 import { ClawError, isClawError } from '../../errors.js';
+import { HttpErrorCode } from '../../http/errors.js';
 import type { HttpClient } from '../../http/types.js';
 import type { Logger } from '../../log/index.js';
 import { registerSecret, safeUrl } from '../../log/redact.js';
@@ -127,7 +128,7 @@ export async function checkLoginServerReachable(
   } catch (e) {
     if (!isClawError(e) || !['HTTP_NETWORK', 'HTTP_TIMEOUT', 'HTTP_DEADLINE_EXCEEDED'].includes(e.code)) throw e;
     throw new ClawError(
-      'HTTP_NETWORK',
+      HttpErrorCode.NETWORK,
       `Cannot reach the login server ${url.host}: expected an HTTP answer from ${safeUrl(url)} within ${Math.round(timeoutMs / 1000)} s, found ${e.code} (${e.message}). No login page was opened.`,
       {
         hint: `Check your network, proxy and DNS for ${url.host} (curl -sI ${safeUrl(url)}), or point the CLI at the right IAM (BRV_IAM_BASE_URL, config byterover.iamBaseUrl or oauth.issuer).`,

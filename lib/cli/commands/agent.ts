@@ -10,6 +10,7 @@ import { registerSecret } from '../../log/redact.js';
 import { ExitCode } from '../exit.js';
 import type { CommandContext } from '../context.js';
 import type { CommandModule, CommandResult } from '../program.js';
+import { CliErrorCode } from '../errors.js';
 
 interface ConnectFlags extends Record<string, unknown> {
   token?: string;
@@ -26,7 +27,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
     throw new ClawError(
-      'CLI_INVALID_ARGUMENT',
+      CliErrorCode.INVALID_ARGUMENT,
       `Expected ${flag} to be a whole number of milliseconds, found ${JSON.stringify(value)}.`,
       {
         hint: `Example: ${flag} 60000`,
