@@ -10,7 +10,7 @@ import { appendFile, copyFile, mkdir, readFile, rm, unlink, utimes, writeFile } 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logger } from '../../../lib/log/index.js';
+import { createLogger, logger } from '../../../lib/log/index.js';
 import { LocalMemory } from '../../../lib/memory/local.js';
 import { INDEX_FILE } from '../../../lib/memory/persist.js';
 import { ensureNativeBuilt } from '../../native/helpers.js';
@@ -143,6 +143,23 @@ describe('persisted recall index', () => {
     expect(mem.persist).toMatchObject({ loaded: false, notLoaded: 'MANIFEST_OTHER_TREE' });
     expect(await answers(mem)).toEqual(expected);
     await mem.close();
+  });
+
+  it('a hand-edited note with invalid frontmatter warns once per change, not on every open', async () => {
+    const { project, tree } = await tempProject(true);
+    await writeFile(join(tree, 'hand.md'), '---\ntitle: Deploy: blue/green\n---\n# H\nrollout\n');
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } });
+    const warnings = () => lines.filter((l) => l.includes('invalid frontmatter') && l.includes('hand.md')).length;
+    const open = async () => (await LocalMemory.open({ projectRoot: project, watch: false, logger: log })).close();
+    await open();
+    expect(warnings()).toBe(1);
+    await open(); // loaded from the persisted index: the note is not read, nothing to warn about
+    await open();
+    expect(warnings()).toBe(1);
+    await appendFile(join(tree, 'hand.md'), 'more\n'); // changed: read again, warned again
+    await open();
+    expect(warnings()).toBe(2);
   });
 
   it('two processes opening one tree at once both answer as a fresh build and leave a valid file', async () => {
