@@ -1,5 +1,5 @@
 // See walk.h.
-#include "recall/walk.h"
+#include "walk.h"
 
 #include <dirent.h>
 #include <fcntl.h>
