@@ -342,6 +342,19 @@ async function openSpace(
   location: MemoryLocation,
   source: MemorySource,
 ): Promise<OpenedSpaceMemory> {
+  if (!space.treeExists && o.missingTree === 'error') {
+    // ByteRover's resolver refuses a bound space with no tree ("No context tree found"); nothing is created
+    const looked = [space.treeRoot, space.markerPath ?? space.how];
+    throw new ClawError(
+      MemoryErrorCode.TREE_MISSING,
+      `expected the context tree of ${space.how} at ${space.treeRoot}, found no such directory (looked at: ${looked.join('; ')}); nothing was created`,
+      {
+        hint: 'Let ByteRover\'s desktop app or daemon sync the space to this machine, bind this folder to a space that is here (ByteRover: `space bind "<name>"`), or pass --dir <v3 tree>.',
+        details: { treeRoot: space.treeRoot, projectRoot: location.projectRoot, lookedAt: looked },
+        exitCode: 6,
+      },
+    );
+  }
   const base = { location, source, fallbackReason: undefined, nativeError: undefined, local: undefined };
   const open = async (index: RecallIndexFactory | undefined, engine: 'native' | 'injected', chosen: string) => {
     const m = await SpaceMemory.open({

@@ -24,7 +24,7 @@
  * directly, and its next own write rebuilds them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ClawError } from '../../errors.js';
 import { fsyncDir } from '../fsx.js';
@@ -260,6 +260,14 @@ async function lock(path: string, timeoutMs: number): Promise<() => Promise<void
   }
 }
 
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 async function readOrUndefined(p: string): Promise<string | undefined> {
   try {
     return await readFile(p, 'utf8');
@@ -312,7 +320,17 @@ export async function recordTopic(
   const violations = validateTopic(html, parsed, topicPath);
   if (violations.length > 0) throw invalid(canon, violations);
 
-  await mkdir(space.treeRoot, { recursive: true });
+  // ByteRover records only into an existing space's tree (its resolveContextRoot refuses a missing
+  // one): never create a ghost space under its data dir for a marker naming a space not on this machine
+  if (!(await isDir(space.treeRoot)))
+    throw new ClawError(
+      TopicErrorCode.RECORD_NO_SPACE,
+      `expected the space's context tree at ${space.treeRoot}, found no such directory; nothing was written`,
+      {
+        hint: 'ByteRover creates a space\'s tree when the space is created or synced: let its desktop app or daemon sync the space, or bind this folder to a space on this machine (ByteRover: `space bind "<name>"`).',
+        details: { treeRoot: space.treeRoot },
+      },
+    );
   const file = `${canon}.html`;
   const { abs } = await resolveInTree(space.treeRoot, file).catch((e: unknown) => {
     throw e instanceof ClawError && e.code === 'MEMORY_PATH_ESCAPE'
