@@ -8,7 +8,7 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ClawError } from '../../errors.js';
-import { oneLine } from '../../log/index.js';
+import { oneLine } from '../../log/escape.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit.js';
 import { SCOPE_FLAGS, type CommandModule, type CommandResult } from '../program.js';
