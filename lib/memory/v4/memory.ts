@@ -282,6 +282,16 @@ export class SpaceMemory implements MemoryBackend {
         this.index.remove(rel);
         return;
       }
+      if (parsed.warnings.length > 0)
+        // once per content: an unchanged file is not parsed again
+        this.log.warn(
+          {
+            path: rel,
+            warnings: parsed.warnings.slice(0, 5).map((w) => ({ code: w.code, reason: w.reason, offset: w.offset })),
+            count: parsed.warnings.length,
+          },
+          'v4 topic is malformed; indexed what could be read',
+        );
     }
     let signals: RuntimeSignals | undefined;
     if (sst) {
