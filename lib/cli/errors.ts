@@ -16,5 +16,7 @@ export const CliErrorCode = {
   TEAM_REQUIRED: 'CLI_TEAM_REQUIRED',
   NO_SPACES: 'CLI_NO_SPACES',
   SPACE_REQUIRED: 'CLI_SPACE_REQUIRED',
+  /** The data dir is a file, read-only, unwritable or on a pseudo filesystem (/proc, /sys). */
+  DATA_DIR_UNUSABLE: 'CLI_DATA_DIR_UNUSABLE',
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];

@@ -36,7 +36,14 @@ export interface CliIo {
 /** The real process's io, with SIGINT turned into an abort of the running command. */
 export function processIo(): CliIo {
   const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort(new Error('interrupted')));
+  // A persistent listener, not `once`: signal-exit (loaded later by proper-lockfile) re-raises a
+  // signal when its own handlers are the only listeners left, and a `once` listener is removed before
+  // it runs, so the first Ctrl-C killed the process (exit by signal, no cleanup) instead of aborting.
+  // The first SIGINT aborts the command (exit 130 after cleanup); a second one exits at once.
+  process.on('SIGINT', () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort(new Error('interrupted'));
+  });
   return {
     stdout: process.stdout,
     stderr: process.stderr,

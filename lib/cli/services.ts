@@ -13,12 +13,14 @@ import {
   clientCredentialsSettings,
   oauthIssuer,
   resolveCredential,
+  resolveDataDir,
   type AuthRefreshEvent,
   type CredentialSummary,
   type FileTokenStore,
   type SessionProvider,
 } from '../byterover/auth/index.js';
 import type { CommandContext } from './context.js';
+import { checkDataDir } from './data-dir.js';
 
 export interface Services {
   http: HttpClient;
@@ -60,6 +62,11 @@ export function services(ctx: CommandContext): Promise<Services> {
 
 async function build(ctx: CommandContext): Promise<Services> {
   const { config, profile, sources } = await ctx.config();
+  // The credential store lives in the data dir: an unusable one fails here, at once and clearly.
+  await checkDataDir(
+    config.dataDir ?? resolveDataDir(ctx.io.env),
+    config.dataDir ? `dataDir from ${sources.dataDir ?? 'the config'}` : 'the default data dir',
+  );
   const logger = await ctx.logger();
   const observers = observersOf.get(ctx);
   const http = createHttpClient({ logger, ...(observers?.http ? { observers: observers.http } : {}) });

@@ -138,9 +138,15 @@ function changeKey(r: Record<string, any>): string {
 }
 
 export async function serve(ctx: CommandContext): Promise<CommandResult> {
-  const { config } = await ctx.config();
+  const { config, sources } = await ctx.config();
   const logger = await ctx.logger();
   const dataDir = config.dataDir ?? resolveDataDir(ctx.io.env);
+  // An unusable data dir (a file, read-only, under /proc) fails here, before any store touches it.
+  const { checkDataDir } = await import('../data-dir.js');
+  await checkDataDir(
+    dataDir,
+    config.dataDir ? `dataDir from ${sources.dataDir ?? 'the config'}` : 'the default data dir',
+  );
   const bridgeConfig = config.bridge;
 
   // Stop on SIGINT (the context's signal) or SIGTERM.
