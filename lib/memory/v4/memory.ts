@@ -6,8 +6,12 @@
  * Reading: a topic file is `<topic path>.html` under the tree, not `index.html` (at any level), not a
  * derived artifact (`*.abstract|full|overview.html`), not under a hidden folder (ByteRover archives
  * migrated v3 files under `.brv/_migrations/`); `_manifest.json` and other files are ignored. A scan
- * compares each file's (size, mtime, ctime, inode) with the last one and re-reads only what changed;
- * a query rescans first when a watched change is pending or the last scan is older than `pollMs`.
+ * compares each file's (size, mtime, ctime, inode) with the last one and re-reads only what changed.
+ * With a watch (the tree and the signals folder), a query first updates just the files the watch
+ * named (a topic or its sidecar); an event it cannot map to a file (a folder created or renamed, a
+ * lost watch) makes that query rescan everything; and a full rescan still runs every `pollMs` as a
+ * safety net against missed events, in the background (queries do not wait for it). Without a
+ * watch, a query rescans first when the last scan is older than `pollMs`.
  *
  * Indexing: when the native engine parses `<bv-topic>` itself (the addon exports `parseTopic`), it gets
  * the raw file and answers per element (hits carry `elementId`/`elementType`); otherwise each topic is
@@ -19,7 +23,7 @@
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { ClawError } from '../../errors.js';
 import { logger as rootLogger, type Logger } from '../../log/index.js';
 import { estimateTokens, fitToBudget, trimExcerpt } from '../budget.js';
@@ -70,7 +74,10 @@ export interface SpaceMemoryOptions {
   index?: RecallIndexFactory;
   /** Watch the tree for changes (default true). */
   watch?: boolean;
-  /** A query rescans when the last scan is older than this (default 5000 ms with watch, 1000 without). */
+  /**
+   * Without a watch, a query rescans first when the last scan is older than this (default 1000 ms);
+   * with one, the background safety rescan's period (default 60000 ms).
+   */
   pollMs?: number;
   defaultK?: number;
   /** Minimum confidence for a hit to be cited (default medium). */
@@ -134,7 +141,11 @@ export class SpaceMemory implements MemoryBackend {
   private lastScan = 0;
   /** When (by `now()`) the signals given to the index were last decayed, for re-decaying as days pass. */
   private signalsAt = 0;
-  private dirty = true;
+  /** Tree-relative topic paths a watch event named since the last update. */
+  private readonly pending = new Set<string>();
+  /** A watch event that names no single topic (or a lost watch): the next query rescans everything. */
+  private pendingAll = false;
+  private signalsWatcher: FSWatcher | undefined;
   private watcher: FSWatcher | undefined;
   private scanning: Promise<void> | undefined;
   private closed = false;
@@ -170,19 +181,61 @@ export class SpaceMemory implements MemoryBackend {
     return m;
   }
 
+  /** Maps a watch event's file name to a pending topic path (or to a full rescan). */
+  private noted(name: string | Buffer | null, suffix: '' | '.json'): void {
+    const rel = typeof name === 'string' ? name.split(sep).join('/') : undefined;
+    if (rel === undefined) {
+      this.pendingAll = true;
+      return;
+    }
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+    if (base.startsWith('.')) return; // our temp and lock files, hidden entries: never topics
+    if (rel.toLowerCase().endsWith(`.html${suffix}`)) {
+      const topic = suffix ? rel.slice(0, -suffix.length) : rel;
+      if (isTopicPath(topic)) this.pending.add(topic);
+      return;
+    }
+    if (!/\.[a-z0-9]+$/i.test(base)) this.pendingAll = true; // a folder (created, renamed, removed)
+  }
+
   private startWatch(): void {
+    const lost = (): void => {
+      this.watcher?.close();
+      this.signalsWatcher?.close();
+      this.watcher = undefined;
+      this.signalsWatcher = undefined;
+      this.pendingAll = true;
+    };
     try {
-      this.watcher = fsWatch(this.treeRoot, { recursive: true, persistent: false }, () => {
-        this.dirty = true;
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-        this.dirty = true;
-      });
+      this.watcher = fsWatch(this.treeRoot, { recursive: true, persistent: false }, (_e, name) => this.noted(name, ''));
+      this.watcher.on('error', lost);
     } catch {
       this.watcher = undefined; // no tree yet or no recursive watch: the poll covers it
+      return;
     }
+    try {
+      this.signalsWatcher = fsWatch(this.signalsDir, { recursive: true, persistent: false }, (_e, name) =>
+        this.noted(name, '.json'),
+      );
+      this.signalsWatcher.on('error', lost);
+    } catch {
+      // no signals folder yet: sidecars are then picked up by the safety rescan (or with their topic)
+      this.signalsWatcher = undefined;
+    }
+  }
+
+  /** Re-reads the named topics (and their sidecars) only. */
+  private async update(paths: string[]): Promise<void> {
+    const seen = new Set<string>();
+    const added: { path: string; doc: RecallDoc | string }[] = [];
+    await Promise.all(paths.map((rel) => this.visit(join(this.treeRoot, ...rel.split('/')), rel, seen, added)));
+    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
+    else for (const a of added) this.index.add(a.path, a.doc);
+    for (const p of paths)
+      if (!seen.has(p) && this.docs.has(p)) {
+        this.docs.delete(p);
+        this.index.remove(p);
+      }
   }
 
   /** Rescans the tree and the sidecars now (concurrent calls share one scan). */
@@ -195,14 +248,16 @@ export class SpaceMemory implements MemoryBackend {
   }
 
   private async scan(): Promise<void> {
-    this.dirty = false;
+    this.pendingAll = false;
+    this.pending.clear();
     const seen = new Set<string>();
     const added: { path: string; doc: RecallDoc | string }[] = [];
     await this.walk(this.treeRoot, '', seen, added);
     if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
     else for (const a of added) this.index.add(a.path, a.doc);
     for (const p of [...this.docs.keys()])
-      if (!seen.has(p)) {
+      if (!seen.has(p) && !(await stat(join(this.treeRoot, ...p.split('/'))).catch(() => undefined))) {
+        // (checked again: a targeted update may have added it after the walk passed its folder)
         this.docs.delete(p);
         this.index.remove(p);
       }
@@ -233,13 +288,18 @@ export class SpaceMemory implements MemoryBackend {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
       throw e;
     }
+    const files: string[] = [];
     for (const ent of entries) {
       if (ent.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${ent.name}` : ent.name;
-      const abs = join(dir, ent.name);
-      if (ent.isDirectory()) await this.walk(abs, childRel, seen, added);
-      else if (ent.isFile() && isTopicPath(childRel)) await this.visit(abs, childRel, seen, added);
+      if (ent.isDirectory()) await this.walk(join(dir, ent.name), childRel, seen, added);
+      else if (ent.isFile() && isTopicPath(childRel)) files.push(ent.name);
     }
+    // a folder's files are checked concurrently (two stats each: the topic and its sidecar)
+    for (let i = 0; i < files.length; i += 64)
+      await Promise.all(
+        files.slice(i, i + 64).map((name) => this.visit(join(dir, name), rel ? `${rel}/${name}` : name, seen, added)),
+      );
   }
 
   private async visit(
@@ -326,8 +386,18 @@ export class SpaceMemory implements MemoryBackend {
       throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with openMemory().',
       });
-    const poll = this.o.pollMs ?? (this.watcher ? 5000 : 1000);
-    if (this.dirty || Date.now() - this.lastScan > poll) await this.refresh();
+    if (!this.watcher) {
+      if (this.pendingAll || Date.now() - this.lastScan > (this.o.pollMs ?? 1000)) await this.refresh();
+      return;
+    }
+    if (this.pendingAll) return this.refresh();
+    if (this.pending.size > 0) {
+      const paths = [...this.pending];
+      this.pending.clear();
+      await this.update(paths);
+    }
+    if (Date.now() - this.lastScan > (this.o.pollMs ?? 60_000) && !this.scanning)
+      void this.refresh().catch((e: unknown) => this.log.warn({ err: e }, 'v4 background rescan failed'));
   }
 
   async search(query: string, opts: SearchOptions = {}): Promise<SpaceHit[]> {
@@ -436,7 +506,7 @@ export class SpaceMemory implements MemoryBackend {
       ...(this.o.now ? { now: this.o.now } : {}),
       ...opts,
     });
-    await this.refresh();
+    await this.update([r.file]); // that topic only: a full rescan costs seconds at 10,000 topics
     return r;
   }
 
@@ -502,6 +572,8 @@ export class SpaceMemory implements MemoryBackend {
     this.closed = true;
     this.watcher?.close();
     this.watcher = undefined;
+    this.signalsWatcher?.close();
+    this.signalsWatcher = undefined;
     await this.scanning?.catch(() => undefined);
     this.index.close?.();
   }
