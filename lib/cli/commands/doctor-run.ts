@@ -44,6 +44,8 @@ export interface DoctorFlags extends Record<string, unknown> {
   collector?: string;
   bridge?: string;
   dir?: string;
+  /** --require-cloud: missing ByteRover credentials fail instead of skipping. */
+  requireCloud?: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ function clawApiPart(
   };
 }
 
-async function byteRoverPart(ctx: CommandContext): Promise<ByteRoverCheckOptions | Unavailable> {
+async function byteRoverPart(ctx: CommandContext, requireCloud: boolean): Promise<ByteRoverCheckOptions | Unavailable> {
   try {
     const { config, profile } = await ctx.config();
     const s = await services(ctx);
@@ -115,6 +117,7 @@ async function byteRoverPart(ctx: CommandContext): Promise<ByteRoverCheckOptions
       me: () => client.me({ signal: ctx.signal }),
       http,
       iamBaseUrl: config.byterover.iamBaseUrl,
+      requireCloud,
     };
   } catch (e) {
     return { unavailable: e };
@@ -220,7 +223,7 @@ export async function doctor(ctx: CommandContext, flags: DoctorFlags): Promise<C
       ...(flags.collector ? { collector: flags.collector } : {}),
       ...(flags.bridge ? { bridgeUrl: flags.bridge } : {}),
     },
-    byterover: await byteRoverPart(ctx),
+    byterover: await byteRoverPart(ctx, flags.requireCloud === true),
     memory: await memoryPart(ctx),
     reporter: progressReporter({ write: (s) => ctx.out.writeErr(s), isTTY: ctx.out.stderrIsTTY }),
   });

@@ -37,6 +37,10 @@ export const doctorCommands: CommandModule = (program, rt) => {
     )
     .option('--bridge <url>', 'check the /metrics endpoint of the bridge running at this URL')
     .option('--dir <path>', 'context tree to check (default: .brv/context-tree)')
+    .option(
+      '--require-cloud',
+      'fail (not skip) when no ByteRover credentials are configured: for machines that must pull, push and sync',
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 no check failed (warnings allowed), 7 at least one check failed; usage and config errors as for every command.\nDocs: docs/readme/doctor.md',

@@ -56,6 +56,11 @@ export interface ByteRoverCheckOptions {
   me(): Promise<ByteRoverUser>;
   http: { last(): SeenResponse | undefined };
   iamBaseUrl: string;
+  /**
+   * `doctor --require-cloud`: no credentials at all is a failure. Without it, a machine used only
+   * locally (no login, no API key) is "not configured for cloud use": skip, exit 0.
+   */
+  requireCloud?: boolean;
   now?: () => number;
 }
 
@@ -106,6 +111,17 @@ export async function checkCredentials(o: ByteRoverCheckOptions): Promise<CheckO
     evidence.push(ev('error', `${code}: ${errorMessage(e)}`));
     const hint = isClawError(e) && e.hint ? e.hint : undefined;
     if (code === 'AUTH_NOT_LOGGED_IN' || code === 'BYTEROVER_NO_SESSION') {
+      if (!o.requireCloud) {
+        return outcome(
+          'skip',
+          'not configured for ByteRover cloud use (no login, no API key): local search, recall and curate need none',
+          evidence,
+          [
+            `${hint ?? 'Run `claw-byterover login` (or set BYTEROVER_API_KEY)'} for pull, push and sync; \`doctor --require-cloud\` makes this a failure.`,
+          ],
+          { code: 'BYTEROVER_NO_CREDENTIALS' },
+        );
+      }
       return outcome(
         'fail',
         'no ByteRover credentials for this profile',
