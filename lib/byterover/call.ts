@@ -36,6 +36,11 @@ export interface CallSpec<S extends z.ZodType> {
   /** One key per logical operation; lib/http reuses it on every attempt. */
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /**
+   * `bytes`: a 2xx answer's body is handed over undecoded (a Uint8Array, for `fast` to pass on), so a
+   * large answer can be parsed off the event loop; error answers are still read as JSON.
+   */
+  responseType?: 'bytes';
 }
 
 export interface CallResult<T> {
@@ -71,7 +76,20 @@ function requestOf(ctx: CallContext, spec: CallSpec<z.ZodType>, header: string, 
   if (spec.body !== undefined) req.body = spec.body;
   if (spec.idempotencyKey) req.idempotencyKey = spec.idempotencyKey;
   if (spec.signal !== undefined) req.signal = spec.signal;
+  if (spec.responseType !== undefined) req.responseType = spec.responseType;
   return req;
+}
+
+/** An error answer to a `bytes` call, read as JSON (or text) like any other call's. */
+function errorBodyAsJson(spec: CallSpec<z.ZodType>, res: HttpResponse): HttpResponse {
+  if (spec.responseType !== 'bytes' || (res.status >= 200 && res.status <= 299)) return res;
+  if (!(res.body instanceof Uint8Array)) return res;
+  const text = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength).toString('utf8');
+  try {
+    return { ...res, body: text.length === 0 ? undefined : (JSON.parse(text) as unknown) };
+  } catch {
+    return { ...res, body: text };
+  }
 }
 
 /** What a transport failure becomes: a 2xx whose body is not the JSON it announces is a bad response. */
@@ -94,7 +112,7 @@ function sendError(spec: CallSpec<z.ZodType>, e: unknown): unknown {
 /** Sends one request; resolves with the raw response for any HTTP status. */
 async function send(ctx: CallContext, spec: CallSpec<z.ZodType>, header: string, value: string): Promise<HttpResponse> {
   try {
-    return await ctx.http.request(requestOf(ctx, spec, header, value));
+    return errorBodyAsJson(spec, await ctx.http.request(requestOf(ctx, spec, header, value)));
   } catch (e) {
     throw sendError(spec, e);
   }
@@ -142,7 +160,7 @@ export async function callWithSession<S extends z.ZodType>(
   registerSecret(key);
   let res: HttpResponse;
   try {
-    res = await ctx.http.request(requestOf(ctx, spec, SESSION_HEADER, key));
+    res = errorBodyAsJson(spec, await ctx.http.request(requestOf(ctx, spec, SESSION_HEADER, key)));
   } catch (e) {
     throw sendError(spec, e);
   }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { logger as rootLogger, registerSecret } from '../log/index.js';
 import { type CallContext, type CallSpec, callWithApiKey, callWithSession } from './call.js';
 import { type ByteRoverConfig, loadByteRoverConfig } from './config.js';
@@ -22,7 +22,7 @@ import {
   teamsPageResponse,
   userMeResponse,
 } from './schemas.js';
-import { toSnapshot } from './snapshot.js';
+import { decodeSnapshot } from './snapshot-decode.js';
 import type {
   BillingUsage,
   ByteRoverClient,
@@ -70,6 +70,9 @@ const ME: CallSpec<typeof userMeResponse> = Object.freeze({
   schema: userMeResponse,
   fast: fastUserMe,
 });
+
+/** A `bytes` call's answer as lib/http hands it over (see CallSpec.responseType). */
+const RAW_BODY = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected the answer's bytes" });
 
 export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverClient {
   const config: ByteRoverConfig = loadByteRoverConfig(process.env, opts.config ?? {});
@@ -187,17 +190,27 @@ export function createByteRoverClient(opts: ByteRoverClientOptions): ByteRoverCl
     },
 
     async pullSnapshot(teamId, spaceId, o) {
+      // The answer (up to 64 MiB) is read as bytes and parsed, checked and base64-decoded off the event
+      // loop when large (snapshot-decode.ts), so pulling a large or hostile space does not stall the host.
       const branch = o?.branch ?? 'main';
-      const res = await snapshotWire(teamId, spaceId, branch, o);
-      return toSnapshot(
+      const what = 'Pulling from ByteRover';
+      const res = await callWithSession(ctx, {
+        service: 'cogit',
+        method: 'GET',
+        path: `/api/v1/organizations/${segment('team id', teamId, what)}/projects/${segment('space id', spaceId, what)}/git/snapshot`,
+        query: { branch },
+        endpoint: 'cogit.snapshot',
+        what,
+        schema: RAW_BODY,
+        fast: (body) => (body instanceof Uint8Array ? body : undefined),
+        responseType: 'bytes',
+        ...sig(o),
+      });
+      return decodeSnapshot(
         res.data,
         { teamId, spaceId },
-        {
-          endpoint: 'cogit.snapshot',
-          what: 'Pulling from ByteRover',
-          status: res.status,
-          requestId: res.requestId,
-        },
+        { endpoint: 'cogit.snapshot', what, status: res.status, requestId: res.requestId },
+        { ...(opts.snapshotOffloadBytes !== undefined ? { offloadBytes: opts.snapshotOffloadBytes } : {}), ...sig(o) },
       );
     },
 

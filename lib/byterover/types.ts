@@ -16,6 +16,11 @@ export interface ByteRoverClientOptions {
   logger?: Logger;
   /** Enables the legacy memories API (April 2025 MCP server), authenticated with `x-api-key`. */
   legacy?: { apiKey: string };
+  /**
+   * Snapshot answers of at least this many bytes are parsed and decoded in a worker thread, off the
+   * event loop (default 256 KiB; 0 = always).
+   */
+  snapshotOffloadBytes?: number;
 }
 
 export interface CallOptions {
