@@ -347,7 +347,7 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
 
           const action = await invoke(r.url, { action: 'forget', payload: {} });
           expect(action.json.fields).toEqual([
-            { path: 'action', message: 'expected one of whoami, search, recall, curate, pull, push' },
+            { path: 'action', message: 'expected one of whoami, search, recall, curate, pull, push, record' },
           ]);
           const both = await invoke(
             r.url,
