@@ -44,7 +44,14 @@ const SPECIFIERS = [
   /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
   // a relative module path held in a constant and imported later (import(NATIVE_MODULE))
   /=\s*['"](\.\.?\/[^'"\s]+\.js)['"]/g,
+  // a worker or other module file located relative to the importer
+  /new URL\(\s*['"](\.\.?\/[^'"\s]+\.js)['"]\s*,/g,
 ];
+/**
+ * Packages imported only when running from TypeScript sources (a worker started under tsx in tests),
+ * never from dist/: not dependencies of the plugin.
+ */
+const SOURCE_ONLY = new Set(['tsx']);
 
 function packageOf(spec) {
   const parts = spec.split('/');
@@ -65,7 +72,12 @@ export function importClosure(entry = ENTRY) {
         const spec = m[1];
         if (spec.startsWith('.')) {
           visit(resolve(dirname(file), spec));
-        } else if (!spec.startsWith('node:') && !BUILTINS.has(spec) && !HOST_PACKAGES.has(packageOf(spec))) {
+        } else if (
+          !spec.startsWith('node:') &&
+          !BUILTINS.has(spec) &&
+          !HOST_PACKAGES.has(packageOf(spec)) &&
+          !SOURCE_ONLY.has(packageOf(spec))
+        ) {
           if (!packages.has(packageOf(spec))) packages.set(packageOf(spec), relative(ROOT, file));
         }
       }
