@@ -20,6 +20,7 @@ import {
   isSecretPath,
   resolveConfig,
   setPath,
+  suggestKey,
   type ConfigLayer,
   type ResolvedConfig,
 } from './resolve.js';
@@ -246,11 +247,16 @@ export async function writeConfigValue(
   profile?: string,
 ): Promise<void> {
   if (!CONFIG_KEYS.has(key)) {
+    const guess = suggestKey(key);
     throw new ClawError(
       ConfigErrorCode.UNKNOWN_KEY,
-      `Expected one of ${[...CONFIG_KEYS.keys()].join(', ')}; got "${key}".`,
+      guess
+        ? `Expected a configuration key, found "${key}": did you mean ${guess}?`
+        : `Expected one of ${[...CONFIG_KEYS.keys()].join(', ')}; got "${key}".`,
       {
-        hint: 'Run `claw-byterover config show` to see every key.',
+        hint: guess
+          ? `claw-byterover config set ${guess} <value>`
+          : 'Run `claw-byterover config show` to see every key.',
         exitCode: 2,
       },
     );
@@ -299,6 +305,15 @@ export async function writeConfigValue(
   const layers: ConfigLayer[] = [{ source: `file ${filePath}`, values: probed.base }];
   const pv = profile ? probed.profiles[profile] : undefined;
   if (pv) layers.push({ source: `file ${filePath} (profiles.${profile})`, values: pv });
+  // The value being set is named as its own source, so a bad one is blamed on this command, not the file.
+  if (next !== undefined) {
+    const values: Record<string, unknown> = {};
+    key.split('.').reduce<Record<string, unknown>>((o, k, i, all) => {
+      o[k] = i === all.length - 1 ? next : {};
+      return o[k] as Record<string, unknown>;
+    }, values);
+    layers.push({ source: `\`config set ${key}\``, values });
+  }
   resolveConfig(layers, profile);
   if (next === undefined) doc.deleteIn(path);
   else doc.setIn(path, next);

@@ -148,12 +148,49 @@ export function coerceValue(path: string, raw: string): unknown {
   return raw;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, sources: Record<string, string>): string {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  sources: Record<string, string>,
+  merged: Record<string, unknown>,
+): string {
   const path = issue.path.map(String).join('.');
   const from = sources[path];
-  // zod messages name the expected type, never the rejected value, so they are safe to show;
-  // redactString is the belt to those braces.
-  return `${path || '(root)'}: ${redactString(issue.message)}${from ? ` (from ${from})` : ''}`;
+  // zod messages name the expected type, never the rejected value; the value is added only for
+  // keys that are not secrets, and redactString is the belt to those braces.
+  const value = path ? flatten(merged)[path] : undefined;
+  const found =
+    !isSecretPath(path) && ['string', 'number', 'boolean'].includes(typeof value)
+      ? `, found ${JSON.stringify(value)}`
+      : '';
+  return `${path || '(root)'}: ${redactString(issue.message + found)}${from ? ` (from ${from})` : ''}`;
+}
+
+/** Edit distance (Levenshtein) between two short strings: for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known key closest to `unknownKey` (same last segment first, then edit distance), if close enough. */
+export function suggestKey(unknownKey: string, keys: readonly string[] = [...CONFIG_KEYS.keys()]): string | undefined {
+  const lower = unknownKey.toLowerCase();
+  const last = lower.split('.').pop() ?? lower;
+  let best: { key: string; d: number } | undefined;
+  for (const k of keys) {
+    const kl = k.toLowerCase();
+    const d = kl.split('.').pop() === last ? 0.5 : distance(lower, kl);
+    if (!best || d < best.d) best = { key: k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(lower.length / 4)) ? best.key : undefined;
 }
 
 /**
@@ -176,13 +213,23 @@ export function resolveConfig(layers: ConfigLayer[], profile = 'default'): Resol
   const parsed = ClawConfigSchema.safeParse(merged);
   if (!parsed.success || unknown.length > 0) {
     const problems = [
-      ...unknown.map((p) => `unknown key ${p} (from ${sources[p]})`),
+      ...unknown.map((p) => {
+        const guess = suggestKey(p);
+        return `unknown key ${p} (from ${sources[p]})${guess ? `: did you mean ${guess}?` : ''}`;
+      }),
       ...(parsed.success
         ? []
-        : parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => describeIssue(i, sources))),
+        : parsed.error.issues
+            .filter((i) => i.code !== 'unrecognized_keys')
+            .map((i) => describeIssue(i, sources, merged))),
     ];
+    // The ~100 valid keys are listed only when a key is unknown and nothing close was found.
+    const lost = unknown.filter((p) => suggestKey(p) === undefined);
     throw new ClawError(ConfigErrorCode.INVALID, `Invalid configuration: ${problems.join('; ')}.`, {
-      hint: `Fix the value at its source (config file, environment variable or flag). Valid keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`,
+      hint:
+        lost.length > 0
+          ? `Fix the key at its source. Valid keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`
+          : 'Fix the value at the source named above (config file, environment variable, flag or `config set`).',
       details: { problems },
     });
   }
