@@ -5,6 +5,7 @@
  * (the one marked default, or the only one).
  */
 import { ClawError } from '../errors.js';
+import { oneLine } from '../log/escape.js';
 import type { ByteRoverClient } from '../byterover/index.js';
 import type { PullResult, PushSummary } from '../memory/index.js';
 import { describeSecretRef } from './config.js';
@@ -132,7 +133,13 @@ export async function syncTree(
   const parts: string[] = [];
   if (pull)
     parts.push(
-      `pulled ${pull.added.length} added, ${pull.updated.length} updated, ${pull.deleted.length} deleted, ${pull.kept.length} kept`,
+      `pulled ${pull.added.length} added, ${pull.updated.length} updated, ${pull.deleted.length} deleted, ${pull.kept.length} kept` +
+        (pull.failed.length
+          ? `, ${pull.failed.length} not applied (${pull.failed
+              .slice(0, 3)
+              .map((f) => `${oneLine(f.path)}: ${f.code}`)
+              .join('; ')}${pull.failed.length > 3 ? '; …' : ''})`
+          : ''),
     );
   if (push)
     parts.push(
@@ -148,7 +155,17 @@ export async function syncTree(
       branch: config.branch,
       commitSha: head,
       credential: credentialSource,
-      ...(pull ? { pull: { added: pull.added, updated: pull.updated, deleted: pull.deleted, kept: pull.kept } } : {}),
+      ...(pull
+        ? {
+            pull: {
+              added: pull.added,
+              updated: pull.updated,
+              deleted: pull.deleted,
+              kept: pull.kept,
+              failed: pull.failed,
+            },
+          }
+        : {}),
       ...(push ? { push: { pushed: push.pushed, confirmed: push.confirmed, commits: push.commits } } : {}),
     },
   };

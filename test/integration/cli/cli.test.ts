@@ -153,6 +153,41 @@ describe('claw-byterover against the ByteRover stand-in', () => {
     expect((await e.cli(['config', 'unset', 'branch'])).code).toBe(0);
   });
 
+  it('pull lists the snapshot entries it could not apply, one escaped line each, and applies the rest (issue 13)', async () => {
+    const hostile = e.standin.addSpace(teamId, { name: 'hostile' }).id;
+    const long = `\u001b[2J${'n'.repeat(300)}.md`;
+    e.standin.commitFiles(teamId, hostile, 'main', {
+      [`/${long}`]: '# long\n',
+      '/x.md': '# x\n',
+      '/x.md/y.md': '# y\n',
+      '/ok.md': '# ok\n',
+    });
+    const r = await e.cli(['pull', '--space', hostile, '--dir', 'hostile-tree']);
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^Pulled team-\S+\/space-\S+@main at [0-9a-f]{12} into .*hostile-tree: 2 added, 0 updated/,
+    );
+    const notApplied = lines.filter((l) => l.startsWith('  not applied '));
+    expect(notApplied).toHaveLength(2);
+    expect(notApplied.find((l) => l.includes('MEMORY_PULL_NAME_TOO_LONG'))).toMatch(
+      /^ {2}not applied \\x1b\[2Jn{300}\.md: MEMORY_PULL_NAME_TOO_LONG: expected file and folder names of at most 255 bytes/,
+    );
+    expect(notApplied.find((l) => l.includes('MEMORY_PULL_PATH_CONFLICT'))).toMatch(
+      /^ {2}not applied x\.md\/y\.md: MEMORY_PULL_PATH_CONFLICT: expected x\.md to be a folder/,
+    );
+    expect(r.out).not.toContain('\u001b');
+    const j = await e.cli(['pull', '--space', hostile, '--dir', 'hostile-tree', '--json']);
+    expect(j.code).toBe(0);
+    expect(
+      j
+        .json()
+        .failed.map((f: { code: string }) => f.code)
+        .sort(),
+    ).toEqual(['MEMORY_PULL_NAME_TOO_LONG', 'MEMORY_PULL_PATH_CONFLICT']);
+    expect(await readFile(join(e.project, 'hostile-tree', 'ok.md'), 'utf8')).toBe('# ok\n');
+  });
+
   it('push sends changed tree files; the remote has them; nothing left afterwards', async () => {
     const tree = join(e.project, '.brv', 'context-tree');
     await writeFile(join(tree, 'db/postgres.md'), '---\ntitle: Database\ntags: [db]\n---\nWe use Postgres 17.\n');

@@ -210,6 +210,30 @@ describe('byterover_sync', () => {
     expect((found.details as { hits: Array<{ path: string }> }).hits[0]?.path).toBe('ops/pager.md');
   });
 
+  it('a pull reports the snapshot entries it could not apply (PullResult.failed) in details and in the summary', async () => {
+    const { tools, team, space } = await withCloud({ apiKey: KEY });
+    const long = `${'n'.repeat(300)}.md`;
+    cloud?.commitFiles(team.id, space.id, 'main', {
+      [`/${long}`]: '# too long a name\n',
+      '/x.md': '# x\n',
+      '/x.md/y.md': '# y\n',
+    });
+    const r = await tool(tools, 'byterover_sync').execute('c', { action: 'pull' });
+    const failed = (r.details as { pull: { failed: Array<{ path: string; code: string; message: string }> } }).pull
+      .failed;
+    expect(failed.map((f) => [f.path, f.code]).sort()).toEqual(
+      [
+        [long, 'MEMORY_PULL_NAME_TOO_LONG'],
+        ['x.md/y.md', 'MEMORY_PULL_PATH_CONFLICT'],
+      ].sort(),
+    );
+    expect(failed.every((f) => f.message.startsWith('expected '))).toBe(true);
+    expect(r.content[0]?.text).toMatch(
+      /, 2 not applied \(.*MEMORY_PULL_NAME_TOO_LONG.*MEMORY_PULL_PATH_CONFLICT|, 2 not applied \(.*MEMORY_PULL_PATH_CONFLICT.*MEMORY_PULL_NAME_TOO_LONG/,
+    );
+    expect(r.content[0]?.text).not.toMatch(/\n/);
+  });
+
   it('reads BYTEROVER_API_KEY at call time (skills.entries.byterover.apiKey injects it per run)', async () => {
     const env: NodeJS.ProcessEnv = {};
     const { tools } = await withCloud({}, env);
