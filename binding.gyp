@@ -2,6 +2,7 @@
 #   build/Release/claw_byterover.node              Node addon (node-addon-api, NAPI_VERSION 8)
 #   build/Release/lib.target/libclaw_byterover.so  plain shared library, no Node-API references
 #   build/Release/claw-host                         reference claw-runtime (C)
+#   build/Release/claw-host-matrix                  ABI test-matrix driver (test artifact, not shipped)
 # `npm ci` runs node-gyp-build, which runs `node-gyp rebuild` when no prebuild fits, so the default
 # build produces all three. CMakeLists.txt builds the same artifacts with the same flags and export
 # list (test/native/symbols.test.ts compares them).
@@ -12,6 +13,7 @@
     # checkout (never a parent repository's), else "unknown". Neither step can fail the build.
     'claw_version': '<!(node -p "require(\'./package.json\').version")',
     'claw_git_revision': '<!(test -e .git && git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)',
+    'claw_has_tests': '<!(test -f native/test/claw_host_matrix.c && echo 1 || echo 0)',
     # The core: every source built into BOTH faces. Add new core sources here (e.g. native/src/recall/*).
     'claw_core_sources': [
       'native/src/negotiate.cc',
@@ -79,9 +81,23 @@
       # The reference claw-runtime: dlopen + claw_abi_info + claw_init + diagnosis.
       'target_name': 'claw-host',
       'type': 'executable',
-      'sources': ['native/host/claw_host.c'],
+      'sources': ['native/host/claw_host.c', 'native/host/host_common.c'],
       'cflags_c': ['-std=gnu11'],
       'libraries': ['-ldl', '-lpthread'],
     },
+  ],
+  'conditions': [
+    # The host side of the ABI test matrix (test artifact): only in a checkout with native/test
+    # (the npm package and the prebuild staging copy leave it out).
+    ['claw_has_tests==1', {
+      'targets': [{
+        'target_name': 'claw-host-matrix',
+        'type': 'executable',
+        'sources': ['native/test/claw_host_matrix.c', 'native/host/host_common.c'],
+        'include_dirs': ['native/host'],
+        'cflags_c': ['-std=gnu11'],
+        'libraries': ['-ldl', '-lpthread'],
+      }],
+    }],
   ],
 }

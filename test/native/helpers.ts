@@ -23,6 +23,8 @@ export interface Artifacts {
   so: string;
   /** claw-host */
   host: string;
+  /** claw-host-matrix: the ABI test-matrix driver (native/test/claw_host_matrix.c), a test artifact */
+  matrix: string;
 }
 
 /** Where node-gyp (binding.gyp) puts each artifact. */
@@ -30,6 +32,7 @@ export const GYP_ARTIFACTS: Artifacts = {
   node: join(BUILD_DIR, 'claw_byterover.node'),
   so: join(BUILD_DIR, 'libclaw_byterover.so'),
   host: join(BUILD_DIR, 'claw-host'),
+  matrix: join(BUILD_DIR, 'claw-host-matrix'),
 };
 
 /** Where CMake (CMakeLists.txt) puts each artifact under its build dir. */
@@ -38,6 +41,7 @@ export function cmakeArtifacts(out: string): Artifacts {
     node: join(out, 'Release', 'claw_byterover.node'),
     so: join(out, 'Release', 'libclaw_byterover.so'),
     host: join(out, 'claw-host'),
+    matrix: join(out, 'claw-host-matrix'),
   };
 }
 
@@ -83,7 +87,14 @@ function newestMtime(paths: string[]): number {
   return newest;
 }
 
-const NATIVE_INPUTS = ['native/src', 'native/include', 'native/host', 'native/exports.map', 'binding.gyp'].map((p) => join(ROOT, p));
+const NATIVE_INPUTS = [
+  'native/src',
+  'native/include',
+  'native/host',
+  'native/test/claw_host_matrix.c',
+  'native/exports.map',
+  'binding.gyp',
+].map((p) => join(ROOT, p));
 
 /** Runs `fn` while holding the build lock for this checkout (across processes). */
 export async function withBuildLock<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -103,7 +114,7 @@ export async function withBuildLock<T>(fn: () => T | Promise<T>): Promise<T> {
 }
 
 /**
- * Makes sure build/Release has the .node, the .so and claw-host, built from the current sources:
+ * Makes sure build/Release has the .node, the .so, claw-host and claw-host-matrix, built from the current sources:
  * runs node-gyp (configure when there is no Makefile or binding.gyp changed, then an incremental
  * build) when any artifact is missing or older than a native source.
  */
@@ -198,7 +209,7 @@ export interface HostJson {
   diagnosis: string[];
 }
 
-/** Runs claw-host with --json and parses its output. */
+/** Runs claw-host (or claw-host-matrix, same report) with --json and parses its output. */
 export function runHost(host: string, args: string[], env: NodeJS.ProcessEnv = process.env): HostRun {
   const r = spawnSync(host, [...args, '--json'], { encoding: 'utf8', env, timeout: 60_000 });
   let json: HostJson;

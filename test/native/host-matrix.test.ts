@@ -1,8 +1,11 @@
 /**
  * The host matrix: claw-host (the reference claw-runtime, native/host/claw_host.c) loading the real
  * artifacts and scratch variants, asserting the exact exit code and message of every case. Exit
- * codes are claw-host's documented ones (claw-host --help, docs/readme/native.md).
+ * codes are claw-host's documented ones (claw-host --help, docs/readme/native.md). What a real host
+ * never does on purpose (odd struct sizes, NULL arguments, init/shutdown twice, threads, cycles) is
+ * driven by claw-host-matrix (native/test/claw_host_matrix.c, the same host code plus those cases).
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ const skip = missingTools(['c++', 'cc', 'make', 'nm'], 'apt-get install -y build
 
 const EXIT = {
   OK: 0,
+  USAGE: 2,
   NOT_FOUND: 3,
   MISSING_DEP: 4,
   NODE_ADDON_NOW: 5,
@@ -92,6 +96,16 @@ describe.skipIf(skip)('claw-host matrix', () => {
       const r = runHost(a.host, [a.node, '--lazy'], { ...process.env, LD_BIND_NOW: '1' });
       expect(r.status).toBe(EXIT.NODE_ADDON_NOW);
       expect(r.json.error).toMatch(/even with RTLD_LAZY: undefined symbol: napi_\w+$/);
+    });
+
+    it('claw-host is only the reference host: the matrix options are claw-host-matrix\'s', () => {
+      for (const opt of ['--struct-size', '--out-size', '--null-host', '--null-out', '--init-twice', '--shutdown-twice', '--threads', '--cycles']) {
+        const r = spawnSync(a.host, [a.so, opt, '8'], { encoding: 'utf8' });
+        expect(r.status, opt).toBe(EXIT.USAGE);
+        expect(r.stderr).toBe(`claw-host: unknown option '${opt}'\n(run claw-host --help for usage)\n`);
+      }
+      expect(mustRun(a.host, ['--help'])).not.toMatch(/--threads|--cycles|--struct-size|--null-/);
+      expect(mustRun(a.matrix, ['--help'])).toMatch(/--threads N[\s\S]*--cycles N/);
     });
 
     it('human output names the plugin, the negotiated version and exits 0', () => {
@@ -189,7 +203,7 @@ describe.skipIf(skip)('claw-host matrix', () => {
 
   describe('struct sizes', () => {
     it('host struct_size below the 16-byte minimum: CLAW_E_STRUCT_SIZE, nothing logged (callback out of reach)', () => {
-      const r = runHost(a.host, [a.so, '--struct-size', '8']);
+      const r = runHost(a.matrix, [a.so, '--struct-size', '8']);
       expect(r.status).toBe(EXIT.STRUCT_SIZE);
       expect(r.json.code).toBe('CLAW_E_STRUCT_SIZE');
       expect(r.json.log).toEqual([]);
@@ -199,20 +213,20 @@ describe.skipIf(skip)('claw-host matrix', () => {
     });
 
     it('an older, smaller host struct (version fields only) negotiates; missing fields read as zero', () => {
-      const r = runHost(a.host, [a.so, '--struct-size', '16', '--caps', '3']);
+      const r = runHost(a.matrix, [a.so, '--struct-size', '16', '--caps', '3']);
       expect(r.status).toBe(EXIT.OK);
       // capabilities lie past byte 16, so the plugin saw none and the intersection is 0.
       expect(r.json.negotiated).toMatchObject({ abiMajor: 1, abiMinor: 0, capabilities: 0 });
     });
 
     it('a newer, larger host struct (trailing bytes 0xA5) negotiates; unknown bytes ignored', () => {
-      const r = runHost(a.host, [a.so, '--struct-size', '200']);
+      const r = runHost(a.matrix, [a.so, '--struct-size', '200']);
       expect(r.status).toBe(EXIT.OK);
       expect(r.json.negotiated).toMatchObject({ capabilities: 3, structSize: 40 });
     });
 
     it('plugin-info struct smaller than the ABI 1.0 layout: CLAW_E_STRUCT_SIZE with one log line', () => {
-      const r = runHost(a.host, [a.so, '--out-size', '16']);
+      const r = runHost(a.matrix, [a.so, '--out-size', '16']);
       expect(r.status).toBe(EXIT.STRUCT_SIZE);
       expect(r.json.log).toEqual([
         {
@@ -223,8 +237,8 @@ describe.skipIf(skip)('claw-host matrix', () => {
     });
 
     it('plugin-info struct larger than the plugin knows: it writes 40 bytes and not one past them', () => {
-      // claw-host fills everything past the 40 written bytes with a guard pattern and exits 17 if touched.
-      const r = runHost(a.host, [a.so, '--out-size', '100']);
+      // claw-host-matrix fills everything past the 40 written bytes with a guard pattern and exits 17 if touched.
+      const r = runHost(a.matrix, [a.so, '--out-size', '100']);
       expect(r.status).toBe(EXIT.OK);
       expect(r.json.negotiated).toMatchObject({ structSize: 40 });
     });
@@ -232,13 +246,13 @@ describe.skipIf(skip)('claw-host matrix', () => {
 
   describe('NULL arguments', () => {
     it('claw_init(NULL, out): CLAW_E_INVALID_ARG, nothing to log to', () => {
-      const r = runHost(a.host, [a.so, '--null-host']);
+      const r = runHost(a.matrix, [a.so, '--null-host']);
       expect(r.status).toBe(EXIT.INVALID_ARG);
       expect(r.json).toMatchObject({ code: 'CLAW_E_INVALID_ARG', log: [] });
     });
 
     it('claw_init(host, NULL): CLAW_E_INVALID_ARG with one log line', () => {
-      const r = runHost(a.host, [a.so, '--null-out']);
+      const r = runHost(a.matrix, [a.so, '--null-out']);
       expect(r.status).toBe(EXIT.INVALID_ARG);
       expect(r.json.log).toEqual([
         {
@@ -255,7 +269,7 @@ describe.skipIf(skip)('claw-host matrix', () => {
       ['.node', (x: Artifacts) => [x.node, '--lazy']],
     ] as const) {
       it(`${face}: init twice and shutdown twice (same table; 1 then 0; extra shutdown is a no-op)`, () => {
-        const r = runHost(a.host, [...args(a), '--init-twice', '--shutdown-twice']);
+        const r = runHost(a.matrix, [...args(a), '--init-twice', '--shutdown-twice']);
         expect(r.status).toBe(EXIT.OK);
         expect(r.json.checks).toBe(
           'extra shutdown returned CLAW_E_NOT_INITIALIZED (harmless no-op); init twice: same function table, shutdown returned 1 then 0',
@@ -263,7 +277,7 @@ describe.skipIf(skip)('claw-host matrix', () => {
       });
 
       it(`${face}: 8 threads initialize concurrently, one table, atomic reference count`, () => {
-        const r = runHost(a.host, [...args(a), '--threads', '8', '--shutdown-twice']);
+        const r = runHost(a.matrix, [...args(a), '--threads', '8', '--shutdown-twice']);
         expect(r.status).toBe(EXIT.OK);
         expect(r.json.checks).toBe(
           '8 threads: 8 concurrent claw_init calls succeeded with one function table; the 8 shutdowns returned 7..0 each exactly once',
@@ -272,7 +286,7 @@ describe.skipIf(skip)('claw-host matrix', () => {
     }
 
     it('load/init/shutdown/unload 200 times in one process', () => {
-      const r = runHost(a.host, [a.so, '--cycles', '200']);
+      const r = runHost(a.matrix, [a.so, '--cycles', '200']);
       expect(r.status).toBe(EXIT.OK);
       expect(r.json.cycles).toBe(200);
     });

@@ -5,8 +5,9 @@
  *   - native/test/abi_cycles.c drives scripts/abi-build.sh's debug build of libclaw_byterover.so
  *     (the binding.gyp flags plus -g): dlopen(RTLD_NOW) -> claw_abi_info -> claw_init ->
  *     get_extension / negotiate_agent_protocol -> shutdown -> dlclose -> dlopen(RTLD_NOLOAD).
- *   - claw-host (the reference runtime, node-gyp build) runs its own --cycles loop on the node-gyp
- *     .so, and 8 threads initializing at once, under memcheck; the threaded run also under helgrind.
+ *   - claw-host-matrix (the reference runtime's code plus the ABI test matrix, node-gyp build) runs
+ *     its own --cycles loop on the node-gyp .so, and 8 threads initializing at once, under memcheck;
+ *     the threaded run also under helgrind.
  *   - The same memcheck flags fail on native/test/abi_leaky_plugin.c, a plugin that leaks on
  *     purpose, so a clean result means something.
  */
@@ -72,18 +73,18 @@ describe.skipIf(skip)('valgrind', () => {
     console.log(`valgrind: ${CYCLES} cycles: ${/total heap usage: ([^\n]+)/.exec(g.stderr)?.[1] ?? '?'}; in use at exit: ${inUse(g.stderr)} (10 cycles: ${inUse(few.stderr)})`);
   }, 600_000);
 
-  it(`claw-host --cycles ${CYCLES} on the node-gyp build leaks nothing`, () => {
-    const g = grind([...MEMCHECK, gyp.host, gyp.so, '--now', '--cycles', String(CYCLES), '--json']);
+  it(`claw-host-matrix --cycles ${CYCLES} on the node-gyp build leaks nothing`, () => {
+    const g = grind([...MEMCHECK, gyp.matrix, gyp.so, '--now', '--cycles', String(CYCLES), '--json']);
     expectNoLeaks(g);
     const report = JSON.parse(g.stdout) as { ok: boolean; cycles: number };
     expect(report).toMatchObject({ ok: true, cycles: CYCLES });
   }, 600_000);
 
   it('8 threads initializing at once leak nothing, and helgrind sees no race', () => {
-    const g = grind([...MEMCHECK, gyp.host, gyp.so, '--now', '--threads', '8', '--json']);
+    const g = grind([...MEMCHECK, gyp.matrix, gyp.so, '--now', '--threads', '8', '--json']);
     expectNoLeaks(g);
     expect((JSON.parse(g.stdout) as { ok: boolean }).ok).toBe(true);
-    const h = grind(['--tool=helgrind', '--error-exitcode=98', gyp.host, gyp.so, '--now', '--threads', '8', '--json']);
+    const h = grind(['--tool=helgrind', '--error-exitcode=98', gyp.matrix, gyp.so, '--now', '--threads', '8', '--json']);
     expect(h.status, h.stderr).toBe(0);
     expect(h.stderr).toMatch(/ERROR SUMMARY: 0 errors from 0 contexts/);
   }, 600_000);
