@@ -18,5 +18,7 @@ export const CliErrorCode = {
   SPACE_REQUIRED: 'CLI_SPACE_REQUIRED',
   /** The data dir is a file, read-only, unwritable or on a pseudo filesystem (/proc, /sys). */
   DATA_DIR_UNUSABLE: 'CLI_DATA_DIR_UNUSABLE',
+  /** `curate --file` named an empty (or whitespace-only) file. */
+  FILE_EMPTY: 'CLI_FILE_EMPTY',
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];

@@ -22,5 +22,7 @@ export const MemoryErrorCode = {
   NATIVE_WALK_UNAVAILABLE: 'MEMORY_NATIVE_WALK_UNAVAILABLE',
   /** search/recall where no context tree exists (nothing is created). */
   TREE_MISSING: 'MEMORY_TREE_MISSING',
+  /** The context tree path is a file. */
+  TREE_NOT_DIRECTORY: 'MEMORY_TREE_NOT_DIRECTORY',
 } as const;
 export type MemoryErrorCode = (typeof MemoryErrorCode)[keyof typeof MemoryErrorCode];

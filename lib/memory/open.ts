@@ -11,7 +11,7 @@
  * (`space` / `dir` overrides, else the project's binding, else its v3 tree); `source` in the result
  * says which and how it was found.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ClawError } from '../errors.js';
 import type { Logger } from '../log/index.js';
@@ -270,6 +270,17 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
   if (space) return openSpace(o, space, location, source);
   const treeExisted = existsSync(location.treeRoot);
   if (!treeExisted && o.missingTree === 'error') throw treeMissing(location, source);
+  if (treeExisted && !statSync(location.treeRoot).isDirectory()) {
+    throw new ClawError(
+      MemoryErrorCode.TREE_NOT_DIRECTORY,
+      `expected the context tree ${location.treeRoot} to be a directory, found a file`,
+      {
+        hint: 'Pass --dir the directory that holds the notes (e.g. <project>/.brv/context-tree), not a note file.',
+        details: { treeRoot: location.treeRoot },
+        exitCode: 6,
+      },
+    );
+  }
   const base: OpenedBase = {
     location,
     source,

@@ -182,6 +182,14 @@ async function curate(ctx: CommandContext, flags: CurateFlags, args: string[]): 
       );
     }
   }
+  if (content.trim() === '' && flags.file !== undefined) {
+    const file = resolve(ctx.io.cwd, flags.file);
+    throw new ClawError(CliErrorCode.FILE_EMPTY, `expected note text in ${file}, found an empty file`, {
+      hint: 'Write the note into the file first, or pass the text directly: claw-byterover curate "<note>".',
+      details: { file },
+      exitCode: 6,
+    });
+  }
   if (content.trim() === '') {
     throw new ClawError(CliErrorCode.USAGE, 'expected note text or --file <path>, found nothing', {
       hint: 'Example: claw-byterover curate "We deploy with blue/green; rollback is a DNS flip." --tag deploy',

@@ -4,7 +4,7 @@
  * and `.brv/` directories left behind); `curate` there says on stderr that it started a new tree and
  * where (before: silently).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,5 +57,27 @@ describe('a missing context tree', () => {
     const s = await e.cli(['search', 'rollback']);
     expect(s.code).toBe(0);
     expect(s.out).toMatch(/\.md/);
+  });
+});
+
+describe('rough inputs', () => {
+  it('search --dir <a file>: MEMORY_TREE_NOT_DIRECTORY, exit 6 (before: a raw EEXIST "This is unexpected")', async () => {
+    const file = join(e.project, 'a-note.md');
+    writeFileSync(file, '# A note\n');
+    const r = await e.cli(['search', 'x', '--dir', file]);
+    expect(r.code).toBe(6);
+    expect(r.err).toContain('MEMORY_TREE_NOT_DIRECTORY');
+    expect(r.err).toContain(file);
+    expect(r.err).not.toContain('EEXIST');
+    expect(r.err).not.toContain('unexpected');
+  });
+
+  it('curate --file <empty file>: CLI_FILE_EMPTY naming the file (before: "expected note text or --file")', async () => {
+    const file = join(e.project, 'empty.md');
+    writeFileSync(file, '  \n');
+    const r = await e.cli(['curate', '--file', file]);
+    expect(r.code).toBe(6);
+    expect(r.err).toContain('CLI_FILE_EMPTY');
+    expect(r.err).toContain(`expected note text in ${file}, found an empty file`);
   });
 });
