@@ -224,9 +224,10 @@ describe.skipIf(skip)('prebuilt package under many Node versions, no compile', (
   }, 300_000);
 
   it('the arm64 plain library negotiates with a native arm64 host under qemu-aarch64 (RTLD_NOW)', () => {
-    // The reference host, cross-compiled from its one C file.
+    // The reference host, cross-compiled from its two C files (claw_host.c and host_common.c).
     const host = join(work, 'claw-host-arm64');
-    mustRun('aarch64-linux-gnu-gcc', ['-std=gnu11', '-O1', `-I${join(ROOT, 'native', 'include')}`, join(ROOT, 'native', 'host', 'claw_host.c'), '-o', host, '-ldl', '-lpthread'], ROOT);
+    const hostSources = ['claw_host.c', 'host_common.c'].map((f) => join(ROOT, 'native', 'host', f));
+    mustRun('aarch64-linux-gnu-gcc', ['-std=gnu11', '-O1', `-I${join(ROOT, 'native', 'include')}`, ...hostSources, '-o', host, '-ldl', '-lpthread'], ROOT);
     const so = join(project, 'node_modules', PKG, 'prebuilds', 'linux-arm64', 'libclaw_byterover.so');
     const r = run('qemu-aarch64', [host, so, '--now', '--json'], ROOT, childEnv({ QEMU_LD_PREFIX: AARCH64_SYSROOT }));
     expect(r.status, r.stderr).toBe(0);
