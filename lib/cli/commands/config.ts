@@ -50,10 +50,30 @@ async function memoryInUse(
 }
 
 async function show(ctx: CommandContext): Promise<CommandResult> {
-  const { displayConfig, flatten } = await configModule();
+  const { displayConfig, flatten, CONFIG_KEYS } = await configModule();
+  const { resolveDataDir } = await import('../../byterover/auth/paths.js');
   const loaded = await ctx.config();
   const values = displayConfig(loaded.config);
-  const flat = flatten(values);
+  // Every key, set or not (unset ones as "(unset)"), with the values this run really uses: the
+  // data dir's default location, and the CLI's own log level default (errors only).
+  const flat: Record<string, unknown> = {};
+  const shown = flatten(values);
+  const sources: Record<string, string> = { ...loaded.sources };
+  for (const key of CONFIG_KEYS.keys()) {
+    if (key in shown) flat[key] = shown[key];
+    else if (key === 'dataDir') {
+      flat[key] = resolveDataDir(ctx.io.env);
+      sources[key] = 'default';
+    } else {
+      flat[key] = '(unset)';
+      sources[key] = 'unset';
+    }
+  }
+  for (const [key, value] of Object.entries(shown)) if (!(key in flat)) flat[key] = value;
+  if (loaded.sources.logLevel === 'default') {
+    flat.logLevel = 'error';
+    sources.logLevel = 'default (the CLI logs errors only unless a level is set)';
+  }
   const width = Math.max(...Object.keys(flat).map((k) => k.length));
   const memory = await memoryInUse(
     ctx,
@@ -65,16 +85,14 @@ async function show(ctx: CommandContext): Promise<CommandResult> {
       file: loaded.file,
       config: values,
       // A list, not a map keyed by setting: a key named `apiKey` would itself look like a secret.
-      settings: Object.entries(flat).map(([key, value]) => ({ key, value, source: loaded.sources[key] ?? 'default' })),
+      settings: Object.entries(flat).map(([key, value]) => ({ key, value, source: sources[key] ?? 'default' })),
       memory,
     },
     human: [
       `profile: ${loaded.profile}`,
       `file:    ${loaded.file.path}${loaded.file.exists ? '' : ' (not found; defaults apply)'}`,
       '',
-      ...Object.entries(flat).map(
-        ([k, v]) => `${k.padEnd(width)}  ${String(v).padEnd(32)}  ${loaded.sources[k] ?? ''}`,
-      ),
+      ...Object.entries(flat).map(([k, v]) => `${k.padEnd(width)}  ${String(v).padEnd(32)}  ${sources[k] ?? ''}`),
       '',
       `memory:  ${memory.summary}`,
       ...(memory.found ? [`found:   ${memory.found}`] : []),

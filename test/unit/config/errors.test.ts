@@ -75,3 +75,28 @@ describe('config errors', () => {
     expect(`${(err as ClawError).message} ${(err as ClawError).hint ?? ''}`).not.toContain('short-secret-x');
   });
 });
+
+describe('config show', () => {
+  it('lists every key: unset ones as (unset), the data dir where it really is, the CLI log level it really uses', async () => {
+    const { run } = await import('../../../lib/cli/index.js');
+    const { CONFIG_KEYS } = await import('../../../lib/config/index.js');
+    const home = mkdtempSync(join(tmpdir(), 'claw-config-show-'));
+    let out = '';
+    let err = '';
+    const code = await run(['config', 'show', '--json'], {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+      stdin: process.stdin,
+      env: { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') },
+      cwd: home,
+    });
+    rmSync(home, { recursive: true, force: true });
+    expect(code, err).toBe(0);
+    const settings = (JSON.parse(out) as { settings: Array<{ key: string; value: unknown; source: string }> }).settings;
+    const byKey = new Map(settings.map((s) => [s.key, s]));
+    for (const key of CONFIG_KEYS.keys()) expect(byKey.has(key), key).toBe(true);
+    expect(byKey.get('dataDir')?.value).toBe(join(home, 'data', 'claw-byterover'));
+    expect(byKey.get('team')).toMatchObject({ value: '(unset)', source: 'unset' });
+    expect(byKey.get('logLevel')?.value).toBe('error');
+  });
+});
