@@ -235,6 +235,9 @@ export class MemorySync {
     const byCase = new Map<string, string>(); // case-folded path → the first spelling applied
 
     for (const file of snap.files) {
+      // A cancelled pull (the skill deadline, a shutdown) stops between entries: every file is written
+      // atomically and the sync state is not recorded, so the next pull finds the applied ones in sync.
+      signal?.throwIfAborted();
       const raw = treePath(file.path);
       let rel: string;
       let abs: string;
@@ -332,6 +335,7 @@ export class MemorySync {
 
     for (const [rel, last] of Object.entries(state.manifest)) {
       if (remotePaths.has(rel)) continue;
+      signal?.throwIfAborted();
       let abs: string;
       try {
         ({ abs } = await resolveInTree(tree.root, normalizeRelative(rel)));

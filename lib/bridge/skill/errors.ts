@@ -22,6 +22,7 @@ import { isClawError, type ClawError } from '../../errors.js';
 import { redactString } from '../../log/index.js';
 import { httpStatusOf } from '../server.js';
 import { READ_ONLY_ACTIONS } from './actions.js';
+import { SkillErrorCode } from './codes.js';
 import type { FieldError, SkillAction } from './schemas.js';
 
 export interface ErrorReply {
@@ -109,7 +110,7 @@ export function replyForError(e: unknown, action: SkillAction): ErrorReply | und
       status,
       body: body(e.code, e.message, e.hint),
       headers: {},
-      release: readOnly || (status === 503 && e.code !== 'SKILL_ACTION_TIMEOUT'),
+      release: readOnly || (status === 503 && e.code !== SkillErrorCode.ACTION_TIMEOUT),
     };
 
   if (UNAVAILABLE_CODES.has(e.code)) {

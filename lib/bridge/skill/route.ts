@@ -26,6 +26,7 @@ import { READ_ONLY_ACTIONS, type SkillActions, type SkillContext } from './actio
 import { ApiKeyRing, authorizationValues } from './auth.js';
 import { idempotencyScope, requestHash } from './canonical.js';
 import type { SkillConfig } from './config.js';
+import { SkillErrorCode } from './codes.js';
 import { replyForError } from './errors.js';
 import { validateInvoke, type InvokeRequest, type SkillAction } from './schemas.js';
 
@@ -114,7 +115,23 @@ function resultOf(status: number, code: string): SkillResult {
   return 'client_error';
 }
 
-/** Runs the action; past `timeoutMs` its signal aborts and the call fails with 503 SKILL_ACTION_TIMEOUT. */
+/** Thrown by runAction past the deadline; `running` settles when the action itself does. */
+class DeadlineExceeded extends Error {
+  constructor(
+    readonly error: Error,
+    readonly running: Promise<unknown>,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * Runs the action with a deadline. Past `timeoutMs` its signal aborts (pull and the ByteRover calls
+ * stop at their next step: no file half-written, no sync state recorded) and the call fails with
+ * 503 SKILL_ACTION_TIMEOUT as a DeadlineExceeded carrying the still-running action: an action that
+ * does not observe the signal (curate: one atomic note write and its outbox entry) completes, and the
+ * route saves that real answer under the idempotency key.
+ */
 async function runAction(
   actions: SkillActions,
   request: InvokeRequest,
@@ -123,23 +140,27 @@ async function runAction(
 ): Promise<unknown> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  const fn = actions[request.action] as (payload: unknown, ctx: SkillContext) => Promise<unknown>;
+  const running = fn(request.payload, { ...ctx, signal: ac.signal });
+  running.catch(() => undefined); // observed below or through DeadlineExceeded.running
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const err = httpError(
         503,
-        'SKILL_ACTION_TIMEOUT',
+        SkillErrorCode.ACTION_TIMEOUT,
         `expected ${request.action} to finish within ${timeoutMs} ms, it did not`,
         {
-          hint: 'Try again later; if it keeps happening, raise bridge.skill.actionTimeoutMs.',
+          hint: READ_ONLY_ACTIONS.has(request.action)
+            ? 'Try again later; if it keeps happening, raise bridge.skill.actionTimeoutMs.'
+            : 'It was cancelled at its next step or completes on its own: repeat the request with the same Idempotency-Key to get its final answer (409 while it still runs); if it keeps happening, raise bridge.skill.actionTimeoutMs.',
         },
       );
       ac.abort(err);
-      reject(err);
+      reject(new DeadlineExceeded(err, running));
     }, timeoutMs);
   });
-  const fn = actions[request.action] as (payload: unknown, ctx: SkillContext) => Promise<unknown>;
   try {
-    return await Promise.race([fn(request.payload, { ...ctx, signal: ac.signal }), timeout]);
+    return await Promise.race([running, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -298,7 +319,28 @@ export function skillInvokeRoute(opts: SkillRouteOptions): RouteHandler {
       const result = await runAction(actions, request, { caller, requestId: ctx.requestId }, config.actionTimeoutMs);
       answer = saved(200, { ok: true, action: request.action, result });
       code = 'OK';
-    } catch (e) {
+    } catch (thrown) {
+      let e = thrown;
+      if (thrown instanceof DeadlineExceeded) {
+        e = thrown.error;
+        if (key !== undefined && !READ_ONLY_ACTIONS.has(request.action)) {
+          // A mutating action past its deadline may still complete: the key stays locked (a retry gets
+          // 409 in progress) until it settles, then holds its real answer — never a 503 for work done.
+          const r = replyForError(e, request.action);
+          const timeoutAnswer = saved(r?.status ?? 503, r?.body ?? {}, r?.headers);
+          void thrown.running.then(
+            (result) => settle(saved(200, { ok: true, action: request.action, result }), false),
+            // Cancelled by the deadline (or failed after it): nothing is recorded, so the key is freed
+            // and a retry runs the action again.
+            () => settle(timeoutAnswer, true),
+          );
+          const code = String(r?.body.code ?? SkillErrorCode.ACTION_TIMEOUT);
+          log.warn({ requestId: ctx.requestId, caller, action, code, status: 503 }, 'skill: action failed');
+          writeSaved(res, timeoutAnswer);
+          report('unavailable', 503, code);
+          return;
+        }
+      }
       const r = replyForError(e, request.action);
       if (!r) {
         // Unknown: the server answers 500 with an error id (and logs the error); that answer is saved too.

@@ -521,6 +521,27 @@ for (const backend of [sqliteBackend(), postgresBackend()] as Backend[]) {
             hint: expect.stringContaining('actionTimeoutMs'),
           });
         });
+
+        it('a pull past actionTimeoutMs is cancelled: 503 SKILL_ACTION_TIMEOUT, nothing applied, key freed; the same key then pulls it all', async () => {
+          const r = await rig({ skill: { actionTimeoutMs: 200, idempotencyLockMs: 5000 } });
+          standin.commitFiles(teamId, spaceId, r.branch, { '/late/one.md': '# One\n', '/late/two.md': '# Two\n' });
+          const slow = standin.inject({ kind: 'latency', ms: 3000, endpoint: 'cogit.snapshot' });
+          const res = await invoke(r.url, { action: 'pull', idempotencyKey: 'slow-pull' });
+          expect(res.status).toBe(503);
+          expect(res.json).toMatchObject({
+            code: 'SKILL_ACTION_TIMEOUT',
+            message: 'expected pull to finish within 200 ms, it did not',
+            hint: expect.stringContaining('same Idempotency-Key'),
+          });
+          expect(r.invocations.at(-1)).toMatchObject({ action: 'pull', result: 'unavailable', status: 503 });
+          slow.remove();
+          // The cancelled pull frees the key (409 while it winds down); the retry runs and applies everything.
+          const again = await invokeSettled(r.url, { action: 'pull', idempotencyKey: 'slow-pull' });
+          expect(again.status).toBe(200);
+          expect(again.headers.get('idempotent-replayed')).toBeNull();
+          expect(again.json.result.added.sort()).toEqual(['late/one.md', 'late/two.md']);
+          expect(again.json.result.failed).toEqual([]);
+        });
       });
 
       describe('idempotency', () => {
