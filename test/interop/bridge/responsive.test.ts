@@ -7,8 +7,18 @@
  * In the interop tier: a latency bound needs a machine that is not oversubscribed (on the shared
  * 2-core development machine at load average 22, the webhook's own p50 was 88 ms with nothing else
  * running in the bridge).
+ *
+ * The same holds while a hostile space is pulled through /skill/invoke: the ByteRover stand-in, in
+ * its own process (hostile-space.ts, so encoding its answers is not on the measured loop), serves
+ * 24 notes of 256 KiB and 2 of 3 MB of unclosed markdown plus entries this tree cannot hold (a
+ * ~16 MB snapshot answer); the bridge parses and decodes it in a worker thread, writes with async
+ * fs and indexes through the addon's async batch, and reports the entries it could not apply.
  */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +26,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridge, parseBridgeConfig, type Bridge } from '../../../lib/bridge/index.js';
 import { sendJson } from '../../../lib/bridge/server.js';
 import { createSkillActions, mountSkillInvoke, SkillConfigSchema } from '../../../lib/bridge/skill/index.js';
+import { createByteRoverClient } from '../../../lib/byterover/index.js';
+import { createHttpClient } from '../../../lib/http/index.js';
 import { createLogger } from '../../../lib/log/index.js';
 import { LocalMemory } from '../../../lib/memory/index.js';
 import { tempProject } from '../../unit/memory/helpers.js';
@@ -44,8 +56,24 @@ describe('the bridge keeps answering while heavy work runs', () => {
   let bridge: Bridge;
   let memory: LocalMemory;
   let url: string;
+  let space: ChildProcessByStdio<Writable, Readable, null>;
+  let spaceLines: AsyncIterator<string>;
+  let ready: { clientConfig: Record<string, string>; sessionKey: string; teamId: string; spaceId: string };
 
   beforeAll(async () => {
+    // The hostile space's stand-in, in its own process; its first line says it is ready.
+    space = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'hostile-space.ts')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    spaceLines = createInterface({ input: space.stdout })[Symbol.asyncIterator]();
+    ready = JSON.parse(String((await spaceLines.next()).value)) as typeof ready;
+    const http = createHttpClient({ logger: silent });
+    const client = createByteRoverClient({
+      http,
+      session: { sessionKey: async () => ready.sessionKey },
+      config: ready.clientConfig,
+      logger: silent,
+    });
     dir = mkdtempSync(join(tmpdir(), 'claw-responsive-'));
     project = (await tempProject(true)).project;
     memory = await LocalMemory.open({ projectRoot: project, watch: false });
@@ -59,8 +87,12 @@ describe('the bridge keeps answering while heavy work runs', () => {
       logger: silent,
     });
     mountSkillInvoke(bridge, {
-      config: SkillConfigSchema.parse({ apiKeys: [KEY] }),
-      actions: createSkillActions({ memory }),
+      // A large hostile space takes a while to pull on a loaded machine: the deadline is not the subject here.
+      config: SkillConfigSchema.parse({ apiKeys: [KEY], actionTimeoutMs: 600_000, idempotencyLockMs: 700_000 }),
+      actions: createSkillActions({
+        memory,
+        sync: memory.sync(client, { teamId: ready.teamId, spaceId: ready.spaceId }),
+      }),
       logger: silent,
     });
     // What `serve` mounts (lib/cli/commands/serve-run.ts): the process answers.
@@ -68,6 +100,10 @@ describe('the bridge keeps answering while heavy work runs', () => {
     url = (await bridge.listen(0, '127.0.0.1')).url;
   }, 120_000);
   afterAll(async () => {
+    if (space && space.exitCode === null) {
+      space.stdin.end();
+      await once(space, 'exit');
+    }
     await bridge?.close();
     await memory?.close();
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
@@ -132,4 +168,46 @@ describe('the bridge keeps answering while heavy work runs', () => {
     expect(percentile(health, 95)).toBeLessThanOrEqual(100);
     expect(percentile(webhook, 95)).toBeLessThanOrEqual(100);
   }, 300_000);
+
+  it('while a hostile space (~16 MB snapshot: 26 large notes of unclosed markdown, bad entries) is pulled through /skill/invoke', async () => {
+    const idle = await sampleDuring(Promise.resolve());
+    const health: number[] = [];
+    const webhook: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      if (round > 0) {
+        // Every hostile note changed remotely: the second pull rewrites and reindexes them all.
+        space.stdin.write(`commit ${round}\n`);
+        expect((await spaceLines.next()).value).toBe(`committed ${round}`);
+      }
+      const pull = fetch(`${url}/skill/invoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'pull' }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
+      const got = await sampleDuring(pull);
+      health.push(...got.health);
+      webhook.push(...got.webhook);
+      const p = await pull;
+      expect(p.status, JSON.stringify(p.body).slice(0, 400)).toBe(200);
+      const result = p.body.result as { added: string[]; updated: string[]; failed: Array<{ code: string }> };
+      expect(round === 0 ? result.added.length : result.updated.length).toBe(27);
+      expect(result.failed.map((f) => f.code).sort()).toEqual([
+        'MEMORY_PULL_NAME_TOO_LONG',
+        'MEMORY_PULL_PATH_CONFLICT',
+      ]);
+    }
+    const found = await fetch(`${url}/skill/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'search', payload: { query: 'Hostile' } }),
+    });
+    expect(found.status).toBe(200);
+    const fmt = (xs: number[]): string =>
+      `p50 ${percentile(xs, 50).toFixed(1)} p95 ${percentile(xs, 95).toFixed(1)} max ${Math.max(...xs).toFixed(1)} ms (${xs.length} samples)`;
+    console.log(
+      `idle: /healthz ${fmt(idle.health)}, webhook ${fmt(idle.webhook)}; during 2 hostile-space pulls: /healthz ${fmt(health)}, webhook ${fmt(webhook)}`,
+    );
+    expect(percentile(health, 95)).toBeLessThanOrEqual(100);
+    expect(percentile(webhook, 95)).toBeLessThanOrEqual(100);
+  }, 600_000);
 });
