@@ -37,6 +37,40 @@ export function readManifest(): Record<string, unknown> & { configSchema: Record
   };
 }
 
+/** The command that puts this plugin's engine in OpenClaw's context-engine slot. */
+export const SELECT_ENGINE_COMMAND = `openclaw config set plugins.slots.contextEngine ${PLUGIN_ID}`;
+/** The command that keeps another engine and silences the notice (tools and memory corpus only). */
+export const TOOLS_ONLY_COMMAND = `openclaw config set plugins.entries.${PLUGIN_ID}.config.mode tools-only`;
+
+/**
+ * Why the engine is registered but unused, or undefined when `plugins.slots.contextEngine` selects it.
+ *
+ * The manifest declares no `kind`, so `openclaw plugins install` never writes the slot (OpenClaw
+ * 2026.9.6 `applySlotSelectionForPlugin` assigns it, replacing any engine there, only for plugins
+ * whose manifest or entry declares `kind: "context-engine"`). The user selects the engine with
+ * {@link SELECT_ENGINE_COMMAND}; until then, each full load says so, naming the engine that runs.
+ */
+export function contextEngineSlotNotice(hostConfig: unknown): { slot: string; message: string } | undefined {
+  const plugins = (hostConfig as { plugins?: { slots?: { contextEngine?: unknown } } } | undefined)?.plugins;
+  const raw = plugins?.slots?.contextEngine;
+  const slot = typeof raw === 'string' ? raw.trim() : '';
+  if (slot === PLUGIN_ID) return undefined;
+  const now =
+    slot === ''
+      ? 'is unset, so OpenClaw\'s built-in "legacy" engine assembles turns'
+      : slot.toLowerCase() === 'none'
+        ? 'is "none" (context engines off)'
+        : `is "${slot}", so that engine assembles turns (kept: installing ${PLUGIN_ID} never changes the slot)`;
+  return {
+    slot: slot === '' ? 'legacy (unset)' : slot,
+    message:
+      `${PLUGIN_ID} context engine registered but not selected: plugins.slots.contextEngine ${now}; ` +
+      `turns get no ByteRover recall, the byterover_* tools work. To recall into turns: ` +
+      `\`${SELECT_ENGINE_COMMAND}\` then \`openclaw gateway restart\`. ` +
+      `To keep the current engine and silence this: \`${TOOLS_ONLY_COMMAND}\``,
+  };
+}
+
 export interface RegisterOptions {
   sdkSource?: 'host' | 'local';
   /** A recall engine instead of the native one (tests). */
@@ -76,6 +110,10 @@ export function registerPlugin(api: OpenClawPluginApi, o: RegisterOptions = {}):
   if (corpus) api.registerMemoryCorpusSupplement?.(createCorpusSupplement(runtime, () => api.config));
 
   const engine = config.mode === 'full';
+  if (engine && mode === 'full') {
+    const notice = contextEngineSlotNotice(api.config);
+    if (notice) logger.warn({ slot: notice.slot }, notice.message);
+  }
   if (engine) {
     api.registerContextEngine(PLUGIN_ID, (ctx) =>
       createContextEngine({

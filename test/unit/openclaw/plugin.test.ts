@@ -16,7 +16,13 @@ import {
   type RegistrationMode,
 } from '../../../lib/openclaw/host.js';
 import { formatLine, hostLogger } from '../../../lib/openclaw/log.js';
-import { PACKAGE_ROOT, readManifest, registerPlugin } from '../../../lib/openclaw/plugin.js';
+import {
+  contextEngineSlotNotice,
+  PACKAGE_ROOT,
+  readManifest,
+  registerPlugin,
+  SELECT_ENGINE_COMMAND,
+} from '../../../lib/openclaw/plugin.js';
 import { registerSecret } from '../../../lib/log/index.js';
 import { captureLogger, engines, tempProject } from './helpers.js';
 
@@ -27,15 +33,21 @@ interface Recorded {
   tools: Array<{ factory: unknown; names: string[] | undefined }>;
   engines: Array<{ id: string; factory: (ctx: { workspaceDir?: string }) => unknown }>;
   services: Array<{ id: string; stop?: (ctx: never) => unknown }>;
+  log: ReturnType<typeof captureLogger>;
 }
 
-function recordingApi(mode: RegistrationMode, pluginConfig: Record<string, unknown> | undefined): Recorded {
-  const rec: Omit<Recorded, 'api'> = { tools: [], engines: [], services: [] };
+function recordingApi(
+  mode: RegistrationMode,
+  pluginConfig: Record<string, unknown> | undefined,
+  hostConfig?: unknown,
+): Recorded {
   const log = captureLogger();
+  const rec: Omit<Recorded, 'api'> = { tools: [], engines: [], services: [], log };
   const api: OpenClawPluginApi = {
     id: 'claw-byterover',
     registrationMode: mode,
     pluginConfig,
+    config: hostConfig,
     logger: log.logger,
     registerTool: (factory, opts) => rec.tools.push({ factory, names: opts?.names }),
     registerContextEngine: (id, factory) =>
@@ -95,6 +107,40 @@ describe('registration modes', () => {
     await out.runtime?.close();
   });
 
+  it('full mode with another engine in the slot: warns, naming it and the exact commands; silent once selected', async () => {
+    const other = recordingApi('full', {}, { plugins: { slots: { contextEngine: 'lossless-claw' } } });
+    const out = registerPlugin(other.api);
+    expect(other.engines.map((e) => e.id)).toEqual(['claw-byterover']); // registered, usable once selected
+    const warns = other.log.lines.filter((l) => l.level === 'warn').map((l) => l.text);
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toContain('plugins.slots.contextEngine is "lossless-claw"');
+    expect(warns[0]).toContain('`openclaw config set plugins.slots.contextEngine claw-byterover`');
+    expect(warns[0]).toContain('`openclaw config set plugins.entries.claw-byterover.config.mode tools-only`');
+    await out.runtime?.close();
+
+    const selected = recordingApi('full', {}, { plugins: { slots: { contextEngine: 'claw-byterover' } } });
+    await registerPlugin(selected.api).runtime?.close();
+    expect(selected.log.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    // tools-only (the user keeps their engine on purpose) and discovery loads say nothing.
+    for (const r of [
+      recordingApi('full', { mode: 'tools-only' }, { plugins: { slots: { contextEngine: 'lossless-claw' } } }),
+      recordingApi('tool-discovery', {}, { plugins: { slots: { contextEngine: 'lossless-claw' } } }),
+    ]) {
+      await registerPlugin(r.api).runtime?.close();
+      expect(r.log.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    }
+  });
+
+  it('the slot notice for an unset slot, "none", and ours', () => {
+    expect(SELECT_ENGINE_COMMAND).toBe('openclaw config set plugins.slots.contextEngine claw-byterover');
+    expect(contextEngineSlotNotice(undefined)?.message).toMatch(/is unset, so OpenClaw's built-in "legacy" engine/);
+    expect(contextEngineSlotNotice({ plugins: { slots: {} } })?.slot).toBe('legacy (unset)');
+    expect(contextEngineSlotNotice({ plugins: { slots: { contextEngine: 'none' } } })?.message).toMatch(
+      /is "none" \(context engines off\)/,
+    );
+    expect(contextEngineSlotNotice({ plugins: { slots: { contextEngine: ' claw-byterover ' } } })).toBeUndefined();
+  });
+
   it('setup and CLI-metadata loads register nothing', () => {
     for (const mode of ['setup-only', 'setup-runtime', 'cli-metadata'] as const) {
       const r = recordingApi(mode, { colour: 'not even valid' });
@@ -133,16 +179,20 @@ describe('the entry', () => {
       id: string;
       name: string;
       version: string;
-      kind: string;
+      kind?: unknown;
       skills: string[];
     };
     expect(m).toMatchObject({
       id: 'claw-byterover',
       name: entry.name,
       version: pkg.version,
-      kind: 'context-engine',
       skills: ['./skills'],
     });
+    // No kind, in the manifest or the entry: OpenClaw's installer (2026.9.6 applySlotSelectionForPlugin)
+    // writes plugins.slots.contextEngine, replacing the user's engine, for any plugin declaring
+    // `kind: "context-engine"`. The user selects ours explicitly (docs/readme/openclaw.md).
+    expect(m.kind).toBeUndefined();
+    expect((entry as { kind?: unknown }).kind).toBeUndefined();
     expect(pkg.openclaw.extensions).toEqual(['./dist/openclaw/index.js']);
     expect(pkg.files).toEqual(expect.arrayContaining(['dist/', 'openclaw.plugin.json', 'skills/', 'prebuilds/']));
     expect(pkg.peerDependencies.openclaw).toBe(pkg.openclaw.compat.pluginApi);
