@@ -315,6 +315,8 @@ function wireMemoryHandlers(
                 added: r.added.length,
                 updated: r.updated.length,
                 deleted: r.deleted.length,
+                // Entries this tree cannot hold (each also logged by the sync with its message).
+                failed: r.failed.map((f) => ({ path: f.path, code: f.code })),
               },
               `serve: memory pulled from ${where}`,
             );
