@@ -5,7 +5,7 @@
  * the web login, /metrics; claw-api registration once listening).
  *
  * stderr: start lines (URL, store, routes, what each part does), then status lines (queue depth,
- * oldest age, dead letters, worker failures, claw-api state): every few seconds on a TTY, otherwise
+ * oldest age, dead letters, worker failures, claw-api state) at start and then
  * whenever something changed; with `--json` each is one JSON line. stdout: the command's result once it stopped.
  * SIGINT (the CLI context's signal) and SIGTERM close the bridge gracefully and exit 0.
  */
@@ -28,9 +28,23 @@ export interface ServeFlags extends Record<string, unknown> {
   host?: string;
 }
 
-/** Status line period on a TTY, and how often a non-TTY checks for a change (ms). */
-const TTY_STATUS_MS = 5_000;
+/** How often the status is checked for a change (ms). */
 const CHANGE_POLL_MS = 500;
+
+/**
+ * Print a status line? At start (`force`) and whenever it changed — on a TTY too: the same line
+ * repeated every few seconds was noise (issue 14). `tty` and the time since the last line no longer
+ * matter; they are parameters so the rule is stated (and tested) where it is decided.
+ */
+export function shouldPrintStatus(o: {
+  force: boolean;
+  key: string;
+  lastKey: string;
+  tty: boolean;
+  sinceLastMs: number;
+}): boolean {
+  return o.force || o.key !== o.lastKey;
+}
 /** How long /readyz waits for the store before answering 503. */
 const READY_STORE_TIMEOUT_MS = 2_000;
 
@@ -233,8 +247,7 @@ export async function serve(ctx: CommandContext): Promise<CommandResult> {
     const r = statusRecord(s, assembled.registration());
     last = r;
     const key = changeKey(r);
-    const due = tty && Date.now() - lastPrinted >= TTY_STATUS_MS;
-    if (!force && !due && key === lastKey) return;
+    if (!shouldPrintStatus({ force, key, lastKey, tty, sinceLastMs: Date.now() - lastPrinted })) return;
     lastKey = key;
     lastPrinted = Date.now();
     ctx.out.note(ctx.out.json ? JSON.stringify(r) : statusHuman(r));
@@ -243,14 +256,11 @@ export async function serve(ctx: CommandContext): Promise<CommandResult> {
 
   await new Promise<void>((resolve) => {
     let busy = false;
-    const timer = setInterval(
-      () => {
-        if (busy) return;
-        busy = true;
-        void report(false).finally(() => (busy = false));
-      },
-      tty ? Math.min(CHANGE_POLL_MS, TTY_STATUS_MS) : CHANGE_POLL_MS,
-    );
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void report(false).finally(() => (busy = false));
+    }, CHANGE_POLL_MS);
     const done = (): void => {
       clearInterval(timer);
       resolve();

@@ -5,7 +5,7 @@
  * the web login, /metrics; claw-api registration once listening).
  *
  * stderr: start lines (URL, store, routes, what each part does), then status lines (queue depth,
- * oldest age, dead letters, worker failures, claw-api state): every few seconds on a TTY, otherwise
+ * oldest age, dead letters, worker failures, claw-api state) at start and then
  * whenever something changed; with `--json` each is one JSON line. stdout: the command's result once it stopped.
  * SIGINT (the CLI context's signal) and SIGTERM close the bridge gracefully and exit 0.
  */
