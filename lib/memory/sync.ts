@@ -305,7 +305,9 @@ export class MemorySync {
         const remoteHash = sha256(file.bytes);
         const local = await readText(abs);
         const last = state.manifest[rel];
-        if (local !== undefined && sha256(local) === remoteHash) {
+        // Hashed once: a note can be megabytes, and this runs on the event loop.
+        const localHash = local === undefined ? undefined : sha256(local);
+        if (localHash !== undefined && localHash === remoteHash) {
           manifest[rel] = remoteHash;
           byCase.set(folded, rel);
           continue;
@@ -318,7 +320,7 @@ export class MemorySync {
         if (local === undefined) {
           await writeFileAtomic(abs, file.bytes);
           result.added.push(rel);
-        } else if (last !== undefined && sha256(local) === last) {
+        } else if (last !== undefined && localHash === last) {
           await writeFileAtomic(abs, file.bytes);
           result.updated.push(rel);
         } else {
