@@ -1,6 +1,8 @@
 // See persist.h.
 #include "persist.h"
 
+#include "sys_stat.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,7 +177,7 @@ PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* 
     return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (SysFstat(fd, &st) != 0) {
     *err = errno;
     ::close(fd);
     return PersistStatus::kIo;

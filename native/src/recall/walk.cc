@@ -1,6 +1,8 @@
 // See walk.h.
 #include "walk.h"
 
+#include "sys_stat.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -104,7 +106,7 @@ void ListFolder(Shared* s, const std::string& rel, std::vector<WalkedFile>* file
     struct stat st;
     bool have_stat = false;
     if (type == DT_UNKNOWN) {
-      if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (SysFstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       have_stat = true;
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
     }
@@ -114,7 +116,7 @@ void ListFolder(Shared* s, const std::string& rel, std::vector<WalkedFile>* file
       continue;
     }
     if (type != DT_REG || !HasExtension(name, s->opts->extensions)) continue;
-    if (!have_stat && ::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!have_stat && SysFstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (!S_ISREG(st.st_mode)) continue;  // replaced by something else since readdir
     WalkedFile f;
     f.path = std::move(child);
@@ -131,7 +133,7 @@ void ListFolder(Shared* s, const std::string& rel, std::vector<WalkedFile>* file
     const int fd = ::openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;  // vanished: left out
     struct stat st2;
-    bool ok = ::fstat(fd, &st2) == 0 && S_ISREG(st2.st_mode);
+    bool ok = SysFstat(fd, &st2) == 0 && S_ISREG(st2.st_mode);
     if (ok) {
       // The stamp of what is read: a file replaced between fstatat and open is read as it is now.
       f.stamp = StampOf(st2);
@@ -178,7 +180,7 @@ void Worker(Shared* s, std::vector<WalkedFile>* files, uint64_t* folders, uint64
 WalkResult WalkTree(const std::string& root, const WalkOptions& options, const KnownFn& known) {
   WalkResult result;
   struct stat st;
-  if (::stat(root.c_str(), &st) != 0) {
+  if (SysStat(root.c_str(), &st) != 0) {
     if (errno != ENOENT) result.error = errno;
     return result;
   }
