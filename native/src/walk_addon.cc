@@ -13,6 +13,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +30,9 @@ struct Job {
   recall::WalkOptions opts;
   std::unordered_map<std::string, std::string> known;
   recall::WalkResult result;
+  // Set when the walk threw (the core is built with exceptions): bad_alloc → "out of memory",
+  // anything else (e.g. a thread that could not start) → its what(). Nothing unwinds into libuv.
+  std::string failure;
   napi_deferred deferred = nullptr;
   napi_async_work work = nullptr;
 };
@@ -89,7 +94,18 @@ void Execute(napi_env /*env*/, void* data) {
       return it != map->end() && it->second == stamp.ToString();
     };
   }
-  job->result = recall::WalkTree(job->root, job->opts, known);
+  try {
+    job->result = recall::WalkTree(job->root, job->opts, known);
+  } catch (const std::bad_alloc&) {
+    job->result = recall::WalkResult();
+    job->failure = "out of memory walking the tree";
+  } catch (const std::exception& e) {
+    job->result = recall::WalkResult();
+    job->failure = std::string("the tree walk failed: ") + e.what();
+  } catch (...) {
+    job->result = recall::WalkResult();
+    job->failure = "the tree walk failed";
+  }
 }
 
 bool SetNumber(napi_env env, napi_value obj, const char* name, double v) {
@@ -140,6 +156,11 @@ void Complete(napi_env env, napi_status status, void* data) {
     napi_create_string_utf8(env, "the tree walk was cancelled before it ran", NAPI_AUTO_LENGTH,
                             &msg);
     napi_create_error(env, code, msg, &result);
+  } else if (!job->failure.empty()) {
+    napi_value code, msg;
+    napi_create_string_utf8(env, "TREE_WALK_FAILED", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, job->failure.c_str(), job->failure.size(), &msg);
+    napi_create_error(env, code, msg, &result);
   } else if (job->result.error != 0) {
     const int e = job->result.error;
     napi_value code, msg, errno_v;
@@ -152,7 +173,11 @@ void Complete(napi_env env, napi_status status, void* data) {
     napi_set_named_property(env, result, "errno", errno_v);
   } else {
     job->known.clear();
-    result = BuildResult(env, job);
+    try {
+      result = BuildResult(env, job);
+    } catch (const std::bad_alloc&) {
+      result = nullptr;  // reported below as out of memory
+    }
     ok = result != nullptr;
     if (!ok) {
       bool pending = false;
