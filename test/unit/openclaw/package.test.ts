@@ -34,6 +34,14 @@ describe('claw-byterover-openclaw', () => {
     ).toEqual([]);
     for (const f of ['openclaw.plugin.json', 'skills/byterover/SKILL.md', 'README.md', 'package.json'])
       expect(existsSync(join(staged.stage, f)), f).toBe(true);
+    // The staged manifest is the root one: no `kind`, so `openclaw plugins install` never takes the
+    // context-engine slot (plugin.test.ts, test/interop/openclaw/slot.test.ts).
+    const manifest = JSON.parse(readFileSync(join(staged.stage, 'openclaw.plugin.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest).toEqual(JSON.parse(readFileSync(join(ROOT, 'openclaw.plugin.json'), 'utf8')));
+    expect(manifest.kind).toBeUndefined();
     expect(staged.pkg).toMatchObject({ name: 'claw-byterover-openclaw', type: 'module' });
     expect((staged.pkg.openclaw as { extensions: string[] }).extensions).toEqual(['./dist/openclaw/index.js']);
 
