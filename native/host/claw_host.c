@@ -24,32 +24,16 @@ static void run(host_result *r, const host_options *o, const char *path) {
   if (!host_load(r, o, path, &p)) return;
 
   const uint32_t host_size = (uint32_t)sizeof(claw_host_info);
-  const uint32_t out_size = (uint32_t)sizeof(claw_plugin_info);
   claw_host_info *host = host_make_host(o, host_size);
-  size_t out_alloc = 0;
-  unsigned char *outbuf = host_make_out(out_size, &out_alloc);
-  if (host == NULL || outbuf == NULL) {
+  if (host == NULL) {
     host_fail(r, EXIT_INTERNAL, "init", "%s: out of memory", host_program);
+  } else {
+    const claw_plugin_funcs *funcs =
+        host_call_init(r, &p, host, host_size, (uint32_t)sizeof(claw_plugin_info), false);
     free(host);
-    free(outbuf);
-    dlclose(p.handle);
-    return;
+    host_use_table(r, o, funcs);
+    if (funcs != NULL) host_final_shutdown(r, funcs);
   }
-
-  int32_t st = p.init(host, (claw_plugin_info *)outbuf);
-  free(host);
-  r->init_called = true;
-  r->init_status = st;
-  if (st != CLAW_OK) {
-    host_init_refused(r, &p, st, host_size, outbuf, out_size, out_alloc);
-    free(outbuf);
-    dlclose(p.handle);
-    return;
-  }
-  const claw_plugin_funcs *funcs = host_accept_init(r, outbuf, out_size, out_alloc);
-  free(outbuf);
-  host_use_table(r, o, funcs);
-  if (funcs != NULL) host_final_shutdown(r, funcs);
   dlclose(p.handle);
 }
 

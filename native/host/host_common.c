@@ -425,6 +425,27 @@ const claw_plugin_funcs *host_accept_init(host_result *r, const unsigned char *o
   return funcs;
 }
 
+const claw_plugin_funcs *host_call_init(host_result *r, const host_plugin *p,
+                                        const claw_host_info *host, uint32_t host_size,
+                                        uint32_t out_size, bool null_out) {
+  size_t out_alloc = 0;
+  unsigned char *outbuf = null_out ? NULL : host_make_out(out_size, &out_alloc);
+  if (!null_out && outbuf == NULL) {
+    host_fail(r, EXIT_INTERNAL, "init", "%s: out of memory", host_program);
+    return NULL;
+  }
+  int32_t st = p->init(host, (claw_plugin_info *)outbuf);
+  r->init_called = true;
+  r->init_status = st;
+  const claw_plugin_funcs *funcs = NULL;
+  if (st != CLAW_OK)
+    host_init_refused(r, p, st, host_size, outbuf, out_size, out_alloc);
+  else
+    funcs = host_accept_init(r, outbuf, out_size, out_alloc);
+  free(outbuf);
+  return funcs;
+}
+
 void host_use_table(host_result *r, const host_options *o, const claw_plugin_funcs *funcs) {
   if (r->exit_code == 0 && funcs != NULL && o->extension != NULL) {
     r->extension_done = true;

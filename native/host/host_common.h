@@ -134,6 +134,12 @@ void host_init_refused(host_result *r, const host_plugin *p, int32_t st, uint32_
  * size and the function table. Returns the table, or NULL when it is incomplete. */
 const claw_plugin_funcs *host_accept_init(host_result *r, const unsigned char *outbuf,
                                           uint32_t out_size, size_t out_alloc);
+/* One claw_init with `host` (NULL allowed) and a fresh guarded claw_plugin_info declaring out_size
+ * bytes (NULL instead when null_out): records the status, then the refusal (host_init_refused) or
+ * what was written (host_accept_init). Returns the function table, or NULL when there is none. */
+const claw_plugin_funcs *host_call_init(host_result *r, const host_plugin *p,
+                                        const claw_host_info *host, uint32_t host_size,
+                                        uint32_t out_size, bool null_out);
 /* --extension and --agent through the function table. */
 void host_use_table(host_result *r, const host_options *o, const claw_plugin_funcs *funcs);
 /* The last shutdown: must leave no reference. */

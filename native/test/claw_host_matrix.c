@@ -164,28 +164,14 @@ static void run_cycle(host_result *r, const host_options *o, const matrix_option
   const uint32_t out_size =
       m->out_size < 0 ? (uint32_t)sizeof(claw_plugin_info) : (uint32_t)m->out_size;
   claw_host_info *host = m->null_host ? NULL : host_make_host(o, host_size);
-  size_t out_alloc = 0;
-  unsigned char *outbuf = m->null_out ? NULL : host_make_out(out_size, &out_alloc);
-  if ((!m->null_host && host == NULL) || (!m->null_out && outbuf == NULL)) {
+  if (!m->null_host && host == NULL) {
     host_fail(r, EXIT_INTERNAL, "init", "%s: out of memory", host_program);
-    free(host);
-    free(outbuf);
     dlclose(p.handle);
     return;
   }
-
-  int32_t st = p.init(host, (claw_plugin_info *)outbuf);
-  r->init_called = true;
-  r->init_status = st;
-  if (st != CLAW_OK) {
-    host_init_refused(r, &p, st, host_size, outbuf, out_size, out_alloc);
-    free(host);
-    free(outbuf);
-    dlclose(p.handle);
-    return;
-  }
-  const claw_plugin_funcs *funcs = host_accept_init(r, outbuf, out_size, out_alloc);
-  free(outbuf);
+  /* A refused claw_init or an incomplete table leaves funcs NULL and r->exit_code set: every step
+   * below is then skipped. */
+  const claw_plugin_funcs *funcs = host_call_init(r, &p, host, host_size, out_size, m->null_out);
 
   if (r->exit_code == 0 && m->init_twice) {
     claw_plugin_info again;
