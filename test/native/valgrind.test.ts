@@ -80,6 +80,12 @@ describe.skipIf(skip)('valgrind', () => {
     expect(report).toMatchObject({ ok: true, cycles: CYCLES });
   }, 600_000);
 
+  it('the reference claw-host itself (load, negotiate, agent protocol, shutdown, unload) leaks nothing', () => {
+    const g = grind([...MEMCHECK, gyp.host, gyp.so, '--now', '--agent', '3-6', '--json']);
+    expectNoLeaks(g);
+    expect(JSON.parse(g.stdout) as { ok: boolean; agent: { version: number } }).toMatchObject({ ok: true, agent: { version: 4 } });
+  }, 600_000);
+
   it('8 threads initializing at once leak nothing, and helgrind sees no race', () => {
     const g = grind([...MEMCHECK, gyp.matrix, gyp.so, '--now', '--threads', '8', '--json']);
     expectNoLeaks(g);
