@@ -43,7 +43,7 @@ interface InspectReport {
   plugin: {
     id: string;
     status: string;
-    kind: string;
+    kind?: string;
     toolNames: string[];
     contextEngineIds: string[];
     rootDir: string;
@@ -186,11 +186,13 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     expect(existsSync(join(root, 'build'))).toBe(false);
     const cfg = (await oc.readConfig()) as {
       plugins: {
-        slots: { contextEngine?: string };
+        slots?: { contextEngine?: string };
         entries: Record<string, { enabled?: boolean; config?: { apiKey?: unknown } }>;
       };
     };
-    expect(cfg.plugins.slots.contextEngine).toBe(PLUGIN);
+    // The installer leaves the context-engine slot alone (no `kind` in the manifest): the user selects
+    // the engine with `openclaw config set plugins.slots.contextEngine claw-byterover` (slot.test.ts).
+    expect(cfg.plugins.slots?.contextEngine).toBeUndefined();
     expect(cfg.plugins.entries[PLUGIN]?.enabled).toBe(true);
     // The key is stored as a reference, never as the value.
     expect(cfg.plugins.entries[PLUGIN]?.config?.apiKey).toEqual({ source: 'env', provider: 'default', id: KEY_ENV });
@@ -198,7 +200,8 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
   });
 
   it('inspect --runtime: loaded with its four tools and its context engine (raw SecretRef in tool-discovery)', () => {
-    expect(inspectFull.plugin).toMatchObject({ id: PLUGIN, status: 'loaded', kind: 'context-engine' });
+    expect(inspectFull.plugin).toMatchObject({ id: PLUGIN, status: 'loaded' });
+    expect(inspectFull.plugin.kind).toBeUndefined(); // so the installer never takes the slot
     expect(inspectFull.plugin.source).toMatch(/dist\/openclaw\/index\.js$/);
     expect(inspectFull.plugin.toolNames).toEqual(TOOLS);
     expect(inspectFull.tools.flatMap((t) => t.names)).toEqual(TOOLS);
