@@ -7,5 +7,6 @@ export const OpenClawErrorCode = {
   SPACE_REQUIRED: 'OPENCLAW_SPACE_REQUIRED',
   SYNC_UNSUPPORTED: 'OPENCLAW_SYNC_UNSUPPORTED',
   TOOL_ARGUMENT: 'OPENCLAW_TOOL_ARGUMENT',
+  API_KEY_UNAVAILABLE: 'OPENCLAW_API_KEY_UNAVAILABLE',
 } as const;
 export type OpenClawErrorCode = (typeof OpenClawErrorCode)[keyof typeof OpenClawErrorCode];

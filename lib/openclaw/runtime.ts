@@ -217,6 +217,18 @@ export class PluginRuntime {
     });
     if (cred.kind === 'api-key') return { session: cred.session, source: cred.source };
     const ref = this.config.unresolvedApiKeyRef;
+    // OpenClaw leaves the SecretRef object in place when it cannot resolve it (the manifest declares
+    // the path with ownerKind "capability", so a missing variable never blocks the gateway): sync then
+    // falls back to the token store, and without a stored login says what was expected and why.
+    if (ref && !cred.clientCredentials && !(await cred.describe())) {
+      throw new ClawError(
+        OpenClawErrorCode.API_KEY_UNAVAILABLE,
+        `expected the ByteRover API key from ${describeSecretRef(ref)}, found it unresolved (OpenClaw could not resolve it when the gateway started${ref.source === 'env' ? `: ${ref.id} is not in the gateway's environment` : ''}) and no \`claw-byterover login\` credential`,
+        {
+          hint: `Only sync needs the key (search, recall, curate and the context engine work without it). ${ref.source === 'env' ? `Set ${ref.id} in the gateway's environment and restart the gateway` : 'Make the SecretRef resolvable and restart the gateway'}, or run \`claw-byterover login\`.`,
+        },
+      );
+    }
     const via = cred.clientCredentials ? 'token store, else client credentials' : 'token store';
     return {
       session: cred.session,

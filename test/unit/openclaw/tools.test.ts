@@ -262,8 +262,24 @@ describe('byterover_sync', () => {
       'token store (SecretRef env:default:BRV_KEY not resolved in this load)',
     );
     const e = await rejection(tool(tools, 'byterover_sync').execute('c', { action: 'pull' }));
-    expect((e as { code?: string }).code).toBe('AUTH_NOT_LOGGED_IN');
+    const err = e as Error & { code?: string; hint?: string };
+    expect(err.code).toBe('OPENCLAW_API_KEY_UNAVAILABLE');
+    expect(err.message).toContain(
+      'expected the ByteRover API key from SecretRef env:default:BRV_KEY, found it unresolved',
+    );
+    expect(err.message).toContain("BRV_KEY is not in the gateway's environment");
+    expect(err.hint).toContain("Set BRV_KEY in the gateway's environment and restart the gateway");
+    expect(err.hint).toContain('Only sync needs the key');
     expect(cloud?.requests).toEqual([]);
+  });
+
+  it('the manifest declares apiKey as a capability-owned secret input, so an unresolvable SecretRef never blocks the gateway', () => {
+    const m = readManifest() as unknown as {
+      configContracts: { secretInputs: { paths: { path: string; ownerKind?: string }[] } };
+    };
+    // OpenClaw 2026.9.6 isolates a failing SecretRef only for ownerKind capability/route; without it
+    // the owner is "unknown" and startup fails with "required secrets are unavailable".
+    expect(m.configContracts.secretInputs.paths.find((p) => p.path === 'apiKey')?.ownerKind).toBe('capability');
   });
 
   it('a rejected key is an error with a next step, not a silent failure', async () => {
