@@ -9,21 +9,36 @@
  *   stays enabled, and the gateway log says, in a warning, that ByteRover's engine is registered but
  *   not selected, naming the engine that runs and the exact commands to select ours or keep theirs;
  * - fresh: nothing in the slot after install (OpenClaw's built-in `legacy` engine), then the
- *   documented `openclaw config set plugins.slots.contextEngine claw-byterover` selects it, and the
+ *   `openclaw config set plugins.slots.contextEngine claw-byterover` line of the docs (README.md,
+ *   docs/readme/openclaw.md), run verbatim, selects it, and the
  *   gateway loads it with no warning. (That the selected engine recalls into a turn is
  *   turn.test.ts.)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../../helpers/tools.js';
 import { ensureOpenClaw, type Gateway, type OpenClawEnv } from './env.js';
 import { packPlugin, type PackedPlugin } from './pack.js';
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PLUGIN = 'claw-byterover';
 const OTHER = 'other-engine';
-const SELECT = ['config', 'set', 'plugins.slots.contextEngine', PLUGIN];
+/** The select command as docs/readme/openclaw.md and README.md give it, run verbatim below. */
+function documentedSelect(): string[] {
+  const lines = new Set<string>();
+  for (const file of ['README.md', 'docs/readme/openclaw.md'])
+    for (const block of readFileSync(join(ROOT, file), 'utf8').matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g))
+      for (const raw of block[1]!.split('\n')) {
+        const line = raw.replace(/#.*$/, '').trim();
+        if (line.startsWith('openclaw config set plugins.slots.contextEngine ')) lines.add(line);
+      }
+  expect([...lines]).toEqual([`openclaw config set plugins.slots.contextEngine ${PLUGIN}`]);
+  return [...lines][0]!.split(/\s+/).slice(1);
+}
 const NOT_SELECTED = 'context engine registered but not selected';
 
 const skip = missingTools(
@@ -141,7 +156,7 @@ describe.skipIf(skip)('installing claw-byterover keeps the context-engine slot (
   it('fresh: the slot is left unset; the documented command selects the engine, loaded with no warning', async () => {
     expect(freshCfg.plugins?.slots?.contextEngine).toBeUndefined();
     expect(freshCfg.plugins?.entries?.[PLUGIN]?.enabled).toBe(true);
-    await fresh.mustRun(SELECT);
+    await fresh.mustRun(documentedSelect());
     const got = await fresh.mustRun(['config', 'get', 'plugins.slots.contextEngine']);
     expect(got.stdout.trim()).toBe(PLUGIN);
     const gw = await fresh.startGateway();
