@@ -21,7 +21,17 @@ export function isSensitiveKey(key: string): boolean {
 const SENSITIVE_SUFFIX =
   /(?:access_token|refresh_token|id_token|token|code|code_verifier|client_secret|api_key|api-key|apikey|key|session_key|password|secret|state)$/i;
 
-const PATTERNS: Array<[RegExp, string | ((substring: string, ...args: string[]) => string)]> = [
+/**
+ * Text that reads as an error code, never as an OAuth authorization code (random base64url/hex of
+ * mixed case): SCREAMING_SNAKE with at least one underscore (`AUTH_INVALID_TOKEN`, `ERR_SOCKET_TIMEOUT`),
+ * a Node errno name (`ENOENT`, `ECONNREFUSED`) or an HTTP status.
+ */
+function isErrorCodeText(value: string): boolean {
+  return /^(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|E[A-Z]{2,15}|[1-5][0-9]{2})$/.test(value);
+}
+
+// String.replace passes the match offset as a number (and the whole string), hence any[].
+const PATTERNS: Array<[RegExp, string | ((substring: string, ...args: any[]) => string)]> = [
   // Authorization schemes: "Bearer abc", "Basic abc"
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // JWT / JWS compact serialisation
@@ -37,9 +47,16 @@ const PATTERNS: Array<[RegExp, string | ((substring: string, ...args: string[]) 
   // Matched from the start of each run of key characters only (the lookbehind), then the key's end
   // is checked: a lazy `[...]*?(?:a|b|...)=` retried at every boundary of a long "a-a-a-..." run
   // without "=" cost O(n²) (issue 13).
+  // A `code` outside a URL query holding a stable error code (`code=AUTH_INVALID_TOKEN`, as the CLI
+  // prints log fields) stays readable; in a query string (`?code=`, `&code=`: OAuth redirects) it is
+  // always redacted.
   [
     /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]+)=([^&\s"',;]+)/g,
-    (m: string, key: string) => (SENSITIVE_SUFFIX.test(key) ? `${key}=${REDACTED}` : m),
+    (m: string, key: string, value: string, offset: number, whole: string) =>
+      !SENSITIVE_SUFFIX.test(key) ||
+      (key.toLowerCase() === 'code' && !/[?&]$/.test(whole.slice(0, offset)) && isErrorCodeText(value))
+        ? m
+        : `${key}=${REDACTED}`,
   ],
   // JSON-ish "field":"value" for sensitive fields
   [
@@ -64,7 +81,7 @@ export function redactString(input: string): string {
  */
 function isStableCode(key: string, value: unknown): boolean {
   if (key.toLowerCase() !== 'code') return false;
-  return typeof value === 'number' || (typeof value === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(value));
+  return typeof value === 'number' || (typeof value === 'string' && value.length <= 64 && isErrorCodeText(value));
 }
 
 /** Deep copy of a plain value with sensitive keys and embedded secrets scrubbed. */
