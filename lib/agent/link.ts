@@ -140,8 +140,24 @@ export function validateGatewayUrl(url: string): URL {
       details: { url: safeUrl(url) },
     });
   }
+  // The gateway takes its token in the connect frame (auth.token), never from the URL; a token in a
+  // URL leaks into shell history, proxy and server logs, so one there is refused rather than ignored.
+  const secretParams = [...new Set(u.searchParams.keys())].filter((k) => CREDENTIAL_PARAM.test(k));
+  if (secretParams.length > 0) {
+    throw agentError(
+      'AGENT_INVALID_URL',
+      `Expected a gateway URL without credentials, found ${secretParams.map((k) => `?${k}=`).join(', ')} in its query`,
+      {
+        hint: `Remove it from the URL (use ${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}) and pass the gateway token with --token or OPENCLAW_GATEWAY_TOKEN; the gateway reads the token only from the connect handshake.`,
+        details: { url: safeUrl(url), params: secretParams },
+      },
+    );
+  }
   return u;
 }
+
+/** Query parameter names that carry a credential (`token`, `access_token`, `auth`, `password`, `key`…). */
+const CREDENTIAL_PARAM = /(?:token|auth|password|passwd|secret|key|signature|session)/i;
 
 function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
