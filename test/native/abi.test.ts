@@ -18,13 +18,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt, ROOT } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const HEADER = join('native', 'include', 'claw', 'plugin.h');
 
 const skip = missingTools(['abidw', 'abidiff', 'g++', 'python3'], 'apt-get install -y abigail-tools g++ python3');
 
 function abiCheck(args: string[] = []): { status: number | null; out: string } {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'abi-check.sh'), ...args], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'abi-check.sh'), ...args], { encoding: 'utf8', timeout: hangGuard(300_000) });
   if (r.error) throw r.error;
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -82,7 +83,7 @@ describe.skipIf(skip)('ABI baseline (abidw/abidiff)', () => {
     const r = abiCheck();
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain('abi-check: OK: libclaw_byterover.so is ABI-compatible with native/abi/');
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('catches a field inserted in the middle of claw_host_info', () => {
     const dir = scratch((d) => edit(d, HEADER, '  const char *host_name;', '  uint32_t inserted_flags;\n  const char *host_name;'));
@@ -91,7 +92,7 @@ describe.skipIf(skip)('ABI baseline (abidw/abidiff)', () => {
     expect(r.out).toMatch(/abi-check: FAIL: abidiff exit (4|12) \(/);
     expect(r.out).toContain("'uint32_t inserted_flags', at offset 128 (in bits)");
     expect(r.out).toContain("struct claw_host_info: member 4 was 'host_name' (const char* at bit 128), now 'inserted_flags'");
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('catches a field retyped in place, which the append-at-end suppression alone would hide', () => {
     const dir = scratch((d) => edit(d, HEADER, '  uint64_t capabilities;', '  int64_t capabilities;', 'typedef struct claw_host_info {'));
@@ -101,7 +102,7 @@ describe.skipIf(skip)('ABI baseline (abidw/abidiff)', () => {
     expect(r.out).toContain('abi-check: abidiff found changes only in the append-at-end suppression');
     expect(r.out).toContain('abi-check: FAIL: claw_* struct layout changed incompatibly:');
     expect(r.out).toContain("struct claw_host_info: member 6 was 'capabilities' (unsigned long int at bit 256), now 'capabilities' (long int at bit 256)");
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('catches a changed function signature', () => {
     const dir = scratch((d) => {
@@ -112,7 +113,7 @@ describe.skipIf(skip)('ABI baseline (abidw/abidiff)', () => {
     expect(r.status, r.out).toBe(1);
     expect(r.out).toMatch(/abi-check: FAIL: abidiff exit (4|12) \(/);
     expect(r.out).toContain("'function const char* claw_strerror(int32_t)' has some indirect sub-type changes");
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('accepts a field appended at the end of claw_host_info (suppressed growth)', () => {
     const dir = scratch((d) =>
@@ -123,12 +124,12 @@ describe.skipIf(skip)('ABI baseline (abidw/abidiff)', () => {
     expect(r.out).toContain("'uint64_t appended_since_1_1', at offset");
     expect(r.out).toMatch(/abi-check: struct claw_host_info grew at its end \((\d+) -> \d+ bits\): compatible/);
     expect(r.out).toContain('abi-check: OK');
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('refuses a library without DWARF, such as the release build (abidiff needs debug info)', async () => {
     const { so } = await ensureNativeBuilt();
     const r = abiCheck(['--so', so]);
     expect(r.status).toBe(2);
     expect(r.out).toContain('has no DWARF (.debug_info): compare an unstripped build');
-  }, 600_000);
+  }, hangGuard(600_000));
 });

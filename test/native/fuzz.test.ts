@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { mustRun, ROOT } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const CORPUS = join(ROOT, 'native', 'fuzz', 'corpus', 'claw_init');
 const RUNS = Number(process.env.CLAW_FUZZ_RUNS ?? 100_000);
@@ -52,7 +53,7 @@ describe.skipIf(skip)('claw_init fuzzing', () => {
     work = mkdtempSync(join(tmpdir(), 'claw-fuzz-'));
     mustRun('bash', [join(ROOT, 'scripts', 'abi-build.sh'), '--out', work, 'fuzz']);
     bin = join(work, 'claw_init_fuzz');
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -65,7 +66,7 @@ describe.skipIf(skip)('claw_init fuzzing', () => {
     const r = fuzz(bin, [`-artifact_prefix=${work}/`, ...inputs.map((f) => join(CORPUS, f))], work);
     expect(r.status, finding(r.log)).toBe(0);
     for (const f of inputs) expect(r.log).toContain(`Running: ${join(CORPUS, f)}`);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it(`fuzzes ${SECONDS ? `${SECONDS} s` : `${RUNS} executions`} from the corpus without a finding`, () => {
     // libFuzzer writes new inputs into the first directory: a scratch copy, not the repository.
@@ -84,5 +85,5 @@ describe.skipIf(skip)('claw_init fuzzing', () => {
     console.log(
       `claw_init fuzz: ${done?.[1]} executions in ${done?.[2]} s (seed ${SEED}), coverage ${cov?.[1] ?? '?'} edges / ${cov?.[2] ?? '?'} features, corpus ${before} -> ${readdirSync(scratch).length}`,
     );
-  }, 900_000);
+  }, hangGuard(900_000));
 });

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = join(ROOT, 'native/fuzz/corpus/html');
@@ -44,7 +45,7 @@ describe.skipIf(missingTools(['clang++'], 'apt-get install -y clang libclang-rt-
     const flags = ['-std=c++17', '-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all'];
     const r = await run('clang++', [...flags, join(ROOT, 'native/fuzz/html_fuzz.cc'), ...engine, '-o', bin]);
     if (r.code !== 0) throw new Error(`building html_fuzz failed:\n${tail(r.output)}`);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -56,7 +57,7 @@ describe.skipIf(missingTools(['clang++'], 'apt-get install -y clang libclang-rt-
     const r = await run(bin, [`-artifact_prefix=${work}/`, ...inputs.map((f) => join(CORPUS, f))], work);
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).not.toMatch(/invariant failed|ERROR: AddressSanitizer|runtime error/);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it(`fuzzes ${SECONDS ? `${SECONDS} s` : `${RUNS} executions`} from the corpus without a finding`, async () => {
     const scratch = mkdtempSync(join(work, 'corpus-'));
@@ -68,5 +69,5 @@ describe.skipIf(missingTools(['clang++'], 'apt-get install -y clang libclang-rt-
     );
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toMatch(/Done \d+ runs/);
-  }, 900_000);
+  }, hangGuard(900_000));
 });

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { ROOT } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const CORPUS = join(ROOT, 'native', 'fuzz', 'corpus', 'parse_cost');
 const RUNS = Number(process.env.PARSE_COST_RUNS ?? 2000);
@@ -66,7 +67,7 @@ describe.skipIf(missingTools(['clang++', 'clang'], 'apt-get install -y clang'))(
     ]);
     const objects = readdirSync(work).filter((f) => f.endsWith('.o')).map((f) => join(work, f));
     await mustRun('clang++', [...objects, '-ldl', '-pthread', '-o', bin]);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -82,7 +83,7 @@ describe.skipIf(missingTools(['clang++', 'clang'], 'apt-get install -y clang'))(
       for (const p of ['markdown', 'index', 'excerpt', 'html']) expect(r.output).toMatch(new RegExp(`ok +${g} +${p} `));
     }
     console.log(`parse cost oracle (table): worst ${worst?.[1]} work/byte (${worst?.[2]}) at 256 KiB`);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('replays the committed corpus (units that were quadratic before) within the bound', async () => {
     const units = readdirSync(CORPUS).map((f) => join(CORPUS, f));
@@ -90,7 +91,7 @@ describe.skipIf(missingTools(['clang++', 'clang'], 'apt-get install -y clang'))(
     const r = await run(bin, ['corpus', ...units]);
     expect(r.code, failures(r.output)).toBe(0);
     expect(r.output).toContain(`replayed ${units.length} units`);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it(`finds no super-linear input in ${RUNS} random units (seed ${SEED})`, async () => {
     const r = await run(bin, ['fuzz', String(RUNS), String(SEED), work]);
@@ -98,5 +99,5 @@ describe.skipIf(missingTools(['clang++', 'clang'], 'apt-get install -y clang'))(
     const line = r.output.split('\n').find((l) => l.startsWith('fuzzed')) ?? '';
     expect(line).toContain(`fuzzed ${RUNS} units`);
     console.log(`parse cost oracle (random): ${line}`);
-  }, 300_000);
+  }, hangGuard(300_000));
 });

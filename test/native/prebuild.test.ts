@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { committedExports, definedDynamicSymbols, mustRun, ROOT } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const require = createRequire(import.meta.url);
 const PKG = 'claw-byterover';
@@ -52,11 +53,11 @@ describe.skipIf(skip)('npm run prebuild', () => {
       cwd: ROOT,
       env: withoutNpmEnv({ CLAW_PREBUILD_OUT: out }),
       encoding: 'utf8',
-      timeout: 600_000,
+      timeout: hangGuard(600_000),
     });
     log = `${r.stdout}\n${r.stderr}`;
     if (r.status !== 0) throw new Error(`npm run prebuild exited ${r.status ?? r.signal}:\n${log}`);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (out) rmSync(out, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const CHILD = `
 const addon = require(process.argv[1]);
@@ -56,5 +57,5 @@ describe.skipIf(missingTools(['prlimit'], 'apt-get install -y util-linux'))('all
     expect(r.added, line).toBeUndefined();
     expect(r.code, line).toBe('RECALL_NO_MEMORY');
     expect(r.after).toEqual(['warm.md']);
-  }, 300_000);
+  }, hangGuard(300_000));
 });

@@ -21,6 +21,7 @@ import {
 } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt, type Artifacts } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make'], 'apt-get install -y build-essential python3');
 
@@ -410,14 +411,14 @@ describe.skipIf(skip)('recall engine through Node-API', () => {
           }
           console.log(JSON.stringify({ live: b.recallLiveIndexes(), rss }));
         })();`;
-      const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 240_000 });
+      const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: hangGuard(240_000) });
       expect(r.status, r.stderr).toBe(0);
       const { live, rss } = JSON.parse(r.stdout) as { live: number; rss: number[] };
       expect(live).toBe(0);
       // Each round builds 20 indexes of ~1.5 MB (stats().memoryBytes): a leak would add ~30 MB a round.
       const mb = (n: number) => n / 2 ** 20;
       expect(mb(rss[14]! - rss[4]!), `RSS per round: ${rss.map((x) => mb(x).toFixed(0)).join(' ')} MiB`).toBeLessThan(40);
-    }, 300_000);
+    }, hangGuard(300_000));
 
     it('works in worker threads (per-environment data), each with its own indexes', async () => {
       const { Worker } = await import('node:worker_threads');

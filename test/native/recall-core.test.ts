@@ -14,6 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // Outside build/: node-gyp rebuild (run by other native tests) deletes build/. Stable per checkout,
@@ -170,7 +171,7 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
       // the fuzz source, which gets its own object.
       replay: { flags: sanitized, sources: [...engine, fuzzReplaySource], bin: bins.replay },
     });
-  }, 900_000);
+  }, hangGuard(900_000));
 
   it('passes every native unit test in an optimized -Werror build', async () => {
     const r = await run(bins.release, []);
@@ -178,21 +179,21 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
     const m = /(\d+) tests, 0 failed checks/.exec(r.output);
     expect(m, tail(r.output)).not.toBeNull();
     expect(Number(m?.[1])).toBeGreaterThanOrEqual(50);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('passes under AddressSanitizer and UndefinedBehaviorSanitizer', async () => {
     const r = await run(bins.asan, [], sanitizerEnv);
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toMatch(/tests, 0 failed checks/);
     expect(r.output).not.toMatch(/runtime error|AddressSanitizer|LeakSanitizer/);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('runs the concurrency tests under ThreadSanitizer without reports', async () => {
     const r = await runTsan(bins.tsan, ['concurrency']);
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toMatch(/3 tests, 0 failed checks/);
     expect(r.output).not.toMatch(/ThreadSanitizer: (data race|lock-order|thread leak)/);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('replays the fuzz seed corpus under g++ sanitizers', async () => {
     const seeds = readdirSync(seedCorpus).map((f) => join(seedCorpus, f));
@@ -200,7 +201,7 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
     const r = await run(bins.replay, seeds, sanitizerEnv);
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toContain(`replayed ${seeds.length} inputs`);
-  }, 120_000);
+  });
 
   it('keeps recall_c.h plain C99 (no C++ in the facade)', async () => {
     const r = await run('gcc', [
@@ -215,7 +216,7 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
       join(root, 'native/src/recall/recall_c.h'),
     ]);
     expect(r.code, r.output).toBe(0);
-  }, 60_000);
+  });
 });
 
 const clangMissing = missingTools(['clang++'], 'apt-get install -y clang libclang-rt-14-dev');
@@ -234,7 +235,7 @@ describe.skipIf(clangMissing)('recall engine fuzzing (clang libFuzzer)', () => {
         bin,
       },
     });
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -255,5 +256,5 @@ describe.skipIf(clangMissing)('recall engine fuzzing (clang libFuzzer)', () => {
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toMatch(/Done \d+ runs/);
     expect(readdirSync(work).filter((f) => /^(crash|leak|timeout|oom)-/.test(f))).toEqual([]);
-  }, 900_000);
+  }, hangGuard(900_000));
 });

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecallIndex, type RecallHit } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt, mustRun, ROOT, type Artifacts } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['cc', 'c++', 'make'], 'apt-get install -y build-essential python3');
 const FIXTURES = join(ROOT, 'test', 'native', 'fixtures');
@@ -46,7 +47,7 @@ describe.skipIf(skip)('recall extension through the C ABI', () => {
   const drive = (plugin: string, mode: 'now' | 'lazy', commands: string[], wrap: string[] = []): DriverRun => {
     const [cmd, ...args] = [...wrap, driver, plugin, mode];
     const input = commands.length > 0 ? commands.join('\n') + '\n' : '';
-    const r = spawnSync(cmd as string, args, { input, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(cmd as string, args, { input, encoding: 'utf8', timeout: hangGuard(300_000) });
     if (r.error) throw r.error;
     const out = r.stdout
       .split('\n')
@@ -205,5 +206,5 @@ describe.skipIf(skip)('recall extension through the C ABI', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/ERROR SUMMARY: 0 errors from 0 contexts/);
     expect(r.out.at(-1)).toEqual({ shutdown: 0 });
-  }, 300_000);
+  }, hangGuard(300_000));
 });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt, mustRun, ROOT, type Artifacts } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 describe.skipIf(missingTools(['c++'], 'apt-get install -y g++'))('allocation failure and thread counts through the C ABI', () => {
   let a: Artifacts;
@@ -26,14 +27,14 @@ describe.skipIf(missingTools(['c++'], 'apt-get install -y g++'))('allocation fai
     tmp = mkdtempSync(join(tmpdir(), 'claw-recall-nomem-'));
     driver = join(tmp, 'recall_nomem_driver');
     mustRun('c++', ['-std=c++17', '-O1', '-g', '-rdynamic', `-I${join(ROOT, 'native', 'include')}`, '-o', driver, join(ROOT, 'test', 'native', 'fixtures', 'recall_nomem_driver.cc'), '-ldl', '-lpthread']);
-  }, 900_000);
+  }, hangGuard(900_000));
 
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('every allocation of every entry point can fail: RECALL_NO_MEMORY, never an abort; huge thread counts are clamped', () => {
-    const r = spawnSync(driver, [a.so], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(driver, [a.so], { encoding: 'utf8', timeout: hangGuard(300_000) });
     if (r.error) throw r.error;
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
@@ -51,5 +52,5 @@ describe.skipIf(missingTools(['c++'], 'apt-get install -y g++'))('allocation fai
       [9, 100000, 2147483647, 4294967295].map((threads) => ({ entry: 'upsert_batch_threads', threads, status: 'OK' })),
     );
     expect(lines.at(-1)).toEqual({ done: true, failed: 0 });
-  }, 300_000);
+  }, hangGuard(300_000));
 });

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRecallIndex, isTopicPath, parseTopic } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make'], 'apt-get install -y build-essential python3');
 
@@ -36,7 +37,7 @@ const topic = (path: string, text: string): string =>
 describe.skipIf(skip)('ByteRover v4 topics through Node-API', () => {
   beforeAll(async () => {
     await ensureNativeBuilt();
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it('parseTopic returns attributes, elements and no warnings for a well-formed topic', () => {
     const t = parseTopic(JWT);

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRecallIndex } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make'], 'apt-get install -y build-essential python3');
 
@@ -46,7 +47,7 @@ ${KINDS.map(
 describe.skipIf(skip)('every ByteRover v4 element kind is found by a unique term', () => {
   beforeAll(async () => {
     await ensureNativeBuilt();
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it('names the element of each of the 18 kinds, with a snippet from it', () => {
     const idx = createRecallIndex();

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecallIndex } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make'], 'apt-get install -y build-essential python3');
 
@@ -29,7 +30,7 @@ describe.skipIf(skip)('v4 signals with a persisted index', () => {
   beforeAll(async () => {
     await ensureNativeBuilt();
     dir = await mkdtemp(join(tmpdir(), 'claw-v4-persist-'));
-  }, 600_000);
+  }, hangGuard(600_000));
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { mustRun, ROOT } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const skip = missingTools(['clang++', 'python3', 'llvm-symbolizer'], 'apt-get install -y clang libclang-rt-14-dev llvm python3');
 
@@ -24,7 +25,7 @@ const SAN_ENV = {
 };
 
 function runTests(bin: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, ...SAN_ENV, ...env }, timeout: 300_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, ...SAN_ENV, ...env }, timeout: hangGuard(300_000), maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -42,7 +43,7 @@ describe.skipIf(skip)('native unit tests under sanitizers', () => {
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'claw-sanitizers-'));
     mustRun('bash', [join(ROOT, 'scripts', 'abi-build.sh'), '--out', out, 'core-asan', 'core-tsan']);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (out) rmSync(out, { recursive: true, force: true });
@@ -64,7 +65,7 @@ describe.skipIf(skip)('native unit tests under sanitizers', () => {
       expect(r.stdout).toContain(`ok   ${name}`);
     }
     expect(r.stderr).not.toMatch(/Sanitizer|runtime error/);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it('pass under ThreadSanitizer', () => {
     const r = runTests(join(out, 'core_tests_tsan'));
@@ -72,7 +73,7 @@ describe.skipIf(skip)('native unit tests under sanitizers', () => {
     expect(tally(r.stdout).failed).toBe(0);
     expect(r.stdout).toContain('ok   concurrent_init_and_shutdown_from_eight_threads');
     expect(r.stderr).not.toMatch(/ThreadSanitizer/);
-  }, 300_000);
+  }, hangGuard(300_000));
 
   it.each([
     ['core_tests_asan', 'heap-overflow', /ERROR: AddressSanitizer: heap-buffer-overflow/],
@@ -83,5 +84,5 @@ describe.skipIf(skip)('native unit tests under sanitizers', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(report);
     expect(r.stdout).not.toMatch(/^1 passed, 0 failed$/m);
-  }, 120_000);
+  });
 });

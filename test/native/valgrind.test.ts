@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingTools } from '../helpers/tools.js';
 import { ensureNativeBuilt, mustRun, ROOT, type Artifacts } from './helpers.js';
+import { hangGuard } from '../helpers/timeout.js';
 
 const CYCLES = 1000;
 const MEMCHECK = ['--leak-check=full', '--show-leak-kinds=definite,indirect', '--errors-for-leak-kinds=definite,indirect', '--error-exitcode=99'];
@@ -31,7 +32,7 @@ interface Grind {
 }
 
 function grind(args: string[]): Grind {
-  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 });
+  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: hangGuard(600_000) });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -54,7 +55,7 @@ describe.skipIf(skip)('valgrind', () => {
     out = mkdtempSync(join(tmpdir(), 'claw-valgrind-'));
     mustRun('bash', [join(ROOT, 'scripts', 'abi-build.sh'), '--out', out, 'so', 'cycles', 'leaky']);
     gyp = await ensureNativeBuilt();
-  }, 600_000);
+  }, hangGuard(600_000));
 
   afterAll(() => {
     if (out) rmSync(out, { recursive: true, force: true });
@@ -71,20 +72,20 @@ describe.skipIf(skip)('valgrind', () => {
     const inUse = (s: string): string => /in use at exit: ([\d,]+ bytes in [\d,]+ blocks)/.exec(s)?.[1] ?? 'none';
     expect(inUse(g.stderr)).toBe(inUse(few.stderr));
     console.log(`valgrind: ${CYCLES} cycles: ${/total heap usage: ([^\n]+)/.exec(g.stderr)?.[1] ?? '?'}; in use at exit: ${inUse(g.stderr)} (10 cycles: ${inUse(few.stderr)})`);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it(`claw-host-matrix --cycles ${CYCLES} on the node-gyp build leaks nothing`, () => {
     const g = grind([...MEMCHECK, gyp.matrix, gyp.so, '--now', '--cycles', String(CYCLES), '--json']);
     expectNoLeaks(g);
     const report = JSON.parse(g.stdout) as { ok: boolean; cycles: number };
     expect(report).toMatchObject({ ok: true, cycles: CYCLES });
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it('the reference claw-host itself (load, negotiate, agent protocol, shutdown, unload) leaks nothing', () => {
     const g = grind([...MEMCHECK, gyp.host, gyp.so, '--now', '--agent', '3-6', '--json']);
     expectNoLeaks(g);
     expect(JSON.parse(g.stdout) as { ok: boolean; agent: { version: number } }).toMatchObject({ ok: true, agent: { version: 4 } });
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it('8 threads initializing at once leak nothing, and helgrind sees no race', () => {
     const g = grind([...MEMCHECK, gyp.matrix, gyp.so, '--now', '--threads', '8', '--json']);
@@ -93,7 +94,7 @@ describe.skipIf(skip)('valgrind', () => {
     const h = grind(['--tool=helgrind', '--error-exitcode=98', gyp.matrix, gyp.so, '--now', '--threads', '8', '--json']);
     expect(h.status, h.stderr).toBe(0);
     expect(h.stderr).toMatch(/ERROR SUMMARY: 0 errors from 0 contexts/);
-  }, 600_000);
+  }, hangGuard(600_000));
 
   it('the same check fails on a plugin that leaks one block per init', () => {
     const g = grind([...MEMCHECK, join(out, 'abi_cycles'), join(out, 'libabi_leaky_plugin.so'), '10']);
@@ -101,5 +102,5 @@ describe.skipIf(skip)('valgrind', () => {
     expect(g.stderr).toMatch(/definitely lost: 640 bytes in 10 blocks/);
     // The plugin is dlclose'd by then, so its frames show as ???; the caller is named.
     expect(g.stderr).toMatch(/by 0x[0-9A-F]+: one_cycle \(abi_cycles\.c:\d+\)/);
-  }, 600_000);
+  }, hangGuard(600_000));
 });

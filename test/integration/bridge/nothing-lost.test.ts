@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../servers/postgres.js';
 import { redisMissing, startRedis, type RedisServer } from '../../servers/redis.js';
 import { makeEvents, readLedger, sendAll, startChild, waitFor, type BridgeChild, type Target } from './harness.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const TOTAL = 20_000;
 const KILL_AT = 8_000;
@@ -79,7 +80,7 @@ async function scenario(opts: { dir: string; instances: string[]; store: unknown
     }
 
     // Every acked webhook gets processed (bounded wait), then the queue is empty and nothing is dead.
-    const done = await waitFor(() => readLedger(opts.effectsDb).effects.size >= TOTAL, 90_000);
+    const done = await waitFor(() => readLedger(opts.effectsDb).effects.size >= TOTAL, hangGuard(240_000));
     const ledger = readLedger(opts.effectsDb);
     expect(done, `processed ${ledger.effects.size} of ${TOTAL}`).toBe(true);
     const expected = new Map(events.map((e) => [`wh:${e.webhookId}`, e.amount]));
@@ -101,7 +102,7 @@ async function scenario(opts: { dir: string; instances: string[]; store: unknown
         ),
       );
       return st.every((s) => s.queue.depth === 0 && s.queue.dead === 0);
-    }, 30_000);
+    }, hangGuard(120_000));
     expect(emptied).toBe(true);
     const dupAcks = [...report.acked.values()].filter((a) => a.duplicate).length;
     console.log(
@@ -120,14 +121,18 @@ describe('nothing lost: embedded SQLite store, bridge SIGKILLed mid-run and rest
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('every 2xx-acknowledged webhook is processed exactly once in effect', { timeout: 300_000 }, async () => {
-    await scenario({
-      dir,
-      instances: ['solo'],
-      store: { kind: 'sqlite', path: join(dir, 'bridge.db') },
-      effectsDb: join(dir, 'effects.db'),
-    });
-  });
+  it(
+    'every 2xx-acknowledged webhook is processed exactly once in effect',
+    { timeout: hangGuard(300_000) },
+    async () => {
+      await scenario({
+        dir,
+        instances: ['solo'],
+        store: { kind: 'sqlite', path: join(dir, 'bridge.db') },
+        effectsDb: join(dir, 'effects.db'),
+      });
+    },
+  );
 });
 
 const pgRedisSkip = postgresMissing() ?? redisMissing();
@@ -146,13 +151,17 @@ describe.skipIf(pgRedisSkip)(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('every 2xx-acknowledged webhook is processed exactly once in effect', { timeout: 300_000 }, async () => {
-      await scenario({
-        dir,
-        instances: ['a', 'b'],
-        store: { kind: 'postgres', url: pg.url, schema: 'lost', redisUrl: redis.url },
-        effectsDb: join(dir, 'effects.db'),
-      });
-    });
+    it(
+      'every 2xx-acknowledged webhook is processed exactly once in effect',
+      { timeout: hangGuard(300_000) },
+      async () => {
+        await scenario({
+          dir,
+          instances: ['a', 'b'],
+          store: { kind: 'postgres', url: pg.url, schema: 'lost', redisUrl: redis.url },
+          effectsDb: join(dir, 'effects.db'),
+        });
+      },
+    );
   },
 );

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClawApiStandin, type ClawApiStandin } from '../../standin/claw-api.js';
 import { CLAW_AUDIENCE, startClawIssuer, type ClawIssuer } from '../clawapi/issuer.js';
 import { isEvent, jsonLine, serveProcess } from './serve-harness.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 let root: string;
 let issuer: ClawIssuer;
@@ -30,8 +31,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Polls an observable state until it holds; the deadline is only a hang guard (scaled). */
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + hangGuard(120_000);
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   expect(cond()).toBe(true);
 }
 
@@ -125,7 +128,7 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
       let hung: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         s.exited,
-        new Promise<'still running'>((r) => (hung = setTimeout(() => r('still running'), 30_000))),
+        new Promise<'still running'>((r) => (hung = setTimeout(() => r('still running'), hangGuard(120_000)))),
       ]);
       clearTimeout(hung);
       expect(outcome).not.toBe('still running');
@@ -137,7 +140,7 @@ describe('serve with claw-api registration (stand-in per docs/claw-api.yaml, rea
     } finally {
       if (s.child.exitCode === null) s.child.kill('SIGKILL');
     }
-  }, 60_000);
+  });
 
   it('an ID token instead of an access token: the status line names the cause, serving goes on, the token is never printed', async () => {
     const idToken = await issuer.idToken();

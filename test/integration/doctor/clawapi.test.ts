@@ -20,7 +20,7 @@ beforeAll(async () => {
   e = await startCliEnv();
   issuer = await startClawIssuer();
   api = await startClawApiStandin({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: CLAW_AUDIENCE });
-}, 60_000);
+});
 
 afterAll(async () => {
   await api?.close();
@@ -65,7 +65,7 @@ describe('doctor: "401 from claw-api"', () => {
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
     expect(r.all).not.toContain(token.split('.')[2] as string);
-  }, 60_000);
+  });
 
   it('a token with the wrong scope: the refusal is diagnosed as a scope problem naming the scope needed', async () => {
     const token = await issuer.clientCredentialsToken({ clientId: READER_CLIENT, scope: 'nodes:read' });
@@ -81,7 +81,7 @@ describe('doctor: "401 from claw-api"', () => {
     expect(c.next[0]).toContain('nodes:write');
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(token);
-  }, 60_000);
+  });
 
   it("a good token passes; so does the bridge's client-credentials configuration, the secret never printed", async () => {
     const token = await issuer.clientCredentialsToken({ scope: 'nodes:write' });
@@ -104,5 +104,5 @@ describe('doctor: "401 from claw-api"', () => {
     );
     expect(cc.all).not.toContain(issuer.node.clientSecret);
     expect(api.contractViolations).toEqual([]);
-  }, 60_000);
+  });
 });

@@ -17,6 +17,7 @@ import { compileScratchPlugin, ensureNativeBuilt, type Artifacts } from '../../n
 import { missingTools } from '../../helpers/tools.js';
 import { startCliEnv, type CliEnv } from '../cli/harness.js';
 import { doctorJson, evidence } from './harness.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make', 'python3'], 'apt-get install -y build-essential python3');
 
@@ -29,7 +30,7 @@ beforeAll(async () => {
   built = await ensureNativeBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'doctor-native-'));
   e = await startCliEnv();
-}, 600_000);
+}, hangGuard(600_000));
 
 afterAll(async () => {
   await e?.close();
@@ -81,7 +82,7 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
     expect(human.err).toMatch(
       /doctor: \[2\/9\] Plugin file for a claw-runtime host: fail — undefined symbol: claw_init/,
     );
-  }, 120_000);
+  });
 
   it('the same plugin stripped: not exported, and why a hidden definition cannot be seen', async () => {
     const lib = compileScratchPlugin(join(tmp, 'libnoexport-stripped.so'), {
@@ -94,7 +95,7 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
       'undefined symbol: claw_init: the dynamic symbol table has no claw_init, claw_abi_info, claw_strerror; the file is stripped, so a hidden definition cannot be told from a missing one',
     );
     expect(evidence(c, 'claw-host load')).toMatch(/undefined symbol: claw_init$/);
-  }, 120_000);
+  });
 
   it('the real plain library passes: loaded by claw-host with RTLD_NOW, ABI negotiated', async () => {
     const r = await doctorJson(e, ['--plugin', built.so]);
@@ -104,7 +105,7 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
       'dlopen (RTLD_NOW) → claw_abi_info → claw_init: ok, negotiated ABI 1.0 with host range 1.0–1.0',
     );
     expect(evidence(c, 'Node-API references')).toBe('none (a plain shared library)');
-  }, 120_000);
+  });
 
   it("the .node given to a native host: claw-host's RTLD_NOW failure on napi_* and the plain-library advice", async () => {
     const c = (await doctorJson(e, ['--plugin', built.node])).check('native.plugin');
@@ -113,7 +114,7 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
       /^a claw-runtime host cannot load it: cannot load \S+claw_byterover\.node with RTLD_NOW: undefined symbol: napi_/,
     );
     expect(c.next.join('\n')).toContain('libclaw_byterover.so');
-  }, 120_000);
+  });
 
   /** A plugin with every export in place whose claw_abi_info does `body` (compiled here with cc). */
   function pluginWhoseAbiInfo(name: string, body: string): string {
@@ -144,7 +145,7 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
       /^The plugin crashes its host: fix the crash in its constructors, claw_abi_info or claw_init\. Reproduce outside doctor: \S+claw-host \S+libcrash\.so; under a debugger: gdb /,
     );
     expect(r.code).toBe(7);
-  }, 120_000);
+  });
 
   it('a plugin whose claw_abi_info never returns: claw-host is killed at the timeout and the hang is named', async () => {
     const lib = pluginWhoseAbiInfo('hang', 'for (;;) { } return NULL;');
@@ -157,5 +158,5 @@ describe.skipIf(skip)('doctor: "undefined symbol: claw_init"', () => {
       'claw-host did not finish within 1 s and was killed',
     );
     expect(c.next[0]).toMatch(/^claw_abi_info and claw_init must return promptly/);
-  }, 120_000);
+  });
 });

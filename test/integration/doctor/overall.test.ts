@@ -11,6 +11,7 @@ import { ensureNativeBuilt } from '../../native/helpers.js';
 import { missingTools } from '../../helpers/tools.js';
 import { startCliEnv, type CliEnv } from '../cli/harness.js';
 import { SCHEMA, doctorJson, evidence, healthySetup, type HealthySetup } from './harness.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const skip = missingTools(['c++', 'make', 'python3'], 'apt-get install -y build-essential python3');
 let e: CliEnv;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const built = await ensureNativeBuilt();
   e = await startCliEnv();
   setup = await healthySetup(e, built.so);
-}, 600_000);
+}, hangGuard(600_000));
 
 afterAll(async () => {
   await setup?.close();
@@ -62,7 +63,7 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/No check failed: 8 pass, 0 warn, 0 fail, 1 skip \(exit 0\)\.$/m);
     for (const s of setup.secrets) expect(human.out + human.err).not.toContain(s);
-  }, 120_000);
+  });
 
   it('failing: a rejected ByteRover key fails its check (the clock is still read), exit 7; the key is never printed', async () => {
     const wrongKey = `wrong-key-${Math.random().toString(36).slice(2)}-secret`;
@@ -79,7 +80,7 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     expect(human.code).toBe(7);
     expect(human.out + human.err).not.toContain(wrongKey);
     expect(human.out).toMatch(/1 check failed: 7 pass, 0 warn, 1 fail, 1 skip \(exit 7\)\.$/m);
-  }, 120_000);
+  });
 
   it('on a terminal the progress is one live line per check, redrawn in place, ending in its outcome', async () => {
     const r = await e.cli(['doctor', ...setup.args], { env: setup.env, stderrTTY: true });
@@ -88,7 +89,7 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     expect(r.err).toMatch(/\r\x1b\[2K✔ \[1\/9\] Native addon: pass — /);
     expect(r.err).toMatch(/\r\x1b\[2K- \[3\/9\] Agent handshake \(OpenClaw gateway\): skip — no --agent URL given\n/);
     expect(r.err).not.toMatch(/^doctor: /m);
-  }, 120_000);
+  });
 
   it('PREBUILDS_ONLY without a prebuild: native.load fails, listing every place the loader looked and why', async () => {
     const r = await doctorJson(e, [], { ...setup.env, PREBUILDS_ONLY: '1' });
@@ -107,7 +108,7 @@ describe.skipIf(skip)('claw-byterover doctor', () => {
     );
     expect(c.next.join(' ')).toContain('PREBUILDS_ONLY is set, so local builds were not tried');
     expect(r.code).toBe(7);
-  }, 120_000);
+  });
 
   it('the schema lists exactly the checks doctor runs', () => {
     const ids = (

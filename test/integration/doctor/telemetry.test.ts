@@ -67,7 +67,7 @@ describe('doctor: "metrics don\'t appear"', () => {
     });
     expect(r.code).toBe(7);
     expect(r.all).not.toContain(SECRET);
-  }, 60_000);
+  });
 
   it('a collector that rejects the payload (400): a format failure, with the protocol that was sent', async () => {
     const c = await collector('bad-payload');
@@ -77,7 +77,7 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(t.summary).toMatch(/^the collector refused the payload format \(HTTP 400, sent http\/protobuf\)/);
     expect(evidence(t, '--collector')).toBe(`${c.url}/v1/metrics`);
     expect(t.next[0]).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL/);
-  }, 60_000);
+  });
 
   it('a collector that accepts but rejects the data point (partial_success): rejected, with its message', async () => {
     const c = await collector('partial-reject');
@@ -86,7 +86,7 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(t.summary).toMatch(/^the collector answered HTTP 200 but rejected 1 data point\(s\)/);
     expect(t.summary).toContain('label probe.id is not allowed');
     expect(t.next[0]).toMatch(/^The collector \(or its backend\) refuses some data: .*label limits, metric name rules/);
-  }, 60_000);
+  });
 
   it('a collector that accepts: pass; the bridge /metrics of a running bridge: pass; once stopped: unreachable', async () => {
     const ok = await collector('accept');
@@ -106,5 +106,5 @@ describe('doctor: "metrics don\'t appear"', () => {
     expect(down).toMatchObject({ status: 'fail', code: 'TELEMETRY_METRICS_UNREACHABLE' });
     expect(down.summary).toMatch(new RegExp(`^could not fetch ${url}/metrics`));
     expect(down.next[0]).toContain('claw-byterover serve');
-  }, 60_000);
+  });
 });

@@ -23,7 +23,7 @@ beforeAll(async () => {
   server = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('not here'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}, 60_000);
+});
 
 afterAll(async () => {
   await collector?.close();
@@ -71,5 +71,5 @@ describe('doctor: credentials inside URLs', () => {
     expect(human.out).toMatch(
       new RegExp(`^ +claw-api +http://\\[REDACTED\\]@${base.replace(/\./g, '\\.')}/\\?\\[REDACTED\\]$`, 'm'),
     );
-  }, 120_000);
+  });
 });

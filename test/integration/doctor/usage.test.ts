@@ -82,5 +82,5 @@ describe('doctor: usage errors', () => {
       status: 'fail',
       code: 'TELEMETRY_METRICS_UNREACHABLE',
     });
-  }, 60_000);
+  });
 });

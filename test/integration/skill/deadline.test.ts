@@ -56,7 +56,7 @@ describe('/skill/invoke deadline on curate', () => {
       logger: silent,
     });
     url = (await bridge.listen(0, '127.0.0.1')).url;
-  }, 120_000);
+  });
   afterAll(async () => {
     release();
     await bridge?.close();

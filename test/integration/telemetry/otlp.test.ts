@@ -151,7 +151,7 @@ describe('OTLP/HTTP export of real traffic, decoded by a receiver', () => {
     cleanups.push(() => Promise.resolve(rmSync(p.project, { recursive: true, force: true })));
 
     await telemetry.forceFlush();
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await telemetry?.shutdown();

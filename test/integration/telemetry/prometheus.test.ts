@@ -178,7 +178,7 @@ describe.skipIf(skip)(`real Prometheus scrapes the bridge's /metrics${skip ? ` (
       45_000,
       200,
     );
-  }, 120_000);
+  });
 
   afterAll(async () => {
     if (prom && prom.exitCode === null) {

@@ -17,6 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpServer, readBody, sendJson } from '../../../lib/bridge/server.js';
 import { createLogger } from '../../../lib/log/index.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const sink = new Writable({ write: (_c, _e, cb) => cb() });
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
@@ -27,7 +28,11 @@ const fds = (): number => readdirSync('/proc/self/fd').length;
 const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
 
 /** Waits (polling an observable state, no fixed sleep) until `cond` holds. */
-async function until(cond: () => boolean, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
+async function until(
+  cond: () => boolean,
+  what: string | (() => string),
+  timeoutMs = hangGuard(120_000),
+): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > timeoutMs)
@@ -129,7 +134,7 @@ describe('1,000 clients that stop reading', () => {
     // And the bridge still answers.
     const r = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(r.status).toBe(200);
-  }, 120_000);
+  });
 });
 
 /** Sends raw bytes and collects what the server answers until it closes the connection. */

@@ -10,6 +10,7 @@ import { estimateTokens } from '../../../lib/memory/budget.js';
 import { LocalMemory } from '../../../lib/memory/local.js';
 import { loadNativeRecall } from '../../../lib/memory/native-index.js';
 import { FIXTURE_NOTES, engines, tempProject } from './helpers.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const all = await engines();
 
@@ -87,12 +88,12 @@ for (const engine of all) {
         const { mem, tree } = await open({ watch: { debounceMs: 20, pollMs: 500 } });
         await writeFile(join(tree, 'watched.md'), '# Watched\naxolotl regeneration');
         await vi.waitFor(async () => expect((await mem.search('axolotl', { k: 1 }))[0]?.path).toBe('watched.md'), {
-          timeout: 10_000,
+          timeout: hangGuard(60_000),
           interval: 25,
         });
         await rm(join(tree, 'watched.md'));
         await vi.waitFor(async () => expect(await mem.search('axolotl', { k: 1 })).toEqual([]), {
-          timeout: 10_000,
+          timeout: hangGuard(60_000),
           interval: 25,
         });
         await mem.close();

@@ -51,7 +51,7 @@ describe('pull is total', () => {
     } finally {
       // the rig's servers are closed by its own afterEach
     }
-  }, 60_000);
+  });
 
   it('reports each entry the tree cannot hold, with its path and a stable code, and applies the rest', async () => {
     const s = await setup();
@@ -92,7 +92,7 @@ describe('pull is total', () => {
     } finally {
       // the rig's servers are closed by its own afterEach
     }
-  }, 60_000);
+  });
 });
 
 describe('one remote path spelled twice', () => {

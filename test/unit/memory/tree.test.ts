@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ContextTree, type TreeChanges } from '../../../lib/memory/tree.js';
 import { FIXTURE_NOTES, tempProject } from './helpers.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 describe('ContextTree', () => {
   it('reads the fixture tree: every note, titles from frontmatter or H1, tags, headings', async () => {
@@ -85,12 +86,12 @@ describe('ContextTree', () => {
     await mkdir(join(root, 'new', 'deep'), { recursive: true });
     await writeFile(join(root, 'new', 'deep', 'w.md'), '# Watched');
     await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.note.title).toBe('Watched'), {
-      timeout: 10_000,
+      timeout: hangGuard(60_000),
       interval: 20,
     });
     await appendFile(join(root, 'new', 'deep', 'w.md'), '\nmore');
     await vi.waitFor(() => expect(tree.get('new/deep/w.md')?.text).toContain('more'), {
-      timeout: 10_000,
+      timeout: hangGuard(60_000),
       interval: 20,
     });
     await rename(join(root, 'new', 'deep', 'w.md'), join(root, 'moved.md'));
@@ -99,10 +100,10 @@ describe('ContextTree', () => {
         expect(tree.get('new/deep/w.md')).toBeUndefined();
         expect(tree.get('moved.md')).toBeDefined();
       },
-      { timeout: 10_000, interval: 20 },
+      { timeout: hangGuard(60_000), interval: 20 },
     );
     await rm(join(root, 'moved.md'));
-    await vi.waitFor(() => expect(tree.size).toBe(0), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(tree.size).toBe(0), { timeout: hangGuard(60_000), interval: 20 });
     expect(seen.length).toBeGreaterThanOrEqual(4);
     await tree.close();
   });
@@ -116,7 +117,7 @@ describe('ContextTree', () => {
     // Close the watcher so only the poll is left (what happens when events are lost).
     (tree as unknown as { watcher?: { close(): void } }).watcher?.close();
     await writeFile(join(root, 'polled.md'), '# Polled');
-    await vi.waitFor(() => expect(tree.get('polled.md')).toBeDefined(), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(tree.get('polled.md')).toBeDefined(), { timeout: hangGuard(60_000), interval: 20 });
     await tree.close();
   });
 });

@@ -129,7 +129,7 @@ describe('the deadline', () => {
     rt.config.recall.deadlineMs = 10_000;
     const later = await createContextEngine({ runtime: rt }).assemble({ sessionId: 's', messages: [], prompt });
     expect(later.systemPromptAddition, log.text().slice(-1500)).toContain(ADDITION_HEADER);
-  }, 60_000);
+  });
 });
 
 describe('failures never fail the turn', () => {

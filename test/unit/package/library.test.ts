@@ -26,6 +26,7 @@ import {
   tsc,
   type Consumer,
 } from './consumer.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const NODE = process.execPath;
 let c: Consumer;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   await ensureNativeBuilt();
   c = packAndInstall('claw-library-');
   standin = await startByteRoverStandin();
-}, 600_000);
+}, hangGuard(600_000));
 afterAll(async () => {
   await standin?.close();
   if (c) rmSync(c.scratch, { recursive: true, force: true });
