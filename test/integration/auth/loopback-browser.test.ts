@@ -5,11 +5,11 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isClawError } from '../../../lib/errors.js';
 import { browserOpener, openBrowser } from '../../../lib/byterover/auth/index.js';
 import { startLoopbackReceiver, type LoopbackReceiver } from '../../../lib/byterover/auth/loopback.js';
+import { pollUntil } from '../../helpers/timeout.js';
 
 describe('loopback callback receiver', () => {
   let rx: LoopbackReceiver;
@@ -117,7 +117,7 @@ describe('browser detection', () => {
     expect(
       await openBrowser('http://127.0.0.1/login?a=1', { env: { PATH: bin, DISPLAY: ':0' }, platform: 'linux' }),
     ).toBe(true);
-    for (let i = 0; i < 200 && !(await readFile(out, 'utf8').catch(() => '')); i++) await sleep(10);
+    await pollUntil(async () => (await readFile(out, 'utf8').catch(() => '')) !== '');
     expect(await readFile(out, 'utf8')).toBe('http://127.0.0.1/login?a=1');
 
     await fakeOpenerRecordingTo('open', out);

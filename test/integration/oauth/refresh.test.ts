@@ -32,6 +32,7 @@ import {
   type OAuthEnv,
   type StartBridgeOptions,
 } from './setup.js';
+import { pollUntil } from '../../helpers/timeout.js';
 
 const TTL = 600;
 /** Into the last 30 s of the access token's life (the refresh margin is 60 s). */
@@ -246,7 +247,7 @@ describe('bridge OAuth refresh: an instance that does not hold the lease waits i
   });
 
   const untilReads = async (n: number): Promise<void> => {
-    for (let i = 0; i < 2000 && reads < n; i++) await new Promise((r) => setTimeout(r, 5));
+    await pollUntil(() => reads >= n, { intervalMs: 5 });
     expect(reads).toBeGreaterThanOrEqual(n);
   };
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { failWith, fixtures, send } from './server.js';
 import { packageVersion } from '../../../lib/version.js';
+import { pollUntil } from '../../helpers/timeout.js';
 
 const { server, client } = fixtures();
 
@@ -35,7 +36,7 @@ describe('keep-alive pools', () => {
     expect(c.origins.sort()).toEqual([a.origin, b.origin].sort());
     expect(a.openSockets() + b.openSockets()).toBe(2);
     await c.close();
-    for (let i = 0; i < 100 && a.openSockets() + b.openSockets() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await pollUntil(() => a.openSockets() + b.openSockets() === 0);
     expect(a.openSockets() + b.openSockets()).toBe(0);
     const e = await failWith(c.request({ method: 'GET', url: a.origin }));
     expect(e.code).toBe('HTTP_CLIENT_CLOSED');

@@ -5,20 +5,20 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { writeSignals } from '../../../../lib/memory/v4/signals.js';
 import { resolveSpace } from '../../../../lib/memory/v4/space.js';
 import { v4Home } from './helpers.js';
+import { pollUntil } from '../../../helpers/timeout.js';
 
 const native = await loadNativeRecall();
 
 /** Waits (on the watch's own bookkeeping, not a guessed delay) until it has noted `rel`. */
 async function noted(mem: SpaceMemory, rel: string): Promise<void> {
   const pending = (mem as unknown as { pending: Set<string> }).pending;
-  for (let i = 0; i < 2000 && !pending.has(rel); i++) await sleep(5);
+  await pollUntil(() => pending.has(rel), { intervalMs: 5 });
   expect(pending.has(rel), `the watch noted ${rel}`).toBe(true);
 }
 
