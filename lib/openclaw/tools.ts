@@ -278,7 +278,16 @@ export function createTools(rt: PluginRuntime, ctx: ToolContext = {}): AgentTool
         const s = await syncStatus(rt, mem);
         return text(s.summary, s.details);
       }
-      const r = await syncTree(rt, mem, action, signal);
+      let r: Awaited<ReturnType<typeof syncTree>>;
+      try {
+        r = await syncTree(rt, mem, action, signal);
+      } catch (e) {
+        // The agent sees the message; operators see the stable code and next step in the gateway log
+        // (POST /tools/invoke callers get only a generic tool_error).
+        if (e instanceof ClawError)
+          rt.log.warn({ code: e.code, hint: e.hint }, `byterover_sync ${action} failed: ${e.message}`);
+        throw e;
+      }
       return text(r.summary, r.details);
     },
   };

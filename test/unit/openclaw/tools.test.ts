@@ -256,7 +256,7 @@ describe('byterover_sync', () => {
   });
 
   it('with a SecretRef left unresolved (tool-discovery) it falls back to the token store and says so', async () => {
-    const { tools } = await withCloud({ apiKey: { source: 'env', provider: 'default', id: 'BRV_KEY' } });
+    const { tools, log } = await withCloud({ apiKey: { source: 'env', provider: 'default', id: 'BRV_KEY' } });
     const s = await tool(tools, 'byterover_sync').execute('c', { action: 'status' });
     expect((s.details as { credential: string }).credential).toBe(
       'token store (SecretRef env:default:BRV_KEY not resolved in this load)',
@@ -270,6 +270,10 @@ describe('byterover_sync', () => {
     expect(err.message).toContain("BRV_KEY is not in the gateway's environment");
     expect(err.hint).toContain("Set BRV_KEY in the gateway's environment and restart the gateway");
     expect(err.hint).toContain('Only sync needs the key');
+    // Operators see the code (not redacted) and the next step in the gateway log.
+    const warn = log.lines.find((l) => l.level === 'warn' && l.text.startsWith('byterover_sync pull failed'));
+    expect(warn?.text).toContain('code=OPENCLAW_API_KEY_UNAVAILABLE');
+    expect(warn?.text).toContain("Set BRV_KEY in the gateway's environment");
     expect(cloud?.requests).toEqual([]);
   });
 
