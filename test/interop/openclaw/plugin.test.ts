@@ -314,4 +314,33 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
       '15 minutes',
     );
   });
+
+  // Last: restarts the gateway. The README's SecretRef step with the variable absent must not block
+  // startup (manifest ownerKind "capability": OpenClaw isolates the owner); only sync says it lacks the key.
+  it('with the SecretRef configured and its variable absent, the gateway starts and byterover_sync fails with OPENCLAW_API_KEY_UNAVAILABLE', async () => {
+    await gw.stop();
+    gw = await oc.startGateway();
+    expect(gw.output()).not.toContain('required secrets are unavailable');
+    // OpenClaw's own warning for an isolated secret owner (runtime-owner-assignments).
+    expect(gw.output()).toMatch(
+      /Secret owner capability:plugins\.entries\.claw-byterover\.config\.apiKey is configured-unavailable/,
+    );
+    expect((await invoke('byterover_search', { query: 'refresh token rotation' })).status).toBe(200);
+    const st = await invoke('byterover_sync', { action: 'status' });
+    expect(st.body.result?.details).toMatchObject({
+      credential: `token store (SecretRef env:default:${KEY_ENV} not resolved in this load)`,
+    });
+    const before = cloud.requests.length;
+    const s = await invoke('byterover_sync', { action: 'pull' });
+    // POST /tools/invoke answers a generic tool_error (HTTP 500) and logs the tool's error; the
+    // plugin's log line carries the code, the message names the SecretRef and the variable.
+    expect(s.status).toBe(500);
+    expect(s.body.ok).toBe(false);
+    const log = gw.output();
+    expect(log, log.slice(-4000)).toContain('OPENCLAW_API_KEY_UNAVAILABLE');
+    expect(log).toContain(
+      `expected the ByteRover API key from SecretRef env:default:${KEY_ENV}, found it unresolved (OpenClaw could not resolve it when the gateway started: ${KEY_ENV} is not in the gateway's environment)`,
+    );
+    expect(cloud.requests.length).toBe(before);
+  });
 });
