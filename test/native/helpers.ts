@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
+import { hangGuard } from '../helpers/timeout.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUILD_DIR = join(ROOT, 'build', 'Release');
@@ -211,7 +212,7 @@ export interface HostJson {
 
 /** Runs claw-host (or claw-host-matrix, same report) with --json and parses its output. */
 export function runHost(host: string, args: string[], env: NodeJS.ProcessEnv = process.env): HostRun {
-  const r = spawnSync(host, [...args, '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+  const r = spawnSync(host, [...args, '--json'], { encoding: 'utf8', env, timeout: hangGuard(120_000) });
   let json: HostJson;
   try {
     json = JSON.parse(r.stdout) as HostJson;

@@ -25,6 +25,7 @@ import { missingTools } from '../../helpers/tools.js';
 import { startByteRoverStandin, type ByteRoverStandin } from '../../standin/byterover.js';
 import { ensureOpenClaw, type Gateway, type OpenClawEnv } from './env.js';
 import { packPlugin, type PackedPlugin } from './pack.js';
+import { hangGuard } from '../../helpers/timeout.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIXTURE_TREE = join(ROOT, 'test', 'fixtures', 'context-tree');
@@ -134,14 +135,14 @@ describe.skipIf(skip)('claw-byterover in a real OpenClaw', () => {
     await setPluginConfig({ mode: 'full' });
 
     gw = await oc.startGateway({ env: { [KEY_ENV]: KEY } });
-  }, 1_800_000);
+  }, hangGuard(1_800_000));
 
   afterAll(async () => {
     await oc?.cleanup();
     packed?.cleanup();
     await cloud?.close();
     if (project) await rm(project, { recursive: true, force: true });
-  }, 120_000);
+  });
 
   const invoke = async (
     tool: string,
