@@ -34,6 +34,7 @@ import type { Outbox, OutboxEntry } from './outbox.js';
 import { normalizeRelative, resolveInTree } from './paths.js';
 import { loadSyncState, saveSyncState, type SyncState } from './state.js';
 import type { ContextTree } from './tree.js';
+import { MemoryErrorCode } from './errors.js';
 
 /** The part of lib/byterover's client sync needs. */
 export interface CoGitClient {
@@ -465,7 +466,7 @@ export class MemorySync {
         });
       } catch (e) {
         throw new ClawError(
-          'MEMORY_PUSH_FAILED',
+          MemoryErrorCode.PUSH_FAILED,
           `expected ByteRover to accept ${batch.length} note(s), found an error: ${(e as Error).message}`,
           {
             hint:

@@ -36,8 +36,14 @@ function digest(s: Snapshot | undefined) {
   );
 }
 
-async function both(b: Uint8Array) {
-  const inPlace = (() => {
+/** One decode's outcome: the snapshot, or the error it threw. */
+interface Outcome {
+  ok?: Snapshot;
+  err?: ByteRoverError;
+}
+
+async function both(b: Uint8Array): Promise<{ inPlace: Outcome; worker: Outcome }> {
+  const inPlace = ((): Outcome => {
     try {
       return { ok: decodeSnapshotBody(b.slice(), ids, ctx) };
     } catch (e) {
@@ -45,8 +51,8 @@ async function both(b: Uint8Array) {
     }
   })();
   const worker = await decodeSnapshotOffLoop(b.slice(), ids, ctx).then(
-    (ok) => ({ ok }),
-    (e: unknown) => ({ err: e as ByteRoverError }),
+    (ok): Outcome => ({ ok }),
+    (e: unknown): Outcome => ({ err: e as ByteRoverError }),
   );
   return { inPlace, worker };
 }
