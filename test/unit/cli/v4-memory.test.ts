@@ -7,11 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../../lib/cli/index.js';
-import { loadNativeRecall } from '../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
 import { fixture, v4Home } from '../memory/v4/helpers.js';
 import { memoryIo } from './memory-io.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 describe.skipIf(!native.factory)('CLI memory commands on a ByteRover v4 space', () => {
   it('uses the bound space; --space and --dir override', async () => {

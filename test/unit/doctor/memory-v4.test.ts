@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkMemory } from '../../../lib/doctor/checks/memory.js';
-import { loadNativeRecall } from '../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
 import { fixture, v4Home } from '../memory/v4/helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 const ev = (o: { evidence: { label: string; value: string }[] }, label: string) =>
   o.evidence.find((e) => e.label === label)?.value;
 

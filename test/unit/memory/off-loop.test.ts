@@ -8,12 +8,12 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalMemory } from '../../../lib/memory/index.js';
-import { loadNativeRecall } from '../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
 import type { RecallIndex } from '../../../lib/memory/types.js';
 import { tempProject } from './helpers.js';
 
 describe('indexing large changes off the event loop', async () => {
-  const native = await loadNativeRecall();
+  const native = await nativeRecallForTests();
   it.skipIf(!native.factory)(
     'a large note goes through addBatchAsync; small ones after it keep their order',
     async () => {

@@ -6,14 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../../lib/errors.js';
 import { estimateTokens } from '../../../lib/memory/budget.js';
-import { loadNativeRecall } from '../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
 import { createContextEngine } from '../../../lib/openclaw/engine.js';
 import { createTools } from '../../../lib/openclaw/tools.js';
 import { byteroverPluginEnabled, RECORD_GUIDANCE, V4_ADDITION_HEADER } from '../../../lib/openclaw/v4.js';
 import { fixture, v4Home } from '../memory/v4/helpers.js';
 import { testRuntime } from './helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 async function boundRuntime(config: Record<string, unknown> = {}) {
   const h = await v4Home();

@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { openSkillActions } from '../../../lib/bridge/skill/actions.js';
 import { replyForError } from '../../../lib/bridge/skill/errors.js';
 import { validateInvoke } from '../../../lib/bridge/skill/schemas.js';
-import { loadNativeRecall } from '../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
 import { fixture, v4Home } from '../memory/v4/helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 const ctx = { signal: new AbortController().signal, caller: 'test', requestId: 'r1' };
 
 async function caught(p: Promise<unknown>): Promise<unknown> {

@@ -7,14 +7,14 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { compoundScore } from '../../../../lib/memory/v4/cite.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { decayed, writeSignals } from '../../../../lib/memory/v4/signals.js';
 import { resolveSpace } from '../../../../lib/memory/v4/space.js';
 import { v4Home } from './helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 describe.skipIf(!native.factory)('SpaceMemory signal decay', () => {
   it('decays by the file mtime when the topic has no updatedat, by updatedat otherwise', async () => {

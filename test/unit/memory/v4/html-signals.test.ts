@@ -4,7 +4,7 @@
  * curated into a v4 space.
  */
 import { describe, expect, it } from 'vitest';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { citationBlock, compoundScore, confidenceOf, coverage } from '../../../../lib/memory/v4/cite.js';
 import { readTopicHtml } from '../../../../lib/memory/v4/html.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
@@ -102,7 +102,7 @@ describe('signals (ByteRover rules)', () => {
   });
 });
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 describe.skipIf(!native.factory)('SpaceMemory.curate', () => {
   it('turns a v3-style note into a topic at notes/<snake_case title>, _2 when taken', async () => {
     const h = await v4Home();

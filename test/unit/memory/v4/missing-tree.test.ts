@@ -10,13 +10,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../../../lib/errors.js';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { openMemory } from '../../../../lib/memory/open.js';
 import { recordTopic } from '../../../../lib/memory/v4/record.js';
 import { spacePaths } from '../../../../lib/memory/v4/space.js';
 import { v4Home } from './helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 async function refusal(p: Promise<unknown>): Promise<ClawError> {
   try {

@@ -7,12 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../../../lib/errors.js';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { openMemory } from '../../../../lib/memory/open.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { fixture, v4Home } from './helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 describe.skipIf(!native.factory)('openMemory with ByteRover v4 spaces', () => {
   it('opens the bound space for a marked project, the v3 tree otherwise; space and dir override', async () => {

@@ -8,12 +8,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../lib/log/index.js';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { resolveSpace } from '../../../../lib/memory/v4/space.js';
 import { v4Home } from './helpers.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 describe.skipIf(!native.factory)('SpaceMemory parser warnings', () => {
   it('warns once per file content with the path and the reason, and still indexes the topic', async () => {

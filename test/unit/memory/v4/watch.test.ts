@@ -6,14 +6,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNativeRecall } from '../../../../lib/memory/native-index.js';
+import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { writeSignals } from '../../../../lib/memory/v4/signals.js';
 import { resolveSpace } from '../../../../lib/memory/v4/space.js';
 import { v4Home } from './helpers.js';
 import { pollUntil } from '../../../helpers/timeout.js';
 
-const native = await loadNativeRecall();
+const native = await nativeRecallForTests();
 
 /** Waits (on the watch's own bookkeeping, not a guessed delay) until it has noted `rel`. */
 async function noted(mem: SpaceMemory, rel: string): Promise<void> {
