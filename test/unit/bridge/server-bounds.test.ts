@@ -91,11 +91,13 @@ afterEach(async () => {
 
 describe('1,000 clients that stop reading', () => {
   it('are released by the bridge: descriptors and buffered bytes return to the baseline while they stay connected', async () => {
-    // Timeouts long enough for all 1,000 clients to connect first on a loaded machine.
+    // Timeouts long enough for all 1,000 clients to connect before the first one fires, on a loaded
+    // machine too (6-8 s was not: under CI load the ramp outlasted them and some were released
+    // before the 1,000th connected); CLAW_TEST_TIMEOUT_SCALE stretches them further.
     server = boundedServer({
-      requestTimeoutMs: 8000,
-      headersTimeoutMs: 6000,
-      idleTimeoutMs: 8000,
+      requestTimeoutMs: hangGuard(20_000),
+      headersTimeoutMs: hangGuard(15_000),
+      idleTimeoutMs: hangGuard(20_000),
       maxConnections: 2000,
     });
     const { port } = await server.listen(0);
@@ -113,7 +115,7 @@ describe('1,000 clients that stop reading', () => {
     await until(
       () => s.load.connections === 1000,
       () => `1000 connections (at ${s.load.connections})`,
-      10_000,
+      hangGuard(14_000),
     );
     const fdPeak = fds();
     const bufferedPeak = s.load.bufferedBytes;

@@ -21,7 +21,7 @@ import { PACKAGE_ROOT } from '../../../lib/openclaw/plugin.js';
 
 const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'openclaw.plugin.json'), 'utf8')) as {
   configSchema: JsonSchema;
-  configContracts: { secretInputs: { paths: Array<{ path: string; expected?: string }> } };
+  configContracts: { secretInputs: { paths: Array<{ path: string; expected?: string; ownerKind?: string }> } };
   uiHints: Record<string, { sensitive?: boolean }>;
 };
 
@@ -146,9 +146,11 @@ describe('the manifest and the parser agree', () => {
     strict(manifest.configSchema);
   });
 
-  it('declares apiKey as string-or-object under configContracts.secretInputs, marked sensitive', () => {
+  it('declares apiKey as string-or-object under configContracts.secretInputs (owned by a capability, so an unresolvable SecretRef never blocks the gateway), marked sensitive', () => {
     expect(manifest.configSchema.properties?.apiKey?.type).toEqual(['string', 'object']);
-    expect(manifest.configContracts.secretInputs.paths).toEqual([{ path: 'apiKey', expected: 'string' }]);
+    expect(manifest.configContracts.secretInputs.paths).toEqual([
+      { path: 'apiKey', expected: 'string', ownerKind: 'capability' },
+    ]);
     expect(manifest.uiHints.apiKey?.sensitive).toBe(true);
   });
 
