@@ -52,7 +52,14 @@ function boundedServer(opts: ConstructorParameters<typeof HttpServer>[0] = {}): 
       // An endless answer written with backpressure: a client that does not read stalls it for good.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       while (!res.destroyed) {
-        if (!res.write(CHUNK)) await new Promise((r) => res.once('drain', r).once('close', r));
+        if (!res.write(CHUNK))
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              res.off('drain', done).off('close', done);
+              resolve();
+            };
+            res.once('drain', done).once('close', done);
+          });
       }
     })
     .route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }));
@@ -125,9 +132,17 @@ describe('1,000 clients that stop reading', () => {
     await until(() => s.load.connections === 0, 'the bridge to release every connection');
     await until(() => fds() <= fdBase + 2, 'descriptors back to the baseline');
     expect(s.load.bufferedBytes).toBe(0);
-    gc();
-    const memAfter = process.memoryUsage().arrayBuffers;
-    expect(memAfter - memBase).toBeLessThan(4 * 1024 * 1024);
+    // The partial bodies are freed once each aborted request has settled, which can trail the socket's
+    // close by a few turns of the loop: wait for it (a real leak never gets there and times out).
+    let memAfter = Number.POSITIVE_INFINITY;
+    await until(
+      () => {
+        gc();
+        memAfter = process.memoryUsage().arrayBuffers;
+        return memAfter - memBase < 4 * 1024 * 1024;
+      },
+      () => `arrayBuffers back to the baseline (${mib(memBase)} MiB; at ${mib(memAfter)} MiB)`,
+    );
     expect(child.exitCode).toBeNull(); // the clients are still connected
     console.log(
       `1000 non-reading clients: fds ${fdBase} -> ${fdPeak} -> ${fds()}; buffered body bytes peak ${mib(bufferedPeak)} MiB -> 0; ` +
