@@ -28,12 +28,16 @@ import { createFileExclusive, sha256 } from './fsx.js';
 import { checkSecrets, findSimilar, mergeBodies, supersedesLine, type SecretMode } from './hygiene/index.js';
 import { step, type StepHooks } from './hooks.js';
 import { renderNote } from './markdown.js';
-import { noteId, type Outbox, type OutboxEntry } from './outbox.js';
+import { noteId, type Outbox } from './outbox.js';
+import { entryFor } from './orphans.js';
 import { chooseNotePath } from './paths.js';
 import type { SyncState } from './state.js';
-import { clawIdOf, type ContextTree, type TreeDoc } from './tree.js';
+import type { ContextTree, TreeDoc } from './tree.js';
 import type { CurateResult, Note } from './types.js';
 import { MemoryErrorCode } from './errors.js';
+
+// Crash recovery lives in orphans.ts (light: LocalMemory.open runs it without loading curate).
+export { entryFor, recoverOrphans } from './orphans.js';
 
 export const MAX_NOTE_CHARS = 1_000_000;
 
@@ -64,20 +68,6 @@ function normalizeTags(tags: readonly unknown[] | undefined): string[] {
     if (v && !out.includes(v)) out.push(v);
   }
   return out;
-}
-
-export function entryFor(doc: TreeDoc, id: string, createdAt: string): OutboxEntry {
-  return {
-    v: 1,
-    id,
-    path: doc.path,
-    title: doc.note.title,
-    tags: doc.note.tags,
-    content: doc.text,
-    createdAt,
-    state: 'pending',
-    attempts: 0,
-  };
 }
 
 /** A file is synced when the state's manifest has it with exactly this content. */
@@ -207,25 +197,4 @@ export async function curateNote(
   });
   await step(ctx.hooks, 'curate:outbox-written', { id, path: rel });
   return { id, path: rel, status: 'written', ...extra };
-}
-
-/**
- * Re-enqueues notes written by curate (they carry `claw_id`) that have no outbox entry and are not
- * synced: what a crash between writing the file and writing its entry leaves. Returns the ids added.
- */
-export async function recoverOrphans(
-  ctx: Pick<CurateContext, 'tree' | 'outbox' | 'loadState' | 'now'>,
-): Promise<string[]> {
-  await ctx.tree.refresh();
-  const state = await ctx.loadState();
-  const queued = new Set((await ctx.outbox.list()).map((e) => e.id));
-  const added: string[] = [];
-  for (const doc of ctx.tree.all()) {
-    const id = clawIdOf(doc); // restored notes know their claw_id without being read
-    if (!id || queued.has(id) || state.manifest[doc.path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
-    await ctx.outbox.put(entryFor(doc, id, (ctx.now?.() ?? new Date()).toISOString()));
-    queued.add(id);
-    added.push(id);
-  }
-  return added;
 }

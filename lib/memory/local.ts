@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { fitToBudget } from './budget.js';
-import { curateNote, recoverOrphans } from './curate.js';
+import { recoverOrphans } from './orphans.js';
 import type { StepHooks } from './hooks.js';
 import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { Outbox } from './outbox.js';
@@ -313,6 +313,8 @@ export class LocalMemory implements MemoryBackend {
       throw new ClawError(MemoryErrorCode.CLOSED, 'expected an open memory, found it closed', {
         hint: 'Open a new one with LocalMemory.open().',
       });
+    // curate (with its hygiene and path rules) loads on the first curate, not on every open.
+    const { curateNote } = await import('./curate.js');
     const res = await curateNote(
       {
         tree: this.tree,

@@ -15,11 +15,11 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ClawError } from '../errors.js';
 import type { Logger } from '../log/index.js';
-import { BrvMemory, type BrvOptions } from './brv.js';
+import type { BrvMemory, BrvOptions } from './brv.js';
 import { LocalMemory, type LocalMemoryOptions } from './local.js';
 import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { defaultStateDir } from './state.js';
-import { SpaceMemory } from './v4/memory.js';
+import type { SpaceMemory } from './v4/memory.js';
 import { boundSpace, resolveSpace, type SpaceResolution } from './v4/space.js';
 import type { RecallIndexFactory } from './types.js';
 import { MemoryErrorCode } from './errors.js';
@@ -305,8 +305,9 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
     });
     return { ...base, backend: m, engine, local: m, chosen } satisfies OpenedLocalMemory;
   };
-  const brvMemory = (): BrvMemory =>
-    new BrvMemory({
+  // The brv backend and v4 spaces are imported when chosen: a v3 search loads neither (issue 15).
+  const brvMemory = async (): Promise<BrvMemory> =>
+    new (await import('./brv.js')).BrvMemory({
       projectRoot: location.projectRoot,
       ...(o.brv?.path ? { brvPath: o.brv.path } : {}),
       ...(o.brv?.timeouts ? { timeouts: o.brv.timeouts } : {}),
@@ -317,7 +318,7 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
   if (o.index) return local(o.index, 'injected', 'a recall index given by the caller');
   const choice = o.engine ?? 'native';
   if (choice === 'brv') {
-    return { ...base, backend: brvMemory(), engine: 'brv', local: undefined, chosen: 'engine brv requested' };
+    return { ...base, backend: await brvMemory(), engine: 'brv', local: undefined, chosen: 'engine brv requested' };
   }
   const native = await loadNativeRecall();
   if (native.factory)
@@ -331,7 +332,7 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
   if (onPath(brvPath, o.brv?.env ?? process.env)) {
     return {
       ...base,
-      backend: brvMemory(),
+      backend: await brvMemory(),
       engine: 'brv',
       local: undefined,
       chosen: `auto: the native engine did not load; \`${brvPath}\` is on PATH`,
@@ -368,6 +369,7 @@ async function openSpace(
   }
   const base = { location, source, fallbackReason: undefined, nativeError: undefined, local: undefined };
   const open = async (index: RecallIndexFactory | undefined, engine: 'native' | 'injected', chosen: string) => {
+    const { SpaceMemory } = await import('./v4/memory.js');
     const m = await SpaceMemory.open({
       space,
       ...(index ? { index } : {}),

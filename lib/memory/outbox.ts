@@ -16,26 +16,34 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { sha256, unlinkDurable, writeFileAtomic } from './fsx.js';
 
-export const OutboxEntrySchema = z.object({
-  v: z.literal(1),
-  id: z.string().regex(/^[a-z0-9-]{8,64}$/),
-  /** Tree-relative path of the note file. */
-  path: z.string(),
-  title: z.string(),
-  tags: z.array(z.string()),
-  /** The complete file text as curated (frontmatter included). */
-  content: z.string(),
-  createdAt: z.string(),
-  state: z.enum(['pending', 'inflight']),
-  attempts: z.number().int().nonnegative(),
-  /** The CoGit sha the last attempt was based on (diagnostics). */
-  lastBaseSha: z.string().optional(),
-});
-export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+/** Built on first use, so a process that finds no outbox entry never loads zod (issue 15). */
+const buildEntrySchema = (zod: typeof z) =>
+  zod.object({
+    v: zod.literal(1),
+    id: zod.string().regex(/^[a-z0-9-]{8,64}$/),
+    /** Tree-relative path of the note file. */
+    path: zod.string(),
+    title: zod.string(),
+    tags: zod.array(zod.string()),
+    /** The complete file text as curated (frontmatter included). */
+    content: zod.string(),
+    createdAt: zod.string(),
+    state: zod.enum(['pending', 'inflight']),
+    attempts: zod.number().int().nonnegative(),
+    /** The CoGit sha the last attempt was based on (diagnostics). */
+    lastBaseSha: zod.string().optional(),
+  });
+type EntrySchema = ReturnType<typeof buildEntrySchema>;
+export type OutboxEntry = z.infer<EntrySchema>;
+let entrySchema: Promise<EntrySchema> | undefined;
+/** The outbox entry's schema (zod, loaded on first use). */
+export function outboxEntrySchema(): Promise<EntrySchema> {
+  return (entrySchema ??= import('zod').then((m) => buildEntrySchema(m.z)));
+}
 
 /** The stable id of a note: 24 hex chars of sha256 over its identity fields. */
 export function noteId(note: {
@@ -71,12 +79,12 @@ export class Outbox {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
-    return this.parse(raw, id);
+    return this.parse(await outboxEntrySchema(), raw, id);
   }
 
-  private parse(raw: string, name: string): OutboxEntry | undefined {
+  private parse(schema: EntrySchema, raw: string, name: string): OutboxEntry | undefined {
     try {
-      return OutboxEntrySchema.parse(JSON.parse(raw));
+      return schema.parse(JSON.parse(raw));
     } catch (e) {
       this.log.error({ entry: name, err: e }, 'outbox entry unreadable; left in place');
       return undefined;
@@ -97,7 +105,7 @@ export class Outbox {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
       const raw = await readFile(join(this.dir, name), 'utf8').catch(() => undefined);
       if (raw === undefined) continue;
-      const e = this.parse(raw, name);
+      const e = this.parse(await outboxEntrySchema(), raw, name);
       if (e) out.push(e);
     }
     return out.sort((a, b) =>
@@ -107,7 +115,7 @@ export class Outbox {
 
   /** Writes (creates or replaces) an entry durably. */
   async put(entry: OutboxEntry): Promise<void> {
-    await writeFileAtomic(this.file(entry.id), `${JSON.stringify(OutboxEntrySchema.parse(entry))}\n`);
+    await writeFileAtomic(this.file(entry.id), `${JSON.stringify((await outboxEntrySchema()).parse(entry))}\n`);
   }
 
   /** Removes an entry durably (absent is fine). */

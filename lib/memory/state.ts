@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ClawError } from '../errors.js';
 import { writeFileAtomic } from './fsx.js';
 import { MemoryErrorCode } from './errors.js';
@@ -18,17 +18,25 @@ export function defaultStateDir(projectRoot: string): string {
   return join(resolve(projectRoot), '.brv', 'claw-byterover');
 }
 
-export const SyncStateSchema = z.object({
-  v: z.literal(1),
-  branch: z.string(),
-  /** Head commit after the last successful pull or push ('' before any). */
-  commitSha: z.string(),
-  /** path → sha256 of the content last synced with ByteRover. */
-  manifest: z.record(z.string(), z.string()),
-  pulledAt: z.string().optional(),
-  pushedAt: z.string().optional(),
-});
-export type SyncState = z.infer<typeof SyncStateSchema>;
+/** Built on first use, so a process that finds no sync state never loads zod (issue 15). */
+const buildStateSchema = (zod: typeof z) =>
+  zod.object({
+    v: zod.literal(1),
+    branch: zod.string(),
+    /** Head commit after the last successful pull or push ('' before any). */
+    commitSha: zod.string(),
+    /** path → sha256 of the content last synced with ByteRover. */
+    manifest: zod.record(zod.string(), zod.string()),
+    pulledAt: zod.string().optional(),
+    pushedAt: zod.string().optional(),
+  });
+type StateSchema = ReturnType<typeof buildStateSchema>;
+export type SyncState = z.infer<StateSchema>;
+let stateSchema: Promise<StateSchema> | undefined;
+/** The sync state's schema (zod, loaded on first use). */
+export function syncStateSchema(): Promise<StateSchema> {
+  return (stateSchema ??= import('zod').then((m) => buildStateSchema(m.z)));
+}
 
 export function emptyState(branch = 'main'): SyncState {
   return { v: 1, branch, commitSha: '', manifest: {} };
@@ -43,7 +51,7 @@ export async function loadSyncState(stateDir: string, branch = 'main'): Promise<
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(branch);
     throw e;
   }
-  const parsed = SyncStateSchema.safeParse(
+  const parsed = (await syncStateSchema()).safeParse(
     (() => {
       try {
         return JSON.parse(raw) as unknown;
@@ -68,6 +76,6 @@ export async function loadSyncState(stateDir: string, branch = 'main'): Promise<
 export async function saveSyncState(stateDir: string, state: SyncState): Promise<void> {
   await writeFileAtomic(
     join(stateDir, 'sync-state.json'),
-    `${JSON.stringify(SyncStateSchema.parse(state), null, 1)}\n`,
+    `${JSON.stringify((await syncStateSchema()).parse(state), null, 1)}\n`,
   );
 }

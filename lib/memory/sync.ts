@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import type { PushOptions, PushResult, Snapshot } from '../byterover/index.js';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
-import { recoverOrphans } from './curate.js';
+import { recoverOrphans } from './orphans.js';
 import { sha256, unlinkDurable, writeFileAtomic } from './fsx.js';
 import { step, type StepHooks } from './hooks.js';
 import { parseNote } from './markdown.js';
