@@ -56,6 +56,42 @@ export type LoadOutcome =
   | { docs: StoredDoc[] }
   | { docs: undefined; reason: string; /** the index holds documents and must be replaced */ dirty: boolean };
 
+/**
+ * Loads `file` into the empty `index` and answers the manifest string saved with it, or why the file
+ * was not loaded (RECALL_PERSIST_MISSING, _CORRUPT, _VERSION, …; a missing file is not logged). The
+ * format and its checks are the native one (persist.h); what the manifest means is the caller's (the
+ * v3 tree's below, a v4 space's in lib/memory/v4/persist.ts).
+ */
+export function loadIndexFile(
+  index: RecallIndex & PersistableIndex,
+  file: string,
+  log: Logger,
+): { meta: string } | { meta: undefined; reason: string } {
+  try {
+    return { meta: index.loadFile(file) };
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'RECALL_PERSIST_IO';
+    if (code !== 'RECALL_PERSIST_MISSING')
+      log.warn({ path: file, code, err: (e as Error).message }, 'persisted recall index not served; rebuilding it');
+    return { meta: undefined, reason: code };
+  }
+}
+
+/** Writes the index and `meta` atomically (native: unique temp file, renamed); false (logged) when it could not. */
+export function saveIndexFile(index: RecallIndex & PersistableIndex, file: string, meta: string, log: Logger): boolean {
+  try {
+    mkdirSync(join(file, '..'), { recursive: true });
+    index.saveFile(file, meta);
+    return true;
+  } catch (e) {
+    log.warn(
+      { path: file, err: (e as Error).message },
+      'could not persist the recall index; the next open rebuilds it',
+    );
+    return false;
+  }
+}
+
 /** Loads `file` into the empty `index`; on success, the notes it was built from. */
 export function loadPersisted(
   index: RecallIndex & PersistableIndex,
@@ -63,15 +99,9 @@ export function loadPersisted(
   root: string,
   log: Logger,
 ): LoadOutcome {
-  let meta: string;
-  try {
-    meta = index.loadFile(file);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? 'RECALL_PERSIST_IO';
-    if (code !== 'RECALL_PERSIST_MISSING')
-      log.warn({ path: file, code, err: (e as Error).message }, 'persisted recall index not served; rebuilding it');
-    return { docs: undefined, reason: code, dirty: false };
-  }
+  const loaded = loadIndexFile(index, file, log);
+  if (loaded.meta === undefined) return { docs: undefined, reason: loaded.reason, dirty: false };
+  const meta = loaded.meta;
   let m: Manifest | undefined;
   try {
     m = JSON.parse(meta) as Manifest;
@@ -101,17 +131,7 @@ export function savePersisted(
     root: tree.root,
     files: [...tree.all()].map((d) => [d.path, d.stamp, d.size, d.id ?? null]),
   };
-  try {
-    mkdirSync(join(file, '..'), { recursive: true });
-    index.saveFile(file, JSON.stringify(m));
-    return true;
-  } catch (e) {
-    log.warn(
-      { path: file, err: (e as Error).message },
-      'could not persist the recall index; the next open rebuilds it',
-    );
-    return false;
-  }
+  return saveIndexFile(index, file, JSON.stringify(m), log);
 }
 
 /** Size and mtime of `file`, or undefined. */

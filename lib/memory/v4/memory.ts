@@ -5,8 +5,17 @@
  *
  * Reading: a topic file is `<topic path>.html` under the tree, not `index.html` (at any level), not a
  * derived artifact (`*.abstract|full|overview.html`), not under a hidden folder (ByteRover archives
- * migrated v3 files under `.brv/_migrations/`); `_manifest.json` and other files are ignored. A scan
- * compares each file's (size, mtime, ctime, inode) with the last one and re-reads only what changed.
+ * migrated v3 files under `.brv/_migrations/`); `_manifest.json` and other files are ignored
+ * (`isTopicPath`, the one place of these rules). A scan compares each file's (size, mtime, ctime,
+ * inode) and its sidecar's with the last ones and re-reads only what changed. The scan is the native
+ * walk when the addon has it (native/src/recall/walk.h: the tree's `.html` files and the signals
+ * folder's `.json` sidecars listed, stat'ed and — only the new or changed ones — read in parallel off
+ * the event loop; dot entries skipped, symlinks never followed, files over `maxFileBytes` left out),
+ * else the TypeScript walk below, with the same rules (test/unit/memory/v4/space-walk.test.ts).
+ *
+ * Persisted index (lib/memory/v4/persist.ts: where, and what the manifest holds): an open loads it
+ * when valid, so the first scan reads only the topics and sidecars whose stamps changed since it was
+ * written; it is saved after the open when anything changed, and on close after later changes.
  * With a watch (the tree and the signals folder), a query first updates just the files the watch
  * named (a topic or its sidecar); an event it cannot map to a file (a folder created or renamed, a
  * lost watch) makes that query rescan everything; and a full rescan still runs every `pollMs` as a
@@ -21,13 +30,15 @@
  * the file's mtime) is passed
  * to it; without a sidecar a topic ranks by BM25F alone.
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { readFileSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { ClawError } from '../../errors.js';
 import { logger as rootLogger, type Logger } from '../../log/index.js';
 import { estimateTokens, fitToBudget, trimExcerpt } from '../budget.js';
 import { engineUnavailable, loadNativeRecall } from '../native-index.js';
+import { loadNativeWalk, type WalkedFile, type WalkFn } from '../native-walk.js';
+import { fileFacts, isPersistable, type PersistInfo } from '../persist.js';
 import type {
   CurateResult,
   MemoryBackend,
@@ -46,6 +57,14 @@ import { loadNativeParse, readTopicHtml, type ParsedTopic } from './html.js';
 import { recordTopic, type RecordInput, type RecordOptions, type RecordResult } from './record.js';
 import { decayed, defaultSignals, parseSignals, signalFile, type RuntimeSignals } from './signals.js';
 import type { SpaceResolution } from './space.js';
+import {
+  loadSpaceIndex,
+  saveSpaceIndex,
+  spaceIndexFile,
+  spaceStateDir,
+  type SpaceIdentity,
+  type StoredTopic,
+} from './persist.js';
 import { MemoryErrorCode } from '../errors.js';
 
 /** A v4 hit: a RecallHit plus the element it came from and a confidence. */
@@ -85,17 +104,50 @@ export interface SpaceMemoryOptions {
   maxFileBytes?: number;
   now?: () => Date;
   logger?: Logger;
+  /**
+   * Persist the index (lib/memory/v4/persist.ts) and load it on the next open (default true; needs an
+   * index with saveFile/loadFile, as the native engine has).
+   */
+  persist?: boolean;
+  /** The persisted index's folder (default `spaceStateDir(space)`: claw-byterover's data dir). */
+  stateDir?: string;
+  /** `native` (the addon's parallel walk; fails without it), `ts`, or `auto` (default: native when there). */
+  walker?: 'auto' | 'native' | 'ts';
+  /** Progress of `open` (a CLI shows it on a TTY when opening takes long), as LocalMemoryOptions.onProgress. */
+  onProgress?: (phase: string, current?: number, total?: number) => void;
 }
 
-interface Doc {
+/** The persisted index in `stats()` (as `index --stats` shows it for a v3 tree). */
+export interface SpacePersistStats {
   path: string;
-  stamp: string;
-  sigStamp: string;
-  parsed: ParsedTopic;
-  title: string;
-  signals: RuntimeSignals | undefined;
-  /** The topic file's mtime (ms): the decay's clock when the topic has no readable `updatedat`. */
-  mtimeMs: number;
+  loaded: boolean;
+  notLoaded?: string;
+  bytes?: number;
+  writtenAt?: string;
+  /** Topics kept / read by the last full scan, and sidecars it read. */
+  reused?: number;
+  reread?: number;
+  signalsRead?: number;
+}
+
+/** What the last completed full scan did (`index --stats`, progress, tests). */
+export interface SpaceScanInfo {
+  walker: 'native' | 'ts';
+  /** `.html` topic files of the space after the scan (non-topic `<bv-…>` files included). */
+  files: number;
+  /** Topic files read (new or changed stamp). */
+  read: number;
+  /** Topic files whose stamp was unchanged: kept, not read. */
+  reused: number;
+  /** Signal sidecars read (new or changed stamp). */
+  signalsRead: number;
+  bytesRead: number;
+  ms: number;
+}
+
+interface Doc extends StoredTopic {
+  /** The parse, when read in this process; a topic restored from the persisted index is parsed on its first hit. */
+  parsed: ParsedTopic | undefined;
   /** Words of the topic (title, summary, keywords, tags, elements), computed on its first hit. */
   words?: Set<string>;
   /** Words of each element, in `parsed.elements` order, computed on the first hit that needs them. */
@@ -103,6 +155,13 @@ interface Doc {
 }
 
 const DERIVED = /\.(abstract|full|overview)\.html$/i;
+const EMPTY_TOPIC: ParsedTopic = { isTopic: true, attrs: {}, attrList: [], elements: [], warnings: [] };
+
+/** `size:mtimeNs:ctimeNs:ino` → mtime in ms. */
+function mtimeOf(stamp: string): number {
+  const ns = stamp.split(':')[1];
+  return ns ? Number(BigInt(ns) / 1_000_000n) : 0;
+}
 
 /** Is this tree-relative path a topic file (see the module comment)? */
 export function isTopicPath(rel: string): boolean {
@@ -137,8 +196,10 @@ export class SpaceMemory implements MemoryBackend {
   private readonly o: SpaceMemoryOptions;
   private readonly log: Logger;
   private readonly docs = new Map<string, Doc>();
+  /** `.html` files of the tree that are not topic paths (index.html, derived), at their stamps: never read again. */
+  private readonly skipped = new Map<string, string>();
   private nativeHtml = false;
-  private lastScan = 0;
+  private lastScanAt = 0;
   /** When (by `now()`) the signals given to the index were last decayed, for re-decaying as days pass. */
   private signalsAt = 0;
   /** Tree-relative topic paths a watch event named since the last update. */
@@ -149,12 +210,26 @@ export class SpaceMemory implements MemoryBackend {
   private watcher: FSWatcher | undefined;
   private scanning: Promise<void> | undefined;
   private closed = false;
+  /** Index or manifest changes not yet persisted. */
+  private unsaved = 0;
+  /** A scan failed midway (or the open did): what this process holds is not saved. */
+  private broken = false;
+  /** Topic files read since construction by scans and updates (a topic is read again only when its stamp changed). */
+  reads = 0;
+  /** Signal sidecars read since construction. */
+  signalReads = 0;
+  /** Topic files read on a hit because they were restored from the persisted index unparsed (each once). */
+  hitReads = 0;
+  /** The last completed full scan. */
+  lastScan: SpaceScanInfo | undefined;
+  /** The persisted index of this space: what this open did with it (`index --stats`); undefined when off. */
+  persist: PersistInfo | undefined;
 
   private constructor(o: SpaceMemoryOptions, index: RecallIndex) {
     this.o = o;
     this.space = o.space;
-    this.treeRoot = o.space.treeRoot;
-    this.signalsDir = o.space.signalsDir;
+    this.treeRoot = resolve(o.space.treeRoot);
+    this.signalsDir = resolve(o.space.signalsDir);
     this.index = index as SignalsIndex;
     this.log = (o.logger ?? rootLogger).child({ component: 'memory.v4' });
   }
@@ -166,19 +241,89 @@ export class SpaceMemory implements MemoryBackend {
       if (!native.factory) throw engineUnavailable(native, 'the native recall engine');
       factory = native.factory;
     }
-    const m = new SpaceMemory(o, factory());
+    let index = factory();
     // an engine that takes signals is the native v4 engine: it parses `<bv-topic>` files itself (and
     // skips an `.html` path that is not a topic, so it must get the raw file, not fields)
-    m.nativeHtml =
-      typeof (m.index as SignalsIndex).setSignals === 'function' && (await loadNativeParse()) !== undefined;
+    const nativeHtml =
+      typeof (index as SignalsIndex).setSignals === 'function' && (await loadNativeParse()) !== undefined;
+    const progress = o.onProgress ?? (() => {});
+    const log = (o.logger ?? rootLogger).child({ component: 'memory.v4' });
+    // The persisted index (lib/memory/v4/persist.ts): loaded when valid, reconciled with the space by
+    // the first scan (only changed topics and sidecars are read), saved again when anything changed.
+    const who: SpaceIdentity = {
+      root: resolve(o.space.treeRoot),
+      signalsDir: resolve(o.space.signalsDir),
+      spaceId: o.space.spaceId,
+      html: nativeHtml,
+    };
+    let persist: PersistInfo | undefined;
+    let restored: StoredTopic[] | undefined;
+    let skipped: Map<string, string> | undefined;
+    if (o.persist !== false && isPersistable(index)) {
+      const file = spaceIndexFile(o.stateDir ?? spaceStateDir(o.space));
+      const r = loadSpaceIndex(index, file, who, log);
+      if (r.topics) {
+        restored = r.topics;
+        skipped = r.skipped;
+      } else if (r.dirty) {
+        index.close?.();
+        index = factory();
+      }
+      persist = {
+        path: file,
+        loaded: restored !== undefined,
+        restored: restored?.length ?? 0,
+        saves: 0,
+        ...(r.topics ? {} : { notLoaded: r.reason }),
+        ...fileFacts(file),
+      };
+    }
+    const m = new SpaceMemory(o, index);
+    m.nativeHtml = nativeHtml;
+    m.persist = persist;
     try {
+      if (restored) {
+        for (const t of restored) m.docs.set(t.path, { ...t, parsed: undefined });
+        for (const [p, st] of skipped ?? []) m.skipped.set(p, st);
+        // the file holds no signals (coord/recall-native.md): the first scan sets them all (signalsAt = 0)
+      }
+      progress(restored ? `checking ${restored.length} topics against the space` : 'reading the space');
       await m.refresh();
+      const scan = m.lastScan;
+      if (scan && scan.read > 0 && !restored) {
+        const rate = scan.ms > 0 ? Math.round((scan.read / scan.ms) * 1000) : undefined;
+        progress(`indexed ${scan.read} topics${rate ? ` (${rate} files/s)` : ''}`);
+      }
+      if (persist && (!restored || m.unsaved > 0)) {
+        progress('saving the index');
+        m.save();
+      }
       if (o.watch !== false) m.startWatch();
     } catch (e) {
+      m.broken = true;
       await m.close();
       throw e;
     }
     return m;
+  }
+
+  /** Persists the index now (atomically); false when it could not (logged) or persistence is off. */
+  save(): boolean {
+    if (!this.persist || this.broken || !isPersistable(this.index)) return false;
+    const ok = saveSpaceIndex(
+      this.index,
+      this.persist.path,
+      { root: this.treeRoot, signalsDir: this.signalsDir, spaceId: this.space.spaceId, html: this.nativeHtml },
+      this.docs.values(),
+      this.skipped,
+      this.log,
+    );
+    if (ok) {
+      this.unsaved = 0;
+      this.persist.saves++;
+      Object.assign(this.persist, fileFacts(this.persist.path));
+    }
+    return ok;
   }
 
   /** Maps a watch event's file name to a pending topic path (or to a full rescan). */
@@ -224,17 +369,22 @@ export class SpaceMemory implements MemoryBackend {
     }
   }
 
+  private flush(added: { path: string; doc: RecallDoc | string }[]): void {
+    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
+    else for (const a of added) this.index.add(a.path, a.doc);
+  }
+
   /** Re-reads the named topics (and their sidecars) only. */
   private async update(paths: string[]): Promise<void> {
     const seen = new Set<string>();
     const added: { path: string; doc: RecallDoc | string }[] = [];
     await Promise.all(paths.map((rel) => this.visit(join(this.treeRoot, ...rel.split('/')), rel, seen, added)));
-    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
-    else for (const a of added) this.index.add(a.path, a.doc);
+    this.flush(added);
     for (const p of paths)
       if (!seen.has(p) && this.docs.has(p)) {
         this.docs.delete(p);
         this.index.remove(p);
+        this.unsaved++;
       }
   }
 
@@ -248,31 +398,136 @@ export class SpaceMemory implements MemoryBackend {
   }
 
   private async scan(): Promise<void> {
+    try {
+      await this.scanOnce();
+    } catch (e) {
+      // a scan that failed midway may hold topics the index was not given: never persist this state
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  private async scanOnce(): Promise<void> {
+    const t0 = performance.now();
+    const reads0 = this.reads;
+    const sig0 = this.signalReads;
     this.pendingAll = false;
     this.pending.clear();
     const seen = new Set<string>();
     const added: { path: string; doc: RecallDoc | string }[] = [];
-    await this.walk(this.treeRoot, '', seen, added);
-    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
-    else for (const a of added) this.index.add(a.path, a.doc);
+    const walker = this.o.walker ?? 'auto';
+    const walk = walker === 'ts' ? undefined : await loadNativeWalk();
+    if (walker === 'native' && !walk)
+      throw new ClawError(
+        MemoryErrorCode.NATIVE_WALK_UNAVAILABLE,
+        'expected the native tree walk, found no addon with walkTree',
+        {
+          hint: 'Build the addon (`npm run build:native`) or open the space with walker "auto" or "ts".',
+        },
+      );
+    const bytesRead = walk ? await this.walkNative(walk, seen, added) : await this.walk(this.treeRoot, '', seen, added);
+    this.flush(added);
     for (const p of [...this.docs.keys()])
-      if (!seen.has(p) && !(await stat(join(this.treeRoot, ...p.split('/'))).catch(() => undefined))) {
+      if (!seen.has(p) && !(await lstat(join(this.treeRoot, ...p.split('/'))).catch(() => undefined))) {
         // (checked again: a targeted update may have added it after the walk passed its folder)
         this.docs.delete(p);
         this.index.remove(p);
+        this.unsaved++;
       }
     // the index holds signals decayed as of when they were set: re-decay them all once the clock has
     // moved an hour, so a long-running memory ranks by today's signals, not those of its first scan
+    // (and, at the first scan, set those of the topics restored from the persisted index)
     const now = (this.o.now ?? (() => new Date()))().getTime();
     if (this.index.setSignals && Math.abs(now - this.signalsAt) >= 3_600_000) {
       for (const d of this.docs.values())
-        if (d.signals && d.parsed.isTopic) {
-          const s = this.decay(d.signals, d.parsed, d.mtimeMs);
+        if (d.signals && d.isTopic) {
+          const s = this.decay(d.signals, d);
           this.index.setSignals(d.path, { importance: s.importance, recency: s.recency, maturity: s.maturity });
         }
       this.signalsAt = now;
     }
-    this.lastScan = Date.now();
+    this.lastScanAt = Date.now();
+    const read = this.reads - reads0;
+    this.lastScan = {
+      walker: walk ? 'native' : 'ts',
+      files: this.docs.size,
+      read,
+      reused: this.docs.size - read,
+      signalsRead: this.signalReads - sig0,
+      bytesRead,
+      ms: performance.now() - t0,
+    };
+  }
+
+  /**
+   * The native walk: the tree's `.html` files and the signals folder's `.json` sidecars, each listed,
+   * stat'ed and — when their stamp is not the one held — read, in parallel; then the topic rules.
+   */
+  private async walkNative(
+    walk: WalkFn,
+    seen: Set<string>,
+    added: { path: string; doc: RecallDoc | string }[],
+  ): Promise<number> {
+    const max = this.o.maxFileBytes ?? 4 * 1024 * 1024;
+    const tp: string[] = [];
+    const ts: string[] = [];
+    const sp: string[] = [];
+    const ss: string[] = [];
+    for (const d of this.docs.values()) {
+      tp.push(d.path);
+      ts.push(d.stamp);
+      if (d.sigStamp) {
+        sp.push(`${d.path}.json`);
+        ss.push(d.sigStamp);
+      }
+    }
+    for (const [p, st] of this.skipped) {
+      tp.push(p);
+      ts.push(st);
+    }
+    const [topics, sidecars] = await Promise.all([
+      walk(this.treeRoot, { maxFileBytes: max, extensions: ['.html'], known: { paths: tp, stamps: ts } }),
+      walk(this.signalsDir, { maxFileBytes: max, extensions: ['.json'], known: { paths: sp, stamps: ss } }),
+    ]);
+    const sig = new Map<string, WalkedFile>();
+    for (const f of sidecars.files) if (f.path.toLowerCase().endsWith('.html.json')) sig.set(f.path.slice(0, -5), f);
+    const skipped = new Map<string, string>();
+    const fallback: string[] = [];
+    for (const f of topics.files) {
+      if (!isTopicPath(f.path)) {
+        skipped.set(f.path, f.stamp);
+        continue;
+      }
+      if (f.tooLarge) {
+        this.log.warn({ path: f.path, size: f.size }, 'v4 topic skipped: too large');
+        continue;
+      }
+      const sc = sig.get(f.path);
+      const sigStamp = sc?.stamp ?? '';
+      const prev = this.docs.get(f.path);
+      seen.add(f.path);
+      if (prev && prev.stamp === f.stamp && prev.sigStamp === sigStamp) continue;
+      let signals: RuntimeSignals | undefined;
+      if (sc && !sc.tooLarge) {
+        if (sc.text !== undefined) {
+          this.signalReads++;
+          signals = parseSignals(sc.text);
+        } else if (prev?.sigStamp === sc.stamp) signals = prev.signals;
+        else {
+          fallback.push(f.path); // changed after the walk captured the held stamps: read it alone
+          continue;
+        }
+      }
+      if (f.text === undefined && prev?.stamp !== f.stamp) {
+        fallback.push(f.path);
+        continue;
+      }
+      this.apply(f.path, f.stamp, f.text, sigStamp, signals, prev, added);
+    }
+    this.skipped.clear();
+    for (const [p, st] of skipped) this.skipped.set(p, st);
+    await Promise.all(fallback.map((rel) => this.visit(join(this.treeRoot, ...rel.split('/')), rel, seen, added)));
+    return topics.bytesRead + sidecars.bytesRead;
   }
 
   private async walk(
@@ -280,92 +535,166 @@ export class SpaceMemory implements MemoryBackend {
     rel: string,
     seen: Set<string>,
     added: { path: string; doc: RecallDoc | string }[],
-  ): Promise<void> {
+  ): Promise<number> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return 0;
       throw e;
     }
     const files: string[] = [];
+    let bytes = 0;
     for (const ent of entries) {
       if (ent.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${ent.name}` : ent.name;
-      if (ent.isDirectory()) await this.walk(join(dir, ent.name), childRel, seen, added);
+      if (ent.isDirectory()) bytes += await this.walk(join(dir, ent.name), childRel, seen, added);
       else if (ent.isFile() && isTopicPath(childRel)) files.push(ent.name);
     }
     // a folder's files are checked concurrently (two stats each: the topic and its sidecar)
-    for (let i = 0; i < files.length; i += 64)
-      await Promise.all(
+    for (let i = 0; i < files.length; i += 64) {
+      const n = await Promise.all(
         files.slice(i, i + 64).map((name) => this.visit(join(dir, name), rel ? `${rel}/${name}` : name, seen, added)),
       );
+      for (const b of n) bytes += b;
+    }
+    return bytes;
   }
 
+  /** The TypeScript visit of one topic path (the fallback walk, and watch-named updates); bytes read. */
   private async visit(
     abs: string,
     rel: string,
     seen: Set<string>,
     added: { path: string; doc: RecallDoc | string }[],
-  ): Promise<void> {
+  ): Promise<number> {
     let st;
     try {
-      st = await stat(abs, { bigint: true });
+      st = await lstat(abs, { bigint: true });
     } catch {
-      return;
+      return 0;
     }
-    if (st.size > BigInt(this.o.maxFileBytes ?? 4 * 1024 * 1024)) {
+    if (!st.isFile()) return 0; // a symlink or a folder is never a topic (the native walk's rule)
+    const max = this.o.maxFileBytes ?? 4 * 1024 * 1024;
+    if (st.size > BigInt(max)) {
       this.log.warn({ path: rel, size: Number(st.size) }, 'v4 topic skipped: too large');
-      return;
+      return 0;
     }
     const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
     const sigPath = signalFile(this.signalsDir, rel);
-    const sst = await stat(sigPath, { bigint: true }).catch(() => undefined);
-    const sigStamp = sst ? `${sst.size}:${sst.mtimeNs}:${sst.ino}` : '';
+    const sst = await lstat(sigPath, { bigint: true }).catch(() => undefined);
+    const sigFile = sst?.isFile() ? sst : undefined;
+    const sigStamp = sigFile ? `${sigFile.size}:${sigFile.mtimeNs}:${sigFile.ctimeNs}:${sigFile.ino}` : '';
     const prev = this.docs.get(rel);
     seen.add(rel);
-    if (prev && prev.stamp === stamp && prev.sigStamp === sigStamp) return;
-    let parsed = prev?.parsed;
+    if (prev && prev.stamp === stamp && prev.sigStamp === sigStamp) return 0;
     let text: string | undefined;
+    let bytes = 0;
     if (!prev || prev.stamp !== stamp) {
       try {
         text = await readFile(abs, 'utf8');
       } catch {
         seen.delete(rel);
-        return;
+        return 0;
       }
-      parsed = readTopicHtml(text);
-      if (!parsed.isTopic) {
-        if (!prev || prev.stamp !== stamp)
-          this.log.warn({ path: rel, reason: parsed.warnings[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
-        this.docs.set(rel, { path: rel, stamp, sigStamp, parsed, title: rel, signals: undefined, mtimeMs: 0 });
-        this.index.remove(rel);
-        return;
-      }
-      if (parsed.warnings.length > 0)
-        // once per content: an unchanged file is not parsed again
-        this.log.warn(
-          {
-            path: rel,
-            warnings: parsed.warnings.slice(0, 5).map((w) => ({ code: w.code, reason: w.reason, offset: w.offset })),
-            count: parsed.warnings.length,
-          },
-          'v4 topic is malformed; indexed what could be read',
-        );
+      bytes += Buffer.byteLength(text);
     }
     let signals: RuntimeSignals | undefined;
-    if (sst) {
-      const raw = await readFile(sigPath, 'utf8').catch(() => undefined);
-      signals = raw === undefined ? undefined : parseSignals(raw);
+    if (sigFile && sigFile.size <= BigInt(max)) {
+      if (prev && prev.sigStamp === sigStamp) signals = prev.signals;
+      else {
+        const raw = await readFile(sigPath, 'utf8').catch(() => undefined);
+        if (raw !== undefined) {
+          this.signalReads++;
+          bytes += Buffer.byteLength(raw);
+        }
+        signals = raw === undefined ? undefined : parseSignals(raw);
+      }
     }
-    const title = parsed!.attrs.title || rel.replace(/\.html$/i, '');
-    const mtimeMs = Number(st.mtimeNs / 1_000_000n);
-    this.docs.set(rel, { path: rel, stamp, sigStamp, parsed: parsed!, title, signals, mtimeMs });
-    if (text !== undefined) added.push({ path: rel, doc: this.nativeHtml ? text : toDoc(rel, parsed!) });
-    if (this.index.setSignals) {
-      const s = signals ? this.decay(signals, parsed!, mtimeMs) : null;
-      this.index.setSignals(rel, s ? { importance: s.importance, recency: s.recency, maturity: s.maturity } : null);
+    this.apply(rel, stamp, text, sigStamp, signals, prev, added);
+    return bytes;
+  }
+
+  /** One topic at `stamp` (its text when read) with its sidecar's signals: kept, indexed, signals set. */
+  private apply(
+    rel: string,
+    stamp: string,
+    text: string | undefined,
+    sigStamp: string,
+    signals: RuntimeSignals | undefined,
+    prev: Doc | undefined,
+    added: { path: string; doc: RecallDoc | string }[],
+  ): void {
+    const mtimeMs = mtimeOf(stamp);
+    this.unsaved++;
+    if (text === undefined) {
+      // the topic is unchanged, its sidecar is not
+      const d: Doc = { ...prev!, sigStamp, signals };
+      this.docs.set(rel, d);
+      if (this.index.setSignals && d.isTopic) this.setSignalsOf(d);
+      return;
     }
+    this.reads++;
+    const parsed = readTopicHtml(text);
+    if (!parsed.isTopic) {
+      this.log.warn({ path: rel, reason: parsed.warnings[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
+      this.docs.set(rel, {
+        path: rel,
+        stamp,
+        sigStamp,
+        isTopic: false,
+        title: rel,
+        updatedat: undefined,
+        mtimeMs: 0,
+        signals: undefined,
+        parsed: undefined,
+      });
+      this.index.remove(rel);
+      return;
+    }
+    if (parsed.warnings.length > 0)
+      // once per content: an unchanged file is not parsed again
+      this.log.warn(
+        {
+          path: rel,
+          warnings: parsed.warnings.slice(0, 5).map((w) => ({ code: w.code, reason: w.reason, offset: w.offset })),
+          count: parsed.warnings.length,
+        },
+        'v4 topic is malformed; indexed what could be read',
+      );
+    const d: Doc = {
+      path: rel,
+      stamp,
+      sigStamp,
+      isTopic: true,
+      title: parsed.attrs.title || rel.replace(/\.html$/i, ''),
+      updatedat: parsed.attrs.updatedat,
+      mtimeMs,
+      signals,
+      parsed,
+    };
+    this.docs.set(rel, d);
+    added.push({ path: rel, doc: this.nativeHtml ? text : toDoc(rel, parsed) });
+    if (this.index.setSignals) this.setSignalsOf(d);
+  }
+
+  private setSignalsOf(d: Doc): void {
+    const s = d.signals ? this.decay(d.signals, d) : null;
+    this.index.setSignals!(d.path, s ? { importance: s.importance, recency: s.recency, maturity: s.maturity } : null);
+  }
+
+  /** The parse of a topic (read from disk on the first hit of a topic restored from the persisted index). */
+  private parsedOf(d: Doc): ParsedTopic {
+    if (d.parsed) return d.parsed;
+    let parsed = EMPTY_TOPIC;
+    try {
+      parsed = readTopicHtml(readFileSync(join(this.treeRoot, ...d.path.split('/')), 'utf8'));
+      this.hitReads++;
+    } catch {
+      // vanished since the scan: the hit keeps the index's element and excerpt
+    }
+    d.parsed = parsed;
+    return parsed;
   }
 
   /**
@@ -373,9 +702,9 @@ export class SpaceMemory implements MemoryBackend {
    * which a sync does not reset), else — no readable `updatedat` — since the file's mtime, the clock
    * ByteRover's own search always uses.
    */
-  private decay(s: RuntimeSignals, p: ParsedTopic, mtimeMs: number): RuntimeSignals {
-    const stamped = Date.parse(p.attrs.updatedat ?? '');
-    const updated = Number.isFinite(stamped) ? stamped : mtimeMs;
+  private decay(s: RuntimeSignals, d: Pick<Doc, 'updatedat' | 'mtimeMs'>): RuntimeSignals {
+    const stamped = Date.parse(d.updatedat ?? '');
+    const updated = Number.isFinite(stamped) ? stamped : d.mtimeMs;
     if (!(updated > 0)) return s;
     const now = (this.o.now ?? (() => new Date()))().getTime();
     return decayed(s, (now - updated) / 86_400_000);
@@ -387,7 +716,7 @@ export class SpaceMemory implements MemoryBackend {
         hint: 'Open a new one with openMemory().',
       });
     if (!this.watcher) {
-      if (this.pendingAll || Date.now() - this.lastScan > (this.o.pollMs ?? 1000)) await this.refresh();
+      if (this.pendingAll || Date.now() - this.lastScanAt > (this.o.pollMs ?? 1000)) await this.refresh();
       return;
     }
     if (this.pendingAll) return this.refresh();
@@ -396,7 +725,7 @@ export class SpaceMemory implements MemoryBackend {
       this.pending.clear();
       await this.update(paths);
     }
-    if (Date.now() - this.lastScan > (this.o.pollMs ?? 60_000) && !this.scanning)
+    if (Date.now() - this.lastScanAt > (this.o.pollMs ?? 60_000) && !this.scanning)
       void this.refresh().catch((e: unknown) => this.log.warn({ err: e }, 'v4 background rescan failed'));
   }
 
@@ -419,18 +748,19 @@ export class SpaceMemory implements MemoryBackend {
       let excerpt = h.excerpt;
       let topicWords: Set<string> | string = h.title;
       if (d) {
+        const parsed = this.parsedOf(d);
         d.words ??= wordSet(
-          [d.title, d.parsed.attrs.summary ?? '', d.parsed.attrs.keywords ?? '', d.parsed.attrs.tags ?? '']
-            .concat(d.parsed.elements.map((e) => e.text))
+          [d.title, parsed.attrs.summary ?? '', parsed.attrs.keywords ?? '', parsed.attrs.tags ?? '']
+            .concat(parsed.elements.map((e) => e.text))
             .join(' '),
         );
         topicWords = d.words;
         let el: ParsedTopic['elements'][number] | undefined;
-        if (elementId) el = d.parsed.elements.find((e) => e.id === elementId);
+        if (elementId) el = parsed.elements.find((e) => e.id === elementId);
         else {
-          const ew = (d.elementWords ??= d.parsed.elements.map((e) => wordSet(e.text)));
+          const ew = (d.elementWords ??= parsed.elements.map((e) => wordSet(e.text)));
           let best = 0;
-          d.parsed.elements.forEach((e, i) => {
+          parsed.elements.forEach((e, i) => {
             if (e.type === 'bv-topic') return;
             const c = coverage(terms, ew[i]!);
             if (c > best) {
@@ -446,7 +776,7 @@ export class SpaceMemory implements MemoryBackend {
         }
       }
       const bm25n = best > 0 ? (h.score / best) * coverage(terms, topicWords) : 0;
-      const sig = d?.signals ? this.decay(d.signals, d.parsed, d.mtimeMs) : defaultSignals();
+      const sig = d?.signals ? this.decay(d.signals, d) : defaultSignals();
       const compound = compoundScore(bm25n, sig);
       return {
         path: h.path,
@@ -555,15 +885,31 @@ export class SpaceMemory implements MemoryBackend {
     );
   }
 
-  async stats(): Promise<MemoryStats & { space?: Partial<SpaceResolution>; withSignals: number }> {
+  async stats(): Promise<
+    MemoryStats & { space?: Partial<SpaceResolution>; withSignals: number; persisted?: SpacePersistStats }
+  > {
     let withSignals = 0;
     for (const d of this.docs.values()) if (d.signals) withSignals++;
+    const p = this.persist;
+    const scan = this.lastScan;
     return {
       backend: 'local',
       treeRoot: this.treeRoot,
-      documents: [...this.docs.values()].filter((d) => d.parsed.isTopic).length,
+      documents: [...this.docs.values()].filter((d) => d.isTopic).length,
       engine: this.index.stats(),
       withSignals,
+      ...(p
+        ? {
+            persisted: {
+              path: p.path,
+              loaded: p.loaded,
+              ...(p.notLoaded ? { notLoaded: p.notLoaded } : {}),
+              ...(p.bytes !== undefined ? { bytes: p.bytes } : {}),
+              ...(p.writtenAt ? { writtenAt: p.writtenAt.toISOString() } : {}),
+              ...(scan ? { reused: scan.reused, reread: scan.read, signalsRead: scan.signalsRead } : {}),
+            },
+          }
+        : {}),
     };
   }
 
@@ -575,6 +921,7 @@ export class SpaceMemory implements MemoryBackend {
     this.signalsWatcher?.close();
     this.signalsWatcher = undefined;
     await this.scanning?.catch(() => undefined);
+    if (this.unsaved > 0 && !this.broken) this.save(); // what changed while open is not re-read next time
     this.index.close?.();
   }
 }
