@@ -6,12 +6,12 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from './commander.js';
 import { registerSecret } from '../log/redact.js';
 import { ExitCode, type ExitCodeValue } from './exit.js';
 import { processIo, type CliIo } from './io.js';
 import { Output } from './output.js';
-import { buildProgram, type CommandModule, type RunState } from './program.js';
+import { buildProgram, commandsFor, type CommandModule, type RunState } from './program.js';
 import { COMMANDS } from './commands/index.js';
 
 export { ExitCode, EXIT_CODE_TABLE, exitCodeFor } from './exit.js';
@@ -19,7 +19,10 @@ export type { CliIo } from './io.js';
 export type { CommandModule, CliRuntime, CommandResult } from './program.js';
 
 export interface RunOptions {
-  /** Command modules to register (default: every command). */
+  /**
+   * Command modules to register, all loaded (tests). Default: the entries of commands/index.ts, of
+   * which only the module of the command being run is loaded.
+   */
   commands?: CommandModule[];
 }
 
@@ -37,8 +40,10 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
     debug: flagsPart.includes('--debug'),
   });
   const state: RunState = { exitCode: ExitCode.OK };
-  const program = buildProgram(io, out, state, opts.commands ?? COMMANDS);
   try {
+    const program = opts.commands
+      ? buildProgram(io, out, state, opts.commands)
+      : await programFor(argv, io, out, state);
     if (argv.length === 0) {
       program.outputHelp({ error: true });
       return ExitCode.USAGE;
@@ -50,6 +55,22 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
     if (e instanceof CommanderError && e.code === 'commander.help') return ExitCode.USAGE; // help shown for a bare group
     return out.error(e);
   }
+}
+
+/**
+ * The program for this argv, loading only the command module it runs (commands/index.ts). The global
+ * options are read from a skeleton (no commands) so the argv scan skips their values.
+ */
+async function programFor(argv: string[], io: CliIo, out: Output, state: RunState): Promise<Command> {
+  const skeleton = buildProgram(io, out, state, []);
+  const valueOptions = new Set(
+    skeleton.options
+      .filter((o) => o.required || o.optional)
+      .flatMap((o) => [o.long, o.short])
+      .filter((f): f is string => f !== undefined),
+  );
+  const { modules, summaries } = await commandsFor(argv, COMMANDS, valueOptions);
+  return buildProgram(io, out, state, modules, summaries);
 }
 
 /**

@@ -3,7 +3,6 @@
  * streams, environment, working directory, cancellation and a browser opener.
  */
 import type { Readable } from 'node:stream';
-import { openBrowser } from '../byterover/auth/browser.js';
 
 export interface CliOutStream {
   write(chunk: string): unknown;
@@ -52,6 +51,7 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     signal: ac.signal,
     // lib/byterover/auth decides whether a browser can exist here (graphical session, opener on PATH).
-    openUrl: (url) => openBrowser(url, { env: process.env }),
+    // Loaded when a command opens a URL (login), not by every process.
+    openUrl: async (url) => (await import('../byterover/auth/browser.js')).openBrowser(url, { env: process.env }),
   };
 }

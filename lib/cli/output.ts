@@ -6,7 +6,7 @@
  *   `{"error":{"code","message","hint",...}}`. Notes and logs stay on stderr.
  */
 import { inspect } from 'node:util';
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { ClawError, isClawError } from '../errors.js';
 import { redact, redactString } from '../log/redact.js';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit.js';

@@ -3,16 +3,17 @@
  * handler's result or failure into output and an exit code.
  *
  * Adding a command: write `commands/<name>.ts` exporting a `CommandModule` and list it in
- * `commands/index.ts`. The handler returns `{data, human}`; printing, `--json`, errors, exit codes
+ * `commands/index.ts` (with the commands it registers: the top-level help lists them from there). The handler returns `{data, human}`; printing, `--json`, errors, exit codes
  * and cleanup are handled here, the same way for every command.
  */
-import { Command, Option } from 'commander';
+import { Command, Help, Option } from './commander.js';
 import { LOG_LEVELS } from '../config/levels.js';
 import { packageVersion } from '../version.js';
 import type { CommandContext, ConfigFlag, GlobalOptions } from './context.js';
 import { EXIT_CODE_TABLE, ExitCode, type ExitCodeValue } from './exit.js';
 import type { CliIo } from './io.js';
 import type { Output } from './output.js';
+import type { CommandEntry, CommandSummary } from './commands/index.js';
 
 export interface CommandResult {
   /** The machine result (`--json` prints it as the one document on stdout). Always an object. */
@@ -53,7 +54,20 @@ export interface RunState {
   exitCode: ExitCodeValue;
 }
 
-export function buildProgram(io: CliIo, out: Output, state: RunState, modules: CommandModule[]): Command {
+/**
+ * The program with the given command modules registered, and `summaries` as stand-ins for the
+ * commands whose modules are not loaded (the top-level help and the unknown-command suggestion need
+ * only their names, terms and descriptions).
+ */
+export function buildProgram(
+  io: CliIo,
+  out: Output,
+  state: RunState,
+  modules: CommandModule[],
+  summaries: CommandSummary[] = [],
+): Command {
+  const terms = new Map<Command, string>();
+  const help = new Help();
   const program = new Command('claw-byterover');
   program
     .description('ByteRover memory for OpenClaw-family agents: login, teams and spaces, context tree sync.')
@@ -63,7 +77,11 @@ export function buildProgram(io: CliIo, out: Output, state: RunState, modules: C
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices([...LOG_LEVELS]))
     .option('--config <path>', 'config file (default: $XDG_CONFIG_HOME/claw-byterover/config.yaml)')
     .option('--debug', 'show stack traces and error details (secrets stay redacted)', false)
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({
+      showGlobalOptions: true,
+      sortSubcommands: false,
+      subcommandTerm: (cmd) => terms.get(cmd) ?? help.subcommandTerm(cmd),
+    })
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -103,5 +121,34 @@ export function buildProgram(io: CliIo, out: Output, state: RunState, modules: C
   };
   // Subcommands made with program.command() inherit exitOverride, output and help settings.
   for (const register of modules) register(program, rt);
+  for (const s of summaries) terms.set(program.command(s.name).description(s.description), s.term);
   return program;
+}
+
+/**
+ * What this argv needs of the command modules: the module of the command it names (`search …`,
+ * `help search`), loaded; or, when it names none (`--version`, `--help`, no arguments, a typo), the
+ * summaries alone. `valueOptions` are the global options that take a value (their value is not a
+ * command name).
+ */
+export async function commandsFor(
+  argv: string[],
+  entries: CommandEntry[],
+  valueOptions: ReadonlySet<string>,
+): Promise<{ modules: CommandModule[]; summaries: CommandSummary[] }> {
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length && positional.length < 2; i++) {
+    const a = argv[i] as string;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (valueOptions.has(a)) i++; // `--profile p`: p is the option's value
+      continue;
+    }
+    positional.push(a);
+    if (positional[0] !== 'help') break;
+  }
+  const name = positional[0] === 'help' ? positional[1] : positional[0];
+  const entry = name === undefined ? undefined : entries.find((e) => e.commands.some((c) => c.name === name));
+  if (entry) return { modules: [await entry.load()], summaries: [] };
+  return { modules: [], summaries: entries.flatMap((e) => e.commands) };
 }

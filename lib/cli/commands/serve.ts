@@ -10,7 +10,7 @@
  * SIGINT (the CLI context's signal) and SIGTERM close the bridge gracefully and exit 0.
  */
 // Registration only: the bridge, its stores and telemetry are imported when `serve` runs.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import type { ConfigFlag } from '../context.js';
 import type { CommandModule } from '../program.js';
 import type { ServeFlags } from './serve-run.js';

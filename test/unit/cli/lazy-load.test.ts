@@ -100,6 +100,13 @@ async function traced(args: string[], n: number): Promise<{ code: number | null;
   return { code, stdout, trace };
 }
 
+/** The command modules a process loaded (commands/index.ts, the list of entries, aside). */
+function commandModules(trace: Trace): string[] {
+  return [
+    ...new Set(trace.files.filter((f) => f.startsWith('lib/cli/commands/') && f !== 'lib/cli/commands/index.ts')),
+  ];
+}
+
 function expectNoHeavy(trace: Trace): void {
   expect([...trace.packages].filter((p) => HEAVY_PACKAGES.includes(p) || p.startsWith('@opentelemetry/'))).toEqual([]);
   expect(trace.files.filter((f) => HEAVY_LAYERS.some((l) => f.startsWith(l)) && !CONFIG_SCHEMAS.test(f))).toEqual([]);
@@ -111,14 +118,29 @@ function expectNoHeavy(trace: Trace): void {
 }
 
 describe('lazy loading: what each CLI process loads', () => {
-  it('--version loads commander and the CLI shell only: no config schema, no memory, no addon', async () => {
+  it('--version loads commander and the CLI shell only: no command module, no config schema, no memory, no addon', async () => {
     const { stdout, trace } = await traced(['--version'], 1);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(trace.files).toContain('lib/cli/program.ts'); // the tracer saw the CLI load
     expectNoHeavy(trace);
     expect([...trace.packages].sort()).toEqual(['commander']);
+    expect(commandModules(trace)).toEqual([]);
     expect(trace.files.filter((f) => f.startsWith('lib/memory/') || f.startsWith('lib/config/index'))).toEqual([]);
     expect(trace.addons).toEqual([]);
+  });
+
+  it('the top-level --help lists every command without loading a command module', async () => {
+    const { stdout, trace } = await traced(['--help'], 4);
+    for (const name of ['login', 'search', 'recall', 'serve', 'doctor'])
+      expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    expect(commandModules(trace)).toEqual([]);
+    expect([...trace.packages].sort()).toEqual(['commander']);
+  });
+
+  it('a command loads its own command module only', async () => {
+    const { stdout, trace } = await traced(['teams', '--help'], 5);
+    expect(stdout).toContain('Usage: claw-byterover teams');
+    expect(commandModules(trace)).toEqual(['lib/cli/commands/teams.ts']);
   });
 
   it('search loads the memory and the native engine, and none of the bridge, drivers, telemetry or OAuth', async () => {
@@ -128,6 +150,7 @@ describe('lazy loading: what each CLI process loads', () => {
     expect(trace.files).toContain('lib/memory/local.ts');
     expect(trace.addons.some((a) => a.endsWith('.node'))).toBe(true);
     expectNoHeavy(trace);
+    expect(commandModules(trace)).toEqual(['lib/cli/commands/memory.ts']);
   });
 
   it('recall loads none of the bridge, drivers, telemetry or OAuth', async () => {
