@@ -3,6 +3,7 @@
  * with `metadata.json` and `context-tree/`, `<data>/bindings.json`, `.brvspace` markers in folders.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,14 @@ import { afterEach } from 'vitest';
 
 export const V4_FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'v4');
 export const fixture = (name: string): Promise<string> => readFile(join(V4_FIXTURES, name), 'utf8');
+
+// SpaceMemory persists a space's index in claw-byterover's data dir (lib/memory/v4/persist.ts): these
+// tests keep it in a throw-away one, never the user's ~/.local/share/claw-byterover.
+if (!process.env.CLAW_BYTEROVER_DATA_DIR) {
+  const data = mkdtempSync(join(tmpdir(), 'claw-v4-data-'));
+  process.env.CLAW_BYTEROVER_DATA_DIR = data;
+  process.on('exit', () => rmSync(data, { recursive: true, force: true }));
+}
 
 const dirs: string[] = [];
 afterEach(async () => {
