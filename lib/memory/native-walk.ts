@@ -22,6 +22,8 @@ export interface WalkResult {
   files: WalkedFile[];
   folders: number;
   bytesRead: number;
+  /** With `omitUnchanged`: 1 at i when `known.paths[i]` was found at `known.stamps[i]` (not in `files`). */
+  unchanged?: Uint8Array;
 }
 
 export interface WalkOptions {
@@ -30,8 +32,17 @@ export interface WalkOptions {
   threads?: number;
   /** Lower-case extensions with the dot (default [".md"]). */
   extensions?: string[];
-  /** Files the caller already holds at these stamps: listed, not read. */
-  known?: { paths: string[]; stamps: string[] };
+  /**
+   * Files the caller already holds at these stamps: listed, not read. Either two arrays, or the same
+   * pairs packed in one string `path\0stamp\0path\0stamp\0…` (one copy instead of two per file;
+   * indexed on the walk's thread, off the event loop).
+   */
+  known?: { paths: string[]; stamps: string[] } | string;
+  /**
+   * Leave known files found at their stamp out of `files` and flag them in `unchanged` instead: a
+   * re-open of a large unchanged tree then costs one byte per note, not one object.
+   */
+  omitUnchanged?: boolean;
 }
 
 export type WalkFn = (root: string, opts?: WalkOptions) => Promise<WalkResult>;

@@ -215,7 +215,6 @@ export class ContextTree {
   private async scan(): Promise<TreeChanges> {
     const t0 = performance.now();
     const readsBefore = this.reads;
-    const seen = new Set<string>();
     const changes: TreeChanges = { added: [], updated: [], removed: [] };
     const walk = this.walker === 'ts' ? undefined : await loadNativeWalk();
     if (this.walker === 'native' && !walk)
@@ -226,11 +225,17 @@ export class ContextTree {
           hint: 'Build the addon (`npm run build:native`) or open the tree with walker "auto" or "ts".',
         },
       );
-    const bytesRead = walk ? await this.walkNative(walk, seen, changes) : await this.walk(this.root, '', seen, changes);
-    for (const path of [...this.docs.keys()]) {
-      if (!seen.has(path)) {
-        this.docs.delete(path);
-        changes.removed.push(path);
+    let bytesRead: number;
+    if (walk) {
+      bytesRead = await this.walkNative(walk, changes);
+    } else {
+      const seen = new Set<string>();
+      bytesRead = await this.walk(this.root, '', seen, changes);
+      for (const path of [...this.docs.keys()]) {
+        if (!seen.has(path)) {
+          this.docs.delete(path);
+          changes.removed.push(path);
+        }
       }
     }
     this.lastRefreshAt = Date.now();
@@ -249,25 +254,41 @@ export class ContextTree {
     return changes;
   }
 
-  /** The native walk: one call lists, stats and reads (only new or changed files) in parallel. */
-  private async walkNative(walk: WalkFn, seen: Set<string>, changes: TreeChanges): Promise<number> {
+  /**
+   * The native walk: one call lists, stats and reads (only new or changed files) in parallel. Notes
+   * found at their stamp are not listed back (`omitUnchanged`: one flag byte each), so re-opening an
+   * unchanged tree of 100,000 notes builds no per-note object.
+   */
+  private async walkNative(walk: WalkFn, changes: TreeChanges): Promise<number> {
     const paths: string[] = [];
-    const stamps: string[] = [];
+    const packed: string[] = [];
     for (const d of this.docs.values()) {
       paths.push(d.path);
-      stamps.push(d.stamp);
+      packed.push(d.path, d.stamp);
     }
-    const r = await walk(this.root, { maxFileBytes: this.maxFileBytes, known: { paths, stamps } });
+    const r = await walk(this.root, {
+      maxFileBytes: this.maxFileBytes,
+      ...(paths.length > 0 ? { known: `${packed.join('\0')}\0` } : {}),
+      omitUnchanged: true,
+    });
+    const listed = new Set<string>();
     for (const f of r.files) {
       if (f.tooLarge) {
         this.tooLarge(f.path, f.size);
         continue;
       }
-      seen.add(f.path);
-      if (f.text === undefined) continue; // stamp unchanged (scans never overlap): kept as it is
+      listed.add(f.path);
+      if (f.text === undefined) continue; // an addon without omitUnchanged: stamp unchanged, kept
       this.reads++;
       this.record(f.path, f.text, f.size, f.stamp, changes);
     }
+    // A known note neither found unchanged nor listed is gone (a changed one was listed and read).
+    const unchanged = r.unchanged;
+    paths.forEach((path, i) => {
+      if (unchanged?.[i] === 1 || listed.has(path)) return;
+      this.docs.delete(path);
+      changes.removed.push(path);
+    });
     return r.bytesRead;
   }
 

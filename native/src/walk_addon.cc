@@ -4,8 +4,16 @@
 //   walkTree(root: string, options?: {
 //     maxFileBytes?: number, threads?: number, extensions?: string[],
 //     known?: { paths: string[], stamps: string[] }   // files the caller holds: not read again
+//           | string   // the same pairs packed "path\0stamp\0path\0stamp…" (one string to copy
+//                      // instead of 2 per file: the form lib/memory uses for large trees)
+//     omitUnchanged?: boolean  // known files found at their stamp are not listed (see `unchanged`)
 //   }) → Promise<{ files: Array<{ path, stamp, size, tooLarge?: true, text?: string }>,
-//                 folders: number, bytesRead: number }>
+//                 folders: number, bytesRead: number,
+//                 unchanged?: Uint8Array }>  // with omitUnchanged: 1 at i when known.paths[i] was
+//                                            // found at known.stamps[i] (and left out of `files`)
+//
+// omitUnchanged is what makes re-opening a large tree cheap: a 100,000-note tree whose notes are
+// all unchanged answers with an empty `files` and one byte per note instead of 100,000 objects.
 //
 // The walk (stat + read, in parallel) runs on a libuv worker; `text` is the file decoded as UTF-8
 // (malformed bytes → U+FFFD, as `fs.readFile(…, 'utf8')`), present when the file was read.
@@ -16,6 +24,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,7 +37,13 @@ namespace {
 struct Job {
   std::string root;
   recall::WalkOptions opts;
-  std::unordered_map<std::string, std::string> known;
+  // options.known packed as "path\0stamp\0…" (`known_count` pairs), indexed on the worker
+  std::string known_list;
+  size_t known_count = 0;
+  // path → (index in options.known, stamp), views into known_list
+  std::unordered_map<std::string_view, std::pair<uint32_t, std::string_view>> known;
+  bool omit_unchanged = false;
+  std::vector<uint8_t> unchanged;  // per known index: found at its stamp (written by the workers)
   recall::WalkResult result;
   // Set when the walk threw (the core is built with exceptions): bad_alloc → "out of memory",
   // anything else (e.g. a thread that could not start) → its what(). Nothing unwinds into libuv.
@@ -87,11 +102,32 @@ bool GetUint(napi_env env, napi_value obj, const char* name, double lo, double h
 void Execute(napi_env /*env*/, void* data) {
   Job* job = static_cast<Job*>(data);
   recall::KnownFn known;
-  if (!job->known.empty()) {
+  if (job->known_count > 0) {
+    try {
+      job->known.reserve(job->known_count);
+      const char* p = job->known_list.data();
+      const char* end = p + job->known_list.size();
+      for (uint32_t i = 0; i < job->known_count && p < end; ++i) {
+        const char* path_end = static_cast<const char*>(std::memchr(p, '\0', end - p));
+        const char* stamp_end = static_cast<const char*>(
+            std::memchr(path_end + 1, '\0', end - path_end - 1));  // counted: both exist
+        job->known.emplace(
+            std::string_view(p, path_end - p),
+            std::make_pair(i, std::string_view(path_end + 1, stamp_end - path_end - 1)));
+        p = stamp_end + 1;
+      }
+    } catch (const std::bad_alloc&) {
+      job->failure = "out of memory indexing the known files";
+      return;
+    }
     const auto* map = &job->known;
-    known = [map](std::string_view path, const recall::FileStamp& stamp) {
-      auto it = map->find(std::string(path));
-      return it != map->end() && it->second == stamp.ToString();
+    uint8_t* flags = job->unchanged.data();
+    // Each path is walked once, so each flag byte has one writer (distinct bytes: no data race).
+    known = [map, flags](std::string_view path, const recall::FileStamp& stamp) {
+      auto it = map->find(path);
+      if (it == map->end() || it->second.second != stamp.ToString()) return false;
+      flags[it->second.first] = 1;
+      return true;
     };
   }
   try {
@@ -123,21 +159,37 @@ bool SetString(napi_env env, napi_value obj, const char* name, const std::string
 napi_value BuildResult(napi_env env, Job* job) {
   const recall::WalkResult& r = job->result;
   napi_value out, files;
-  if (napi_create_object(env, &out) != napi_ok ||
-      napi_create_array_with_length(env, r.files.size(), &files) != napi_ok)
+  if (napi_create_object(env, &out) != napi_ok || napi_create_array(env, &files) != napi_ok)
     return nullptr;
   napi_value yes;
   napi_get_boolean(env, true, &yes);
+  uint32_t listed = 0;
   for (size_t i = 0; i < r.files.size(); ++i) {
     const recall::WalkedFile& f = r.files[i];
+    // Not read and not too large: the known fn matched it (unchanged), so it is left out.
+    if (job->omit_unchanged && !f.read && !f.too_large) continue;
+    // One handle scope per file: 100,000 handles alive at once make V8's GC scan them all.
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return nullptr;
     napi_value o;
-    if (napi_create_object(env, &o) != napi_ok || !SetString(env, o, "path", f.path) ||
-        !SetString(env, o, "stamp", f.stamp.ToString()) ||
-        !SetNumber(env, o, "size", static_cast<double>(f.stamp.size)))
+    const bool ok = napi_create_object(env, &o) == napi_ok && SetString(env, o, "path", f.path) &&
+                    SetString(env, o, "stamp", f.stamp.ToString()) &&
+                    SetNumber(env, o, "size", static_cast<double>(f.stamp.size)) &&
+                    (!f.too_large || napi_set_named_property(env, o, "tooLarge", yes) == napi_ok) &&
+                    (!f.read || SetString(env, o, "text", f.content)) &&
+                    napi_set_element(env, files, listed++, o) == napi_ok;
+    napi_close_handle_scope(env, scope);
+    if (!ok) return nullptr;
+  }
+  if (job->omit_unchanged) {
+    void* bytes = nullptr;
+    napi_value ab, view;
+    if (napi_create_arraybuffer(env, job->unchanged.size(), &bytes, &ab) != napi_ok ||
+        napi_create_typedarray(env, napi_uint8_array, job->unchanged.size(), ab, 0, &view) !=
+            napi_ok ||
+        napi_set_named_property(env, out, "unchanged", view) != napi_ok)
       return nullptr;
-    if (f.too_large && napi_set_named_property(env, o, "tooLarge", yes) != napi_ok) return nullptr;
-    if (f.read && !SetString(env, o, "text", f.content)) return nullptr;
-    if (napi_set_element(env, files, static_cast<uint32_t>(i), o) != napi_ok) return nullptr;
+    if (!job->unchanged.empty()) std::memcpy(bytes, job->unchanged.data(), job->unchanged.size());
   }
   if (napi_set_named_property(env, out, "files", files) != napi_ok ||
       !SetNumber(env, out, "folders", static_cast<double>(r.folders)) ||
@@ -237,7 +289,24 @@ napi_value WalkTreeJs(napi_env env, napi_callback_info info) {
     }
     napi_get_named_property(env, argv[1], "known", &v);
     napi_typeof(env, v, &t);
-    if (t == napi_object) {
+    if (t == napi_string) {
+      // Packed pairs: an even number of NUL-terminated fields.
+      size_t nul = 0;
+      if (!GetString(env, v, &job->known_list)) {
+        delete job;
+        return Throw(env, "ERR_INVALID_ARG_TYPE", "expected options.known to be a string");
+      }
+      for (const char *p = job->known_list.data(), *end = p + job->known_list.size();
+           (p = static_cast<const char*>(std::memchr(p, '\0', end - p))) != nullptr; ++p)
+        ++nul;
+      if (nul % 2 != 0 || (!job->known_list.empty() && job->known_list.back() != '\0')) {
+        delete job;
+        return Throw(env, "ERR_INVALID_ARG_VALUE",
+                     "expected options.known to be \"path\\0stamp\\0\" pairs, found an odd "
+                     "number of fields");
+      }
+      job->known_count = nul / 2;
+    } else if (t == napi_object) {
       napi_value pv, sv;
       std::vector<std::string> paths, stamps;
       if (napi_get_named_property(env, v, "paths", &pv) != napi_ok ||
@@ -249,13 +318,30 @@ napi_value WalkTreeJs(napi_env env, napi_callback_info info) {
                      "expected options.known to be {paths: string[], stamps: string[]} of equal "
                      "length");
       }
-      job->known.reserve(paths.size());
-      for (size_t i = 0; i < paths.size(); ++i)
-        job->known.emplace(std::move(paths[i]), std::move(stamps[i]));
+      for (size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].find('\0') != std::string::npos || stamps[i].find('\0') != std::string::npos) {
+          delete job;
+          return Throw(env, "ERR_INVALID_ARG_VALUE",
+                       "expected options.known paths and stamps without NUL characters");
+        }
+        job->known_list.append(paths[i]).push_back('\0');
+        job->known_list.append(stamps[i]).push_back('\0');
+      }
+      job->known_count = paths.size();
     } else if (t != napi_undefined) {
       delete job;
       return Throw(env, "ERR_INVALID_ARG_TYPE",
-                   "expected options.known to be {paths: string[], stamps: string[]}");
+                   "expected options.known to be {paths: string[], stamps: string[]} or a "
+                   "\"path\\0stamp\\0\" string");
+    }
+    job->unchanged.assign(job->known_count, 0);
+    napi_get_named_property(env, argv[1], "omitUnchanged", &v);
+    napi_typeof(env, v, &t);
+    if (t == napi_boolean) {
+      napi_get_value_bool(env, v, &job->omit_unchanged);
+    } else if (t != napi_undefined) {
+      delete job;
+      return Throw(env, "ERR_INVALID_ARG_TYPE", "expected options.omitUnchanged to be a boolean");
     }
   }
   napi_value promise, name;

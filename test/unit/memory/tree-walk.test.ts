@@ -116,6 +116,34 @@ describe('native tree walk', () => {
     expect(snapshot(native)).toEqual(snapshot(ts));
   });
 
+  it('known files: arrays and the packed string agree; omitUnchanged flags them instead of listing them', async () => {
+    const walk = (await loadNativeWalk())!;
+    const first = await walk(root, { maxFileBytes: 4096 });
+    const files = first.files.filter((f) => !f.tooLarge);
+    // One known file changed since, one gone, one unknown to the caller (new.md): only the
+    // unchanged known ones are flagged, the rest listed as before.
+    await appendFile(join(root, 'a', 'one.md'), 'changed\n');
+    await unlink(join(root, 'top.md'));
+    await writeFile(join(root, 'a', 'new.md'), '# New\n');
+    const paths = files.map((f) => f.path);
+    const stamps = files.map((f) => f.stamp);
+    const packed = `${paths.flatMap((p, i) => [p, stamps[i]]).join('\0')}\0`;
+    const byArrays = await walk(root, { maxFileBytes: 4096, known: { paths, stamps } });
+    const byString = await walk(root, { maxFileBytes: 4096, known: packed });
+    expect(byString.files).toEqual(byArrays.files);
+    const omitted = await walk(root, { maxFileBytes: 4096, known: packed, omitUnchanged: true });
+    const flagged = paths.filter((_, i) => omitted.unchanged?.[i] === 1);
+    expect(flagged.sort()).toEqual(['a/b/UPPER.MD', 'a/b/c/deep.md', 'a/b/c/ünïcödé.md', 'a/bad-utf8.md']);
+    expect(omitted.files.map((f) => [f.path, f.text !== undefined])).toEqual([
+      ['a/new.md', true],
+      ['a/one.md', true],
+      ['big.md', false], // too large: listed, never read, never flagged
+    ]);
+    expect(omitted.unchanged).toHaveLength(paths.length);
+    // Bad arguments throw at the call, as the binding's other argument checks do.
+    expect(() => walk(root, { known: 'a.md\0' })).toThrow(/odd number of fields/);
+  });
+
   it('an empty or missing tree is empty; a file as the root is an error', async () => {
     const missing = new ContextTree({ projectRoot: dir, treeRoot: join(dir, 'nope'), walker: 'native' });
     expect(sorted(await missing.refresh())).toEqual({ added: [], updated: [], removed: [] });
