@@ -251,9 +251,14 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
     ['last synced commit', s.commitSha ?? '(never synced)'],
   ];
   // The persisted index (local backend): where, how big, how old, and what this open reused.
-  const local = opened.backend as { persist?: PersistInfo; tree?: { lastScan?: ScanInfo } };
+  // (a v4 SpaceMemory has the same `persist`, and its own `lastScan`: reused / re-read topics)
+  const local = opened.backend as {
+    persist?: PersistInfo;
+    tree?: { lastScan?: ScanInfo };
+    lastScan?: Pick<ScanInfo, 'reused' | 'read'>;
+  };
   const p = local.persist;
-  const scan = local.tree?.lastScan;
+  const scan = local.tree?.lastScan ?? local.lastScan;
   if (p) {
     const age = p.writtenAt ? `${Math.max(0, Math.round((Date.now() - p.writtenAt.getTime()) / 1000))} s ago` : 'never';
     rows.push(
