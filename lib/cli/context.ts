@@ -4,7 +4,9 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from '../log/index.js';
-import { loadConfig, type LoadedConfig, type LogLevel } from '../config/index.js';
+import { loadConfigFast } from '../config/fast.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { LogLevel } from '../config/levels.js';
 import type { CliIo } from './io.js';
 import type { Output } from './output.js';
 import { createProgress, type Progress } from './progress.js';
@@ -71,9 +73,12 @@ export class CommandContext {
     this.signal = io.signal ?? new AbortController().signal;
   }
 
-  /** The validated configuration for this run (file < env < flags), loaded once. */
+  /**
+   * The validated configuration for this run (file < env < flags), loaded once; the schema and the
+   * YAML parser are loaded only when there is something for them to check (lib/config/fast.ts).
+   */
   config(): Promise<LoadedConfig> {
-    this.loaded ??= loadConfig({
+    this.loaded ??= loadConfigFast({
       env: this.io.env,
       cwd: this.io.cwd,
       ...(this.globals.config ? { configPath: this.globals.config } : {}),

@@ -7,8 +7,7 @@
  * `profile` key, then `default`.
  */
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { dirname } from 'node:path';
 import { parseDocument, isMap, YAMLError } from 'yaml';
 import { ClawError } from '../errors.js';
 import { BRIDGE_PART_ENV } from '../bridge/config.js';
@@ -25,8 +24,7 @@ import {
   type ResolvedConfig,
 } from './resolve.js';
 import { ConfigErrorCode } from '../errors.js';
-
-export type Env = Record<string, string | undefined>;
+import { CONFIG_PATH_ENV, PROFILE_ENV, configFilePath, envValue, type Env } from './plain.js';
 
 /** Environment variables read into the config, in precedence order per key (first set wins). */
 export const ENV_VARS: ReadonlyArray<{
@@ -106,21 +104,7 @@ export const ENV_VARS: ReadonlyArray<{
   })),
 ];
 
-export const CONFIG_PATH_ENV = 'CLAW_BYTEROVER_CONFIG';
-export const PROFILE_ENV = 'CLAW_BYTEROVER_PROFILE';
-
-function envValue(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v;
-}
-
-/** The config file in effect: `--config`, then $CLAW_BYTEROVER_CONFIG, then the XDG config dir. */
-export function configFilePath(env: Env, explicit?: string, cwd = process.cwd()): { path: string; explicit: boolean } {
-  const chosen = explicit ?? envValue(env, CONFIG_PATH_ENV);
-  if (chosen) return { path: isAbsolute(chosen) ? chosen : resolvePath(cwd, chosen), explicit: true };
-  const base = envValue(env, 'XDG_CONFIG_HOME') ?? join(envValue(env, 'HOME') ?? homedir(), '.config');
-  return { path: join(base, 'claw-byterover', 'config.yaml'), explicit: false };
-}
+export { CONFIG_PATH_ENV, PROFILE_ENV, configFilePath, type Env } from './plain.js';
 
 export interface ConfigFile {
   path: string;

@@ -8,9 +8,12 @@
  */
 import { z } from 'zod';
 import { ClawError } from '../errors.js';
-import { registerSecret, redactString } from '../log/redact.js';
+import { redactString } from '../log/redact.js';
+import { flatten, registerSecretValue, setPath } from './plain.js';
 import { ClawConfigSchema, SECRET_PATHS, type ClawConfig } from './schema.js';
 import { ConfigErrorCode } from '../errors.js';
+
+export { flatten, setPath } from './plain.js';
 
 export interface ConfigLayer {
   /** Where these values came from, shown in errors and `config show`. */
@@ -72,57 +75,6 @@ export const CONFIG_KEYS: ReadonlyMap<string, LeafKind> = (() => {
 
 export function isSecretPath(path: string): boolean {
   return SECRET_PATHS.includes(path);
-}
-
-/**
- * Registers a secret value (a string or each string of an array) with the log redactor; for a URL
- * with credentials (`postgres://user:pw@host`) the password alone too, since it may be logged apart.
- */
-function registerSecretValue(value: unknown): void {
-  if (Array.isArray(value)) {
-    for (const v of value) registerSecretValue(v);
-    return;
-  }
-  if (isPlainObject(value) && typeof value.key === 'string') {
-    // A list entry naming its secret (`{key, caller}` of bridge.skill.apiKeys).
-    registerSecretValue(value.key);
-    return;
-  }
-  if (typeof value !== 'string') return;
-  registerSecret(value);
-  if (!URL.canParse(value)) return;
-  const { password } = new URL(value);
-  if (password) {
-    registerSecret(password);
-    registerSecret(decodeURIComponent(password));
-  }
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Dotted leaf paths of a nested object (arrays and scalars are leaves). */
-export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    if (isPlainObject(v)) Object.assign(out, flatten(v, path));
-    else if (v !== undefined) out[path] = v;
-  }
-  return out;
-}
-
-/** Sets `path` (dotted) in a nested object, creating intermediate objects. */
-export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let cur = obj;
-  for (const part of parts.slice(0, -1)) {
-    const next = cur[part];
-    if (!isPlainObject(next)) cur[part] = {};
-    cur = cur[part] as Record<string, unknown>;
-  }
-  cur[parts[parts.length - 1] as string] = value;
 }
 
 /**

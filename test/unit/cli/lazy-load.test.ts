@@ -34,10 +34,11 @@ const HEAVY_PACKAGES = [
 /** Project layers no query command may load. */
 const HEAVY_LAYERS = ['lib/bridge/', 'lib/telemetry/', 'lib/agent/', 'lib/clawapi/', 'lib/doctor/', 'lib/http/'];
 /**
- * Except each layer's config schema (plain zod objects): the one config schema composes them, and
- * every command that runs validates its configuration.
+ * The config schema (zod) and the config file parser (yaml): with no config file and plain flags,
+ * a command's configuration is answered without them (lib/config/fast.ts).
  */
-const CONFIG_SCHEMAS = /^lib\/[a-z]+(\/[a-z]+)?\/config\.ts$|^lib\/clawapi\/types\.ts$/;
+const SCHEMA_PACKAGES = ['zod', 'yaml'];
+const SCHEMA_FILES = ['lib/config/schema.ts', 'lib/config/resolve.ts', 'lib/config/load.ts', 'lib/config/index.ts'];
 
 interface Trace {
   packages: Set<string>;
@@ -109,12 +110,14 @@ function commandModules(trace: Trace): string[] {
 
 function expectNoHeavy(trace: Trace): void {
   expect([...trace.packages].filter((p) => HEAVY_PACKAGES.includes(p) || p.startsWith('@opentelemetry/'))).toEqual([]);
-  expect(trace.files.filter((f) => HEAVY_LAYERS.some((l) => f.startsWith(l)) && !CONFIG_SCHEMAS.test(f))).toEqual([]);
-  expect(
-    trace.files.filter(
-      (f) => f.startsWith('lib/byterover/') && f !== 'lib/byterover/auth/browser.ts' && !CONFIG_SCHEMAS.test(f),
-    ),
-  ).toEqual([]);
+  expect(trace.files.filter((f) => HEAVY_LAYERS.some((l) => f.startsWith(l)))).toEqual([]);
+  expect(trace.files.filter((f) => f.startsWith('lib/byterover/'))).toEqual([]);
+}
+
+/** No config schema: zod and the schema modules (yaml too, once lib/memory stops importing it). */
+function expectNoSchema(trace: Trace, packages = SCHEMA_PACKAGES): void {
+  expect([...trace.packages].filter((p) => packages.includes(p))).toEqual([]);
+  expect(trace.files.filter((f) => SCHEMA_FILES.includes(f))).toEqual([]);
 }
 
 describe('lazy loading: what each CLI process loads', () => {
@@ -126,6 +129,7 @@ describe('lazy loading: what each CLI process loads', () => {
     expect([...trace.packages].sort()).toEqual(['commander']);
     expect(commandModules(trace)).toEqual([]);
     expect(trace.files.filter((f) => f.startsWith('lib/memory/') || f.startsWith('lib/config/index'))).toEqual([]);
+    expectNoSchema(trace);
     expect(trace.addons).toEqual([]);
   });
 
@@ -150,6 +154,7 @@ describe('lazy loading: what each CLI process loads', () => {
     expect(trace.files).toContain('lib/memory/local.ts');
     expect(trace.addons.some((a) => a.endsWith('.node'))).toBe(true);
     expectNoHeavy(trace);
+    expectNoSchema(trace, ['zod']);
     expect(commandModules(trace)).toEqual(['lib/cli/commands/memory.ts']);
   });
 
@@ -157,5 +162,6 @@ describe('lazy loading: what each CLI process loads', () => {
     const { stdout, trace } = await traced(['--json', 'recall', 'how', 'do', 'we', 'deploy'], 3);
     expect(JSON.parse(stdout)).toHaveProperty('text');
     expectNoHeavy(trace);
+    expectNoSchema(trace, ['zod']);
   });
 });
