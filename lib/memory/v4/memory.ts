@@ -462,6 +462,8 @@ export class SpaceMemory implements MemoryBackend {
   /**
    * The native walk: the tree's `.html` files and the signals folder's `.json` sidecars, each listed,
    * stat'ed and — when their stamp is not the one held — read, in parallel; then the topic rules.
+   * Files found at the stamp held are not listed back (`omitUnchanged`: one flag byte each), so
+   * re-opening an unchanged space of 10,000 topics builds no per-topic object.
    */
   private async walkNative(
     walk: WalkFn,
@@ -469,30 +471,82 @@ export class SpaceMemory implements MemoryBackend {
     added: { path: string; doc: RecallDoc | string }[],
   ): Promise<number> {
     const max = this.o.maxFileBytes ?? 4 * 1024 * 1024;
-    const tp: string[] = [];
-    const ts: string[] = [];
-    const sp: string[] = [];
-    const ss: string[] = [];
-    for (const d of this.docs.values()) {
-      tp.push(d.path);
-      ts.push(d.stamp);
-      if (d.sigStamp) {
-        sp.push(`${d.path}.json`);
-        ss.push(d.sigStamp);
-      }
-    }
-    for (const [p, st] of this.skipped) {
-      tp.push(p);
-      ts.push(st);
-    }
+    const held = [...this.docs.values()];
+    const withSig = held.filter((d) => d.sigStamp !== '');
+    const skippedHeld = [...this.skipped];
+    const pack = (pairs: Iterable<[string, string]>): string | undefined => {
+      const parts: string[] = [];
+      for (const [p, s] of pairs) parts.push(p, s);
+      return parts.length > 0 ? `${parts.join('\0')}\0` : undefined;
+    };
+    const tKnown = pack(
+      (function* () {
+        for (const d of held) yield [d.path, d.stamp] as [string, string];
+        yield* skippedHeld;
+      })(),
+    );
+    const sKnown = pack(withSig.map((d) => [`${d.path}.json`, d.sigStamp] as [string, string]));
     const [topics, sidecars] = await Promise.all([
-      walk(this.treeRoot, { maxFileBytes: max, extensions: ['.html'], known: { paths: tp, stamps: ts } }),
-      walk(this.signalsDir, { maxFileBytes: max, extensions: ['.json'], known: { paths: sp, stamps: ss } }),
+      walk(this.treeRoot, {
+        maxFileBytes: max,
+        extensions: ['.html'],
+        ...(tKnown ? { known: tKnown } : {}),
+        omitUnchanged: true,
+      }),
+      walk(this.signalsDir, {
+        maxFileBytes: max,
+        extensions: ['.json'],
+        ...(sKnown ? { known: sKnown } : {}),
+        omitUnchanged: true,
+      }),
     ]);
+    // Where each topic path stands: found at the stamp held (not listed back, or — an addon without
+    // omitUnchanged — listed without text), or listed (new, changed, too large). Unlisted and
+    // unflagged: gone.
+    const same = new Set<string>();
+    topics.unchanged?.forEach((u, i) => {
+      if (u === 1 && i < held.length) same.add(held[i]!.path);
+    });
+    const sigSame = new Set<string>();
+    sidecars.unchanged?.forEach((u, i) => {
+      if (u === 1) sigSame.add(withSig[i]!.path);
+    });
     const sig = new Map<string, WalkedFile>();
-    for (const f of sidecars.files) if (f.path.toLowerCase().endsWith('.html.json')) sig.set(f.path.slice(0, -5), f);
+    for (const f of sidecars.files)
+      if (f.path.toLowerCase().endsWith('.html.json')) {
+        const topic = f.path.slice(0, -5);
+        const prev = this.docs.get(topic);
+        if (f.text === undefined && !f.tooLarge && prev?.sigStamp === f.stamp) sigSame.add(topic);
+        else sig.set(topic, f);
+      }
     const skipped = new Map<string, string>();
+    skippedHeld.forEach(([p, st], j) => {
+      if (topics.unchanged?.[held.length + j] === 1) skipped.set(p, st);
+    });
     const fallback: string[] = [];
+    /** One topic path found in the tree at `stamp` (`text` when read). */
+    const found = (path: string, stamp: string, text: string | undefined): void => {
+      const sc = sig.get(path);
+      const prev = this.docs.get(path);
+      const sigStamp = sc ? sc.stamp : sigSame.has(path) ? prev!.sigStamp : '';
+      seen.add(path);
+      if (prev && prev.stamp === stamp && prev.sigStamp === sigStamp) return;
+      let signals: RuntimeSignals | undefined;
+      if (sc && !sc.tooLarge) {
+        if (sc.text === undefined) {
+          fallback.push(path); // changed after the walk captured the held stamps: read it alone
+          return;
+        }
+        this.signalReads++;
+        signals = parseSignals(sc.text);
+      } else if (!sc && sigStamp !== '') signals = prev!.signals;
+      if (text === undefined && prev?.stamp !== stamp) {
+        fallback.push(path);
+        return;
+      }
+      this.apply(path, stamp, text, sigStamp, signals, prev, added);
+    };
+    const listed = new Set<string>();
     for (const f of topics.files) {
       if (!isTopicPath(f.path)) {
         skipped.set(f.path, f.stamp);
@@ -502,28 +556,15 @@ export class SpaceMemory implements MemoryBackend {
         this.log.warn({ path: f.path, size: f.size }, 'v4 topic skipped: too large');
         continue;
       }
-      const sc = sig.get(f.path);
-      const sigStamp = sc?.stamp ?? '';
-      const prev = this.docs.get(f.path);
-      seen.add(f.path);
-      if (prev && prev.stamp === f.stamp && prev.sigStamp === sigStamp) continue;
-      let signals: RuntimeSignals | undefined;
-      if (sc && !sc.tooLarge) {
-        if (sc.text !== undefined) {
-          this.signalReads++;
-          signals = parseSignals(sc.text);
-        } else if (prev?.sigStamp === sc.stamp) signals = prev.signals;
-        else {
-          fallback.push(f.path); // changed after the walk captured the held stamps: read it alone
-          continue;
-        }
-      }
-      if (f.text === undefined && prev?.stamp !== f.stamp) {
-        fallback.push(f.path);
-        continue;
-      }
-      this.apply(f.path, f.stamp, f.text, sigStamp, signals, prev, added);
+      listed.add(f.path);
+      found(f.path, f.stamp, f.text);
     }
+    // topics found unchanged: only those whose sidecar was added, changed or removed need anything
+    for (const d of held)
+      if (same.has(d.path) && !listed.has(d.path)) {
+        seen.add(d.path);
+        if (sig.has(d.path) || (d.sigStamp !== '' && !sigSame.has(d.path))) found(d.path, d.stamp, undefined);
+      }
     this.skipped.clear();
     for (const [p, st] of skipped) this.skipped.set(p, st);
     await Promise.all(fallback.map((rel) => this.visit(join(this.treeRoot, ...rel.split('/')), rel, seen, added)));
