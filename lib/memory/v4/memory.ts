@@ -157,6 +157,40 @@ interface Doc extends StoredTopic {
 const DERIVED = /\.(abstract|full|overview)\.html$/i;
 const EMPTY_TOPIC: ParsedTopic = { isTopic: true, attrs: {}, attrList: [], elements: [], warnings: [] };
 
+const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
+
+/**
+ * The root `<bv-topic …>` start tag's attributes (title, updatedat, …: the reader's own parse of that
+ * tag alone), without parsing the whole topic; undefined when the file does not start — after
+ * whitespace and comments — with a plain `<bv-topic` tag (then the caller parses it all).
+ */
+export function rootOf(text: string): ParsedTopic | undefined {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && isSpace(text[i])) i++;
+    if (!text.startsWith('<!--', i)) break;
+    const end = text.indexOf('-->', i + 4);
+    if (end < 0) return undefined;
+    i = end + 3;
+  }
+  if (!text.startsWith('<bv-topic', i) || !(text[i + 9] === '>' || isSpace(text[i + 9]))) return undefined;
+  // the tag ends at the first '>' outside a quoted attribute value (a quote opens a value after '=')
+  let quote = '';
+  let afterEq = false;
+  let j = i + 9;
+  for (; j < text.length; j++) {
+    const c = text[j]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '>') break;
+    else if ((c === '"' || c === "'") && afterEq) quote = c;
+    if (!isSpace(c)) afterEq = !quote && c === '=';
+  }
+  if (j >= text.length) return undefined;
+  const head = readTopicHtml(`${text.slice(i, j + 1)}</bv-topic>`);
+  return head.isTopic && head.warnings.length === 0 ? head : undefined;
+}
+
 /** `size:mtimeNs:ctimeNs:ino` → mtime in ms. */
 function mtimeOf(stamp: string): number {
   const ns = stamp.split(':')[1];
@@ -372,6 +406,47 @@ export class SpaceMemory implements MemoryBackend {
   private flush(added: { path: string; doc: RecallDoc | string }[]): void {
     if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
     else for (const a of added) this.index.add(a.path, a.doc);
+    if (added.length > 0 && this.nativeHtml) this.noteWarnings();
+  }
+
+  /**
+   * The native parser's warnings on the files just indexed (once per file content, index.h
+   * TakeWarnings): a file that is not a `<bv-topic>` after all is held as such (not a document, not
+   * re-read while unchanged); a malformed topic is logged once with its path and reasons.
+   */
+  private noteWarnings(): void {
+    const take = (
+      this.index as { takeWarnings?: () => { path: string; code: string; reason: string; offset: number }[] }
+    ).takeWarnings;
+    if (typeof take !== 'function') return;
+    const byPath = new Map<string, { code: string; reason: string; offset: number }[]>();
+    for (const w of take.call(this.index)) {
+      const list = byPath.get(w.path) ?? [];
+      list.push({ code: w.code, reason: w.reason, offset: w.offset });
+      byPath.set(w.path, list);
+    }
+    for (const [path, ws] of byPath) {
+      const d = this.docs.get(path);
+      if (ws.some((w) => w.code === 'HTML_NOT_A_TOPIC')) {
+        this.log.warn({ path, reason: ws[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
+        if (d) {
+          this.docs.set(path, {
+            ...d,
+            isTopic: false,
+            title: path,
+            updatedat: undefined,
+            mtimeMs: 0,
+            signals: undefined,
+          });
+          this.index.setSignals?.(path, null);
+        }
+        continue;
+      }
+      this.log.warn(
+        { path, warnings: ws.slice(0, 5), count: ws.length },
+        'v4 topic is malformed; indexed what could be read',
+      );
+    }
   }
 
   /** Re-reads the named topics (and their sidecars) only. */
@@ -676,7 +751,10 @@ export class SpaceMemory implements MemoryBackend {
       return;
     }
     this.reads++;
-    const parsed = readTopicHtml(text);
+    // The native engine parses the topic itself (and reports its warnings, see noteWarnings): here
+    // only the root tag's attributes are read, unless the file does not start with a plain root.
+    const head = this.nativeHtml ? rootOf(text) : undefined;
+    const parsed = head ?? readTopicHtml(text);
     if (!parsed.isTopic) {
       this.log.warn({ path: rel, reason: parsed.warnings[0]?.reason }, 'v4 file is not a <bv-topic>; skipped');
       this.docs.set(rel, {
@@ -693,8 +771,8 @@ export class SpaceMemory implements MemoryBackend {
       this.index.remove(rel);
       return;
     }
-    if (parsed.warnings.length > 0)
-      // once per content: an unchanged file is not parsed again
+    if (parsed.warnings.length > 0 && !this.nativeHtml)
+      // once per content: an unchanged file is not parsed again (the native engine's own: noteWarnings)
       this.log.warn(
         {
           path: rel,
@@ -712,7 +790,7 @@ export class SpaceMemory implements MemoryBackend {
       updatedat: parsed.attrs.updatedat,
       mtimeMs,
       signals,
-      parsed,
+      parsed: head ? undefined : parsed,
     };
     this.docs.set(rel, d);
     added.push({ path: rel, doc: this.nativeHtml ? text : toDoc(rel, parsed) });

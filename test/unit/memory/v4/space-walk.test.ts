@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logger } from '../../../../lib/log/index.js';
 import { loadNativeWalk } from '../../../../lib/memory/native-walk.js';
-import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
+import { readTopicHtml } from '../../../../lib/memory/v4/html.js';
+import { rootOf, SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { nativeRecallForTests } from '../../../helpers/native-recall.js';
 import { answersOf, makeSpace, NOW, put, rng, signalsJson, topicHtml, type Space } from './persist-helpers.js';
 
@@ -57,6 +58,35 @@ const docs = (m: SpaceMemory): DocView[] =>
   [...(m as unknown as { docs: Map<string, DocView> }).docs.values()]
     .map(({ path, stamp, sigStamp, isTopic, title, signals }) => ({ path, stamp, sigStamp, isTopic, title, signals }))
     .sort((a, b) => (a.path < b.path ? -1 : 1));
+
+describe('rootOf: the root tag alone gives the attributes the whole parse gives', () => {
+  it('or nothing, when the file does not start with a plain <bv-topic> tag', () => {
+    const body = '<bv-fact subject="s" category="project">x</bv-fact></bv-topic>';
+    const same = [
+      `<bv-topic path="a" title="Plain" updatedat="2026-11-02T00:00:00.000Z">${body}`,
+      `\n  <!-- generated --> <!--x-->\n<bv-topic title="After &amp; comments &#x263A;" path='a'>${body}`,
+      `<bv-topic title="a > b, 'quoted'" summary='it said "hi" > there' path="a">${body}`,
+      `<bv-topic\n  title=unquoted\n  path="a">${body}`,
+      `<bv-topic title="First" title="Second" path="a">${body}`,
+      `<bv-topic path="a">${body}`,
+    ];
+    for (const t of same) {
+      const head = rootOf(t);
+      const full = readTopicHtml(t);
+      if (head) expect(head.attrs).toEqual(full.attrs);
+      else expect(full.warnings.length + (full.isTopic ? 0 : 1)).toBeGreaterThan(0); // only malformed roots fall back
+    }
+    expect(rootOf(same[0]!)?.attrs.updatedat).toBe('2026-11-02T00:00:00.000Z');
+    expect(rootOf(same[2]!)?.attrs.title).toBe("a > b, 'quoted'");
+    for (const t of [
+      '<div>x</div>',
+      '<!-- unterminated <bv-topic title="x">',
+      '<bv-topicx title="x">',
+      '<bv-topic title="x',
+    ])
+      expect(rootOf(t)).toBeUndefined();
+  });
+});
 
 describe.skipIf(!native.factory)('SpaceMemory: native walk and TypeScript walk', () => {
   it('the native walk is in this build', async () => {
