@@ -74,12 +74,30 @@ async function files(root: string, ext: string, rel = ''): Promise<string[]> {
 
 describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
   it('after random edits of topics and sidecars, a loaded index answers as a fresh build, reading only what changed', async () => {
-    const first = await open();
+    const phases: string[] = [];
+    const first = await SpaceMemory.open({
+      space,
+      stateDir: state,
+      watch: false,
+      now: () => NOW,
+      logger: quiet,
+      onProgress: (p) => phases.push(p),
+    });
     expect(first.persist).toMatchObject({ loaded: false, notLoaded: 'RECALL_PERSIST_MISSING', saves: 1 });
     expect(first.reads).toBe(N);
+    expect(phases).toEqual(['reading the space', expect.stringMatching(/^indexed 40 topics/), 'saving the index']);
     await first.close();
     // Nothing changed: nothing is read, not even index.html, the derived file or a sidecar.
-    const warm = await open();
+    phases.length = 0;
+    const warm = await SpaceMemory.open({
+      space,
+      stateDir: state,
+      watch: false,
+      now: () => NOW,
+      logger: quiet,
+      onProgress: (p) => phases.push(p),
+    });
+    expect(phases).toEqual(['checking 40 topics against the space']);
     expect(warm.persist).toMatchObject({ loaded: true, restored: N, saves: 0 });
     expect(warm.lastScan).toMatchObject({ walker: 'native', read: 0, reused: N, signalsRead: 0, bytesRead: 0 });
     expect(await answersOf(warm)).toEqual(await fresh());
