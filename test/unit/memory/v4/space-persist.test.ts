@@ -134,6 +134,7 @@ describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
           sigChanged.add(p);
         } else {
           await unlink(sig).catch(() => undefined); // a sidecar removed (if there was one)
+          sigChanged.delete(p);
         }
       }
       const mem = await open();
