@@ -491,6 +491,11 @@ export interface RecallStats {
   postings: number;
   /** Heap bytes the native index holds (estimate). */
   memoryBytes: number;
+  /**
+   * Bytes of a loaded persisted index file served in place from a read-only mapping (page cache,
+   * not heap): 0 for a built index, absent in addons built before it landed.
+   */
+  mappedBytes?: number;
   /** Successful changes since creation. */
   generation: number;
   /** Document slots / term ids allocated (live + reusable): bounded under repeated updates. */

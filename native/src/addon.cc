@@ -1235,6 +1235,7 @@ napi_value Stats(napi_env env, napi_callback_info info) {
       {"terms", static_cast<double>(s.terms)},
       {"postings", static_cast<double>(s.postings)},
       {"memoryBytes", static_cast<double>(s.bytes)},
+      {"mappedBytes", static_cast<double>(s.mapped_bytes)},
       {"generation", static_cast<double>(s.generation)},
       {"docSlots", static_cast<double>(s.doc_slots)},
       {"termSlots", static_cast<double>(s.term_slots)},

@@ -161,7 +161,7 @@ RECALL_TEST(persist_refuses_torn_flipped_foreign_and_other_option_files) {
   CHECK(load(good + std::string(8, '\0')) == PersistStatus::kCorrupt);
   // Another format version.
   std::string v = good;
-  v[8] = 2;
+  v[8] = static_cast<char>(claw::recall::kPersistFormat - 1);  // the previous format
   CHECK(load(v) == PersistStatus::kVersion);
   // Other tokenizer options: the terms would differ.
   Options o;

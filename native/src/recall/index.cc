@@ -42,35 +42,90 @@ struct Posting {
 };
 static_assert(sizeof(Posting) == 8, "postings stay compact");
 
+// A read-only view of a posting list: a term's own vector or postings in a loaded file.
+struct PostingSpan {
+  const Posting* p = nullptr;
+  size_t n = 0;
+  const Posting* begin() const { return p; }
+  const Posting* end() const { return p + n; }
+  size_t size() const { return n; }
+  bool empty() const { return n == 0; }
+};
+
 struct Term {
-  std::string text;
+  std::string text;               // owned text (unused while mtext is set)
+  std::vector<Posting> postings;  // owned postings, sorted by doc (unused while mpost is set)
+  // A term of a loaded file: its text and postings in the file's bytes until it changes.
+  const char* mtext = nullptr;
+  const Posting* mpost = nullptr;
+  uint32_t mtext_len = 0;
+  uint32_t mpost_len = 0;
   uint32_t hash = 0;
-  std::vector<Posting> postings;  // sorted by doc; empty ⇔ the term id is free
+
+  std::string_view Text() const {
+    return mtext != nullptr ? std::string_view(mtext, mtext_len) : std::string_view(text);
+  }
+  // Empty ⇔ the term id is free.
+  PostingSpan Postings() const {
+    return mpost != nullptr ? PostingSpan{mpost, mpost_len}
+                            : PostingSpan{postings.data(), postings.size()};
+  }
 };
 
 struct DocLens {
   uint32_t len[kFields];
 };
 
-// A v4 element's span of the body, its kind and id.
+// A v4 element's span of the body, its kind and its id (id_len bytes at id_off of the document's
+// element ids). Plain data: a persisted file holds these records as they are, read in place.
 struct ElemSpan {
   uint32_t begin;
   uint32_t end;
-  ElementKind kind;
-  std::string id;
+  uint32_t id_off;
+  uint32_t id_len;
+  uint32_t kind;  // ElementKind
 };
+static_assert(sizeof(ElemSpan) == 20, "ElemSpan is a file record");
 
-struct Doc {
+// What a document built or changed here owns (a loaded document points into the file's bytes).
+struct DocOwn {
   std::string path;
   std::string title;
   std::string body;
+  std::string elem_ids;
   std::vector<ElemSpan> elems;  // v4 topics only
   // The term ids of this document's postings, ascending, as LEB128 varints of the gaps (about one
   // byte per term instead of four).
   std::vector<uint8_t> term_codes;
+};
+
+struct Doc {
+  // Views of the document: into *own, or into a loaded file's bytes when own is null. *own lives
+  // on the heap, so the views survive moves of the Doc.
+  std::string_view path;
+  std::string_view title;
+  std::string_view body;
+  std::string_view elem_ids;
+  const ElemSpan* elems = nullptr;
+  size_t nelems = 0;
+  const uint8_t* codes = nullptr;
+  size_t ncodes = 0;
+  std::unique_ptr<DocOwn> own;
   bool live = false;
   bool has_signals = false;
   Signals signals;
+
+  void PointAtOwn() {
+    path = own->path;
+    title = own->title;
+    body = own->body;
+    elem_ids = own->elem_ids;
+    elems = own->elems.data();
+    nelems = own->elems.size();
+    codes = own->term_codes.data();
+    ncodes = own->term_codes.size();
+  }
+  std::string_view ElemId(const ElemSpan& e) const { return elem_ids.substr(e.id_off, e.id_len); }
 };
 
 void EncodeTermIds(const std::vector<uint32_t>& sorted, std::vector<uint8_t>* out) {
@@ -88,12 +143,12 @@ void EncodeTermIds(const std::vector<uint32_t>& sorted, std::vector<uint8_t>* ou
 }
 
 template <class F>
-void ForEachTermId(const std::vector<uint8_t>& codes, F&& f) {
+void ForEachTermId(const uint8_t* codes, size_t n, F&& f) {
   uint32_t id = 0;
   size_t i = 0;
-  while (i < codes.size()) {
+  while (i < n) {
     uint32_t gap = 0;
-    for (int shift = 0; i < codes.size(); shift += 7) {
+    for (int shift = 0; i < n; shift += 7) {
       const uint8_t b = codes[i++];
       gap |= static_cast<uint32_t>(b & 0x7F) << shift;
       if ((b & 0x80) == 0) break;
@@ -116,6 +171,7 @@ struct Prepared {
   std::string path;
   std::string title;
   std::string body;
+  std::string elem_ids;  // the elements' ids back to back (ElemSpan::id_off/id_len)
   std::vector<ElemSpan> elems;
   std::vector<HtmlWarning> warnings;
   uint64_t content_hash = 0;
@@ -216,9 +272,10 @@ uint64_t Fnv1a64(std::string_view s) {
 
 // A v4 topic → the same fields a markdown note gives (see index.h), plus the element spans.
 void TopicToDoc(std::string_view path, const ParsedTopic& t, ParsedDoc* doc,
-                std::vector<ElemSpan>* elems) {
+                std::vector<ElemSpan>* elems, std::string* elem_ids) {
   doc->Clear();
   elems->clear();
+  elem_ids->clear();
   const std::string* title = t.Attr("title");
   if (title != nullptr && !title->empty()) {
     doc->title = *title;
@@ -252,8 +309,10 @@ void TopicToDoc(std::string_view path, const ParsedTopic& t, ParsedDoc* doc,
       if (begin > 0) body.pop_back();
       continue;
     }
-    elems->push_back(
-        ElemSpan{static_cast<uint32_t>(begin), static_cast<uint32_t>(body.size()), e.kind, e.id});
+    elems->push_back(ElemSpan{static_cast<uint32_t>(begin), static_cast<uint32_t>(body.size()),
+                              static_cast<uint32_t>(elem_ids->size()),
+                              static_cast<uint32_t>(e.id.size()), static_cast<uint32_t>(e.kind)});
+    elem_ids->append(e.id);
   }
 }
 
@@ -261,6 +320,7 @@ void Prepare(std::string_view path, std::string_view markdown, const TokenizerOp
              PrepareScratch* scratch, Prepared* out) {
   ParsedDoc& doc = scratch->parsed;
   out->elems.clear();
+  out->elem_ids.clear();
   out->warnings.clear();
   out->skip = false;
   out->content_hash = 0;
@@ -282,7 +342,7 @@ void Prepare(std::string_view path, std::string_view markdown, const TokenizerOp
       out->term_bytes.clear();
       return;
     }
-    TopicToDoc(path, scratch->topic, &doc, &out->elems);
+    TopicToDoc(path, scratch->topic, &doc, &out->elems, &out->elem_ids);
   } else {
     ParseMarkdown(path, markdown, &doc);
   }
@@ -413,7 +473,8 @@ struct Index::Impl {
   std::vector<Doc> docs;
   std::vector<DocLens> lens;  // parallel to docs, read in the scoring loop
   std::vector<uint32_t> free_docs;
-  std::unordered_map<std::string, uint32_t> by_path;
+  // Keys are the documents' own path views (Doc::path): re-pointed whenever a path's storage moves.
+  std::unordered_map<std::string_view, uint32_t> by_path;
   uint64_t live_docs = 0;
   uint64_t len_sum[kFields] = {0, 0, 0};
   uint64_t postings = 0;
@@ -441,9 +502,42 @@ struct Index::Impl {
     }
   }
 
+  // A loaded file's bytes (Deserialize), held while a document or term refers to them
+  // (mapped_refs counts those); mapped: a file mapping (Stats::mapped_bytes), else a heap copy.
+  std::shared_ptr<const void> backing;
+  uint64_t backing_bytes = 0;
+  bool backing_mapped = false;
+  uint64_t mapped_refs = 0;
+
+  void DropMappedRef() {
+    if (mapped_refs > 0 && --mapped_refs == 0) {
+      backing.reset();
+      backing_bytes = 0;
+      backing_mapped = false;
+    }
+  }
+
+  // A term's postings to change: a loaded term's text and postings are copied first (copy on
+  // write), after which nothing of it refers to the loaded bytes.
+  std::vector<Posting>& MutablePostings(uint32_t tid) {
+    Term& t = terms[tid];
+    if (t.mpost != nullptr) {
+      t.postings.reserve(t.mpost_len + t.mpost_len / 4 + 4);
+      t.text.assign(t.mtext, t.mtext_len);
+      t.postings.assign(t.mpost, t.mpost + t.mpost_len);
+      t.mtext = nullptr;
+      t.mtext_len = 0;
+      t.mpost = nullptr;
+      t.mpost_len = 0;
+      DropMappedRef();
+    }
+    return t.postings;
+  }
+
   void AttachSignals(uint32_t doc) {
     Doc& d = docs[doc];
-    auto it = signals_by_path.find(d.path);
+    auto it =
+        signals_by_path.empty() ? signals_by_path.end() : signals_by_path.find(std::string(d.path));
     const bool has = it != signals_by_path.end();
     if (has) d.signals = it->second;
     if (has != d.has_signals) {
@@ -516,7 +610,7 @@ struct Index::Impl {
   uint32_t FindTerm(std::string_view text, uint32_t hash) const {
     const size_t mask = slots.size() - 1;
     for (size_t i = hash & mask; slots[i].id_plus_1 != 0; i = (i + 1) & mask) {
-      if (slots[i].hash == hash && terms[slots[i].id_plus_1 - 1].text == text) {
+      if (slots[i].hash == hash && terms[slots[i].id_plus_1 - 1].Text() == text) {
         return slots[i].id_plus_1 - 1;
       }
     }
@@ -543,12 +637,13 @@ struct Index::Impl {
     uint32_t id;
     if (!free_terms.empty()) {
       id = free_terms.back();
+      terms[id].text.assign(text.data(), text.size());
       free_terms.pop_back();
     } else {
       id = static_cast<uint32_t>(terms.size());
       terms.emplace_back();
+      terms[id].text.assign(text.data(), text.size());
     }
-    terms[id].text.assign(text.data(), text.size());
     terms[id].hash = hash;
     PlaceSlot(id, hash);
     ++live_terms;
@@ -572,31 +667,46 @@ struct Index::Impl {
       i = j;
     }
     slots[i] = Slot{0, 0};
+    const bool was_mapped = t.mpost != nullptr;
     std::string().swap(t.text);
     std::vector<Posting>().swap(t.postings);
+    t.mtext = nullptr;
+    t.mtext_len = 0;
+    t.mpost = nullptr;
+    t.mpost_len = 0;
     t.hash = 0;
-    free_terms.push_back(id);
+    free_terms.push_back(id);  // never throws: reserved by the caller
     --live_terms;
+    if (was_mapped) DropMappedRef();
   }
 
   // ---- documents ----
+  // Removes the postings of `doc` (its term codes stay until the end). Copies first whatever is
+  // still in a loaded file (the only step that may throw: then nothing has changed yet).
   void RemovePostings(uint32_t doc) {
     Doc& d = docs[doc];
-    size_t removed = 0;
-    ForEachTermId(d.term_codes, [&](uint32_t tid) {
-      ++removed;
+    size_t n = 0;
+    ForEachTermId(d.codes, d.ncodes, [&](uint32_t tid) {
+      MutablePostings(tid);
+      ++n;
+    });
+    free_terms.reserve(free_terms.size() + n);
+    ForEachTermId(d.codes, d.ncodes, [&](uint32_t tid) {
       std::vector<Posting>& pl = terms[tid].postings;
       auto it = std::lower_bound(pl.begin(), pl.end(), doc,
                                  [](const Posting& p, uint32_t v) { return p.doc < v; });
-      if (it != pl.end() && it->doc == doc) pl.erase(it);
+      if (it == pl.end() || it->doc != doc) return;
+      pl.erase(it);
+      --postings;
       if (pl.empty()) {
         ReleaseTerm(tid);
       } else if (pl.capacity() > 64 && pl.size() * 4 < pl.capacity()) {
         pl.shrink_to_fit();
       }
     });
-    postings -= removed;
-    d.term_codes.clear();
+    if (d.own) d.own->term_codes.clear();
+    d.codes = nullptr;
+    d.ncodes = 0;
     for (int f = 0; f < kFields; ++f) len_sum[f] -= lens[doc].len[f];
     lens[doc] = DocLens{{0, 0, 0}};
   }
@@ -609,30 +719,50 @@ struct Index::Impl {
       return false;
     }
     uint32_t doc;
-    auto it = by_path.find(p->path);
+    auto it = by_path.find(std::string_view(p->path));
     const bool existed = it != by_path.end();
+    // What may throw comes before any change: the storage of a new or loaded document, a slot.
+    std::unique_ptr<DocOwn> fresh;
+    if (!existed || !docs[it->second].own) fresh.reset(new DocOwn);
     if (existed) {
       doc = it->second;
       RemovePostings(doc);
     } else {
-      if (!free_docs.empty()) {
-        doc = free_docs.back();
-      } else {
-        doc = static_cast<uint32_t>(docs.size());
+      if (free_docs.empty()) {
+        free_docs.reserve(docs.size() + 1);
+        const uint32_t id = static_cast<uint32_t>(docs.size());
         docs.emplace_back();
         lens.push_back(DocLens{{0, 0, 0}});
-        free_docs.push_back(doc);
+        free_docs.push_back(id);
       }
-      by_path.emplace(p->path, doc);
+      doc = free_docs.back();
+    }
+    Doc& d = docs[doc];
+    if (fresh) {
+      if (existed) DropMappedRef();  // a loaded document: its views leave the file
+      d.own = std::move(fresh);
+    }
+    DocOwn& o = *d.own;
+    o.path.swap(p->path);
+    o.title.swap(p->title);
+    o.body.swap(p->body);
+    o.elem_ids.swap(p->elem_ids);
+    o.elems.swap(p->elems);
+    d.PointAtOwn();
+    if (existed) {
+      // The key still views the old path (equal bytes, still alive): re-point it at the new
+      // storage (no allocation, no rehash).
+      if (it->first.data() != d.path.data()) {
+        auto node = by_path.extract(it);
+        node.key() = d.path;
+        by_path.insert(std::move(node));
+      }
+    } else {
+      by_path.emplace(d.path, doc);  // on bad_alloc the slot stays free (not live, not keyed)
       free_docs.pop_back();
       ++live_docs;
     }
-    Doc& d = docs[doc];
     d.live = true;
-    d.path.swap(p->path);
-    d.title.swap(p->title);
-    d.body.swap(p->body);
-    d.elems.swap(p->elems);
     AttachSignals(doc);
     lens[doc] = p->lens;
     for (int f = 0; f < kFields; ++f) len_sum[f] += p->lens.len[f];
@@ -648,20 +778,22 @@ struct Index::Impl {
     sorted_tids_.assign(tids_.begin(), tids_.end());
     std::sort(sorted_tids_.begin(), sorted_tids_.end());
     EncodeTermIds(sorted_tids_, &codes_);
-    d.term_codes.assign(codes_.begin(), codes_.end());  // exact size when it grows
+    o.term_codes.assign(codes_.begin(), codes_.end());  // exact size when it grows
+    d.codes = o.term_codes.data();
+    d.ncodes = o.term_codes.size();
     // The highest slot sorts after every other posting: append without reading the list's tail
     // (that read is a cache miss per posting, most of a fresh build's update time).
     const bool last_slot = doc + 1 == docs.size();
     for (size_t i = 0; i < tids_.size(); ++i) {
       if (i + kAhead < tids_.size()) {
-        const std::vector<Posting>& ahead = terms[tids_[i + kAhead]].postings;
-        Prefetch(ahead.data() + ahead.size());  // where that term's posting will be written
+        const PostingSpan ahead = terms[tids_[i + kAhead]].Postings();
+        Prefetch(ahead.end());  // where that term's posting will be written
       }
       const PreparedTerm& pt = p->terms[i];
       const Posting posting{doc, static_cast<uint16_t>(std::min<uint32_t>(pt.tf[kBody], 65535)),
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kTitle], 255)),
                             static_cast<uint8_t>(std::min<uint32_t>(pt.tf[kHeadings], 255))};
-      std::vector<Posting>& pl = terms[tids_[i]].postings;
+      std::vector<Posting>& pl = MutablePostings(tids_[i]);
       if (pl.size() == pl.capacity()) pl.reserve(pl.size() + pl.size() / 4 + 4);
       if (last_slot || pl.empty() || pl.back().doc < doc) {
         pl.push_back(posting);
@@ -677,18 +809,19 @@ struct Index::Impl {
   }
 
   Status RemoveLocked(std::string_view path) {
-    auto it = by_path.find(std::string(path));
+    auto it = by_path.find(path);
     if (it == by_path.end()) return Status::kNotFound;
     const uint32_t doc = it->second;
+    free_docs.reserve(free_docs.size() + 1);
     RemovePostings(doc);
     by_path.erase(it);
     Doc& d = docs[doc];
     d.live = false;
-    std::string().swap(d.path);
-    std::string().swap(d.title);
-    std::string().swap(d.body);
-    std::vector<ElemSpan>().swap(d.elems);
-    std::vector<uint8_t>().swap(d.term_codes);
+    if (!d.own) DropMappedRef();
+    d.own.reset();
+    d.path = d.title = d.body = d.elem_ids = std::string_view();
+    d.elems = nullptr;
+    d.nelems = 0;
     if (d.has_signals) {
       d.has_signals = false;
       --docs_with_signals;
@@ -749,7 +882,7 @@ struct Index::Impl {
       const std::string_view text = std::string_view(s->qbytes).substr(r.first, r.second);
       const uint32_t tid = FindTerm(text, HashTerm(text));
       if (tid == kNoTerm) continue;
-      const std::vector<Posting>& pl = terms[tid].postings;
+      const PostingSpan pl = terms[tid].Postings();
       const double df = static_cast<double>(pl.size());
       const double idf = std::log1p(
           (n - df + 0.5) /
@@ -797,30 +930,30 @@ struct Index::Impl {
       const Doc& d = docs[h.second];
       size_t present = 0;
       const ElemSpan* top = nullptr;
-      if (d.elems.size() == 1) {
+      if (d.nelems == 1) {
         // One element holds the whole body: it is the best one when the body holds a query term
         // (known from the postings, no tokenizing).
         present = BodyTermsPresent(h.second, s);
         if (present > 0) top = &d.elems[0];
-      } else if (!d.elems.empty()) {
+      } else if (d.nelems > 0) {
         top = BestElement(d, s, &excerpt_tok, &present);
       }
       if (top != nullptr) {
         if (qo.excerpt_chars > 0) {
-          const std::string_view text =
-              std::string_view(d.body).substr(top->begin, top->end - top->begin);
+          const std::string_view text = d.body.substr(top->begin, top->end - top->begin);
           BuildExcerpt(text, s->qviews, present, qo.excerpt_chars, &excerpt_tok,
                        &s->excerpt_scratch, &s->excerpt);
         } else {
           s->excerpt.clear();
         }
-        cb(ctx, HitView{d.path, d.title, s->excerpt, h.first, top->id, ElementKindName(top->kind)});
+        cb(ctx, HitView{d.path, d.title, s->excerpt, h.first, d.ElemId(*top),
+                        ElementKindName(static_cast<ElementKind>(top->kind))});
         continue;
       }
       present = 0;
       if (qo.excerpt_chars > 0) {
         for (uint32_t tid : s->qterm_ids) {
-          const std::vector<Posting>& pl = terms[tid].postings;
+          const PostingSpan pl = terms[tid].Postings();
           auto it = std::lower_bound(pl.begin(), pl.end(), h.second,
                                      [](const Posting& q, uint32_t v) { return q.doc < v; });
           if (it != pl.end() && it->doc == h.second && it->body > 0) ++present;
@@ -840,7 +973,7 @@ struct Index::Impl {
   size_t BodyTermsPresent(uint32_t doc, const QueryScratch* s) const {
     size_t present = 0;
     for (uint32_t tid : s->qterm_ids) {
-      const std::vector<Posting>& pl = terms[tid].postings;
+      const PostingSpan pl = terms[tid].Postings();
       auto it = std::lower_bound(pl.begin(), pl.end(), doc,
                                  [](const Posting& q, uint32_t v) { return q.doc < v; });
       if (it != pl.end() && it->doc == doc && it->body > 0) ++present;
@@ -886,11 +1019,11 @@ struct Index::Impl {
     double total_len = 0;
     std::vector<uint32_t>& tf = s->elem_tf;
     std::vector<uint32_t>& lens_e = s->elem_len;
-    tf.assign(d.elems.size() * nq, 0);
-    lens_e.assign(d.elems.size(), 0);
-    for (size_t e = 0; e < d.elems.size(); ++e) {
+    tf.assign(d.nelems * nq, 0);
+    lens_e.assign(d.nelems, 0);
+    for (size_t e = 0; e < d.nelems; ++e) {
       const ElemSpan& sp = d.elems[e];
-      const std::string_view text = std::string_view(d.body).substr(sp.begin, sp.end - sp.begin);
+      const std::string_view text = d.body.substr(sp.begin, sp.end - sp.begin);
       uint32_t* row = tf.data() + e * nq;
       uint32_t len = 0;
       tok->Run(text, [&](std::string_view t, size_t, size_t) {
@@ -906,10 +1039,10 @@ struct Index::Impl {
       lens_e[e] = len;
       total_len += len;
     }
-    const double avg = total_len / static_cast<double>(d.elems.size());
+    const double avg = total_len / static_cast<double>(d.nelems);
     const ElemSpan* best = nullptr;
     double best_score = 0;
-    for (size_t e = 0; e < d.elems.size(); ++e) {
+    for (size_t e = 0; e < d.nelems; ++e) {
       const uint32_t* row = tf.data() + e * nq;
       const double len_norm = avg > 0 ? 0.25 + 0.75 * lens_e[e] / avg : 1.0;
       double score = 0;
@@ -939,10 +1072,12 @@ struct Index::Impl {
       b += HeapBytes(norm);
     }
     for (const Doc& d : docs) {
-      b += HeapBytes(d.path) + HeapBytes(d.title) + HeapBytes(d.body) + HeapBytes(d.term_codes);
-      b += HeapBytes(d.elems);
-      for (const ElemSpan& e : d.elems) b += HeapBytes(e.id);
+      if (!d.own) continue;  // a loaded document: its bytes are the backing's
+      const DocOwn& o = *d.own;
+      b += sizeof(DocOwn) + HeapBytes(o.path) + HeapBytes(o.title) + HeapBytes(o.body) +
+           HeapBytes(o.elem_ids) + HeapBytes(o.term_codes) + HeapBytes(o.elems);
     }
+    if (!backing_mapped) b += backing_bytes;  // a heap copy of loaded bytes
     for (const auto& kv : signals_by_path) b += 64 + HeapBytes(kv.first);
     for (const auto& kv : warned_hash) b += 48 + HeapBytes(kv.first);
     for (const FileWarning& w : pending_warnings) {
@@ -951,7 +1086,7 @@ struct Index::Impl {
     // unordered_map: bucket array + one node (next pointer, key, value, cached hash) per entry.
     b += by_path.bucket_count() * sizeof(void*);
     for (const auto& kv : by_path) {
-      b += sizeof(void*) + sizeof(kv) + sizeof(size_t) + HeapBytes(kv.first);
+      b += sizeof(void*) + sizeof(kv) + sizeof(size_t);
     }
     return b;
   }
@@ -1083,7 +1218,7 @@ Status Index::Remove(std::string_view path) {
 
 bool Index::Contains(std::string_view path) const {
   std::shared_lock<WriterPreferringMutex> lock(impl_->mu);
-  return impl_->by_path.count(std::string(path)) != 0;
+  return impl_->by_path.count(path) != 0;
 }
 
 size_t Index::SearchRaw(std::string_view query, const QueryOptions& options, HitCallback cb,
@@ -1141,6 +1276,7 @@ Stats Index::GetStats() const {
   s.doc_slots = m.docs.size();
   s.term_slots = m.terms.size();
   s.bytes = m.Bytes();
+  s.mapped_bytes = m.backing_mapped ? m.backing_bytes : 0;
   s.generation = m.generation;
   if (m.live_docs > 0) {
     const double n = static_cast<double>(m.live_docs);
@@ -1152,151 +1288,523 @@ Stats Index::GetStats() const {
 }
 
 // ---- persistence (persist.h: the file around these bytes) -----------------------------------
-// Layout kIndexFormat (little-endian): documents (live flag; path, title, body, v4 element spans,
-// term codes, field lengths), free document slots, totals, terms (text, hash, raw postings), free
-// term ids, the dictionary's slots. Signals and pending warnings are not persisted (the caller sets
-// signals again; warnings were handed out when the documents were first indexed).
+// Layout kIndexFormat (little-endian; read in place, so every array starts on an 8-byte boundary
+// of the section, which itself starts on one):
+//   header      16 × u64 (IndexHeader)
+//   DocRec      × ndocs      (live flag, field lengths, where its bytes and elements are)
+//   ElemSpan    × nelems     (20 bytes each), padded to 8
+//   TermRec     × nterms     (a free term id: all zero)
+//   Slot        × nslots     (the dictionary's open-addressing table, as in memory)
+//   u32 free document slots, padded to 8; u32 free term ids, padded to 8
+//   Posting     × nposts     (each term's list in term order, back to back, sorted by doc)
+//   blob        blob_bytes, padded to 8: per live document its path, title, body, element ids
+//               and term codes back to back; per live term its text.
+// Signals and pending warnings are not persisted (the caller sets signals again; warnings were
+// handed out when the documents were first indexed).
+
+namespace {
+
+struct IndexHeader {
+  uint64_t ndocs, nterms, nelems, nposts, blob_bytes, nfree_docs, nfree_terms, nslots;
+  uint64_t live_docs, live_terms, generation, len_sum[kFields], reserved[2];
+};
+static_assert(sizeof(IndexHeader) == 128, "IndexHeader is a file record");
+
+struct DocRec {
+  uint64_t text_off;  // into the blob: path, title, body, element ids, term codes
+  uint64_t path_len, title_len, body_len, ids_len, codes_len;
+  uint64_t elem_first, elem_count;  // into the element array
+  uint32_t lens[kFields];
+  uint32_t live;  // 0 or 1
+};
+static_assert(sizeof(DocRec) == 80, "DocRec is a file record");
+
+struct TermRec {
+  uint64_t text_off;    // into the blob
+  uint64_t post_first;  // into the posting array
+  uint32_t text_len, post_count, hash, reserved;
+};
+static_assert(sizeof(TermRec) == 32, "TermRec is a file record");
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the persisted index is little-endian and read in place");
+#endif
+
+size_t Pad8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+// The sections' offsets from the counts; false when they do not fit in `size` bytes (or, with
+// exact, do not fill them exactly).
+struct Layout {
+  size_t docs, elems, terms, slots, free_docs, free_terms, posts, blob, end;
+  bool Compute(const IndexHeader& h, size_t size) {
+    size_t off = sizeof(IndexHeader);
+    auto take = [&](uint64_t count, size_t item, size_t* at) {
+      if (off > size || count > (size - off) / item) return false;
+      *at = off;
+      off = Pad8(off + static_cast<size_t>(count) * item);
+      return off <= size;
+    };
+    return take(h.ndocs, sizeof(DocRec), &docs) && take(h.nelems, sizeof(ElemSpan), &elems) &&
+           take(h.nterms, sizeof(TermRec), &terms) && take(h.nslots, 8, &slots) &&
+           take(h.nfree_docs, 4, &free_docs) && take(h.nfree_terms, 4, &free_terms) &&
+           take(h.nposts, sizeof(Posting), &posts) && take(h.blob_bytes, 1, &blob) &&
+           (end = off, true);
+  }
+};
+
+// A commutative fingerprint of (term, document) pairs: the postings and the documents' term codes
+// must describe the same pairs.
+inline uint64_t PairPrint(uint32_t term, uint32_t doc) {
+  uint64_t h = (static_cast<uint64_t>(term) << 32 | doc) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 32);
+}
+
+// Runs fn(chunk, worker) for chunk = 0..chunks-1 on up to `threads` threads (this one included),
+// each taking the next chunk; worker < threads names the thread. A thread that cannot be started
+// is not an error: the others take its chunks. An exception in fn (bad_alloc) is rethrown here
+// after every thread has stopped.
+template <class F>
+void ParallelChunks(unsigned threads, size_t chunks, F&& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&](unsigned w) {
+#if CLAW_RECALL_EXCEPTIONS
+    try {
+#endif
+      for (size_t c = next++; c < chunks && !failed; c = next++) fn(c, w);
+#if CLAW_RECALL_EXCEPTIONS
+    } catch (...) {
+      failed = true;
+    }
+#endif
+  };
+  std::vector<std::thread> helpers;
+  threads = static_cast<unsigned>(std::min<size_t>(threads, chunks));
+  for (unsigned w = 1; w < threads; ++w) {
+#if CLAW_RECALL_EXCEPTIONS
+    try {
+      helpers.emplace_back(work, w);
+    } catch (...) {
+      break;
+    }
+#else
+    helpers.emplace_back(work, w);
+#endif
+  }
+  work(0);
+  for (std::thread& t : helpers) t.join();
+#if CLAW_RECALL_EXCEPTIONS
+  if (failed) throw std::bad_alloc();
+#endif
+}
+
+}  // namespace
 
 Status Index::Serialize(std::string* out) const {
   std::shared_lock<WriterPreferringMutex> lock(impl_->mu);
   const Impl& m = *impl_;
-  ByteWriter w(out);
-  w.U64(m.docs.size());
+  IndexHeader h{};
+  h.ndocs = m.docs.size();
+  h.nterms = m.terms.size();
+  h.nslots = m.slots.size();
+  h.nfree_docs = m.free_docs.size();
+  h.nfree_terms = m.free_terms.size();
+  h.live_docs = m.live_docs;
+  h.live_terms = m.live_terms;
+  h.generation = m.generation;
+  for (int f = 0; f < kFields; ++f) h.len_sum[f] = m.len_sum[f];
+  for (const Doc& d : m.docs) {
+    if (!d.live) continue;
+    h.nelems += d.nelems;
+    h.blob_bytes += d.path.size() + d.title.size() + d.body.size() + d.elem_ids.size() + d.ncodes;
+  }
+  for (const Term& t : m.terms) {
+    h.nposts += t.Postings().size();
+    h.blob_bytes += t.Text().size();
+  }
+  Layout at;
+  const size_t base = out->size();
+  // Offsets of a section as large as it can be; Compute checks they fit.
+  if (!at.Compute(h, ~size_t{0} >> 1)) return Status::kNoMemory;
+  out->resize(base + at.end, '\0');
+  char* o = &(*out)[base];
+  std::memcpy(o, &h, sizeof h);
+  size_t elem = 0, post = 0, blob = 0;
+  auto put = [&](std::string_view bytes) {
+    if (!bytes.empty()) std::memcpy(o + at.blob + blob, bytes.data(), bytes.size());
+    blob += bytes.size();
+  };
   for (size_t i = 0; i < m.docs.size(); ++i) {
     const Doc& d = m.docs[i];
-    w.U8(d.live ? 1 : 0);
-    if (!d.live) continue;
-    w.Bytes(d.path);
-    w.Bytes(d.title);
-    w.Bytes(d.body);
-    w.U64(d.elems.size());
-    for (const ElemSpan& e : d.elems) {
-      w.U32(e.begin);
-      w.U32(e.end);
-      w.U8(static_cast<uint8_t>(e.kind));
-      w.Bytes(e.id);
-    }
-    w.Bytes(
-        std::string_view(reinterpret_cast<const char*>(d.term_codes.data()), d.term_codes.size()));
-    for (int f = 0; f < kFields; ++f) w.U32(m.lens[i].len[f]);
+    if (!d.live) continue;  // an all-zero record
+    DocRec r{};
+    r.live = 1;
+    r.text_off = blob;
+    r.path_len = d.path.size();
+    r.title_len = d.title.size();
+    r.body_len = d.body.size();
+    r.ids_len = d.elem_ids.size();
+    r.codes_len = d.ncodes;
+    r.elem_first = elem;
+    r.elem_count = d.nelems;
+    for (int f = 0; f < kFields; ++f) r.lens[f] = m.lens[i].len[f];
+    std::memcpy(o + at.docs + i * sizeof(DocRec), &r, sizeof r);
+    put(d.path);
+    put(d.title);
+    put(d.body);
+    put(d.elem_ids);
+    put(std::string_view(reinterpret_cast<const char*>(d.codes), d.ncodes));
+    if (d.nelems > 0)
+      std::memcpy(o + at.elems + elem * sizeof(ElemSpan), d.elems, d.nelems * sizeof(ElemSpan));
+    elem += d.nelems;
   }
-  w.U64(m.free_docs.size());
-  for (uint32_t id : m.free_docs) w.U32(id);
-  w.U64(m.live_docs);
-  for (int f = 0; f < kFields; ++f) w.U64(m.len_sum[f]);
-  w.U64(m.postings);
-  w.U64(m.generation);
-  w.U64(m.terms.size());
-  for (const Term& t : m.terms) {
-    w.Bytes(t.text);
-    w.U32(t.hash);
-    w.U64(t.postings.size());
-    w.Raw(t.postings.data(), t.postings.size() * sizeof(Posting));
+  for (size_t i = 0; i < m.terms.size(); ++i) {
+    const Term& t = m.terms[i];
+    const PostingSpan pl = t.Postings();
+    if (pl.empty()) continue;  // a free id: an all-zero record
+    TermRec r{};
+    r.text_off = blob;
+    r.text_len = static_cast<uint32_t>(t.Text().size());
+    r.post_first = post;
+    r.post_count = static_cast<uint32_t>(pl.size());
+    r.hash = t.hash;
+    std::memcpy(o + at.terms + i * sizeof(TermRec), &r, sizeof r);
+    put(t.Text());
+    std::memcpy(o + at.posts + post * sizeof(Posting), pl.p, pl.size() * sizeof(Posting));
+    post += pl.size();
   }
-  w.U64(m.free_terms.size());
-  for (uint32_t id : m.free_terms) w.U32(id);
-  w.U64(m.live_terms);
-  w.U64(m.slots.size());
-  w.Raw(m.slots.data(), m.slots.size() * sizeof(Impl::Slot));
+  std::memcpy(o + at.slots, m.slots.data(), m.slots.size() * sizeof(Impl::Slot));
+  if (!m.free_docs.empty())
+    std::memcpy(o + at.free_docs, m.free_docs.data(), m.free_docs.size() * 4);
+  if (!m.free_terms.empty())
+    std::memcpy(o + at.free_terms, m.free_terms.data(), m.free_terms.size() * 4);
   return Status::kOk;
 }
 
-Status Index::Deserialize(std::string_view data) {
+Status Index::Deserialize(std::string_view data, std::shared_ptr<const void> keep, bool mapped) {
+  if (!keep || reinterpret_cast<uintptr_t>(data.data()) % 8 != 0) {
+    // Serve a copy the index owns, 8-byte aligned.
+    std::shared_ptr<uint64_t> copy(new uint64_t[data.size() / 8 + 1],
+                                   std::default_delete<uint64_t[]>());
+    if (!data.empty()) std::memcpy(copy.get(), data.data(), data.size());
+    return Deserialize(std::string_view(reinterpret_cast<const char*>(copy.get()), data.size()),
+                       std::shared_ptr<const void>(copy), false);
+  }
   std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
   Impl& m = *impl_;
   if (m.live_docs != 0 || !m.docs.empty()) return Status::kInvalidArgument;
-  ByteReader r(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  std::vector<Doc> docs;
-  std::vector<DocLens> lens;
-  const uint64_t ndocs = r.Count(1);
-  docs.resize(ndocs);
-  lens.resize(ndocs);
-  std::unordered_map<std::string, uint32_t> by_path;
-  by_path.reserve(ndocs);
-  for (uint64_t i = 0; i < ndocs && !r.failed(); ++i) {
-    Doc& d = docs[i];
-    d.live = r.U8() != 0;
-    lens[i] = DocLens{{0, 0, 0}};
-    if (!d.live) continue;
-    d.path.assign(r.Bytes());
-    d.title.assign(r.Bytes());
-    d.body.assign(r.Bytes());
-    const uint64_t nel = r.Count(17);
-    d.elems.resize(nel);
-    for (ElemSpan& e : d.elems) {
-      e.begin = r.U32();
-      e.end = r.U32();
-      const uint8_t kind = r.U8();
-      if (kind >= kElementKinds || e.begin > e.end || e.end > d.body.size())
-        return Status::kInvalidArgument;
-      e.kind = static_cast<ElementKind>(kind);
-      e.id.assign(r.Bytes());
-    }
-    const std::string_view codes = r.Bytes();
-    d.term_codes.assign(codes.begin(), codes.end());
-    for (int f = 0; f < kFields; ++f) lens[i].len[f] = r.U32();
-    if (d.path.empty() || !by_path.emplace(d.path, static_cast<uint32_t>(i)).second)
-      return Status::kInvalidArgument;
-  }
-  std::vector<uint32_t> free_docs(r.Count(4));
-  for (uint32_t& id : free_docs) {
-    id = r.U32();
-    if (id >= ndocs || docs[id].live) return Status::kInvalidArgument;
-  }
-  const uint64_t live_docs = r.U64();
-  uint64_t len_sum[kFields];
-  for (int f = 0; f < kFields; ++f) len_sum[f] = r.U64();
-  const uint64_t postings = r.U64();
-  const uint64_t generation = r.U64();
-  const uint64_t nterms = r.Count(20);
+  constexpr Status kBad = Status::kInvalidArgument;
+  const char* const p = data.data();
+  if (data.size() < sizeof(IndexHeader)) return kBad;
+  IndexHeader h;
+  std::memcpy(&h, p, sizeof h);
+  Layout at;
+  if (!at.Compute(h, data.size()) || at.end != data.size()) return kBad;
+  if (h.ndocs > 0xFFFFFFFFu || h.nterms > 0xFFFFFFFFu || h.reserved[0] != 0 || h.reserved[1] != 0)
+    return kBad;
+  const size_t ndocs = static_cast<size_t>(h.ndocs);
+  const size_t nterms = static_cast<size_t>(h.nterms);
+  const DocRec* recs = reinterpret_cast<const DocRec*>(p + at.docs);
+  const ElemSpan* elems = reinterpret_cast<const ElemSpan*>(p + at.elems);
+  const TermRec* trecs = reinterpret_cast<const TermRec*>(p + at.terms);
+  const Impl::Slot* slots_in = reinterpret_cast<const Impl::Slot*>(p + at.slots);
+  const uint32_t* free_docs_in = reinterpret_cast<const uint32_t*>(p + at.free_docs);
+  const uint32_t* free_terms_in = reinterpret_cast<const uint32_t*>(p + at.free_terms);
+  const Posting* posts = reinterpret_cast<const Posting*>(p + at.posts);
+  const char* blob = p + at.blob;
+  const uint64_t blob_bytes = h.blob_bytes;
+  auto in_blob = [&](uint64_t off, uint64_t len) {
+    return off <= blob_bytes && len <= blob_bytes - off;
+  };
+
+  // The checks below read every record, term code and posting: on a large index they run on up
+  // to 8 threads (the term records first, then documents and postings), each thread taking the
+  // next chunk of records.
+  unsigned threads = 1;
+  if (h.nposts >= (uint64_t{1} << 18))
+    threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::atomic<bool> bad{false};
+
+  // Terms first: which ids are live (documents' codes must name live terms).
   std::vector<Term> terms(nterms);
-  for (Term& t : terms) {
-    t.text.assign(r.Bytes());
-    t.hash = r.U32();
-    const uint64_t np = r.Count(sizeof(Posting));
-    t.postings.resize(np);
-    r.Raw(t.postings.data(), np * sizeof(Posting));
-    for (const Posting& p : t.postings)
-      if (p.doc >= ndocs || !docs[p.doc].live) return Status::kInvalidArgument;
-    if (r.failed()) break;
+  std::vector<uint8_t> term_live(nterms, 0);  // compact: the checks below read it at random
+  constexpr size_t kTermChunk = 8192;
+  const size_t term_chunks = (nterms + kTermChunk - 1) / kTermChunk;
+  ParallelChunks(threads, term_chunks, [&](size_t c, unsigned) {
+    for (size_t t = c * kTermChunk, e = std::min(nterms, t + kTermChunk); t < e; ++t) {
+      const TermRec& r = trecs[t];
+      if (r.reserved != 0) return bad.store(true);
+      if (r.post_count == 0) {
+        if (r.text_off != 0 || r.text_len != 0 || r.post_first != 0 || r.hash != 0)
+          return bad.store(true);
+        continue;
+      }
+      if (r.text_len == 0 || !in_blob(r.text_off, r.text_len) || r.post_first > h.nposts ||
+          r.post_count > h.nposts - r.post_first)
+        return bad.store(true);
+      Term& term = terms[t];
+      term.mtext = blob + r.text_off;
+      term.mtext_len = r.text_len;
+      term.mpost = posts + r.post_first;
+      term.mpost_len = r.post_count;
+      term.hash = r.hash;
+      if (HashTerm(term.Text()) != r.hash) return bad.store(true);
+      term_live[t] = 1;
+    }
+  });
+  if (bad) return kBad;
+  // The lists lie back to back in term order, covering the posting array exactly.
+  // Chunks of the posting check: runs of terms of about kPostChunk postings.
+  constexpr uint64_t kPostChunk = uint64_t{1} << 16;
+  std::vector<size_t> post_chunk_begin{0};
+  uint64_t live_terms = 0;
+  {
+    uint64_t next_post = 0, chunk_posts = 0;
+    for (size_t t = 0; t < nterms; ++t) {
+      if (!term_live[t]) continue;
+      if (trecs[t].post_first != next_post) return kBad;
+      next_post += trecs[t].post_count;
+      chunk_posts += trecs[t].post_count;
+      ++live_terms;
+      if (chunk_posts >= kPostChunk) {
+        post_chunk_begin.push_back(t + 1);
+        chunk_posts = 0;
+      }
+    }
+    if (next_post != h.nposts || live_terms != h.live_terms) return kBad;
+    if (post_chunk_begin.back() != nterms) post_chunk_begin.push_back(nterms);
   }
-  std::vector<uint32_t> free_terms(r.Count(4));
-  for (uint32_t& id : free_terms) {
-    id = r.U32();
-    if (id >= nterms) return Status::kInvalidArgument;
+  const size_t post_chunks = post_chunk_begin.size() - 1;
+
+  // Documents (bytes inside the blob, element spans inside the body, term codes naming live terms
+  // in ascending order) and postings (sorted by doc, naming live documents), in parallel: the
+  // postings and the codes must name the same (term, document) pairs — per document as many, and
+  // the same commutative fingerprint overall.
+  std::vector<Doc> docs(ndocs);
+  std::vector<DocLens> lens(ndocs);
+  std::vector<uint32_t> code_count(ndocs, 0);
+  std::vector<uint8_t> doc_live(ndocs, 0);
+  constexpr size_t kDocChunk = 1024;
+  const size_t doc_chunks = (ndocs + kDocChunk - 1) / kDocChunk;
+  struct Tally {
+    std::vector<uint32_t> post_count;  // postings per document seen by this thread
+    uint64_t print_codes = 0, print_posts = 0, live_docs = 0, nelems = 0;
+    uint64_t len_sum[kFields] = {0, 0, 0};
+  };
+  std::vector<Tally> tally(threads);
+  static const DocRec kFree{};
+  auto doc_chunk = [&](size_t c, Tally& my) {
+    for (size_t i = c * kDocChunk, e = std::min(ndocs, i + kDocChunk); i < e; ++i) {
+      const DocRec& r = recs[i];
+      lens[i] = DocLens{{0, 0, 0}};
+      if (r.live == 0) {
+        if (std::memcmp(&r, &kFree, sizeof r) != 0) return bad.store(true);
+        continue;
+      }
+      if (r.live != 1 || r.path_len == 0) return bad.store(true);
+      uint64_t off = r.text_off;
+      const uint64_t parts[5] = {r.path_len, r.title_len, r.body_len, r.ids_len, r.codes_len};
+      std::string_view views[5];
+      for (int k = 0; k < 5; ++k) {
+        if (!in_blob(off, parts[k])) return bad.store(true);
+        views[k] = std::string_view(blob + off, static_cast<size_t>(parts[k]));
+        off += parts[k];
+      }
+      if (r.elem_first > h.nelems || r.elem_count > h.nelems - r.elem_first) return bad.store(true);
+      Doc& d = docs[i];
+      d.path = views[0];
+      d.title = views[1];
+      d.body = views[2];
+      d.elem_ids = views[3];
+      d.elems = elems + r.elem_first;
+      d.nelems = static_cast<size_t>(r.elem_count);
+      for (size_t k = 0; k < d.nelems; ++k) {
+        const ElemSpan& sp = d.elems[k];
+        if (sp.kind >= static_cast<uint32_t>(kElementKinds) || sp.begin > sp.end ||
+            sp.end > d.body.size() || sp.id_off > d.elem_ids.size() ||
+            sp.id_len > d.elem_ids.size() - sp.id_off)
+          return bad.store(true);
+      }
+      my.nelems += r.elem_count;
+      d.codes = reinterpret_cast<const uint8_t*>(views[4].data());
+      d.ncodes = views[4].size();
+      // Term codes: complete LEB128 varints of at most 32 bits, strictly ascending live ids.
+      uint64_t id = 0;
+      uint32_t count = 0;
+      uint64_t print = 0;
+      for (size_t k = 0; k < d.ncodes;) {
+        uint64_t gap = 0;
+        int shift = 0;
+        uint8_t b;
+        do {
+          if (k == d.ncodes || shift > 28) return bad.store(true);
+          b = d.codes[k++];
+          gap |= static_cast<uint64_t>(b & 0x7F) << shift;
+          shift += 7;
+        } while (b & 0x80);
+        if (count > 0 && gap == 0) return bad.store(true);
+        id += gap;
+        if (id >= nterms || !term_live[static_cast<size_t>(id)]) return bad.store(true);
+        print += PairPrint(static_cast<uint32_t>(id), static_cast<uint32_t>(i));
+        ++count;
+      }
+      my.print_codes += print;
+      code_count[i] = count;
+      for (int f = 0; f < kFields; ++f) {
+        lens[i].len[f] = r.lens[f];
+        my.len_sum[f] += r.lens[f];
+      }
+      d.live = true;
+      doc_live[i] = 1;
+      ++my.live_docs;
+    }
+  };
+  auto term_chunk = [&](size_t c, Tally& my) {
+    if (my.post_count.empty()) my.post_count.assign(ndocs, 0);
+    uint32_t* counts = my.post_count.data();
+    uint64_t print = 0;
+    for (size_t t = post_chunk_begin[c], e = post_chunk_begin[c + 1]; t < e; ++t) {
+      const Term& term = terms[t];
+      uint32_t prev = 0;
+      for (uint32_t k = 0; k < term.mpost_len; ++k) {
+        const uint32_t doc = term.mpost[k].doc;
+        if ((k > 0 && doc <= prev) || doc >= ndocs) return bad.store(true);
+        ++counts[doc];
+        print += PairPrint(static_cast<uint32_t>(t), doc);
+        prev = doc;
+      }
+    }
+    my.print_posts += print;
+  };
+  ParallelChunks(threads, doc_chunks + post_chunks, [&](size_t c, unsigned w) {
+    if (bad) return;
+    if (c < doc_chunks) {
+      doc_chunk(c, tally[w]);
+    } else {
+      term_chunk(c - doc_chunks, tally[w]);
+    }
+  });
+  if (bad) return kBad;
+  uint64_t print_codes = 0, print_posts = 0, live_docs = 0, nelems = 0;
+  uint64_t len_sum[kFields] = {0, 0, 0};
+  for (Tally& t : tally) {
+    print_codes += t.print_codes;
+    print_posts += t.print_posts;
+    live_docs += t.live_docs;
+    nelems += t.nelems;
+    for (int f = 0; f < kFields; ++f) len_sum[f] += t.len_sum[f];
+    if (t.post_count.empty()) continue;
+    for (size_t i = 0; i < ndocs; ++i) code_count[i] -= t.post_count[i];  // wraps on a mismatch
+    std::vector<uint32_t>().swap(t.post_count);
   }
-  const uint64_t live_terms = r.U64();
-  const uint64_t nslots = r.Count(sizeof(Impl::Slot));
-  if (r.failed() || nslots < 64 || (nslots & (nslots - 1)) != 0 || by_path.size() != live_docs)
-    return Status::kInvalidArgument;
-  std::vector<Impl::Slot> slots(nslots);
-  r.Raw(slots.data(), nslots * sizeof(Impl::Slot));
+  if (print_posts != print_codes || live_docs != h.live_docs || nelems > h.nelems) return kBad;
+  for (uint32_t c : code_count)
+    if (c != 0) return kBad;  // (a dead document has no codes, so no postings either)
+  for (int f = 0; f < kFields; ++f)
+    if (len_sum[f] != h.len_sum[f]) return kBad;
+  std::unordered_map<std::string_view, uint32_t> by_path;
+  by_path.reserve(static_cast<size_t>(live_docs));
+  for (size_t i = 0; i < ndocs; ++i) {
+    if (doc_live[i] && !by_path.emplace(docs[i].path, static_cast<uint32_t>(i)).second)
+      return kBad;  // two documents at one path
+  }
+
+  // Free lists: every free slot or id exactly once.
+  std::vector<uint8_t> seen(std::max(ndocs, nterms), 0);
+  if (h.nfree_docs != ndocs - live_docs || h.nfree_terms != nterms - live_terms) return kBad;
+  std::vector<uint32_t> free_docs(free_docs_in, free_docs_in + h.nfree_docs);
+  for (uint32_t id : free_docs) {
+    if (id >= ndocs || doc_live[id] || seen[id]) return kBad;
+    seen[id] = 1;
+  }
+  std::fill(seen.begin(), seen.end(), 0);
+  std::vector<uint32_t> free_terms(free_terms_in, free_terms_in + h.nfree_terms);
+  for (uint32_t id : free_terms) {
+    if (id >= nterms || term_live[id] || seen[id]) return kBad;
+    seen[id] = 1;
+  }
+
+  // The dictionary: a power of two ≥ 64 slots under 70% load, each live term in exactly one slot
+  // with its hash, reachable from its home slot without crossing an empty one.
+  const uint64_t nslots = h.nslots;
+  if (nslots < 64 || (nslots & (nslots - 1)) != 0 || live_terms * 10 > nslots * 7) return kBad;
+  std::fill(seen.begin(), seen.end(), 0);
   uint64_t placed = 0;
-  for (const Impl::Slot& sl : slots) {
-    if (sl.id_plus_1 == 0) continue;
-    if (sl.id_plus_1 > nterms || terms[sl.id_plus_1 - 1].hash != sl.hash)
-      return Status::kInvalidArgument;
+  for (uint64_t i = 0; i < nslots; ++i) {
+    const Impl::Slot& sl = slots_in[i];
+    if (sl.id_plus_1 == 0) {
+      if (sl.hash != 0) return kBad;
+      continue;
+    }
+    const uint32_t id = sl.id_plus_1 - 1;
+    if (id >= nterms || !term_live[id] || terms[id].hash != sl.hash || seen[id]) return kBad;
+    seen[id] = 1;
     ++placed;
   }
-  if (r.failed() || !r.done() || placed != live_terms) return Status::kInvalidArgument;
+  if (placed != live_terms) return kBad;
+  {
+    const uint64_t mask = nslots - 1;
+    uint64_t empty = 0;
+    while (slots_in[empty].id_plus_1 != 0) ++empty;  // exists: load < 70%
+    uint64_t run_start = 0;
+    bool in_run = false;
+    for (uint64_t k = 1; k <= nslots; ++k) {
+      const uint64_t i = (empty + k) & mask;
+      if (slots_in[i].id_plus_1 == 0) {
+        in_run = false;
+        continue;
+      }
+      if (!in_run) {
+        run_start = i;
+        in_run = true;
+      }
+      // The home slot lies in [run_start, i] (cyclically).
+      const uint64_t home = slots_in[i].hash & mask;
+      const uint64_t dist_home = (i - home) & mask;
+      const uint64_t dist_run = (i - run_start) & mask;
+      if (dist_home > dist_run) return kBad;
+    }
+  }
+  std::vector<Impl::Slot> slots(slots_in, slots_in + nslots);
+  // Signals set before loading attach now (looked up before anything changes: may allocate).
+  std::vector<const Signals*> signals;
+  if (!m.signals_by_path.empty()) {
+    signals.assign(ndocs, nullptr);
+    for (size_t i = 0; i < ndocs; ++i) {
+      if (!docs[i].live) continue;
+      auto it = m.signals_by_path.find(std::string(docs[i].path));
+      if (it != m.signals_by_path.end()) signals[i] = &it->second;
+    }
+  }
+
+  // Nothing below allocates or fails.
   m.docs.swap(docs);
   m.lens.swap(lens);
   m.free_docs.swap(free_docs);
   m.by_path.swap(by_path);
   m.live_docs = live_docs;
   for (int f = 0; f < kFields; ++f) m.len_sum[f] = len_sum[f];
-  m.postings = postings;
-  m.generation = generation + 1;  // norms are recomputed by the first search
+  m.postings = h.nposts;
+  m.generation = h.generation + 1;  // norms are recomputed by the first search
   m.terms.swap(terms);
   m.free_terms.swap(free_terms);
   m.live_terms = live_terms;
   m.slots.swap(slots);
+  m.mapped_refs = live_docs + live_terms;
+  if (m.mapped_refs > 0) {
+    m.backing = std::move(keep);
+    m.backing_bytes = data.size();
+    m.backing_mapped = mapped;
+  }
   m.docs_with_signals = 0;
-  for (Doc& d : m.docs) {
-    d.has_signals = false;
-    if (d.live && !m.signals_by_path.empty()) {
-      m.AttachSignals(static_cast<uint32_t>(&d - m.docs.data()));
-    }
+  for (size_t i = 0; i < signals.size(); ++i) {
+    if (signals[i] == nullptr) continue;
+    m.docs[i].has_signals = true;
+    m.docs[i].signals = *signals[i];
+    ++m.docs_with_signals;
   }
   return Status::kOk;
 }

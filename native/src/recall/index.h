@@ -140,13 +140,14 @@ struct Hit {
 };
 
 struct Stats {
-  uint64_t documents = 0;   // live documents
-  uint64_t terms = 0;       // distinct live terms
-  uint64_t postings = 0;    // (term, document) pairs
-  uint64_t doc_slots = 0;   // document slots allocated (live + free for reuse)
-  uint64_t term_slots = 0;  // term ids allocated (live + free for reuse)
-  uint64_t bytes = 0;       // heap bytes held by the index (capacity-based estimate)
-  uint64_t generation = 0;  // number of successful changes since creation
+  uint64_t documents = 0;     // live documents
+  uint64_t terms = 0;         // distinct live terms
+  uint64_t postings = 0;      // (term, document) pairs
+  uint64_t doc_slots = 0;     // document slots allocated (live + free for reuse)
+  uint64_t term_slots = 0;    // term ids allocated (live + free for reuse)
+  uint64_t bytes = 0;         // heap bytes held by the index (capacity-based estimate)
+  uint64_t mapped_bytes = 0;  // bytes of a loaded index file served in place from a mapping
+  uint64_t generation = 0;    // number of successful changes since creation
   double avg_title_tokens = 0;
   double avg_headings_tokens = 0;
   double avg_body_tokens = 0;
@@ -216,11 +217,23 @@ class Index {
   Stats GetStats() const;
 
   // Persistence (persist.h writes the file around these bytes). Serialize appends the index's
-  // documents, terms and postings to *out (layout kIndexFormat) under the shared lock. Deserialize
-  // fills an index holding no documents from such bytes; kInvalidArgument (nothing changed) when
-  // the index is not empty or the bytes are not a consistent index.
+  // documents, terms and postings to *out (layout kIndexFormat, see index.cc) under the shared
+  // lock. Deserialize fills an index holding no documents from such bytes; kInvalidArgument
+  // (nothing changed) when the index is not empty or the bytes are not a consistent index (every
+  // count, offset, span, posting and dictionary slot is checked, so no file makes it read out of
+  // bounds or misanswer).
+  //
+  // With `keep` (not null), the bytes must stay valid and unchanged while `keep` is alive: the
+  // index serves the documents' paths, titles, bodies, element spans and term codes and the
+  // terms' texts and postings from them in place, and holds `keep` (it is released once no
+  // document or term refers to the bytes any more). A loaded document or term that changes gets
+  // its own copy first (copy on write); untouched ones keep pointing into the bytes. `mapped`
+  // makes GetStats report them as Stats::mapped_bytes (a file mapping) instead of heap bytes.
+  // Without `keep` the bytes are copied once into a buffer the index owns. Bytes that are not
+  // 8-byte aligned are copied too.
   Status Serialize(std::string* out) const;
-  Status Deserialize(std::string_view data);
+  Status Deserialize(std::string_view data, std::shared_ptr<const void> keep = nullptr,
+                     bool mapped = false);
 
  private:
   struct Impl;

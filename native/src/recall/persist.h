@@ -7,9 +7,9 @@
 // and read in place):
 //   0   magic        8 bytes "CLAWRIX\n"
 //   8   format       u32  kPersistFormat (this layout)
-//   12  index format u32  kIndexFormat (Index::Serialize's layout, incl. v4 element spans)
+//   12  index format u32  kIndexFormat (Index::Serialize's layout, see index.cc)
 //   16  options      u64  OptionsKey(options): tokenizer settings and size limits the terms depend
-//   on 24  meta length  u64 32  index length u64  (unpadded) 40  checksum     u64  Hash64 of
+//   on 24  meta length  u64 32  index length u64  (unpadded) 40  checksum     u64  ChecksumBody of
 //   everything from byte 48 to the end 48  meta bytes, padded to 8; then index bytes, padded to 8;
 //   file size = 48 + both padded.
 // A file is served only when all of these hold; anything else (torn write, truncation, a flipped
@@ -17,6 +17,20 @@
 // rebuilds. Writing is atomic: a unique temp file in the same folder, written, fsync'ed, renamed
 // over the target, then the folder fsync'ed; a reader sees the old file or the new one, never a
 // mix.
+//
+// Loading maps the file (read-only, private) instead of copying it: after the checksum and every
+// structural check, the index serves documents' texts, element spans, term codes and postings
+// straight from the mapping, and a document or term changed later gets its own copy (copy on
+// write). The mapping is unmapped when nothing refers to it any more (at the latest when the
+// index is destroyed). Our writers never change a file in place (a new file is renamed over the
+// old one, whose mapped bytes stay intact), so a mapped file never changes under a reader. Outside
+// the contract, as for LMDB's or SQLite's memory-mapped I/O: another program that truncates or
+// rewrites the file IN PLACE while an index has it mapped makes later reads fault (SIGBUS) or see
+// other bytes. Replace such a file by renaming a new one over it, or delete it.
+//
+// Format history: 1 read the whole file into a buffer and copied it into the index (one checksum
+// over the body); 2 (this one) holds fixed-size, aligned records read in place and a chunked
+// checksum computed in parallel. A file of another format is kVersion (rebuilt, never served).
 #ifndef CLAW_RECALL_PERSIST_H_
 #define CLAW_RECALL_PERSIST_H_
 
@@ -31,8 +45,8 @@
 namespace claw {
 namespace recall {
 
-constexpr uint32_t kPersistFormat = 1;
-constexpr uint32_t kIndexFormat = 1;
+constexpr uint32_t kPersistFormat = 2;
+constexpr uint32_t kIndexFormat = 2;
 
 enum class PersistStatus : int {
   kOk = 0,
@@ -50,6 +64,10 @@ const char* PersistStatusName(PersistStatus s);
 
 // A fast non-cryptographic 64-bit hash (corruption detection, not an adversary).
 uint64_t Hash64(const uint8_t* data, size_t n, uint64_t seed = 0);
+
+// The file checksum: Hash64 of each 4 MiB chunk of `data` (seeded with the chunk's index), then
+// Hash64 of those hashes seeded with n. Chunks are hashed on up to 8 threads for large inputs.
+uint64_t ChecksumBody(const uint8_t* data, size_t n);
 
 // What the persisted terms depend on: a mismatch means the file cannot be served.
 uint64_t OptionsKey(const Options& o);
@@ -141,7 +159,9 @@ PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::st
                             int* err = nullptr);
 
 // Loads `path` into `index` (which must hold no documents) and returns the manifest in *meta.
-// On anything but kOk the index is left empty.
+// The index then serves the file's bytes from a private read-only mapping (see above). On
+// anything but kOk the index is left empty and nothing stays mapped. A failed mmap is kNoMemory
+// (ENOMEM) or kIo (errno in *err).
 PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta,
                             int* err = nullptr);
 

@@ -1,0 +1,231 @@
+// Index bytes read in place (index.cc "persistence", persist.h): the structural checks of
+// Index::Deserialize, which run after the file checksum has passed, so a file crafted with a valid
+// checksum (or an engine bug) is what they face. Every bit position of the header and a spread of
+// positions across the records, codes, slots, free lists, postings and blob is flipped in a saved
+// index: the bytes are refused (the index stays empty) or, when the flip leaves a consistent index
+// (a term frequency, a body byte), served — then searched, changed (copy on write), saved and
+// loaded again without a fault (this file also runs under AddressSanitizer + UBSan). Flips of a
+// count, a posting's document or a dictionary slot are always refused. Also: unaligned or borrowed
+// bytes, and a mapped file's release.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../src/recall/index.h"
+#include "../src/recall/persist.h"
+#include "recall_harness.h"
+
+using claw::recall::Hit;
+using claw::recall::Index;
+using claw::recall::LoadIndexFile;
+using claw::recall::PersistStatus;
+using claw::recall::QueryOptions;
+using claw::recall::SaveIndexFile;
+using claw::recall::Status;
+
+namespace {
+
+const char* const kWords[] = {"cache",  "redis", "postgres", "deploy",  "rollback", "token",
+                              "signed", "queue", "retry",    "latency", "index",    "search",
+                              "tree",   "note",  "sqlite",   "mmap",    "chunk",    "posting"};
+
+std::string Note(std::mt19937* rng, int i) {
+  std::string s = "---\ntitle: Note " + std::to_string(i) + "\ntags: [t" + std::to_string(i % 5) +
+                  "]\n---\n# Heading " + std::to_string(i) + "\n\n";
+  for (int w = 0; w < 25; ++w) s += std::string(kWords[(*rng)() % 18]) + " ";
+  return s + "\n";
+}
+
+std::string Topic(int i) {
+  return "<bv-topic path=\"t/" + std::to_string(i) + "\" title=\"Topic " + std::to_string(i) +
+         "\"><bv-fact id=\"bve-" + std::to_string(10000000 + i) +
+         "\">cache token signed</bv-fact><bv-rule>retry queue latency</bv-rule></bv-topic>";
+}
+
+// A small index with free document slots and free term ids, serialized.
+std::string SmallIndexBytes() {
+  std::mt19937 rng(3);
+  Index idx;
+  for (int i = 0; i < 24; ++i) idx.Upsert("n/" + std::to_string(i) + ".md", Note(&rng, i));
+  for (int i = 0; i < 3; ++i) idx.Upsert("t/" + std::to_string(i) + ".html", Topic(i));
+  idx.Upsert("rare.md", "# Rare\n\nzymurgy quixotic");
+  idx.Remove("rare.md");                                                         // frees term ids
+  for (int i = 0; i < 24; i += 5) idx.Remove("n/" + std::to_string(i) + ".md");  // free slots
+  std::string out;
+  REQUIRE(idx.Serialize(&out) == Status::kOk);
+  return out;
+}
+
+const std::vector<std::string> kQueries = {"cache redis", "token signed", "retry queue latency",
+                                           "heading 7",   "note",         "mmap chunk posting"};
+
+// A served index must stay usable: searched, changed, saved and served again.
+void Exercise(Index* idx) {
+  QueryOptions q;
+  q.k = 50;
+  for (const std::string& query : kQueries) idx->Search(query, q);
+  std::mt19937 rng(5);
+  for (int i = 0; i < 24; i += 3) idx->Remove("n/" + std::to_string(i) + ".md");
+  for (int i = 1; i < 24; i += 4) idx->Upsert("n/" + std::to_string(i) + ".md", Note(&rng, i));
+  idx->Upsert("t/1.html", Topic(7));
+  idx->Upsert("new.md", Note(&rng, 99));
+  for (const std::string& query : kQueries) idx->Search(query, q);
+  std::string again;
+  CHECK(idx->Serialize(&again) == Status::kOk);
+  Index reloaded;
+  CHECK(reloaded.Deserialize(again) == Status::kOk);
+  CHECK_EQ(reloaded.GetStats().documents, idx->GetStats().documents);
+  CHECK_EQ(reloaded.GetStats().postings, idx->GetStats().postings);
+}
+
+}  // namespace
+
+RECALL_TEST(mmap_crafted_index_bytes_are_refused_or_served_safely) {
+  const std::string good = SmallIndexBytes();
+  {
+    Index idx;
+    REQUIRE(idx.Deserialize(good) == Status::kOk);
+    Exercise(&idx);
+  }
+  uint64_t counts[16];
+  std::memcpy(counts, good.data(), sizeof counts);
+  const size_t ndocs = counts[0], nterms = counts[1], nelems = counts[2], nposts = counts[3];
+  const size_t nslots = counts[7];
+  auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
+  const size_t docs_at = 128;
+  const size_t terms_at = pad8(docs_at + 80 * ndocs + 20 * nelems);
+  const size_t slots_at = terms_at + 32 * nterms;
+  const size_t free_at = slots_at + 8 * nslots;
+  const size_t posts_at = pad8(pad8(free_at + 4 * counts[5]) + 4 * counts[6]);
+  const size_t blob_at = posts_at + 8 * nposts;
+  REQUIRE(blob_at < good.size());
+  REQUIRE(counts[5] > 0);  // free document slots
+  REQUIRE(counts[6] > 0);  // free term ids
+
+  std::mt19937 rng(20261207);
+  size_t refused = 0, served = 0;
+  auto flip = [&](size_t pos, int bit) {
+    std::string b = good;
+    b[pos] = static_cast<char>(b[pos] ^ (1 << bit));
+    Index idx;
+    const Status st = idx.Deserialize(b);
+    if (st != Status::kOk) {
+      CHECK(st == Status::kInvalidArgument);
+      CHECK_EQ(idx.GetStats().doc_slots, uint64_t{0});
+      CHECK_EQ(idx.GetStats().documents, uint64_t{0});
+      ++refused;
+      return false;
+    }
+    ++served;
+    Exercise(&idx);
+    return true;
+  };
+  // The header: every count, total and sum (all but the generation, bytes 80..87) is checked.
+  for (size_t pos = 0; pos < 128; ++pos) {
+    const bool ok = flip(pos, static_cast<int>(rng() % 8));
+    if (pos < 80 || pos >= 88) CHECK(!ok);
+  }
+  // Records, element spans, slots, free lists: every byte, one random bit each.
+  for (size_t pos = docs_at; pos < posts_at; ++pos) flip(pos, static_cast<int>(rng() % 8));
+  // Dictionary slots and free lists always: a slot names one live term under its hash.
+  for (size_t pos = slots_at; pos < posts_at; pos += 3) CHECK(!flip(pos, 0));
+  // A posting's document (its first 4 bytes): order, range and the codes' pairs catch it.
+  for (size_t k = 0; k < nposts; k += 7) CHECK(!flip(posts_at + 8 * k + (k % 3), 1));
+  // Term frequencies and the blob (texts, codes): refused or served, never a fault.
+  for (size_t pos = posts_at + 4; pos < good.size(); pos += 13)
+    flip(pos, static_cast<int>(rng() % 8));
+  // Truncated or extended bytes.
+  for (size_t cut : {size_t{0}, size_t{64}, size_t{127}, blob_at, good.size() - 8}) {
+    Index idx;
+    CHECK(idx.Deserialize(good.substr(0, cut)) == Status::kInvalidArgument);
+  }
+  {
+    Index idx;
+    CHECK(idx.Deserialize(good + std::string(8, '\0')) == Status::kInvalidArgument);
+  }
+  CHECK(refused > 0);
+  CHECK(served > 0);
+  std::printf("    %zu flips refused, %zu served (consistent)\n", refused, served);
+}
+
+RECALL_TEST(mmap_unaligned_or_borrowed_bytes_serve_alike) {
+  const std::string good = SmallIndexBytes();
+  Index copy;
+  REQUIRE(copy.Deserialize(good) == Status::kOk);
+  CHECK_EQ(copy.GetStats().mapped_bytes, uint64_t{0});
+  // Borrowed, aligned: served in place; the index keeps the owner alive.
+  std::shared_ptr<std::vector<uint64_t>> owner(new std::vector<uint64_t>(good.size() / 8 + 1));
+  std::memcpy(owner->data(), good.data(), good.size());
+  Index borrowed;
+  REQUIRE(borrowed.Deserialize(
+              std::string_view(reinterpret_cast<const char*>(owner->data()), good.size()), owner,
+              true) == Status::kOk);
+  CHECK_EQ(borrowed.GetStats().mapped_bytes, uint64_t{good.size()});
+  CHECK(owner.use_count() == 2);
+  // Unaligned: copied.
+  std::string shifted = " " + good;
+  Index unaligned;
+  REQUIRE(unaligned.Deserialize(std::string_view(shifted).substr(1), owner, true) == Status::kOk);
+  CHECK_EQ(unaligned.GetStats().mapped_bytes, uint64_t{0});
+  QueryOptions q;
+  q.k = 30;
+  for (const std::string& query : kQueries) {
+    const std::vector<Hit> a = copy.Search(query, q);
+    const std::vector<Hit> b = borrowed.Search(query, q);
+    const std::vector<Hit> c = unaligned.Search(query, q);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() == c.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK_EQ(a[i].path, b[i].path);
+      CHECK_EQ(a[i].score, b[i].score);
+      CHECK_EQ(a[i].excerpt, b[i].excerpt);
+      CHECK_EQ(a[i].element_id, b[i].element_id);
+      CHECK_EQ(a[i].path, c[i].path);
+    }
+  }
+  // Once every loaded document is gone, the owner is released.
+  for (int i = 0; i < 24; ++i) borrowed.Remove("n/" + std::to_string(i) + ".md");
+  for (int i = 0; i < 3; ++i) borrowed.Remove("t/" + std::to_string(i) + ".html");
+  CHECK_EQ(borrowed.GetStats().documents, uint64_t{0});
+  CHECK_EQ(borrowed.GetStats().mapped_bytes, uint64_t{0});
+  CHECK(owner.use_count() == 1);
+}
+
+RECALL_TEST(mmap_loaded_file_is_unmapped_with_the_index) {
+  char tmpl[] = "/tmp/claw-mmap-XXXXXX";
+  const char* dir = ::mkdtemp(tmpl);
+  REQUIRE(dir != nullptr);
+  const std::string file = std::string(dir) + "/index.clawrix";
+  std::mt19937 rng(9);
+  {
+    Index built;
+    for (int i = 0; i < 50; ++i) built.Upsert("n/" + std::to_string(i) + ".md", Note(&rng, i));
+    REQUIRE(SaveIndexFile(file, built, "meta") == PersistStatus::kOk);
+  }
+  auto mapped = [&] {
+    FILE* f = std::fopen("/proc/self/maps", "r");
+    if (f == nullptr) return false;
+    char line[4096];
+    bool found = false;
+    while (std::fgets(line, sizeof line, f) != nullptr)
+      if (std::strstr(line, file.c_str()) != nullptr) found = true;
+    std::fclose(f);
+    return found;
+  };
+  {
+    Index idx;
+    std::string meta;
+    REQUIRE(LoadIndexFile(file, &idx, &meta) == PersistStatus::kOk);
+    CHECK_EQ(meta, "meta");
+    CHECK(idx.GetStats().mapped_bytes > 0);
+    CHECK(mapped());
+  }
+  CHECK(!mapped());
+  std::remove(file.c_str());
+  ::rmdir(dir);
+}
