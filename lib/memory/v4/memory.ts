@@ -328,7 +328,8 @@ export class SpaceMemory implements MemoryBackend {
         const rate = scan.ms > 0 ? Math.round((scan.read / scan.ms) * 1000) : undefined;
         progress(`indexed ${scan.read} topics${rate ? ` (${rate} files/s)` : ''}`);
       }
-      if (persist && (!restored || m.unsaved > 0)) {
+      if (persist && (restored ? m.unsaved > 0 : m.docs.size > 0)) {
+        // (an empty space with no file yet: nothing worth a file)
         progress('saving the index');
         m.save();
       }
