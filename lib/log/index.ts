@@ -4,8 +4,13 @@
  * field goes through `redactString` in a formatter, so secrets embedded in text are scrubbed too.
  * Every line is one line: the message and string fields go through `oneLine` (control characters and
  * escape sequences from the host or the network shown as \n, \x1b, ...), and an Error's message too.
+ *
+ * pino itself (a CommonJS package of ~20 files with its writers) is loaded only when a logger first
+ * writes a line at an enabled level, or is used in a way only pino can answer: a command that logs
+ * nothing (a `search` at the CLI's default level) never loads it (bench/open.ts).
  */
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, DestinationStream, pino as PinoFn } from 'pino';
 import { oneLine, oneLineDeep } from './escape.js';
 import { redact, redactString } from './redact.js';
 
@@ -40,12 +45,20 @@ export interface LoggerOptions {
  * before pino's serializers, and `redact` copies only enumerable fields (an Error's message and
  * stack are not), so they are redacted and escaped like any other string.
  */
+let pinoFn: typeof PinoFn | undefined;
+
+/** pino, required on first use (the same module instance `import 'pino'` gives). */
+function loadPino(): typeof PinoFn {
+  pinoFn ??= (createRequire(import.meta.url)('pino') as { pino: typeof PinoFn }).pino;
+  return pinoFn;
+}
+
 function serializeErrors(obj: Record<string, unknown>): Record<string, unknown> {
   let out = obj;
   for (const [k, v] of Object.entries(obj)) {
     if (v instanceof Error) {
       if (out === obj) out = { ...obj };
-      out[k] = pino.stdSerializers.err(v);
+      out[k] = loadPino().stdSerializers.err(v);
     }
   }
   return out;
@@ -53,6 +66,13 @@ function serializeErrors(obj: Record<string, unknown>): Record<string, unknown> 
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.CLAW_BYTEROVER_LOG_LEVEL ?? 'warn';
+  const make = (): Logger => pinoLogger(level, opts);
+  // An unknown level is refused by pino when the logger is made, as before: made at once.
+  return LEVEL_VALUES.has(level) ? deferredLogger(make, () => level) : make();
+}
+
+function pinoLogger(level: string, opts: LoggerOptions): Logger {
+  const pino = loadPino();
   return pino(
     {
       name: opts.name ?? 'claw-byterover',
@@ -73,6 +93,74 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     // the plugin loads into a gateway; a synchronous one registers none and loses nothing on exit.
     opts.destination ?? pino.destination({ dest: 2, sync: true }),
   );
+}
+
+/** pino's default levels (a logger's level is one of them; `silent` writes nothing). */
+const LEVEL_VALUES: ReadonlyMap<string | symbol, number> = new Map([
+  ['trace', 10],
+  ['debug', 20],
+  ['info', 30],
+  ['warn', 40],
+  ['error', 50],
+  ['fatal', 60],
+  ['silent', Infinity],
+]);
+
+/**
+ * A pino logger made on first need. Until then it answers what needs no pino: its `level` (read or
+ * set), a call at a level below it (nothing to write), `silent`, and `child()` (another deferred
+ * logger, made from this one's pino logger when it is needed). A child follows its parent's level
+ * until its own is set (or given to child()), as pino's children do. Anything else makes the logger
+ * and is forwarded to it, so it behaves as the pino logger it stands for.
+ *
+ * `inherited` is the level while none is set on this logger: the one given to createLogger, or the
+ * parent's current level.
+ */
+function deferredLogger(make: () => Logger, inherited: () => string): Logger {
+  let real: Logger | undefined;
+  let own: string | undefined;
+  const level = (): string => (real ? real.level : (own ?? inherited()));
+  const materialize = (): Logger => {
+    if (!real) {
+      real = make();
+      if (own !== undefined && real.level !== own) real.level = own;
+    }
+    return real;
+  };
+  const noop = (): void => {};
+  return new Proxy({} as Logger, {
+    get(_target, key) {
+      if (!real) {
+        if (key === 'level') return level();
+        if (key === 'silent') return noop;
+        // A pino logger has no `then`: an async function returning this logger looks for one.
+        if (key === 'then') return undefined;
+        const at = LEVEL_VALUES.get(key);
+        if (at !== undefined && at < (LEVEL_VALUES.get(level()) as number)) return noop;
+        if (key === 'child') {
+          return (bindings: Record<string, unknown>, options?: { level?: string }): Logger => {
+            const makeChild = (): Logger => materialize().child(bindings, options);
+            const given = options?.level;
+            if (given !== undefined && !LEVEL_VALUES.has(given)) return makeChild(); // pino refuses it now
+            return deferredLogger(makeChild, given === undefined ? level : () => given);
+          };
+        }
+      }
+      const r = materialize();
+      const v: unknown = Reflect.get(r, key, r);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
+    },
+    set(_target, key, value) {
+      if (!real && key === 'level' && typeof value === 'string' && LEVEL_VALUES.has(value)) {
+        own = value;
+        return true;
+      }
+      return Reflect.set(materialize(), key, value);
+    },
+    has(_target, key) {
+      return key in materialize();
+    },
+  });
 }
 
 /** Process-wide default logger (stderr). Tests and services may pass their own. */

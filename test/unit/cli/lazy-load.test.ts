@@ -155,6 +155,8 @@ describe('lazy loading: what each CLI process loads', () => {
     expect(trace.addons.some((a) => a.endsWith('.node'))).toBe(true);
     expectNoHeavy(trace);
     expectNoSchema(trace, ['zod']);
+    // pino is loaded by the first line written at an enabled level: a search writes none.
+    expect(trace.packages.has('pino')).toBe(false);
     expect(commandModules(trace)).toEqual(['lib/cli/commands/memory.ts']);
   });
 
@@ -163,5 +165,6 @@ describe('lazy loading: what each CLI process loads', () => {
     expect(JSON.parse(stdout)).toHaveProperty('text');
     expectNoHeavy(trace);
     expectNoSchema(trace, ['zod']);
+    expect(trace.packages.has('pino')).toBe(false);
   });
 });
