@@ -196,6 +196,25 @@ describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
     await m3.close();
   });
 
+  it('what a memory records while open is saved on close: the next open reads nothing and finds it', async () => {
+    const mem = await open();
+    expect(mem.persist?.saves).toBe(1);
+    await mem.record('d2/recorded_here', { title: 'Recorded here', body: 'plinthwort quokka memo' });
+    const [hit] = await mem.search('plinthwort');
+    expect(hit?.path).toBe('d2/recorded_here.html');
+    await mem.close();
+    expect(mem.persist?.saves).toBe(2);
+    const again = await open();
+    expect(again.persist?.loaded).toBe(true);
+    expect(again.lastScan).toMatchObject({ read: 0, signalsRead: 0 });
+    expect((await again.search('plinthwort'))[0]).toMatchObject({
+      path: 'd2/recorded_here.html',
+      title: 'Recorded here',
+    });
+    expect(await answersOf(again)).toEqual(await fresh());
+    await again.close();
+  });
+
   it('a malformed or non-topic file warns once per change, not on every open', async () => {
     await put(join(space.treeRoot, 'd0', 'broken.html'), '<bv-topic path="d0/broken" title="B"><bv-rule>unclosed');
     const lines: string[] = [];
