@@ -113,8 +113,11 @@ async function main(): Promise<void> {
     console.log(
       `machine: load average ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(' ')}; ${PAIRS} pairs per figure`,
+        .join(' ')}; ${PAIRS} pairs per figure; node ${process.version}`,
     );
+    // Every child (the CLI and the bare node beside it) gets this environment and nothing else: no
+    // NODE_OPTIONS, no NODE_EXTRA_CA_CERTS (which alone adds ~30 ms to each node start here).
+    console.log(`child env: ${Object.keys(env).join(', ')} (HOME: an empty temp dir, so no config file)`);
     const v = paired([cli, '--version'], work, env, PAIRS);
     rows.push({ what: 'claw-byterover --version', ...v, target: '≤ 2× node', met: v.ms <= 2 * v.baseMs });
 
