@@ -248,6 +248,8 @@ export class SpaceMemory implements MemoryBackend {
   private unsaved = 0;
   /** A scan failed midway (or the open did): what this process holds is not saved. */
   private broken = false;
+  /** In `open`, before it returns (the first scan may index off the event loop). */
+  private opening = false;
   /** Topic files read since construction by scans and updates (a topic is read again only when its stamp changed). */
   reads = 0;
   /** Signal sidecars read since construction. */
@@ -322,7 +324,9 @@ export class SpaceMemory implements MemoryBackend {
         // the file holds no signals (coord/recall-native.md): the first scan sets them all (signalsAt = 0)
       }
       progress(restored ? `checking ${restored.length} topics against the space` : 'reading the space');
+      m.opening = true;
       await m.refresh();
+      m.opening = false;
       const scan = m.lastScan;
       if (scan && scan.read > 0 && !restored) {
         const rate = scan.ms > 0 ? Math.round((scan.read / scan.ms) * 1000) : undefined;
@@ -404,8 +408,14 @@ export class SpaceMemory implements MemoryBackend {
     }
   }
 
-  private flush(added: { path: string; doc: RecallDoc | string }[]): void {
-    if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
+  private async flush(added: { path: string; doc: RecallDoc | string }[]): Promise<void> {
+    // The open's first build goes off the event loop when the engine can (parsed and indexed on a
+    // worker: a progress line keeps ticking); nothing else touches the index before open returns.
+    const asyncBatch = (this.index as { addBatchAsync?: (d: typeof added) => Promise<void> }).addBatchAsync;
+    if (this.opening && added.length > 1 && typeof asyncBatch === 'function') {
+      this.o.onProgress?.(`indexing ${added.length} topics`, 0, added.length);
+      await asyncBatch.call(this.index, added);
+    } else if (added.length > 1 && this.index.addBatch) this.index.addBatch(added);
     else for (const a of added) this.index.add(a.path, a.doc);
     if (added.length > 0 && this.nativeHtml) this.noteWarnings();
   }
@@ -455,7 +465,7 @@ export class SpaceMemory implements MemoryBackend {
     const seen = new Set<string>();
     const added: { path: string; doc: RecallDoc | string }[] = [];
     await Promise.all(paths.map((rel) => this.visit(join(this.treeRoot, ...rel.split('/')), rel, seen, added)));
-    this.flush(added);
+    await this.flush(added);
     for (const p of paths)
       if (!seen.has(p) && this.docs.has(p)) {
         this.docs.delete(p);
@@ -502,7 +512,7 @@ export class SpaceMemory implements MemoryBackend {
         },
       );
     const bytesRead = walk ? await this.walkNative(walk, seen, added) : await this.walk(this.treeRoot, '', seen, added);
-    this.flush(added);
+    await this.flush(added);
     for (const p of [...this.docs.keys()])
       if (!seen.has(p) && !(await lstat(join(this.treeRoot, ...p.split('/'))).catch(() => undefined))) {
         // (checked again: a targeted update may have added it after the walk passed its folder)

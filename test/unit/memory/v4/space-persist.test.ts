@@ -85,7 +85,12 @@ describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
     });
     expect(first.persist).toMatchObject({ loaded: false, notLoaded: 'RECALL_PERSIST_MISSING', saves: 1 });
     expect(first.reads).toBe(N);
-    expect(phases).toEqual(['reading the space', expect.stringMatching(/^indexed 40 topics/), 'saving the index']);
+    expect(phases).toEqual([
+      'reading the space',
+      'indexing 40 topics',
+      expect.stringMatching(/^indexed 40 topics/),
+      'saving the index',
+    ]);
     await first.close();
     // Nothing changed: nothing is read, not even index.html, the derived file or a sidecar.
     phases.length = 0;
