@@ -23,12 +23,16 @@
  * watch, a query rescans first when the last scan is older than `pollMs`.
  *
  * Indexing: when the native engine parses `<bv-topic>` itself (the addon exports `parseTopic`), it gets
- * the raw file and answers per element (hits carry `elementId`/`elementType`); otherwise each topic is
- * given as fields (title; tags and keywords; summary and element texts as body) and the top element
- * of a hit is picked here: the element holding most of the query's terms. When the index takes
- * signals (`setSignals`), each topic's sidecar (decayed by the days since its `updatedat`, else since
- * the file's mtime) is passed
- * to it; without a sidecar a topic ranks by BM25F alone.
+ * the raw file and answers per element (hits carry `elementId`/`elementType`); this module then reads
+ * only the root tag's attributes (`rootOf`: title, updatedat), takes the parser's warnings from the
+ * index (a file that is not a topic, a malformed one: logged once per content), and parses a topic's
+ * elements in TypeScript on its first hit only (for the confidence's word coverage). Otherwise each
+ * topic is parsed here and given as fields (title; tags and keywords; summary and element texts as
+ * body) and the top element of a hit is picked here: the element holding most of the query's terms.
+ * The open's first build runs off the event loop (addBatchAsync) when the engine has it. When the
+ * index takes signals (`setSignals`), each topic's sidecar (decayed by the days since its
+ * `updatedat`, else since the file's mtime) is passed to it; without a sidecar a topic ranks by
+ * BM25F alone.
  */
 import { readFileSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
