@@ -11,7 +11,7 @@ import { registerSecret } from '../log/redact.js';
 import { ExitCode, type ExitCodeValue } from './exit.js';
 import { processIo, type CliIo } from './io.js';
 import { Output } from './output.js';
-import { buildProgram, commandsFor, type CommandModule, type RunState } from './program.js';
+import { addCommands, buildProgram, commandsFor, type CommandModule, type RunState } from './program.js';
 import { COMMANDS } from './commands/index.js';
 
 export { ExitCode, EXIT_CODE_TABLE, exitCodeFor } from './exit.js';
@@ -59,18 +59,19 @@ export async function run(argv: string[], io: CliIo, opts: RunOptions = {}): Pro
 
 /**
  * The program for this argv, loading only the command module it runs (commands/index.ts). The global
- * options are read from a skeleton (no commands) so the argv scan skips their values.
+ * options are read from the program before any command is added, so the argv scan skips their values.
  */
 async function programFor(argv: string[], io: CliIo, out: Output, state: RunState): Promise<Command> {
-  const skeleton = buildProgram(io, out, state, []);
+  const program = buildProgram(io, out, state, []);
   const valueOptions = new Set(
-    skeleton.options
+    program.options
       .filter((o) => o.required || o.optional)
       .flatMap((o) => [o.long, o.short])
       .filter((f): f is string => f !== undefined),
   );
   const { modules, summaries } = await commandsFor(argv, COMMANDS, valueOptions);
-  return buildProgram(io, out, state, modules, summaries);
+  addCommands(program, modules, summaries);
+  return program;
 }
 
 /**

@@ -119,10 +119,20 @@ export function buildProgram(
       };
     },
   };
-  // Subcommands made with program.command() inherit exitOverride, output and help settings.
-  for (const register of modules) register(program, rt);
-  for (const s of summaries) terms.set(program.command(s.name).description(s.description), s.term);
+  skeletons.set(program, { rt, terms });
+  addCommands(program, modules, summaries);
   return program;
+}
+
+const skeletons = new WeakMap<Command, { rt: CliRuntime; terms: Map<Command, string> }>();
+
+/** Registers command modules (and stand-ins for the commands not loaded) on a program from buildProgram. */
+export function addCommands(program: Command, modules: CommandModule[], summaries: CommandSummary[] = []): void {
+  const sk = skeletons.get(program);
+  if (!sk) throw new TypeError('addCommands expects a program made by buildProgram');
+  // Subcommands made with program.command() inherit exitOverride, output and help settings.
+  for (const register of modules) register(program, sk.rt);
+  for (const s of summaries) sk.terms.set(program.command(s.name).description(s.description), s.term);
 }
 
 /**
