@@ -2,7 +2,18 @@
  * Markdown → RecallDoc: optional YAML frontmatter (title, tags, claw_id), ATX headings, body.
  * Pure functions, no I/O.
  */
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createRequire } from 'node:module';
+
+/**
+ * The YAML library (~70 files) is required on first use: most notes' frontmatter takes the fast
+ * path below, and a search answered from the persisted index parses no note at all (issue 15).
+ */
+let yamlLib: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  return (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
+const parseYaml = (src: string): unknown => yaml().parse(src);
+const stringifyYaml = (value: unknown, options: { lineWidth: number }): string => yaml().stringify(value, options);
 import type { RecallDoc } from './types.js';
 
 export interface ParsedNote extends RecallDoc {

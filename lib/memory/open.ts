@@ -376,6 +376,7 @@ async function openSpace(
       ...(o.watch !== undefined ? { watch: o.watch !== false } : {}),
       ...(o.maxStalenessMs !== undefined ? { pollMs: o.maxStalenessMs } : {}),
       ...(o.defaultK !== undefined ? { defaultK: o.defaultK } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(o.now ? { now: o.now } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });
