@@ -158,19 +158,30 @@ RECALL_TEST(mmap_unaligned_or_borrowed_bytes_serve_alike) {
   Index copy;
   REQUIRE(copy.Deserialize(good) == Status::kOk);
   CHECK_EQ(copy.GetStats().mapped_bytes, uint64_t{0});
-  // Borrowed, aligned: served in place; the index keeps the owner alive.
-  std::shared_ptr<std::vector<uint64_t>> owner(new std::vector<uint64_t>(good.size() / 8 + 1));
-  std::memcpy(owner->data(), good.data(), good.size());
+  // Borrowed, aligned: served in place; the index owns the owner until nothing refers to it.
+  struct Owner : claw::recall::BytesOwner {
+    std::vector<uint64_t> words;
+    bool* gone = nullptr;
+    ~Owner() override { *gone = true; }
+  };
+  bool gone = false, gone2 = false;
+  std::unique_ptr<Owner> owner(new Owner);
+  owner->gone = &gone;
+  owner->words.resize(good.size() / 8 + 1);
+  std::memcpy(owner->words.data(), good.data(), good.size());
+  const std::string_view in_place(reinterpret_cast<const char*>(owner->words.data()), good.size());
   Index borrowed;
-  REQUIRE(borrowed.Deserialize(
-              std::string_view(reinterpret_cast<const char*>(owner->data()), good.size()), owner,
-              true) == Status::kOk);
+  REQUIRE(borrowed.Deserialize(in_place, std::move(owner), true) == Status::kOk);
   CHECK_EQ(borrowed.GetStats().mapped_bytes, uint64_t{good.size()});
-  CHECK(owner.use_count() == 2);
-  // Unaligned: copied.
+  CHECK(!gone);
+  // Unaligned: copied (the owner given is let go at once).
   std::string shifted = " " + good;
+  std::unique_ptr<Owner> owner2(new Owner);
+  owner2->gone = &gone2;
   Index unaligned;
-  REQUIRE(unaligned.Deserialize(std::string_view(shifted).substr(1), owner, true) == Status::kOk);
+  REQUIRE(unaligned.Deserialize(std::string_view(shifted).substr(1), std::move(owner2), true) ==
+          Status::kOk);
+  CHECK(gone2);
   CHECK_EQ(unaligned.GetStats().mapped_bytes, uint64_t{0});
   QueryOptions q;
   q.k = 30;
@@ -193,7 +204,7 @@ RECALL_TEST(mmap_unaligned_or_borrowed_bytes_serve_alike) {
   for (int i = 0; i < 3; ++i) borrowed.Remove("t/" + std::to_string(i) + ".html");
   CHECK_EQ(borrowed.GetStats().documents, uint64_t{0});
   CHECK_EQ(borrowed.GetStats().mapped_bytes, uint64_t{0});
-  CHECK(owner.use_count() == 1);
+  CHECK(gone);
 }
 
 RECALL_TEST(mmap_loaded_file_is_unmapped_with_the_index) {

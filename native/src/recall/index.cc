@@ -365,6 +365,13 @@ void Prepare(std::string_view path, std::string_view markdown, const TokenizerOp
   out->body.assign(doc.body);  // an exact-size copy; the parse buffer keeps its capacity
 }
 
+// Room for n more elements, growing geometrically (an exact reserve per call would reallocate
+// on every call).
+template <class T>
+void ReserveMore(std::vector<T>* v, size_t n) {
+  if (v->capacity() - v->size() < n) v->reserve(std::max(v->size() + n, v->size() * 2));
+}
+
 inline void Prefetch(const void* p) {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(p, 1);
@@ -504,7 +511,7 @@ struct Index::Impl {
 
   // A loaded file's bytes (Deserialize), held while a document or term refers to them
   // (mapped_refs counts those); mapped: a file mapping (Stats::mapped_bytes), else a heap copy.
-  std::shared_ptr<const void> backing;
+  std::unique_ptr<BytesOwner> backing;
   uint64_t backing_bytes = 0;
   bool backing_mapped = false;
   uint64_t mapped_refs = 0;
@@ -690,7 +697,7 @@ struct Index::Impl {
       MutablePostings(tid);
       ++n;
     });
-    free_terms.reserve(free_terms.size() + n);
+    ReserveMore(&free_terms, n);  // ReleaseTerm's push_back cannot throw
     ForEachTermId(d.codes, d.ncodes, [&](uint32_t tid) {
       std::vector<Posting>& pl = terms[tid].postings;
       auto it = std::lower_bound(pl.begin(), pl.end(), doc,
@@ -729,7 +736,6 @@ struct Index::Impl {
       RemovePostings(doc);
     } else {
       if (free_docs.empty()) {
-        free_docs.reserve(docs.size() + 1);
         const uint32_t id = static_cast<uint32_t>(docs.size());
         docs.emplace_back();
         lens.push_back(DocLens{{0, 0, 0}});
@@ -738,10 +744,8 @@ struct Index::Impl {
       doc = free_docs.back();
     }
     Doc& d = docs[doc];
-    if (fresh) {
-      if (existed) DropMappedRef();  // a loaded document: its views leave the file
-      d.own = std::move(fresh);
-    }
+    const bool was_loaded = existed && fresh;  // its views (and its key) leave the loaded bytes
+    if (fresh) d.own = std::move(fresh);
     DocOwn& o = *d.own;
     o.path.swap(p->path);
     o.title.swap(p->title);
@@ -762,6 +766,7 @@ struct Index::Impl {
       free_docs.pop_back();
       ++live_docs;
     }
+    if (was_loaded) DropMappedRef();  // last: may unmap the bytes the old views were in
     d.live = true;
     AttachSignals(doc);
     lens[doc] = p->lens;
@@ -812,7 +817,7 @@ struct Index::Impl {
     auto it = by_path.find(path);
     if (it == by_path.end()) return Status::kNotFound;
     const uint32_t doc = it->second;
-    free_docs.reserve(free_docs.size() + 1);
+    ReserveMore(&free_docs, 1);
     RemovePostings(doc);
     by_path.erase(it);
     Doc& d = docs[doc];
@@ -1484,14 +1489,19 @@ Status Index::Serialize(std::string* out) const {
   return Status::kOk;
 }
 
-Status Index::Deserialize(std::string_view data, std::shared_ptr<const void> keep, bool mapped) {
+Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> keep, bool mapped) {
   if (!keep || reinterpret_cast<uintptr_t>(data.data()) % 8 != 0) {
-    // Serve a copy the index owns, 8-byte aligned.
-    std::shared_ptr<uint64_t> copy(new uint64_t[data.size() / 8 + 1],
-                                   std::default_delete<uint64_t[]>());
-    if (!data.empty()) std::memcpy(copy.get(), data.data(), data.size());
-    return Deserialize(std::string_view(reinterpret_cast<const char*>(copy.get()), data.size()),
-                       std::shared_ptr<const void>(copy), false);
+    // Serve a copy the index owns, 8-byte aligned (no shared_ptr in the core: its reference
+    // count binds __libc_single_threaded@GLIBC_2.32, above the prebuilds' GLIBC_2.17 ceiling).
+    struct Copy : BytesOwner {
+      std::unique_ptr<uint64_t[]> words;
+    };
+    std::unique_ptr<Copy> copy(new Copy);
+    copy->words.reset(new uint64_t[data.size() / 8 + 1]);
+    if (!data.empty()) std::memcpy(copy->words.get(), data.data(), data.size());
+    const std::string_view bytes(reinterpret_cast<const char*>(copy->words.get()), data.size());
+    keep.reset();
+    return Deserialize(bytes, std::move(copy), false);
   }
   std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
   Impl& m = *impl_;

@@ -153,6 +153,13 @@ struct Stats {
   double avg_body_tokens = 0;
 };
 
+// Owns bytes an index serves in place (Index::Deserialize): destroyed — e.g. a file unmapped —
+// once the index no longer refers to them.
+class BytesOwner {
+ public:
+  virtual ~BytesOwner() = default;
+};
+
 struct DocumentInput {
   std::string_view path;
   std::string_view markdown;
@@ -225,14 +232,14 @@ class Index {
   //
   // With `keep` (not null), the bytes must stay valid and unchanged while `keep` is alive: the
   // index serves the documents' paths, titles, bodies, element spans and term codes and the
-  // terms' texts and postings from them in place, and holds `keep` (it is released once no
-  // document or term refers to the bytes any more). A loaded document or term that changes gets
-  // its own copy first (copy on write); untouched ones keep pointing into the bytes. `mapped`
-  // makes GetStats report them as Stats::mapped_bytes (a file mapping) instead of heap bytes.
-  // Without `keep` the bytes are copied once into a buffer the index owns. Bytes that are not
-  // 8-byte aligned are copied too.
+  // terms' texts and postings from them in place, and owns `keep` (destroyed once no document or
+  // term refers to the bytes any more; at once when Deserialize fails). A loaded document or term
+  // that changes gets its own copy first (copy on write); untouched ones keep pointing into the
+  // bytes. `mapped` makes GetStats report them as Stats::mapped_bytes (a file mapping) instead of
+  // heap bytes. Without `keep` the bytes are copied once into a buffer the index owns. Bytes that
+  // are not 8-byte aligned are copied too.
   Status Serialize(std::string* out) const;
-  Status Deserialize(std::string_view data, std::shared_ptr<const void> keep = nullptr,
+  Status Deserialize(std::string_view data, std::unique_ptr<BytesOwner> keep = nullptr,
                      bool mapped = false);
 
  private:

@@ -62,14 +62,14 @@ std::string FolderOf(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// A read-only private mapping of a whole file, unmapped when the last owner lets go.
-struct Mapping {
+// A read-only private mapping of a whole file, unmapped with its owner.
+struct Mapping : BytesOwner {
   void* addr;
   size_t len;
   Mapping(void* a, size_t n) : addr(a), len(n) {}
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() { ::munmap(addr, len); }
+  ~Mapping() override { ::munmap(addr, len); }
 };
 
 constexpr size_t kChunkBytes = size_t{4} << 20;      // checksum chunk
@@ -257,12 +257,11 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
     *err = map_errno;
     return map_errno == ENOMEM ? PersistStatus::kNoMemory : PersistStatus::kIo;
   }
-  Mapping* raw = new (std::nothrow) Mapping(addr, size);
-  if (raw == nullptr) {
+  std::unique_ptr<Mapping> map(new (std::nothrow) Mapping(addr, size));
+  if (!map) {
     ::munmap(addr, size);
     return PersistStatus::kNoMemory;
   }
-  const std::shared_ptr<const Mapping> map(raw);  // on bad_alloc it deletes raw (unmaps)
   const uint8_t* file = static_cast<const uint8_t*>(addr);
   if (std::memcmp(file, kMagic, 8) != 0) return PersistStatus::kCorrupt;
   ByteReader h(file + 8, kHeaderBytes - 8);
@@ -279,13 +278,16 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   const uint8_t* p = file + kHeaderBytes;
   if (ChecksumBody(p, body) != checksum) return PersistStatus::kCorrupt;
   if (options != OptionsKey(index->options())) return PersistStatus::kOptions;
+  // The manifest first: the index may unmap the file as soon as Deserialize returns (when it
+  // holds no document, or on failure).
+  std::string manifest(reinterpret_cast<const char*>(p), static_cast<size_t>(meta_len));
   const Status s =
       index->Deserialize(std::string_view(reinterpret_cast<const char*>(p + Pad8(meta_len)),
                                           static_cast<size_t>(index_len)),
-                         map, true);
+                         std::move(map), true);
   if (s == Status::kNoMemory) return PersistStatus::kNoMemory;
   if (s != Status::kOk) return PersistStatus::kCorrupt;
-  meta->assign(reinterpret_cast<const char*>(p), static_cast<size_t>(meta_len));
+  meta->swap(manifest);
   return PersistStatus::kOk;
 }
 
