@@ -860,7 +860,13 @@ export class SpaceMemory implements MemoryBackend {
       await this.update(paths);
     }
     if (Date.now() - this.lastScanAt > (this.o.pollMs ?? 60_000) && !this.scanning)
-      void this.refresh().catch((e: unknown) => this.log.warn({ err: e }, 'v4 background rescan failed'));
+      void this.refresh()
+        .then(() => {
+          // a long-running memory (a gateway) persists once enough changed, not only on close: a
+          // process that is killed then leaves the next open little to re-read
+          if (!this.closed && this.unsaved >= Math.max(50, this.docs.size / 100)) this.save();
+        })
+        .catch((e: unknown) => this.log.warn({ err: e }, 'v4 background rescan failed'));
   }
 
   async search(query: string, opts: SearchOptions = {}): Promise<SpaceHit[]> {

@@ -29,6 +29,7 @@ import { INDEX_FILE } from '../../../../lib/memory/persist.js';
 import { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
 import { spaceStateDir } from '../../../../lib/memory/v4/persist.js';
 import { nativeRecallForTests } from '../../../helpers/native-recall.js';
+import { pollUntil } from '../../../helpers/timeout.js';
 import { answersOf, makeSpace, NOW, put, rng, signalsJson, topicHtml, type Space } from './persist-helpers.js';
 
 const native = await nativeRecallForTests();
@@ -218,6 +219,32 @@ describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
     });
     expect(await answersOf(again)).toEqual(await fresh());
     await again.close();
+  });
+
+  it('a long-running watched memory persists after its background rescan once enough changed', async () => {
+    const mem = await SpaceMemory.open({ space, stateDir: state, pollMs: 0, now: () => NOW, logger: quiet });
+    try {
+      expect(mem.persist?.saves).toBe(1);
+      const r = rng(77);
+      for (let i = 0; i < 60; i++)
+        await put(join(space.treeRoot, 'd7', `w${i}.html`), topicHtml(`d7/w${i}`, r, 'gribble'));
+      // each query runs the background rescan (pollMs 0); it saves once 50 or more changes are held
+      await pollUntil(
+        async () => {
+          await mem.search('gribble');
+          return mem.persist!.saves >= 2;
+        },
+        { intervalMs: 10 },
+      );
+      expect(mem.persist!.saves).toBe(2);
+      const other = await open(); // another process's open, while this one runs
+      expect(other.persist?.loaded).toBe(true);
+      expect(other.reads).toBe(0);
+      expect((await other.search('gribble')).length).toBe(10);
+      await other.close();
+    } finally {
+      await mem.close();
+    }
   });
 
   it('a malformed or non-topic file warns once per change, not on every open', async () => {
