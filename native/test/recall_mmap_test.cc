@@ -237,6 +237,20 @@ RECALL_TEST(mmap_loaded_file_is_unmapped_with_the_index) {
     CHECK(mapped());
   }
   CHECK(!mapped());
+  {
+    // An index with no document: nothing refers to the file, so it is let go right away (the
+    // manifest was copied out before).
+    Index empty;
+    REQUIRE(SaveIndexFile(file, empty, "empty manifest") == PersistStatus::kOk);
+    Index idx;
+    std::string meta;
+    REQUIRE(LoadIndexFile(file, &idx, &meta) == PersistStatus::kOk);
+    CHECK_EQ(meta, "empty manifest");
+    CHECK_EQ(idx.GetStats().mapped_bytes, uint64_t{0});
+    CHECK(!mapped());
+    CHECK(idx.Upsert("a.md", "# A\n\nalpha") == Status::kOk);
+    CHECK_EQ(idx.Search("alpha").size(), size_t{1});
+  }
   std::remove(file.c_str());
   ::rmdir(dir);
 }
