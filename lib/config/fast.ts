@@ -1,16 +1,17 @@
 /**
  * Loading the configuration without the schema library (zod) or the YAML parser, when there is
- * nothing for them to do: no config file, and only top-level plain settings (the log level, the
- * context tree, the data dir, team/space/branch, the API key) given by the environment or flags,
- * each obviously valid. Then the result is the schema's defaults (snapshot.ts, generated from the
- * schema and checked against it by test/unit/config/fast.test.ts) with those values, exactly what
- * load.ts would return. Anything else — a config file, another key, a value that is not plainly
- * valid — goes to load.ts, which validates with the schema and reports errors as it always does.
+ * nothing for them to do: only top-level plain settings (the log level, the context tree, the data
+ * dir, team/space/branch, the API key), each obviously valid, from a config file of plain
+ * `key: value` lines (what `config set` writes for them), the environment or flags. Then the result
+ * is the schema's defaults (snapshot.ts, generated from the schema and checked against it by
+ * test/unit/config/fast.test.ts) with those values, exactly what load.ts would return. Anything else
+ * — any other YAML, another key, profiles, a value that is not plainly valid — goes to load.ts, which
+ * parses and validates as it always does and reports errors the same way.
  *
  * This is what lets `claw-byterover search` start without loading ~80 zod modules and the YAML
  * parser (about 100 ms here, bench/open.ts).
  */
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { LOG_LEVELS } from './levels.js';
 import type { LoadConfigOptions, LoadedConfig } from './load.js';
 import { configFilePath, envValue, flatten, PROFILE_ENV, registerSecretValue } from './plain.js';
@@ -27,13 +28,42 @@ function plainValue(path: string, value: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether a config file is there to read (or may be: anything but "no such file" counts as there). */
-async function fileMayExist(path: string): Promise<boolean> {
+/** Words a YAML parser reads as something other than a string (null, booleans, infinities; 1.1 and 1.2). */
+const NOT_TEXT = /^(~|null|y|yes|n|no|true|false|on|off|[-+]?\.inf|\.nan)$|^\.[0-9]/i;
+/** A plain scalar that is certainly a string: starts with a letter, `.`, `/`, `_` or `~`, then no YAML syntax. */
+const PLAIN = /^[A-Za-z_./~][A-Za-z0-9_./~@+=-]*(?: [A-Za-z0-9_./~@+=-]+)*$/;
+
+/**
+ * The settings of a config file made only of `key: value` lines (blank and `#` comment lines
+ * allowed), each value a plain word or a quoted string without escapes, as a YAML parser reads it;
+ * undefined for anything else (the YAML parser decides then).
+ */
+export function plainFile(text: string): Record<string, string> | undefined {
+  if (/[\r\t\uFEFF]/.test(text)) return undefined;
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    const m = /^([A-Za-z]+): +(.*?)(?: +#.*)?$/.exec(line);
+    if (!m) return undefined;
+    const [, key, raw] = m as unknown as [string, string, string];
+    if (Object.hasOwn(out, key)) return undefined; // a duplicate key is the parser's error to report
+    // Quoted: printable characters only (no escapes, no quote inside).
+    const quoted = /^"([^"\\\x00-\x1f\x7f-\x9f]*)"$|^'([^'\x00-\x1f\x7f-\x9f]*)'$/.exec(raw);
+    let value: string;
+    if (quoted) value = quoted[1] ?? quoted[2] ?? '';
+    else if (PLAIN.test(raw) && !NOT_TEXT.test(raw)) value = raw;
+    else return undefined;
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The config file's text; undefined when there is none (and none was asked for); `false` when it cannot be read plainly. */
+async function fileText(path: string, explicit: boolean): Promise<string | undefined | false> {
   try {
-    await stat(path);
-    return true;
+    return await readFile(path, 'utf8');
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && !explicit ? undefined : false;
   }
 }
 
@@ -46,16 +76,26 @@ export async function loadConfigFast(opts: LoadConfigOptions = {}): Promise<Load
 }
 
 /**
- * loadConfig's answer when it is certain without the schema (no config file, plain top-level values
- * only); undefined when the schema must decide.
+ * loadConfig's answer when it is certain without the schema (plain top-level values only, from a
+ * plain config file, the environment or flags); undefined when the schema must decide.
  */
 export async function plainConfig(opts: LoadConfigOptions = {}): Promise<LoadedConfig | undefined> {
   const full = (): undefined => undefined;
   const env = opts.env ?? process.env;
   const { path, explicit } = configFilePath(env, opts.configPath, opts.cwd);
-  if (explicit || (opts.layers && opts.layers.length > 0) || (await fileMayExist(path))) return full();
-  // The layers load.ts would build (environment, then flags), each value checked.
+  if (opts.layers && opts.layers.length > 0) return full();
+  const text = await fileText(path, explicit);
+  if (text === false) return full();
+  const fromFile = text === undefined ? {} : plainFile(text);
+  if (fromFile === undefined) return full();
+  // The layers load.ts would build (file, environment, then flags), each value checked.
   const layers: Array<{ source: string; path: string; value: string }> = [];
+  for (const [key, raw] of Object.entries(fromFile)) {
+    const value = plainValue(key, raw);
+    if (value === undefined) return full();
+    if (CONFIG_SECRET_PATHS.includes(key)) registerSecretValue(raw);
+    layers.push({ source: `file ${path}`, path: key, value });
+  }
   const seen = new Set<string>();
   for (const { name, path: key, implies } of CONFIG_ENV_VARS) {
     const raw = envValue(env, name);
@@ -90,6 +130,6 @@ export async function plainConfig(opts: LoadConfigOptions = {}): Promise<LoadedC
     config,
     profile: opts.profile ?? envValue(env, PROFILE_ENV) ?? 'default',
     sources,
-    file: { path, exists: false },
+    file: { path, exists: text !== undefined },
   };
 }

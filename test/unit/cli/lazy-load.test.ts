@@ -6,7 +6,7 @@
  * resolves, requires or dlopens.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -65,7 +65,11 @@ function packageOf(specifier: string): string | undefined {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-async function traced(args: string[], n: number): Promise<{ code: number | null; stdout: string; trace: Trace }> {
+async function traced(
+  args: string[],
+  n: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; trace: Trace }> {
   const file = join(work, `trace-${n}.jsonl`);
   const home = join(work, 'home');
   const child = spawn(process.execPath, ['--import', tsx, '--import', tracer, cli, ...args], {
@@ -76,6 +80,7 @@ async function traced(args: string[], n: number): Promise<{ code: number | null;
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_DATA_HOME: join(home, '.local', 'share'),
       TRACE_MODULES_FILE: file,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -158,6 +163,15 @@ describe('lazy loading: what each CLI process loads', () => {
     // pino is loaded by the first line written at an enabled level: a search writes none.
     expect(trace.packages.has('pino')).toBe(false);
     expect(commandModules(trace)).toEqual(['lib/cli/commands/memory.ts']);
+  });
+
+  it('search with a plain config file (as `config set` writes it) still loads no config schema', async () => {
+    const config = join(work, 'xdg-config');
+    await mkdir(join(config, 'claw-byterover'), { recursive: true });
+    await writeFile(join(config, 'claw-byterover', 'config.yaml'), 'team: abc\nbranch: main\nlogLevel: error\n');
+    const { stdout, trace } = await traced(['--json', 'search', 'cache'], 6, { XDG_CONFIG_HOME: config });
+    expect((JSON.parse(stdout) as { hits: unknown[] }).hits.length).toBeGreaterThan(0);
+    expectNoSchema(trace, ['zod']);
   });
 
   it('recall loads none of the bridge, drivers, telemetry or OAuth', async () => {

@@ -91,6 +91,7 @@ describe('config fast path', () => {
     ['an unknown flag key', { env: env(), flags: [flag('contextTre', 'x')] }],
     ['a list value', { env: env(), flags: [flag('team', ['a', 'b'])] }],
     ['an explicit config file that is missing', { env: env(), configPath: join(home, 'missing.yaml') }],
+    ['a config path that is a directory', { env: env(), configPath: home }],
     ['extra layers', { env: env(), layers: [{ source: 'openclaw', values: { team: 'x' } }] }],
   ];
   for (const [name, opts] of other) {
@@ -100,20 +101,129 @@ describe('config fast path', () => {
     });
   }
 
-  it('a config file present goes to the schema: its values and its errors as before', async () => {
+  describe('with a config file', () => {
     const dir = join(home, 'cfg');
     const file = join(dir, 'claw-byterover', 'config.yaml');
-    await mkdir(join(dir, 'claw-byterover'), { recursive: true });
     const opts = { env: env({ XDG_CONFIG_HOME: dir }) };
-    await writeFile(file, 'team: from-file\nbridge:\n  port: 9100\n');
-    expect(await plainConfig(opts)).toBeUndefined();
-    expect(await outcome(loadConfigFast, opts)).toBe(await outcome(loadConfig, opts));
-    expect((await loadConfigFast(opts)).config.team).toBe('from-file');
-    await writeFile(file, 'contextTre: x\n');
-    const bad = await outcome(loadConfigFast, opts);
-    expect(bad).toContain('error CONFIG_INVALID');
-    expect(bad).toContain('did you mean contextTree?');
-    expect(bad).toBe(await outcome(loadConfig, opts));
+    const withFile = async (text: string) => {
+      await mkdir(join(dir, 'claw-byterover'), { recursive: true });
+      await writeFile(file, text);
+    };
+
+    it('plain key: value lines (what config set writes) are read without the YAML parser, as loadConfig reads them', async () => {
+      await withFile(
+        '# mine\nteam: abc\nspace: "123"\nbranch: feat x # comment\n\ncontextTree: .brv/ctx\nlogLevel: info\n',
+      );
+      const fast = await plainConfig(opts);
+      expect(fast?.config).toMatchObject({ team: 'abc', space: '123', branch: 'feat x', contextTree: '.brv/ctx' });
+      expect(fast?.sources.team).toBe(`file ${file}`);
+      expect(await outcome(loadConfigFast, opts)).toBe(await outcome(loadConfig, opts));
+      // The environment and flags still win over the file.
+      const over = {
+        ...opts,
+        env: env({ XDG_CONFIG_HOME: dir, CLAW_BYTEROVER_TEAM: 'env' }),
+        flags: [flag('team', 'flag')],
+      };
+      expect(await outcome(loadConfigFast, over)).toBe(await outcome(loadConfig, over));
+    });
+
+    it('anything else goes to the parser and the schema: their values and their errors as before', async () => {
+      for (const text of [
+        'team: from-file\nbridge:\n  port: 9100\n',
+        'contextTre: x\n',
+        'team: 123\n',
+        'team: x\nteam: y\n',
+        'profile: work\nprofiles:\n  work:\n    team: w\n',
+        'team: [a, b]\n',
+        'logLevel: loud\n',
+        'team: "a\\tb"\n',
+      ]) {
+        await withFile(text);
+        expect(await plainConfig(opts)).toBeUndefined();
+        expect(await outcome(loadConfigFast, opts)).toBe(await outcome(loadConfig, opts));
+      }
+      await withFile('contextTre: x\n');
+      expect(await outcome(loadConfigFast, opts)).toContain('did you mean contextTree?');
+    });
+
+    it("random files of key: value lines: the fast answer, when given, is always loadConfig's", async () => {
+      let seed = 0x5eed;
+      const rand = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 16) % n;
+      };
+      const keys = [
+        'team',
+        'space',
+        'branch',
+        'contextTree',
+        'dataDir',
+        'apiKey',
+        'logLevel',
+        'profile',
+        'Team',
+        'bridge',
+      ];
+      const values = [
+        'abc',
+        'a b',
+        'a  b',
+        '.brv/x',
+        '~',
+        '~/x',
+        '.5',
+        '.inf',
+        'null',
+        'Null',
+        'yes',
+        'on',
+        'y',
+        'true',
+        '0x1F',
+        '1e3',
+        '12',
+        '-x',
+        '"q"',
+        "'s'",
+        '""',
+        "''",
+        '"a # b"',
+        'a #c',
+        'a#c',
+        'x:y',
+        '[a]',
+        '{a: 1}',
+        '&a x',
+        '*a',
+        '!t x',
+        'debug',
+        'warn',
+        'silent',
+        'WARN',
+        '|',
+        '>',
+        '%x',
+        '@x',
+        '`x`',
+        'é',
+        'a\u00a0b',
+        ' ',
+        '',
+      ];
+      let fast = 0;
+      for (let i = 0; i < 300; i++) {
+        const lines = Array.from({ length: 1 + rand(4) }, () =>
+          rand(8) === 0
+            ? '# c'
+            : `${keys[rand(keys.length)]}:${rand(6) === 0 ? '' : ' '}${values[rand(values.length)]}`,
+        );
+        await withFile(`${lines.join('\n')}\n`);
+        const answer = await plainConfig(opts);
+        if (answer) fast++;
+        expect(await outcome(loadConfigFast, opts), lines.join(' | ')).toBe(await outcome(loadConfig, opts));
+      }
+      expect(fast).toBeGreaterThan(5); // the fast path was exercised, not only the fallback
+    });
   });
 
   it('registers the API key with the redactor, as loadConfig does', async () => {
