@@ -247,6 +247,37 @@ describe.skipIf(!native.factory)('persisted index of a v4 space', () => {
     }
   });
 
+  it('a file written by one walk serves the other: the TS fallback and the native walk stamp alike', async () => {
+    const ts = await SpaceMemory.open({
+      space,
+      stateDir: state,
+      walker: 'ts',
+      watch: false,
+      now: () => NOW,
+      logger: quiet,
+    });
+    expect(ts.lastScan?.walker).toBe('ts');
+    await ts.close();
+    const nat = await open();
+    expect(nat.persist?.loaded).toBe(true);
+    expect(nat.lastScan).toMatchObject({ walker: 'native', read: 0, signalsRead: 0 });
+    await nat.close();
+    await appendFile(join(space.treeRoot, 'd2', 't2.html'), ' ');
+    await (await open()).close();
+    const back = await SpaceMemory.open({
+      space,
+      stateDir: state,
+      walker: 'ts',
+      watch: false,
+      now: () => NOW,
+      logger: quiet,
+    });
+    expect(back.persist?.loaded).toBe(true);
+    expect(back.lastScan).toMatchObject({ walker: 'ts', read: 0, signalsRead: 0 });
+    expect(await answersOf(back)).toEqual(await fresh());
+    await back.close();
+  });
+
   it('a malformed or non-topic file warns once per change, not on every open', async () => {
     await put(join(space.treeRoot, 'd0', 'broken.html'), '<bv-topic path="d0/broken" title="B"><bv-rule>unclosed');
     const lines: string[] = [];
