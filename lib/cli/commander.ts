@@ -7,7 +7,9 @@
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
 
-const commander = createRequire(import.meta.url)('commander') as typeof Commander;
+// Spelled `require('commander')` so scripts/openclaw-package.mjs and other scanners see the dependency.
+const require = createRequire(import.meta.url);
+const commander = require('commander') as typeof Commander;
 
 export const { Command, CommanderError, Help, InvalidArgumentError, Option } = commander;
 export type Command = Commander.Command;

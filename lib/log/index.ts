@@ -49,7 +49,9 @@ let pinoFn: typeof PinoFn | undefined;
 
 /** pino, required on first use (the same module instance `import 'pino'` gives). */
 function loadPino(): typeof PinoFn {
-  pinoFn ??= (createRequire(import.meta.url)('pino') as { pino: typeof PinoFn }).pino;
+  // Spelled `require('pino')` so scripts/openclaw-package.mjs sees the dependency.
+  const require = createRequire(import.meta.url);
+  pinoFn ??= (require('pino') as { pino: typeof PinoFn }).pino;
   return pinoFn;
 }
 

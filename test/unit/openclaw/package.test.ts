@@ -23,6 +23,8 @@ describe('claw-byterover-openclaw', () => {
     const deps = Object.keys(staged.dependencies);
     for (const server of ['bullmq', 'pg', 'ioredis', 'better-sqlite3', 'commander', 'ws', '@opentelemetry/api'])
       expect(deps, server).not.toContain(server);
+    // Required lazily (lib/log: pino on the first line written; lib/memory: yaml), still declared.
+    for (const lazy of ['pino', 'yaml']) expect(deps, lazy).toContain(lazy);
     for (const d of deps) expect(staged.dependencies[d], d).toBe(main.dependencies[d]);
     expect(deps.length).toBeLessThan(Object.keys(main.dependencies).length);
     for (const f of ['dist/openclaw/index.js', 'dist/native.js', 'dist/byterover/snapshot-worker.js'])
