@@ -3,18 +3,20 @@
  * Pure functions, no I/O.
  */
 import { createRequire } from 'node:module';
+import type { RecallDoc } from './types.js';
 
 /**
  * The YAML library (~70 files) is required on first use: most notes' frontmatter takes the fast
  * path below, and a search answered from the persisted index parses no note at all (issue 15).
+ * Spelled `require('yaml')` so scripts/openclaw-package.mjs still sees the dependency.
  */
+const require = createRequire(import.meta.url);
 let yamlLib: typeof import('yaml') | undefined;
 function yaml(): typeof import('yaml') {
-  return (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+  return (yamlLib ??= require('yaml') as typeof import('yaml'));
 }
 const parseYaml = (src: string): unknown => yaml().parse(src);
 const stringifyYaml = (value: unknown, options: { lineWidth: number }): string => yaml().stringify(value, options);
-import type { RecallDoc } from './types.js';
 
 export interface ParsedNote extends RecallDoc {
   /** Parsed frontmatter mapping ({} when absent or invalid). */
