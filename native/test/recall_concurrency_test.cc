@@ -168,3 +168,60 @@ RECALL_TEST(concurrency_lock_excludes_writers_from_readers) {
   CHECK(!mu.try_lock());
   mu.unlock_shared();
 }
+
+// A loaded index (Deserialize: the bytes read in place, checked on several threads) serves
+// searches while a writer copies loaded documents and terms on write: re-upserting loaded notes
+// with the same text and churning others never changes what the readers see.
+RECALL_TEST(concurrency_loaded_index_serves_searches_during_copy_on_write) {
+  std::vector<std::string> paths, texts;
+  for (int i = 0; i < 4000; ++i) {
+    std::string md = StableDoc(i);
+    for (int k = 0; k < 70; ++k) md += " w" + std::to_string((i * 7 + k) % 500);
+    paths.push_back("stable/" + std::to_string(i) + ".md");
+    texts.push_back(md + "\n");
+  }
+  std::vector<DocumentInput> batch;
+  for (size_t i = 0; i < paths.size(); ++i) batch.push_back({paths[i], texts[i]});
+  std::string bytes;
+  {
+    Index built;
+    REQUIRE(built.UpsertBatch(batch.data(), batch.size(), 2) == Status::kOk);
+    REQUIRE(built.GetStats().postings >= (uint64_t{1} << 18));  // checked on several threads
+    REQUIRE(built.Serialize(&bytes) == Status::kOk);
+  }
+  Index idx;
+  REQUIRE(idx.Deserialize(bytes) == Status::kOk);
+  QueryOptions q;
+  q.k = 10;
+  q.excerpt_chars = 40;
+  std::vector<std::string> expected;
+  for (const Hit& h : idx.Search("anchor", q)) expected.push_back(h.path);
+  REQUIRE(expected.size() == 10);
+  std::atomic<bool> writing{true};
+  std::atomic<int> bad{0};
+  auto reader = [&] {
+    long n = 0;
+    while (writing.load() || n < 20) {
+      std::vector<std::string> got;
+      idx.SearchVisit("anchor", q,
+                      [&](const claw::recall::HitView& h) { got.emplace_back(h.path); });
+      if (got != expected) ++bad;
+      idx.Search("w7 w42 churn", q);
+      ++n;
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int rev = 0; rev < 60; ++rev) {
+    const size_t i = static_cast<size_t>(rev * 61) % paths.size();
+    idx.Upsert(paths[i], texts[i]);  // a loaded document and its terms get their own copies
+    idx.Upsert("hot/" + std::to_string(rev % 7) + ".md", HotDoc(rev % 7, rev));
+    if (rev % 5 == 4) idx.Remove("hot/" + std::to_string(rev % 7) + ".md");
+  }
+  writing = false;
+  r1.join();
+  r2.join();
+  CHECK_EQ(bad.load(), 0);
+  uint64_t hot = 0;
+  for (int i = 0; i < 7; ++i) hot += idx.Contains("hot/" + std::to_string(i) + ".md") ? 1 : 0;
+  CHECK_EQ(idx.GetStats().documents, uint64_t{4000} + hot);
+}

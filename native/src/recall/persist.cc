@@ -250,7 +250,12 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   const size_t size = static_cast<size_t>(st.st_size);
   // MAP_POPULATE: every page is read by the checksum below anyway; mapping them all up front
   // costs less than a fault per 64 KiB.
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+#ifdef MAP_POPULATE
+  constexpr int kPopulate = MAP_POPULATE;
+#else
+  constexpr int kPopulate = 0;  // (not Linux) the checksum faults the pages in
+#endif
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | kPopulate, fd, 0);
   const int map_errno = errno;
   ::close(fd);  // the mapping keeps the file
   if (addr == MAP_FAILED) {
