@@ -19,6 +19,8 @@ export default defineConfig({
     testTimeout: 300_000 * scale,
     hookTimeout: 600_000 * scale,
     pool: 'forks',
+    // A private claw-byterover data dir per test file (never the developer's ~/.local/share).
+    setupFiles: ['test/setup/data-dir.ts'],
     // vitest's default is CPUs - 1 (one worker on a 2-core CI machine); most suites wait on
     // subprocesses, installs and loopback servers, so two workers overlap that waiting.
     maxWorkers: 2,
