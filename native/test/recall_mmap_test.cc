@@ -98,11 +98,11 @@ RECALL_TEST(mmap_crafted_index_bytes_are_refused_or_served_safely) {
   const size_t nslots = counts[7];
   auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
   const size_t docs_at = 128;
-  const size_t terms_at = pad8(docs_at + 80 * ndocs + 20 * nelems);
+  const size_t terms_at = pad8(docs_at + 96 * ndocs + 20 * nelems);
   const size_t slots_at = terms_at + 32 * nterms;
   const size_t free_at = slots_at + 8 * nslots;
   const size_t posts_at = pad8(pad8(free_at + 4 * counts[5]) + 4 * counts[6]);
-  const size_t blob_at = posts_at + 8 * nposts;
+  const size_t blob_at = pad8(pad8(posts_at + 8 * nposts + counts[14]) + counts[15]);
   REQUIRE(blob_at < good.size());
   REQUIRE(counts[5] > 0);  // free document slots
   REQUIRE(counts[6] > 0);  // free term ids
@@ -136,7 +136,7 @@ RECALL_TEST(mmap_crafted_index_bytes_are_refused_or_served_safely) {
   for (size_t pos = slots_at; pos < posts_at; pos += 3) CHECK(!flip(pos, 0));
   // A posting's document (its first 4 bytes): order, range and the codes' pairs catch it.
   for (size_t k = 0; k < nposts; k += 7) CHECK(!flip(posts_at + 8 * k + (k % 3), 1));
-  // Term frequencies and the blob (texts, codes): refused or served, never a fault.
+  // Term frequencies, codes, paths and the blob (texts): refused or served, never a fault.
   for (size_t pos = posts_at + 4; pos < good.size(); pos += 13)
     flip(pos, static_cast<int>(rng() % 8));
   // Truncated or extended bytes.

@@ -132,7 +132,7 @@ function layout(buf: Buffer): Layout {
   ];
   let off = index + 128;
   const docs = off;
-  off += 80 * ndocs;
+  off += 96 * ndocs;
   off = index + pad8(off - index + 20 * nelems);
   const terms = off;
   off += 32 * nterms;
@@ -142,6 +142,8 @@ function layout(buf: Buffer): Layout {
   off = index + pad8(off - index + 4 * nfreeTerms);
   const posts = off;
   off += 8 * nposts;
+  off = index + pad8(off - index + u(14)); // the documents' term codes
+  off = index + pad8(off - index + u(15)); // their paths
   return { meta: 48, index, docs, terms, slots, posts, blob: off, nposts };
 }
 
@@ -303,8 +305,8 @@ describe.skipIf(skip)('persisted index served from a mapping', () => {
       [bytes.length - 1, 7], // the last byte
     ] as const)
       refuse(flip(pos, bit), 'RECALL_PERSIST_CORRUPT');
-    refuse(flip(8, 0), 'RECALL_PERSIST_VERSION'); // kPersistFormat 2 → 3
-    refuse(flip(8, 1), 'RECALL_PERSIST_VERSION'); // → the previous format, 1 (read by copy)
+    refuse(flip(8, 0), 'RECALL_PERSIST_VERSION'); // kPersistFormat 3 → 2 (the previous layout)
+    refuse(flip(8, 1), 'RECALL_PERSIST_VERSION'); // → 1 (the format read by copy)
     refuse(flip(12, 2), 'RECALL_PERSIST_VERSION'); // the index layout
     refuse(bytes, 'RECALL_PERSIST_OPTIONS', { pluralFolding: false });
     refuse(flip(16, 0), 'RECALL_PERSIST_OPTIONS');

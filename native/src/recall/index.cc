@@ -1302,8 +1302,11 @@ Stats Index::GetStats() const {
 //   Slot        × nslots     (the dictionary's open-addressing table, as in memory)
 //   u32 free document slots, padded to 8; u32 free term ids, padded to 8
 //   Posting     × nposts     (each term's list in term order, back to back, sorted by doc)
-//   blob        blob_bytes, padded to 8: per live document its path, title, body, element ids
-//               and term codes back to back; per live term its text.
+//   codes       codes_bytes, padded to 8: the live documents' term codes back to back
+//   paths       paths_bytes, padded to 8: the live documents' paths back to back
+//   blob        blob_bytes, padded to 8: per live document its title, body and element ids back
+//               to back; per live term its text.
+// (Codes and paths apart from the bodies: the checks below stream through them.)
 // Signals and pending warnings are not persisted (the caller sets signals again; warnings were
 // handed out when the documents were first indexed).
 
@@ -1311,18 +1314,20 @@ namespace {
 
 struct IndexHeader {
   uint64_t ndocs, nterms, nelems, nposts, blob_bytes, nfree_docs, nfree_terms, nslots;
-  uint64_t live_docs, live_terms, generation, len_sum[kFields], reserved[2];
+  uint64_t live_docs, live_terms, generation, len_sum[kFields], codes_bytes, paths_bytes;
 };
 static_assert(sizeof(IndexHeader) == 128, "IndexHeader is a file record");
 
 struct DocRec {
-  uint64_t text_off;  // into the blob: path, title, body, element ids, term codes
-  uint64_t path_len, title_len, body_len, ids_len, codes_len;
+  uint64_t path_off, path_len;    // into the paths
+  uint64_t codes_off, codes_len;  // into the codes
+  uint64_t text_off;              // into the blob: title, body, element ids
+  uint64_t title_len, body_len, ids_len;
   uint64_t elem_first, elem_count;  // into the element array
   uint32_t lens[kFields];
   uint32_t live;  // 0 or 1
 };
-static_assert(sizeof(DocRec) == 80, "DocRec is a file record");
+static_assert(sizeof(DocRec) == 96, "DocRec is a file record");
 
 struct TermRec {
   uint64_t text_off;    // into the blob
@@ -1341,7 +1346,7 @@ size_t Pad8(size_t n) { return (n + 7) & ~size_t{7}; }
 // The sections' offsets from the counts; false when they do not fit in `size` bytes (or, with
 // exact, do not fill them exactly).
 struct Layout {
-  size_t docs, elems, terms, slots, free_docs, free_terms, posts, blob, end;
+  size_t docs, elems, terms, slots, free_docs, free_terms, posts, codes, paths, blob, end;
   bool Compute(const IndexHeader& h, size_t size) {
     size_t off = sizeof(IndexHeader);
     auto take = [&](uint64_t count, size_t item, size_t* at) {
@@ -1353,8 +1358,8 @@ struct Layout {
     return take(h.ndocs, sizeof(DocRec), &docs) && take(h.nelems, sizeof(ElemSpan), &elems) &&
            take(h.nterms, sizeof(TermRec), &terms) && take(h.nslots, 8, &slots) &&
            take(h.nfree_docs, 4, &free_docs) && take(h.nfree_terms, 4, &free_terms) &&
-           take(h.nposts, sizeof(Posting), &posts) && take(h.blob_bytes, 1, &blob) &&
-           (end = off, true);
+           take(h.nposts, sizeof(Posting), &posts) && take(h.codes_bytes, 1, &codes) &&
+           take(h.paths_bytes, 1, &paths) && take(h.blob_bytes, 1, &blob) && (end = off, true);
   }
 };
 
@@ -1365,6 +1370,36 @@ inline uint64_t PairPrint(uint32_t term, uint32_t doc) {
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
   return h ^ (h >> 32);
+}
+
+// Term codes of document `doc`: complete LEB128 varints of at most 32 bits naming strictly
+// ascending live term ids. Counts them and adds their (term, doc) fingerprints to *print.
+bool CheckCodes(const uint8_t* codes, size_t n, const uint8_t* term_live, size_t nterms,
+                uint32_t doc, uint32_t* count_out, uint64_t* print_out) {
+  uint64_t id = 0, print = 0;
+  uint32_t count = 0;
+  for (size_t k = 0; k < n;) {
+    uint64_t gap = codes[k++];
+    if (gap & 0x80) {  // more than one byte (most gaps fit in one)
+      gap &= 0x7F;
+      int shift = 7;
+      uint8_t b;
+      do {
+        if (k == n || shift > 28) return false;
+        b = codes[k++];
+        gap |= static_cast<uint64_t>(b & 0x7F) << shift;
+        shift += 7;
+      } while (b & 0x80);
+    }
+    if (count > 0 && gap == 0) return false;
+    id += gap;
+    if (id >= nterms || !term_live[id]) return false;
+    print += PairPrint(static_cast<uint32_t>(id), doc);
+    ++count;
+  }
+  *count_out = count;
+  *print_out = print;
+  return true;
 }
 
 // Runs fn(chunk, worker) for chunk = 0..chunks-1 on up to `threads` threads (this one included),
@@ -1424,7 +1459,9 @@ Status Index::Serialize(std::string* out) const {
   for (const Doc& d : m.docs) {
     if (!d.live) continue;
     h.nelems += d.nelems;
-    h.blob_bytes += d.path.size() + d.title.size() + d.body.size() + d.elem_ids.size() + d.ncodes;
+    h.paths_bytes += d.path.size();
+    h.codes_bytes += d.ncodes;
+    h.blob_bytes += d.title.size() + d.body.size() + d.elem_ids.size();
   }
   for (const Term& t : m.terms) {
     h.nposts += t.Postings().size();
@@ -1437,16 +1474,18 @@ Status Index::Serialize(std::string* out) const {
   out->resize(base + at.end, '\0');
   char* o = &(*out)[base];
   std::memcpy(o, &h, sizeof h);
-  size_t elem = 0, post = 0, blob = 0;
-  auto put = [&](std::string_view bytes) {
-    if (!bytes.empty()) std::memcpy(o + at.blob + blob, bytes.data(), bytes.size());
-    blob += bytes.size();
+  size_t elem = 0, post = 0, blob = 0, codes = 0, paths = 0;
+  auto put = [&](size_t section, size_t* at_off, std::string_view bytes) {
+    if (!bytes.empty()) std::memcpy(o + section + *at_off, bytes.data(), bytes.size());
+    *at_off += bytes.size();
   };
   for (size_t i = 0; i < m.docs.size(); ++i) {
     const Doc& d = m.docs[i];
     if (!d.live) continue;  // an all-zero record
     DocRec r{};
     r.live = 1;
+    r.path_off = paths;
+    r.codes_off = codes;
     r.text_off = blob;
     r.path_len = d.path.size();
     r.title_len = d.title.size();
@@ -1457,11 +1496,11 @@ Status Index::Serialize(std::string* out) const {
     r.elem_count = d.nelems;
     for (int f = 0; f < kFields; ++f) r.lens[f] = m.lens[i].len[f];
     std::memcpy(o + at.docs + i * sizeof(DocRec), &r, sizeof r);
-    put(d.path);
-    put(d.title);
-    put(d.body);
-    put(d.elem_ids);
-    put(std::string_view(reinterpret_cast<const char*>(d.codes), d.ncodes));
+    put(at.paths, &paths, d.path);
+    put(at.codes, &codes, std::string_view(reinterpret_cast<const char*>(d.codes), d.ncodes));
+    put(at.blob, &blob, d.title);
+    put(at.blob, &blob, d.body);
+    put(at.blob, &blob, d.elem_ids);
     if (d.nelems > 0)
       std::memcpy(o + at.elems + elem * sizeof(ElemSpan), d.elems, d.nelems * sizeof(ElemSpan));
     elem += d.nelems;
@@ -1477,7 +1516,7 @@ Status Index::Serialize(std::string* out) const {
     r.post_count = static_cast<uint32_t>(pl.size());
     r.hash = t.hash;
     std::memcpy(o + at.terms + i * sizeof(TermRec), &r, sizeof r);
-    put(t.Text());
+    put(at.blob, &blob, t.Text());
     std::memcpy(o + at.posts + post * sizeof(Posting), pl.p, pl.size() * sizeof(Posting));
     post += pl.size();
   }
@@ -1513,8 +1552,7 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
   std::memcpy(&h, p, sizeof h);
   Layout at;
   if (!at.Compute(h, data.size()) || at.end != data.size()) return kBad;
-  if (h.ndocs > 0xFFFFFFFFu || h.nterms > 0xFFFFFFFFu || h.reserved[0] != 0 || h.reserved[1] != 0)
-    return kBad;
+  if (h.ndocs > 0xFFFFFFFFu || h.nterms > 0xFFFFFFFFu) return kBad;
   const size_t ndocs = static_cast<size_t>(h.ndocs);
   const size_t nterms = static_cast<size_t>(h.nterms);
   const DocRec* recs = reinterpret_cast<const DocRec*>(p + at.docs);
@@ -1524,10 +1562,15 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
   const uint32_t* free_docs_in = reinterpret_cast<const uint32_t*>(p + at.free_docs);
   const uint32_t* free_terms_in = reinterpret_cast<const uint32_t*>(p + at.free_terms);
   const Posting* posts = reinterpret_cast<const Posting*>(p + at.posts);
+  const uint8_t* codes = reinterpret_cast<const uint8_t*>(p + at.codes);
+  const char* paths = p + at.paths;
   const char* blob = p + at.blob;
   const uint64_t blob_bytes = h.blob_bytes;
   auto in_blob = [&](uint64_t off, uint64_t len) {
     return off <= blob_bytes && len <= blob_bytes - off;
+  };
+  auto within = [](uint64_t off, uint64_t len, uint64_t size) {
+    return off <= size && len <= size - off;
   };
 
   // The checks below read every record, term code and posting: on a large index they run on up
@@ -1614,21 +1657,23 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
         if (std::memcmp(&r, &kFree, sizeof r) != 0) return bad.store(true);
         continue;
       }
-      if (r.live != 1 || r.path_len == 0) return bad.store(true);
+      if (r.live != 1 || r.path_len == 0 || !within(r.path_off, r.path_len, h.paths_bytes) ||
+          !within(r.codes_off, r.codes_len, h.codes_bytes))
+        return bad.store(true);
       uint64_t off = r.text_off;
-      const uint64_t parts[5] = {r.path_len, r.title_len, r.body_len, r.ids_len, r.codes_len};
-      std::string_view views[5];
-      for (int k = 0; k < 5; ++k) {
+      const uint64_t parts[3] = {r.title_len, r.body_len, r.ids_len};
+      std::string_view views[3];
+      for (int k = 0; k < 3; ++k) {
         if (!in_blob(off, parts[k])) return bad.store(true);
         views[k] = std::string_view(blob + off, static_cast<size_t>(parts[k]));
         off += parts[k];
       }
       if (r.elem_first > h.nelems || r.elem_count > h.nelems - r.elem_first) return bad.store(true);
       Doc& d = docs[i];
-      d.path = views[0];
-      d.title = views[1];
-      d.body = views[2];
-      d.elem_ids = views[3];
+      d.path = std::string_view(paths + r.path_off, static_cast<size_t>(r.path_len));
+      d.title = views[0];
+      d.body = views[1];
+      d.elem_ids = views[2];
       d.elems = elems + r.elem_first;
       d.nelems = static_cast<size_t>(r.elem_count);
       for (size_t k = 0; k < d.nelems; ++k) {
@@ -1639,28 +1684,13 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
           return bad.store(true);
       }
       my.nelems += r.elem_count;
-      d.codes = reinterpret_cast<const uint8_t*>(views[4].data());
-      d.ncodes = views[4].size();
-      // Term codes: complete LEB128 varints of at most 32 bits, strictly ascending live ids.
-      uint64_t id = 0;
+      d.codes = codes + r.codes_off;
+      d.ncodes = static_cast<size_t>(r.codes_len);
       uint32_t count = 0;
       uint64_t print = 0;
-      for (size_t k = 0; k < d.ncodes;) {
-        uint64_t gap = 0;
-        int shift = 0;
-        uint8_t b;
-        do {
-          if (k == d.ncodes || shift > 28) return bad.store(true);
-          b = d.codes[k++];
-          gap |= static_cast<uint64_t>(b & 0x7F) << shift;
-          shift += 7;
-        } while (b & 0x80);
-        if (count > 0 && gap == 0) return bad.store(true);
-        id += gap;
-        if (id >= nterms || !term_live[static_cast<size_t>(id)]) return bad.store(true);
-        print += PairPrint(static_cast<uint32_t>(id), static_cast<uint32_t>(i));
-        ++count;
-      }
+      if (!CheckCodes(d.codes, d.ncodes, term_live.data(), nterms, static_cast<uint32_t>(i), &count,
+                      &print))
+        return bad.store(true);
       my.print_codes += print;
       code_count[i] = count;
       for (int f = 0; f < kFields; ++f) {

@@ -29,8 +29,10 @@
 // other bytes. Replace such a file by renaming a new one over it, or delete it.
 //
 // Format history: 1 read the whole file into a buffer and copied it into the index (one checksum
-// over the body); 2 (this one) holds fixed-size, aligned records read in place and a chunked
-// checksum computed in parallel. A file of another format is kVersion (rebuilt, never served).
+// over the body); 2 held fixed-size, aligned records read in place and a chunked checksum computed
+// in parallel; 3 (this one) keeps the documents' term codes and paths in sections of their own
+// (the load-time checks stream through them). A file of another format is kVersion (rebuilt,
+// never served).
 #ifndef CLAW_RECALL_PERSIST_H_
 #define CLAW_RECALL_PERSIST_H_
 
@@ -45,8 +47,8 @@
 namespace claw {
 namespace recall {
 
-constexpr uint32_t kPersistFormat = 2;
-constexpr uint32_t kIndexFormat = 2;
+constexpr uint32_t kPersistFormat = 3;
+constexpr uint32_t kIndexFormat = 3;
 
 enum class PersistStatus : int {
   kOk = 0,
