@@ -39,7 +39,9 @@
 // it exclusively for the short index update. A waiting writer holds off new readers (writers never
 // starve). Memory: postings are removed eagerly, empty terms are deleted from the dictionary and
 // their ids reused, freed document slots are reused, so repeated updates of the same documents keep
-// the footprint bounded (Stats::bytes).
+// the footprint bounded (Stats::bytes). A loaded index (Deserialize, persist.h) serves the file's
+// bytes in place: its heap holds only per-document and per-term headers and the dictionary
+// (Stats::bytes), the texts and postings stay in the mapping (Stats::mapped_bytes) until changed.
 #ifndef CLAW_RECALL_INDEX_H_
 #define CLAW_RECALL_INDEX_H_
 
