@@ -20,6 +20,7 @@ import { LocalMemory, type LocalMemoryOptions } from './local.js';
 import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { defaultStateDir } from './state.js';
 import type { SpaceMemory } from './v4/memory.js';
+import { spaceStateDir } from './v4/persist.js';
 import { boundSpace, resolveSpace, type SpaceResolution } from './v4/space.js';
 import type { RecallIndexFactory } from './types.js';
 import { MemoryErrorCode } from './errors.js';
@@ -229,7 +230,9 @@ export async function resolveMemory(
     location: {
       projectRoot: cwd,
       treeRoot: sp.treeRoot,
-      stateDir: o.stateDir ?? join(sp.spaceDir, 'state', 'claw-byterover'),
+      // claw-byterover's own files for a space (its persisted index) live in claw-byterover's data
+      // dir, never inside ByteRover's (lib/memory/v4/persist.ts spaceStateDir).
+      stateDir: o.stateDir ?? spaceStateDir(sp),
     },
     source: {
       kind: 'v4-space',
@@ -372,6 +375,7 @@ async function openSpace(
     const { SpaceMemory } = await import('./v4/memory.js');
     const m = await SpaceMemory.open({
       space,
+      stateDir: location.stateDir,
       ...(index ? { index } : {}),
       ...(o.watch !== undefined ? { watch: o.watch !== false } : {}),
       ...(o.maxStalenessMs !== undefined ? { pollMs: o.maxStalenessMs } : {}),
