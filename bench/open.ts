@@ -2,11 +2,12 @@
  * Cold-start benchmark (issue 15): `node --import tsx bench/open.ts [sizes…]` (default 1000 10000).
  *
  * What a user pays before the first answer, each figure beside a baseline measured in the same run:
- * - `claw-byterover --version` as a whole process, paired with a bare `node -e 0` (run alternately,
- *   medians compared): the cost of the CLI's module loading;
+ * - `claw-byterover --version` and `--help` as whole processes, paired with a bare `node -e 0` (run
+ *   alternately, medians compared): the cost of the CLI's module loading;
  * - `claw-byterover search <q>` as a whole process on a generated tree (bench/recall/generate.ts,
  *   brv's curated-note layout) of each size: the first run (no persisted index: it builds and saves
- *   one) and warm runs (they load it), each paired with `node -e 0`;
+ *   one) and warm runs (they load it), each paired with `node -e 0`; at 10,000 notes also warm runs
+ *   with a config file as `config set` writes it (plain top-level keys: read without yaml or zod);
  * - `LocalMemory.open` in-process at each size, without and with the persisted index (the first
  *   search run above saved it): median wall time of a few opens, and their CPU time (all threads) —
  *   on a loaded machine wall time includes waiting for a core, CPU time does not.
@@ -18,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
     console.log(`child env: ${Object.keys(env).join(', ')} (HOME: an empty temp dir, so no config file)`);
     const v = paired([cli, '--version'], work, env, PAIRS);
     rows.push({ what: 'claw-byterover --version', ...v, target: '≤ 2× node', met: v.ms <= 2 * v.baseMs });
+    // The top-level help lists every command without loading a command module (lib/cli/commands/index.ts).
+    rows.push({ what: 'claw-byterover --help', ...paired([cli, '--help'], work, env, PAIRS) });
 
     const { LocalMemory } = await import('../lib/memory/local.js');
     const { logger } = await import('../lib/log/index.js');
@@ -151,6 +154,16 @@ async function main(): Promise<void> {
         ...warm,
         ...(n >= 10_000 ? { target: '≤ 4× node', met: warm.ms <= 4 * warm.baseMs } : {}),
       });
+      if (n >= 10_000) {
+        // A user who ran `config set team …`: the config file is read without the YAML parser or zod
+        // (lib/config/fast.ts) when it holds plain top-level keys.
+        const config = join(home, '.config', 'claw-byterover');
+        await mkdir(config, { recursive: true });
+        await writeFile(join(config, 'config.yaml'), 'team: bench-team\nbranch: main\n');
+        const withFile = paired(search, project, env, PAIRS);
+        await rm(config, { recursive: true, force: true });
+        rows.push({ what: `search, ${n} notes, warm, plain config file`, ...withFile });
+      }
       // In-process opens: without the persisted index (built from the tree), then with it.
       for (const persist of [false, true]) {
         const opens: number[] = [];
