@@ -45,7 +45,16 @@ export function processIo(): CliIo {
   });
   return {
     stdout: process.stdout,
-    stderr: process.stderr,
+    // Made on first use: a run that writes nothing to stderr (--version, a search) never makes it.
+    stderr: {
+      write: (chunk: string) => process.stderr.write(chunk),
+      get isTTY() {
+        return process.stderr.isTTY;
+      },
+      get columns() {
+        return process.stderr.columns;
+      },
+    },
     // A getter: process.stdin makes its stream on first access, and only prompts read it.
     get stdin() {
       return process.stdin;
