@@ -61,6 +61,15 @@ describe('commands/index.ts: the list of commands without their modules', () => 
     }
   });
 
+  it("`help <command>` and `<command> --help` print the command module's own help", async () => {
+    const a = memoryIo();
+    const b = memoryIo();
+    expect(await run(['help', 'search'], a)).toBe(0);
+    expect(await run(['search', '--help'], b)).toBe(0);
+    expect(a.out()).toBe(b.out());
+    expect(a.out()).toContain('--backend <name>'); // an option the stand-in would not have
+  });
+
   it('an unknown command is still answered with the closest command name', async () => {
     const io = memoryIo();
     expect(await run(['serch', 'x'], io)).toBe(2);
