@@ -147,10 +147,14 @@ export async function commandsFor(
   valueOptions: ReadonlySet<string>,
 ): Promise<{ modules: CommandModule[]; summaries: CommandSummary[] }> {
   const positional: string[] = [];
+  let operands = false; // after `--` every argument is an operand (commander dispatches on it too)
   for (let i = 0; i < argv.length && positional.length < 2; i++) {
     const a = argv[i] as string;
-    if (a === '--') break;
-    if (a.startsWith('-')) {
+    if (a === '--' && !operands) {
+      operands = true;
+      continue;
+    }
+    if (!operands && a.startsWith('-')) {
       if (valueOptions.has(a)) i++; // `--profile p`: p is the option's value
       continue;
     }

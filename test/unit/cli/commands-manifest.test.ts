@@ -54,7 +54,8 @@ describe('commands/index.ts: the list of commands without their modules', () => 
     expect(await pick(['--profile', 'search', 'recall', 'x'])).toEqual([await memory.load()]);
     expect(await pick(['--json', 'search', 'x'])).toEqual([await memory.load()]);
     expect(await pick(['help', 'search'])).toEqual([await memory.load()]);
-    for (const argv of [[], ['--version'], ['--help'], ['serch', 'x'], ['--', 'search'], ['help']]) {
+    expect(await pick(['--', 'search', 'x'])).toEqual([await memory.load()]); // commander dispatches on it too
+    for (const argv of [[], ['--version'], ['--help'], ['serch', 'x'], ['--', '--json'], ['help']]) {
       const r = await commandsFor(argv, COMMANDS, values);
       expect(r.modules).toEqual([]);
       expect(r.summaries.map((s) => s.name)).toContain('search');
