@@ -248,14 +248,10 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
     return PersistStatus::kCorrupt;
   }
   const size_t size = static_cast<size_t>(st.st_size);
-  // MAP_POPULATE: every page is read by the checksum below anyway; mapping them all up front
-  // costs less than a fault per 64 KiB.
-#ifdef MAP_POPULATE
-  constexpr int kPopulate = MAP_POPULATE;
-#else
-  constexpr int kPopulate = 0;  // (not Linux) the checksum faults the pages in
-#endif
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | kPopulate, fd, 0);
+  // No MAP_POPULATE: the checksum below reads every page on several threads, which faults them in
+  // faster than one populating thread (636 MiB: 27 ms populate + 19 ms checksum vs 34 ms here).
+  // MADV_WILLNEED starts reading a file that is not in the page cache in the background.
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int map_errno = errno;
   ::close(fd);  // the mapping keeps the file
   if (addr == MAP_FAILED) {
@@ -267,6 +263,7 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
     ::munmap(addr, size);
     return PersistStatus::kNoMemory;
   }
+  ::madvise(addr, size, MADV_WILLNEED);  // advice only: a failure changes nothing
   const uint8_t* file = static_cast<const uint8_t*>(addr);
   if (std::memcmp(file, kMagic, 8) != 0) return PersistStatus::kCorrupt;
   ByteReader h(file + 8, kHeaderBytes - 8);
