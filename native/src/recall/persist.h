@@ -5,13 +5,15 @@
 //
 // File layout (little-endian; every section starts on an 8-byte boundary so the file can be mapped
 // and read in place):
-//   0   magic        8 bytes "CLAWRIX\n"
-//   8   format       u32  kPersistFormat (this layout)
-//   12  index format u32  kIndexFormat (Index::Serialize's layout, see index.cc)
-//   16  options      u64  OptionsKey(options): tokenizer settings and size limits the terms depend
-//   on 24  meta length  u64 32  index length u64  (unpadded) 40  checksum     u64  ChecksumBody of
-//   everything from byte 48 to the end 48  meta bytes, padded to 8; then index bytes, padded to 8;
-//   file size = 48 + both padded.
+//   0   magic         8 bytes "CLAWRIX\n"
+//   8   format        u32  kPersistFormat (this layout)
+//   12  index format  u32  kIndexFormat (Index::Serialize's layout, see index.cc)
+//   16  options       u64  OptionsKey(options): tokenizer settings and limits the terms depend on
+//   24  meta length   u64
+//   32  index length  u64  (unpadded)
+//   40  checksum      u64  ChecksumBody of everything from byte 48 to the end
+//   48  meta bytes, padded to 8; then the index bytes, padded to 8.
+// File size = 48 + both padded lengths.
 // A file is served only when all of these hold; anything else (torn write, truncation, a flipped
 // bit, another version, other options) is reported as kCorrupt / kVersion / kOptions and the caller
 // rebuilds. Writing is atomic: a unique temp file in the same folder, written, fsync'ed, renamed
