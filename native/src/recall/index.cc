@@ -529,7 +529,7 @@ struct Index::Impl {
   std::vector<Posting>& MutablePostings(uint32_t tid) {
     Term& t = terms[tid];
     if (t.mpost != nullptr) {
-      t.postings.reserve(t.mpost_len + t.mpost_len / 4 + 4);
+      t.postings.reserve(t.mpost_len + t.mpost_len / 16 + 4);  // room for a few changes
       t.text.assign(t.mtext, t.mtext_len);
       t.postings.assign(t.mpost, t.mpost + t.mpost_len);
       t.mtext = nullptr;
