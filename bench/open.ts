@@ -26,7 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { generateDocs, vocabulary, writeTree } from './recall/generate.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'index.js');
+// The executable npm links as `claw-byterover` (package.json bin).
+const cli = join(root, 'dist', 'cli', 'bin.js');
 const SEED = 20_251_124;
 const PAIRS = Number(process.env.BENCH_OPEN_PAIRS ?? 9);
 const OPENS = Number(process.env.BENCH_OPEN_OPENS ?? 3);

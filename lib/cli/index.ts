@@ -100,7 +100,8 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
+/** Runs the CLI on the real process (argv, stdio) and sets `process.exitCode`. */
+export function main(): void {
   const io = processIo();
   run(process.argv.slice(2), io).then(
     (code) => {
@@ -113,3 +114,6 @@ if (isMain()) {
     },
   );
 }
+
+// Run directly (`node dist/cli/index.js …`, as tests and older links do): the same as the bin.
+if (isMain()) main();

@@ -1,5 +1,6 @@
 /**
- * Each CLI process loads only what its command uses: `--version` and the top-level `--help` load no
+ * Each CLI process loads only what its command uses: `--version` alone loads the executable and the
+ * version reader only; `--version` with other flags and the top-level `--help` load no
  * command module, no config schema (zod), no YAML parser, no lib/memory and no native addon; a
  * command loads its own module only; `search` and `recall` load the memory and the native engine but
  * never zod, pino (nothing is logged), the bridge, database drivers, OpenTelemetry, OAuth or the
@@ -16,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
-const cli = join(root, 'lib', 'cli', 'index.ts');
+/** The executable's source (package.json bin: dist/cli/bin.js). */
+const cli = join(root, 'lib', 'cli', 'bin.ts');
 /** tsx's loader by URL: the CLI runs in a temp project where `tsx` does not resolve by name. */
 const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
@@ -131,8 +133,19 @@ function expectNoSchema(trace: Trace, packages = SCHEMA_PACKAGES): void {
 }
 
 describe('lazy loading: what each CLI process loads', () => {
-  it('--version loads commander and the CLI shell only: no command module, no config schema, no memory, no addon', async () => {
+  it('--version alone loads the executable and the version reader: no commander, no CLI shell, no addon', async () => {
     const { stdout, trace } = await traced(['--version'], 1);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect([...new Set(trace.files.filter((f) => f.startsWith('lib/')))].sort()).toEqual([
+      'lib/cli/bin.ts',
+      'lib/version.ts',
+    ]);
+    expect([...trace.packages]).toEqual([]);
+    expect(trace.addons).toEqual([]);
+  });
+
+  it('--version with other flags goes through commander and the CLI shell only: no command module, no config schema, no memory, no addon', async () => {
+    const { stdout, trace } = await traced(['--version', '--json'], 11);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(trace.files).toContain('lib/cli/program.ts'); // the tracer saw the CLI load
     expectNoHeavy(trace);
