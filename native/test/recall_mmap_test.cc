@@ -254,3 +254,30 @@ RECALL_TEST(mmap_loaded_file_is_unmapped_with_the_index) {
   std::remove(file.c_str());
   ::rmdir(dir);
 }
+
+RECALL_TEST(mmap_crafted_generation_still_refreshes_norms) {
+  // The generation is not checked (any value is consistent), so a crafted one must not make the
+  // first search skip computing the per-document norms (~0 was the "never computed" mark: a
+  // loaded generation of ~0 - 1 became ~0 and searches read an empty norm table).
+  const std::string good = SmallIndexBytes();
+  Index plain;
+  REQUIRE(plain.Deserialize(good) == Status::kOk);
+  QueryOptions q;
+  q.k = 30;
+  for (uint64_t generation : {~uint64_t{0} - 1, ~uint64_t{0}, uint64_t{0}}) {
+    std::string b = good;
+    std::memcpy(&b[80], &generation, 8);
+    Index idx;
+    REQUIRE(idx.Deserialize(b) == Status::kOk);
+    for (const std::string& query : kQueries) {
+      const std::vector<Hit> got = idx.Search(query, q);
+      const std::vector<Hit> want = plain.Search(query, q);
+      REQUIRE(got.size() == want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        CHECK_EQ(got[i].path, want[i].path);
+        CHECK_EQ(got[i].score, want[i].score);
+      }
+    }
+    Exercise(&idx);
+  }
+}

@@ -1828,7 +1828,10 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
   m.live_docs = live_docs;
   for (int f = 0; f < kFields; ++f) m.len_sum[f] = len_sum[f];
   m.postings = h.nposts;
-  m.generation = h.generation + 1;  // norms are recomputed by the first search
+  m.generation = h.generation + 1;
+  // The norms are recomputed by the first search: whatever the file's generation (it is not
+  // checked), the mark of the norms computed differs from it (no search reads them now).
+  m.norm_generation.store(m.generation - 1, std::memory_order_relaxed);
   m.terms.swap(terms);
   m.free_terms.swap(free_terms);
   m.live_terms = live_terms;
