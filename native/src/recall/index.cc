@@ -736,6 +736,11 @@ struct Index::Impl {
       RemovePostings(doc);
     } else {
       if (free_docs.empty()) {
+        // Room in all three first: a slot added to docs but not to lens and free_docs (lens
+        // failing to grow) was neither live nor free, and lens[doc] ran past its end after.
+        ReserveMore(&docs, 1);
+        ReserveMore(&lens, 1);
+        ReserveMore(&free_docs, 1);
         const uint32_t id = static_cast<uint32_t>(docs.size());
         docs.emplace_back();
         lens.push_back(DocLens{{0, 0, 0}});
