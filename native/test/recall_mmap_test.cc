@@ -7,8 +7,10 @@
 // loaded again without a fault (this file also runs under AddressSanitizer + UBSan). Flips of a
 // count, a posting's document or a dictionary slot are always refused. Also: unaligned or borrowed
 // bytes, and a mapped file's release.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -280,4 +282,22 @@ RECALL_TEST(mmap_crafted_generation_still_refreshes_norms) {
     }
     Exercise(&idx);
   }
+}
+
+RECALL_TEST(mmap_a_fifo_at_the_index_path_is_refused_without_blocking) {
+  // A foreign file at the index path is refused, never waited on: opening a FIFO for reading
+  // blocked until a writer came (a load that never returned).
+  char tmpl[] = "/tmp/claw-mmap-fifo-XXXXXX";
+  const char* dir = ::mkdtemp(tmpl);
+  REQUIRE(dir != nullptr);
+  const std::string fifo = std::string(dir) + "/index.clawrix";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Index idx;
+  std::string meta;
+  int err = 0;
+  CHECK(LoadIndexFile(fifo, &idx, &meta, &err) == PersistStatus::kIo);
+  CHECK_EQ(err, EINVAL);
+  CHECK_EQ(idx.GetStats().doc_slots, uint64_t{0});
+  std::remove(fifo.c_str());
+  ::rmdir(dir);
 }

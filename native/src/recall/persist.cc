@@ -226,7 +226,9 @@ PersistStatus SaveIndexFileImpl(const std::string& path, const Index& index, std
 PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta,
                                 int* err) {
   if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or device) at the path is refused below, not waited on (opening a FIFO
+  // for reading blocks until a writer comes); it changes nothing for a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     *err = errno;
     return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
