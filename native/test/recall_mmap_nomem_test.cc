@@ -219,6 +219,51 @@ RECALL_TEST(mmap_nomem_load_and_copy_on_write_fail_cleanly) {
   }
   CHECK(threw > 100);
   std::printf("    load and changes swept, %ld changes threw\n", threw);
+
+  // A batch of more than one chunk on two threads: an allocation failing while the main thread
+  // applies a chunk (copying loaded postings) and the helper prepares the next one. Before, the
+  // bad_alloc unwound past the helper's joinable std::thread: std::terminate, the host aborted.
+  std::vector<std::string> paths, texts;
+  std::map<std::string, std::string> batch_contents = base;
+  for (int i = 0; i < 300; ++i) {
+    paths.push_back(i < 20 ? "n/" + std::to_string(i) + ".md" : "b/" + std::to_string(i) + ".md");
+    texts.push_back(NomemNote(600 + i));
+    batch_contents[paths.back()] = texts.back();
+  }
+  std::vector<DocumentInput> batch;
+  for (size_t i = 0; i < paths.size(); ++i) batch.push_back(DocumentInput{paths[i], texts[i]});
+  std::string batch_expected;
+  {
+    Index fresh;
+    for (const auto& kv : batch_contents) fresh.Upsert(kv.first, kv.second);
+    batch_expected = Answers(fresh);
+  }
+  long batch_failed = 0;
+  for (n = 0;; n += 41) {
+    Index idx;
+    std::string meta;
+    REQUIRE(LoadIndexFile(file, &idx, &meta) == PersistStatus::kOk);
+    g_failed = 0;
+    g_fail_in = n;
+    Status st = Status::kOk;
+    try {
+      st = idx.UpsertBatch(batch.data(), batch.size(), 2);
+    } catch (const std::bad_alloc&) {
+      st = Status::kNoMemory;
+    }
+    g_fail_in = -1;
+    if (g_failed == 0) {
+      CHECK(st == Status::kOk);
+      CHECK(Answers(idx) == batch_expected);
+      break;
+    }
+    CHECK(st == Status::kOk || st == Status::kNoMemory);
+    if (st != Status::kOk) ++batch_failed;
+    CHECK(idx.UpsertBatch(batch.data(), batch.size(), 2) == Status::kOk);
+    CHECK(Answers(idx) == batch_expected);
+  }
+  CHECK(batch_failed > 10);
+  std::printf("    batch swept, %ld failed\n", batch_failed);
   std::remove(file.c_str());
   ::rmdir(dir);
 }

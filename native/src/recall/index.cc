@@ -1205,6 +1205,15 @@ Status Index::UpsertBatch(const DocumentInput* docs, size_t count, unsigned thre
     next.n = next_base < count ? std::min(chunk, count - next_base) : 0;
     next.out = buf[(c + 1) % 2].data();
     std::vector<std::thread> helpers;
+    // Joins the helpers however this iteration ends: an Apply that throws (bad_alloc) while they
+    // prepare the next chunk must not destroy joinable threads (std::terminate: the host aborted).
+    struct JoinHelpers {
+      std::vector<std::thread>* threads;
+      ~JoinHelpers() {
+        for (std::thread& t : *threads)
+          if (t.joinable()) t.join();
+      }
+    } join_helpers{&helpers};
     if (next.n > 0) start_helpers(&next, &helpers);
     {
       std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
