@@ -301,3 +301,64 @@ RECALL_TEST(mmap_a_fifo_at_the_index_path_is_refused_without_blocking) {
   std::remove(fifo.c_str());
   ::rmdir(dir);
 }
+
+RECALL_TEST(mmap_crafted_duplicate_term_text_is_refused) {
+  // Two live term ids with the same text (each with its own postings, every other check
+  // consistent, the dictionary rebuilt so both are reachable): a query would find one of them and
+  // miss the other's documents. Refused like any other inconsistent index.
+  Index built;
+  built.Upsert("a.md", "# A\n\nzymurgy alpha");
+  built.Upsert("b.md", "# B\n\nquixote beta");
+  std::string b;
+  REQUIRE(built.Serialize(&b) == Status::kOk);
+  uint64_t h[16];
+  std::memcpy(h, b.data(), sizeof h);
+  const size_t ndocs = h[0], nterms = h[1], nelems = h[2], nposts = h[3], nslots = h[7];
+  auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
+  const size_t terms_at = pad8(128 + 96 * ndocs + 20 * nelems);
+  const size_t slots_at = terms_at + 32 * nterms;
+  const size_t free_at = slots_at + 8 * nslots;
+  const size_t posts_at = pad8(pad8(free_at + 4 * h[5]) + 4 * h[6]);
+  const size_t blob_at = pad8(pad8(posts_at + 8 * nposts + h[14]) + h[15]);
+  struct TermRec {
+    uint64_t text_off, post_first;
+    uint32_t text_len, post_count, hash, reserved;
+  };
+  auto rec = [&](size_t t) {
+    TermRec r;
+    std::memcpy(&r, &b[terms_at + 32 * t], sizeof r);
+    return r;
+  };
+  size_t a = nterms, q = nterms;
+  for (size_t t = 0; t < nterms; ++t) {
+    const TermRec r = rec(t);
+    const std::string text = b.substr(blob_at + r.text_off, r.text_len);
+    if (text == "zymurgy") a = t;
+    if (text == "quixote") q = t;
+  }
+  REQUIRE(a < nterms && q < nterms);
+  // quixote becomes a second zymurgy: same text, same hash.
+  TermRec rq = rec(q);
+  const TermRec ra = rec(a);
+  std::memcpy(&b[blob_at + rq.text_off], "zymurgy", 7);
+  rq.hash = ra.hash;
+  std::memcpy(&b[terms_at + 32 * q], &rq, sizeof rq);
+  // The dictionary rebuilt by linear probing, term ids in order (every term reachable).
+  std::vector<uint32_t> slot(2 * nslots, 0);
+  for (size_t t = 0; t < nterms; ++t) {
+    const TermRec r = rec(t);
+    if (r.post_count == 0) continue;
+    size_t i = r.hash & (nslots - 1);
+    while (slot[2 * i] != 0) i = (i + 1) & (nslots - 1);
+    slot[2 * i] = static_cast<uint32_t>(t + 1);
+    slot[2 * i + 1] = r.hash;
+  }
+  std::memcpy(&b[slots_at], slot.data(), 8 * nslots);
+  Index idx;
+  const Status st = idx.Deserialize(b);
+  if (st == Status::kOk) {
+    std::printf("    served: \"zymurgy\" finds %zu of 2 documents\n", idx.Search("zymurgy").size());
+  }
+  CHECK(st == Status::kInvalidArgument);
+  CHECK_EQ(idx.GetStats().doc_slots, uint64_t{0});
+}

@@ -1803,7 +1803,7 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
     const uint64_t mask = nslots - 1;
     uint64_t empty = 0;
     while (slots_in[empty].id_plus_1 != 0) ++empty;  // exists: load < 70%
-    uint64_t run_start = 0;
+    uint64_t run_start = 0, probes = 0;
     bool in_run = false;
     for (uint64_t k = 1; k <= nslots; ++k) {
       const uint64_t i = (empty + k) & mask;
@@ -1820,6 +1820,18 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
       const uint64_t dist_home = (i - home) & mask;
       const uint64_t dist_run = (i - run_start) & mask;
       if (dist_home > dist_run) return kBad;
+      // No other live term with the same text (a query finds the first on the probe path and
+      // would miss the other's documents): equal texts have equal hashes, so it would lie on
+      // this slot's probe path. The paths' total length is bounded (at most 70% load keeps it
+      // near one slot per term), so a crafted table cannot make this quadratic.
+      probes += dist_home;
+      if (probes > 32 * nslots) return kBad;
+      for (uint64_t d = dist_home; d > 0; --d) {
+        const Impl::Slot& other = slots_in[(i - d) & mask];
+        if (other.hash == slots_in[i].hash &&  // rare: the texts are read only then
+            terms[other.id_plus_1 - 1].Text() == terms[slots_in[i].id_plus_1 - 1].Text())
+          return kBad;
+      }
     }
   }
   std::vector<Impl::Slot> slots(slots_in, slots_in + nslots);
