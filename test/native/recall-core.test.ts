@@ -24,9 +24,13 @@ const engine = ['utf8', 'tokenizer', 'markdown', 'html', 'excerpt', 'index', 're
   join(root, 'native/src/recall', `${f}.cc`),
 );
 const testDir = join(root, 'native/test');
+// recall_mmap_nomem_test.cc replaces the global operator new (to fail allocations on demand): it gets
+// its own binary, so AddressSanitizer keeps checking new/delete pairs in every other test.
+const nomemTest = join(testDir, 'recall_mmap_nomem_test.cc');
 const tests = readdirSync(testDir)
   .filter((f) => /^recall_.*\.cc$/.test(f))
-  .map((f) => join(testDir, f));
+  .map((f) => join(testDir, f))
+  .filter((f) => f !== nomemTest);
 const seedCorpus = join(root, 'native/fuzz/corpus/recall');
 const fuzzSource = join(root, 'native/fuzz/recall_fuzz.cc');
 /** The fuzz target with its replay main(): a wrapper, so only this object gets the define. */
@@ -150,6 +154,7 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
     asan: join(out, 'recall_tests_asan'),
     tsan: join(out, 'recall_tests_tsan'),
     replay: join(out, 'recall_fuzz_replay'),
+    nomem: join(out, 'recall_tests_nomem'),
   };
 
   beforeAll(async () => {
@@ -170,6 +175,7 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
       // Same flags as `asan`: the engine objects are shared. RECALL_FUZZ_STANDALONE only reaches
       // the fuzz source, which gets its own object.
       replay: { flags: sanitized, sources: [...engine, fuzzReplaySource], bin: bins.replay },
+      nomem: { flags: sanitized, sources: [...engine, join(testDir, 'recall_main.cc'), nomemTest], bin: bins.nomem },
     });
   }, hangGuard(900_000));
 
@@ -185,6 +191,13 @@ describe.skipIf(gppMissing)('recall engine native tests (g++)', () => {
     const r = await run(bins.asan, [], sanitizerEnv);
     expect(r.code, tail(r.output)).toBe(0);
     expect(r.output).toMatch(/tests, 0 failed checks/);
+    expect(r.output).not.toMatch(/runtime error|AddressSanitizer|LeakSanitizer/);
+  }, hangGuard(300_000));
+
+  it('fails every allocation of a load and of copy-on-write changes in turn: OK or NO_MEMORY, never a crash', async () => {
+    const r = await run(bins.nomem, [], sanitizerEnv);
+    expect(r.code, tail(r.output)).toBe(0);
+    expect(r.output).toMatch(/1 tests, 0 failed checks/);
     expect(r.output).not.toMatch(/runtime error|AddressSanitizer|LeakSanitizer/);
   }, hangGuard(300_000));
 
