@@ -42,6 +42,8 @@ export interface RecallIndexStats {
   terms?: number;
   /** Approximate bytes the engine holds, when it knows it. */
   memoryBytes?: number;
+  /** Bytes it serves from a mapped persisted index (page cache, not heap), when it knows it. */
+  mappedBytes?: number;
 }
 
 /**

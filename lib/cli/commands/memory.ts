@@ -245,7 +245,12 @@ async function indexStats(ctx: CommandContext, flags: BackendFlags & { stats?: b
     ['documents', String(s.documents)],
     ...(s.engine?.terms !== undefined ? [['terms', String(s.engine.terms)]] : []),
     ...(s.engine?.memoryBytes !== undefined
-      ? [['engine memory', `${(s.engine.memoryBytes / 1048576).toFixed(1)} MiB`]]
+      ? [
+          [
+            'engine memory',
+            `${(s.engine.memoryBytes / 1048576).toFixed(1)} MiB${s.engine.mappedBytes ? ` (+ ${(s.engine.mappedBytes / 1048576).toFixed(1)} MiB mapped from the persisted index)` : ''}`,
+          ],
+        ]
       : []),
     ...(s.pending !== undefined ? [['outbox (not pushed)', String(s.pending)]] : []),
     ['last synced commit', s.commitSha ?? '(never synced)'],
