@@ -43,11 +43,11 @@ export function processIo(): CliIo {
     if (ac.signal.aborted) process.exit(130);
     ac.abort(new Error('interrupted'));
   });
-  // A reader that goes away (`claw-byterover search x | head -1`) is not a failure of ours: stop
-  // quietly, as Unix tools do, instead of an unhandled EPIPE with a stack trace.
+  // A reader that goes away (`claw-byterover search x | head -1`) is not a failure of ours: what
+  // is left to print is dropped and the command still finishes its work (a pull half-applied
+  // because its reader quit would lose more than a line), with no EPIPE stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
   return {
     stdout: process.stdout,
