@@ -18,45 +18,11 @@
 
 #include "../src/recall/index.h"
 #include "../src/recall/persist.h"
+#include "fail_alloc.h"
 #include "recall_harness.h"
 
-namespace {
-
-std::atomic<long> g_fail_in{-1};  // < 0: never fail; else the allocation that fails, counting down
-std::atomic<long> g_failed{0};
-
-void* Allocate(std::size_t n) {
-  if (g_fail_in.load(std::memory_order_relaxed) >= 0 && g_fail_in.fetch_sub(1) == 0) {
-    g_failed.fetch_add(1);
-    throw std::bad_alloc();
-  }
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) { return Allocate(n); }
-void* operator new[](std::size_t n) { return Allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+using claw_test::g_countdown;
+using claw_test::g_injected;
 
 using claw::recall::DocumentInput;
 using claw::recall::Index;
@@ -147,11 +113,11 @@ RECALL_TEST(mmap_nomem_load_and_copy_on_write_fail_cleanly) {
   for (;; ++n) {
     Index idx;
     std::string meta;
-    g_failed = 0;
-    g_fail_in = n;
+    g_injected = 0;
+    g_countdown = n + 1;  // allocation n (0-based) fails
     const PersistStatus st = LoadIndexFile(file, &idx, &meta);
-    g_fail_in = -1;
-    if (g_failed == 0) {
+    g_countdown = 0;
+    if (g_injected == 0) {
       CHECK(st == PersistStatus::kOk);
       break;
     }
@@ -190,8 +156,8 @@ RECALL_TEST(mmap_nomem_load_and_copy_on_write_fail_cleanly) {
     std::string meta;
     REQUIRE(LoadIndexFile(file, &idx, &meta) == PersistStatus::kOk);
     std::map<std::string, std::string> want = base;
-    g_failed = 0;
-    g_fail_in = n;
+    g_injected = 0;
+    g_countdown = n + 1;  // allocation n (0-based) fails
     size_t k = 0;
     for (; k < changes.size(); ++k) {
       try {
@@ -201,8 +167,8 @@ RECALL_TEST(mmap_nomem_load_and_copy_on_write_fail_cleanly) {
         break;
       }
     }
-    g_fail_in = -1;
-    if (g_failed == 0) break;
+    g_countdown = 0;
+    if (g_injected == 0) break;
     for (; k < changes.size(); ++k) Apply(&idx, &want, changes[k]);  // the failed one again
     const std::string got = Answers(idx);
     CHECK(got == expected);
@@ -243,16 +209,16 @@ RECALL_TEST(mmap_nomem_load_and_copy_on_write_fail_cleanly) {
     Index idx;
     std::string meta;
     REQUIRE(LoadIndexFile(file, &idx, &meta) == PersistStatus::kOk);
-    g_failed = 0;
-    g_fail_in = n;
+    g_injected = 0;
+    g_countdown = n + 1;  // allocation n (0-based) fails
     Status st = Status::kOk;
     try {
       st = idx.UpsertBatch(batch.data(), batch.size(), 2);
     } catch (const std::bad_alloc&) {
       st = Status::kNoMemory;
     }
-    g_fail_in = -1;
-    if (g_failed == 0) {
+    g_countdown = 0;
+    if (g_injected == 0) {
       CHECK(st == Status::kOk);
       CHECK(Answers(idx) == batch_expected);
       break;

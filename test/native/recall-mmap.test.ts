@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng } from '../../bench/recall/generate.js';
 import { createRecallIndex, type NativeRecallIndex, type RecallIndexOptions } from '../../lib/native.js';
 import { missingTools } from '../helpers/tools.js';
 import { hangGuard } from '../helpers/timeout.js';
@@ -26,17 +27,6 @@ import { ensureNativeBuilt } from './helpers.js';
 const skip = missingTools(['c++', 'make'], 'apt-get install -y build-essential python3');
 const linux = process.platform === 'linux';
 
-/** mulberry32: a seeded PRNG, so every run edits the same way. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'cache redis postgres deploy rollback token signed queue retry latency index search tree note sqlite ' +

@@ -26,7 +26,7 @@ describe.skipIf(missingTools(['c++'], 'apt-get install -y g++'))('allocation fai
     a = await ensureNativeBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'claw-recall-nomem-'));
     driver = join(tmp, 'recall_nomem_driver');
-    mustRun('c++', ['-std=c++17', '-O1', '-g', '-rdynamic', `-I${join(ROOT, 'native', 'include')}`, '-o', driver, join(ROOT, 'test', 'native', 'fixtures', 'recall_nomem_driver.cc'), '-ldl', '-lpthread']);
+    mustRun('c++', ['-std=c++17', '-O1', '-g', '-rdynamic', `-I${join(ROOT, 'native', 'include')}`, `-I${join(ROOT, 'native', 'test')}`, '-o', driver, join(ROOT, 'test', 'native', 'fixtures', 'recall_nomem_driver.cc'), '-ldl', '-lpthread']);
   }, hangGuard(900_000));
 
   afterAll(() => {

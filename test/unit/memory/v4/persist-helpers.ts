@@ -6,7 +6,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { rng } from '../../../../bench/recall/generate.js';
 import type { SpaceMemory } from '../../../../lib/memory/v4/memory.js';
+
+/** Deterministic PRNG (mulberry32): bench/recall's, as the other seeded tests use. */
+export { rng };
 
 export const NOW = new Date('2026-12-01T00:00:00.000Z');
 export const QUERIES = [
@@ -35,17 +39,6 @@ const WORDS = [
   'shard',
   'replica',
 ];
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const id8 = (r: () => number): string =>
   Array.from({ length: 8 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(r() * 36)]).join('');
