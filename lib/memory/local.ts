@@ -19,7 +19,7 @@ import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
 import { fileFacts, INDEX_FILE, isPersistable, loadPersisted, savePersisted, type PersistInfo } from './persist.js';
-import { ContextTree, defaultTreeRoot, StoredDoc, type TreeChanges, type TreeDoc } from './tree.js';
+import { ContextTree, defaultTreeRoot, StoredDoc, type PackedNotes, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
   CurateOptions,
   CurateResult,
@@ -127,14 +127,14 @@ export class LocalMemory implements MemoryBackend {
     let index = factory();
     const stateDir = opts.stateDir ?? defaultStateDir(opts.projectRoot);
     const file = join(stateDir, INDEX_FILE);
-    let restored: StoredDoc[] | undefined;
+    let restored: PackedNotes | undefined;
     let notLoaded: string | undefined;
     if (opts.persist !== false && isPersistable(index)) {
       const log = (opts.logger ?? rootLogger).child({ component: 'memory.local' });
       const treeRoot = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(resolve(opts.projectRoot));
       const r = loadPersisted(index, file, treeRoot, log);
-      restored = r.docs;
-      if (!r.docs) {
+      restored = r.notes;
+      if (!r.notes) {
         notLoaded = r.reason;
         if (r.dirty) {
           index.close?.();
@@ -146,20 +146,20 @@ export class LocalMemory implements MemoryBackend {
     mem.persist = {
       path: file,
       loaded: restored !== undefined,
-      restored: restored?.length ?? 0,
+      restored: restored?.count ?? 0,
       saves: 0,
       ...(notLoaded ? { notLoaded } : {}),
       ...fileFacts(file),
     };
     const progress = opts.onProgress ?? (() => {});
     try {
-      if (restored) mem.tree.seed(restored);
+      if (restored) mem.tree.seedPacked(restored);
       await mem.tree.ensure();
       // The first build goes through addBatchAsync when the engine has it: parsed and indexed on a
       // worker, so the event loop (a progress line, other work) keeps running meanwhile.
       const asyncBatch = (index as { addBatchAsync?: AddBatchAsync }).addBatchAsync?.bind(index);
       if (asyncBatch) mem.stash = [];
-      progress(restored ? `checking ${restored.length} notes against the tree` : 'reading the context tree');
+      progress(restored ? `checking ${restored.count} notes against the tree` : 'reading the context tree');
       // recoverOrphans scans the tree first: the one scan of this open.
       await recoverOrphans({ tree: mem.tree, outbox: mem.outbox, loadState: () => loadSyncState(mem.stateDir) });
       const stash = mem.stash ?? [];

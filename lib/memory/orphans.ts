@@ -5,7 +5,7 @@
  */
 import type { CurateContext } from './curate.js';
 import type { OutboxEntry } from './outbox.js';
-import { clawIdOf, type TreeDoc } from './tree.js';
+import type { TreeDoc } from './tree.js';
 
 export function entryFor(doc: TreeDoc, id: string, createdAt: string): OutboxEntry {
   return {
@@ -32,9 +32,11 @@ export async function recoverOrphans(
   const state = await ctx.loadState();
   const queued = new Set((await ctx.outbox.list()).map((e) => e.id));
   const added: string[] = [];
-  for (const doc of ctx.tree.all()) {
-    const id = clawIdOf(doc); // restored notes know their claw_id without being read
-    if (!id || queued.has(id) || state.manifest[doc.path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
+  // ids(): restored notes know their claw_id without being read (or, while packed, built)
+  for (const [path, id] of [...ctx.tree.ids()]) {
+    if (queued.has(id) || state.manifest[path] !== undefined || !/^[a-z0-9-]{8,64}$/.test(id)) continue;
+    const doc = ctx.tree.get(path);
+    if (!doc) continue;
     await ctx.outbox.put(entryFor(doc, id, (ctx.now?.() ?? new Date()).toISOString()));
     queued.add(id);
     added.push(id);

@@ -2,7 +2,7 @@
  * The persisted recall index of a tree: `<stateDir>/recall-index.clawrix` (native/src/recall/
  * persist.h: versioned, checksummed, written atomically), holding the native index and a manifest
  * of the notes it was built from (path, stamp, size, claw_id). Opening a tree loads it, seeds the
- * ContextTree with the manifest (StoredDoc: nothing read), and the first scan — a stat walk — re-reads
+ * ContextTree with the manifest (packed: nothing read, no per-note object), and the first scan — a stat walk — re-reads
  * only files whose (size, mtime, ctime, inode) changed, so the index then equals a fresh build.
  * A missing, torn, corrupt, foreign-version or other-options file, or a manifest for another tree,
  * is never served: the index is built from the tree and saved again.
@@ -13,17 +13,25 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { StoredDoc, type ContextTree } from './tree.js';
+import type { ContextTree, PackedNotes, TreeDoc } from './tree.js';
 import type { RecallIndex } from './types.js';
 
 export const INDEX_FILE = 'recall-index.clawrix';
-const MANIFEST_VERSION = 1;
+/**
+ * The manifest saved with the index: one JSON line, then the notes packed as ContextTree holds them
+ * (PackedNotes: `known`, `sizes`, `ids` back to back, lengths in UTF-16 code units):
+ *   {"v":2,"root":"/abs/tree","count":N,"known":K,"sizes":S}\n<known><sizes><ids>
+ * A warm open parses the one short line and hands `known` to the native walk as it is: no per-note
+ * JSON, no per-note object (version 1 was a JSON array of [path, stamp, size, claw_id]).
+ */
+const MANIFEST_VERSION = 2;
 
-interface Manifest {
+interface ManifestHead {
   v: number;
   root: string;
-  /** [path, stamp, size, claw_id | null] per note. */
-  files: Array<[string, string, number, string | null]>;
+  count: number;
+  known: number;
+  sizes: number;
 }
 
 export interface PersistableIndex {
@@ -53,8 +61,8 @@ export interface PersistInfo {
 }
 
 export type LoadOutcome =
-  | { docs: StoredDoc[] }
-  | { docs: undefined; reason: string; /** the index holds documents and must be replaced */ dirty: boolean };
+  | { notes: PackedNotes }
+  | { notes: undefined; reason: string; /** the index holds documents and must be replaced */ dirty: boolean };
 
 /**
  * Loads `file` into the empty `index` and answers the manifest string saved with it, or why the file
@@ -92,7 +100,51 @@ export function saveIndexFile(index: RecallIndex & PersistableIndex, file: strin
   }
 }
 
-/** Loads `file` into the empty `index`; on success, the notes it was built from. */
+/** NUL characters in `s`. */
+function nulCount(s: string): number {
+  let n = 0;
+  for (let at = s.indexOf('\0'); at >= 0; at = s.indexOf('\0', at + 1)) n++;
+  return n;
+}
+
+/** The packed notes of a manifest, or undefined when its shape is not what savePersisted writes. */
+function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes } | undefined {
+  const nl = meta.indexOf('\n');
+  if (nl < 0) return undefined;
+  let head: ManifestHead;
+  try {
+    head = JSON.parse(meta.slice(0, nl)) as ManifestHead;
+  } catch {
+    return undefined;
+  }
+  if (head === null || typeof head !== 'object' || head.v !== MANIFEST_VERSION || typeof head.root !== 'string')
+    return undefined;
+  const { count, known, sizes } = head;
+  const rest = meta.length - nl - 1;
+  if (![count, known, sizes].every((n) => Number.isSafeInteger(n) && n >= 0) || known + sizes > rest) return undefined;
+  const notes: PackedNotes = {
+    count,
+    known: meta.slice(nl + 1, nl + 1 + known),
+    sizes: meta.slice(nl + 1 + known, nl + 1 + known + sizes),
+    ids: meta.slice(nl + 1 + known + sizes),
+  };
+  // Every section whole: 2 fields per note, 1 size per note, (index, claw_id) pairs of ascending
+  // indexes below count; each section empty or ending with its last field's NUL.
+  const ends = (x: string): boolean => x === '' || x.endsWith('\0');
+  if (nulCount(notes.known) !== 2 * count || nulCount(notes.sizes) !== count || nulCount(notes.ids) % 2 !== 0)
+    return undefined;
+  if (!ends(notes.known) || !ends(notes.sizes) || !ends(notes.ids)) return undefined;
+  for (let at = 0, last = -1; at < notes.ids.length;) {
+    const end = notes.ids.indexOf('\0', at);
+    const i = Number(notes.ids.slice(at, end));
+    if (!Number.isInteger(i) || i <= last || i >= count) return undefined;
+    last = i;
+    at = notes.ids.indexOf('\0', end + 1) + 1;
+  }
+  return { head, notes };
+}
+
+/** Loads `file` into the empty `index`; on success, the notes it was built from (packed). */
 export function loadPersisted(
   index: RecallIndex & PersistableIndex,
   file: string,
@@ -100,23 +152,37 @@ export function loadPersisted(
   log: Logger,
 ): LoadOutcome {
   const loaded = loadIndexFile(index, file, log);
-  if (loaded.meta === undefined) return { docs: undefined, reason: loaded.reason, dirty: false };
-  const meta = loaded.meta;
-  let m: Manifest | undefined;
-  try {
-    m = JSON.parse(meta) as Manifest;
-  } catch {
-    m = undefined;
-  }
-  if (!m || m.v !== MANIFEST_VERSION || !Array.isArray(m.files)) {
+  if (loaded.meta === undefined) return { notes: undefined, reason: loaded.reason, dirty: false };
+  const m = unpackManifest(loaded.meta);
+  if (!m) {
     log.warn({ path: file }, 'persisted recall index has no readable manifest; rebuilding it');
-    return { docs: undefined, reason: 'MANIFEST_INVALID', dirty: true };
+    return { notes: undefined, reason: 'MANIFEST_INVALID', dirty: true };
   }
-  if (m.root !== root) {
-    log.warn({ path: file, root: m.root, expected: root }, 'persisted recall index is of another tree; rebuilding it');
-    return { docs: undefined, reason: 'MANIFEST_OTHER_TREE', dirty: true };
+  if (m.head.root !== root) {
+    log.warn(
+      { path: file, root: m.head.root, expected: root },
+      'persisted recall index is of another tree; rebuilding it',
+    );
+    return { notes: undefined, reason: 'MANIFEST_OTHER_TREE', dirty: true };
   }
-  return { docs: m.files.map(([path, stamp, size, id]) => new StoredDoc(root, path, stamp, size, id ?? undefined)) };
+  return { notes: m.notes };
+}
+
+/** The tree's notes packed for the manifest (a claw_id holding a NUL, which curate never writes, is left out). */
+function packNotes(docs: Iterable<TreeDoc>): PackedNotes {
+  const known: string[] = [];
+  const sizes: string[] = [];
+  const ids: string[] = [];
+  let count = 0;
+  for (const d of docs) {
+    known.push(d.path, d.stamp);
+    sizes.push(String(d.size));
+    const id = d.id;
+    if (id && !id.includes('\0')) ids.push(String(count), id);
+    count++;
+  }
+  const join = (xs: string[]): string => (xs.length ? `${xs.join('\0')}\0` : '');
+  return { count, known: join(known), sizes: join(sizes), ids: join(ids) };
 }
 
 /** Writes the index and the tree's manifest atomically; false (logged) when it could not. */
@@ -126,12 +192,15 @@ export function savePersisted(
   tree: ContextTree,
   log: Logger,
 ): boolean {
-  const m: Manifest = {
+  const notes = tree.packedSeed() ?? packNotes(tree.all());
+  const head: ManifestHead = {
     v: MANIFEST_VERSION,
     root: tree.root,
-    files: [...tree.all()].map((d) => [d.path, d.stamp, d.size, d.id ?? null]),
+    count: notes.count,
+    known: notes.known.length,
+    sizes: notes.sizes.length,
   };
-  return saveIndexFile(index, file, JSON.stringify(m), log);
+  return saveIndexFile(index, file, `${JSON.stringify(head)}\n${notes.known}${notes.sizes}${notes.ids}`, log);
 }
 
 /** Size and mtime of `file`, or undefined. */

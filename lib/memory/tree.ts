@@ -92,6 +92,27 @@ export interface TreeChanges {
 
 export type TreeListener = (changes: TreeChanges) => void;
 
+/**
+ * Notes known from a persisted index (lib/memory/persist.ts), held packed until someone needs them
+ * one by one: re-opening an unchanged tree of 10,000 notes then builds no per-note object at all
+ * (the packed pairs go to the native walk as they are, and it answers one flag byte per note).
+ */
+export interface PackedNotes {
+  count: number;
+  /** `path\0stamp\0` per note: the native walk's `known` form. */
+  known: string;
+  /** `size\0` per note, in the same order. */
+  sizes: string;
+  /** `i\0claw_id\0` for each note (its index in `known`, ascending) that has a claw_id. */
+  ids: string;
+}
+
+/** Splits `s` at NUL characters from `at`: the next field and where the one after it starts. */
+function field(s: string, at: number): [string, number] {
+  const end = s.indexOf('\0', at);
+  return end < 0 ? [s.slice(at), s.length] : [s.slice(at, end), end + 1];
+}
+
 export interface ContextTreeOptions {
   /** The project directory holding `.brv/`. */
   projectRoot: string;
@@ -126,7 +147,9 @@ export class ContextTree {
   readonly root: string;
   private readonly maxFileBytes: number;
   private readonly log: Logger;
-  private readonly docs = new Map<string, TreeDoc>();
+  readonly #docs = new Map<string, TreeDoc>();
+  /** Notes seeded packed and not yet needed one by one (see `seedPacked`). */
+  #packed: PackedNotes | undefined;
   private readonly listeners = new Set<TreeListener>();
   private running: Promise<TreeChanges> | undefined;
   private queued: Promise<TreeChanges> | undefined;
@@ -153,8 +176,14 @@ export class ContextTree {
     await mkdir(this.root, { recursive: true });
   }
 
+  /** The notes by path (a seeded packed list is unpacked on first use). */
+  private get docs(): Map<string, TreeDoc> {
+    if (this.#packed) this.unpack(this.#packed);
+    return this.#docs;
+  }
+
   get size(): number {
-    return this.docs.size;
+    return this.#packed ? this.#packed.count : this.#docs.size;
   }
 
   get(path: string): TreeDoc | undefined {
@@ -163,6 +192,28 @@ export class ContextTree {
 
   all(): IterableIterator<TreeDoc> {
     return this.docs.values();
+  }
+
+  /** [path, claw_id] of each note that has one (without building the notes of a packed seed). */
+  *ids(): Generator<[string, string]> {
+    const packed = this.#packed;
+    if (!packed) {
+      for (const d of this.#docs.values()) {
+        const id = clawIdOf(d);
+        if (id) yield [d.path, id];
+      }
+      return;
+    }
+    // `known` is walked forward to each listed index: only the notes with a claw_id cost a slice.
+    let k = 0; // where note `index`'s pair starts in `known`
+    let index = 0;
+    for (let at = 0; at < packed.ids.length;) {
+      const [i, next] = field(packed.ids, at);
+      const [id, after] = field(packed.ids, next);
+      at = after;
+      for (; index < Number(i); index++) k = packed.known.indexOf('\0', packed.known.indexOf('\0', k) + 1) + 1;
+      yield [field(packed.known, k)[0], id];
+    }
   }
 
   /** The note whose frontmatter `claw_id` is `id`. */
@@ -205,11 +256,38 @@ export class ContextTree {
   }
 
   /**
-   * Seeds the tree with notes known from elsewhere (a persisted index): each is kept, not read, by
-   * the next scan when its stamp is unchanged. Before the first scan only; listeners are not told.
+   * Seeds the tree with notes known from a persisted index, packed: they become StoredDocs only when
+   * something needs them one by one (get, all, a scan that found a change). Before the first scan only.
    */
-  seed(docs: Iterable<TreeDoc>): void {
-    for (const d of docs) this.docs.set(d.path, d);
+  seedPacked(notes: PackedNotes): void {
+    if (this.#docs.size > 0 || this.#packed) throw new Error('ContextTree.seedPacked: the tree is already seeded');
+    if (notes.count > 0) this.#packed = notes;
+  }
+
+  /** The packed seed, while it is still packed (a save writes it back as it is). */
+  packedSeed(): PackedNotes | undefined {
+    return this.#packed;
+  }
+
+  private unpack(packed: PackedNotes): void {
+    this.#packed = undefined;
+    const ids = new Map<number, string>();
+    for (let at = 0; at < packed.ids.length;) {
+      const [i, next] = field(packed.ids, at);
+      const [id, after] = field(packed.ids, next);
+      ids.set(Number(i), id);
+      at = after;
+    }
+    let k = 0;
+    let z = 0;
+    for (let i = 0; i < packed.count; i++) {
+      const [path, afterPath] = field(packed.known, k);
+      const [stamp, afterStamp] = field(packed.known, afterPath);
+      const [size, afterSize] = field(packed.sizes, z);
+      k = afterStamp;
+      z = afterSize;
+      this.#docs.set(path, new StoredDoc(this.root, path, stamp, Number(size), ids.get(i)));
+    }
   }
 
   private async scan(): Promise<TreeChanges> {
@@ -242,9 +320,9 @@ export class ContextTree {
     const read = this.reads - readsBefore;
     this.lastScan = {
       walker: walk ? 'native' : 'ts',
-      files: this.docs.size,
+      files: this.size,
       read,
-      reused: this.docs.size - read,
+      reused: this.size - read,
       bytesRead,
       ms: performance.now() - t0,
     };
@@ -260,17 +338,22 @@ export class ContextTree {
    * unchanged tree of 100,000 notes builds no per-note object.
    */
   private async walkNative(walk: WalkFn, changes: TreeChanges): Promise<number> {
-    const paths: string[] = [];
-    const packed: string[] = [];
-    for (const d of this.docs.values()) {
-      paths.push(d.path);
-      packed.push(d.path, d.stamp);
+    // A packed seed goes to the walk as it is; the notes are built only when something changed.
+    const seeded = this.#packed;
+    let known = seeded?.known;
+    if (!seeded && this.#docs.size > 0) {
+      const pairs: string[] = [];
+      for (const d of this.#docs.values()) pairs.push(d.path, d.stamp);
+      known = `${pairs.join('\0')}\0`;
     }
     const r = await walk(this.root, {
       maxFileBytes: this.maxFileBytes,
-      ...(paths.length > 0 ? { known: `${packed.join('\0')}\0` } : {}),
+      ...(known ? { known } : {}),
       omitUnchanged: true,
     });
+    if (seeded && this.#packed === seeded && r.files.length === 0 && r.unchanged?.indexOf(0) === -1) return r.bytesRead; // every seeded note is where it was: nothing to build
+    // The known pairs were in the map's order (a packed seed unpacks in its own order).
+    const paths = [...this.docs.keys()];
     const listed = new Set<string>();
     for (const f of r.files) {
       if (f.tooLarge) {

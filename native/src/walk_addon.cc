@@ -40,8 +40,14 @@ struct Job {
   // options.known packed as "path\0stamp\0…" (`known_count` pairs), indexed on the worker
   std::string known_list;
   size_t known_count = 0;
-  // path → (index in options.known, stamp), views into known_list
-  std::unordered_map<std::string_view, std::pair<uint32_t, std::string_view>> known;
+  // path (a view into known_list) → (index in options.known, stamp; `valid` false when the stamp
+  // is not one FileStamp::ToString wrote: it then never matches and the file is read)
+  struct Entry {
+    uint32_t index;
+    bool valid;
+    recall::FileStamp stamp;
+  };
+  std::unordered_map<std::string_view, Entry> known;
   bool omit_unchanged = false;
   std::vector<uint8_t> unchanged;  // per known index: found at its stamp (written by the workers)
   recall::WalkResult result;
@@ -111,9 +117,10 @@ void Execute(napi_env /*env*/, void* data) {
         const char* path_end = static_cast<const char*>(std::memchr(p, '\0', end - p));
         const char* stamp_end = static_cast<const char*>(
             std::memchr(path_end + 1, '\0', end - path_end - 1));  // counted: both exist
-        job->known.emplace(
-            std::string_view(p, path_end - p),
-            std::make_pair(i, std::string_view(path_end + 1, stamp_end - path_end - 1)));
+        Job::Entry entry{i, false, {}};
+        entry.valid = recall::FileStamp::Parse(
+            std::string_view(path_end + 1, stamp_end - path_end - 1), &entry.stamp);
+        job->known.emplace(std::string_view(p, path_end - p), entry);
         p = stamp_end + 1;
       }
     } catch (const std::bad_alloc&) {
@@ -125,8 +132,8 @@ void Execute(napi_env /*env*/, void* data) {
     // Each path is walked once, so each flag byte has one writer (distinct bytes: no data race).
     known = [map, flags](std::string_view path, const recall::FileStamp& stamp) {
       auto it = map->find(path);
-      if (it == map->end() || it->second.second != stamp.ToString()) return false;
-      flags[it->second.first] = 1;
+      if (it == map->end() || !it->second.valid || it->second.stamp != stamp) return false;
+      flags[it->second.index] = 1;
       return true;
     };
   }
@@ -339,6 +346,7 @@ napi_value WalkTreeJs(napi_env env, napi_callback_info info) {
     napi_typeof(env, v, &t);
     if (t == napi_boolean) {
       napi_get_value_bool(env, v, &job->omit_unchanged);
+      job->opts.list_known = !job->omit_unchanged;  // unchanged files: a flag byte, no entry
     } else if (t != napi_undefined) {
       delete job;
       return Throw(env, "ERR_INVALID_ARG_TYPE", "expected options.omitUnchanged to be a boolean");

@@ -24,6 +24,24 @@ std::string FileStamp::ToString() const {
          ":" + std::to_string(ino);
 }
 
+bool FileStamp::Parse(std::string_view text, FileStamp* out) {
+  uint64_t* fields[4] = {&out->size, &out->mtime_ns, &out->ctime_ns, &out->ino};
+  size_t at = 0;
+  for (int f = 0; f < 4; ++f) {
+    if (f > 0 && (at >= text.size() || text[at++] != ':')) return false;
+    const size_t begin = at;
+    uint64_t v = 0;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at) {
+      const uint64_t d = static_cast<uint64_t>(text[at] - '0');
+      if (v > (UINT64_MAX - d) / 10) return false;  // overflow: not a stamp we wrote
+      v = v * 10 + d;
+    }
+    if (at == begin) return false;
+    *fields[f] = v;
+  }
+  return at == text.size();
+}
+
 namespace {
 
 uint64_t Ns(const struct timespec& t) {
@@ -98,7 +116,10 @@ void ListFolder(Shared* s, const std::string& rel, std::vector<WalkedFile>* file
     ::close(dfd);
     return;
   }
-  std::string content;
+  // The child's tree-relative path, built in place: a file `known` answers for (the common case of
+  // a re-walk) costs no allocation and no entry.
+  std::string child = rel.empty() ? std::string() : rel + "/";
+  const size_t prefix = child.size();
   while (struct dirent* e = ::readdir(dir)) {
     const std::string_view name(e->d_name);
     if (name.empty() || name[0] == '.') continue;
@@ -110,23 +131,24 @@ void ListFolder(Shared* s, const std::string& rel, std::vector<WalkedFile>* file
       have_stat = true;
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
     }
-    std::string child = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+    child.resize(prefix);
+    child.append(name);
     if (type == DT_DIR) {
-      subdirs->push_back(std::move(child));
+      subdirs->push_back(child);
       continue;
     }
     if (type != DT_REG || !HasExtension(name, s->opts->extensions)) continue;
     if (!have_stat && SysFstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (!S_ISREG(st.st_mode)) continue;  // replaced by something else since readdir
+    const FileStamp stamp = StampOf(st);
+    const bool too_large = stamp.size > s->opts->max_file_bytes;
+    const bool known = !too_large && *s->known && (*s->known)(child, stamp);
+    if (known && !s->opts->list_known) continue;
     WalkedFile f;
-    f.path = std::move(child);
-    f.stamp = StampOf(st);
-    if (f.stamp.size > s->opts->max_file_bytes) {
-      f.too_large = true;
-      files->push_back(std::move(f));
-      continue;
-    }
-    if (*s->known && (*s->known)(f.path, f.stamp)) {
+    f.path = child;
+    f.stamp = stamp;
+    if (too_large || known) {
+      f.too_large = too_large;
       files->push_back(std::move(f));
       continue;
     }

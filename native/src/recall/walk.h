@@ -12,7 +12,8 @@
 // Each file's stamp is (size, mtime ns, ctime ns, inode) from fstatat(AT_SYMLINK_NOFOLLOW): the
 // same values Node's `fs.stat(…, {bigint: true})` gives for a regular file. `known` lets a caller
 // that already holds some version of a file skip reading it: when it answers true for
-// (path, stamp), the file is listed with `read == false` and no content.
+// (path, stamp), the file is listed with `read == false` and no content (or, with
+// `list_known == false`, not listed).
 //
 // Threads: folders are a shared work queue; each worker lists a folder, queues its sub-folders,
 // and stats/reads that folder's files with openat/fstat/read (no path resolution per file).
@@ -43,6 +44,8 @@ struct FileStamp {
   bool operator!=(const FileStamp& o) const { return !(*this == o); }
   // "size:mtimeNs:ctimeNs:ino", the fingerprint lib/memory/tree.ts keeps per note.
   std::string ToString() const;
+  // A stamp as ToString writes it: four unsigned decimal fields joined by colons; false otherwise.
+  static bool Parse(std::string_view text, FileStamp* out);
 };
 
 struct WalkedFile {
@@ -57,6 +60,9 @@ struct WalkOptions {
   uint64_t max_file_bytes = uint64_t{4} << 20;
   unsigned threads = 0;                        // 0 → one per core, at most 8
   std::vector<std::string> extensions{".md"};  // lower-case, with the dot
+  // false: a file `known` answers true for is left out of `files` instead of listed unread (the
+  // caller records what it needs in `known`; re-walking an unchanged tree then builds no entry).
+  bool list_known = true;
 };
 
 struct WalkResult {

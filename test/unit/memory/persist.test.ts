@@ -145,6 +145,76 @@ describe('persisted recall index', () => {
     await mem.close();
   });
 
+  it('claw_ids live in the packed manifest: an unchanged tree builds no note, and a restored note whose outbox entry is gone is re-enqueued', async () => {
+    const { project, tree } = await tempProject(true);
+    const ids = ['orphan-aaaa1111', 'queued-bbbb2222'];
+    for (const id of ids)
+      await writeFile(
+        join(tree, `${id}.md`),
+        `---\ntitle: Note ${id}\nclaw_id: ${id}\n---\n# Cache invalidation\n${id}\n`,
+      );
+    const open = () => LocalMemory.open({ projectRoot: project, watch: false, logger: quiet });
+    const queued = async (m: LocalMemory) => (await m.outbox.list()).map((e) => e.id).sort();
+    const first = await open();
+    expect(await queued(first)).toEqual(ids); // read, no outbox entry: enqueued by the crash recovery
+    await first.close();
+
+    const warm = await open();
+    expect(warm.persist?.loaded).toBe(true);
+    expect(warm.tree.reads).toBe(0);
+    expect(warm.tree.packedSeed()?.count).toBe(FIXTURE_NOTES + 2); // nothing built per note
+    expect(warm.tree.size).toBe(FIXTURE_NOTES + 2);
+    expect([...warm.tree.ids()].sort()).toEqual(ids.map((id) => [`${id}.md`, id]));
+    expect(warm.tree.findById(ids[1] as string)?.path).toBe(`${ids[1]}.md`); // built on demand
+    expect(warm.tree.packedSeed()).toBeUndefined();
+    expect(warm.tree.get(`${ids[0]}.md`)).toMatchObject({ id: ids[0], size: expect.any(Number) as number });
+    await warm.outbox.remove(ids[0] as string); // what a crash before the entry was written leaves
+    await warm.close();
+
+    const again = await open();
+    expect(again.persist?.loaded).toBe(true);
+    expect(again.tree.reads).toBe(0);
+    expect(await queued(again)).toEqual(ids);
+    expect(await again.outbox.get(ids[0] as string)).toMatchObject({ path: `${ids[0]}.md`, title: `Note ${ids[0]}` });
+    await again.close();
+  });
+
+  it('a manifest that is not what this version writes (checksum valid) is never served: the index is rebuilt', async () => {
+    const { project, state } = await tempProject(true);
+    const file = join(state, INDEX_FILE);
+    const treeRoot = join(project, '.brv', 'context-tree');
+    const expected = await fresh(project);
+    // One note "a.md" at stamp "x" of size 1: "a.md\0x\0" (7 characters), "1\0" (2).
+    const head = (o: object) => `${JSON.stringify({ v: 2, root: treeRoot, count: 1, known: 7, sizes: 2, ...o })}\n`;
+    const manifests: Array<[string, string, boolean]> = [
+      ['well formed (accepted: the rejections below are for their own reason)', `${head({})}a.md\0x\x001\0`, true],
+      // What the previous release wrote: a JSON list of notes.
+      ['version 1', JSON.stringify({ v: 1, root: treeRoot, files: [['a.md', '1:2:3:4', 1, null]] }), false],
+      ['a path without its stamp', `${head({ known: 5, sizes: 4 })}a.md\0x\x001\0`, false],
+      ['a section past the end', `${head({ sizes: 40 })}a.md\0x\x001\0`, false],
+      ['the claw_id of note 5 of 1', `${head({})}a.md\0x\x001\x005\0abcdefgh\0`, false],
+      ['no header line', 'a.md\0x\x001\0', false],
+    ];
+    const { createRecallIndex } = await import('../../../lib/native.js');
+    for (const [what, meta, served] of manifests) {
+      await mkdir(state, { recursive: true });
+      const index = createRecallIndex();
+      index.saveFile(file, meta); // a whole file with a valid checksum, only the manifest is off
+      index.close();
+      const mem = await LocalMemory.open({ projectRoot: project, watch: false, logger: quiet });
+      expect({ what, persist: mem.persist }).toMatchObject({
+        what,
+        persist: served ? { loaded: true } : { loaded: false, notLoaded: 'MANIFEST_INVALID' },
+      });
+      expect(mem.tree.reads).toBe(FIXTURE_NOTES);
+      expect(await answers(mem)).toEqual(expected);
+      await mem.close();
+    }
+    const again = await LocalMemory.open({ projectRoot: project, watch: false, logger: quiet });
+    expect(again.persist?.loaded).toBe(true); // saved again whole, in this version's form
+    await again.close();
+  });
+
   it('a hand-edited note with invalid frontmatter warns once per change, not on every open', async () => {
     const { project, tree } = await tempProject(true);
     await writeFile(join(tree, 'hand.md'), '---\ntitle: Deploy: blue/green\n---\n# H\nrollout\n');

@@ -140,6 +140,25 @@ describe('native tree walk', () => {
       ['big.md', false], // too large: listed, never read, never flagged
     ]);
     expect(omitted.unchanged).toHaveLength(paths.length);
+    // A known stamp is compared as the four numbers it holds: anything that is not a stamp the walk
+    // writes (a field missing or extra, a sign, an overflow) never matches, so the file is read.
+    const deep = files.find((f) => f.path === 'a/b/c/deep.md')!;
+    const [size, mtime, ctime, ino] = deep.stamp.split(':');
+    for (const stamp of [
+      `${size}:${mtime}:${ctime}`,
+      `${deep.stamp}:0`,
+      `+${deep.stamp}`,
+      `${size}:${mtime}:${ctime}:${ino}x`,
+      `18446744073709551616:${mtime}:${ctime}:${ino}`,
+      '',
+    ]) {
+      const r = await walk(root, { maxFileBytes: 4096, known: `a/b/c/deep.md\0${stamp}\0`, omitUnchanged: true });
+      expect({ stamp, unchanged: [...r.unchanged!] }).toEqual({ stamp, unchanged: [0] });
+      expect(r.files.find((f) => f.path === 'a/b/c/deep.md')?.text).toBeDefined();
+    }
+    const same = await walk(root, { maxFileBytes: 4096, known: `a/b/c/deep.md\0${deep.stamp}\0`, omitUnchanged: true });
+    expect([...same.unchanged!]).toEqual([1]);
+    expect(same.files.some((f) => f.path === 'a/b/c/deep.md')).toBe(false);
     // Bad arguments throw at the call, as the binding's other argument checks do.
     expect(() => walk(root, { known: 'a.md\0' })).toThrow(/odd number of fields/);
   });
