@@ -117,6 +117,8 @@ export interface NativeBinding {
   parseTopic?: (html: string | Uint8Array) => ParsedTopic;
   /** ByteRover v4: whether a tree-relative path holds a topic (not index.html, not under .brv/). */
   isTopicPath?: (relPath: string) => boolean;
+  /** A persisted index file's manifest, unverified (absent in addons built before it). */
+  peekIndexMeta?: (path: string) => string;
 }
 
 /** An attribute as written (names lowercased, entities decoded). */
@@ -521,6 +523,8 @@ export interface RecallIndexBinding {
   /** Persisted index file (native/src/recall/persist.h); absent in addons built before it landed. */
   saveFile?(path: string, meta: string): void;
   loadFile?(path: string): string;
+  /** loadFile on a libuv worker; absent in addons built before it. */
+  loadFileAsync?(path: string): Promise<string>;
   close(): void;
   readonly closed: boolean;
 }
@@ -573,6 +577,7 @@ const RECALL_HINTS: Record<string, string> = {
   RECALL_PERSIST_VERSION: 'written by another claw-byterover version: it is rebuilt from the tree',
   RECALL_PERSIST_OPTIONS: 'built with other index options: it is rebuilt from the tree',
   RECALL_PERSIST_IO: 'check that the state directory is writable and the disk is not full',
+  RECALL_BUSY: 'await the running loadFileAsync or addBatchAsync of this index before loading into it',
 };
 
 function persistUnavailable(): ClawError {
@@ -686,6 +691,21 @@ export class NativeRecallIndex {
     }
   }
 
+  /**
+   * loadFile off the event loop (a libuv worker: the load reads the whole file, ~12 ms at 10,000
+   * notes and ~400 ms at 100,000). Rejects as loadFile throws, and RECALL_BUSY while another load or
+   * batch of this index runs. The index must not be used until the promise settles. With an addon
+   * built before it, the load runs on the calling thread.
+   */
+  async loadFileAsync(path: string): Promise<string> {
+    if (!this.#native.loadFileAsync) return this.loadFile(path);
+    try {
+      return await this.#native.loadFileAsync(path);
+    } catch (e) {
+      throw recallError(e);
+    }
+  }
+
   /** Removes the document at `path`; false when it was not indexed. */
   remove(path: string): boolean {
     try {
@@ -789,6 +809,22 @@ export function isTopicPath(relPath: string): boolean {
   const b = binding();
   if (typeof b.isTopicPath !== 'function') throw recallMissing();
   return b.isTopicPath(relPath);
+}
+
+/**
+ * The manifest saved in a persisted index file, read WITHOUT verifying the file (no checksum, no
+ * check of the index): a hint for work that may start before the load, which loadFile /
+ * loadFileAsync then confirm by returning the same manifest. Throws ClawError RECALL_PERSIST_*
+ * as loadFile does (RECALL_PERSIST_UNAVAILABLE with an addon built before it).
+ */
+export function peekIndexMeta(path: string): string {
+  const b = binding();
+  if (typeof b.peekIndexMeta !== 'function') throw persistUnavailable();
+  try {
+    return b.peekIndexMeta(path);
+  } catch (e) {
+    throw recallError(e);
+  }
 }
 
 /** Native recall indexes alive in this process (not yet closed or collected); for leak checks. */

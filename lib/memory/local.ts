@@ -19,6 +19,7 @@ import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
 import { fileFacts, INDEX_FILE, isPersistable, loadPersisted, savePersisted, type PersistInfo } from './persist.js';
+import { dropPrefetch, takePrefetch } from './prefetch.js';
 import { ContextTree, defaultTreeRoot, StoredDoc, type PackedNotes, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
   CurateOptions,
@@ -124,15 +125,20 @@ export class LocalMemory implements MemoryBackend {
     }
     // The persisted index (lib/memory/persist.ts): loaded when valid, reconciled with the tree by
     // the first scan (only changed files are read), saved again when anything changed.
-    let index = factory();
     const stateDir = opts.stateDir ?? defaultStateDir(opts.projectRoot);
     const file = join(stateDir, INDEX_FILE);
-    let restored: PackedNotes | undefined;
+    const treeRoot = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(resolve(opts.projectRoot));
+    // A one-shot CLI query may have started this very open early (lib/memory/prefetch.ts).
+    if (opts.persist === false) dropPrefetch();
+    const early = opts.persist !== false ? await takePrefetch(file, treeRoot) : undefined;
+    if (early && early.factory !== factory) early.index.close?.(); // another engine: not this open's
+    const prefetched = early?.factory === factory ? early : undefined;
+    let index = prefetched?.index ?? factory();
+    let restored: PackedNotes | undefined = prefetched?.notes;
     let notLoaded: string | undefined;
-    if (opts.persist !== false && isPersistable(index)) {
+    if (!prefetched && opts.persist !== false && isPersistable(index)) {
       const log = (opts.logger ?? rootLogger).child({ component: 'memory.local' });
-      const treeRoot = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(resolve(opts.projectRoot));
-      const r = loadPersisted(index, file, treeRoot, log);
+      const r = await loadPersisted(index, file, treeRoot, log);
       restored = r.notes;
       if (!r.notes) {
         notLoaded = r.reason;
@@ -146,6 +152,7 @@ export class LocalMemory implements MemoryBackend {
     mem.persist = {
       path: file,
       loaded: restored !== undefined,
+      ...(prefetched ? { prefetched: true } : {}),
       restored: restored?.count ?? 0,
       saves: 0,
       ...(notLoaded ? { notLoaded } : {}),
@@ -153,7 +160,7 @@ export class LocalMemory implements MemoryBackend {
     };
     const progress = opts.onProgress ?? (() => {});
     try {
-      if (restored) mem.tree.seedPacked(restored);
+      if (restored) mem.tree.seedPacked(restored, prefetched?.walk);
       await mem.tree.ensure();
       // The first build goes through addBatchAsync when the engine has it: parsed and indexed on a
       // worker, so the event loop (a progress line, other work) keeps running meanwhile.

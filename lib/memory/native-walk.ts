@@ -47,6 +47,9 @@ export interface WalkOptions {
 
 export type WalkFn = (root: string, opts?: WalkOptions) => Promise<WalkResult>;
 
+/** ContextTree's default size cap: larger files are listed as too large and not read (4 MiB). */
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+
 let cached: Promise<WalkFn | undefined> | undefined;
 
 /** The native walk, or undefined when the addon (or a build with walkTree) is not there. */

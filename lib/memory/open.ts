@@ -18,6 +18,7 @@ import type { Logger } from '../log/index.js';
 import type { BrvMemory, BrvOptions } from './brv.js';
 import { LocalMemory, type LocalMemoryOptions } from './local.js';
 import { engineUnavailable, loadNativeRecall } from './native-index.js';
+import { dropPrefetch } from './prefetch.js';
 import { defaultStateDir } from './state.js';
 import type { SpaceMemory } from './v4/memory.js';
 import { spaceStateDir } from './v4/persist.js';
@@ -270,7 +271,11 @@ export async function openMemory(o: OpenMemoryOptions & { dir: string; engine?: 
 export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory>;
 export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
   const { location, source, space } = await resolveMemory(o);
-  if (space) return openSpace(o, space, location, source);
+  // A prefetch (lib/memory/prefetch.ts) is for a v3 tree's LocalMemory.open: anything else drops it.
+  if (space) {
+    dropPrefetch();
+    return openSpace(o, space, location, source);
+  }
   const treeExisted = existsSync(location.treeRoot);
   if (!treeExisted && o.missingTree === 'error') throw treeMissing(location, source);
   if (treeExisted && !statSync(location.treeRoot).isDirectory()) {
@@ -309,14 +314,16 @@ export async function openMemory(o: OpenMemoryOptions): Promise<OpenedMemory> {
     return { ...base, backend: m, engine, local: m, chosen } satisfies OpenedLocalMemory;
   };
   // The brv backend and v4 spaces are imported when chosen: a v3 search loads neither (issue 15).
-  const brvMemory = async (): Promise<BrvMemory> =>
-    new (await import('./brv.js')).BrvMemory({
+  const brvMemory = async (): Promise<BrvMemory> => {
+    dropPrefetch();
+    return new (await import('./brv.js')).BrvMemory({
       projectRoot: location.projectRoot,
       ...(o.brv?.path ? { brvPath: o.brv.path } : {}),
       ...(o.brv?.timeouts ? { timeouts: o.brv.timeouts } : {}),
       ...(o.brv?.env ? { env: o.brv.env } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });
+  };
 
   if (o.index) return local(o.index, 'injected', 'a recall index given by the caller');
   const choice = o.engine ?? 'native';

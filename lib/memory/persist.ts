@@ -26,7 +26,7 @@ export const INDEX_FILE = 'recall-index.clawrix';
  */
 const MANIFEST_VERSION = 2;
 
-interface ManifestHead {
+export interface ManifestHead {
   v: number;
   root: string;
   count: number;
@@ -37,6 +37,8 @@ interface ManifestHead {
 export interface PersistableIndex {
   saveFile(path: string, meta: string): void;
   loadFile(path: string): string;
+  /** loadFile off the event loop (the native engine's; optional for other engines). */
+  loadFileAsync?(path: string): Promise<string>;
 }
 
 export function isPersistable(index: RecallIndex): index is RecallIndex & PersistableIndex {
@@ -49,6 +51,8 @@ export interface PersistInfo {
   path: string;
   /** The file was loaded and served (after reconciling with the tree). */
   loaded: boolean;
+  /** It was loaded (and the tree walked) early, while the process started (lib/memory/prefetch.ts). */
+  prefetched?: boolean;
   /** Why it was not loaded (RECALL_PERSIST_MISSING, _CORRUPT, …, or MANIFEST_OTHER_TREE). */
   notLoaded?: string;
   /** Notes restored from the file without reading them. */
@@ -70,13 +74,14 @@ export type LoadOutcome =
  * format and its checks are the native one (persist.h); what the manifest means is the caller's (the
  * v3 tree's below, a v4 space's in lib/memory/v4/persist.ts).
  */
-export function loadIndexFile(
+export async function loadIndexFile(
   index: RecallIndex & PersistableIndex,
   file: string,
   log: Logger,
-): { meta: string } | { meta: undefined; reason: string } {
+): Promise<{ meta: string } | { meta: undefined; reason: string }> {
   try {
-    return { meta: index.loadFile(file) };
+    // Off the event loop when the engine can: the load reads the whole file.
+    return { meta: index.loadFileAsync ? await index.loadFileAsync(file) : index.loadFile(file) };
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'RECALL_PERSIST_IO';
     if (code !== 'RECALL_PERSIST_MISSING')
@@ -108,7 +113,7 @@ function nulCount(s: string): number {
 }
 
 /** The packed notes of a manifest, or undefined when its shape is not what savePersisted writes. */
-function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes } | undefined {
+export function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes } | undefined {
   const nl = meta.indexOf('\n');
   if (nl < 0) return undefined;
   let head: ManifestHead;
@@ -145,13 +150,13 @@ function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes 
 }
 
 /** Loads `file` into the empty `index`; on success, the notes it was built from (packed). */
-export function loadPersisted(
+export async function loadPersisted(
   index: RecallIndex & PersistableIndex,
   file: string,
   root: string,
   log: Logger,
-): LoadOutcome {
-  const loaded = loadIndexFile(index, file, log);
+): Promise<LoadOutcome> {
+  const loaded = await loadIndexFile(index, file, log);
   if (loaded.meta === undefined) return { notes: undefined, reason: loaded.reason, dirty: false };
   const m = unpackManifest(loaded.meta);
   if (!m) {

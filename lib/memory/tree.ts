@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { ClawError } from '../errors.js';
 import { logger as rootLogger, type Logger } from '../log/index.js';
 import { noteHeader, parseNote, type ParsedNote } from './markdown.js';
-import { loadNativeWalk, type WalkFn } from './native-walk.js';
+import { DEFAULT_MAX_FILE_BYTES, loadNativeWalk, type WalkFn, type WalkResult } from './native-walk.js';
 import { MemoryErrorCode } from './errors.js';
 
 export interface TreeDoc {
@@ -150,6 +150,8 @@ export class ContextTree {
   readonly #docs = new Map<string, TreeDoc>();
   /** Notes seeded packed and not yet needed one by one (see `seedPacked`). */
   #packed: PackedNotes | undefined;
+  /** A native walk already started against the packed seed (lib/memory/prefetch.ts): the first scan's. */
+  #prewalk: Promise<WalkResult> | undefined;
   private readonly listeners = new Set<TreeListener>();
   private running: Promise<TreeChanges> | undefined;
   private queued: Promise<TreeChanges> | undefined;
@@ -166,7 +168,7 @@ export class ContextTree {
   constructor(opts: ContextTreeOptions) {
     this.projectRoot = resolve(opts.projectRoot);
     this.root = opts.treeRoot ? resolve(opts.treeRoot) : defaultTreeRoot(this.projectRoot);
-    this.maxFileBytes = opts.maxFileBytes ?? 4 * 1024 * 1024;
+    this.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.walker = opts.walker ?? 'auto';
     this.log = (opts.logger ?? rootLogger).child({ component: 'memory.tree' });
   }
@@ -259,9 +261,12 @@ export class ContextTree {
    * Seeds the tree with notes known from a persisted index, packed: they become StoredDocs only when
    * something needs them one by one (get, all, a scan that found a change). Before the first scan only.
    */
-  seedPacked(notes: PackedNotes): void {
+  seedPacked(notes: PackedNotes, walk?: Promise<WalkResult>): void {
     if (this.#docs.size > 0 || this.#packed) throw new Error('ContextTree.seedPacked: the tree is already seeded');
     if (notes.count > 0) this.#packed = notes;
+    // The walk of this root with `notes.known`, omitUnchanged and the default cap, started early:
+    // the first native scan takes its result instead of walking again.
+    if (walk && this.maxFileBytes === DEFAULT_MAX_FILE_BYTES) this.#prewalk = walk;
   }
 
   /** The packed seed, while it is still packed (a save writes it back as it is). */
@@ -294,6 +299,8 @@ export class ContextTree {
     const t0 = performance.now();
     const readsBefore = this.reads;
     const changes: TreeChanges = { added: [], updated: [], removed: [] };
+    const early = this.#prewalk; // the first scan's only
+    this.#prewalk = undefined;
     const walk = this.walker === 'ts' ? undefined : await loadNativeWalk();
     if (this.walker === 'native' && !walk)
       throw new ClawError(
@@ -305,7 +312,7 @@ export class ContextTree {
       );
     let bytesRead: number;
     if (walk) {
-      bytesRead = await this.walkNative(walk, changes);
+      bytesRead = await this.walkNative(walk, changes, early);
     } else {
       const seen = new Set<string>();
       bytesRead = await this.walk(this.root, '', seen, changes);
@@ -337,7 +344,11 @@ export class ContextTree {
    * found at their stamp are not listed back (`omitUnchanged`: one flag byte each), so re-opening an
    * unchanged tree of 100,000 notes builds no per-note object.
    */
-  private async walkNative(walk: WalkFn, changes: TreeChanges): Promise<number> {
+  private async walkNative(
+    walk: WalkFn,
+    changes: TreeChanges,
+    early: Promise<WalkResult> | undefined,
+  ): Promise<number> {
     // A packed seed goes to the walk as it is; the notes are built only when something changed.
     const seeded = this.#packed;
     let known = seeded?.known;
@@ -346,11 +357,14 @@ export class ContextTree {
       for (const d of this.#docs.values()) pairs.push(d.path, d.stamp);
       known = `${pairs.join('\0')}\0`;
     }
-    const r = await walk(this.root, {
-      maxFileBytes: this.maxFileBytes,
-      ...(known ? { known } : {}),
-      omitUnchanged: true,
-    });
+    const fresh = () =>
+      walk(this.root, {
+        maxFileBytes: this.maxFileBytes,
+        ...(known ? { known } : {}),
+        omitUnchanged: true,
+      });
+    // A walk started early against this very seed answers for it (a failed one is walked again).
+    const r = early && seeded && known === seeded.known ? await early.catch(fresh) : await fresh();
     if (seeded && this.#packed === seeded && r.files.length === 0 && r.unchanged?.indexOf(0) === -1) return r.bytesRead; // every seeded note is where it was: nothing to build
     // The known pairs were in the map's order (a packed seed unpacks in its own order).
     const paths = [...this.docs.keys()];

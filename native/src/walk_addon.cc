@@ -25,14 +25,96 @@
 #include <new>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "recall/persist.h"  // Hash64
 #include "recall/walk.h"
 
 namespace claw {
 namespace walk_binding {
 namespace {
+
+// The known files by path: an open-addressing table of (path hash, index), a quarter to a half
+// full, with the paths (views into the packed list) and parsed stamps in arrays by index. A walk
+// looks up every file it stats, so this is on its hot path: a probe touches one 16-byte slot
+// (the table of a 100,000-note tree is 4 MiB), and a path is compared only when its hash matches.
+class KnownTable {
+ public:
+  // Indexes `count` packed "path\0stamp\0" pairs (their NULs already counted by the caller).
+  void Build(const std::string& packed, size_t count) {
+    size_t cap = 16;
+    while (cap < count * 2) cap <<= 1;
+    slots_.assign(cap, Slot{0, 0});
+    mask_ = cap - 1;
+    paths_.resize(count);
+    stamps_.resize(count);
+    valid_.assign(count, 0);
+    const char* p = packed.data();
+    const char* end = p + packed.size();
+    for (size_t i = 0; i < count && p < end; ++i) {
+      const char* path_end = static_cast<const char*>(std::memchr(p, '\0', end - p));
+      const char* stamp_end = static_cast<const char*>(
+          std::memchr(path_end + 1, '\0', end - path_end - 1));  // counted: both exist
+      paths_[i] = std::string_view(p, path_end - p);
+      // A stamp FileStamp::ToString did not write never matches: that file is read.
+      valid_[i] = recall::FileStamp::Parse(std::string_view(path_end + 1, stamp_end - path_end - 1),
+                                           &stamps_[i]);
+      Insert(paths_[i], static_cast<uint32_t>(i));
+      p = stamp_end + 1;
+    }
+  }
+
+  // The index of `path` in the packed list, or -1. (A path listed twice: its first entry.)
+  int64_t Find(std::string_view path) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = Hash(path);
+    for (uint64_t at = h & mask_;; at = (at + 1) & mask_) {
+      const Slot& s = slots_[at];
+      if (s.index_plus_1 == 0) return -1;
+      if (s.hash == h && paths_[s.index_plus_1 - 1] == path) return s.index_plus_1 - 1;
+    }
+  }
+
+  // Whether the file at `path` is a known one at `stamp`; its index in *index.
+  bool Unchanged(std::string_view path, const recall::FileStamp& stamp, size_t* index) const {
+    const int64_t i = Find(path);
+    if (i < 0 || !valid_[i] || stamps_[i] != stamp) return false;
+    *index = static_cast<size_t>(i);
+    return true;
+  }
+
+  void Clear() {
+    std::vector<Slot>().swap(slots_);
+    std::vector<std::string_view>().swap(paths_);
+    std::vector<recall::FileStamp>().swap(stamps_);
+    std::vector<uint8_t>().swap(valid_);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash;
+    uint32_t index_plus_1;  // 0: empty
+  };
+  static uint64_t Hash(std::string_view s) {
+    return recall::Hash64(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  }
+  void Insert(std::string_view path, uint32_t index) {
+    const uint64_t h = Hash(path);
+    for (uint64_t at = h & mask_;; at = (at + 1) & mask_) {
+      Slot& s = slots_[at];
+      if (s.index_plus_1 == 0) {
+        s = Slot{h, index + 1};
+        return;
+      }
+      if (s.hash == h && paths_[s.index_plus_1 - 1] == path) return;  // listed twice: first wins
+    }
+  }
+  std::vector<Slot> slots_;
+  uint64_t mask_ = 0;
+  std::vector<std::string_view> paths_;
+  std::vector<recall::FileStamp> stamps_;
+  std::vector<uint8_t> valid_;
+};
 
 struct Job {
   std::string root;
@@ -40,14 +122,8 @@ struct Job {
   // options.known packed as "path\0stamp\0…" (`known_count` pairs), indexed on the worker
   std::string known_list;
   size_t known_count = 0;
-  // path (a view into known_list) → (index in options.known, stamp; `valid` false when the stamp
-  // is not one FileStamp::ToString wrote: it then never matches and the file is read)
-  struct Entry {
-    uint32_t index;
-    bool valid;
-    recall::FileStamp stamp;
-  };
-  std::unordered_map<std::string_view, Entry> known;
+  // path → index in options.known, built on the worker (KnownTable below)
+  KnownTable known;
   bool omit_unchanged = false;
   std::vector<uint8_t> unchanged;  // per known index: found at its stamp (written by the workers)
   recall::WalkResult result;
@@ -110,30 +186,18 @@ void Execute(napi_env /*env*/, void* data) {
   recall::KnownFn known;
   if (job->known_count > 0) {
     try {
-      job->known.reserve(job->known_count);
-      const char* p = job->known_list.data();
-      const char* end = p + job->known_list.size();
-      for (uint32_t i = 0; i < job->known_count && p < end; ++i) {
-        const char* path_end = static_cast<const char*>(std::memchr(p, '\0', end - p));
-        const char* stamp_end = static_cast<const char*>(
-            std::memchr(path_end + 1, '\0', end - path_end - 1));  // counted: both exist
-        Job::Entry entry{i, false, {}};
-        entry.valid = recall::FileStamp::Parse(
-            std::string_view(path_end + 1, stamp_end - path_end - 1), &entry.stamp);
-        job->known.emplace(std::string_view(p, path_end - p), entry);
-        p = stamp_end + 1;
-      }
+      job->known.Build(job->known_list, job->known_count);
     } catch (const std::bad_alloc&) {
       job->failure = "out of memory indexing the known files";
       return;
     }
-    const auto* map = &job->known;
+    const KnownTable* table = &job->known;
     uint8_t* flags = job->unchanged.data();
     // Each path is walked once, so each flag byte has one writer (distinct bytes: no data race).
-    known = [map, flags](std::string_view path, const recall::FileStamp& stamp) {
-      auto it = map->find(path);
-      if (it == map->end() || !it->second.valid || it->second.stamp != stamp) return false;
-      flags[it->second.index] = 1;
+    known = [table, flags](std::string_view path, const recall::FileStamp& stamp) {
+      size_t i = 0;
+      if (!table->Unchanged(path, stamp, &i)) return false;
+      flags[i] = 1;
       return true;
     };
   }
@@ -231,7 +295,7 @@ void Complete(napi_env env, napi_status status, void* data) {
     napi_create_int32(env, e, &errno_v);
     napi_set_named_property(env, result, "errno", errno_v);
   } else {
-    job->known.clear();
+    job->known.Clear();
     try {
       result = BuildResult(env, job);
     } catch (const std::bad_alloc&) {

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -22,6 +23,7 @@ using claw::recall::FileStamp;
 using claw::recall::Hit;
 using claw::recall::Index;
 using claw::recall::LoadIndexFile;
+using claw::recall::LoadReport;
 using claw::recall::Options;
 using claw::recall::PersistStatus;
 using claw::recall::QueryOptions;
@@ -174,6 +176,101 @@ RECALL_TEST(persist_refuses_torn_flipped_foreign_and_other_option_files) {
   std::remove(file.c_str());
   std::remove(bad.c_str());
   ::rmdir(dir.c_str());
+}
+
+// A file replaced by renaming (a new inode), as our writers and an attacker's copy do.
+void ReplaceFile(const std::string& p, const std::string& s) {
+  WriteFile(p + ".new", s);
+  REQUIRE(std::rename((p + ".new").c_str(), p.c_str()) == 0);
+}
+
+// Where the posting array starts in a saved file (persist.h header, index.cc Layout).
+size_t PostingsAt(const std::string& f) {
+  auto u64 = [&](size_t at) {
+    uint64_t v = 0;
+    std::memcpy(&v, f.data() + at, 8);
+    return static_cast<size_t>(v);
+  };
+  auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
+  const size_t index = 48 + pad8(u64(24));
+  const size_t ndocs = u64(index), nterms = u64(index + 8), nelems = u64(index + 16);
+  const size_t nfree_docs = u64(index + 40), nfree_terms = u64(index + 48),
+               nslots = u64(index + 56);
+  size_t off = 128 + 96 * ndocs;
+  off = pad8(off + 20 * nelems);
+  off += 32 * nterms + 8 * nslots;
+  off = pad8(off + 4 * nfree_docs);
+  off = pad8(off + 4 * nfree_terms);
+  return index + off;
+}
+
+// Checked once (persist.h): the first load of a file cross-checks it and records it; a load of
+// the same file skips the cross-checks (and answers the same); a file written since, a torn
+// record, or the record of another file: checked in full again. A crafted file (its checksum
+// right, a posting naming a document past the end) is refused whenever it is not the very file
+// recorded.
+RECALL_TEST(persist_checks_a_file_in_full_once_then_by_its_record) {
+  std::mt19937 rng(5);
+  Index built;
+  for (int i = 0; i < 90; ++i) built.Upsert("n/" + std::to_string(i) + ".md", Note(&rng, i));
+  const std::string dir = TempDir();
+  const std::string file = dir + "/index.clawrix";
+  const std::string record = file + claw::recall::kCheckedSuffix;
+  REQUIRE(SaveIndexFile(file, built, "m") == PersistStatus::kOk);
+  auto load = [&](const std::string& path, Index* into) {
+    LoadReport r;
+    std::string meta;
+    CHECK(LoadIndexFile(path, into, &meta, nullptr, &r) == PersistStatus::kOk);
+    return r;
+  };
+  Index first;
+  LoadReport r = load(file, &first);
+  CHECK(r.cross_checked);
+  CHECK(r.recorded);
+  CHECK(ReadFile(record).size() == 72);
+  Index second;
+  r = load(file, &second);
+  CHECK(!r.cross_checked);
+  CHECK(!r.recorded);
+  ExpectSame(built, second);
+  // Saved again: another file (a new inode), checked in full and recorded.
+  REQUIRE(SaveIndexFile(file, built, "m") == PersistStatus::kOk);
+  Index third;
+  r = load(file, &third);
+  CHECK(r.cross_checked);
+  CHECK(r.recorded);
+  // A torn or garbled record: checked in full, recorded again.
+  for (const std::string& junk : {std::string("CLAWRIXC"), std::string(72, '\0'), std::string()}) {
+    WriteFile(record, junk);
+    Index idx;
+    r = load(file, &idx);
+    CHECK(r.cross_checked);
+    CHECK(r.recorded);
+  }
+  // The record of another file with the same bytes: checked in full.
+  const std::string other = dir + "/other.clawrix";
+  WriteFile(other, ReadFile(file));
+  WriteFile(other + claw::recall::kCheckedSuffix, ReadFile(record));
+  Index copy;
+  r = load(other, &copy);
+  CHECK(r.cross_checked);
+  // A crafted file: the first posting names a document past the end, the checksum recomputed.
+  std::string crafted = ReadFile(file);
+  const size_t posts = PostingsAt(crafted);
+  REQUIRE(posts + 8 <= crafted.size());
+  const uint32_t past_end = 0x7FFFFFF0u;
+  std::memcpy(&crafted[posts], &past_end, 4);
+  const uint64_t sum = claw::recall::ChecksumBody(
+      reinterpret_cast<const uint8_t*>(crafted.data()) + 48, crafted.size() - 48);
+  std::memcpy(&crafted[40], &sum, 8);
+  ReplaceFile(file, crafted);
+  Index refused;
+  std::string meta;
+  CHECK(LoadIndexFile(file, &refused, &meta) == PersistStatus::kCorrupt);
+  CHECK_EQ(refused.GetStats().documents, uint64_t{0});
+  for (const std::string& f : {file, record, other, other + claw::recall::kCheckedSuffix})
+    std::remove(f.c_str());
+  CHECK(::rmdir(dir.c_str()) == 0);  // nothing else was left behind (no record temp file)
 }
 
 RECALL_TEST(walk_lists_reads_and_skips_by_the_tree_rules) {

@@ -301,7 +301,7 @@ export class SpaceMemory implements MemoryBackend {
     let skipped: Map<string, string> | undefined;
     if (o.persist !== false && isPersistable(index)) {
       const file = spaceIndexFile(o.stateDir ?? spaceStateDir(o.space));
-      const r = loadSpaceIndex(index, file, who, log);
+      const r = await loadSpaceIndex(index, file, who, log);
       if (r.topics) {
         restored = r.topics;
         skipped = r.skipped;

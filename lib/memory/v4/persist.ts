@@ -112,13 +112,13 @@ function rowOk(r: unknown): r is TopicRow {
 }
 
 /** Loads the space's file into the empty `index`: the topics it was built from, or why not. */
-export function loadSpaceIndex(
+export async function loadSpaceIndex(
   index: RecallIndex & PersistableIndex,
   file: string,
   who: SpaceIdentity,
   log: Logger,
-): SpaceLoad {
-  const loaded = loadIndexFile(index, file, log);
+): Promise<SpaceLoad> {
+  const loaded = await loadIndexFile(index, file, log);
   if (loaded.meta === undefined) return { topics: undefined, reason: loaded.reason, dirty: false };
   let m: SpaceManifest | undefined;
   try {

@@ -240,9 +240,15 @@ class Index {
   // bytes. `mapped` makes GetStats report them as Stats::mapped_bytes (a file mapping) instead of
   // heap bytes. Without `keep` the bytes are copied once into a buffer the index owns. Bytes that
   // are not 8-byte aligned are copied too.
+  //
+  // Deserialize bounds-checks every record it reads whatever `cross_check` says. `cross_check`
+  // also reads every posting and every document's term codes and proves they name the same
+  // (term, document) pairs, in bounds (postings of live documents in ascending order, codes of
+  // live terms): what a crafted or mis-written index could get wrong without breaking a record's
+  // bounds. persist.h skips it for a file it already checked in full ("Checked once").
   Status Serialize(std::string* out) const;
   Status Deserialize(std::string_view data, std::unique_ptr<BytesOwner> keep = nullptr,
-                     bool mapped = false);
+                     bool mapped = false, bool cross_check = true);
 
  private:
   struct Impl;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <new>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -223,8 +224,65 @@ PersistStatus SaveIndexFileImpl(const std::string& path, const Index& index, std
   return PersistStatus::kOk;
 }
 
-PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta,
-                                int* err) {
+// "Checked once" (persist.h): the record of a file checked in full. 72 bytes: magic, the two
+// format numbers, the file's stamp and checksum, then Hash64 of the 64 bytes before it.
+constexpr char kCheckedMagic[8] = {'C', 'L', 'A', 'W', 'R', 'I', 'X', 'C'};
+constexpr size_t kCheckedBytes = 72;
+
+uint64_t StatNs(const struct timespec& t) {
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
+}
+
+std::string CheckedRecord(const struct stat& st, uint64_t checksum) {
+  std::string r;
+  ByteWriter w(&r);
+  w.Raw(kCheckedMagic, 8);
+  w.U32(kPersistFormat);
+  w.U32(kIndexFormat);
+  w.U64(static_cast<uint64_t>(st.st_dev));
+  w.U64(static_cast<uint64_t>(st.st_ino));
+  w.U64(static_cast<uint64_t>(st.st_size));
+  w.U64(StatNs(st.st_mtim));
+  w.U64(StatNs(st.st_ctim));
+  w.U64(checksum);
+  w.U64(Hash64(reinterpret_cast<const uint8_t*>(r.data()), r.size()));
+  return r;
+}
+
+// Whether `<path>.checked` records the file of `st` with `checksum` as checked in full.
+bool RecordedAsChecked(const std::string& path, const struct stat& st, uint64_t checksum) {
+  const std::string want = CheckedRecord(st, checksum);
+  const int fd = ::open((path + kCheckedSuffix).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  char got[kCheckedBytes + 1];
+  const ssize_t n = ::pread(fd, got, sizeof got, 0);
+  ::close(fd);
+  return want.size() == kCheckedBytes && n == static_cast<ssize_t>(kCheckedBytes) &&
+         std::memcmp(got, want.data(), kCheckedBytes) == 0;
+}
+
+// Records the file of `st` as checked in full. Best-effort (a cache): a unique temp file renamed
+// over the record, no fsync.
+bool RecordChecked(const std::string& path, const struct stat& st, uint64_t checksum) {
+  const std::string record = CheckedRecord(st, checksum);
+  static std::atomic<uint64_t> seq{0};
+  const std::string target = path + kCheckedSuffix;
+  const std::string tmp =
+      target + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  const bool written =
+      ::write(fd, record.data(), record.size()) == static_cast<ssize_t>(record.size());
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), target.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta, int* err,
+                                LoadReport* report) {
   if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
   // O_NONBLOCK: a FIFO (or device) at the path is refused below, not waited on (opening a FIFO
   // for reading blocks until a writer comes); it changes nothing for a regular file.
@@ -282,16 +340,24 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   const uint8_t* p = file + kHeaderBytes;
   if (ChecksumBody(p, body) != checksum) return PersistStatus::kCorrupt;
   if (options != OptionsKey(index->options())) return PersistStatus::kOptions;
+  // Checked once (persist.h): the checksum above is verified at every load; the cross-checks only
+  // when this very file (stamp and checksum) was not recorded as checked in full.
+  const bool cross_check = !RecordedAsChecked(path, st, checksum);
   // The manifest first: the index may unmap the file as soon as Deserialize returns (when it
   // holds no document, or on failure).
   std::string manifest(reinterpret_cast<const char*>(p), static_cast<size_t>(meta_len));
   const Status s =
       index->Deserialize(std::string_view(reinterpret_cast<const char*>(p + Pad8(meta_len)),
                                           static_cast<size_t>(index_len)),
-                         std::move(map), true);
+                         std::move(map), true, cross_check);
   if (s == Status::kNoMemory) return PersistStatus::kNoMemory;
   if (s != Status::kOk) return PersistStatus::kCorrupt;
   meta->swap(manifest);
+  if (report != nullptr) report->cross_checked = cross_check;
+  if (cross_check) {
+    const bool recorded = RecordChecked(path, st, checksum);
+    if (report != nullptr) report->recorded = recorded;
+  }
   return PersistStatus::kOk;
 }
 
@@ -312,18 +378,74 @@ PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::st
 #endif
 }
 
-PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta, int* err) {
+PersistStatus PeekIndexMeta(const std::string& path, std::string* meta, int* err) {
+  int scratch = 0;
+  if (err == nullptr) err = &scratch;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // as LoadIndexFile
+  if (fd < 0) {
+    *err = errno;
+    return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
+  }
+  struct Fd {
+    int fd;
+    ~Fd() { ::close(fd); }
+  } guard{fd};
+  struct stat st;
+  if (SysFstat(fd, &st) != 0) {
+    *err = errno;
+    return PersistStatus::kIo;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return PersistStatus::kIo;
+  }
+  uint8_t head[kHeaderBytes];
+  if (st.st_size < static_cast<off_t>(kHeaderBytes) ||
+      ::pread(fd, head, kHeaderBytes, 0) != static_cast<ssize_t>(kHeaderBytes))
+    return PersistStatus::kCorrupt;
+  if (std::memcmp(head, kMagic, 8) != 0) return PersistStatus::kCorrupt;
+  ByteReader h(head + 8, kHeaderBytes - 8);
+  const uint32_t format = h.U32();
+  const uint32_t index_format = h.U32();
+  h.U64();  // options
+  const uint64_t meta_len = h.U64();
+  if (format != kPersistFormat || index_format != kIndexFormat) return PersistStatus::kVersion;
+  if (meta_len > static_cast<uint64_t>(st.st_size) - kHeaderBytes) return PersistStatus::kCorrupt;
+#if CLAW_RECALL_PERSIST_EXCEPTIONS
+  try {
+    meta->resize(static_cast<size_t>(meta_len));
+  } catch (const std::bad_alloc&) {
+    return PersistStatus::kNoMemory;
+  }
+#else
+  meta->resize(static_cast<size_t>(meta_len));
+#endif
+  for (size_t got = 0; got < meta->size();) {
+    const ssize_t n =
+        ::pread(fd, &(*meta)[got], meta->size() - got, static_cast<off_t>(kHeaderBytes + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = n < 0 ? errno : 0;
+      return n < 0 ? PersistStatus::kIo : PersistStatus::kCorrupt;  // shrank meanwhile
+    }
+    got += static_cast<size_t>(n);
+  }
+  return PersistStatus::kOk;
+}
+
+PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta, int* err,
+                            LoadReport* report) {
   int scratch = 0;
   if (err == nullptr) err = &scratch;
 #if CLAW_RECALL_PERSIST_EXCEPTIONS
   try {
-    return LoadIndexFileImpl(path, index, meta, err);
+    return LoadIndexFileImpl(path, index, meta, err, report);
   } catch (const std::bad_alloc&) {
     // Deserialize changes the index only once nothing can fail any more: it is still empty.
     return PersistStatus::kNoMemory;
   }
 #else
-  return LoadIndexFileImpl(path, index, meta, err);
+  return LoadIndexFileImpl(path, index, meta, err, report);
 #endif
 }
 

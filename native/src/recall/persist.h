@@ -30,6 +30,18 @@
 // rewrites the file IN PLACE while an index has it mapped makes later reads fault (SIGBUS) or see
 // other bytes. Replace such a file by renaming a new one over it, or delete it.
 //
+// Checked once: the first load of a file checks everything above, the index section's
+// cross-checks included (Index::Deserialize: every posting and term code, most of a load's work),
+// then records the file as checked in `<path>.checked` (kCheckedSuffix): its stamp (device,
+// inode, size, mtime ns, ctime ns) and checksum. A later load of a file with that same stamp and
+// checksum still verifies the checksum (any flipped bit, whenever it happened) and bounds every
+// record, but skips the cross-checks. Our writers rename a new file (a new inode) over the old
+// one, so the next load of a saved index checks it in full. The record is a cache, not a
+// signature: what it saves is the defence against a crafted file whose checksum is right, and
+// whoever can write the state directory can forge the record as they can forge the index and the
+// notes it indexes. A record that is missing, torn or another file's only costs the full check;
+// writing it is best-effort.
+//
 // Format history: 1 read the whole file into a buffer and copied it into the index (one checksum
 // over the body); 2 held fixed-size, aligned records read in place and a chunked checksum computed
 // in parallel; 3 (this one) keeps the documents' term codes and paths in sections of their own
@@ -162,12 +174,29 @@ class ByteReader {
 PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::string_view meta,
                             int* err = nullptr);
 
+// The record of a file checked in full ("Checked once"): `<path>` + kCheckedSuffix.
+constexpr const char kCheckedSuffix[] = ".checked";
+
+// What a load did beyond its status.
+struct LoadReport {
+  bool cross_checked = false;  // every posting and term code was checked (not a recorded file)
+  bool recorded = false;       // this load recorded the file as checked
+};
+
 // Loads `path` into `index` (which must hold no documents) and returns the manifest in *meta.
 // The index then serves the file's bytes from a private read-only mapping (see above). On
 // anything but kOk the index is left empty and nothing stays mapped. A failed mmap is kNoMemory
-// (ENOMEM) or kIo (errno in *err).
+// (ENOMEM) or kIo (errno in *err). `report` (optional) says whether the file was cross-checked
+// and recorded.
 PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta,
-                            int* err = nullptr);
+                            int* err = nullptr, LoadReport* report = nullptr);
+
+// Reads only the manifest of `path` (header and manifest bytes, no mapping), UNVERIFIED: the
+// checksum is not computed and the index section not read. For work that can start before the
+// load and is confirmed by it (lib/memory/prefetch.ts starts the tree walk with it, then keeps the
+// walk only when LoadIndexFile returns the same manifest). kMissing, kIo (errno in *err), kCorrupt
+// (not a whole header, or a manifest past the end) or kVersion.
+PersistStatus PeekIndexMeta(const std::string& path, std::string* meta, int* err = nullptr);
 
 }  // namespace recall
 }  // namespace claw

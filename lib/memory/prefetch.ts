@@ -1,0 +1,114 @@
+/**
+ * The open of a one-shot query, started before the process has loaded what it needs to open
+ * (issue 15: a warm `search` at 10,000 notes spends ~35 ms loading its modules on one core).
+ *
+ * `prefetchOpen(projectRoot)` starts, on other threads, what LocalMemory.open would do first for
+ * the tree at the default location (`<project>/.brv/context-tree`, its index in
+ * `<project>/.brv/claw-byterover`): load the persisted index (loadFileAsync, a libuv worker) and,
+ * at the same time, stat-walk the tree against the manifest read ahead of the load (peekIndexMeta;
+ * the walk is kept only when the verified load returns that same manifest). LocalMemory.open
+ * adopts the result only when it opens exactly that tree and index file with the same engine;
+ * every other open (another tree, a v4 space, the brv backend) drops it and closes its index.
+ * A load that fails is not adopted either: the open then loads (and reports) as before.
+ *
+ * Nothing is written and nothing is decided here: the result is what an open started at that
+ * moment would have read, so answers are the same with or without it (test/unit/memory/
+ * prefetch.test.ts). The module is small on purpose: it imports nothing the open does not.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadNativeRecall } from './native-index.js';
+import { DEFAULT_MAX_FILE_BYTES, loadNativeWalk, type WalkResult } from './native-walk.js';
+import { INDEX_FILE, isPersistable, unpackManifest, type PersistableIndex } from './persist.js';
+import type { PackedNotes } from './tree.js';
+import type { RecallIndex, RecallIndexFactory } from './types.js';
+
+/** What a prefetch loaded: the index, the notes of its manifest, and the walk started against them. */
+export interface Prefetched {
+  factory: RecallIndexFactory;
+  index: RecallIndex & PersistableIndex;
+  notes: PackedNotes;
+  /** The native walk of the tree root with `notes.known`, omitUnchanged, the default size cap. */
+  walk: Promise<WalkResult> | undefined;
+}
+
+interface Pending {
+  file: string;
+  treeRoot: string;
+  loaded: Promise<Prefetched | undefined>;
+}
+
+let pending: Pending | undefined;
+
+async function prefetch(file: string, treeRoot: string): Promise<Prefetched | undefined> {
+  const [native, walkTree, { peekIndexMeta }] = await Promise.all([
+    loadNativeRecall(),
+    loadNativeWalk(),
+    import('../native.js'),
+  ]);
+  if (!native.factory) return undefined;
+  // The manifest read first, unverified, so that the walk (which needs its notes) and the load run
+  // at once; the walk is kept only when the load returns the very same manifest.
+  let peeked: string;
+  try {
+    peeked = peekIndexMeta(file);
+  } catch {
+    return undefined; // the open loads (and reports) itself
+  }
+  const m = unpackManifest(peeked);
+  if (!m || m.head.root !== treeRoot) return undefined;
+  const index = native.factory();
+  if (!isPersistable(index) || !index.loadFileAsync) {
+    index.close?.();
+    return undefined;
+  }
+  const walk = walkTree?.(treeRoot, {
+    maxFileBytes: DEFAULT_MAX_FILE_BYTES,
+    known: m.notes.known,
+    omitUnchanged: true,
+  });
+  walk?.catch(() => undefined); // the adopting open sees a failure (and walks again); nobody else
+  let meta: string;
+  try {
+    meta = await index.loadFileAsync(file);
+  } catch {
+    index.close?.();
+    return undefined;
+  }
+  if (meta !== peeked) {
+    index.close?.(); // the file was replaced between the two reads: the open starts over
+    return undefined;
+  }
+  return { factory: native.factory, index, notes: m.notes, walk };
+}
+
+/**
+ * Starts opening the tree at the default location of `projectRoot` (see above); nothing when no
+ * index was persisted there. At most one prefetch is pending: a new one drops the last.
+ */
+export function prefetchOpen(projectRoot: string): void {
+  const root = resolve(projectRoot);
+  const file = join(root, '.brv', 'claw-byterover', INDEX_FILE);
+  if (!existsSync(file)) return;
+  dropPrefetch();
+  const treeRoot = join(root, '.brv', 'context-tree');
+  pending = { file, treeRoot, loaded: prefetch(file, treeRoot).catch(() => undefined) };
+}
+
+/**
+ * The prefetch of exactly this open (index `file`, `treeRoot`), taken once; undefined when there is
+ * none. A prefetch of anything else is dropped.
+ */
+export function takePrefetch(file: string, treeRoot: string): Promise<Prefetched | undefined> | undefined {
+  const p = pending;
+  if (!p) return undefined;
+  pending = undefined;
+  if (p.file === file && p.treeRoot === treeRoot) return p.loaded;
+  void p.loaded.then((r) => r?.index.close?.());
+  return undefined;
+}
+
+/** Drops a pending prefetch (its index is closed once loaded): the process opens something else. */
+export function dropPrefetch(): void {
+  takePrefetch('', '');
+}
