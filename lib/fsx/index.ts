@@ -17,9 +17,22 @@
  * Temp files are named `.<name>.<pid>.<random>.tmp` (hidden, so tree scans and listings skip them).
  * This module imports nothing of the project: every layer may use it.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, constants, copyFile, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+
+// node:crypto through require, on first use: an ESM import of it builds its whole export facade
+// (~2 ms), which a process that writes and hashes nothing (a warm search) need not pay (issue 15).
+const require = createRequire(import.meta.url);
+let cryptoModule: typeof import('node:crypto') | undefined;
+function crypto(): typeof import('node:crypto') {
+  return (cryptoModule ??= require('node:crypto') as typeof import('node:crypto'));
+}
+
+/** SHA-256 of `data`, in hex. */
+export function sha256(data: string | Uint8Array): string {
+  return crypto().createHash('sha256').update(data).digest('hex');
+}
 
 /** Directory-fsync errors that mean "this file system does not do that", not "the data is at risk". */
 export const DIR_FSYNC_UNSUPPORTED: ReadonlySet<string> = new Set([
@@ -69,7 +82,7 @@ export async function fsyncFile(path: string): Promise<void> {
 }
 
 function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Creates `path` (must not exist) with `data` and fsyncs it (mode: see DurableOptions). Removes it on failure. */
@@ -193,7 +206,7 @@ export async function readOrCreateKeyFile(
   const existing = await readKeyFile(path, o);
   if (existing) return existing;
   await o.ensureDir();
-  await createFileExclusive(path, randomBytes(o.bytes), { mode: 0o600 });
+  await createFileExclusive(path, crypto().randomBytes(o.bytes), { mode: 0o600 });
   const key = await readKeyFile(path, o);
   if (!key) throw o.vanished();
   return key;

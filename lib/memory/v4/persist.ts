@@ -22,10 +22,10 @@
  * The elements of a restored topic (its words, for the confidence and the top element) are read from
  * the file on its first hit only.
  */
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { resolveDataDir } from '../../byterover/auth/paths.js';
 import type { Logger } from '../../log/index.js';
+import { sha256 } from '../fsx.js';
 import { INDEX_FILE, loadIndexFile, saveIndexFile, type PersistableIndex } from '../persist.js';
 import type { RecallIndex } from '../types.js';
 import type { Maturity, RuntimeSignals } from './signals.js';
@@ -34,7 +34,7 @@ export const SPACE_MANIFEST_VERSION = 1;
 
 /** The folder of a space's persisted index (see the module comment). */
 export function spaceStateDir(space: { spaceId?: string | undefined; treeRoot: string }, env = process.env): string {
-  const hash = createHash('sha256').update(resolve(space.treeRoot)).digest('hex').slice(0, 12);
+  const hash = sha256(resolve(space.treeRoot)).slice(0, 12);
   const id = space.spaceId && /^[A-Za-z0-9_-]{1,64}$/.test(space.spaceId) ? space.spaceId : 'space';
   return join(resolveDataDir(env), 'spaces', `${id}-${hash}`);
 }
