@@ -184,6 +184,7 @@ export class LocalMemory implements MemoryBackend {
         mem.save();
       }
       if (mem.watching) mem.tree.watch(typeof opts.watch === 'object' ? opts.watch : {});
+      mem.log.debug({ persist: mem.persist, scan: mem.tree.lastScan }, 'memory opened');
     } catch (e) {
       await mem.close();
       throw e;

@@ -1,0 +1,64 @@
+/**
+ * The executable opens the tree of a `search` or `recall` while the CLI loads (lib/cli/bin.ts →
+ * lib/memory/prefetch.ts), and only when no flag names another tree: a warm search adopts the early
+ * open (the `memory opened` debug line says `prefetched`) and answers as a run without it; `--dir`
+ * runs without it; the first run (nothing persisted) has nothing to start early.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeRecallForTests } from '../../helpers/native-recall.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const cli = join(root, 'lib', 'cli', 'bin.ts');
+const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const native = await nativeRecallForTests();
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'claw-early-open-'));
+  await cp(join(root, 'test', 'fixtures', 'context-tree'), join(work, 'project', '.brv', 'context-tree'), {
+    recursive: true,
+  });
+});
+afterAll(async () => rm(work, { recursive: true, force: true }));
+
+async function run(args: string[]): Promise<{ hits: unknown; opened: Record<string, unknown> | undefined }> {
+  const home = join(work, 'home');
+  const child = spawn(process.execPath, ['--import', tsx, cli, ...args, '--json', '--log-level', 'debug'], {
+    cwd: join(work, 'project'),
+    env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  if (code !== 0) throw new Error(`claw-byterover ${args.join(' ')} exited ${code}: ${err}`);
+  const line = err
+    .split('\n')
+    .filter((l) => l.includes('"memory opened"'))
+    .map((l) => JSON.parse(l) as { persist: Record<string, unknown> })[0];
+  return { hits: (JSON.parse(out) as { hits: unknown }).hits, opened: line?.persist };
+}
+
+describe.skipIf(!native.factory)('the early open of a query', () => {
+  it('a warm search adopts it and answers as without it; --dir and a first run go without it', async () => {
+    const first = await run(['search', 'cache', 'invalidation']);
+    expect(first.opened).toMatchObject({ loaded: false, notLoaded: 'RECALL_PERSIST_MISSING' });
+    expect(first.opened?.prefetched).toBeUndefined();
+    const warm = await run(['search', 'cache', 'invalidation']);
+    expect(warm.opened).toMatchObject({ loaded: true, prefetched: true });
+    expect(warm.hits).toEqual(first.hits);
+    const recall = await run(['recall', 'cache', 'invalidation']);
+    expect(recall.opened).toMatchObject({ loaded: true, prefetched: true });
+    const dir = await run(['search', 'cache', 'invalidation', '--dir', '.brv/context-tree']);
+    expect(dir.opened).toMatchObject({ loaded: true });
+    expect(dir.opened?.prefetched).toBeUndefined();
+    expect(dir.hits).toEqual(first.hits);
+  });
+});
