@@ -231,7 +231,6 @@ export function describeLibc(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The prebuild that fits this process in <root>/prebuilds, by node-gyp-build's rules. */
 function findPrebuild(root: string, tried: TriedPath[]): string | undefined {
-  const ngb = nodeGypBuild();
   const dir = join(root, 'prebuilds');
   const platform = osPlatform();
   const arch = osArch();
@@ -242,6 +241,7 @@ function findPrebuild(root: string, tried: TriedPath[]): string | undefined {
     tried.push({ path: `${dir}/${platform}-${arch}/`, outcome: 'missing', reason: 'no prebuilds directory' });
     return undefined;
   }
+  const ngb = nodeGypBuild(); // its tag rules, loaded only when there are prebuilds to match
   const tuple = tuples
     .map((n) => ngb.parseTuple(n))
     .filter((t): t is Tuple => ngb.matchTuple(platform, arch)(t))
@@ -524,7 +524,7 @@ export interface RecallIndexBinding {
   saveFile?(path: string, meta: string): void;
   loadFile?(path: string): string;
   /** loadFile on a libuv worker; absent in addons built before it. */
-  loadFileAsync?(path: string): Promise<string>;
+  loadFileAsync?(path: string, threads?: number): Promise<string>;
   close(): void;
   readonly closed: boolean;
 }
@@ -692,15 +692,17 @@ export class NativeRecallIndex {
   }
 
   /**
-   * loadFile off the event loop (a libuv worker: the load reads the whole file, ~12 ms at 10,000
-   * notes and ~400 ms at 100,000). Rejects as loadFile throws, and RECALL_BUSY while another load or
-   * batch of this index runs. The index must not be used until the promise settles. With an addon
-   * built before it, the load runs on the calling thread.
+   * loadFile off the event loop (a libuv worker: the load reads the whole file, ~8 ms at 10,000
+   * notes). `threads` caps the threads of its checksum and checks (default: one per core, at most
+   * 8; 1 leaves the other cores to other work). Rejects as loadFile throws (a TypeError for a bad
+   * `threads`), and RECALL_BUSY while another load or batch of this index runs. The index must not
+   * be used until the promise settles. With an addon built before it, the load runs on the calling
+   * thread.
    */
-  async loadFileAsync(path: string): Promise<string> {
+  async loadFileAsync(path: string, opts: { threads?: number } = {}): Promise<string> {
     if (!this.#native.loadFileAsync) return this.loadFile(path);
     try {
-      return await this.#native.loadFileAsync(path);
+      return await this.#native.loadFileAsync(path, opts.threads);
     } catch (e) {
       throw recallError(e);
     }

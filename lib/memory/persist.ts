@@ -38,7 +38,7 @@ export interface PersistableIndex {
   saveFile(path: string, meta: string): void;
   loadFile(path: string): string;
   /** loadFile off the event loop (the native engine's; optional for other engines). */
-  loadFileAsync?(path: string): Promise<string>;
+  loadFileAsync?(path: string, opts?: { threads?: number }): Promise<string>;
 }
 
 export function isPersistable(index: RecallIndex): index is RecallIndex & PersistableIndex {

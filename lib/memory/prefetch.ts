@@ -62,15 +62,18 @@ async function prefetch(file: string, treeRoot: string): Promise<Prefetched | un
     index.close?.();
     return undefined;
   }
+  // One thread each: the process's main thread is loading modules meanwhile, and on two cores more
+  // native threads only slow it down (measured: a warm search 6 ms faster than with one per core).
   const walk = walkTree?.(treeRoot, {
     maxFileBytes: DEFAULT_MAX_FILE_BYTES,
     known: m.notes.known,
     omitUnchanged: true,
+    threads: 1,
   });
   walk?.catch(() => undefined); // the adopting open sees a failure (and walks again); nobody else
   let meta: string;
   try {
-    meta = await index.loadFileAsync(file);
+    meta = await index.loadFileAsync(file, { threads: 1 });
   } catch {
     index.close?.();
     return undefined;

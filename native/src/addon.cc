@@ -185,8 +185,8 @@ Napi::Value StrError(const Napi::CallbackInfo &info) {
 //   upsertBatchAsync(docs, threads?) -> Promise<void>: the same, parsed and indexed off the
 //                                   event loop (libuv worker); queries keep working meanwhile
 //   saveFile(path, meta)            the persisted index file (recall/persist.h), atomically
-//   loadFile(path) -> meta          into an empty index; loadFileAsync(path) -> Promise<meta>:
-//                                   the same on a libuv worker
+//   loadFile(path) -> meta          into an empty index; loadFileAsync(path, threads?) ->
+//                                   Promise<meta>: the same on a libuv worker
 //   remove(path) -> boolean         contains(path) -> boolean
 //   query(text, k?, excerptChars?)  -> Array<{ path, title, score, excerpt }>, best first
 //                                   (k defaults to 10, capped at 10000; excerptChars to 200)
@@ -1016,23 +1016,26 @@ napi_value LoadFile(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// loadFileAsync(path) -> Promise<meta>: loadFile on a libuv worker. The load reads the whole file
-// (checksum, then every structural check: ~12 ms at 10,000 notes, ~400 ms at 100,000), so the
-// event loop keeps running meanwhile, and a CLI can load while its modules are still loading. The
-// rejection is loadFile's error (RECALL_PERSIST_*). One load at a time per index; the index is
-// held alive until the load is done, and close() meanwhile frees it afterwards.
+// loadFileAsync(path, threads?) -> Promise<meta>: loadFile on a libuv worker, its checksum and
+// checks on at most `threads` threads (0/undefined: one per core, at most 8). The load reads the
+// whole file (checksum, then every structural check: ~12 ms at 10,000 notes, ~400 ms at 100,000),
+// so the event loop keeps running meanwhile, and a CLI can load while its modules are still
+// loading. The rejection is loadFile's error (RECALL_PERSIST_*). One load at a time per index; the
+// index is held alive until the load is done, and close() meanwhile frees it afterwards.
 struct AsyncLoad {
   AsyncJob base;
   std::string path;
   claw::recall::PersistStatus status = claw::recall::PersistStatus::kOk;
   int err = 0;
+  uint32_t threads = 0;
   std::string meta;
 };
 
 void async_load_execute(napi_env /*env*/, void *data) {
   AsyncLoad *job = static_cast<AsyncLoad *>(data);
   try {  // on a libuv worker: nothing may unwind out of it
-    job->status = claw::recall::LoadIndexFile(job->path, job->base.w->index, &job->meta, &job->err);
+    job->status = claw::recall::LoadIndexFile(job->path, job->base.w->index, &job->meta, &job->err,
+                                              nullptr, job->threads);
   } catch (...) {
     job->status = claw::recall::PersistStatus::kNoMemory;  // LoadIndexFile throws nothing else
   }
@@ -1056,13 +1059,16 @@ void async_load_complete(napi_env env, napi_status status, void *data) {
 }
 
 napi_value LoadFileAsync(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], self = nullptr;
+  size_t argc = 2;
+  napi_value argv[2], self = nullptr;
   RECALL_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Wrap *w = unwrap_live(env, self, "loadFileAsync");
   if (w == nullptr) return nullptr;
   Utf8 path;  // a missing argument is undefined (napi_get_cb_info fills the rest of argv)
-  if (!read_path(env, argv[0], "`path`", &path)) return nullptr;
+  uint32_t threads = 0;
+  if (!read_path(env, argv[0], "`path`", &path) ||
+      !read_uint(env, argv[1], "threads", 0, 64, 0, false, &threads))
+    return nullptr;
   if (w->loading || w->pending > 0) {
     napi_throw_error(env, "RECALL_BUSY",
                      "expected an index with no load or batch running, found one running (await "
@@ -1072,6 +1078,7 @@ napi_value LoadFileAsync(napi_env env, napi_callback_info info) {
   AsyncLoad *job = new AsyncLoad();
   job->base.w = w;
   job->path.assign(path.data, path.len);
+  job->threads = threads;
   napi_value promise = queue_job(env, self, "claw.RecallIndex.loadFileAsync", &job->base, job,
                                  async_load_execute, async_load_complete);
   if (promise == nullptr) {

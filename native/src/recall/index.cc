@@ -1543,7 +1543,7 @@ Status Index::Serialize(std::string* out) const {
 }
 
 Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> keep, bool mapped,
-                          bool cross_check) {
+                          bool cross_check, unsigned max_threads) {
   if (!keep || reinterpret_cast<uintptr_t>(data.data()) % 8 != 0) {
     // Serve a copy the index owns, 8-byte aligned (no shared_ptr in the core: its reference
     // count binds __libc_single_threaded@GLIBC_2.32, above the prebuilds' GLIBC_2.17 ceiling).
@@ -1555,7 +1555,7 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
     if (!data.empty()) std::memcpy(copy->words.get(), data.data(), data.size());
     const std::string_view bytes(reinterpret_cast<const char*>(copy->words.get()), data.size());
     keep.reset();
-    return Deserialize(bytes, std::move(copy), false, cross_check);
+    return Deserialize(bytes, std::move(copy), false, cross_check, max_threads);
   }
   std::unique_lock<WriterPreferringMutex> lock(impl_->mu);
   Impl& m = *impl_;
@@ -1592,8 +1592,10 @@ Status Index::Deserialize(std::string_view data, std::unique_ptr<BytesOwner> kee
   // to 8 threads (the term records first, then documents and postings), each thread taking the
   // next chunk of records.
   unsigned threads = 1;
-  if (h.nposts >= (uint64_t{1} << 18))
+  if (h.nposts >= (uint64_t{1} << 18)) {
     threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    if (max_threads != 0) threads = std::min(threads, max_threads);
+  }
   std::atomic<bool> bad{false};
 
   // Terms first: which ids are live (documents' codes must name live terms).

@@ -247,8 +247,9 @@ class Index {
   // live terms): what a crafted or mis-written index could get wrong without breaking a record's
   // bounds. persist.h skips it for a file it already checked in full ("Checked once").
   Status Serialize(std::string* out) const;
+  // `max_threads` caps the threads the checks of a large index run on (0: one per core, at most 8).
   Status Deserialize(std::string_view data, std::unique_ptr<BytesOwner> keep = nullptr,
-                     bool mapped = false, bool cross_check = true);
+                     bool mapped = false, bool cross_check = true, unsigned max_threads = 0);
 
  private:
   struct Impl;

@@ -78,7 +78,7 @@ constexpr size_t kParallelBytes = size_t{16} << 20;  // smaller bodies: one thre
 
 }  // namespace
 
-uint64_t ChecksumBody(const uint8_t* data, size_t n) {
+uint64_t ChecksumBody(const uint8_t* data, size_t n, unsigned max_threads) {
   // Hash64 of each 4 MiB chunk (seeded with its index), then Hash64 of those hashes: chunks are
   // hashed on up to 8 threads, each thread taking the next chunk (a big file is read once, in
   // parallel, from the page cache).
@@ -95,6 +95,7 @@ uint64_t ChecksumBody(const uint8_t* data, size_t n) {
   if (n >= kParallelBytes)
     threads = std::max(
         1u, std::min({8u, std::thread::hardware_concurrency(), static_cast<unsigned>(chunks)}));
+  if (max_threads != 0) threads = std::min(threads, max_threads);
   std::vector<std::thread> helpers;
   for (unsigned t = 1; t < threads; ++t) {
 #if CLAW_RECALL_PERSIST_EXCEPTIONS
@@ -282,7 +283,7 @@ bool RecordChecked(const std::string& path, const struct stat& st, uint64_t chec
 }
 
 PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta, int* err,
-                                LoadReport* report) {
+                                LoadReport* report, unsigned max_threads) {
   if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
   // O_NONBLOCK: a FIFO (or device) at the path is refused below, not waited on (opening a FIFO
   // for reading blocks until a writer comes); it changes nothing for a regular file.
@@ -338,7 +339,7 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   if (meta_len > body || index_len > body || Pad8(meta_len) + Pad8(index_len) != body)
     return PersistStatus::kCorrupt;
   const uint8_t* p = file + kHeaderBytes;
-  if (ChecksumBody(p, body) != checksum) return PersistStatus::kCorrupt;
+  if (ChecksumBody(p, body, max_threads) != checksum) return PersistStatus::kCorrupt;
   if (options != OptionsKey(index->options())) return PersistStatus::kOptions;
   // Checked once (persist.h): the checksum above is verified at every load; the cross-checks only
   // when this very file (stamp and checksum) was not recorded as checked in full.
@@ -349,7 +350,7 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   const Status s =
       index->Deserialize(std::string_view(reinterpret_cast<const char*>(p + Pad8(meta_len)),
                                           static_cast<size_t>(index_len)),
-                         std::move(map), true, cross_check);
+                         std::move(map), true, cross_check, max_threads);
   if (s == Status::kNoMemory) return PersistStatus::kNoMemory;
   if (s != Status::kOk) return PersistStatus::kCorrupt;
   meta->swap(manifest);
@@ -434,18 +435,18 @@ PersistStatus PeekIndexMeta(const std::string& path, std::string* meta, int* err
 }
 
 PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta, int* err,
-                            LoadReport* report) {
+                            LoadReport* report, unsigned max_threads) {
   int scratch = 0;
   if (err == nullptr) err = &scratch;
 #if CLAW_RECALL_PERSIST_EXCEPTIONS
   try {
-    return LoadIndexFileImpl(path, index, meta, err, report);
+    return LoadIndexFileImpl(path, index, meta, err, report, max_threads);
   } catch (const std::bad_alloc&) {
     // Deserialize changes the index only once nothing can fail any more: it is still empty.
     return PersistStatus::kNoMemory;
   }
 #else
-  return LoadIndexFileImpl(path, index, meta, err, report);
+  return LoadIndexFileImpl(path, index, meta, err, report, max_threads);
 #endif
 }
 

@@ -83,7 +83,8 @@ uint64_t Hash64(const uint8_t* data, size_t n, uint64_t seed = 0);
 
 // The file checksum: Hash64 of each 4 MiB chunk of `data` (seeded with the chunk's index), then
 // Hash64 of those hashes seeded with n. Chunks are hashed on up to 8 threads for large inputs.
-uint64_t ChecksumBody(const uint8_t* data, size_t n);
+// `max_threads` caps them (0: one per core, at most 8).
+uint64_t ChecksumBody(const uint8_t* data, size_t n, unsigned max_threads = 0);
 
 // What the persisted terms depend on: a mismatch means the file cannot be served.
 uint64_t OptionsKey(const Options& o);
@@ -187,9 +188,11 @@ struct LoadReport {
 // The index then serves the file's bytes from a private read-only mapping (see above). On
 // anything but kOk the index is left empty and nothing stays mapped. A failed mmap is kNoMemory
 // (ENOMEM) or kIo (errno in *err). `report` (optional) says whether the file was cross-checked
-// and recorded.
+// and recorded. `max_threads` caps the threads of the checksum and the checks (0: one per core, at
+// most 8; 1: all on the calling thread, for a load meant to leave the other cores to other work).
 PersistStatus LoadIndexFile(const std::string& path, Index* index, std::string* meta,
-                            int* err = nullptr, LoadReport* report = nullptr);
+                            int* err = nullptr, LoadReport* report = nullptr,
+                            unsigned max_threads = 0);
 
 // Reads only the manifest of `path` (header and manifest bytes, no mapping), UNVERIFIED: the
 // checksum is not computed and the index section not read. For work that can start before the

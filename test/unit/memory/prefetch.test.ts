@@ -112,6 +112,14 @@ describe.skipIf(!native.factory)('an open started early', () => {
     expect(async.stats()).toMatchObject({ documents: sync.stats().documents, terms: sync.stats().terms });
     await expect(async.loadFileAsync(file)).rejects.toMatchObject({ code: 'RECALL_PERSIST_NOT_EMPTY' });
     expect(peekIndexMeta(file)).toBe(meta);
+    // On one thread (the early open's way) it loads the same; a thread count out of range is refused.
+    const single = createRecallIndex();
+    expect(await single.loadFileAsync(file, { threads: 1 })).toBe(meta);
+    expect(single.stats()).toMatchObject({ documents: sync.stats().documents, postings: sync.stats().postings });
+    single.close();
+    await expect(createRecallIndex().loadFileAsync(file, { threads: 65 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
     const bad = join(state, 'bad.clawrix');
     await writeFile(bad, 'not an index at all, long enough to hold a header of 48 bytes....');
     for (const [path, code] of [
