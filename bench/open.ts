@@ -13,14 +13,16 @@
  *   on a loaded machine wall time includes waiting for a core, CPU time does not.
  * With GNU time installed, each child's CPU time (user + system) is printed beside its wall time: on
  * a shared machine the wall time includes waiting for a core. The children are spawned from a small
- * process of their own (bench/open-runner.ts), unwrapped for the wall times, so that neither this
- * process's size nor GNU time adds to both sides of a pair (which flattered a ratio 4.3× → 3.7×).
+ * process of their own (bench/open-runner.ts, run by a bare node), unwrapped for the wall times, so
+ * that neither this process's size nor GNU time adds to both sides of a pair (which flattered a
+ * ratio 4.3× → 3.7×): as a shell would spawn them.
  * Targets (issue 15): --version ≤ 2× bare node; warm search at 10,000 notes ≤ 4× bare node; a first
  * run ≤ 1.5 s; LocalMemory.open at 10,000 ≤ 1 s without a persisted index (≤ 150 ms with one).
  * The CLI runs from dist/ (built here first with tsc, as `npm run build:ts` does).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -76,11 +78,29 @@ interface Timing {
 function timings(
   jobs: Array<{ args: string[]; cwd: string; env: NodeJS.ProcessEnv; runs: number; once?: boolean }>,
 ): Timing[] {
-  const runner = join(root, 'bench', 'open-runner.ts');
   const input = JSON.stringify({ jobs: jobs.map((j) => ({ cpuRuns: j.once ? 0 : CPU_RUNS, ...j })) });
-  const r = spawnSync(process.execPath, ['--import', 'tsx', runner], { cwd: root, input, maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [runnerScript()], { cwd: root, input, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`bench/open-runner.ts exited ${r.status}: ${r.stderr.toString().slice(0, 800)}`);
   return JSON.parse(r.stdout.toString()) as Timing[];
+}
+
+let runnerJs: string | undefined;
+
+/**
+ * bench/open-runner.ts as plain JavaScript (TypeScript's transpileModule, types stripped), run by a
+ * bare node: with tsx's loader the runner process grows and each spawn from it costs more.
+ */
+function runnerScript(): string {
+  if (runnerJs) return runnerJs;
+  const require = createRequire(import.meta.url);
+  const ts = require('typescript') as typeof import('typescript');
+  const source = readFileSync(join(root, 'bench', 'open-runner.ts'), 'utf8');
+  const js = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  runnerJs = join(mkdtempSync(join(tmpdir(), 'claw-bench-runner-')), 'open-runner.mjs');
+  writeFileSync(runnerJs, js);
+  return runnerJs;
 }
 
 /** `runs` alternating pairs (bare node, the command): both medians, wall and CPU. */
@@ -177,6 +197,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await rm(work, { recursive: true, force: true });
+    if (runnerJs) await rm(dirname(runnerJs), { recursive: true, force: true });
   }
   const w = Math.max(...rows.map((r) => r.what.length));
   console.log(
