@@ -10,8 +10,6 @@
  * other threads meanwhile, and the command's open adopts the result only when it opens exactly that
  * tree (flags and the config decide as always; anything else drops it).
  */
-import { setFlagsFromString } from 'node:v8';
-
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { packageVersion } = await import('../version.js');
@@ -21,7 +19,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     // The early open's load and walk keep both cores busy while the modules load; V8's parallel
     // scavenger then waits for helper threads that cannot run (a 1 ms scavenge took 5–11 ms in
     // 2 of 5 runs). This one-shot process scavenges a few MiB: on the main thread alone it is ~1 ms.
-    setFlagsFromString('--no-parallel-scavenge');
+    // (node:v8 through require: its ESM facade alone costs ~1.4 ms; node:module is loaded anyway.)
+    const { createRequire } = await import('node:module');
+    (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString(
+      '--no-parallel-scavenge',
+    );
     (await import('../memory/prefetch.js')).prefetchOpen(process.cwd());
     // The modules the command imports after the CLI's own, fetched and compiled beside them (a
     // failure is the command's to report when it imports them).
