@@ -356,7 +356,18 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   meta->swap(manifest);
   if (report != nullptr) report->cross_checked = cross_check;
   if (cross_check) {
-    const bool recorded = RecordChecked(path, st, checksum);
+    // Best-effort, after the index is loaded: nothing here may turn the load into a failure (the
+    // index would not be empty as a failed load's must be), so an allocation failure only skips it.
+    bool recorded = false;
+#if CLAW_RECALL_PERSIST_EXCEPTIONS
+    try {
+      recorded = RecordChecked(path, st, checksum);
+    } catch (...) {
+      recorded = false;
+    }
+#else
+    recorded = RecordChecked(path, st, checksum);
+#endif
     if (report != nullptr) report->recorded = recorded;
   }
   return PersistStatus::kOk;
