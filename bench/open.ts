@@ -81,7 +81,14 @@ function timings(
   const input = JSON.stringify({ jobs: jobs.map((j) => ({ cpuRuns: j.once ? 0 : CPU_RUNS, ...j })) });
   const r = spawnSync(process.execPath, [runnerScript()], { cwd: root, input, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`bench/open-runner.ts exited ${r.status}: ${r.stderr.toString().slice(0, 800)}`);
-  return JSON.parse(r.stdout.toString()) as Timing[];
+  // (JSON has no NaN: a CPU time GNU time did not give comes back as null.)
+  const nan = (v: number | null): number => (v === null ? NaN : v);
+  return (JSON.parse(r.stdout.toString()) as Array<Record<keyof Timing, number | null>>).map((t) => ({
+    ms: nan(t.ms),
+    baseMs: nan(t.baseMs),
+    cpuMs: nan(t.cpuMs),
+    baseCpuMs: nan(t.baseCpuMs),
+  }));
 }
 
 let runnerJs: string | undefined;
