@@ -18,9 +18,17 @@ import { engineUnavailable, loadNativeRecall } from './native-index.js';
 import { Outbox } from './outbox.js';
 import { defaultStateDir, loadSyncState } from './state.js';
 import { MemorySync, type CoGitClient } from './sync.js';
-import { fileFacts, INDEX_FILE, isPersistable, loadPersisted, savePersisted, type PersistInfo } from './persist.js';
+import {
+  fileFacts,
+  INDEX_FILE,
+  isPersistable,
+  loadPersisted,
+  savePersisted,
+  type PackedNotes,
+  type PersistInfo,
+} from './persist.js';
 import { dropPrefetch, takePrefetch } from './prefetch.js';
-import { ContextTree, defaultTreeRoot, StoredDoc, type PackedNotes, type TreeChanges, type TreeDoc } from './tree.js';
+import { ContextTree, defaultTreeRoot, StoredDoc, type TreeChanges, type TreeDoc } from './tree.js';
 import type {
   CurateOptions,
   CurateResult,

@@ -8,7 +8,7 @@
  * planted there could otherwise redirect a later read).
  */
 import { lstat, realpath } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { ClawError } from '../errors.js';
 import { MemoryErrorCode } from './errors.js';
 
@@ -24,6 +24,16 @@ function escape(path: string, why: string): ClawError {
       details: { path },
     },
   );
+}
+
+/** A project's context tree by default: `<project>/.brv/context-tree`. */
+export function defaultTreeRoot(projectRoot: string): string {
+  return join(resolve(projectRoot), '.brv', 'context-tree');
+}
+
+/** lib/memory's state directory of a project by default: `<project>/.brv/claw-byterover`. */
+export function defaultStateDir(projectRoot: string): string {
+  return join(resolve(projectRoot), '.brv', 'claw-byterover');
 }
 
 /** Checks the shape of a tree-relative path and returns it normalized (`a/b.md`). No I/O. */

@@ -13,10 +13,42 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import type { ContextTree, PackedNotes, TreeDoc } from './tree.js';
+import type { ContextTree, TreeDoc } from './tree.js';
 import type { RecallIndex } from './types.js';
 
 export const INDEX_FILE = 'recall-index.clawrix';
+
+/**
+ * Notes known from a persisted index (the manifest below), held packed by ContextTree until someone
+ * needs them one by one: re-opening an unchanged tree of 10,000 notes then builds no per-note object
+ * (the packed pairs go to the native walk as they are, and it answers one flag byte per note).
+ */
+export interface PackedNotes {
+  count: number;
+  /** `path\0stamp\0` per note: the native walk's `known` form. */
+  known: string;
+  /** `size\0` per note, in the same order. */
+  sizes: string;
+  /** `i\0claw_id\0` for each note (its index in `known`, ascending) that has a claw_id. */
+  ids: string;
+}
+
+/** Splits `s` at NUL characters from `at`: the next field and where the one after it starts. */
+export function packedField(s: string, at: number): [string, number] {
+  const end = s.indexOf('\0', at);
+  return end < 0 ? [s.slice(at), s.length] : [s.slice(at, end), end + 1];
+}
+
+/** The (index, claw_id) pairs of a PackedNotes `ids` section, in order. */
+export function* packedIds(ids: string): Generator<[number, string]> {
+  for (let at = 0; at < ids.length;) {
+    const [i, next] = packedField(ids, at);
+    const [id, after] = packedField(ids, next);
+    at = after;
+    yield [Number(i), id];
+  }
+}
+
 /**
  * The manifest saved with the index: one JSON line, then the notes packed as ContextTree holds them
  * (PackedNotes: `known`, `sizes`, `ids` back to back, lengths in UTF-16 code units):
@@ -139,12 +171,10 @@ export function unpackManifest(meta: string): { head: ManifestHead; notes: Packe
   if (nulCount(notes.known) !== 2 * count || nulCount(notes.sizes) !== count || nulCount(notes.ids) % 2 !== 0)
     return undefined;
   if (!ends(notes.known) || !ends(notes.sizes) || !ends(notes.ids)) return undefined;
-  for (let at = 0, last = -1; at < notes.ids.length;) {
-    const end = notes.ids.indexOf('\0', at);
-    const i = Number(notes.ids.slice(at, end));
+  let last = -1;
+  for (const [i] of packedIds(notes.ids)) {
     if (!Number.isInteger(i) || i <= last || i >= count) return undefined;
     last = i;
-    at = notes.ids.indexOf('\0', end + 1) + 1;
   }
   return { head, notes };
 }

@@ -16,11 +16,11 @@
  * prefetch.test.ts). The module is small on purpose: it imports nothing the open does not.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadNativeRecall } from './native-index.js';
+import { defaultStateDir, defaultTreeRoot } from './paths.js';
 import { DEFAULT_MAX_FILE_BYTES, loadNativeWalk, type WalkResult } from './native-walk.js';
-import { INDEX_FILE, isPersistable, unpackManifest, type PersistableIndex } from './persist.js';
-import type { PackedNotes } from './tree.js';
+import { INDEX_FILE, isPersistable, unpackManifest, type PackedNotes, type PersistableIndex } from './persist.js';
 import type { RecallIndex, RecallIndexFactory } from './types.js';
 
 /** What a prefetch loaded: the index, the notes of its manifest, and the walk started against them. */
@@ -90,11 +90,10 @@ async function prefetch(file: string, treeRoot: string): Promise<Prefetched | un
  * index was persisted there. At most one prefetch is pending: a new one drops the last.
  */
 export function prefetchOpen(projectRoot: string): void {
-  const root = resolve(projectRoot);
-  const file = join(root, '.brv', 'claw-byterover', INDEX_FILE);
+  const file = join(defaultStateDir(projectRoot), INDEX_FILE);
   if (!existsSync(file)) return;
   dropPrefetch();
-  const treeRoot = join(root, '.brv', 'context-tree');
+  const treeRoot = defaultTreeRoot(projectRoot);
   pending = { file, treeRoot, loaded: prefetch(file, treeRoot).catch(() => undefined) };
 }
 

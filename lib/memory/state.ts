@@ -8,15 +8,13 @@
  *                        here since the last sync" (safe to overwrite/delete) from "changed here" (kept).
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { ClawError } from '../errors.js';
 import { writeFileAtomic } from './fsx.js';
 import { MemoryErrorCode } from './errors.js';
 
-export function defaultStateDir(projectRoot: string): string {
-  return join(resolve(projectRoot), '.brv', 'claw-byterover');
-}
+export { defaultStateDir } from './paths.js';
 
 /** Built on first use, so a process that finds no sync state never loads zod (issue 15). */
 const buildStateSchema = (zod: typeof z) =>

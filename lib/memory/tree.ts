@@ -22,6 +22,8 @@ import { logger as rootLogger, type Logger } from '../log/index.js';
 import { noteHeader, parseNote, type ParsedNote } from './markdown.js';
 import { DEFAULT_MAX_FILE_BYTES, loadNativeWalk, type WalkFn, type WalkResult } from './native-walk.js';
 import { MemoryErrorCode } from './errors.js';
+import { defaultTreeRoot } from './paths.js';
+import { packedField as field, packedIds, type PackedNotes } from './persist.js';
 
 export interface TreeDoc {
   /** Tree-relative, `/`-separated. */
@@ -92,27 +94,6 @@ export interface TreeChanges {
 
 export type TreeListener = (changes: TreeChanges) => void;
 
-/**
- * Notes known from a persisted index (lib/memory/persist.ts), held packed until someone needs them
- * one by one: re-opening an unchanged tree of 10,000 notes then builds no per-note object at all
- * (the packed pairs go to the native walk as they are, and it answers one flag byte per note).
- */
-export interface PackedNotes {
-  count: number;
-  /** `path\0stamp\0` per note: the native walk's `known` form. */
-  known: string;
-  /** `size\0` per note, in the same order. */
-  sizes: string;
-  /** `i\0claw_id\0` for each note (its index in `known`, ascending) that has a claw_id. */
-  ids: string;
-}
-
-/** Splits `s` at NUL characters from `at`: the next field and where the one after it starts. */
-function field(s: string, at: number): [string, number] {
-  const end = s.indexOf('\0', at);
-  return end < 0 ? [s.slice(at), s.length] : [s.slice(at, end), end + 1];
-}
-
 export interface ContextTreeOptions {
   /** The project directory holding `.brv/`. */
   projectRoot: string;
@@ -138,9 +119,7 @@ export interface ScanInfo {
   ms: number;
 }
 
-export function defaultTreeRoot(projectRoot: string): string {
-  return join(resolve(projectRoot), '.brv', 'context-tree');
-}
+export { defaultTreeRoot } from './paths.js';
 
 export class ContextTree {
   readonly projectRoot: string;
@@ -209,11 +188,8 @@ export class ContextTree {
     // `known` is walked forward to each listed index: only the notes with a claw_id cost a slice.
     let k = 0; // where note `index`'s pair starts in `known`
     let index = 0;
-    for (let at = 0; at < packed.ids.length;) {
-      const [i, next] = field(packed.ids, at);
-      const [id, after] = field(packed.ids, next);
-      at = after;
-      for (; index < Number(i); index++) k = packed.known.indexOf('\0', packed.known.indexOf('\0', k) + 1) + 1;
+    for (const [i, id] of packedIds(packed.ids)) {
+      for (; index < i; index++) k = packed.known.indexOf('\0', packed.known.indexOf('\0', k) + 1) + 1;
       yield [field(packed.known, k)[0], id];
     }
   }
@@ -276,13 +252,7 @@ export class ContextTree {
 
   private unpack(packed: PackedNotes): void {
     this.#packed = undefined;
-    const ids = new Map<number, string>();
-    for (let at = 0; at < packed.ids.length;) {
-      const [i, next] = field(packed.ids, at);
-      const [id, after] = field(packed.ids, next);
-      ids.set(Number(i), id);
-      at = after;
-    }
+    const ids = new Map(packedIds(packed.ids));
     let k = 0;
     let z = 0;
     for (let i = 0; i < packed.count; i++) {

@@ -282,27 +282,56 @@ bool RecordChecked(const std::string& path, const struct stat& st, uint64_t chec
   return true;
 }
 
-PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta, int* err,
-                                LoadReport* report, unsigned max_threads) {
-  if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
-  // O_NONBLOCK: a FIFO (or device) at the path is refused below, not waited on (opening a FIFO
-  // for reading blocks until a writer comes); it changes nothing for a regular file.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
+// Opens `path` for reading and checks that it is a regular file: kOk with *fd open and *st
+// filled, else kMissing / kIo (errno in *err) with nothing left open. O_NONBLOCK: a FIFO (or
+// device) at the path is refused, not waited on (opening a FIFO for reading blocks until a writer
+// comes); it changes nothing for a regular file.
+PersistStatus OpenIndexFile(const std::string& path, int* fd, struct stat* st, int* err) {
+  *fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (*fd < 0) {
     *err = errno;
     return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
   }
-  struct stat st;
-  if (SysFstat(fd, &st) != 0) {
+  PersistStatus status = PersistStatus::kOk;
+  if (SysFstat(*fd, st) != 0) {
     *err = errno;
-    ::close(fd);
-    return PersistStatus::kIo;
+    status = PersistStatus::kIo;
+  } else if (!S_ISREG(st->st_mode)) {
+    *err = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+    status = PersistStatus::kIo;
   }
-  if (!S_ISREG(st.st_mode)) {
-    *err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-    ::close(fd);
-    return PersistStatus::kIo;
-  }
+  if (status != PersistStatus::kOk) ::close(*fd);
+  return status;
+}
+
+// The file header (persist.h layout) after its magic.
+struct FileHeader {
+  uint32_t format = 0, index_format = 0;
+  uint64_t options = 0, meta_len = 0, index_len = 0, checksum = 0;
+};
+
+// Parses the kHeaderBytes at `bytes`: kCorrupt for another magic, kVersion for another format.
+PersistStatus ReadHeader(const uint8_t* bytes, FileHeader* out) {
+  if (std::memcmp(bytes, kMagic, 8) != 0) return PersistStatus::kCorrupt;
+  ByteReader h(bytes + 8, kHeaderBytes - 8);
+  out->format = h.U32();
+  out->index_format = h.U32();
+  out->options = h.U64();
+  out->meta_len = h.U64();
+  out->index_len = h.U64();
+  out->checksum = h.U64();
+  if (out->format != kPersistFormat || out->index_format != kIndexFormat)
+    return PersistStatus::kVersion;
+  return PersistStatus::kOk;
+}
+
+PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::string* meta, int* err,
+                                LoadReport* report, unsigned max_threads) {
+  if (index->GetStats().doc_slots != 0) return PersistStatus::kNotEmpty;
+  int fd = -1;
+  struct stat st;
+  if (const PersistStatus opened = OpenIndexFile(path, &fd, &st, err); opened != PersistStatus::kOk)
+    return opened;
   if (st.st_size < static_cast<off_t>(kHeaderBytes) ||
       static_cast<uint64_t>(st.st_size) > static_cast<uint64_t>(SIZE_MAX)) {
     ::close(fd);
@@ -326,21 +355,15 @@ PersistStatus LoadIndexFileImpl(const std::string& path, Index* index, std::stri
   }
   ::madvise(addr, size, MADV_WILLNEED);  // advice only: a failure changes nothing
   const uint8_t* file = static_cast<const uint8_t*>(addr);
-  if (std::memcmp(file, kMagic, 8) != 0) return PersistStatus::kCorrupt;
-  ByteReader h(file + 8, kHeaderBytes - 8);
-  const uint32_t format = h.U32();
-  const uint32_t index_format = h.U32();
-  const uint64_t options = h.U64();
-  const uint64_t meta_len = h.U64();
-  const uint64_t index_len = h.U64();
-  const uint64_t checksum = h.U64();
-  if (format != kPersistFormat || index_format != kIndexFormat) return PersistStatus::kVersion;
+  FileHeader head;
+  if (const PersistStatus read = ReadHeader(file, &head); read != PersistStatus::kOk) return read;
+  const uint64_t meta_len = head.meta_len, index_len = head.index_len, checksum = head.checksum;
   const size_t body = size - kHeaderBytes;
   if (meta_len > body || index_len > body || Pad8(meta_len) + Pad8(index_len) != body)
     return PersistStatus::kCorrupt;
   const uint8_t* p = file + kHeaderBytes;
   if (ChecksumBody(p, body, max_threads) != checksum) return PersistStatus::kCorrupt;
-  if (options != OptionsKey(index->options())) return PersistStatus::kOptions;
+  if (head.options != OptionsKey(index->options())) return PersistStatus::kOptions;
   // Checked once (persist.h): the checksum above is verified at every load; the cross-checks only
   // when this very file (stamp and checksum) was not recorded as checked in full.
   const bool cross_check = !RecordedAsChecked(path, st, checksum);
@@ -393,35 +416,21 @@ PersistStatus SaveIndexFile(const std::string& path, const Index& index, std::st
 PersistStatus PeekIndexMeta(const std::string& path, std::string* meta, int* err) {
   int scratch = 0;
   if (err == nullptr) err = &scratch;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // as LoadIndexFile
-  if (fd < 0) {
-    *err = errno;
-    return errno == ENOENT ? PersistStatus::kMissing : PersistStatus::kIo;
-  }
+  int fd = -1;
+  struct stat st;
+  if (const PersistStatus opened = OpenIndexFile(path, &fd, &st, err); opened != PersistStatus::kOk)
+    return opened;
   struct Fd {
     int fd;
     ~Fd() { ::close(fd); }
   } guard{fd};
-  struct stat st;
-  if (SysFstat(fd, &st) != 0) {
-    *err = errno;
-    return PersistStatus::kIo;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-    return PersistStatus::kIo;
-  }
-  uint8_t head[kHeaderBytes];
+  uint8_t bytes[kHeaderBytes];
   if (st.st_size < static_cast<off_t>(kHeaderBytes) ||
-      ::pread(fd, head, kHeaderBytes, 0) != static_cast<ssize_t>(kHeaderBytes))
+      ::pread(fd, bytes, kHeaderBytes, 0) != static_cast<ssize_t>(kHeaderBytes))
     return PersistStatus::kCorrupt;
-  if (std::memcmp(head, kMagic, 8) != 0) return PersistStatus::kCorrupt;
-  ByteReader h(head + 8, kHeaderBytes - 8);
-  const uint32_t format = h.U32();
-  const uint32_t index_format = h.U32();
-  h.U64();  // options
-  const uint64_t meta_len = h.U64();
-  if (format != kPersistFormat || index_format != kIndexFormat) return PersistStatus::kVersion;
+  FileHeader head;
+  if (const PersistStatus read = ReadHeader(bytes, &head); read != PersistStatus::kOk) return read;
+  const uint64_t meta_len = head.meta_len;
   if (meta_len > static_cast<uint64_t>(st.st_size) - kHeaderBytes) return PersistStatus::kCorrupt;
 #if CLAW_RECALL_PERSIST_EXCEPTIONS
   try {
