@@ -2,20 +2,20 @@
 /**
  * The `claw-byterover` executable. `--version` (alone) is answered here from package.json, before
  * commander and the command list load: a version check — what install scripts and `doctor` runs
- * do most — loads two files (issue 15: each process loads only what it uses). Everything else,
- * `--version` with other arguments included, runs the whole CLI (lib/cli/index.ts) unchanged.
+ * do most — loads two files (issue 15: each process loads only what it uses).
  *
- * `search` and `recall` on the tree at the default location start opening it here, before the CLI's
- * modules load (lib/memory/prefetch.ts): the persisted index loads and the tree is stat-walked on
- * other threads meanwhile, and the command's open adopts the result only when it opens exactly that
- * tree (flags and the config decide as always; anything else drops it).
+ * Everything else, `--version` with other arguments included, runs the whole CLI, lib/cli/entry.ts: from the CLI bundle next to this file (dist/cli/cli.cjs, one
+ * CommonJS file compiled with a V8 code cache: ./code-cache.ts), or, without one (the sources run by
+ * tsx, dist/ built by tsc alone), as ES modules. A `search`/`recall` of the tree at the default
+ * location starts opening it before the CLI's modules load (entry.ts, lib/memory/prefetch.ts).
  */
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { packageVersion } = await import('../version.js');
   process.stdout.write(`${packageVersion()}\n`);
 } else {
-  if (defaultTreeQuery(argv)) {
+  const early = defaultTreeQuery(argv);
+  if (early) {
     // The early open's load and walk keep both cores busy while the modules load; V8's parallel
     // scavenger then waits for helper threads that cannot run (a 1 ms scavenge took 5–11 ms in
     // 2 of 5 runs). This one-shot process scavenges a few MiB: on the main thread alone it is ~1 ms.
@@ -24,25 +24,33 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString(
       '--no-parallel-scavenge',
     );
-    (await import('../memory/prefetch.js')).prefetchOpen(process.cwd());
-    // The modules the command imports after the CLI's own, fetched and compiled beside them (a
-    // failure is the command's to report when it imports them).
-    for (const load of [
-      () => import('./context.js'),
-      () => import('./commands/memory.js'),
-      () => import('./tree.js'),
-      () => import('../memory/open.js'),
-      () => import('../memory/v4/space.js'),
-    ])
-      load().catch(() => undefined);
   }
-  const { main } = await import('./index.js');
-  main();
+  type Entry = typeof import('./entry.js');
+  // The bundle `require`s every package; some are ES modules only (openid-client, jose), which
+  // `require` loads from Node 20.19 on: on an older Node the CLI runs as ES modules.
+  const bundle = !process.features.require_module
+    ? undefined
+    : (await import('./code-cache.js')).loadBundle<Entry>(new URL('./cli.cjs', import.meta.url), {
+        profile: early ? 'query' : 'cli',
+      });
+  await (bundle?.exports ?? (await import('./entry.js'))).start(early);
 }
 
-/** A `search`/`recall` whose flags and environment name no other tree, space or backend. */
+/**
+ * A `search`/`recall` (after any of the program's options) whose flags and environment name no other
+ * tree, space or backend. (A config file or profile that does is found by the open, which then drops
+ * the early start.)
+ */
 function defaultTreeQuery(args: string[]): boolean {
-  if (args[0] !== 'search' && args[0] !== 'recall') return false;
+  let i = 0; // past the program's options (lib/cli/program.ts)
+  for (;;) {
+    const a = args[i] ?? '';
+    if (/^--(json|debug)$|^--(profile|log-level|config)=/.test(a)) i += 1;
+    else if (/^--(profile|log-level|config)$/.test(a))
+      i += 2; // and its value
+    else break;
+  }
+  if (args[i] !== 'search' && args[i] !== 'recall') return false;
   if (process.env.CLAW_BYTEROVER_CONTEXT_TREE !== undefined) return false;
   return !args.some((a) => /^--(dir|space|backend|brv|help)(=|$)|^-h$/.test(a));
 }

@@ -8,7 +8,7 @@
  * returning a fresh, empty index backed by the addon. This module imports lib/native.ts lazily, so
  * lib/memory loads (and the `brv` backend works) on machines where the addon is not built; callers
  * get the reason — and the loader's own error (NATIVE_LOAD_FAILED lists every path it tried) —
- * instead of an engine. NATIVE_MODULE is the one line to change if the binding lives elsewhere.
+ * instead of an engine.
  *
  * `engineUnavailable` is the one place that says "no recall engine": every opener (lib/memory/open.ts,
  * LocalMemory.open) throws the error it builds, with the loader's error as its `cause`.
@@ -16,8 +16,6 @@
 import { ClawError } from '../errors.js';
 import type { RecallIndex, RecallIndexFactory } from './types.js';
 import { MemoryErrorCode } from './errors.js';
-
-const NATIVE_MODULE = '../native.js';
 
 export interface NativeRecall {
   factory: RecallIndexFactory | undefined;
@@ -56,21 +54,13 @@ export function loadNativeRecall(): Promise<NativeRecall> {
   cached ??= (async (): Promise<NativeRecall> => {
     let mod: { createRecallIndex?: unknown };
     try {
-      mod = (await import(NATIVE_MODULE)) as { createRecallIndex?: unknown };
+      mod = (await import('../native.js')) as { createRecallIndex?: unknown };
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const missing = err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('native');
-      return {
-        factory: undefined,
-        reason: missing
-          ? 'lib/native.ts is not there yet (the native binding has not landed)'
-          : `loading lib/native.ts failed: ${err.message}`,
-        error: e,
-      };
+      return { factory: undefined, reason: `loading lib/native.ts failed: ${(e as Error).message}`, error: e };
     }
     const create = mod.createRecallIndex;
     if (typeof create !== 'function') {
-      const reason = 'lib/native.ts does not export createRecallIndex() yet';
+      const reason = 'lib/native.ts does not export createRecallIndex()';
       return { factory: undefined, reason, error: new Error(reason) };
     }
     // Probe once: lib/native.ts loads the addon lazily, so a missing or outdated binary shows here.

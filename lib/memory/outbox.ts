@@ -42,7 +42,7 @@ export type OutboxEntry = z.infer<EntrySchema>;
 let entrySchema: Promise<EntrySchema> | undefined;
 /** The outbox entry's schema (zod, loaded on first use). */
 export function outboxEntrySchema(): Promise<EntrySchema> {
-  return (entrySchema ??= import('zod').then((m) => buildEntrySchema(m.z)));
+  return (entrySchema ??= import('../zod.js').then((m) => buildEntrySchema(m.z)));
 }
 
 /** The stable id of a note: 24 hex chars of sha256 over its identity fields. */

@@ -40,7 +40,8 @@ interface Pending {
 
 let pending: Pending | undefined;
 
-async function prefetch(file: string, treeRoot: string): Promise<Prefetched | undefined> {
+/** `started` is called once the load and the walk run on their threads (or it is known they will not). */
+async function prefetch(file: string, treeRoot: string, started: () => void): Promise<Prefetched | undefined> {
   const [native, walkTree, { peekIndexMeta }] = await Promise.all([
     loadNativeRecall(),
     loadNativeWalk(),
@@ -73,7 +74,9 @@ async function prefetch(file: string, treeRoot: string): Promise<Prefetched | un
   walk?.catch(() => undefined); // the adopting open sees a failure (and walks again); nobody else
   let meta: string;
   try {
-    meta = await index.loadFileAsync(file, { threads: 1 });
+    const loading = index.loadFileAsync(file, { threads: 1 });
+    started();
+    meta = await loading;
   } catch {
     index.close?.();
     return undefined;
@@ -87,14 +90,20 @@ async function prefetch(file: string, treeRoot: string): Promise<Prefetched | un
 
 /**
  * Starts opening the tree at the default location of `projectRoot` (see above); nothing when no
- * index was persisted there. At most one prefetch is pending: a new one drops the last.
+ * index was persisted there. At most one prefetch is pending: a new one drops the last. Resolves
+ * once the load and the walk run on their threads (a few milliseconds of this thread: the addon, the
+ * manifest read ahead), so the caller can load the rest of the process meanwhile; it never rejects.
  */
-export function prefetchOpen(projectRoot: string): void {
+export function prefetchOpen(projectRoot: string): Promise<void> {
   const file = join(defaultStateDir(projectRoot), INDEX_FILE);
-  if (!existsSync(file)) return;
+  if (!existsSync(file)) return Promise.resolve();
   dropPrefetch();
   const treeRoot = defaultTreeRoot(projectRoot);
-  pending = { file, treeRoot, loaded: prefetch(file, treeRoot).catch(() => undefined) };
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  pending = { file, treeRoot, loaded: prefetch(file, treeRoot, started).catch(() => undefined) };
+  void pending.loaded.then(started);
+  return running;
 }
 
 /**

@@ -33,7 +33,7 @@ export type SyncState = z.infer<StateSchema>;
 let stateSchema: Promise<StateSchema> | undefined;
 /** The sync state's schema (zod, loaded on first use). */
 export function syncStateSchema(): Promise<StateSchema> {
-  return (stateSchema ??= import('zod').then((m) => buildStateSchema(m.z)));
+  return (stateSchema ??= import('../zod.js').then((m) => buildStateSchema(m.z)));
 }
 
 export function emptyState(branch = 'main'): SyncState {

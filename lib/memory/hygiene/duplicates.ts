@@ -32,7 +32,7 @@ export function supersedesLine(path: string): string {
 export function normalizeSubject(title: string): string {
   return title
     .toLowerCase()
-    .replace(/[`*_~#>[\]()"'“”‘’.,;:!?|-]+/g, ' ')
+    .replace(/[`*_~#>[\]()"'\u201C\u201D\u2018\u2019.,;:!?|-]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

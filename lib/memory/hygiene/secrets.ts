@@ -67,7 +67,7 @@ interface Rule {
 
 /** Values that are placeholders, not secrets. */
 const PLACEHOLDER =
-  /^(?:<[^>]*>|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|%[A-Z_]+%|\{\{[^}]*\}\}|process\.env\.[\w.]+|os\.environ.*|env\(.*\)|\*+|x{4,}|X{4,}|\.{3,}|…|changeme|change-me|your[-_].*|example.*|placeholder|redacted|\[REDACTED[^\]]*\]|null|none|undefined|true|false|required|optional|string|secret|password|token)$/i;
+  /^(?:<[^>]*>|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|%[A-Z_]+%|\{\{[^}]*\}\}|process\.env\.[\w.]+|os\.environ.*|env\(.*\)|\*+|x{4,}|X{4,}|\.{3,}|\u2026|changeme|change-me|your[-_].*|example.*|placeholder|redacted|\[REDACTED[^\]]*\]|null|none|undefined|true|false|required|optional|string|secret|password|token)$/i;
 
 function looksLikeLiteral(value: string): boolean {
   const v = value.replace(/^["'`]|["'`,;]+$/g, '');
