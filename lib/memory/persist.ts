@@ -144,8 +144,11 @@ function nulCount(s: string): number {
   return n;
 }
 
-/** The packed notes of a manifest, or undefined when its shape is not what savePersisted writes. */
-export function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes } | undefined {
+/**
+ * A manifest's header line and where its packed sections start, when the header is one savePersisted
+ * writes and its section sizes fit; the sections themselves are not checked (unpackManifest does).
+ */
+export function manifestHead(meta: string): { head: ManifestHead; at: number } | undefined {
   const nl = meta.indexOf('\n');
   if (nl < 0) return undefined;
   let head: ManifestHead;
@@ -159,11 +162,20 @@ export function unpackManifest(meta: string): { head: ManifestHead; notes: Packe
   const { count, known, sizes } = head;
   const rest = meta.length - nl - 1;
   if (![count, known, sizes].every((n) => Number.isSafeInteger(n) && n >= 0) || known + sizes > rest) return undefined;
+  return { head, at: nl + 1 };
+}
+
+/** The packed notes of a manifest, or undefined when its shape is not what savePersisted writes. */
+export function unpackManifest(meta: string): { head: ManifestHead; notes: PackedNotes } | undefined {
+  const h = manifestHead(meta);
+  if (!h) return undefined;
+  const { head, at } = h;
+  const { count, known, sizes } = head;
   const notes: PackedNotes = {
     count,
-    known: meta.slice(nl + 1, nl + 1 + known),
-    sizes: meta.slice(nl + 1 + known, nl + 1 + known + sizes),
-    ids: meta.slice(nl + 1 + known + sizes),
+    known: meta.slice(at, at + known),
+    sizes: meta.slice(at + known, at + known + sizes),
+    ids: meta.slice(at + known + sizes),
   };
   // Every section whole: 2 fields per note, 1 size per note, (index, claw_id) pairs of ascending
   // indexes below count; each section empty or ending with its last field's NUL.

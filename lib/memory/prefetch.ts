@@ -1,12 +1,12 @@
 /**
  * The open of a one-shot query, started before the process has loaded what it needs to open
- * (issue 15: a warm `search` at 10,000 notes spends ~35 ms loading its modules on one core).
+ * (issue 15: the CLI's modules load on the main thread meanwhile).
  *
  * `prefetchOpen(projectRoot)` starts, on other threads, what LocalMemory.open would do first for
  * the tree at the default location (`<project>/.brv/context-tree`, its index in
  * `<project>/.brv/claw-byterover`): load the persisted index (loadFileAsync, a libuv worker) and,
- * at the same time, stat-walk the tree against the manifest read ahead of the load (peekIndexMeta;
- * the walk is kept only when the verified load returns that same manifest). LocalMemory.open
+ * at the same time, stat-walk the tree against the manifest read beside the load (peekIndexMeta,
+ * unverified; the walk is kept only when the verified load returns that same manifest). LocalMemory.open
  * adopts the result only when it opens exactly that tree and index file with the same engine;
  * every other open (another tree, a v4 space, the brv backend) drops it and closes its index.
  * A load that fails is not adopted either: the open then loads (and reports) as before.
@@ -20,7 +20,14 @@ import { join } from 'node:path';
 import { loadNativeRecall } from './native-index.js';
 import { defaultStateDir, defaultTreeRoot } from './paths.js';
 import { DEFAULT_MAX_FILE_BYTES, loadNativeWalk, type WalkResult } from './native-walk.js';
-import { INDEX_FILE, isPersistable, unpackManifest, type PackedNotes, type PersistableIndex } from './persist.js';
+import {
+  INDEX_FILE,
+  isPersistable,
+  manifestHead,
+  unpackManifest,
+  type PackedNotes,
+  type PersistableIndex,
+} from './persist.js';
 import type { RecallIndex, RecallIndexFactory } from './types.js';
 
 /** What a prefetch loaded: the index, the notes of its manifest, and the walk started against them. */
@@ -48,41 +55,51 @@ async function prefetch(file: string, treeRoot: string, started: () => void): Pr
     import('../native.js'),
   ]);
   if (!native.factory) return undefined;
-  // The manifest read first, unverified, so that the walk (which needs its notes) and the load run
-  // at once; the walk is kept only when the load returns the very same manifest.
-  let peeked: string;
-  try {
-    peeked = peekIndexMeta(file);
-  } catch {
-    return undefined; // the open loads (and reports) itself
-  }
-  const m = unpackManifest(peeked);
-  if (!m || m.head.root !== treeRoot) return undefined;
   const index = native.factory();
   if (!isPersistable(index) || !index.loadFileAsync) {
     index.close?.();
     return undefined;
   }
-  // One thread each: the process's main thread is loading modules meanwhile, and on two cores more
-  // native threads only slow it down (measured: a warm search 6 ms faster than with one per core).
-  const walk = walkTree?.(treeRoot, {
-    maxFileBytes: DEFAULT_MAX_FILE_BYTES,
-    known: m.notes.known,
-    omitUnchanged: true,
-    threads: 1,
-  });
-  walk?.catch(() => undefined); // the adopting open sees a failure (and walks again); nobody else
+  // One thread each: on two cores more native threads only slow the process's main thread.
+  // The load first: it needs nothing but the file.
+  const loading = index.loadFileAsync(file, { threads: 1 });
+  loading.catch(() => undefined); // awaited below
+  // The walk needs the notes of the manifest: read ahead, unverified, and checked only as far as
+  // the walk needs (the header, so the sizes; the walk checks the pairs it is given). The walk is
+  // kept only when the verified load returns this very manifest, whole and valid.
+  let peeked: string | undefined;
+  try {
+    peeked = peekIndexMeta(file);
+  } catch {
+    peeked = undefined; // the load reports its own failure
+  }
+  const h = peeked === undefined ? undefined : manifestHead(peeked);
+  let walk: Promise<WalkResult> | undefined;
+  if (peeked !== undefined && h && h.head.root === treeRoot) {
+    try {
+      walk = walkTree?.(treeRoot, {
+        maxFileBytes: DEFAULT_MAX_FILE_BYTES,
+        known: peeked.slice(h.at, h.at + h.head.known),
+        omitUnchanged: true,
+        threads: 1,
+      });
+    } catch {
+      walk = undefined; // a manifest the walk refuses: the open walks itself
+    }
+    walk?.catch(() => undefined); // the adopting open sees a failure (and walks again); nobody else
+  }
+  started();
   let meta: string;
   try {
-    const loading = index.loadFileAsync(file, { threads: 1 });
-    started();
     meta = await loading;
   } catch {
     index.close?.();
     return undefined;
   }
-  if (meta !== peeked) {
-    index.close?.(); // the file was replaced between the two reads: the open starts over
+  const m = meta === peeked ? unpackManifest(meta) : undefined;
+  if (!m || m.head.root !== treeRoot) {
+    // the file was replaced between the two reads, or holds another tree: the open starts over
+    index.close?.();
     return undefined;
   }
   return { factory: native.factory, index, notes: m.notes, walk };
