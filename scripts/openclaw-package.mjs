@@ -12,8 +12,8 @@
  * which the plugin loads. This script stages a package that holds only what the plugin loads:
  *
  * 1. the import closure of `dist/openclaw/index.js`: static `import`/`export … from`, `import('x')`,
- *    `require('x')` and relative `'…/x.js'` string constants (the recall engine's lazy
- *    `NATIVE_MODULE = '../native.js'`), followed file by file;
+ *    `require('x')` and relative `'…/x.js'` string constants (a module path held in a constant and
+ *    imported later), followed file by file;
  * 2. `dependencies`: exactly the bare packages that closure imports, at the versions the main
  *    package.json pins (it fails when one is not pinned there); `openclaw` stays an optional peer;
  * 3. the card's layout, kept: `dist/…` at the same relative paths (so `PACKAGE_ROOT` — two levels
@@ -42,7 +42,7 @@ const SPECIFIERS = [
   /\bimport\s*['"]([^'"]+)['"]/g,
   /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
   /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
-  // a relative module path held in a constant and imported later (import(NATIVE_MODULE))
+  // a relative module path held in a constant and imported later
   /=\s*['"](\.\.?\/[^'"\s]+\.js)['"]/g,
   // a worker or other module file located relative to the importer
   /new URL\(\s*['"](\.\.?\/[^'"\s]+\.js)['"]\s*,/g,
