@@ -60,8 +60,9 @@ async function prefetch(file: string, treeRoot: string, started: () => void): Pr
     index.close?.();
     return undefined;
   }
-  // One thread each: on two cores more native threads only slow the process's main thread.
-  // The load first: it needs nothing but the file.
+  // The load first (it needs nothing but the file), on one thread; the walk, the longer of the two
+  // (a stat per file), on two. Measured on two cores, warm search at 10,000 notes: 4 ms faster than
+  // one thread each; more threads only slow the main thread, which loads the CLI meanwhile.
   const loading = index.loadFileAsync(file, { threads: 1 });
   loading.catch(() => undefined); // awaited below
   // The walk needs the notes of the manifest: read ahead, unverified, and checked only as far as
@@ -81,7 +82,7 @@ async function prefetch(file: string, treeRoot: string, started: () => void): Pr
         maxFileBytes: DEFAULT_MAX_FILE_BYTES,
         known: peeked.slice(h.at, h.at + h.head.known),
         omitUnchanged: true,
-        threads: 1,
+        threads: 2,
       });
     } catch {
       walk = undefined; // a manifest the walk refuses: the open walks itself
