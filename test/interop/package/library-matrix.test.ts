@@ -3,13 +3,16 @@
  * is the Node 20 run in `npm test`): one `npm pack`, one --ignore-scripts install, then under each
  * Node binary: `import { … } from 'claw-byterover'` at runtime, a consumer .ts type-checked by tsc
  * (run by that Node) against the shipped declarations with a misuse refused, and README "Use as a
- * library"'s example compiled and run against the ByteRover stand-in.
+ * library"'s example compiled and run against the ByteRover stand-in; and the installed executable
+ * (the CLI bundle through its V8 code cache, lib/cli/code-cache.ts) answering a search twice, the
+ * second run from the cache the first wrote.
  *
  * Node binaries: ../helpers/nodes.ts at the exact versions of test/interop/native/node-matrix.test.ts,
  * so the two tests download each once.
  * The addon is the repository's build (Node-API: one binary for every Node).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNativeBuilt } from '../../native/helpers.js';
@@ -21,6 +24,7 @@ import {
   importReport,
   packAndInstall,
   readmeExample,
+  ROOT,
   runExample,
   tsc,
   type Consumer,
@@ -61,6 +65,34 @@ describe.each(NODES)('claw-byterover as a library under Node $version', ({ pkg, 
     expect(ok.code).toBe(0);
     const bad = tsc(node, c, 'misuse.ts', MISUSE_TS);
     expect(bad.out).toMatch(/misuse\.ts\(3,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+  });
+
+  it('the installed executable runs the CLI bundle: a search answers the same from the code cache it wrote', () => {
+    const bin = join(c.dir, 'node_modules', 'claw-byterover', 'dist', 'cli', 'bin.js');
+    const home = join(c.scratch, `home-${version}`);
+    const project = join(c.scratch, `cli-${version}`);
+    cpSync(join(ROOT, 'test', 'fixtures', 'context-tree'), join(project, '.brv', 'context-tree'), { recursive: true });
+    const search = () =>
+      spawnSync(node, [bin, '--json', 'search', 'cache', 'invalidation'], {
+        cwd: project,
+        // --ignore-scripts compiled nothing and the repository ships no prebuild: the repo's build.
+        env: { PATH: process.env.PATH, HOME: home, CLAW_BYTEROVER_PREBUILD: ROOT },
+        encoding: 'utf8',
+      });
+    const first = search();
+    expect({ status: first.status, stderr: first.stderr }).toEqual({ status: 0, stderr: '' });
+    expect((JSON.parse(first.stdout) as { hits: unknown[] }).hits.length).toBeGreaterThan(0);
+    const cacheDir = join(home, '.cache', 'claw-byterover', 'v8');
+    const files = readdirSync(cacheDir);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^[0-9a-f]{16}-v${version}-x64-query\\.bin$`))]);
+    const written = statSync(join(cacheDir, files[0]!));
+    const second = search();
+    expect({ status: second.status, stdout: second.stdout, stderr: second.stderr }).toEqual({
+      status: 0,
+      stdout: first.stdout,
+      stderr: '',
+    });
+    expect(statSync(join(cacheDir, files[0]!)).mtimeMs).toBe(written.mtimeMs); // used, not rewritten
   });
 
   it('the README example compiles and runs: curate, search, recall, pull and push', async () => {
