@@ -8,20 +8,15 @@
  *   is replaced without the run noticing;
  * - it still loads only what each command uses (test/unit/cli/helpers/trace-modules.mjs).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT as root, homeEnv, runCli, type How, type Ran } from './helpers/run-cli.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const bin = join(root, 'dist', 'cli', 'bin.js');
 const bundle = join(root, 'dist', 'cli', 'cli.cjs');
-const source = join(root, 'lib', 'cli', 'bin.ts');
-const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
 
 let work: string;
@@ -35,37 +30,12 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(work, { recursive: true, force: true }));
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  how: 'bundle' | 'source',
-  args: string[],
-  env: Record<string, string> = {},
-  pre: string[] = [],
-): Promise<Ran> {
-  const argv = how === 'bundle' ? [...pre, bin, ...args] : ['--import', tsx, ...pre, source, ...args];
-  const child = spawn(process.execPath, argv, {
+function run(how: How, args: string[], env: Record<string, string> = {}, node: string[] = []): Promise<Ran> {
+  return runCli(how, args, {
     cwd: join(work, 'project'),
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, '.config'),
-      XDG_DATA_HOME: join(home, '.local', 'share'),
-      XDG_CACHE_HOME: join(home, '.cache'),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...homeEnv(home), ...env },
+    node,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((res) => child.on('close', res));
-  return { code, stdout, stderr };
 }
 
 const cacheDir = () => join(home, '.cache', 'claw-byterover', 'v8');

@@ -6,18 +6,13 @@
  * options before the command keep it. Both as the installed executable runs (the CLI bundle,
  * dist/cli/cli.cjs) and from the sources (tsx, the ES modules).
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeRecallForTests } from '../../helpers/native-recall.js';
+import { ROOT as root, runCli, type How } from './helpers/run-cli.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const source = join(root, 'lib', 'cli', 'bin.ts');
-const bundled = join(root, 'dist', 'cli', 'bin.js');
-const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const native = await nativeRecallForTests();
 
 let work: string;
@@ -30,22 +25,16 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(work, { recursive: true, force: true }));
 
-async function run(
-  how: 'source' | 'bundle',
-  args: string[],
-): Promise<{ hits: unknown; opened: Record<string, unknown> | undefined }> {
-  const cli = how === 'source' ? ['--import', tsx, source] : [bundled];
+async function run(how: How, args: string[]): Promise<{ hits: unknown; opened: Record<string, unknown> | undefined }> {
   const home = join(work, how, 'home');
-  const child = spawn(process.execPath, [...cli, ...args, '--json', '--log-level', 'debug'], {
+  const {
+    code,
+    stdout: out,
+    stderr: err,
+  } = await runCli(how, [...args, '--json', '--log-level', 'debug'], {
     cwd: join(work, how, 'project'),
     env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((res) => child.on('close', res));
   if (code !== 0) throw new Error(`claw-byterover ${args.join(' ')} exited ${code}: ${err}`);
   const line = err
     .split('\n')

@@ -8,19 +8,14 @@
  * config file. The CLI runs as a real process (tsx, from source) with
  * test/unit/cli/helpers/trace-modules.mjs recording every module it resolves, requires or dlopens.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT as root, homeEnv, runCli } from './helpers/run-cli.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
-/** The executable's source (package.json bin: dist/cli/bin.js). */
-const cli = join(root, 'lib', 'cli', 'bin.ts');
-/** tsx's loader by URL: the CLI runs in a temp project where `tsx` does not resolve by name. */
-const tsx = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Packages no query command may load (the bridge's stores and queue, telemetry, OAuth, the agent's socket). */
 const HEAVY_PACKAGES = [
@@ -78,23 +73,11 @@ async function traced(
 ): Promise<{ code: number | null; stdout: string; trace: Trace }> {
   const file = join(work, `trace-${n}.jsonl`);
   const home = join(work, 'home');
-  const child = spawn(process.execPath, ['--import', tsx, '--import', tracer, cli, ...args], {
+  const { code, stdout, stderr } = await runCli('source', args, {
     cwd: join(work, 'project'),
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, '.config'),
-      XDG_DATA_HOME: join(home, '.local', 'share'),
-      TRACE_MODULES_FILE: file,
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...homeEnv(home), TRACE_MODULES_FILE: file, ...extraEnv },
+    node: ['--import', tracer],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   if (code !== 0) throw new Error(`claw-byterover ${args.join(' ')} exited ${code}: ${stderr}`);
   const lines = (await readFile(file, 'utf8'))
     .split('\n')
