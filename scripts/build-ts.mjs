@@ -180,11 +180,12 @@ export async function bundleCli(root = ROOT) {
               },
             ],
           };
-        if (contents.includes('import.meta.url'))
-          contents = contents.replaceAll(
-            'import.meta.url',
-            `__distUrl(${JSON.stringify(relative(outdir, args.path).split('\\').join('/'))})`,
-          );
+        // `import.meta.url` (replaced by `define` below, in code only) names the original file; on the
+        // first line of code (after a `#!` line), so the lines of tsc's source map still hold.
+        if (contents.includes('import.meta.url')) {
+          const url = `var __importMetaUrl = __distUrl(${JSON.stringify(relative(outdir, args.path).split(sep).join('/'))}); `;
+          contents = contents.replace(/^(#![^\n]*\n)?/, (shebang) => shebang + url);
+        }
         return { contents, loader: 'js', resolveDir: dirname(args.path) };
       });
     },
@@ -204,6 +205,7 @@ export async function bundleCli(root = ROOT) {
     write: false,
     logLevel: 'silent',
     plugins: [ours],
+    define: { 'import.meta.url': '__importMetaUrl' },
     // ES modules are strict mode code; the bundle must be too (the directive first, after a comment).
     banner: { js: `${BUNDLE_BANNER}\n"use strict";` },
     // A declaration, hoisted: the file URL of a path relative to dist/cli/.

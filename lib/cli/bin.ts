@@ -4,10 +4,11 @@
  * commander and the command list load: a version check — what install scripts and `doctor` runs
  * do most — loads two files (issue 15: each process loads only what it uses).
  *
- * Everything else, `--version` with other arguments included, runs the whole CLI, lib/cli/entry.ts: from the CLI bundle next to this file (dist/cli/cli.cjs, one
- * CommonJS file compiled with a V8 code cache: ./code-cache.ts), or, without one (the sources run by
- * tsx, dist/ built by tsc alone), as ES modules. A `search`/`recall` of the tree at the default
- * location starts opening it before the CLI's modules load (entry.ts, lib/memory/prefetch.ts).
+ * Everything else, `--version` with other arguments included, runs the whole CLI, lib/cli/entry.ts:
+ * from the CLI bundle next to this file (dist/cli/cli.cjs, one CommonJS file compiled with a V8 code
+ * cache: ./code-cache.ts), or, without one (the sources run by tsx, dist/ built by tsc alone), as ES
+ * modules. A `search`/`recall` of the tree at the default location starts opening it before the
+ * CLI's modules load (entry.ts, lib/memory/prefetch.ts).
  */
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

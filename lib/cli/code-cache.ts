@@ -3,11 +3,12 @@
  * code cache, the way Node 22's `module.enableCompileCache()` does for every module — Node 20 has no
  * compile cache, and a CLI process otherwise spends most of its start compiling.
  *
- * The cache is a file per bundle, Node version, architecture and profile (the profile names the V8
- * flags a process sets before it compiles: a `search` turns off the parallel scavenger, and V8 refuses
- * a cache made under other flags), in the user's cache folder (`codeCacheDir`). It is written after a
- * run that had none or had one refused, when the process exits (so it holds the functions that run
- * compiled too), to a temporary file renamed over the old one. V8 checks what it is given: the source
+ * The cache is a file per bundle, Node version, architecture and profile, in the user's cache folder
+ * (`codeCacheDir`). It is written after a run that had none or had one refused, when the process
+ * exits (so it holds the functions that run compiled too), to a temporary file renamed over the old
+ * one. The profile keeps apart runs that compile different functions and may set different V8 flags
+ * (bin.ts: `query` for an early-open search or recall, `cli` for the rest): V8 refuses a cache made
+ * under other flags. V8 checks what it is given: the source
  * (the file name carries the bundle's sha-256, from its first line), its own version and flags, and,
  * with `--verify-snapshot-checksum` (set here before any cache is used), a checksum of the data, so
  * a torn or corrupt cache is refused and replaced, never run. Nothing about the cache can fail a
@@ -99,6 +100,8 @@ export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): Lo
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n});`, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
+    // The build leaves no import() in the bundle (scripts/build-ts.mjs); were one there, it would
+    // still load, through Node's own loader.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const cache: CodeCacheStatus = !cacheFile

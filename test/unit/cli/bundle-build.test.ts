@@ -43,8 +43,11 @@ describe('bundling the CLI (scripts/build-ts.mjs bundleCli)', () => {
         "export const start = () => ({ where: where(), yaml: typeof (require('yaml').parse), strict: strict() });",
         'function strict() { return this === undefined; }',
       ].join('\n'),
-      'memory/where.js':
-        "export const where = () => import.meta.url;\nexport const later = () => import('./later.js');",
+      'memory/where.js': [
+        '#!/usr/bin/env node', // as tsc keeps it (lib/cli/index.ts has one)
+        'export const where = () => [import.meta.url, "import.meta.url", new URL(".", import.meta.url).href];',
+        "export const later = () => import('./later.js');",
+      ].join('\n'),
       'memory/later.js': 'export const x = 1;',
     });
     const out = await bundleCli(root);
@@ -59,13 +62,18 @@ describe('bundling the CLI (scripts/build-ts.mjs bundleCli)', () => {
     ).toBe(hash);
     expect(text).toMatch(/^\/\*[^\n]*\*\/\n"use strict";/); // the directive opens the code
     expect(text).not.toMatch(/\bimport\(/); // the literal import() of ours was inlined
-    const loaded = loadBundle<{ start: () => { where: string; yaml: string; strict: boolean } }>(out, {
+    const loaded = loadBundle<{ start: () => { where: string[]; yaml: string; strict: boolean } }>(out, {
       profile: 'test',
       env: { CLAW_BYTEROVER_CODE_CACHE: 'off' },
       saveAtExit: false,
     });
     expect(loaded?.exports.start()).toEqual({
-      where: pathToFileURL(join(root, 'dist', 'memory', 'where.js')).href,
+      // the original file, in code only: a string that spells it is left alone
+      where: [
+        pathToFileURL(join(root, 'dist', 'memory', 'where.js')).href,
+        'import.meta.url',
+        `${pathToFileURL(join(root, 'dist', 'memory')).href}/`,
+      ],
       yaml: 'function',
       strict: true, // ES modules' semantics: strict mode code
     });
