@@ -16,7 +16,7 @@
  *
  * `CLAW_BYTEROVER_CODE_CACHE=off` (or Node's own `NODE_DISABLE_COMPILE_CACHE=1`) turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -38,6 +38,11 @@ export interface LoadBundleOptions {
   env?: NodeJS.ProcessEnv;
   /** Write the cache when the process exits unless V8 accepted it (default true). */
   saveAtExit?: boolean;
+  /**
+   * A file the bundle was built from: when it is newer than the bundle (dist/ rebuilt by tsc alone),
+   * the bundle is stale and not run (undefined, as without one).
+   */
+  builtFrom?: string | URL;
 }
 
 const BANNER = /^\/\* claw-byterover cli bundle ([0-9a-f]{64}) \*\//;
@@ -70,14 +75,14 @@ function cacheOff(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * Compiles and runs the CommonJS bundle at `bundle` (a path or file URL) with the code cache of
- * `opts.profile`, and returns its exports; undefined when there is no such file.
+ * `opts.profile`, and returns its exports; undefined when there is no such file, or a stale one.
  */
 export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): LoadedBundle<T> | undefined {
-  const { profile, env = process.env, saveAtExit = true } = opts;
-  const file =
-    typeof bundle === 'string' ? bundle : (builtin('node:url') as typeof import('node:url')).fileURLToPath(bundle);
+  const { profile, env = process.env, saveAtExit = true, builtFrom } = opts;
+  const file = pathOf(bundle);
   let source: string;
   try {
+    if (builtFrom !== undefined && statSync(pathOf(builtFrom)).mtimeMs > statSync(file).mtimeMs) return undefined;
     source = readFileSync(file, 'latin1');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -124,6 +129,10 @@ export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): Lo
   ) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   return { exports: module.exports, cache, ...(cacheFile ? { cacheFile } : {}), saveCache };
+}
+
+function pathOf(p: string | URL): string {
+  return typeof p === 'string' ? p : (builtin('node:url') as typeof import('node:url')).fileURLToPath(p);
 }
 
 /** Writes the cache through a temporary file renamed over `file`; on any failure, no file is left behind. */

@@ -7,7 +7,7 @@
  * names.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -128,8 +128,15 @@ describe('the CLI bundle through a V8 code cache', () => {
     expect(r.saveCache()).toBe(false);
   });
 
-  it('no bundle: undefined, so the executable runs the ES modules', () => {
+  it('no bundle, or one older than what it was built from: undefined, so the executable runs the ES modules', async () => {
     expect(loadBundle(join(work, 'missing.cjs'), { profile: 'test', saveAtExit: false })).toBeUndefined();
+    const file = await bundle('stale', HASH_A);
+    const from = join(work, 'entry.js');
+    await writeFile(from, 'export {};');
+    await utimes(file, 1000, 1000); // tsc rewrote entry.js after the bundle was made
+    expect(loadBundle(file, { profile: 'test', saveAtExit: false, builtFrom: from })).toBeUndefined();
+    await utimes(file, new Date(), new Date(Date.now() + 60_000));
+    expect(loadBundle<Exports>(file, { profile: 'test', saveAtExit: false, builtFrom: from })?.exports.answer).toBe(42);
   });
 
   it('puts the cache in the user cache folder of each platform', () => {
