@@ -6,8 +6,8 @@
  *
  * Everything else, `--version` with other arguments included, runs the whole CLI, lib/cli/entry.ts:
  * from the CLI bundle next to this file (dist/cli/cli.cjs, one CommonJS file compiled with a V8 code
- * cache: ./code-cache.ts), or, without one (the sources run by tsx; dist/ built by tsc alone, which
- * leaves the bundle older than entry.js), as ES modules. A `search`/`recall` of the tree at the default location starts opening it before the
+ * cache: ./code-cache.ts), or, without one (the sources run by tsx; in a checkout, dist/ rebuilt by
+ * tsc alone, which leaves the bundle older than entry.js), as ES modules. A `search`/`recall` of the tree at the default location starts opening it before the
  * CLI's modules load (entry.ts, lib/memory/prefetch.ts).
  */
 const argv = process.argv.slice(2);
@@ -33,7 +33,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     ? undefined
     : (await import('./code-cache.js')).loadBundle<Entry>(new URL('./cli.cjs', import.meta.url), {
         profile: early ? 'query' : 'cli',
-        builtFrom: new URL('./entry.js', import.meta.url),
+        // In a checkout, dist/ rebuilt by tsc alone leaves the bundle stale.
+        staleIf: {
+          source: new URL('../../lib/cli/entry.ts', import.meta.url),
+          output: new URL('./entry.js', import.meta.url),
+        },
       });
   await (bundle?.exports ?? (await import('./entry.js'))).start(early);
 }

@@ -16,7 +16,7 @@
  *
  * `CLAW_BYTEROVER_CODE_CACHE=off` (or Node's own `NODE_DISABLE_COMPILE_CACHE=1`) turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -39,10 +39,12 @@ export interface LoadBundleOptions {
   /** Write the cache when the process exits unless V8 accepted it (default true). */
   saveAtExit?: boolean;
   /**
-   * A file the bundle was built from: when it is newer than the bundle (dist/ rebuilt by tsc alone),
-   * the bundle is stale and not run (undefined, as without one).
+   * In a checkout, `dist/` may be rebuilt by tsc alone: `output` (a file tsc writes, from `source`)
+   * newer than the bundle means the bundle is stale, and it is not run (undefined, as without one).
+   * Checked only when `source` exists: an installed package ships no sources, and extracting it
+   * gives its files whatever times the extraction had.
    */
-  builtFrom?: string | URL;
+  staleIf?: { source: string | URL; output: string | URL };
 }
 
 const BANNER = /^\/\* claw-byterover cli bundle ([0-9a-f]{64}) \*\//;
@@ -78,11 +80,16 @@ function cacheOff(env: NodeJS.ProcessEnv): boolean {
  * `opts.profile`, and returns its exports; undefined when there is no such file, or a stale one.
  */
 export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): LoadedBundle<T> | undefined {
-  const { profile, env = process.env, saveAtExit = true, builtFrom } = opts;
+  const { profile, env = process.env, saveAtExit = true, staleIf } = opts;
   const file = pathOf(bundle);
   let source: string;
   try {
-    if (builtFrom !== undefined && statSync(pathOf(builtFrom)).mtimeMs > statSync(file).mtimeMs) return undefined;
+    if (
+      staleIf &&
+      existsSync(pathOf(staleIf.source)) &&
+      statSync(pathOf(staleIf.output)).mtimeMs > statSync(file).mtimeMs
+    )
+      return undefined;
     source = readFileSync(file, 'latin1');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -128,15 +128,20 @@ describe('the CLI bundle through a V8 code cache', () => {
     expect(r.saveCache()).toBe(false);
   });
 
-  it('no bundle, or one older than what it was built from: undefined, so the executable runs the ES modules', async () => {
+  it('no bundle, or a stale one in a checkout: undefined, so the executable runs the ES modules', async () => {
     expect(loadBundle(join(work, 'missing.cjs'), { profile: 'test', saveAtExit: false })).toBeUndefined();
     const file = await bundle('stale', HASH_A);
-    const from = join(work, 'entry.js');
-    await writeFile(from, 'export {};');
+    const source = join(work, 'entry.ts');
+    const output = join(work, 'entry.js');
+    await writeFile(output, 'export {};');
     await utimes(file, 1000, 1000); // tsc rewrote entry.js after the bundle was made
-    expect(loadBundle(file, { profile: 'test', saveAtExit: false, builtFrom: from })).toBeUndefined();
-    await utimes(file, new Date(), new Date(Date.now() + 60_000));
-    expect(loadBundle<Exports>(file, { profile: 'test', saveAtExit: false, builtFrom: from })?.exports.answer).toBe(42);
+    const staleIf = { source, output };
+    // No source beside it: an installed package, whose files have the times of their extraction.
+    expect(loadBundle<Exports>(file, { profile: 'test', saveAtExit: false, staleIf })?.exports.answer).toBe(42);
+    await writeFile(source, 'export {};');
+    expect(loadBundle(file, { profile: 'test', saveAtExit: false, staleIf })).toBeUndefined();
+    await utimes(file, new Date(), new Date(Date.now() + 60_000)); // rebuilt
+    expect(loadBundle<Exports>(file, { profile: 'test', saveAtExit: false, staleIf })?.exports.answer).toBe(42);
   });
 
   it('puts the cache in the user cache folder of each platform', () => {
