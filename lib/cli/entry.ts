@@ -1,9 +1,9 @@
 /**
  * What the executable (lib/cli/bin.ts) runs after its `--version` shortcut: the whole CLI, with the
  * early open of a `search`/`recall` first. It is the entry of the CLI bundle (dist/cli/cli.cjs, built
- * by scripts/build-ts.mjs and compiled with a code cache by ./code-cache.ts); without a bundle (the
- * sources run by tsx, or dist/ built by tsc alone) bin.ts imports it as an ES module. Either way the
- * same modules run in the same order: everything below is imported on demand.
+ * by scripts/build-ts.mjs and compiled with a code cache by ./code-cache.ts). Without a bundle (the
+ * sources run by tsx), or with a stale one (dist/ rebuilt by tsc alone), bin.ts imports it as an ES
+ * module. Either way the same modules run in the same order: everything below is imported on demand.
  */
 
 /**
