@@ -11,8 +11,9 @@
  * under other flags. V8 checks what it is given: the source
  * (the file name carries the bundle's sha-256, from its first line), its own version and flags, and,
  * with `--verify-snapshot-checksum` (set here before any cache is used), a checksum of the data, so
- * a torn or corrupt cache is refused and replaced, never run. Nothing about the cache can fail a
- * command: a folder that cannot be written just means no cache.
+ * a torn or corrupt cache is refused and replaced, never run. The folder must be the user's alone
+ * (`privateDir`). Nothing about the cache can fail a command: a folder that cannot be written, or
+ * that others could write, just means no cache.
  *
  * `CLAW_BYTEROVER_CODE_CACHE=off` (or Node's own `NODE_DISABLE_COMPILE_CACHE=1`) turns it off.
  */
@@ -100,7 +101,7 @@ export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): Lo
   const dir = hash && !cacheOff(env) ? codeCacheDir(env) : undefined;
   let cacheFile: string | undefined;
   let cachedData: Buffer | undefined;
-  if (dir && hash) {
+  if (dir && hash && privateDir(join(dir, 'v8'))) {
     (builtin('node:v8') as typeof import('node:v8')).setFlagsFromString('--verify-snapshot-checksum');
     cacheFile = join(dir, 'v8', `${hash.slice(0, 16)}-${process.version}-${process.arch}-${profile}.bin`);
     try {
@@ -136,6 +137,22 @@ export function loadBundle<T>(bundle: string | URL, opts: LoadBundleOptions): Lo
   ) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   return { exports: module.exports, cache, ...(cacheFile ? { cacheFile } : {}), saveCache };
+}
+
+/**
+ * Whether the cache folder is this user's alone: owned by them and writable by nobody else. V8 runs
+ * what a cache holds, so a folder others may write (a shared XDG_CACHE_HOME) would let them run code
+ * as this user: no cache then. A folder not there yet is made 0700 when the cache is written. On
+ * Windows, where access is by ACL rather than mode, the user's own profile folder is trusted.
+ */
+function privateDir(dir: string): boolean {
+  if (process.platform === 'win32' || !process.getuid) return true;
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 function pathOf(p: string | URL): string {

@@ -2,12 +2,12 @@
  * lib/cli/code-cache.ts on a small CommonJS bundle of its own (each load whose cache matters in a
  * fresh process: ./helpers/load-bundle.ts): the cache is created, then accepted;
  * a corrupt, truncated or foreign cache is refused by V8 (with the checksum the loader turns on) and
- * replaced; the cache is keyed by the bundle's hash; it can be turned off; a folder that cannot be
- * written costs the cache, never the run; and the bundle sees CommonJS's require and its own file
- * names.
+ * replaced; the cache is keyed by the bundle's hash; a folder others may write is not used; it can
+ * be turned off; a folder that cannot be written costs the cache, never the run; and the bundle sees
+ * CommonJS's require and its own file names.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -96,6 +96,17 @@ describe('the CLI bundle through a V8 code cache', () => {
 
     await truncate(cacheFile, 100);
     expect(loadInChild(file, dir)).toEqual({ cache: 'rejected', answer: 42, saved: true });
+    expect(loadInChild(file, dir)).toEqual({ cache: 'accepted', answer: 42 });
+  });
+
+  it('uses no cache from a folder others may write (V8 would run what it holds)', async () => {
+    const file = await bundle('shared', HASH_A);
+    const dir = join(work, 'cache-shared');
+    expect(loadInChild(file, dir)).toMatchObject({ cache: 'created', saved: true });
+    expect((await stat(join(dir, 'v8'))).mode & 0o777).toBe(0o700);
+    await chmod(join(dir, 'v8'), 0o777);
+    expect(loadInChild(file, dir)).toEqual({ cache: 'off', answer: 42, saved: false });
+    await chmod(join(dir, 'v8'), 0o700);
     expect(loadInChild(file, dir)).toEqual({ cache: 'accepted', answer: 42 });
   });
 
