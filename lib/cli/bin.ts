@@ -6,9 +6,10 @@
  *
  * Everything else, `--version` with other arguments included, runs the whole CLI, lib/cli/entry.ts:
  * from the CLI bundle next to this file (dist/cli/cli.cjs, one CommonJS file compiled with a V8 code
- * cache: ./code-cache.ts), or, without one (the sources run by tsx; in a checkout, dist/ rebuilt by
- * tsc alone, which leaves the bundle older than entry.js), as ES modules. A `search`/`recall` of the tree at the default location starts opening it before the
- * CLI's modules load (entry.ts, lib/memory/prefetch.ts).
+ * cache: ./code-cache.ts), or as ES modules without one (the sources run by tsx) or with a stale one
+ * (in a checkout, dist/ rebuilt by tsc alone leaves the bundle older than entry.js). A
+ * `search`/`recall` of the tree at the default location starts opening it before the CLI's modules
+ * load (entry.ts, lib/memory/prefetch.ts).
  */
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
