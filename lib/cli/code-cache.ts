@@ -17,7 +17,7 @@
  *
  * `CLAW_BYTEROVER_CODE_CACHE=off` (or Node's own `NODE_DISABLE_COMPILE_CACHE=1`) turns it off.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -159,13 +159,30 @@ function pathOf(p: string | URL): string {
   return typeof p === 'string' ? p : (builtin('node:url') as typeof import('node:url')).fileURLToPath(p);
 }
 
-/** Writes the cache through a temporary file renamed over `file`; on any failure, no file is left behind. */
+/** Caches of other bundles, Node versions or profiles not written for this long are removed. */
+const STALE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Writes the cache through a temporary file renamed over `file`; on any failure, no file is left
+ * behind. Then removes what earlier installs left: other caches (and temporary files) untouched for
+ * STALE_MS, so the folder does not grow with every upgrade.
+ */
 function writeCache(file: string, data: () => Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(tmp, data(), { mode: 0o600 });
     renameSync(tmp, file);
+    const now = Date.now();
+    for (const name of readdirSync(dirname(file))) {
+      const other = join(dirname(file), name);
+      if (other === file) continue;
+      try {
+        if (now - statSync(other).mtimeMs > STALE_MS) rmSync(other, { force: true });
+      } catch {
+        // gone already, or another process's: left as it is
+      }
+    }
     return true;
   } catch {
     try {

@@ -2,14 +2,14 @@
  * lib/cli/code-cache.ts on a small CommonJS bundle of its own (each load whose cache matters in a
  * fresh process: ./helpers/load-bundle.ts): the cache is created, then accepted;
  * a corrupt, truncated or foreign cache is refused by V8 (with the checksum the loader turns on) and
- * replaced; the cache is keyed by the bundle's hash; a folder others may write is not used; it can
- * be turned off; a folder that cannot be written costs the cache, never the run; and the bundle sees
+ * replaced; the cache is keyed by the bundle's hash; a folder others may write is not used; what
+ * earlier installs left is removed after 30 days; it can be turned off; a folder that cannot be written costs the cache, never the run; and the bundle sees
  * CommonJS's require and its own file names.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeCacheDir, loadBundle } from '../../../lib/cli/code-cache.js';
@@ -108,6 +108,20 @@ describe('the CLI bundle through a V8 code cache', () => {
     expect(loadInChild(file, dir)).toEqual({ cache: 'off', answer: 42, saved: false });
     await chmod(join(dir, 'v8'), 0o700);
     expect(loadInChild(file, dir)).toEqual({ cache: 'accepted', answer: 42 });
+  });
+
+  it('a cache written removes what earlier installs left untouched for 30 days, nothing newer', async () => {
+    const dir = join(work, 'cache-prune');
+    const v8 = join(dir, 'v8');
+    await mkdir(v8, { recursive: true, mode: 0o700 });
+    const old = join(v8, `${'c'.repeat(16)}-v20.0.0-x64-cli.bin`);
+    const recent = join(v8, `${'d'.repeat(16)}-v22.0.0-x64-cli.bin`);
+    await writeFile(old, 'an upgrade ago');
+    await writeFile(recent, 'another install, in use');
+    await utimes(old, new Date(Date.now() - 31 * 86_400_000), new Date(Date.now() - 31 * 86_400_000));
+    const r = load(await bundle('prune', HASH_A), dir);
+    expect(r.saveCache()).toBe(true);
+    expect((await readdir(v8)).sort()).toEqual([basename(r.cacheFile!), basename(recent)].sort());
   });
 
   it('keys the cache by the bundle: another build (another hash) never meets this cache', async () => {
