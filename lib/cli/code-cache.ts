@@ -19,7 +19,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 
 /** What became of the cache: none used (`off`), none found (`created` at exit), `accepted`, `rejected` (replaced at exit). */
 export type CodeCacheStatus = 'off' | 'created' | 'accepted' | 'rejected';
@@ -159,13 +159,14 @@ function pathOf(p: string | URL): string {
   return typeof p === 'string' ? p : (builtin('node:url') as typeof import('node:url')).fileURLToPath(p);
 }
 
-/** Caches of other bundles, Node versions or profiles not written for this long are removed. */
+/** Caches of other bundles not written for this long are removed. */
 const STALE_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * Writes the cache through a temporary file renamed over `file`; on any failure, no file is left
- * behind. Then removes what earlier installs left: other caches (and temporary files) untouched for
- * STALE_MS, so the folder does not grow with every upgrade.
+ * behind. Then removes what earlier installs left: the caches (and temporary files) of other bundles
+ * untouched for STALE_MS, so the folder does not grow with every upgrade. (A cache V8 accepts is
+ * never rewritten, so its time is when it was made: this bundle's own are kept at any age.)
  */
 function writeCache(file: string, data: () => Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -174,9 +175,10 @@ function writeCache(file: string, data: () => Buffer): boolean {
     writeFileSync(tmp, data(), { mode: 0o600 });
     renameSync(tmp, file);
     const now = Date.now();
+    const bundle = basename(file).slice(0, 17); // `<hash16>-`
     for (const name of readdirSync(dirname(file))) {
+      if (name.startsWith(bundle)) continue;
       const other = join(dirname(file), name);
-      if (other === file) continue;
       try {
         if (now - statSync(other).mtimeMs > STALE_MS) rmSync(other, { force: true });
       } catch {

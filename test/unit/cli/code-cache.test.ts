@@ -110,18 +110,19 @@ describe('the CLI bundle through a V8 code cache', () => {
     expect(loadInChild(file, dir)).toEqual({ cache: 'accepted', answer: 42 });
   });
 
-  it('a cache written removes what earlier installs left untouched for 30 days, nothing newer', async () => {
+  it("a cache written removes other bundles' caches untouched for 30 days, nothing newer and none of its own", async () => {
     const dir = join(work, 'cache-prune');
     const v8 = join(dir, 'v8');
     await mkdir(v8, { recursive: true, mode: 0o700 });
     const old = join(v8, `${'c'.repeat(16)}-v20.0.0-x64-cli.bin`);
     const recent = join(v8, `${'d'.repeat(16)}-v22.0.0-x64-cli.bin`);
-    await writeFile(old, 'an upgrade ago');
-    await writeFile(recent, 'another install, in use');
-    await utimes(old, new Date(Date.now() - 31 * 86_400_000), new Date(Date.now() - 31 * 86_400_000));
+    const mine = join(v8, `${'a'.repeat(16)}-v22.0.0-x64-query.bin`); // this bundle, made long ago, in use
+    for (const f of [old, recent, mine]) await writeFile(f, 'a cache');
+    const monthAgo = new Date(Date.now() - 31 * 86_400_000);
+    for (const f of [old, mine]) await utimes(f, monthAgo, monthAgo);
     const r = load(await bundle('prune', HASH_A), dir);
     expect(r.saveCache()).toBe(true);
-    expect((await readdir(v8)).sort()).toEqual([basename(r.cacheFile!), basename(recent)].sort());
+    expect((await readdir(v8)).sort()).toEqual([basename(r.cacheFile!), basename(recent), basename(mine)].sort());
   });
 
   it('keys the cache by the bundle: another build (another hash) never meets this cache', async () => {
