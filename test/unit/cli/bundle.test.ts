@@ -10,14 +10,12 @@
  */
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT as root, homeEnv, runCli, type How, type Ran } from './helpers/run-cli.js';
+import { ROOT as root, homeEnv, runCli, runTraced, type How, type Ran } from './helpers/run-cli.js';
 
 const bundle = join(root, 'dist', 'cli', 'cli.cjs');
-const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
 
 let work: string;
 let home: string;
@@ -30,11 +28,10 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(work, { recursive: true, force: true }));
 
-function run(how: How, args: string[], env: Record<string, string> = {}, node: string[] = []): Promise<Ran> {
+function run(how: How, args: string[], env: Record<string, string> = {}): Promise<Ran> {
   return runCli(how, args, {
     cwd: join(work, 'project'),
     env: { ...homeEnv(home), ...env },
-    node,
   });
 }
 
@@ -127,20 +124,13 @@ describe('the executable runs the CLI bundle', () => {
 
   it('loads only what the command uses: a search requires no heavy package, a warm one neither zod nor yaml', async () => {
     const traced = async (args: string[], n: number) => {
-      const file = join(work, `trace-${n}.jsonl`);
-      const r = await run('bundle', args, { TRACE_MODULES_FILE: file }, ['--import', tracer]);
+      const r = await runTraced('bundle', args, {
+        cwd: join(work, 'project'),
+        env: homeEnv(home),
+        trace: join(work, `trace-${n}.jsonl`),
+      });
       expect(r.code).toBe(0);
-      const lines = (await readFile(file, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { kind: string; specifier?: string; filename?: string });
-      const packages = new Set(
-        lines
-          .map((l) => l.specifier)
-          .filter((s): s is string => !!s && !/^(node:|file:|data:|\.|\/)/.test(s) && !builtinModules.includes(s))
-          .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!)),
-      );
-      return { ...r, packages, addons: lines.filter((l) => l.kind === 'dlopen').map((l) => l.filename) };
+      return { ...r, packages: r.trace.packages, addons: r.trace.addons };
     };
     const version = await traced(['--version'], 1);
     expect([...version.packages]).toEqual([]);

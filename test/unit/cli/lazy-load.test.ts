@@ -8,14 +8,11 @@
  * config file. The CLI runs as a real process (tsx, from source) with
  * test/unit/cli/helpers/trace-modules.mjs recording every module it resolves, requires or dlopens.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT as root, homeEnv, runCli } from './helpers/run-cli.js';
-
-const tracer = join(root, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
+import { ROOT as root, homeEnv, runTraced, type Trace } from './helpers/run-cli.js';
 
 /** Packages no query command may load (the bridge's stores and queue, telemetry, OAuth, the agent's socket). */
 const HEAVY_PACKAGES = [
@@ -41,12 +38,6 @@ const BYTEROVER_PATHS = ['lib/byterover/auth/paths.ts', 'lib/byterover/auth/erro
 const SCHEMA_PACKAGES = ['zod', 'yaml'];
 const SCHEMA_FILES = ['lib/config/schema.ts', 'lib/config/resolve.ts', 'lib/config/load.ts', 'lib/config/index.ts'];
 
-interface Trace {
-  packages: Set<string>;
-  files: string[];
-  addons: string[];
-}
-
 let work: string;
 let tree: string;
 
@@ -59,39 +50,17 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** The package name of a bare specifier (`@scope/pkg/sub` → `@scope/pkg`), undefined for others. */
-function packageOf(specifier: string): string | undefined {
-  if (/^(node:|file:|data:|\.|\/)/.test(specifier)) return undefined;
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-
 async function traced(
   args: string[],
   n: number,
   extraEnv: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; trace: Trace }> {
-  const file = join(work, `trace-${n}.jsonl`);
-  const home = join(work, 'home');
-  const { code, stdout, stderr } = await runCli('source', args, {
+  const { code, stdout, stderr, trace } = await runTraced('source', args, {
     cwd: join(work, 'project'),
-    env: { ...homeEnv(home), TRACE_MODULES_FILE: file, ...extraEnv },
-    node: ['--import', tracer],
+    env: { ...homeEnv(join(work, 'home')), ...extraEnv },
+    trace: join(work, `trace-${n}.jsonl`),
   });
   if (code !== 0) throw new Error(`claw-byterover ${args.join(' ')} exited ${code}: ${stderr}`);
-  const lines = (await readFile(file, 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { kind: string; specifier?: string; url?: string; filename?: string });
-  const trace: Trace = { packages: new Set(), files: [], addons: [] };
-  for (const l of lines) {
-    if (l.specifier) {
-      const p = packageOf(l.specifier);
-      if (p) trace.packages.add(p);
-    }
-    if (l.url?.startsWith('file:')) trace.files.push(fileURLToPath(l.url).slice(root.length + 1));
-    if (l.filename) trace.addons.push(l.filename);
-  }
   return { code, stdout, trace };
 }
 

@@ -2,9 +2,11 @@
  * Runs the `claw-byterover` executable as a child process, as a user's shell would: `bundle` is the
  * built one (dist/cli/bin.js, which runs the CLI bundle dist/cli/cli.cjs), `source` the sources under
  * tsx (lib/cli/bin.ts, the ES modules). `node` adds arguments for node itself (before the script).
- * The child's environment is `env` and nothing else.
+ * The child's environment is `env` and nothing else. `runTraced` runs it under ./trace-modules.mjs.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -50,4 +52,40 @@ export function homeEnv(home: string): NodeJS.ProcessEnv {
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_CACHE_HOME: join(home, '.cache'),
   };
+}
+
+/** What ./trace-modules.mjs recorded of a run. */
+export interface Trace {
+  /** Packages named by a bare specifier (`@scope/pkg/sub` → `@scope/pkg`; built-ins aside). */
+  packages: Set<string>;
+  /** Files loaded by URL, relative to ROOT (the ES modules; the bundle is one file). */
+  files: string[];
+  /** Native addons opened. */
+  addons: string[];
+}
+
+const TRACER = join(ROOT, 'test', 'unit', 'cli', 'helpers', 'trace-modules.mjs');
+
+/** runCli under ./trace-modules.mjs, recording into `trace` (a file path), and what it recorded. */
+export async function runTraced(
+  how: How,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; trace: string },
+): Promise<Ran & { trace: Trace }> {
+  const ran = await runCli(how, args, {
+    cwd: opts.cwd,
+    env: { ...opts.env, TRACE_MODULES_FILE: opts.trace },
+    node: ['--import', TRACER],
+  });
+  const trace: Trace = { packages: new Set(), files: [], addons: [] };
+  const lines = (await readFile(opts.trace, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  for (const line of lines) {
+    const l = JSON.parse(line) as { specifier?: string; url?: string; filename?: string };
+    const s = l.specifier;
+    if (s && !/^(node:|file:|data:|\.|\/)/.test(s) && !builtinModules.includes(s))
+      trace.packages.add(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!);
+    if (l.url?.startsWith('file:')) trace.files.push(fileURLToPath(l.url).slice(ROOT.length + 1));
+    if (l.filename) trace.addons.push(l.filename);
+  }
+  return { ...ran, trace };
 }
